@@ -1,0 +1,132 @@
+import * as path from "node:path";
+import { InvalidConfigurationError } from "../errors";
+import { parseDeclaredGpus, DECLARED_GPUS_FORM } from "../capacity/declared-gpus";
+import type { DeclaredCapacity } from "../capacity/node-capacity";
+import type { NodeRole } from "../fleet/node-role";
+import { EnvReader, parseByteSize } from "./env-reader";
+
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/**
+ * Everything a node is configured with, read once from the environment at start.
+ * The README's environment table lists the same variables with the same defaults.
+ */
+export interface NodeConfig {
+	role: NodeRole;
+	/** MODELFLEET_NODE_ID — default: Moleculer's hostname-pid. */
+	nodeID: string | null;
+	/** MODELFLEET_NAMESPACE — default "modelfleet"; nodes only see nodes of the same namespace. */
+	namespace: string;
+	/** TRANSPORTER — default none: one process, no network. `nats://host:4222` joins a fleet. */
+	transporter: string | null;
+	/** REDIS_URL — default none: memory cacher. Set: Redis cacher shared by the fleet. */
+	redisUrl: string | null;
+	/** DATABASE_URL — default none: embedded PGlite under the data directory. */
+	databaseUrl: string | null;
+	/** HOST — default "0.0.0.0". */
+	host: string;
+	/** PORT — default 3000. */
+	port: number;
+	/** MODELFLEET_DATA_DIR — default "./data"; everything this node stores locally. */
+	dataDir: string;
+	/** LOG_LEVEL — default "info". */
+	logLevel: LogLevel;
+	/** MODELFLEET_REQUEST_TIMEOUT_MS — default 30000. */
+	requestTimeoutMs: number;
+	/** MODELFLEET_RETRIES — default 3; used by idempotent actions only. */
+	retries: number;
+	/** MODELFLEET_HEARTBEAT_INTERVAL_S — default 5. */
+	heartbeatIntervalS: number;
+	/** MODELFLEET_HEARTBEAT_TIMEOUT_S — default 15. */
+	heartbeatTimeoutS: number;
+	/** MODELFLEET_STATUS_INTERVAL_MS — default: the heartbeat interval. */
+	statusIntervalMs: number;
+	/** MODELFLEET_SHUTDOWN_TIMEOUT_MS — default 10000. */
+	shutdownTimeoutMs: number;
+	/** MODELFLEET_CIRCUIT_BREAKER — default true. */
+	circuitBreaker: boolean;
+	/** METRICS_PORT — default 3030; "off" or 0 disables the Prometheus endpoint. */
+	metricsPort: number | null;
+	/** MODELFLEET_CPUS, MODELFLEET_MEMORY, MODELFLEET_GPUS — declared capacity; default detected. */
+	declaredCapacity: DeclaredCapacity;
+}
+
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Reads and validates a node's configuration. Every wrong variable is reported at once in an
+ * InvalidConfigurationError; the result is frozen.
+ */
+export function loadNodeConfig(role: NodeRole, env: Environment): Readonly<NodeConfig> {
+	const read = new EnvReader(env);
+
+	const transporter = read.optionalString("TRANSPORTER");
+	if (transporter !== null && !/^nats:\/\/[^\s]+$/.test(transporter)) {
+		read.fail("TRANSPORTER", `"${transporter}" is not a NATS URL such as nats://127.0.0.1:4222`);
+	}
+	const redisUrl = read.optionalString("REDIS_URL");
+	if (redisUrl !== null && !/^rediss?:\/\/\S+$/.test(redisUrl)) {
+		read.fail("REDIS_URL", `"${redisUrl}" is not a redis:// or rediss:// URL`);
+	}
+	const databaseUrl = read.optionalString("DATABASE_URL");
+	if (databaseUrl !== null && !/^postgres(ql)?:\/\/\S+$/.test(databaseUrl)) {
+		read.fail("DATABASE_URL", `"${databaseUrl}" is not a postgres:// URL`);
+	}
+
+	const heartbeatIntervalS = read.number("MODELFLEET_HEARTBEAT_INTERVAL_S", 5, { min: 0.1 });
+	const heartbeatTimeoutS = read.number("MODELFLEET_HEARTBEAT_TIMEOUT_S", 15, { min: 0.5 });
+	if (heartbeatTimeoutS <= heartbeatIntervalS) {
+		read.fail(
+			"MODELFLEET_HEARTBEAT_TIMEOUT_S",
+			`${heartbeatTimeoutS}s must be longer than the heartbeat interval (${heartbeatIntervalS}s); three intervals is usual`,
+		);
+	}
+
+	const metricsText = read.raw("METRICS_PORT");
+	const metricsPort =
+		metricsText !== undefined && ["off", "false", "0"].includes(metricsText.toLowerCase())
+			? null
+			: read.number("METRICS_PORT", 3030, { min: 1, max: 65535, integer: true });
+
+	const gpus = parseDeclaredGpus(read.raw("MODELFLEET_GPUS"));
+	if (gpus.kind === "error") read.fail("MODELFLEET_GPUS", `${gpus.problem} (${DECLARED_GPUS_FORM})`);
+	const memoryText = read.raw("MODELFLEET_MEMORY");
+	const declaredMemory = memoryText === undefined ? null : parseByteSize(memoryText);
+	if (memoryText !== undefined && (declaredMemory === null || declaredMemory <= 0)) {
+		read.fail("MODELFLEET_MEMORY", `"${memoryText}" is not a size such as 17179869184 or 16GiB`);
+	}
+	const cpusText = read.raw("MODELFLEET_CPUS");
+
+	const config: NodeConfig = {
+		role,
+		nodeID: read.optionalString("MODELFLEET_NODE_ID"),
+		namespace: read.string("MODELFLEET_NAMESPACE", "modelfleet"),
+		transporter,
+		redisUrl,
+		databaseUrl,
+		host: read.string("HOST", "0.0.0.0"),
+		port: read.number("PORT", 3000, { min: 0, max: 65535, integer: true }),
+		dataDir: path.resolve(read.string("MODELFLEET_DATA_DIR", "./data")),
+		logLevel: read.oneOf("LOG_LEVEL", LOG_LEVELS, "info"),
+		requestTimeoutMs: read.number("MODELFLEET_REQUEST_TIMEOUT_MS", 30_000, { min: 0, integer: true }),
+		retries: read.number("MODELFLEET_RETRIES", 3, { min: 0, max: 10, integer: true }),
+		heartbeatIntervalS,
+		heartbeatTimeoutS,
+		statusIntervalMs: read.number("MODELFLEET_STATUS_INTERVAL_MS", heartbeatIntervalS * 1000, {
+			min: 100,
+			integer: true,
+		}),
+		shutdownTimeoutMs: read.number("MODELFLEET_SHUTDOWN_TIMEOUT_MS", 10_000, { min: 0, integer: true }),
+		circuitBreaker: read.boolean("MODELFLEET_CIRCUIT_BREAKER", true),
+		metricsPort,
+		declaredCapacity: {
+			cpus: cpusText === undefined ? null : read.number("MODELFLEET_CPUS", 1, { min: 0.1 }),
+			memoryBytes: declaredMemory,
+			gpus: gpus.kind === "declared" ? gpus.gpus : null,
+		},
+	};
+
+	if (read.problems.length > 0) throw new InvalidConfigurationError(read.problems);
+	return Object.freeze(config);
+}

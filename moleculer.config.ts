@@ -1,0 +1,94 @@
+/**
+ * Broker options for every node, built from the node's configuration (lib/config/node-config.ts,
+ * where each setting is read from the environment). Each choice says why it is what it is.
+ */
+import type { BrokerOptions, Middleware } from "moleculer";
+import type { NodeConfig } from "./lib/config/node-config";
+
+export interface BrokerExtras {
+	/** Static description of this node (role, capacity), seen by every other node. */
+	metadata?: Record<string, unknown>;
+	middlewares?: Middleware[];
+}
+
+export function createBrokerOptions(config: NodeConfig, extras: BrokerExtras = {}): BrokerOptions {
+	return {
+		namespace: config.namespace,
+		nodeID: config.nodeID,
+		logger: {
+			type: "Console",
+			options: { level: config.logLevel, formatter: "short", colors: process.stdout.isTTY === true },
+		},
+
+		// No transporter: one process, no network. NATS between machines (TOOLCHAIN.md: the TCP
+		// transporter listens everywhere and finds peers by multicast).
+		transporter: config.transporter
+			? { type: "NATS", options: { servers: [config.transporter] } }
+			: null,
+
+		// CBOR (cbor-x) writes typed arrays as tagged bytes, so tensors cross the transporter as
+		// bytes and arrive as the same typed array — never as JSON number arrays.
+		serializer: "CBOR",
+
+		// Shared across the fleet when Redis is there, so gateways agree; memory otherwise.
+		cacher: config.redisUrl
+			? {
+					type: "Redis",
+					options: {
+						// The cacher hands this to ioredis, which takes a URL; the typings only say object.
+						redis: config.redisUrl as unknown as Record<string, unknown>,
+						prefix: `MF-${config.namespace}`,
+						ttl: 60,
+					},
+				}
+			: { type: "Memory", options: { ttl: 60 } },
+
+		// A call that hangs holds a client and a slot: fail it after a bounded wait.
+		requestTimeout: config.requestTimeoutMs,
+
+		// Off by default: a retried non-idempotent call (create, train) could run twice. Actions that
+		// are safe to repeat (reads, infer) turn it on with `retryPolicy: { enabled: true }`.
+		retryPolicy: {
+			enabled: false,
+			retries: config.retries,
+			delay: 100,
+			maxDelay: 2000,
+			factor: 2,
+			check: (err: Error) => (err as Error & { retryable?: boolean }).retryable === true,
+		},
+
+		// Stop sending to an endpoint whose calls mostly fail, so one sick node cannot slow the fleet.
+		// Client mistakes (4xx) do not count against an endpoint.
+		circuitBreaker: {
+			enabled: config.circuitBreaker,
+			threshold: 0.5,
+			minRequestCount: 20,
+			windowTime: 60,
+			halfOpenTime: 10_000,
+			check: (err: Error) => ((err as Error & { code?: number }).code ?? 500) >= 500,
+		},
+
+		// A lost node is noticed within the timeout; three missed beats tolerates a GC pause.
+		heartbeatInterval: config.heartbeatIntervalS,
+		heartbeatTimeout: config.heartbeatTimeoutS,
+
+		// Graceful shutdown: in-flight calls finish (up to the timeout) before the node leaves.
+		tracking: { enabled: true, shutdownTimeout: config.shutdownTimeoutMs },
+
+		registry: { strategy: "RoundRobin", preferLocal: true },
+
+		metrics: {
+			enabled: config.metricsPort !== null,
+			reporter:
+				config.metricsPort !== null
+					? [{ type: "Prometheus", options: { port: config.metricsPort, path: "/metrics" } }]
+					: [],
+		},
+
+		// Signals are handled by nodes/start-node.ts, which logs, drains and sets the exit code.
+		skipProcessEventRegistration: true,
+
+		metadata: extras.metadata ?? {},
+		middlewares: extras.middlewares ?? [],
+	};
+}

@@ -1,0 +1,27 @@
+#!/usr/bin/env node
+/**
+ * `modelfleet <role>` — starts a node of that role (npm start runs all-in-one;
+ * `npm run node -- worker` from sources; `modelfleet worker` when installed).
+ */
+import { NODE_ROLES, isNodeRole } from "../lib/fleet/node-role";
+import { runNode } from "./run-node";
+
+const USAGE = `Usage: modelfleet <role>
+
+Roles:
+  all-in-one  every service in one process (the default for npm start)
+  gateway     HTTP API (api)
+  control     registry, artifacts, scheduler — next to PostgreSQL
+  worker      predictor, trainer — CPU or GPU hosts
+
+Configuration is read from the environment: see README.md, "Environment".`;
+
+const role = process.argv[2] ?? "all-in-one";
+if (role === "--help" || role === "-h" || role === "help") {
+	console.log(USAGE);
+} else if (!isNodeRole(role)) {
+	console.error(`Unknown role "${role}": expected one of ${NODE_ROLES.join(", ")}.\n\n${USAGE}`);
+	process.exit(2);
+} else {
+	void runNode(role);
+}

@@ -1,0 +1,38 @@
+import type { ServiceSchema } from "moleculer";
+import type { NodeCapacity } from "../lib/capacity/node-capacity";
+import type { NodeConfig } from "../lib/config/node-config";
+import type { InFlightCounter } from "../lib/fleet/in-flight";
+import { GATEWAY_DEPENDENCIES, ROLE_SERVICES, type ServiceName } from "../lib/fleet/node-role";
+import { agentService } from "../services/agent.service";
+import { apiService } from "../services/api.service";
+import { schedulerService } from "../services/scheduler.service";
+
+/** What a service factory may need from the node that runs it. */
+export interface NodeContext {
+	config: Readonly<NodeConfig>;
+	capacity: NodeCapacity;
+	inFlight: InFlightCounter;
+}
+
+const FACTORIES: Record<ServiceName, (node: NodeContext) => ServiceSchema> = {
+	agent: node =>
+		agentService({
+			capacity: node.capacity,
+			inFlight: node.inFlight,
+			statusIntervalMs: node.config.statusIntervalMs,
+		}),
+	api: node =>
+		apiService({
+			host: node.config.host,
+			port: node.config.port,
+			// A gateway needs the services it calls; all-in-one also needs all of its own.
+			neededServices: [...new Set([...GATEWAY_DEPENDENCIES, ...ROLE_SERVICES[node.config.role]])],
+		}),
+	scheduler: node =>
+		schedulerService({ heartbeatTimeoutMs: node.config.heartbeatTimeoutS * 1000 }),
+};
+
+/** The service schemas a node of the configured role runs. */
+export function createRoleServices(node: NodeContext): ServiceSchema[] {
+	return ROLE_SERVICES[node.config.role].map(name => FACTORIES[name](node));
+}

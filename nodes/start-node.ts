@@ -1,0 +1,119 @@
+import * as fs from "node:fs";
+import type { AddressInfo } from "node:net";
+import * as os from "node:os";
+import { ServiceBroker } from "moleculer";
+import { createBrokerOptions } from "../moleculer.config";
+import { detectCapacity, type NodeCapacity } from "../lib/capacity/node-capacity";
+import { loadNodeConfig, type Environment, type NodeConfig } from "../lib/config/node-config";
+import { InFlightCounter } from "../lib/fleet/in-flight";
+import { METADATA_KEY, type NodeMetadata } from "../lib/fleet/node-metadata";
+import { SERVICE, servesHttp, type NodeRole } from "../lib/fleet/node-role";
+import { MODELFLEET_VERSION } from "../lib/version";
+import { createRoleServices } from "./role-services";
+
+export interface StartedNode {
+	broker: ServiceBroker;
+	config: Readonly<NodeConfig>;
+	capacity: NodeCapacity;
+	/** The URL the gateway listens on, when this role has one. */
+	httpUrl: string | null;
+}
+
+/** Where a URL should point: a wildcard listen address is reached through the host name. */
+function reachableHost(host: string, fallback: string): string {
+	return host === "0.0.0.0" || host === "::" ? fallback : host;
+}
+
+/**
+ * Starts a node of a role: reads configuration, detects capacity, creates the broker with
+ * the node's metadata and the role's services, starts it and prints what it runs.
+ */
+export async function startNode(
+	role: NodeRole,
+	env: Environment,
+	print: (line: string) => void = line => console.log(line),
+): Promise<StartedNode> {
+	const config = loadNodeConfig(role, env);
+	fs.mkdirSync(config.dataDir, { recursive: true });
+
+	const { capacity, warnings } = await detectCapacity(config.declaredCapacity);
+	const hostname = os.hostname();
+	const advertisedHost = reachableHost(config.host, hostname);
+	const metadata: NodeMetadata = {
+		role,
+		version: MODELFLEET_VERSION,
+		startedAt: new Date().toISOString(),
+		capacity,
+		httpUrl: servesHttp(role) && config.port !== 0 ? `http://${advertisedHost}:${config.port}` : null,
+		metricsUrl:
+			config.metricsPort !== null ? `http://${advertisedHost}:${config.metricsPort}/metrics` : null,
+	};
+
+	const inFlight = new InFlightCounter();
+	const broker = new ServiceBroker(
+		createBrokerOptions(config, {
+			metadata: { [METADATA_KEY]: metadata },
+			middlewares: [inFlight.middleware()],
+		}),
+	);
+	for (const warning of warnings) broker.logger.warn(warning);
+	for (const schema of createRoleServices({ config, capacity, inFlight })) {
+		broker.createService(schema);
+	}
+	await broker.start();
+
+	const httpUrl = servesHttp(role) ? listeningUrl(broker, config) : null;
+	printBanner(print, { role, broker, config, capacity, httpUrl });
+	return { broker, config, capacity, httpUrl };
+}
+
+function listeningUrl(broker: ServiceBroker, config: Readonly<NodeConfig>): string | null {
+	const api = broker.getLocalService(SERVICE.api) as { server?: { address(): AddressInfo | string | null } };
+	const address = api?.server?.address();
+	if (address === null || address === undefined || typeof address === "string") return null;
+	return `http://${reachableHost(config.host, "localhost")}:${address.port}`;
+}
+
+function formatBytes(bytes: number | null): string {
+	if (bytes === null) return "?";
+	return `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
+}
+
+function printBanner(
+	print: (line: string) => void,
+	node: {
+		role: NodeRole;
+		broker: ServiceBroker;
+		config: Readonly<NodeConfig>;
+		capacity: NodeCapacity;
+		httpUrl: string | null;
+	},
+): void {
+	const { role, broker, config, capacity, httpUrl } = node;
+	const services = broker.services.map(service => service.name).filter(name => !name.startsWith("$"));
+	const gpus =
+		capacity.gpus.length === 0
+			? "none"
+			: capacity.gpus
+					.map(gpu => `#${gpu.index} ${gpu.name} ${formatBytes(gpu.memoryTotalBytes)}`)
+					.join("; ") + ` (${capacity.gpuSource})`;
+	const runtimes = capacity.runtimes
+		.map(runtime => `${runtime.name} [${runtime.executionProviders.join(", ")}]`)
+		.join(", ");
+	const lines = [
+		`modelfleet ${MODELFLEET_VERSION} — ${role} node started`,
+		`  nodeID       ${broker.nodeID}`,
+		`  namespace    ${config.namespace}`,
+		`  transporter  ${config.transporter ?? "none (one process)"}`,
+		`  cacher       ${config.redisUrl ? `redis ${config.redisUrl}` : "memory"}`,
+		`  services     ${services.join(", ")}`,
+		...(httpUrl ? [`  http         ${httpUrl}  (GET /health/ready, /api/v1/nodes)`] : []),
+		...(config.metricsPort !== null
+			? [`  metrics      http://${reachableHost(config.host, "localhost")}:${config.metricsPort}/metrics`]
+			: []),
+		`  data dir     ${config.dataDir}`,
+		`  capacity     ${capacity.cpus} CPUs, ${formatBytes(capacity.memoryBytes)}, GPUs: ${gpus}`,
+		`  runtimes     ${runtimes}`,
+	];
+	for (const line of lines) print(line);
+}

@@ -1,0 +1,98 @@
+/**
+ * agent — runs on every node. Broadcasts the node's live figures (`node.status`) every status
+ * interval; the static capacity is in the broker metadata (nodes/start-node.ts).
+ */
+import { monitorEventLoopDelay } from "node:perf_hooks";
+import type { ServiceSchema } from "moleculer";
+import type { GpuInfo } from "../lib/capacity/gpu-info";
+import { readNvidiaSmi, type NodeCapacity } from "../lib/capacity/node-capacity";
+import { EVENTS } from "../lib/events";
+import type { InFlightCounter } from "../lib/fleet/in-flight";
+import { SERVICE } from "../lib/fleet/node-role";
+import { sampleNodeStatus, type NodeStatus } from "../lib/fleet/node-status";
+
+export interface AgentServiceOptions {
+	capacity: NodeCapacity;
+	inFlight: InFlightCounter;
+	statusIntervalMs: number;
+}
+
+interface AgentState {
+	timer: NodeJS.Timeout | null;
+	loopDelay: ReturnType<typeof monitorEventLoopDelay>;
+	gpus: GpuInfo[];
+	refreshing: boolean;
+}
+
+export function agentService(options: AgentServiceOptions): ServiceSchema {
+	let state: AgentState;
+
+	const sample = (nodeID: string): NodeStatus => {
+		const delayNs = state.loopDelay.mean;
+		state.loopDelay.reset();
+		return sampleNodeStatus({
+			nodeID,
+			cpus: options.capacity.cpus,
+			inFlight: options.inFlight.value,
+			eventLoopDelayMs: Number.isFinite(delayNs) ? delayNs / 1e6 : 0,
+			gpus: state.gpus,
+		});
+	};
+
+	return {
+		name: SERVICE.agent,
+
+		actions: {
+			/** This node's live figures, sampled now. */
+			status: {
+				handler(): NodeStatus {
+					return sample(this.broker.nodeID);
+				},
+			},
+		},
+
+		created() {
+			state = {
+				timer: null,
+				loopDelay: monitorEventLoopDelay({ resolution: 20 }),
+				gpus: options.capacity.gpus,
+				refreshing: false,
+			};
+		},
+
+		events: {
+			// Local events sent before every service has started are dropped: the first status
+			// goes out once the broker is up, so the fleet sees live figures without waiting.
+			async "$broker.started"() {
+				await this.sendStatus();
+			},
+		},
+
+		methods: {
+			async sendStatus(): Promise<void> {
+				// Live GPU memory comes from nvidia-smi again; declared GPUs have no live figures.
+				if (options.capacity.gpuSource === "nvidia-smi" && !state.refreshing) {
+					state.refreshing = true;
+					const read = await readNvidiaSmi().finally(() => (state.refreshing = false));
+					if (read.gpus.length > 0) state.gpus = read.gpus;
+				}
+				await this.broker.broadcast(EVENTS.nodeStatus, sample(this.broker.nodeID));
+			},
+		},
+
+		started() {
+			state.loopDelay.enable();
+			state.timer = setInterval(() => {
+				this.sendStatus().catch((err: unknown) =>
+					this.logger.warn("Could not send node status:", err),
+				);
+			}, options.statusIntervalMs);
+			state.timer.unref();
+		},
+
+		stopped() {
+			if (state.timer) clearInterval(state.timer);
+			state.loopDelay.disable();
+		},
+	};
+}

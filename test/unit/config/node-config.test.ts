@@ -1,0 +1,130 @@
+import * as path from "node:path";
+import { loadNodeConfig } from "../../../lib/config/node-config";
+import { parseByteSize } from "../../../lib/config/env-reader";
+import { InvalidConfigurationError } from "../../../lib/errors";
+
+describe("loadNodeConfig", () => {
+	it("runs as one process with embedded defaults when nothing is set", () => {
+		const config = loadNodeConfig("all-in-one", {});
+		expect(config).toMatchObject({
+			role: "all-in-one",
+			nodeID: null,
+			namespace: "modelfleet",
+			transporter: null,
+			redisUrl: null,
+			databaseUrl: null,
+			host: "0.0.0.0",
+			port: 3000,
+			dataDir: path.resolve("./data"),
+			logLevel: "info",
+			requestTimeoutMs: 30_000,
+			retries: 3,
+			heartbeatIntervalS: 5,
+			heartbeatTimeoutS: 15,
+			statusIntervalMs: 5000,
+			shutdownTimeoutMs: 10_000,
+			circuitBreaker: true,
+			metricsPort: 3030,
+			declaredCapacity: { cpus: null, memoryBytes: null, gpus: null },
+		});
+		expect(Object.isFrozen(config)).toBe(true);
+	});
+
+	it("takes every setting from the environment", () => {
+		const config = loadNodeConfig("worker", {
+			MODELFLEET_NODE_ID: "gpu-7",
+			MODELFLEET_NAMESPACE: "prod",
+			TRANSPORTER: "nats://nats.internal:4222",
+			REDIS_URL: "redis://cache:6379/2",
+			DATABASE_URL: "postgres://mf@db/modelfleet",
+			HOST: "127.0.0.1",
+			PORT: "8080",
+			MODELFLEET_DATA_DIR: "/var/lib/modelfleet",
+			LOG_LEVEL: "debug",
+			MODELFLEET_REQUEST_TIMEOUT_MS: "5000",
+			MODELFLEET_RETRIES: "1",
+			MODELFLEET_HEARTBEAT_INTERVAL_S: "2",
+			MODELFLEET_HEARTBEAT_TIMEOUT_S: "6",
+			MODELFLEET_STATUS_INTERVAL_MS: "500",
+			MODELFLEET_SHUTDOWN_TIMEOUT_MS: "2000",
+			MODELFLEET_CIRCUIT_BREAKER: "off",
+			METRICS_PORT: "off",
+			MODELFLEET_CPUS: "16",
+			MODELFLEET_MEMORY: "64GiB",
+			MODELFLEET_GPUS: '[{"name":"NVIDIA L4","memory":"24GiB"}]',
+		});
+		expect(config).toMatchObject({
+			nodeID: "gpu-7",
+			namespace: "prod",
+			transporter: "nats://nats.internal:4222",
+			redisUrl: "redis://cache:6379/2",
+			databaseUrl: "postgres://mf@db/modelfleet",
+			host: "127.0.0.1",
+			port: 8080,
+			dataDir: "/var/lib/modelfleet",
+			logLevel: "debug",
+			requestTimeoutMs: 5000,
+			retries: 1,
+			heartbeatIntervalS: 2,
+			heartbeatTimeoutS: 6,
+			statusIntervalMs: 500,
+			shutdownTimeoutMs: 2000,
+			circuitBreaker: false,
+			metricsPort: null,
+		});
+		expect(config.declaredCapacity.cpus).toBe(16);
+		expect(config.declaredCapacity.memoryBytes).toBe(64 * 1024 ** 3);
+		expect(config.declaredCapacity.gpus?.map(g => g.name)).toEqual(["NVIDIA L4"]);
+	});
+
+	it("sends status as often as heartbeats unless told otherwise", () => {
+		expect(loadNodeConfig("worker", { MODELFLEET_HEARTBEAT_INTERVAL_S: "1" }).statusIntervalMs).toBe(1000);
+	});
+
+	it("reports every wrong setting at once, naming each and the accepted form", () => {
+		let error: unknown;
+		try {
+			loadNodeConfig("gateway", {
+				TRANSPORTER: "tcp://x",
+				PORT: "eighty",
+				LOG_LEVEL: "loud",
+				MODELFLEET_HEARTBEAT_INTERVAL_S: "10",
+				MODELFLEET_HEARTBEAT_TIMEOUT_S: "5",
+				MODELFLEET_MEMORY: "a lot",
+				MODELFLEET_GPUS: "two",
+				MODELFLEET_CIRCUIT_BREAKER: "maybe",
+			});
+		} catch (err) {
+			error = err;
+		}
+		expect(error).toBeInstanceOf(InvalidConfigurationError);
+		const problems = (error as InvalidConfigurationError).data as { problems: { setting: string }[] };
+		expect(problems.problems.map(p => p.setting).sort()).toEqual([
+			"LOG_LEVEL",
+			"MODELFLEET_CIRCUIT_BREAKER",
+			"MODELFLEET_GPUS",
+			"MODELFLEET_HEARTBEAT_TIMEOUT_S",
+			"MODELFLEET_MEMORY",
+			"PORT",
+			"TRANSPORTER",
+		]);
+		expect((error as Error).message).toContain('TRANSPORTER: "tcp://x" is not a NATS URL such as nats://127.0.0.1:4222');
+		expect((error as Error).message).toContain('LOG_LEVEL: "loud" is not one of fatal, error, warn, info, debug, trace');
+	});
+});
+
+describe("parseByteSize", () => {
+	it.each([
+		["1024", 1024],
+		["16GiB", 16 * 1024 ** 3],
+		["16 GB", 16e9],
+		["512Mi", 512 * 1024 ** 2],
+		["1.5KiB", 1536],
+	])("reads %s as %d bytes", (text, bytes) => {
+		expect(parseByteSize(text)).toBe(bytes);
+	});
+
+	it.each(["", "GiB", "12 parsecs", "-5"])("refuses %p", text => {
+		expect(parseByteSize(text)).toBeNull();
+	});
+});
