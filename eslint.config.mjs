@@ -20,13 +20,29 @@ export default tseslint.config(
 		rules: {
 			"no-restricted-imports": [
 				"error",
-				{ patterns: [{ group: ["**/services/*", "**/nodes/*", "**/mixins/*"], message: "lib/ must not import services/, nodes/ or mixins/" }] },
+				{
+					patterns: [
+						{
+							group: ["**/services/*", "**/nodes/*", "**/mixins/*"],
+							message: "lib/ must not import services/, nodes/ or mixins/",
+						},
+					],
+				},
 			],
 		},
 	},
 	{
 		files: ["**/*.js", "**/*.cjs"],
-		languageOptions: { sourceType: "commonjs", globals: { require: "readonly", module: "writable", __dirname: "readonly", process: "readonly", console: "readonly" } },
+		languageOptions: {
+			sourceType: "commonjs",
+			globals: {
+				require: "readonly",
+				module: "writable",
+				__dirname: "readonly",
+				process: "readonly",
+				console: "readonly",
+			},
+		},
 		rules: { "@typescript-eslint/no-require-imports": "off" },
 	},
 );

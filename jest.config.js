@@ -4,7 +4,10 @@ module.exports = {
 	transform: {
 		"^.+\\.ts$": [
 			"@swc/jest",
-			{ jsc: { parser: { syntax: "typescript" }, target: "es2023" }, module: { type: "commonjs" } },
+			{
+				jsc: { parser: { syntax: "typescript" }, target: "es2023" },
+				module: { type: "commonjs" },
+			},
 		],
 	},
 	testMatch: ["<rootDir>/test/**/*.test.ts"],

@@ -17,7 +17,11 @@ export function createBrokerOptions(config: NodeConfig, extras: BrokerExtras = {
 		nodeID: config.nodeID,
 		logger: {
 			type: "Console",
-			options: { level: config.logLevel, formatter: "short", colors: process.stdout.isTTY === true },
+			options: {
+				level: config.logLevel,
+				formatter: "short",
+				colors: process.stdout.isTTY === true,
+			},
 		},
 
 		// No transporter: one process, no network. NATS between machines (TOOLCHAIN.md: the TCP
@@ -81,7 +85,12 @@ export function createBrokerOptions(config: NodeConfig, extras: BrokerExtras = {
 			enabled: config.metricsPort !== null,
 			reporter:
 				config.metricsPort !== null
-					? [{ type: "Prometheus", options: { port: config.metricsPort, path: "/metrics" } }]
+					? [
+							{
+								type: "Prometheus",
+								options: { port: config.metricsPort, path: "/metrics" },
+							},
+						]
 					: [],
 		},
 

@@ -26,7 +26,9 @@ const FACTORIES: Record<ServiceName, (node: NodeContext) => ServiceSchema> = {
 			host: node.config.host,
 			port: node.config.port,
 			// A gateway needs the services it calls; all-in-one also needs all of its own.
-			neededServices: [...new Set([...GATEWAY_DEPENDENCIES, ...ROLE_SERVICES[node.config.role]])],
+			neededServices: [
+				...new Set([...GATEWAY_DEPENDENCIES, ...ROLE_SERVICES[node.config.role]]),
+			],
 		}),
 	scheduler: node =>
 		schedulerService({ heartbeatTimeoutMs: node.config.heartbeatTimeoutS * 1000 }),

@@ -44,9 +44,14 @@ export async function startNode(
 		version: MODELFLEET_VERSION,
 		startedAt: new Date().toISOString(),
 		capacity,
-		httpUrl: servesHttp(role) && config.port !== 0 ? `http://${advertisedHost}:${config.port}` : null,
+		httpUrl:
+			servesHttp(role) && config.port !== 0
+				? `http://${advertisedHost}:${config.port}`
+				: null,
 		metricsUrl:
-			config.metricsPort !== null ? `http://${advertisedHost}:${config.metricsPort}/metrics` : null,
+			config.metricsPort !== null
+				? `http://${advertisedHost}:${config.metricsPort}/metrics`
+				: null,
 	};
 
 	const inFlight = new InFlightCounter();
@@ -68,7 +73,9 @@ export async function startNode(
 }
 
 function listeningUrl(broker: ServiceBroker, config: Readonly<NodeConfig>): string | null {
-	const api = broker.getLocalService(SERVICE.api) as { server?: { address(): AddressInfo | string | null } };
+	const api = broker.getLocalService(SERVICE.api) as {
+		server?: { address(): AddressInfo | string | null };
+	};
 	const address = api?.server?.address();
 	if (address === null || address === undefined || typeof address === "string") return null;
 	return `http://${reachableHost(config.host, "localhost")}:${address.port}`;
@@ -90,7 +97,9 @@ function printBanner(
 	},
 ): void {
 	const { role, broker, config, capacity, httpUrl } = node;
-	const services = broker.services.map(service => service.name).filter(name => !name.startsWith("$"));
+	const services = broker.services
+		.map(service => service.name)
+		.filter(name => !name.startsWith("$"));
 	const gpus =
 		capacity.gpus.length === 0
 			? "none"
@@ -109,7 +118,9 @@ function printBanner(
 		`  services     ${services.join(", ")}`,
 		...(httpUrl ? [`  http         ${httpUrl}  (GET /health/ready, /api/v1/nodes)`] : []),
 		...(config.metricsPort !== null
-			? [`  metrics      http://${reachableHost(config.host, "localhost")}:${config.metricsPort}/metrics`]
+			? [
+					`  metrics      http://${reachableHost(config.host, "localhost")}:${config.metricsPort}/metrics`,
+				]
 			: []),
 		`  data dir     ${config.dataDir}`,
 		`  capacity     ${capacity.cpus} CPUs, ${formatBytes(capacity.memoryBytes)}, GPUs: ${gpus}`,

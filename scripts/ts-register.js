@@ -12,7 +12,12 @@ const cacheDir = path.join(__dirname, "..", "node_modules", ".cache", "modelflee
 let swc;
 
 function transpile(source, filename) {
-	const key = crypto.createHash("sha256").update(filename).update("\0").update(source).digest("hex");
+	const key = crypto
+		.createHash("sha256")
+		.update(filename)
+		.update("\0")
+		.update(source)
+		.digest("hex");
 	const cached = path.join(cacheDir, key + ".js");
 	try {
 		return fs.readFileSync(cached, "utf8");

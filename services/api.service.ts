@@ -3,9 +3,11 @@
  * orchestrators, and the REST API under /api/v1. Later issues add the Open Inference
  * Protocol under /v2, auth and rate limits as routes and hooks here.
  */
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Context, ServiceSchema } from "moleculer";
 import ApiGateway, { type ApiSettingsSchema } from "moleculer-web";
 import { checkReadiness, type Readiness } from "../lib/health/readiness";
+import { toErrorResponse } from "../lib/http/error-response";
 import { SERVICE } from "../lib/fleet/node-role";
 
 export interface ApiServiceOptions {
@@ -46,6 +48,18 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 					},
 				},
 			],
+
+			onError(
+				this: { logger: { error(...args: unknown[]): void } },
+				_req: IncomingMessage,
+				res: ServerResponse,
+				err: unknown,
+			) {
+				const { status, body } = toErrorResponse(err);
+				if (status >= 500 && status !== 503) this.logger.error("Request failed:", err);
+				res.writeHead(status, { "Content-Type": "application/json; charset=utf-8" });
+				res.end(JSON.stringify(body));
+			},
 		},
 
 		actions: {

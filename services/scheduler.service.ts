@@ -39,8 +39,7 @@ export function schedulerService(options: SchedulerServiceOptions): ServiceSchem
 				handler(ctx: Context<NodesParams>): FleetNode[] {
 					const nodes = this.broker.registry
 						.getNodeList({ onlyAvailable: false, withServices: true })
-						.map(
-						(node): RegistryNode => ({
+						.map((node): RegistryNode => ({
 							id: node.id,
 							available: node.available,
 							local: node.local,
@@ -49,8 +48,7 @@ export function schedulerService(options: SchedulerServiceOptions): ServiceSchem
 							services: (node.services ?? [])
 								.map(service => String(service.name))
 								.filter(name => !name.startsWith("$")),
-						}),
-					);
+						}));
 					const { role, available } = ctx.params;
 					return inventory
 						.describe(nodes, Date.now())

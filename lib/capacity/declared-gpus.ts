@@ -12,9 +12,7 @@ export interface DeclaredGpu {
 }
 
 export type DeclaredGpusResult =
-	| { kind: "detect" }
-	| { kind: "declared"; gpus: GpuInfo[] }
-	| { kind: "error"; problem: string };
+	{ kind: "detect" } | { kind: "declared"; gpus: GpuInfo[] } | { kind: "error"; problem: string };
 
 export const DECLARED_GPUS_FORM =
 	'"none", or a JSON array such as [{"name":"NVIDIA L4","memory":"24GiB","computeCapability":"8.9"}]';
@@ -45,7 +43,9 @@ export function parseDeclaredGpus(text: string | undefined): DeclaredGpusResult 
 			return { kind: "error", problem: `entry ${index} needs a "name" string` };
 		}
 		const memory =
-			typeof entry.memory === "number" && Number.isSafeInteger(entry.memory) && entry.memory > 0
+			typeof entry.memory === "number" &&
+			Number.isSafeInteger(entry.memory) &&
+			entry.memory > 0
 				? entry.memory
 				: typeof entry.memory === "string"
 					? parseByteSize(entry.memory)

@@ -75,7 +75,9 @@ export async function readNvidiaSmi(
 		const message = err instanceof Error ? err.message : String(err);
 		return {
 			gpus: [],
-			warnings: [`nvidia-smi failed (${message.split("\n")[0]}): this node advertises no GPUs.`],
+			warnings: [
+				`nvidia-smi failed (${message.split("\n")[0]}): this node advertises no GPUs.`,
+			],
 		};
 	}
 	return output === null ? { gpus: [], warnings: [] } : parseNvidiaSmiCsv(output);

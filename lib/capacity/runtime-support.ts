@@ -45,7 +45,11 @@ export function detectRuntimes(probe: RuntimeProbe, hasGpu: boolean): RuntimeSup
 		if (hasGpu && probe.fileExists(path.join(path.dirname(onnx), ONNX_CUDA_PROVIDER))) {
 			providers.push("cuda");
 		}
-		runtimes.push({ name: "onnx", executionProviders: providers, version: probe.readVersion(onnx) });
+		runtimes.push({
+			name: "onnx",
+			executionProviders: providers,
+			version: probe.readVersion(onnx),
+		});
 	}
 
 	const tfjs = probe.packageJsonPath("@tensorflow/tfjs-core");
@@ -53,9 +57,14 @@ export function detectRuntimes(probe: RuntimeProbe, hasGpu: boolean): RuntimeSup
 		const providers: string[] = [];
 		if (probe.packageJsonPath("@tensorflow/tfjs-backend-wasm") !== null) providers.push("wasm");
 		if (probe.packageJsonPath("@tensorflow/tfjs-node") !== null) providers.push("tensorflow");
-		if (hasGpu && probe.packageJsonPath("@tensorflow/tfjs-node-gpu") !== null) providers.push("cuda");
+		if (hasGpu && probe.packageJsonPath("@tensorflow/tfjs-node-gpu") !== null)
+			providers.push("cuda");
 		if (providers.length > 0) {
-			runtimes.push({ name: "tfjs", executionProviders: providers, version: probe.readVersion(tfjs) });
+			runtimes.push({
+				name: "tfjs",
+				executionProviders: providers,
+				version: probe.readVersion(tfjs),
+			});
 		}
 	}
 

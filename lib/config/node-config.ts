@@ -63,7 +63,10 @@ export function loadNodeConfig(role: NodeRole, env: Environment): Readonly<NodeC
 
 	const transporter = read.optionalString("TRANSPORTER");
 	if (transporter !== null && !/^nats:\/\/[^\s]+$/.test(transporter)) {
-		read.fail("TRANSPORTER", `"${transporter}" is not a NATS URL such as nats://127.0.0.1:4222`);
+		read.fail(
+			"TRANSPORTER",
+			`"${transporter}" is not a NATS URL such as nats://127.0.0.1:4222`,
+		);
 	}
 	const redisUrl = read.optionalString("REDIS_URL");
 	if (redisUrl !== null && !/^rediss?:\/\/\S+$/.test(redisUrl)) {
@@ -90,11 +93,15 @@ export function loadNodeConfig(role: NodeRole, env: Environment): Readonly<NodeC
 			: read.number("METRICS_PORT", 3030, { min: 1, max: 65535, integer: true });
 
 	const gpus = parseDeclaredGpus(read.raw("MODELFLEET_GPUS"));
-	if (gpus.kind === "error") read.fail("MODELFLEET_GPUS", `${gpus.problem} (${DECLARED_GPUS_FORM})`);
+	if (gpus.kind === "error")
+		read.fail("MODELFLEET_GPUS", `${gpus.problem} (${DECLARED_GPUS_FORM})`);
 	const memoryText = read.raw("MODELFLEET_MEMORY");
 	const declaredMemory = memoryText === undefined ? null : parseByteSize(memoryText);
 	if (memoryText !== undefined && (declaredMemory === null || declaredMemory <= 0)) {
-		read.fail("MODELFLEET_MEMORY", `"${memoryText}" is not a size such as 17179869184 or 16GiB`);
+		read.fail(
+			"MODELFLEET_MEMORY",
+			`"${memoryText}" is not a size such as 17179869184 or 16GiB`,
+		);
 	}
 	const cpusText = read.raw("MODELFLEET_CPUS");
 
@@ -109,7 +116,10 @@ export function loadNodeConfig(role: NodeRole, env: Environment): Readonly<NodeC
 		port: read.number("PORT", 3000, { min: 0, max: 65535, integer: true }),
 		dataDir: path.resolve(read.string("MODELFLEET_DATA_DIR", "./data")),
 		logLevel: read.oneOf("LOG_LEVEL", LOG_LEVELS, "info"),
-		requestTimeoutMs: read.number("MODELFLEET_REQUEST_TIMEOUT_MS", 30_000, { min: 0, integer: true }),
+		requestTimeoutMs: read.number("MODELFLEET_REQUEST_TIMEOUT_MS", 30_000, {
+			min: 0,
+			integer: true,
+		}),
 		retries: read.number("MODELFLEET_RETRIES", 3, { min: 0, max: 10, integer: true }),
 		heartbeatIntervalS,
 		heartbeatTimeoutS,
@@ -117,7 +127,10 @@ export function loadNodeConfig(role: NodeRole, env: Environment): Readonly<NodeC
 			min: 100,
 			integer: true,
 		}),
-		shutdownTimeoutMs: read.number("MODELFLEET_SHUTDOWN_TIMEOUT_MS", 10_000, { min: 0, integer: true }),
+		shutdownTimeoutMs: read.number("MODELFLEET_SHUTDOWN_TIMEOUT_MS", 10_000, {
+			min: 0,
+			integer: true,
+		}),
 		circuitBreaker: read.boolean("MODELFLEET_CIRCUIT_BREAKER", true),
 		metricsPort,
 		declaredCapacity: {

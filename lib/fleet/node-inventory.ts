@@ -80,7 +80,11 @@ export function describeFleet(
 		let unavailableReason: string | null = null;
 		if (!node.available) {
 			unavailableReason = "disconnected";
-		} else if (!node.local && sighting !== undefined && now - sighting.at > heartbeatTimeoutMs) {
+		} else if (
+			!node.local &&
+			sighting !== undefined &&
+			now - sighting.at > heartbeatTimeoutMs
+		) {
 			unavailableReason = `no heartbeat for ${Math.round((now - sighting.at) / 1000)} s`;
 		}
 		fleet.push({

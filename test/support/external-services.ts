@@ -30,7 +30,11 @@ export function serviceUrl(service: ExternalService, env = process.env): string 
 const DEFAULT_PORT: Record<ExternalService, number> = { nats: 4222, redis: 6379, postgres: 5432 };
 
 /** Whether something accepts TCP connections at the service's host and port. */
-export function isReachable(service: ExternalService, env = process.env, timeoutMs = 1500): Promise<boolean> {
+export function isReachable(
+	service: ExternalService,
+	env = process.env,
+	timeoutMs = 1500,
+): Promise<boolean> {
 	const url = new URL(serviceUrl(service, env));
 	const port = url.port ? Number(url.port) : DEFAULT_PORT[service];
 	return new Promise(resolve => {
@@ -71,7 +75,9 @@ export async function probeExternalServices(env = process.env): Promise<External
 				`MODELFLEET_REQUIRE_SERVICES=1 and ${message}: start them (see .ci/run) or unset the variable.`,
 			);
 		}
-		console.warn(`\n[modelfleet tests] NOTICE: ${message}; tests that need them will be SKIPPED.\n`);
+		console.warn(
+			`\n[modelfleet tests] NOTICE: ${message}; tests that need them will be SKIPPED.\n`,
+		);
 	}
 	env[AVAILABLE_SERVICES_ENV] = available.join(",");
 	return available;

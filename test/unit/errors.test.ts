@@ -3,8 +3,7 @@ import * as path from "node:path";
 import * as errors from "../../lib/errors";
 
 const errorClasses = Object.values(errors).filter(
-	(value): value is new (...args: never[]) => Error =>
-		typeof value === "function" && value.prototype instanceof Error,
+	value => typeof value === "function" && value.prototype instanceof Error,
 );
 
 describe("lib/errors", () => {
@@ -22,6 +21,7 @@ describe("lib/errors", () => {
 
 	it("documents every error type in the README", () => {
 		const readme = fs.readFileSync(path.join(__dirname, "..", "..", "README.md"), "utf8");
-		for (const type of Object.keys(errors.ERROR_CATALOGUE)) expect(readme).toContain(`\`${type}\``);
+		for (const type of Object.keys(errors.ERROR_CATALOGUE))
+			expect(readme).toContain(`\`${type}\``);
 	});
 });

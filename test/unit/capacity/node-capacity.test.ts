@@ -17,7 +17,11 @@ function probes(overrides: Partial<CapacityProbes> = {}): CapacityProbes {
 		cpuCount: () => 8,
 		totalMemoryBytes: () => 32 * 1024 ** 3,
 		runNvidiaSmi: async () => null,
-		runtimes: runtimeProbe(["onnxruntime-node", "@tensorflow/tfjs-core", "@tensorflow/tfjs-backend-wasm"]),
+		runtimes: runtimeProbe([
+			"onnxruntime-node",
+			"@tensorflow/tfjs-core",
+			"@tensorflow/tfjs-backend-wasm",
+		]),
 		...overrides,
 	};
 }
@@ -42,7 +46,10 @@ describe("detectCapacity", () => {
 	});
 
 	it("advertises the GPUs nvidia-smi reports", async () => {
-		const { capacity } = await detectCapacity(NOTHING_DECLARED, probes({ runNvidiaSmi: async () => H200 }));
+		const { capacity } = await detectCapacity(
+			NOTHING_DECLARED,
+			probes({ runNvidiaSmi: async () => H200 }),
+		);
 		expect(capacity.gpuSource).toBe("nvidia-smi");
 		expect(capacity.gpus.map(g => g.name)).toEqual(["NVIDIA H200"]);
 	});
@@ -80,12 +87,22 @@ describe("detectCapacity", () => {
 			probes({ runNvidiaSmi }),
 		);
 		expect(runNvidiaSmi).not.toHaveBeenCalled();
-		expect(capacity).toMatchObject({ cpus: 3, memoryBytes: 1000, gpus: [gpu], gpuSource: "declared" });
+		expect(capacity).toMatchObject({
+			cpus: 3,
+			memoryBytes: 1000,
+			gpus: [gpu],
+			gpuSource: "declared",
+		});
 	});
 
 	it("offers the CUDA providers only on a node with a GPU and the GPU builds installed", async () => {
 		const gpuRuntimes = runtimeProbe(
-			["onnxruntime-node", "@tensorflow/tfjs-core", "@tensorflow/tfjs-backend-wasm", "@tensorflow/tfjs-node-gpu"],
+			[
+				"onnxruntime-node",
+				"@tensorflow/tfjs-core",
+				"@tensorflow/tfjs-backend-wasm",
+				"@tensorflow/tfjs-node-gpu",
+			],
 			["libonnxruntime_providers_cuda.so"],
 		);
 		const withGpu = await detectCapacity(
@@ -96,7 +113,10 @@ describe("detectCapacity", () => {
 			["cpu", "cuda"],
 			["wasm", "cuda"],
 		]);
-		const withoutGpu = await detectCapacity(NOTHING_DECLARED, probes({ runtimes: gpuRuntimes }));
+		const withoutGpu = await detectCapacity(
+			NOTHING_DECLARED,
+			probes({ runtimes: gpuRuntimes }),
+		);
 		expect(withoutGpu.capacity.runtimes.slice(0, 2).map(r => r.executionProviders)).toEqual([
 			["cpu"],
 			["wasm"],

@@ -64,7 +64,9 @@ describe("parseNvidiaSmiCsv", () => {
 	});
 
 	it("keeps a comma inside a GPU name", () => {
-		const { gpus } = parseNvidiaSmiCsv("0, Quadro RTX 8000, Rev A, GPU-eeee, 49152, 0, 49152, 3, 7.5, 535.1");
+		const { gpus } = parseNvidiaSmiCsv(
+			"0, Quadro RTX 8000, Rev A, GPU-eeee, 49152, 0, 49152, 3, 7.5, 535.1",
+		);
 		expect(gpus[0].name).toBe("Quadro RTX 8000, Rev A");
 		expect(gpus[0].uuid).toBe("GPU-eeee");
 	});
@@ -80,9 +82,11 @@ describe("parseNvidiaSmiCsv", () => {
 
 	it("drops a line whose numbers are not numbers and keeps the good ones", () => {
 		const { gpus, warnings } = parseNvidiaSmiCsv(
-			[H200, "1, NVIDIA H200, GPU-ffff, lots, 0, 143156, 0, 9.0, 580.159.04", "x, a, b, 1, 2, 3, 4, 5, 6"].join(
-				"\n",
-			),
+			[
+				H200,
+				"1, NVIDIA H200, GPU-ffff, lots, 0, 143156, 0, 9.0, 580.159.04",
+				"x, a, b, 1, 2, 3, 4, 5, 6",
+			].join("\n"),
 		);
 		expect(gpus.map(g => g.index)).toEqual([0]);
 		expect(warnings).toEqual([

@@ -78,7 +78,9 @@ describe("loadNodeConfig", () => {
 	});
 
 	it("sends status as often as heartbeats unless told otherwise", () => {
-		expect(loadNodeConfig("worker", { MODELFLEET_HEARTBEAT_INTERVAL_S: "1" }).statusIntervalMs).toBe(1000);
+		expect(
+			loadNodeConfig("worker", { MODELFLEET_HEARTBEAT_INTERVAL_S: "1" }).statusIntervalMs,
+		).toBe(1000);
 	});
 
 	it("reports every wrong setting at once, naming each and the accepted form", () => {
@@ -98,7 +100,9 @@ describe("loadNodeConfig", () => {
 			error = err;
 		}
 		expect(error).toBeInstanceOf(InvalidConfigurationError);
-		const problems = (error as InvalidConfigurationError).data as { problems: { setting: string }[] };
+		const problems = (error as InvalidConfigurationError).data as {
+			problems: { setting: string }[];
+		};
 		expect(problems.problems.map(p => p.setting).sort()).toEqual([
 			"LOG_LEVEL",
 			"MODELFLEET_CIRCUIT_BREAKER",
@@ -108,8 +112,12 @@ describe("loadNodeConfig", () => {
 			"PORT",
 			"TRANSPORTER",
 		]);
-		expect((error as Error).message).toContain('TRANSPORTER: "tcp://x" is not a NATS URL such as nats://127.0.0.1:4222');
-		expect((error as Error).message).toContain('LOG_LEVEL: "loud" is not one of fatal, error, warn, info, debug, trace');
+		expect((error as Error).message).toContain(
+			'TRANSPORTER: "tcp://x" is not a NATS URL such as nats://127.0.0.1:4222',
+		);
+		expect((error as Error).message).toContain(
+			'LOG_LEVEL: "loud" is not one of fatal, error, warn, info, debug, trace',
+		);
 	});
 });
 

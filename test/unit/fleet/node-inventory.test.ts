@@ -11,7 +11,14 @@ function node(id: string, role: string, extra: Partial<RegistryNode> = {}): Regi
 		local: false,
 		hostname: `${id}.host`,
 		metadata: {
-			[METADATA_KEY]: { role, version: "0.1.0", startedAt: "2026-11-27T00:00:00.000Z", capacity, httpUrl: null, metricsUrl: null },
+			[METADATA_KEY]: {
+				role,
+				version: "0.1.0",
+				startedAt: "2026-11-27T00:00:00.000Z",
+				capacity,
+				httpUrl: null,
+				metricsUrl: null,
+			},
 		},
 		services: ["scheduler", "agent"],
 		...extra,
@@ -19,7 +26,17 @@ function node(id: string, role: string, extra: Partial<RegistryNode> = {}): Regi
 }
 
 function status(nodeID: string, at: number): NodeStatus {
-	return { nodeID, at, uptimeS: 1, cpuLoad: 0.5, memoryFreeBytes: 1, processRssBytes: 1, eventLoopDelayMs: 0, inFlight: 2, gpus: [] };
+	return {
+		nodeID,
+		at,
+		uptimeS: 1,
+		cpuLoad: 0.5,
+		memoryFreeBytes: 1,
+		processRssBytes: 1,
+		eventLoopDelayMs: 0,
+		inFlight: 2,
+		gpus: [],
+	};
 }
 
 describe("NodeInventory", () => {
@@ -42,7 +59,9 @@ describe("NodeInventory", () => {
 
 	it("leaves out nodes that are not modelfleet nodes", () => {
 		const inventory = new NodeInventory(3000);
-		expect(inventory.describe([node("x", "worker", { metadata: {} }), node("y", "toaster")], 0)).toEqual([]);
+		expect(
+			inventory.describe([node("x", "worker", { metadata: {} }), node("y", "toaster")], 0),
+		).toEqual([]);
 	});
 
 	it("shows a remote node unavailable once nothing was heard from it for the heartbeat timeout", () => {

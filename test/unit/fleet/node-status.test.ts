@@ -22,7 +22,13 @@ describe("sampleNodeStatus", () => {
 					},
 				],
 			},
-			{ now: () => 42, uptimeS: () => 9.6, loadAverage1m: () => 2, freeMemoryBytes: () => 1000, rssBytes: () => 200 },
+			{
+				now: () => 42,
+				uptimeS: () => 9.6,
+				loadAverage1m: () => 2,
+				freeMemoryBytes: () => 1000,
+				rssBytes: () => 200,
+			},
 		);
 		expect(status).toEqual({
 			nodeID: "w1",

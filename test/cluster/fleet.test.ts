@@ -1,0 +1,188 @@
+/**
+ * A fleet of real processes over the real NATS server: one gateway, one control and two
+ * workers with different declared capacities. Asserts what an operator sees at
+ * GET /api/v1/nodes as nodes join, die and are added.
+ */
+import { randomUUID } from "node:crypto";
+import { describeWithServices, serviceUrl } from "../support/external-services";
+import { NodeProcess, freePort } from "../support/node-process";
+import { waitFor } from "../support/wait";
+import type { FleetNode } from "../../lib/fleet/node-inventory";
+
+const GiB = 1024 ** 3;
+const HEARTBEAT_INTERVAL_S = 1;
+const HEARTBEAT_TIMEOUT_S = 3;
+
+describeWithServices(["nats"], "a fleet over NATS", () => {
+	const namespace = `fleet-test-${randomUUID().slice(0, 8)}`;
+	const processes: NodeProcess[] = [];
+	let gatewayUrl: string;
+
+	function start(name: string, role: string, env: Record<string, string> = {}): NodeProcess {
+		const node = NodeProcess.start(name, role, {
+			TRANSPORTER: serviceUrl("nats"),
+			MODELFLEET_NAMESPACE: namespace,
+			MODELFLEET_NODE_ID: name,
+			MODELFLEET_HEARTBEAT_INTERVAL_S: String(HEARTBEAT_INTERVAL_S),
+			MODELFLEET_HEARTBEAT_TIMEOUT_S: String(HEARTBEAT_TIMEOUT_S),
+			MODELFLEET_DATA_DIR: `/tmp/${namespace}/${name}`,
+			METRICS_PORT: "off",
+			LOG_LEVEL: "warn",
+			...env,
+		});
+		processes.push(node);
+		return node;
+	}
+
+	async function nodes(): Promise<FleetNode[]> {
+		const response = await fetch(`${gatewayUrl}/api/v1/nodes`);
+		if (response.status !== 200)
+			throw new Error(`GET /api/v1/nodes answered ${response.status}`);
+		return (await response.json()) as FleetNode[];
+	}
+
+	function describeLogs(): string {
+		return processes.map(p => `--- ${p.name} ---\n${p.log}`).join("\n");
+	}
+
+	afterAll(async () => {
+		for (const node of processes) node.kill("SIGKILL");
+		await Promise.all(processes.map(p => p.exited));
+	});
+
+	it("lists all four nodes with their exact capacities within 10 s", async () => {
+		const port = await freePort();
+		gatewayUrl = `http://127.0.0.1:${port}`;
+		const startedAt = Date.now();
+		start("gateway-1", "gateway", { HOST: "127.0.0.1", PORT: String(port) });
+		start("control-1", "control");
+		start("worker-cpu", "worker", {
+			MODELFLEET_CPUS: "4",
+			MODELFLEET_MEMORY: "8GiB",
+			MODELFLEET_GPUS: "none",
+		});
+		start("worker-gpu", "worker", {
+			MODELFLEET_CPUS: "32",
+			MODELFLEET_MEMORY: "256GiB",
+			MODELFLEET_GPUS: JSON.stringify([
+				{
+					name: "NVIDIA H100 80GB HBM3",
+					memory: "80GiB",
+					computeCapability: "9.0",
+					uuid: "GPU-declared-0",
+				},
+			]),
+		});
+
+		const fleet = await waitFor(
+			"four available nodes",
+			async () => {
+				const list = await nodes();
+				return list.length === 4 && list.every(n => n.available) ? list : undefined;
+			},
+			10_000,
+		).catch(err => {
+			throw new Error(`${(err as Error).message}\n${describeLogs()}`);
+		});
+		expect(Date.now() - startedAt).toBeLessThan(10_000);
+
+		const byId = new Map(fleet.map(n => [n.nodeID, n]));
+		expect([...byId.keys()].sort()).toEqual([
+			"control-1",
+			"gateway-1",
+			"worker-cpu",
+			"worker-gpu",
+		]);
+		expect(byId.get("gateway-1")).toMatchObject({
+			role: "gateway",
+			services: ["agent", "api"],
+		});
+		expect(byId.get("control-1")).toMatchObject({
+			role: "control",
+			services: ["agent", "scheduler"],
+		});
+
+		const cpuWorker = byId.get("worker-cpu")!;
+		expect(cpuWorker.role).toBe("worker");
+		expect(cpuWorker.capacity).toMatchObject({
+			cpus: 4,
+			memoryBytes: 8 * GiB,
+			gpus: [],
+			gpuSource: "none",
+		});
+		expect(cpuWorker.capacity.runtimes.map(r => r.name)).toEqual(["onnx", "tfjs", "xgboost"]);
+
+		const gpuWorker = byId.get("worker-gpu")!;
+		expect(gpuWorker.capacity).toMatchObject({
+			cpus: 32,
+			memoryBytes: 256 * GiB,
+			gpuSource: "declared",
+			gpus: [
+				{
+					index: 0,
+					name: "NVIDIA H100 80GB HBM3",
+					uuid: "GPU-declared-0",
+					memoryTotalBytes: 80 * GiB,
+					memoryFreeBytes: 80 * GiB,
+					computeCapability: "9.0",
+				},
+			],
+		});
+		// Live figures arrive as status events, not in the static metadata.
+		await waitFor(
+			"live status of every node",
+			async () => ((await nodes()).every(n => n.status) ? true : undefined),
+			5000,
+		);
+	});
+
+	it("shows a worker killed with SIGKILL unavailable within the heartbeat timeout", async () => {
+		const victim = processes.find(p => p.name === "worker-cpu")!;
+		victim.kill("SIGKILL");
+		const killedAt = Date.now();
+		const shown = await waitFor(
+			"worker-cpu shown unavailable",
+			async () => (await nodes()).find(n => n.nodeID === "worker-cpu" && !n.available),
+			HEARTBEAT_TIMEOUT_S * 1000 + 2000,
+			50,
+		);
+		expect(Date.now() - killedAt).toBeLessThanOrEqual(HEARTBEAT_TIMEOUT_S * 1000 + 250);
+		expect(shown.unavailableReason).toMatch(/no heartbeat|disconnected/);
+		const others = (await nodes()).filter(n => n.nodeID !== "worker-cpu");
+		expect(others.every(n => n.available)).toBe(true);
+	});
+
+	it("uses a newly started worker without restarting anything else", async () => {
+		const before = await nodes();
+		const pids = processes.filter(p => p.name !== "worker-cpu").map(p => p.pid);
+		start("worker-new", "worker", {
+			MODELFLEET_CPUS: "8",
+			MODELFLEET_MEMORY: "16GiB",
+			MODELFLEET_GPUS: "none",
+		});
+		const joined = await waitFor(
+			"worker-new listed and available",
+			async () => (await nodes()).find(n => n.nodeID === "worker-new" && n.available),
+			10_000,
+		);
+		expect(joined.capacity).toMatchObject({ cpus: 8, memoryBytes: 16 * GiB, gpus: [] });
+		const after = await nodes();
+		for (const id of ["gateway-1", "control-1", "worker-gpu"]) {
+			expect(after.find(n => n.nodeID === id)?.startedAt).toBe(
+				before.find(n => n.nodeID === id)?.startedAt,
+			);
+		}
+		expect(
+			processes
+				.filter(p => p.name !== "worker-cpu" && p.name !== "worker-new")
+				.map(p => p.pid),
+		).toEqual(pids);
+	});
+
+	it("stops every node cleanly on SIGTERM with exit code 0", async () => {
+		const running = processes.filter(p => p.name !== "worker-cpu");
+		for (const node of running) node.kill("SIGTERM");
+		const exits = await Promise.all(running.map(p => p.exited));
+		expect(exits.map(e => e.code)).toEqual(running.map(() => 0));
+	});
+});
