@@ -12,6 +12,27 @@ export const ERROR_CATALOGUE = {
 		"An environment variable or option has a value the node cannot use; the message names it and the accepted form.",
 	SERVICE_NOT_READY:
 		"A service this request needs is not running anywhere in the fleet yet (503); retry later.",
+	UNAUTHENTICATED: "No API key, or a key that is unknown, revoked or expired (401).",
+	FORBIDDEN: "The key's role may not do this (403); the message names the role that may.",
+	NOT_FOUND:
+		"No such object for this tenant (404): model, version, alias, tenant, key or artifact. Another tenant's objects answer the same.",
+	ALREADY_EXISTS:
+		"An object with this name or version already exists (409): model name per tenant, version per model, tenant name.",
+	INVALID_TRANSITION:
+		"The lifecycle does not allow this state change (409); the message lists the allowed ones.",
+	STATE_CONFLICT:
+		"The object's state forbids this (409), e.g. deleting a model while a version is Deployed.",
+	INVALID_INPUT:
+		"A value is well-formed but not acceptable (400): a version string, a schema, a pipeline spec; the message says where.",
+	INVALID_MODEL_FILE:
+		"The uploaded model file cannot be read as its format (400): corrupt, truncated or not that format; the parser's reason is given.",
+	UNSAFE_MODEL_FORMAT:
+		"A Python pickle or joblib file (400): unpickling runs arbitrary code; export to ONNX instead.",
+	SCHEMA_MISMATCH:
+		"The schema given with a model file disagrees with the one the file holds (400); the message says where.",
+	PAYLOAD_TOO_LARGE: "The upload is larger than the configured limit (413).",
+	ARTIFACT_CORRUPT:
+		"An artifact's bytes did not match its sha256 on arrival (500, retryable); nothing was kept.",
 } as const;
 
 export type ErrorType = keyof typeof ERROR_CATALOGUE;
@@ -50,5 +71,135 @@ export class ServiceNotReadyError extends Errors.MoleculerRetryableError {
 			{ missing },
 		);
 		this.name = "ServiceNotReadyError";
+	}
+}
+
+type ClientErrorType = Exclude<
+	ErrorType,
+	"INVALID_CONFIGURATION" | "SERVICE_NOT_READY" | "ARTIFACT_CORRUPT"
+>;
+
+/** A client mistake: fixed status and type, a message that says what to do, plain-JSON data. */
+abstract class ClientError extends Errors.MoleculerClientError {
+	constructor(
+		message: string,
+		code: number,
+		type: ClientErrorType,
+		data?: Record<string, unknown>,
+	) {
+		super(message, code, type, data);
+		this.name = new.target.name;
+	}
+}
+
+export class UnauthenticatedError extends ClientError {
+	constructor(message = "Missing or invalid API key: send it as 'Authorization: Bearer <key>'.") {
+		super(message, 401, "UNAUTHENTICATED");
+	}
+}
+
+export class ForbiddenError extends ClientError {
+	constructor(role: string, action: string, allowed: readonly string[]) {
+		super(
+			`Role '${role}' may not ${action}; it needs one of: ${allowed.join(", ")}.`,
+			403,
+			"FORBIDDEN",
+			{ role, action, allowed: [...allowed] },
+		);
+	}
+}
+
+export class NotFoundError extends ClientError {
+	constructor(kind: string, id: string) {
+		super(`${kind} '${id}' not found.`, 404, "NOT_FOUND", { kind, id });
+	}
+}
+
+export class AlreadyExistsError extends ClientError {
+	constructor(kind: string, id: string, hint = "") {
+		super(`${kind} '${id}' already exists.${hint ? " " + hint : ""}`, 409, "ALREADY_EXISTS", {
+			kind,
+			id,
+		});
+	}
+}
+
+export class InvalidTransitionError extends ClientError {
+	constructor(from: string, to: string, allowed: readonly string[]) {
+		super(
+			`Cannot move a version from ${from} to ${to}; from ${from} it may go to: ${allowed.length ? allowed.join(", ") : "nothing (final state)"}.`,
+			409,
+			"INVALID_TRANSITION",
+			{ from, to, allowed: [...allowed] },
+		);
+	}
+}
+
+export class StateConflictError extends ClientError {
+	constructor(message: string, data?: Record<string, unknown>) {
+		super(message, 409, "STATE_CONFLICT", data);
+	}
+}
+
+export class InvalidInputError extends ClientError {
+	constructor(message: string, data?: Record<string, unknown>) {
+		super(message, 400, "INVALID_INPUT", data);
+	}
+}
+
+export class InvalidModelFileError extends ClientError {
+	constructor(format: string, reason: string) {
+		super(`The file is not a valid ${format} model: ${reason}`, 400, "INVALID_MODEL_FILE", {
+			format,
+			reason,
+		});
+	}
+}
+
+export class UnsafeModelFormatError extends ClientError {
+	constructor(detected: string) {
+		super(
+			`${detected} files are refused: loading them unpickles, which runs arbitrary code from the file. ` +
+				"Export the model to ONNX instead (scikit-learn: skl2onnx.convert_sklearn; PyTorch: torch.onnx.export; " +
+				"TensorFlow/Keras: tf2onnx.convert) or save XGBoost with Booster.save_model('model.json').",
+			400,
+			"UNSAFE_MODEL_FORMAT",
+			{ detected },
+		);
+	}
+}
+
+export class SchemaMismatchError extends ClientError {
+	constructor(where: string, given: unknown, inFile: unknown) {
+		super(
+			`The schema given disagrees with the model file at ${where}: given ${JSON.stringify(given)}, the file has ${JSON.stringify(inFile)}. Leave it out to take the file's.`,
+			400,
+			"SCHEMA_MISMATCH",
+			{ where, given, inFile },
+		);
+	}
+}
+
+export class PayloadTooLargeError extends ClientError {
+	constructor(limitBytes: number) {
+		super(
+			`The upload is larger than the limit of ${limitBytes} bytes (MODELFLEET_MAX_ARTIFACT_BYTES).`,
+			413,
+			"PAYLOAD_TOO_LARGE",
+			{ limitBytes },
+		);
+	}
+}
+
+/** Bytes that did not hash to what they should: a transfer went wrong; retrying may help. */
+export class ArtifactCorruptError extends Errors.MoleculerRetryableError {
+	constructor(expected: string, actual: string) {
+		super(
+			`Artifact bytes hash to sha256:${actual}, expected sha256:${expected}; nothing was kept.`,
+			500,
+			"ARTIFACT_CORRUPT" satisfies ErrorType,
+			{ expected, actual },
+		);
+		this.name = "ArtifactCorruptError";
 	}
 }

@@ -2,21 +2,37 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as errors from "../../lib/errors";
 
-const errorClasses = Object.values(errors).filter(
-	value => typeof value === "function" && value.prototype instanceof Error,
-);
+/** One instance of every error class lib/errors.ts exports. */
+const SAMPLES = [
+	new errors.InvalidConfigurationError([{ setting: "PORT", problem: "x" }]),
+	new errors.ServiceNotReadyError(["scheduler"]),
+	new errors.UnauthenticatedError(),
+	new errors.ForbiddenError("viewer", "create models", ["owner", "developer"]),
+	new errors.NotFoundError("model", "iris"),
+	new errors.AlreadyExistsError("model", "iris"),
+	new errors.InvalidTransitionError("Draft", "Deployed", ["Training"]),
+	new errors.StateConflictError("busy"),
+	new errors.InvalidInputError("bad"),
+	new errors.InvalidModelFileError("onnx", "truncated"),
+	new errors.UnsafeModelFormatError("Python pickle"),
+	new errors.SchemaMismatchError("inputs[0].shape", [1], [2]),
+	new errors.PayloadTooLargeError(10),
+	new errors.ArtifactCorruptError("a", "b"),
+] as unknown as { type: string; code: number; name: string; constructor: { name: string } }[];
 
 describe("lib/errors", () => {
-	it("gives every error class a distinct type from the catalogue", () => {
-		const samples: { type: string; code: number; name: string }[] = [
-			new errors.InvalidConfigurationError([{ setting: "PORT", problem: "x" }]),
-			new errors.ServiceNotReadyError(["scheduler"]),
-		] as never;
-		expect(samples).toHaveLength(errorClasses.length);
-		const types = samples.map(e => e.type);
+	it("has a sample here for every exported error class", () => {
+		const classes = Object.values(errors).filter(
+			value => typeof value === "function" && value.prototype instanceof Error,
+		);
+		expect(new Set(SAMPLES.map(e => e.constructor))).toEqual(new Set(classes));
+	});
+
+	it("gives every error class a distinct type from the catalogue, and its class name", () => {
+		const types = SAMPLES.map(e => e.type);
 		expect(new Set(types).size).toBe(types.length);
-		expect(types.sort()).toEqual(Object.keys(errors.ERROR_CATALOGUE).sort());
-		for (const error of samples) expect(error.name).toBe(error.constructor.name);
+		expect([...types].sort()).toEqual(Object.keys(errors.ERROR_CATALOGUE).sort());
+		for (const error of SAMPLES) expect(error.name).toBe(error.constructor.name);
 	});
 
 	it("documents every error type in the README", () => {
