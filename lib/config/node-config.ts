@@ -48,6 +48,14 @@ export interface NodeConfig {
 	circuitBreaker: boolean;
 	/** METRICS_PORT — default 3030; "off" or 0 disables the Prometheus endpoint. */
 	metricsPort: number | null;
+	/** MODELFLEET_MAX_ARTIFACT_BYTES — default 2 GiB; larger uploads answer 413. */
+	maxArtifactBytes: number;
+	/** MODELFLEET_ARTIFACT_GC_INTERVAL_S — default 3600; 0 turns scheduled garbage collection off. */
+	artifactGcIntervalS: number;
+	/** MODELFLEET_ARTIFACT_GC_GRACE_S — default 3600; unreferenced blobs younger than this are kept (an upload may not be registered yet). */
+	artifactGcGraceS: number;
+	/** MODELFLEET_BOOTSTRAP_KEY — the owner key of the bootstrap tenant on first start; default: a random one, printed once. */
+	bootstrapKey: string | null;
 	/** MODELFLEET_CPUS, MODELFLEET_MEMORY, MODELFLEET_GPUS — declared capacity; default detected. */
 	declaredCapacity: DeclaredCapacity;
 }
@@ -104,6 +112,15 @@ export function loadNodeConfig(role: NodeRole, env: Environment): Readonly<NodeC
 		);
 	}
 	const cpusText = read.raw("MODELFLEET_CPUS");
+	const maxArtifactText = read.raw("MODELFLEET_MAX_ARTIFACT_BYTES");
+	const maxArtifactBytes =
+		maxArtifactText === undefined ? 2 * 1024 ** 3 : parseByteSize(maxArtifactText);
+	if (maxArtifactBytes === null || maxArtifactBytes <= 0) {
+		read.fail(
+			"MODELFLEET_MAX_ARTIFACT_BYTES",
+			`"${maxArtifactText}" is not a size such as 2GiB`,
+		);
+	}
 
 	const config: NodeConfig = {
 		role,
@@ -133,6 +150,10 @@ export function loadNodeConfig(role: NodeRole, env: Environment): Readonly<NodeC
 		}),
 		circuitBreaker: read.boolean("MODELFLEET_CIRCUIT_BREAKER", true),
 		metricsPort,
+		maxArtifactBytes: maxArtifactBytes ?? 0,
+		artifactGcIntervalS: read.number("MODELFLEET_ARTIFACT_GC_INTERVAL_S", 3600, { min: 0 }),
+		artifactGcGraceS: read.number("MODELFLEET_ARTIFACT_GC_GRACE_S", 3600, { min: 0 }),
+		bootstrapKey: read.optionalString("MODELFLEET_BOOTSTRAP_KEY"),
 		declaredCapacity: {
 			cpus: cpusText === undefined ? null : read.number("MODELFLEET_CPUS", 1, { min: 0.1 }),
 			memoryBytes: declaredMemory,
