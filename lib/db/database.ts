@@ -1,0 +1,92 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { PGlite } from "@electric-sql/pglite";
+import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
+import { drizzle as drizzlePostgres } from "drizzle-orm/node-postgres";
+import { Pool } from "pg";
+import { MIGRATIONS } from "./migrations";
+import { applyMigrations, type MigrationConnection } from "./migrate";
+import { dbSchema } from "./schema";
+
+/** The drizzle database both engines give: the same query code runs on either. */
+export type Db = PgDatabase<PgQueryResultHKT, typeof dbSchema>;
+
+export interface Database {
+	db: Db;
+	engine: "postgres" | "pglite";
+	/** The server URL without password, or the PGlite directory. */
+	location: string;
+	close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+	/** postgres://… — unset: embedded PGlite under `<dataDir>/db`. */
+	databaseUrl: string | null;
+	dataDir: string;
+}
+
+/** Opens the metadata database and brings its schema up to date before anything uses it. */
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+	if (options.databaseUrl) {
+		const pool = new Pool({ connectionString: options.databaseUrl, max: 10 });
+		pool.on("error", () => {
+			// An idle client lost its server; the pool replaces it on the next query.
+		});
+		try {
+			const client = await pool.connect();
+			try {
+				await applyMigrations(pgConnection(client), MIGRATIONS, { lock: true });
+			} finally {
+				client.release();
+			}
+		} catch (err) {
+			await pool.end();
+			throw err;
+		}
+		const url = new URL(options.databaseUrl);
+		url.password = "";
+		return {
+			db: drizzlePostgres(pool, { schema: dbSchema }) as unknown as Db,
+			engine: "postgres",
+			location: url.toString(),
+			close: () => pool.end(),
+		};
+	}
+
+	const dir = path.join(options.dataDir, "db");
+	fs.mkdirSync(dir, { recursive: true });
+	const client = await PGlite.create(dir);
+	try {
+		await applyMigrations(pgliteConnection(client), MIGRATIONS, { lock: false });
+	} catch (err) {
+		await client.close();
+		throw err;
+	}
+	return {
+		db: drizzlePglite(client, { schema: dbSchema }) as unknown as Db,
+		engine: "pglite",
+		location: dir,
+		close: () => client.close(),
+	};
+}
+
+function pgConnection(client: import("pg").PoolClient): MigrationConnection {
+	return {
+		exec: async text => {
+			await client.query(text);
+		},
+		query: async <T>(text: string, params: unknown[] = []) =>
+			(await client.query(text, params)).rows as T[],
+	};
+}
+
+function pgliteConnection(client: PGlite): MigrationConnection {
+	return {
+		exec: async text => {
+			await client.exec(text);
+		},
+		query: async <T>(text: string, params: unknown[] = []) =>
+			(await client.query<T>(text, params)).rows,
+	};
+}

@@ -1,0 +1,6 @@
+import * as initial from "./0001-initial";
+
+/** Every migration, in the order it is applied. Add new ones at the end; never edit an applied one. */
+export const MIGRATIONS: readonly { id: string; up: string }[] = [
+	{ id: "0001-initial", up: initial.up },
+];

@@ -1,0 +1,136 @@
+/**
+ * The one metadata schema, for PostgreSQL and PGlite alike (drizzle pg-core). The SQL that
+ * creates it is in migrations/; a test checks that both agree.
+ */
+import { sql } from "drizzle-orm";
+import {
+	bigint,
+	bigserial,
+	boolean,
+	jsonb,
+	pgTable,
+	primaryKey,
+	text,
+	timestamp,
+	unique,
+	uuid,
+} from "drizzle-orm/pg-core";
+
+const createdAt = () => timestamp("created_at", { withTimezone: true }).notNull().defaultNow();
+
+export const tenants = pgTable("tenants", {
+	id: uuid("id").primaryKey(),
+	name: text("name").notNull().unique(),
+	/** Owners of an admin tenant may create other tenants (the bootstrap tenant is one). */
+	isAdmin: boolean("is_admin").notNull().default(false),
+	createdAt: createdAt(),
+});
+
+export const apiKeys = pgTable("api_keys", {
+	id: uuid("id").primaryKey(),
+	tenantId: uuid("tenant_id")
+		.notNull()
+		.references(() => tenants.id, { onDelete: "cascade" }),
+	name: text("name").notNull(),
+	/** The first characters of the key, shown in listings so people can tell keys apart. */
+	prefix: text("prefix").notNull(),
+	/** sha256 of the whole key: the key itself is never stored. */
+	hash: text("hash").notNull().unique(),
+	role: text("role").notNull(),
+	createdAt: createdAt(),
+	expiresAt: timestamp("expires_at", { withTimezone: true }),
+	revokedAt: timestamp("revoked_at", { withTimezone: true }),
+});
+
+export const models = pgTable(
+	"models",
+	{
+		id: uuid("id").primaryKey(),
+		tenantId: uuid("tenant_id")
+			.notNull()
+			.references(() => tenants.id, { onDelete: "cascade" }),
+		name: text("name").notNull(),
+		description: text("description").notNull().default(""),
+		task: text("task").notNull(),
+		framework: text("framework").notNull(),
+		tags: jsonb("tags")
+			.$type<Record<string, string>>()
+			.notNull()
+			.default(sql`'{}'::jsonb`),
+		createdAt: createdAt(),
+		updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+	},
+	table => [unique("models_tenant_name").on(table.tenantId, table.name)],
+);
+
+export const modelVersions = pgTable(
+	"model_versions",
+	{
+		id: uuid("id").primaryKey(),
+		/** Insertion order: the cursor of version listings. */
+		seq: bigserial("seq", { mode: "number" }).notNull(),
+		tenantId: uuid("tenant_id").notNull(),
+		modelId: uuid("model_id")
+			.notNull()
+			.references(() => models.id, { onDelete: "cascade" }),
+		version: text("version").notNull(),
+		state: text("state").notNull(),
+		format: text("format").notNull(),
+		artifactSha256: text("artifact_sha256"),
+		artifactSize: bigint("artifact_size", { mode: "number" }),
+		description: text("description").notNull().default(""),
+		schema: jsonb("schema").notNull(),
+		pipeline: jsonb("pipeline").notNull(),
+		labels: jsonb("labels"),
+		metrics: jsonb("metrics").notNull(),
+		lineage: jsonb("lineage").notNull(),
+		resources: jsonb("resources").notNull(),
+		/** What the importer read from the file (objective, opset, …). */
+		details: jsonb("details").notNull(),
+		createdAt: createdAt(),
+		updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+	},
+	table => [unique("model_versions_model_version").on(table.modelId, table.version)],
+);
+
+export const modelAliases = pgTable(
+	"model_aliases",
+	{
+		tenantId: uuid("tenant_id").notNull(),
+		modelId: uuid("model_id")
+			.notNull()
+			.references(() => models.id, { onDelete: "cascade" }),
+		alias: text("alias").notNull(),
+		versionId: uuid("version_id")
+			.notNull()
+			.references(() => modelVersions.id, { onDelete: "cascade" }),
+		updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+	},
+	table => [primaryKey({ columns: [table.modelId, table.alias] })],
+);
+
+export const auditLog = pgTable("audit_log", {
+	id: bigserial("id", { mode: "number" }).primaryKey(),
+	tenantId: uuid("tenant_id"),
+	keyId: uuid("key_id"),
+	action: text("action").notNull(),
+	target: text("target").notNull(),
+	outcome: text("outcome").notNull(),
+	detail: jsonb("detail"),
+	at: timestamp("at", { withTimezone: true }).notNull().defaultNow(),
+});
+
+export const schemaMigrations = pgTable("schema_migrations", {
+	id: text("id").primaryKey(),
+	appliedAt: timestamp("applied_at", { withTimezone: true }).notNull().defaultNow(),
+});
+
+export const dbSchema = {
+	tenants,
+	apiKeys,
+	models,
+	modelVersions,
+	modelAliases,
+	auditLog,
+	schemaMigrations,
+};

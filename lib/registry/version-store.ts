@@ -1,0 +1,473 @@
+import { randomUUID } from "node:crypto";
+import { and, desc, eq, inArray, isNotNull, lt, type SQL } from "drizzle-orm";
+import type { Scope } from "../accounts/access";
+import type { Db } from "../db/database";
+import { isUniqueViolation } from "../db/migrate";
+import { modelAliases, modelVersions } from "../db/schema";
+import { AlreadyExistsError, InvalidInputError, NotFoundError } from "../errors";
+import { assertTransition, INITIAL_STATES, type VersionState } from "./lifecycle";
+import type { ModelFormat, ModelSchema } from "./model-schema";
+import { findModel } from "./model-store";
+import { auditOk, decodeCursor, encodeCursor, type Page } from "./registry-scope";
+import {
+	compareVersionsDescending,
+	nextVersion,
+	parseVersion,
+	type VersionBump,
+} from "./version-number";
+import { formatRef, parseSelector, type VersionSelector } from "./version-ref";
+import {
+	checkVersionSpec,
+	type Lineage,
+	type Metric,
+	type PipelineSpec,
+	type ResourceHints,
+} from "./version-spec";
+
+/** Alias names: never a semantic version or "latest", so a selector is never ambiguous. */
+export const ALIAS_PATTERN = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
+
+export interface VersionView {
+	id: string;
+	model: string;
+	version: string;
+	/** `model@version`, usable anywhere a version is expected. */
+	ref: string;
+	state: VersionState;
+	format: ModelFormat;
+	artifact: { sha256: string; size: number } | null;
+	description: string;
+	schema: ModelSchema;
+	pipeline: PipelineSpec;
+	labels: string[] | null;
+	metrics: Metric[];
+	lineage: Lineage;
+	resources: ResourceHints;
+	details: Record<string, unknown>;
+	aliases: string[];
+	createdAt: string;
+	updatedAt: string;
+}
+
+export interface VersionInput {
+	/** An exact version; or leave out and give `bump`. */
+	version?: string;
+	bump?: VersionBump;
+	format: ModelFormat;
+	artifact?: { sha256: string; size: number } | null;
+	description?: string;
+	schema: ModelSchema;
+	pipeline?: Partial<PipelineSpec>;
+	labels?: string[] | null;
+	metrics?: Metric[];
+	lineage?: Omit<Lineage, "createdByKey">;
+	resources?: ResourceHints;
+	details?: Record<string, unknown>;
+	state?: VersionState;
+}
+
+export interface VersionQuery {
+	state?: VersionState;
+	limit: number;
+	cursor?: string;
+}
+
+export interface AliasView {
+	alias: string;
+	model: string;
+	version: string;
+	ref: string;
+	updatedAt: string;
+}
+
+type VersionRow = typeof modelVersions.$inferSelect;
+
+function versionView(row: VersionRow, model: string, aliases: string[]): VersionView {
+	return {
+		id: row.id,
+		model,
+		version: row.version,
+		ref: formatRef(model, row.version),
+		state: row.state as VersionState,
+		format: row.format as ModelFormat,
+		artifact: row.artifactSha256
+			? { sha256: row.artifactSha256, size: row.artifactSize ?? 0 }
+			: null,
+		description: row.description,
+		schema: row.schema as ModelSchema,
+		pipeline: row.pipeline as PipelineSpec,
+		labels: (row.labels as string[] | null) ?? null,
+		metrics: row.metrics as Metric[],
+		lineage: row.lineage as Lineage,
+		resources: row.resources as ResourceHints,
+		details: row.details as Record<string, unknown>,
+		aliases: aliases.sort(),
+		createdAt: row.createdAt.toISOString(),
+		updatedAt: row.updatedAt.toISOString(),
+	};
+}
+
+/** Model versions and their aliases. Versions are immutable but for state, description and metrics. */
+export class VersionStore {
+	constructor(private readonly db: Db) {}
+
+	async create(scope: Scope, modelName: string, input: VersionInput): Promise<VersionView> {
+		const pipeline: PipelineSpec = {
+			pre: input.pipeline?.pre ?? [],
+			post: input.pipeline?.post ?? [],
+		};
+		const metrics = input.metrics ?? [];
+		checkVersionSpec({ schema: input.schema, pipeline, labels: input.labels ?? null, metrics });
+		const state = input.state ?? "Draft";
+		if (!INITIAL_STATES.includes(state)) {
+			throw new InvalidInputError(
+				`A version starts in one of ${INITIAL_STATES.join(", ")}, not ${state}.`,
+				{ field: "state" },
+			);
+		}
+		if (input.version === undefined && input.bump === undefined) {
+			throw new InvalidInputError(
+				"Give either version (e.g. 1.0.0) or bump (major, minor or patch).",
+				{ field: "version" },
+			);
+		}
+		const exact = input.version !== undefined ? parseVersion(input.version) : undefined;
+		// A bump races with another bump of the same model: the unique constraint refuses one,
+		// which then takes the next number.
+		for (let attempt = 0; ; attempt++) {
+			try {
+				return await this.db.transaction(async tx => {
+					const model = await findModel(tx, scope, modelName);
+					let version = exact;
+					if (version === undefined) {
+						const existing = await tx
+							.select({ version: modelVersions.version })
+							.from(modelVersions)
+							.where(eq(modelVersions.modelId, model.id));
+						version = nextVersion(
+							existing.map(e => e.version),
+							input.bump as VersionBump,
+						);
+					}
+					const [row] = await tx
+						.insert(modelVersions)
+						.values({
+							id: randomUUID(),
+							tenantId: scope.tenantId,
+							modelId: model.id,
+							version,
+							state,
+							format: input.format,
+							artifactSha256: input.artifact?.sha256 ?? null,
+							artifactSize: input.artifact?.size ?? null,
+							description: input.description ?? "",
+							schema: input.schema,
+							pipeline,
+							labels: input.labels ?? null,
+							metrics,
+							lineage: { ...(input.lineage ?? {}), createdByKey: scope.keyId },
+							resources: input.resources ?? {},
+							details: input.details ?? {},
+						})
+						.returning();
+					await auditOk(
+						tx,
+						scope,
+						"versions.create",
+						`version:${formatRef(model.name, version)}`,
+						{
+							state,
+							format: input.format,
+							artifact: input.artifact?.sha256 ?? null,
+						},
+					);
+					return versionView(row, model.name, []);
+				});
+			} catch (err) {
+				if (!isUniqueViolation(err)) throw err;
+				if (exact !== undefined || attempt >= 4) {
+					throw new AlreadyExistsError(
+						"version",
+						formatRef(modelName, exact ?? "next"),
+						"Versions are immutable: create a new one.",
+					);
+				}
+			}
+		}
+	}
+
+	/** A version by exact number, alias or "latest" (the highest version). */
+	async get(
+		scope: Scope,
+		modelName: string,
+		selector: VersionSelector | string,
+	): Promise<VersionView> {
+		const model = await findModel(this.db, scope, modelName);
+		const row = await this.resolve(
+			this.db,
+			model.id,
+			modelName,
+			typeof selector === "string" ? parseSelector(selector) : selector,
+		);
+		return versionView(
+			row,
+			model.name,
+			await this.aliasesOf(this.db, [row.id]).then(m => m.get(row.id) ?? []),
+		);
+	}
+
+	async list(scope: Scope, modelName: string, query: VersionQuery): Promise<Page<VersionView>> {
+		const model = await findModel(this.db, scope, modelName);
+		const conditions: SQL[] = [eq(modelVersions.modelId, model.id)];
+		if (query.state) conditions.push(eq(modelVersions.state, query.state));
+		const before = decodeCursor(query.cursor);
+		if (before !== undefined) conditions.push(lt(modelVersions.seq, Number(before)));
+		const rows = await this.db
+			.select()
+			.from(modelVersions)
+			.where(and(...conditions))
+			.orderBy(desc(modelVersions.seq))
+			.limit(query.limit + 1);
+		const page = rows.slice(0, query.limit);
+		const aliases = await this.aliasesOf(
+			this.db,
+			page.map(r => r.id),
+		);
+		return {
+			items: page.map(row => versionView(row, model.name, aliases.get(row.id) ?? [])),
+			nextCursor: rows.length > query.limit ? encodeCursor(page[page.length - 1].seq) : null,
+		};
+	}
+
+	/** Moves a version through the lifecycle; the row is locked so two moves cannot both pass the check. */
+	async transition(
+		scope: Scope,
+		modelName: string,
+		selector: VersionSelector | string,
+		to: VersionState,
+		reason?: string,
+	): Promise<{ version: VersionView; from: VersionState }> {
+		return this.db.transaction(async tx => {
+			const model = await findModel(tx, scope, modelName);
+			const sel = typeof selector === "string" ? parseSelector(selector) : selector;
+			const current = await this.resolve(tx, model.id, modelName, sel, true);
+			const from = current.state as VersionState;
+			assertTransition(from, to);
+			const [row] = await tx
+				.update(modelVersions)
+				.set({ state: to, updatedAt: new Date() })
+				.where(eq(modelVersions.id, current.id))
+				.returning();
+			await auditOk(
+				tx,
+				scope,
+				"versions.transition",
+				`version:${formatRef(model.name, row.version)}`,
+				{
+					from,
+					to,
+					reason: reason ?? null,
+				},
+			);
+			const aliases = await this.aliasesOf(tx, [row.id]);
+			return { version: versionView(row, model.name, aliases.get(row.id) ?? []), from };
+		});
+	}
+
+	/** Adds metrics (replacing one of the same name and dataset) and/or changes the description. */
+	async update(
+		scope: Scope,
+		modelName: string,
+		selector: VersionSelector | string,
+		patch: { description?: string; metrics?: Metric[] },
+	): Promise<VersionView> {
+		return this.db.transaction(async tx => {
+			const model = await findModel(tx, scope, modelName);
+			const sel = typeof selector === "string" ? parseSelector(selector) : selector;
+			const current = await this.resolve(tx, model.id, modelName, sel, true);
+			const key = (m: Metric) =>
+				`${m.name}/${m.dataset?.split ?? ""}/${m.dataset?.name ?? ""}`;
+			const merged = new Map((current.metrics as Metric[]).map(m => [key(m), m]));
+			for (const metric of patch.metrics ?? []) merged.set(key(metric), metric);
+			const [row] = await tx
+				.update(modelVersions)
+				.set({
+					description: patch.description ?? current.description,
+					metrics: [...merged.values()],
+					updatedAt: new Date(),
+				})
+				.where(eq(modelVersions.id, current.id))
+				.returning();
+			await auditOk(
+				tx,
+				scope,
+				"versions.update",
+				`version:${formatRef(model.name, row.version)}`,
+				{
+					changed: Object.keys(patch),
+				},
+			);
+			const aliases = await this.aliasesOf(tx, [row.id]);
+			return versionView(row, model.name, aliases.get(row.id) ?? []);
+		});
+	}
+
+	/**
+	 * Points an alias at a version, creating or moving it in one statement: concurrent moves
+	 * serialize on the row, the last one wins, and each writes its own audit row.
+	 */
+	async setAlias(
+		scope: Scope,
+		modelName: string,
+		alias: string,
+		selector: VersionSelector | string,
+	): Promise<AliasView & { previous: string | null }> {
+		if (!ALIAS_PATTERN.test(alias) || alias === "latest") {
+			throw new InvalidInputError(
+				`Alias '${alias}' must start with a letter, hold only letters, digits, '_' or '-', and not be 'latest'.`,
+				{ field: "alias" },
+			);
+		}
+		return this.db.transaction(async tx => {
+			const model = await findModel(tx, scope, modelName, true);
+			const sel = typeof selector === "string" ? parseSelector(selector) : selector;
+			const target = await this.resolve(tx, model.id, modelName, sel);
+			const [previous] = await tx
+				.select({ version: modelVersions.version })
+				.from(modelAliases)
+				.innerJoin(modelVersions, eq(modelVersions.id, modelAliases.versionId))
+				.where(and(eq(modelAliases.modelId, model.id), eq(modelAliases.alias, alias)));
+			const now = new Date();
+			await tx
+				.insert(modelAliases)
+				.values({
+					tenantId: scope.tenantId,
+					modelId: model.id,
+					alias,
+					versionId: target.id,
+					updatedAt: now,
+				})
+				.onConflictDoUpdate({
+					target: [modelAliases.modelId, modelAliases.alias],
+					set: { versionId: target.id, updatedAt: now },
+				});
+			await auditOk(tx, scope, "aliases.set", `alias:${formatRef(model.name, alias)}`, {
+				version: target.version,
+				previous: previous?.version ?? null,
+			});
+			return {
+				alias,
+				model: model.name,
+				version: target.version,
+				ref: formatRef(model.name, target.version),
+				updatedAt: now.toISOString(),
+				previous: previous?.version ?? null,
+			};
+		});
+	}
+
+	async deleteAlias(
+		scope: Scope,
+		modelName: string,
+		alias: string,
+	): Promise<{ alias: string; model: string }> {
+		return this.db.transaction(async tx => {
+			const model = await findModel(tx, scope, modelName);
+			const deleted = await tx
+				.delete(modelAliases)
+				.where(and(eq(modelAliases.modelId, model.id), eq(modelAliases.alias, alias)))
+				.returning();
+			if (deleted.length === 0) throw new NotFoundError("alias", formatRef(modelName, alias));
+			await auditOk(tx, scope, "aliases.delete", `alias:${formatRef(model.name, alias)}`);
+			return { alias, model: model.name };
+		});
+	}
+
+	async listAliases(scope: Scope, modelName: string): Promise<AliasView[]> {
+		const model = await findModel(this.db, scope, modelName);
+		const rows = await this.db
+			.select({
+				alias: modelAliases.alias,
+				version: modelVersions.version,
+				updatedAt: modelAliases.updatedAt,
+			})
+			.from(modelAliases)
+			.innerJoin(modelVersions, eq(modelVersions.id, modelAliases.versionId))
+			.where(eq(modelAliases.modelId, model.id))
+			.orderBy(modelAliases.alias);
+		return rows.map(r => ({
+			alias: r.alias,
+			model: model.name,
+			version: r.version,
+			ref: formatRef(model.name, r.version),
+			updatedAt: r.updatedAt.toISOString(),
+		}));
+	}
+
+	/** Every artifact any version of any tenant references: what artifact GC must keep. */
+	async referencedArtifacts(): Promise<string[]> {
+		const rows = await this.db
+			.selectDistinct({ sha256: modelVersions.artifactSha256 })
+			.from(modelVersions)
+			.where(isNotNull(modelVersions.artifactSha256));
+		return rows.map(r => r.sha256 as string);
+	}
+
+	private async resolve(
+		db: Db,
+		modelId: string,
+		modelName: string,
+		selector: VersionSelector,
+		forUpdate = false,
+	): Promise<VersionRow> {
+		let condition: SQL;
+		if (selector.kind === "version") {
+			condition = eq(modelVersions.version, selector.version);
+		} else if (selector.kind === "alias") {
+			const [alias] = await db
+				.select({ versionId: modelAliases.versionId })
+				.from(modelAliases)
+				.where(
+					and(eq(modelAliases.modelId, modelId), eq(modelAliases.alias, selector.alias)),
+				);
+			if (!alias) throw new NotFoundError("version", formatRef(modelName, selector.alias));
+			condition = eq(modelVersions.id, alias.versionId);
+		} else {
+			const all = await db
+				.select({ version: modelVersions.version })
+				.from(modelVersions)
+				.where(eq(modelVersions.modelId, modelId));
+			if (all.length === 0)
+				throw new NotFoundError("version", formatRef(modelName, "latest"));
+			condition = eq(
+				modelVersions.version,
+				all.map(v => v.version).sort(compareVersionsDescending)[0],
+			);
+		}
+		const query = db
+			.select()
+			.from(modelVersions)
+			.where(and(eq(modelVersions.modelId, modelId), condition));
+		const [row] = forUpdate ? await query.for("update") : await query;
+		const name =
+			selector.kind === "version"
+				? selector.version
+				: selector.kind === "alias"
+					? selector.alias
+					: "latest";
+		if (!row) throw new NotFoundError("version", formatRef(modelName, name));
+		return row;
+	}
+
+	private async aliasesOf(db: Db, versionIds: string[]): Promise<Map<string, string[]>> {
+		const map = new Map<string, string[]>();
+		if (versionIds.length === 0) return map;
+		const rows = await db
+			.select({ versionId: modelAliases.versionId, alias: modelAliases.alias })
+			.from(modelAliases)
+			.where(inArray(modelAliases.versionId, versionIds));
+		for (const row of rows)
+			map.set(row.versionId, [...(map.get(row.versionId) ?? []), row.alias]);
+		return map;
+	}
+}
