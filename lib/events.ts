@@ -1,14 +1,66 @@
 /**
  * Event names, one constant each, and their payloads (STYLE.md §9). Services emit and
- * listen through these names only.
+ * listen through these names only. Domain events are emitted after their transaction commits.
  */
 import type { NodeStatus } from "./fleet/node-status";
+import type { VersionState } from "./registry/lifecycle";
 
 export const EVENTS = {
 	/** Broadcast by every node's agent every status interval: its live figures. */
 	nodeStatus: "node.status",
+	modelCreated: "model.created",
+	modelUpdated: "model.updated",
+	modelDeleted: "model.deleted",
+	versionCreated: "version.created",
+	versionUpdated: "version.updated",
+	versionTransitioned: "version.transitioned",
+	/** A version reached Deployed. */
+	modelDeployed: "model.deployed",
+	/** A version reached Retired. */
+	modelRetired: "model.retired",
+	aliasMoved: "alias.moved",
+	aliasDeleted: "alias.deleted",
 } as const;
+
+/** Every domain event says which tenant and key caused it. */
+interface DomainEvent {
+	tenant: string;
+	keyId: string | null;
+}
+
+export interface ModelEvent extends DomainEvent {
+	model: string;
+	modelId: string;
+}
+
+export interface VersionEvent extends DomainEvent {
+	model: string;
+	version: string;
+	versionId: string;
+	state: VersionState;
+}
+
+export interface VersionTransitionedEvent extends VersionEvent {
+	from: VersionState;
+}
+
+export interface AliasEvent extends DomainEvent {
+	model: string;
+	alias: string;
+	version: string | null;
+	previous: string | null;
+}
 
 export interface EventPayloads {
 	[EVENTS.nodeStatus]: NodeStatus;
+	[EVENTS.modelCreated]: ModelEvent;
+	[EVENTS.modelUpdated]: ModelEvent;
+	[EVENTS.modelDeleted]: ModelEvent;
+	[EVENTS.versionCreated]: VersionEvent;
+	[EVENTS.versionUpdated]: VersionEvent;
+	[EVENTS.versionTransitioned]: VersionTransitionedEvent;
+	[EVENTS.modelDeployed]: VersionTransitionedEvent;
+	[EVENTS.modelRetired]: VersionTransitionedEvent;
+	[EVENTS.aliasMoved]: AliasEvent;
+	[EVENTS.aliasDeleted]: AliasEvent;
 }

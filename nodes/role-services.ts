@@ -1,10 +1,13 @@
 import type { ServiceSchema } from "moleculer";
 import type { NodeCapacity } from "../lib/capacity/node-capacity";
 import type { NodeConfig } from "../lib/config/node-config";
+import type { Database } from "../lib/db/database";
 import type { InFlightCounter } from "../lib/fleet/in-flight";
 import { GATEWAY_DEPENDENCIES, ROLE_SERVICES, type ServiceName } from "../lib/fleet/node-role";
+import { accountsService } from "../services/accounts.service";
 import { agentService } from "../services/agent.service";
 import { apiService } from "../services/api.service";
+import { registryService } from "../services/registry.service";
 import { schedulerService } from "../services/scheduler.service";
 
 /** What a service factory may need from the node that runs it. */
@@ -12,6 +15,15 @@ export interface NodeContext {
 	config: Readonly<NodeConfig>;
 	capacity: NodeCapacity;
 	inFlight: InFlightCounter;
+	/** The metadata database, on roles that keep it. */
+	database: Database | null;
+	/** Where the node prints what an operator must see once (the bootstrap key). */
+	print: (line: string) => void;
+}
+
+function requireDatabase(node: NodeContext): Database {
+	if (!node.database) throw new Error(`The ${node.config.role} role has no database`);
+	return node.database;
 }
 
 const FACTORIES: Record<ServiceName, (node: NodeContext) => ServiceSchema> = {
@@ -30,6 +42,13 @@ const FACTORIES: Record<ServiceName, (node: NodeContext) => ServiceSchema> = {
 				...new Set([...GATEWAY_DEPENDENCIES, ...ROLE_SERVICES[node.config.role]]),
 			],
 		}),
+	accounts: node =>
+		accountsService({
+			database: requireDatabase(node),
+			bootstrapKey: node.config.bootstrapKey,
+			print: node.print,
+		}),
+	registry: node => registryService({ database: requireDatabase(node) }),
 	scheduler: node =>
 		schedulerService({ heartbeatTimeoutMs: node.config.heartbeatTimeoutS * 1000 }),
 };

@@ -27,8 +27,7 @@ export async function runNode(role: NodeRole): Promise<void> {
 		}
 		stopping = true;
 		node.broker.logger.info(`${signal} received: finishing in-flight calls, then stopping.`);
-		node.broker
-			.stop()
+		node.stop()
 			.then(() => process.exit(0))
 			.catch(err => {
 				console.error("Stop failed:", err);

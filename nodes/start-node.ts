@@ -5,18 +5,23 @@ import { ServiceBroker } from "moleculer";
 import { createBrokerOptions } from "../moleculer.config";
 import { detectCapacity, type NodeCapacity } from "../lib/capacity/node-capacity";
 import { loadNodeConfig, type Environment, type NodeConfig } from "../lib/config/node-config";
+import { accessMiddleware } from "../lib/accounts/access";
+import { openDatabase, type Database } from "../lib/db/database";
 import { InFlightCounter } from "../lib/fleet/in-flight";
 import { METADATA_KEY, type NodeMetadata } from "../lib/fleet/node-metadata";
-import { SERVICE, servesHttp, type NodeRole } from "../lib/fleet/node-role";
+import { SERVICE, servesHttp, usesDatabase, type NodeRole } from "../lib/fleet/node-role";
 import { MODELFLEET_VERSION } from "../lib/version";
 import { createRoleServices } from "./role-services";
 
 export interface StartedNode {
 	broker: ServiceBroker;
+	database: Database | null;
 	config: Readonly<NodeConfig>;
 	capacity: NodeCapacity;
 	/** The URL the gateway listens on, when this role has one. */
 	httpUrl: string | null;
+	/** Stops the broker (in-flight calls finish first), then closes the database. */
+	stop(): Promise<void>;
 }
 
 /** Where a URL should point: a wildcard listen address is reached through the host name. */
@@ -54,22 +59,36 @@ export async function startNode(
 				: null,
 	};
 
+	// The schema is brought up to date before any service can touch it.
+	const database = usesDatabase(role)
+		? await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir })
+		: null;
+
 	const inFlight = new InFlightCounter();
 	const broker = new ServiceBroker(
 		createBrokerOptions(config, {
 			metadata: { [METADATA_KEY]: metadata },
-			middlewares: [inFlight.middleware()],
+			middlewares: [inFlight.middleware(), accessMiddleware()],
 		}),
 	);
 	for (const warning of warnings) broker.logger.warn(warning);
-	for (const schema of createRoleServices({ config, capacity, inFlight })) {
-		broker.createService(schema);
+	const stop = async (): Promise<void> => {
+		await broker.stop();
+		await database?.close();
+	};
+	try {
+		for (const schema of createRoleServices({ config, capacity, inFlight, database, print })) {
+			broker.createService(schema);
+		}
+		await broker.start();
+	} catch (err) {
+		await stop().catch(() => undefined);
+		throw err;
 	}
-	await broker.start();
 
 	const httpUrl = servesHttp(role) ? listeningUrl(broker, config) : null;
-	printBanner(print, { role, broker, config, capacity, httpUrl });
-	return { broker, config, capacity, httpUrl };
+	printBanner(print, { role, broker, config, capacity, httpUrl, database });
+	return { broker, database, config, capacity, httpUrl, stop };
 }
 
 function listeningUrl(broker: ServiceBroker, config: Readonly<NodeConfig>): string | null {
@@ -94,9 +113,10 @@ function printBanner(
 		config: Readonly<NodeConfig>;
 		capacity: NodeCapacity;
 		httpUrl: string | null;
+		database: Database | null;
 	},
 ): void {
-	const { role, broker, config, capacity, httpUrl } = node;
+	const { role, broker, config, capacity, httpUrl, database } = node;
 	const services = broker.services
 		.map(service => service.name)
 		.filter(name => !name.startsWith("$"));
@@ -122,6 +142,7 @@ function printBanner(
 					`  metrics      http://${reachableHost(config.host, "localhost")}:${config.metricsPort}/metrics`,
 				]
 			: []),
+		...(database ? [`  database     ${database.engine} ${database.location}`] : []),
 		`  data dir     ${config.dataDir}`,
 		`  capacity     ${capacity.cpus} CPUs, ${formatBytes(capacity.memoryBytes)}, GPUs: ${gpus}`,
 		`  runtimes     ${runtimes}`,

@@ -11,22 +11,40 @@ export const SERVICE = {
 	api: "api",
 	agent: "agent",
 	scheduler: "scheduler",
+	accounts: "accounts",
+	registry: "registry",
 } as const;
 export type ServiceName = (typeof SERVICE)[keyof typeof SERVICE];
 
 /**
  * What each role runs. Every node runs `agent` (it reports the node's live figures).
- * Later services (registry, artifacts, accounts, predictor, trainer) join their roles here.
+ * `accounts` runs next to the database on control nodes, so gateways stay stateless and any
+ * number of them share one set of tenants and keys. Predictor and trainer join `worker` later.
  */
 export const ROLE_SERVICES: Readonly<Record<NodeRole, readonly ServiceName[]>> = {
-	"all-in-one": [SERVICE.agent, SERVICE.api, SERVICE.scheduler],
+	"all-in-one": [
+		SERVICE.agent,
+		SERVICE.api,
+		SERVICE.accounts,
+		SERVICE.registry,
+		SERVICE.scheduler,
+	],
 	gateway: [SERVICE.agent, SERVICE.api],
-	control: [SERVICE.agent, SERVICE.scheduler],
+	control: [SERVICE.agent, SERVICE.accounts, SERVICE.registry, SERVICE.scheduler],
 	worker: [SERVICE.agent],
 };
 
 /** The services the gateway calls: it is ready only when each runs somewhere in the fleet. */
-export const GATEWAY_DEPENDENCIES: readonly ServiceName[] = [SERVICE.scheduler];
+export const GATEWAY_DEPENDENCIES: readonly ServiceName[] = [
+	SERVICE.accounts,
+	SERVICE.registry,
+	SERVICE.scheduler,
+];
+
+/** Whether a role keeps the metadata database (PostgreSQL, or embedded PGlite). */
+export function usesDatabase(role: NodeRole): boolean {
+	return ROLE_SERVICES[role].some(name => name === SERVICE.accounts || name === SERVICE.registry);
+}
 
 /** Whether a role serves HTTP. */
 export function servesHttp(role: NodeRole): boolean {

@@ -4,6 +4,7 @@
  * GET /api/v1/nodes as nodes join, die and are added.
  */
 import { randomUUID } from "node:crypto";
+import { createPostgresDatabase } from "../support/databases";
 import { describeWithServices, serviceUrl } from "../support/external-services";
 import { NodeProcess, freePort } from "../support/node-process";
 import { waitFor } from "../support/wait";
@@ -13,7 +14,7 @@ const GiB = 1024 ** 3;
 const HEARTBEAT_INTERVAL_S = 1;
 const HEARTBEAT_TIMEOUT_S = 3;
 
-describeWithServices(["nats"], "a fleet over NATS", () => {
+describeWithServices(["nats", "postgres"], "a fleet over NATS", () => {
 	const namespace = `fleet-test-${randomUUID().slice(0, 8)}`;
 	const processes: NodeProcess[] = [];
 	let gatewayUrl: string;
@@ -45,9 +46,16 @@ describeWithServices(["nats"], "a fleet over NATS", () => {
 		return processes.map(p => `--- ${p.name} ---\n${p.log}`).join("\n");
 	}
 
+	let database: { url: string; drop(): Promise<void> };
+
+	beforeAll(async () => {
+		database = await createPostgresDatabase();
+	});
+
 	afterAll(async () => {
 		for (const node of processes) node.kill("SIGKILL");
 		await Promise.all(processes.map(p => p.exited));
+		await database?.drop();
 	});
 
 	it("lists all four nodes with their exact capacities within 10 s", async () => {
@@ -55,7 +63,7 @@ describeWithServices(["nats"], "a fleet over NATS", () => {
 		gatewayUrl = `http://127.0.0.1:${port}`;
 		const startedAt = Date.now();
 		start("gateway-1", "gateway", { HOST: "127.0.0.1", PORT: String(port) });
-		start("control-1", "control");
+		start("control-1", "control", { DATABASE_URL: database.url });
 		start("worker-cpu", "worker", {
 			MODELFLEET_CPUS: "4",
 			MODELFLEET_MEMORY: "8GiB",
@@ -99,7 +107,7 @@ describeWithServices(["nats"], "a fleet over NATS", () => {
 		});
 		expect(byId.get("control-1")).toMatchObject({
 			role: "control",
-			services: ["agent", "scheduler"],
+			services: ["accounts", "agent", "registry", "scheduler"],
 		});
 
 		const cpuWorker = byId.get("worker-cpu")!;

@@ -33,14 +33,15 @@ describe("all-in-one node over HTTP", () => {
 		);
 	});
 
-	afterAll(() => node.broker.stop());
+	afterAll(() => node.stop());
 
 	it("prints what it runs: role, nodeID, transporter, services and its URL", () => {
 		const banner = printed.join("\n");
 		expect(banner).toContain("all-in-one node started");
 		expect(banner).toContain(`nodeID       ${node.broker.nodeID}`);
 		expect(banner).toContain("transporter  none (one process)");
-		expect(banner).toContain("services     agent, api, scheduler");
+		expect(banner).toContain("services     agent, api, accounts, registry, scheduler");
+		expect(banner).toContain("database     pglite");
 		expect(banner).toContain(`http         ${node.httpUrl}`);
 	});
 
@@ -73,7 +74,7 @@ describe("all-in-one node over HTTP", () => {
 			nodeID: node.broker.nodeID,
 			role: "all-in-one",
 			available: true,
-			services: ["agent", "api", "scheduler"],
+			services: ["accounts", "agent", "api", "registry", "scheduler"],
 			capacity: { cpus: os.availableParallelism(), gpus: [] },
 		});
 		expect(self.status?.memoryFreeBytes).toBeGreaterThan(0);
@@ -110,10 +111,14 @@ describe("a gateway with no control node in reach", () => {
 			expect((await getJson(`${gateway.httpUrl}/health/live`)).status).toBe(200);
 			expect(await getJson(`${gateway.httpUrl}/health/ready`)).toEqual({
 				status: 503,
-				body: { ready: false, missing: ["scheduler"], nodeID: gateway.broker.nodeID },
+				body: {
+					ready: false,
+					missing: ["accounts", "registry", "scheduler"],
+					nodeID: gateway.broker.nodeID,
+				},
 			});
 		} finally {
-			await gateway.broker.stop();
+			await gateway.stop();
 		}
 	});
 });

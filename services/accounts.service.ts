@@ -1,0 +1,112 @@
+/**
+ * accounts — tenants, API keys and roles. `authenticate` turns a key into the identity the
+ * gateway puts in ctx.meta; everything else is scoped to the caller's tenant.
+ */
+import type { Context, ServiceSchema } from "moleculer";
+import { requires, scopeOf, type RequestMeta } from "../lib/accounts/access";
+import { AccountsStore, type Identity } from "../lib/accounts/accounts-store";
+import { ROLES, type Role } from "../lib/accounts/roles";
+import type { Database } from "../lib/db/database";
+import { ForbiddenError } from "../lib/errors";
+import { SERVICE } from "../lib/fleet/node-role";
+
+export interface AccountsServiceOptions {
+	database: Database;
+	/** MODELFLEET_BOOTSTRAP_KEY: the bootstrap owner key, instead of a random one. */
+	bootstrapKey: string | null;
+	/** Where the bootstrap key is shown, once. */
+	print: (line: string) => void;
+}
+
+const NAME_RULE = { type: "string", pattern: /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/ } as const;
+
+export function accountsService(options: AccountsServiceOptions): ServiceSchema {
+	const store = new AccountsStore(options.database.db);
+
+	return {
+		name: SERVICE.accounts,
+
+		actions: {
+			/** A key → {tenant, tenantName, role, keyId}; 401 for an unknown, revoked or expired key. */
+			authenticate: {
+				params: { key: { type: "string", min: 1, max: 512 } },
+				handler(ctx: Context<{ key: string }>): Promise<Identity> {
+					return store.authenticate(ctx.params.key);
+				},
+			},
+
+			"tenants.create": requires("keys.manage", {
+				params: { name: NAME_RULE, isAdmin: { type: "boolean", optional: true } },
+				async handler(ctx: Context<{ name: string; isAdmin?: boolean }, RequestMeta>) {
+					const scope = scopeOf(ctx);
+					if (!(await store.isAdminTenant(scope.tenantId))) {
+						throw new ForbiddenError(scope.role, "create tenants", [
+							"owner of an admin tenant",
+						]);
+					}
+					return store.createTenant(scope, ctx.params);
+				},
+			}),
+
+			"tenants.list": requires("keys.manage", {
+				async handler(ctx: Context<unknown, RequestMeta>) {
+					const scope = scopeOf(ctx);
+					if (!(await store.isAdminTenant(scope.tenantId))) {
+						throw new ForbiddenError(scope.role, "list tenants", [
+							"owner of an admin tenant",
+						]);
+					}
+					return store.listTenants();
+				},
+			}),
+
+			/** The caller's own tenant. */
+			"tenants.get": requires("tenant.read", {
+				handler(ctx: Context<unknown, RequestMeta>) {
+					return store.getTenant(scopeOf(ctx).tenantId);
+				},
+			}),
+
+			"keys.create": requires("keys.manage", {
+				params: {
+					name: { type: "string", min: 1, max: 128 },
+					role: { type: "enum", values: [...ROLES] },
+					expiresAt: { type: "string", optional: true },
+				},
+				handler(
+					ctx: Context<{ name: string; role: Role; expiresAt?: string }, RequestMeta>,
+				) {
+					return store.createKey(scopeOf(ctx), ctx.params);
+				},
+			}),
+
+			"keys.list": requires("keys.manage", {
+				handler(ctx: Context<unknown, RequestMeta>) {
+					return store.listKeys(scopeOf(ctx));
+				},
+			}),
+
+			"keys.revoke": requires("keys.manage", {
+				params: { id: { type: "uuid" } },
+				handler(ctx: Context<{ id: string }, RequestMeta>) {
+					return store.revokeKey(scopeOf(ctx), ctx.params.id);
+				},
+			}),
+		},
+
+		async started() {
+			const created = await store.bootstrap(options.bootstrapKey);
+			if (created === null) return;
+			if (options.bootstrapKey) {
+				options.print(
+					`Bootstrap tenant '${created.tenant.name}' created; its owner key is MODELFLEET_BOOTSTRAP_KEY.`,
+				);
+			} else {
+				options.print(
+					`Bootstrap tenant '${created.tenant.name}' created. Its owner API key, shown only this once:`,
+				);
+				options.print(`  ${created.key}`);
+			}
+		},
+	};
+}

@@ -1,0 +1,378 @@
+/**
+ * registry — models, versions, lifecycle, aliases and the audit log, all scoped to the
+ * caller's tenant (another tenant's objects answer 404). Every mutation is audited in its own
+ * transaction and announced by an event after it commits.
+ */
+import type { Context, ServiceSchema } from "moleculer";
+import { requires, scopeOf, type RequestMeta, type Scope } from "../lib/accounts/access";
+import { audited } from "../lib/audit/audited";
+import { listAudit } from "../lib/audit/audit-log";
+import type { Database } from "../lib/db/database";
+import { EVENTS, type EventPayloads } from "../lib/events";
+import { SERVICE } from "../lib/fleet/node-role";
+import { INITIAL_STATES, VERSION_STATES, type VersionState } from "../lib/registry/lifecycle";
+import { MODEL_FORMATS } from "../lib/registry/model-schema";
+import {
+	MODEL_FRAMEWORKS,
+	MODEL_NAME_PATTERN,
+	MODEL_TASKS,
+	ModelStore,
+	type ModelInput,
+	type ModelPatch,
+	type ModelQuery,
+	type ModelView,
+} from "../lib/registry/model-store";
+import { VERSION_BUMPS } from "../lib/registry/version-number";
+import { formatRef, parseVersionRef } from "../lib/registry/version-ref";
+import {
+	LABELS_RULE,
+	LINEAGE_RULE,
+	METRICS_RULE,
+	MODEL_SCHEMA_RULE,
+	PIPELINE_RULE,
+	RESOURCES_RULE,
+	type Metric,
+} from "../lib/registry/version-spec";
+import { VersionStore, type VersionInput, type VersionView } from "../lib/registry/version-store";
+
+export interface RegistryServiceOptions {
+	database: Database;
+}
+
+const PAGE = {
+	limit: { type: "number", integer: true, min: 1, max: 500, default: 50, convert: true },
+	cursor: { type: "string", optional: true, max: 512 },
+} as const;
+
+const MODEL = { type: "string", pattern: MODEL_NAME_PATTERN } as const;
+/** A version reference: `model`, `model@1.2.0`, `model@champion`, optionally with `version`. */
+const VERSION_REF = {
+	model: { type: "string", min: 1, max: 256 },
+	version: { type: "string", optional: true, max: 128 },
+} as const;
+const TAGS = {
+	type: "record",
+	optional: true,
+	key: { type: "string", min: 1, max: 64 },
+	value: { type: "string", max: 256 },
+} as const;
+
+interface RefParams {
+	model: string;
+	version?: string;
+}
+
+type Ctx<P> = Context<P, RequestMeta>;
+
+export function registryService(options: RegistryServiceOptions): ServiceSchema {
+	const { db } = options.database;
+	const models = new ModelStore(db);
+	const versions = new VersionStore(db);
+
+	function emit<E extends keyof EventPayloads>(
+		ctx: Context,
+		event: E,
+		payload: EventPayloads[E],
+	): void {
+		// Events go out after the commit; a lost event must not fail the mutation that caused it.
+		ctx.emit(event, payload).catch(() => undefined);
+	}
+
+	const modelEvent = (scope: Scope, model: ModelView) => ({
+		tenant: scope.tenantId,
+		keyId: scope.keyId,
+		model: model.name,
+		modelId: model.id,
+	});
+
+	const versionEvent = (scope: Scope, version: VersionView) => ({
+		tenant: scope.tenantId,
+		keyId: scope.keyId,
+		model: version.model,
+		version: version.version,
+		versionId: version.id,
+		state: version.state,
+	});
+
+	return {
+		name: SERVICE.registry,
+
+		actions: {
+			"models.create": requires("models.write", {
+				params: {
+					name: MODEL,
+					description: { type: "string", optional: true, max: 4096 },
+					task: { type: "enum", values: [...MODEL_TASKS] },
+					framework: { type: "enum", values: [...MODEL_FRAMEWORKS] },
+					tags: TAGS,
+				},
+				async handler(ctx: Ctx<ModelInput>) {
+					const scope = scopeOf(ctx);
+					const model = await audited(
+						db,
+						scope,
+						"models.create",
+						`model:${ctx.params.name}`,
+						() => models.create(scope, ctx.params),
+					);
+					emit(ctx, EVENTS.modelCreated, modelEvent(scope, model));
+					return model;
+				},
+			}),
+
+			"models.get": requires("models.read", {
+				params: { name: { type: "string", max: 256 } },
+				handler(ctx: Ctx<{ name: string }>) {
+					return models.get(scopeOf(ctx), ctx.params.name);
+				},
+			}),
+
+			"models.list": requires("models.read", {
+				params: {
+					tag: { type: "string", optional: true, max: 320 },
+					task: { type: "enum", values: [...MODEL_TASKS], optional: true },
+					prefix: { type: "string", optional: true, max: 128 },
+					...PAGE,
+				},
+				handler(ctx: Ctx<ModelQuery>) {
+					return models.list(scopeOf(ctx), ctx.params);
+				},
+			}),
+
+			"models.update": requires("models.write", {
+				params: {
+					name: { type: "string", max: 256 },
+					description: { type: "string", optional: true, max: 4096 },
+					task: { type: "enum", values: [...MODEL_TASKS], optional: true },
+					framework: { type: "enum", values: [...MODEL_FRAMEWORKS], optional: true },
+					tags: { ...TAGS, value: { type: "string", max: 256, nullable: true } },
+				},
+				async handler(ctx: Ctx<ModelPatch & { name: string }>) {
+					const scope = scopeOf(ctx);
+					const { name, ...patch } = ctx.params;
+					const model = await audited(db, scope, "models.update", `model:${name}`, () =>
+						models.update(scope, name, patch),
+					);
+					emit(ctx, EVENTS.modelUpdated, modelEvent(scope, model));
+					return model;
+				},
+			}),
+
+			"models.delete": requires("models.write", {
+				params: { name: { type: "string", max: 256 } },
+				async handler(ctx: Ctx<{ name: string }>) {
+					const scope = scopeOf(ctx);
+					const { name } = ctx.params;
+					const model = await audited(db, scope, "models.delete", `model:${name}`, () =>
+						models.delete(scope, name),
+					);
+					emit(ctx, EVENTS.modelDeleted, modelEvent(scope, model));
+					return model;
+				},
+			}),
+
+			"versions.create": requires("models.write", {
+				params: {
+					model: { type: "string", max: 256 },
+					version: { type: "string", optional: true, max: 128 },
+					bump: { type: "enum", values: [...VERSION_BUMPS], optional: true },
+					format: { type: "enum", values: [...MODEL_FORMATS] },
+					artifact: {
+						type: "object",
+						optional: true,
+						strict: true,
+						props: {
+							sha256: { type: "string", pattern: /^[0-9a-f]{64}$/ },
+							size: { type: "number", integer: true, min: 0 },
+						},
+					},
+					description: { type: "string", optional: true, max: 4096 },
+					schema: MODEL_SCHEMA_RULE,
+					pipeline: PIPELINE_RULE,
+					labels: LABELS_RULE,
+					metrics: METRICS_RULE,
+					lineage: LINEAGE_RULE,
+					resources: RESOURCES_RULE,
+					state: { type: "enum", values: [...INITIAL_STATES], optional: true },
+				},
+				async handler(ctx: Ctx<VersionInput & { model: string }>) {
+					const scope = scopeOf(ctx);
+					const { model, ...input } = ctx.params;
+					const target = `version:${formatRef(model, input.version ?? input.bump ?? "?")}`;
+					const version = await audited(db, scope, "versions.create", target, () =>
+						versions.create(scope, model, input),
+					);
+					emit(ctx, EVENTS.versionCreated, versionEvent(scope, version));
+					return version;
+				},
+			}),
+
+			"versions.get": requires("models.read", {
+				params: VERSION_REF,
+				handler(ctx: Ctx<RefParams>) {
+					const ref = parseVersionRef(ctx.params.model, ctx.params.version);
+					return versions.get(scopeOf(ctx), ref.model, ref.selector);
+				},
+			}),
+
+			"versions.list": requires("models.read", {
+				params: {
+					model: { type: "string", max: 256 },
+					state: { type: "enum", values: [...VERSION_STATES], optional: true },
+					...PAGE,
+				},
+				handler(
+					ctx: Ctx<{
+						model: string;
+						state?: VersionState;
+						limit: number;
+						cursor?: string;
+					}>,
+				) {
+					const { model, ...query } = ctx.params;
+					return versions.list(scopeOf(ctx), model, query);
+				},
+			}),
+
+			"versions.update": requires("models.write", {
+				params: {
+					...VERSION_REF,
+					description: { type: "string", optional: true, max: 4096 },
+					metrics: METRICS_RULE,
+				},
+				async handler(ctx: Ctx<RefParams & { description?: string; metrics?: Metric[] }>) {
+					const scope = scopeOf(ctx);
+					const ref = parseVersionRef(ctx.params.model, ctx.params.version);
+					const { description, metrics } = ctx.params;
+					const version = await audited(
+						db,
+						scope,
+						"versions.update",
+						`version:${ctx.params.model}`,
+						() =>
+							versions.update(scope, ref.model, ref.selector, {
+								description,
+								metrics,
+							}),
+					);
+					emit(ctx, EVENTS.versionUpdated, versionEvent(scope, version));
+					return version;
+				},
+			}),
+
+			"versions.transition": requires("versions.transition", {
+				params: {
+					...VERSION_REF,
+					to: { type: "enum", values: [...VERSION_STATES] },
+					reason: { type: "string", optional: true, max: 1024 },
+				},
+				async handler(ctx: Ctx<RefParams & { to: VersionState; reason?: string }>) {
+					const scope = scopeOf(ctx);
+					const ref = parseVersionRef(ctx.params.model, ctx.params.version);
+					const { version, from } = await audited(
+						db,
+						scope,
+						"versions.transition",
+						`version:${ctx.params.model}`,
+						() =>
+							versions.transition(
+								scope,
+								ref.model,
+								ref.selector,
+								ctx.params.to,
+								ctx.params.reason,
+							),
+					);
+					const payload = { ...versionEvent(scope, version), from };
+					emit(ctx, EVENTS.versionTransitioned, payload);
+					if (version.state === "Deployed") emit(ctx, EVENTS.modelDeployed, payload);
+					if (version.state === "Retired") emit(ctx, EVENTS.modelRetired, payload);
+					return { ...version, from };
+				},
+			}),
+
+			"aliases.set": requires("models.write", {
+				params: {
+					model: MODEL,
+					alias: { type: "string", min: 1, max: 64 },
+					version: { type: "string", min: 1, max: 128 },
+				},
+				async handler(ctx: Ctx<{ model: string; alias: string; version: string }>) {
+					const scope = scopeOf(ctx);
+					const { model, alias, version } = ctx.params;
+					const moved = await audited(
+						db,
+						scope,
+						"aliases.set",
+						`alias:${formatRef(model, alias)}`,
+						() => versions.setAlias(scope, model, alias, version),
+					);
+					emit(ctx, EVENTS.aliasMoved, {
+						tenant: scope.tenantId,
+						keyId: scope.keyId,
+						model,
+						alias,
+						version: moved.version,
+						previous: moved.previous,
+					});
+					return moved;
+				},
+			}),
+
+			"aliases.delete": requires("models.write", {
+				params: { model: MODEL, alias: { type: "string", min: 1, max: 64 } },
+				async handler(ctx: Ctx<{ model: string; alias: string }>) {
+					const scope = scopeOf(ctx);
+					const { model, alias } = ctx.params;
+					const deleted = await audited(
+						db,
+						scope,
+						"aliases.delete",
+						`alias:${formatRef(model, alias)}`,
+						() => versions.deleteAlias(scope, model, alias),
+					);
+					emit(ctx, EVENTS.aliasDeleted, {
+						tenant: scope.tenantId,
+						keyId: scope.keyId,
+						model,
+						alias,
+						version: null,
+						previous: null,
+					});
+					return deleted;
+				},
+			}),
+
+			"aliases.list": requires("models.read", {
+				params: { model: MODEL },
+				handler(ctx: Ctx<{ model: string }>) {
+					return versions.listAliases(scopeOf(ctx), ctx.params.model);
+				},
+			}),
+
+			"audit.list": requires("audit.read", {
+				params: {
+					target: { type: "string", optional: true, max: 512 },
+					action: { type: "string", optional: true, max: 128 },
+					...PAGE,
+				},
+				handler(
+					ctx: Ctx<{ target?: string; action?: string; limit: number; cursor?: string }>,
+				) {
+					const { cursor, ...query } = ctx.params;
+					const before =
+						cursor !== undefined && /^\d+$/.test(cursor) ? Number(cursor) : undefined;
+					return listAudit(db, scopeOf(ctx).tenantId, { ...query, before });
+				},
+			}),
+
+			/** Every artifact a version references, across tenants: what artifact GC keeps. Fleet-internal. */
+			referencedArtifacts: {
+				visibility: "public",
+				handler(): Promise<string[]> {
+					return versions.referencedArtifacts();
+				},
+			},
+		},
+	};
+}
