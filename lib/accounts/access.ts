@@ -46,15 +46,14 @@ export function accessMiddleware(): Middleware {
 		localAction(next: (ctx: Context) => Promise<unknown>, action: GuardedAction) {
 			const permission = action.permission;
 			if (permission === undefined) return next;
-			return (ctx: Context<unknown, RequestMeta>) => {
+			// async: a refusal must reach the caller as a rejected promise, never a synchronous throw.
+			return async (ctx: Context<unknown, RequestMeta>) => {
 				const { role } = scopeOf(ctx);
 				if (!can(role, permission)) {
-					return Promise.reject(
-						new ForbiddenError(
-							role,
-							`call ${action.name ?? "this action"}`,
-							rolesWith(permission),
-						),
+					throw new ForbiddenError(
+						role,
+						`call ${action.name ?? "this action"}`,
+						rolesWith(permission),
 					);
 				}
 				return next(ctx);
