@@ -20,7 +20,9 @@ const SCHEMA = {
 function readmeTable(): Map<string, { roles: Set<Role>; adminOnly: boolean }> {
 	const readme = fs.readFileSync(path.join(__dirname, "..", "..", "..", "README.md"), "utf8");
 	const table = new Map<string, { roles: Set<Role>; adminOnly: boolean }>();
-	for (const match of readme.matchAll(/^\|\s*`((?:registry|accounts)\.[\w.]+)`\s*\|(.*)\|\s*$/gm)) {
+	for (const match of readme.matchAll(
+		/^\|\s*`((?:registry|accounts)\.[\w.]+)`\s*\|(.*)\|\s*$/gm,
+	)) {
 		const cells = match[2].split("|").map(c => c.trim());
 		table.set(match[1], {
 			roles: new Set(ROLES.filter((_, i) => cells[i]?.startsWith("✓"))),
@@ -37,32 +39,69 @@ describeOnEachEngine("tenant isolation and roles", database => {
 	let broker: ServiceBroker;
 	let counter = 0;
 	const metas: Record<"a" | "b", Record<Role, RequestMeta>> = { a: {} as never, b: {} as never };
-	const call = (action: string, params: Record<string, unknown>, meta: RequestMeta) => broker.call(action, params, { meta });
+	const call = (action: string, params: Record<string, unknown>, meta: RequestMeta) =>
+		broker.call(action, params, { meta });
 
 	/** How to build params for each action; `owner` is the owner meta of the tenant whose object is used. */
 	const ON_OBJECTS: Record<string, Setup> = {
 		"registry.models.get": async (_o, _n, t) => ({ name: `base-${t}` }),
-		"registry.models.update": async (_o, _n, t) => ({ name: `base-${t}`, description: "changed" }),
+		"registry.models.update": async (_o, _n, t) => ({
+			name: `base-${t}`,
+			description: "changed",
+		}),
 		"registry.models.delete": async (owner, n) => {
-			await call("registry.models.create", { name: `del-${n}`, task: "other", framework: "onnx" }, owner);
+			await call(
+				"registry.models.create",
+				{ name: `del-${n}`, task: "other", framework: "onnx" },
+				owner,
+			);
 			return { name: `del-${n}` };
 		},
-		"registry.versions.create": async (_o, _n, t) => ({ model: `base-${t}`, bump: "patch", format: "onnx", schema: SCHEMA }),
+		"registry.versions.create": async (_o, _n, t) => ({
+			model: `base-${t}`,
+			bump: "patch",
+			format: "onnx",
+			schema: SCHEMA,
+		}),
 		"registry.versions.get": async (_o, _n, t) => ({ model: `base-${t}@1.0.0` }),
 		"registry.versions.list": async (_o, _n, t) => ({ model: `base-${t}` }),
-		"registry.versions.update": async (_o, _n, t) => ({ model: `base-${t}`, version: "1.0.0", description: "d" }),
+		"registry.versions.update": async (_o, _n, t) => ({
+			model: `base-${t}`,
+			version: "1.0.0",
+			description: "d",
+		}),
 		"registry.versions.transition": async (owner, _n, t) => {
-			const created = await call("registry.versions.create", { model: `base-${t}`, bump: "patch", format: "onnx", schema: SCHEMA }, owner);
-			return { model: `base-${t}`, version: (created as { version: string }).version, to: "Training" };
+			const created = await call(
+				"registry.versions.create",
+				{ model: `base-${t}`, bump: "patch", format: "onnx", schema: SCHEMA },
+				owner,
+			);
+			return {
+				model: `base-${t}`,
+				version: (created as { version: string }).version,
+				to: "Training",
+			};
 		},
-		"registry.aliases.set": async (_o, _n, t) => ({ model: `base-${t}`, alias: "champion", version: "1.0.0" }),
+		"registry.aliases.set": async (_o, _n, t) => ({
+			model: `base-${t}`,
+			alias: "champion",
+			version: "1.0.0",
+		}),
 		"registry.aliases.delete": async (owner, n, t) => {
-			await call("registry.aliases.set", { model: `base-${t}`, alias: `a${n}`, version: "1.0.0" }, owner);
+			await call(
+				"registry.aliases.set",
+				{ model: `base-${t}`, alias: `a${n}`, version: "1.0.0" },
+				owner,
+			);
 			return { model: `base-${t}`, alias: `a${n}` };
 		},
 		"registry.aliases.list": async (_o, _n, t) => ({ model: `base-${t}` }),
 		"accounts.keys.revoke": async owner => {
-			const key = await call("accounts.keys.create", { name: "to-revoke", role: "viewer" }, owner);
+			const key = await call(
+				"accounts.keys.create",
+				{ name: "to-revoke", role: "viewer" },
+				owner,
+			);
 			return { id: (key as { id: string }).id };
 		},
 	};
@@ -82,17 +121,29 @@ describeOnEachEngine("tenant isolation and roles", database => {
 		broker = started.broker;
 		const admin = await metaFor(broker, started.bootstrapKey);
 		for (const tenant of ["a", "b"] as const) {
-			const { ownerKey } = await call("accounts.tenants.create", { name: `tenant-${tenant}` }, admin).then(
-				r => r as { ownerKey: { key: string } },
-			);
+			const { ownerKey } = await call(
+				"accounts.tenants.create",
+				{ name: `tenant-${tenant}` },
+				admin,
+			).then(r => r as { ownerKey: { key: string } });
 			const owner = await metaFor(broker, ownerKey.key);
 			metas[tenant].owner = owner;
 			for (const role of ROLES.filter(r => r !== "owner")) {
-				const key = (await call("accounts.keys.create", { name: role, role }, owner)) as { key: string };
+				const key = (await call("accounts.keys.create", { name: role, role }, owner)) as {
+					key: string;
+				};
 				metas[tenant][role] = await metaFor(broker, key.key);
 			}
-			await call("registry.models.create", { name: `base-${tenant}`, task: "other", framework: "onnx" }, owner);
-			await call("registry.versions.create", { model: `base-${tenant}`, version: "1.0.0", format: "onnx", schema: SCHEMA }, owner);
+			await call(
+				"registry.models.create",
+				{ name: `base-${tenant}`, task: "other", framework: "onnx" },
+				owner,
+			);
+			await call(
+				"registry.versions.create",
+				{ model: `base-${tenant}`, version: "1.0.0", format: "onnx", schema: SCHEMA },
+				owner,
+			);
 		}
 	});
 
@@ -103,7 +154,9 @@ describeOnEachEngine("tenant isolation and roles", database => {
 			.getActionList({ skipInternal: true })
 			.map(a => String(a.name))
 			.filter(name => /^(registry|accounts)\./.test(name))
-			.filter(name => !["accounts.authenticate", "registry.referencedArtifacts"].includes(name));
+			.filter(
+				name => !["accounts.authenticate", "registry.referencedArtifacts"].includes(name),
+			);
 		expect([...readmeTable().keys()].sort()).toEqual(published.sort());
 		expect(Object.keys({ ...ON_OBJECTS, ...WITHOUT_OBJECT }).sort()).toEqual(published.sort());
 	});
@@ -125,7 +178,11 @@ describeOnEachEngine("tenant isolation and roles", database => {
 						(err: { code: number; type: string }) => `${err.code} ${err.type}`,
 					);
 					observed.push(`${action} by ${role} on ${label}: ${outcome}`);
-					const want = !allowed.has(role) ? "403 FORBIDDEN" : label === "own" ? "ok" : "404 NOT_FOUND";
+					const want = !allowed.has(role)
+						? "403 FORBIDDEN"
+						: label === "own"
+							? "ok"
+							: "404 NOT_FOUND";
 					expected.push(`${action} by ${role} on ${label}: ${want}`);
 				}
 			}
@@ -146,23 +203,34 @@ describeOnEachEngine("tenant isolation and roles", database => {
 				);
 				observed.push(`${action} by ${role}: ${outcome}`);
 				// tenant-a is not an admin tenant: admin-only actions are refused even to its owner.
-				expected.push(`${action} by ${role}: ${roles.has(role) && !adminOnly ? "ok" : "403 FORBIDDEN"}`);
+				expected.push(
+					`${action} by ${role}: ${roles.has(role) && !adminOnly ? "ok" : "403 FORBIDDEN"}`,
+				);
 			}
 		}
 		expect(observed).toEqual(expected);
 
-		const listed = (await call("registry.models.list", { limit: 500 }, metas.a.viewer)) as { items: { name: string }[] };
+		const listed = (await call("registry.models.list", { limit: 500 }, metas.a.viewer)) as {
+			items: { name: string }[];
+		};
 		expect(listed.items.map(m => m.name)).not.toContain("del-1");
 		const tenant = (await call("accounts.tenants.get", {}, metas.b.viewer)) as { name: string };
 		expect(tenant.name).toBe("tenant-b");
-		const audit = (await call("registry.audit.list", {}, metas.a.owner)) as { items: { target: string }[] };
+		const audit = (await call("registry.audit.list", {}, metas.a.owner)) as {
+			items: { target: string }[];
+		};
 		expect(audit.items.length).toBeGreaterThan(0);
 		// b's changes never show in a's audit log: b's deleted models are named after b's counter values.
-		const bAudit = (await call("registry.audit.list", { limit: 500 }, metas.b.owner)) as { items: { tenantId: string }[] };
+		const bAudit = (await call("registry.audit.list", { limit: 500 }, metas.b.owner)) as {
+			items: { tenantId: string }[];
+		};
 		expect(new Set(bAudit.items.map(i => i.tenantId))).toEqual(new Set([metas.b.owner.tenant]));
 	});
 
 	it("answers 401 to a call with no tenant", async () => {
-		await expect(broker.call("registry.models.list", {})).rejects.toMatchObject({ code: 401, type: "UNAUTHENTICATED" });
+		await expect(broker.call("registry.models.list", {})).rejects.toMatchObject({
+			code: 401,
+			type: "UNAUTHENTICATED",
+		});
 	});
 });
