@@ -1,0 +1,32 @@
+import { apiKeyFrom, generateApiKey, hashApiKey } from "../../../lib/accounts/api-key";
+import { can, PERMISSIONS, ROLES } from "../../../lib/accounts/roles";
+
+describe("roles", () => {
+	it("orders roles from most to least powerful: each may do all that the next may", () => {
+		for (let i = 0; i + 1 < ROLES.length; i++) {
+			for (const permission of Object.keys(PERMISSIONS) as (keyof typeof PERMISSIONS)[]) {
+				if (can(ROLES[i + 1], permission)) expect(can(ROLES[i], permission)).toBe(true);
+			}
+		}
+	});
+
+	it("lets only owners manage keys and read the audit log", () => {
+		expect(ROLES.filter(r => can(r, "keys.manage"))).toEqual(["owner"]);
+		expect(ROLES.filter(r => can(r, "audit.read"))).toEqual(["owner"]);
+		expect(ROLES.filter(r => can(r, "predict"))).toEqual(["owner", "developer", "predictor"]);
+	});
+});
+
+describe("API keys", () => {
+	it("are random, prefixed, and stored as a hash that does not contain them", () => {
+		const a = generateApiKey();
+		const b = generateApiKey();
+		expect(a.key).not.toBe(b.key);
+		expect(a.key).toMatch(/^mf_/);
+		expect(a.key.startsWith(a.prefix)).toBe(true);
+		expect(a.prefix.length).toBeLessThan(a.key.length / 3);
+		expect(a.hash).toBe(hashApiKey(a.key));
+		expect(a.hash).not.toContain(a.key.slice(3));
+		expect(apiKeyFrom("mf_chosen").hash).toBe(hashApiKey("mf_chosen"));
+	});
+});
