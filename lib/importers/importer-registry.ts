@@ -1,0 +1,31 @@
+/** The importer of each model format, resolved by name (STYLE.md §5). */
+import { InvalidInputError } from "../errors";
+import { MODEL_FORMATS, type ModelFormat } from "../registry/model-schema";
+import type { ModelImporter } from "./model-importer";
+import { OnnxImporter } from "./onnx-importer";
+import { TfjsImporter } from "./tfjs-importer";
+import { XgboostJsonImporter } from "./xgboost-json-importer";
+
+/** The importer of each format. Each loads its runtime (onnxruntime, TF.js) on first use. */
+export const MODEL_IMPORTERS: Readonly<Record<ModelFormat, ModelImporter>> = Object.freeze({
+	onnx: new OnnxImporter(),
+	tfjs: new TfjsImporter(),
+	"xgboost-json": new XgboostJsonImporter(),
+});
+
+export function isModelFormat(name: string): name is ModelFormat {
+	return (MODEL_FORMATS as readonly string[]).includes(name);
+}
+
+/** @throws InvalidInputError for a format name modelfleet does not know */
+export function resolveImporter(
+	format: string,
+	importers: Readonly<Record<ModelFormat, ModelImporter>> = MODEL_IMPORTERS,
+): ModelImporter {
+	if (!isModelFormat(format))
+		throw new InvalidInputError(
+			`Unknown model format '${format}'; it is one of: ${MODEL_FORMATS.join(", ")}.`,
+			{ format, allowed: [...MODEL_FORMATS] },
+		);
+	return importers[format];
+}
