@@ -1,27 +1,65 @@
 /**
  * api — the HTTP gateway (moleculer-web). Health endpoints for load balancers and
- * orchestrators, and the REST API under /api/v1. Later issues add the Open Inference
- * Protocol under /v2, auth and rate limits as routes and hooks here.
+ * orchestrators, and the REST API under /api/v1, where every route needs an API key
+ * (`Authorization: Bearer <key>` or `x-api-key`). The key's tenant, role and id go into
+ * ctx.meta; the services enforce tenancy and roles. Later issues add the Open Inference
+ * Protocol under /v2 and rate limits here.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Context, ServiceSchema } from "moleculer";
 import ApiGateway, { type ApiSettingsSchema } from "moleculer-web";
-import { checkReadiness, type Readiness } from "../lib/health/readiness";
-import { toErrorResponse } from "../lib/http/error-response";
+import type { RequestMeta } from "../lib/accounts/access";
+import type { Identity } from "../lib/accounts/accounts-store";
+import { UnauthenticatedError } from "../lib/errors";
 import { SERVICE } from "../lib/fleet/node-role";
+import { checkReadiness, type Readiness } from "../lib/health/readiness";
+import { apiKeyFromHeaders } from "../lib/http/api-key-header";
+import { toErrorResponse } from "../lib/http/error-response";
+import { TtlCache } from "../lib/http/ttl-cache";
 
 export interface ApiServiceOptions {
 	host: string;
 	port: number;
 	/** Services that must be available in the fleet for this gateway to be ready. */
 	neededServices: readonly string[];
+	/** How long an authenticated key is trusted without asking accounts again (a revoked key works this long). */
+	keyCacheMs?: number;
 }
 
-interface HttpMeta {
+interface HttpMeta extends RequestMeta {
 	$statusCode?: number;
 }
 
+/** The REST routes of /api/v1: "METHOD path" → action. */
+const REST_ALIASES = {
+	"GET nodes": `${SERVICE.scheduler}.nodes`,
+
+	"GET tenant": `${SERVICE.accounts}.tenants.get`,
+	"GET tenants": `${SERVICE.accounts}.tenants.list`,
+	"POST tenants": `${SERVICE.accounts}.tenants.create`,
+	"GET keys": `${SERVICE.accounts}.keys.list`,
+	"POST keys": `${SERVICE.accounts}.keys.create`,
+	"DELETE keys/:id": `${SERVICE.accounts}.keys.revoke`,
+
+	"GET models": `${SERVICE.registry}.models.list`,
+	"POST models": `${SERVICE.registry}.models.create`,
+	"GET models/:name": `${SERVICE.registry}.models.get`,
+	"PATCH models/:name": `${SERVICE.registry}.models.update`,
+	"DELETE models/:name": `${SERVICE.registry}.models.delete`,
+	"GET models/:model/versions": `${SERVICE.registry}.versions.list`,
+	"POST models/:model/versions": `${SERVICE.registry}.versions.create`,
+	"GET models/:model/versions/:version": `${SERVICE.registry}.versions.get`,
+	"PATCH models/:model/versions/:version": `${SERVICE.registry}.versions.update`,
+	"POST models/:model/versions/:version/transition": `${SERVICE.registry}.versions.transition`,
+	"GET models/:model/aliases": `${SERVICE.registry}.aliases.list`,
+	"PUT models/:model/aliases/:alias": `${SERVICE.registry}.aliases.set`,
+	"DELETE models/:model/aliases/:alias": `${SERVICE.registry}.aliases.delete`,
+	"GET audit": `${SERVICE.registry}.audit.list`,
+} as const;
+
 export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSettingsSchema> {
+	const identities = new TtlCache<Identity>(options.keyCacheMs ?? 10_000, 10_000);
+
 	return {
 		name: SERVICE.api,
 		mixins: [ApiGateway],
@@ -29,7 +67,6 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 		settings: {
 			host: options.host,
 			port: options.port,
-			// Health answers first: probes must not wait behind anything else.
 			routes: [
 				{
 					path: "/health",
@@ -42,9 +79,20 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 				{
 					path: "/api/v1",
 					mappingPolicy: "restrict",
+					authentication: true,
 					bodyParsers: { json: { limit: "1mb" } },
-					aliases: {
-						"GET nodes": `${SERVICE.scheduler}.nodes`,
+					aliases: REST_ALIASES,
+					onAfterCall(
+						_ctx: Context,
+						_route: unknown,
+						req: IncomingMessage & { method?: string; $action?: { name?: string } },
+						res: ServerResponse,
+						data: unknown,
+					) {
+						// A create answers 201 Created.
+						if (req.method === "POST" && /\.create$/.test(req.$action?.name ?? ""))
+							res.statusCode = 201;
+						return data;
 					},
 				},
 			],
@@ -59,6 +107,30 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 				if (status >= 500 && status !== 503) this.logger.error("Request failed:", err);
 				res.writeHead(status, { "Content-Type": "application/json; charset=utf-8" });
 				res.end(JSON.stringify(body));
+			},
+		},
+
+		methods: {
+			/** moleculer-web's hook: the key → its identity, put into ctx.meta for every call after. */
+			async authenticate(
+				ctx: Context<unknown, HttpMeta>,
+				_route: unknown,
+				req: IncomingMessage,
+			): Promise<Identity> {
+				const key = apiKeyFromHeaders(req.headers);
+				if (key === null) throw new UnauthenticatedError();
+				let identity = identities.get(key);
+				if (identity === undefined) {
+					identity = await ctx.call<Identity, { key: string }>(
+						`${SERVICE.accounts}.authenticate`,
+						{ key },
+					);
+					identities.set(key, identity);
+				}
+				ctx.meta.tenant = identity.tenant;
+				ctx.meta.role = identity.role;
+				ctx.meta.keyId = identity.keyId;
+				return identity;
 			},
 		},
 

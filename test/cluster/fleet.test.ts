@@ -13,6 +13,7 @@ import type { FleetNode } from "../../lib/fleet/node-inventory";
 const GiB = 1024 ** 3;
 const HEARTBEAT_INTERVAL_S = 1;
 const HEARTBEAT_TIMEOUT_S = 3;
+const OWNER_KEY = `mf_fleet-test-${randomUUID()}`;
 
 describeWithServices(["nats", "postgres"], "a fleet over NATS", () => {
 	const namespace = `fleet-test-${randomUUID().slice(0, 8)}`;
@@ -36,7 +37,9 @@ describeWithServices(["nats", "postgres"], "a fleet over NATS", () => {
 	}
 
 	async function nodes(): Promise<FleetNode[]> {
-		const response = await fetch(`${gatewayUrl}/api/v1/nodes`);
+		const response = await fetch(`${gatewayUrl}/api/v1/nodes`, {
+			headers: { authorization: `Bearer ${OWNER_KEY}` },
+		});
 		if (response.status !== 200)
 			throw new Error(`GET /api/v1/nodes answered ${response.status}`);
 		return (await response.json()) as FleetNode[];
@@ -63,7 +66,10 @@ describeWithServices(["nats", "postgres"], "a fleet over NATS", () => {
 		gatewayUrl = `http://127.0.0.1:${port}`;
 		const startedAt = Date.now();
 		start("gateway-1", "gateway", { HOST: "127.0.0.1", PORT: String(port) });
-		start("control-1", "control", { DATABASE_URL: database.url });
+		start("control-1", "control", {
+			DATABASE_URL: database.url,
+			MODELFLEET_BOOTSTRAP_KEY: OWNER_KEY,
+		});
 		start("worker-cpu", "worker", {
 			MODELFLEET_CPUS: "4",
 			MODELFLEET_MEMORY: "8GiB",

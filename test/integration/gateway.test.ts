@@ -7,10 +7,24 @@ import { freePort } from "../support/node-process";
 import { waitFor } from "../support/wait";
 import type { FleetNode } from "../../lib/fleet/node-inventory";
 
-async function getJson(url: string): Promise<{ status: number; body: unknown }> {
-	const response = await fetch(url);
+const OWNER_KEY = "mf_gateway-test-owner-key";
+
+async function request(
+	url: string,
+	init: { method?: string; body?: unknown; key?: string | null } = {},
+): Promise<{ status: number; body: unknown }> {
+	const key = init.key === undefined ? OWNER_KEY : init.key;
+	const response = await fetch(url, {
+		method: init.method ?? "GET",
+		headers: {
+			...(key ? { authorization: `Bearer ${key}` } : {}),
+			...(init.body !== undefined ? { "content-type": "application/json" } : {}),
+		},
+		body: init.body !== undefined ? JSON.stringify(init.body) : undefined,
+	});
 	return { status: response.status, body: await response.json() };
 }
+const getJson = (url: string) => request(url);
 
 describe("all-in-one node over HTTP", () => {
 	let node: StartedNode;
@@ -28,6 +42,7 @@ describe("all-in-one node over HTTP", () => {
 				LOG_LEVEL: "warn",
 				MODELFLEET_DATA_DIR: dataDir,
 				MODELFLEET_STATUS_INTERVAL_MS: "200",
+				MODELFLEET_BOOTSTRAP_KEY: OWNER_KEY,
 			},
 			line => printed.push(line),
 		);
@@ -86,6 +101,118 @@ describe("all-in-one node over HTTP", () => {
 		expect(wrong.status).toBe(400);
 		expect(wrong.body).toMatchObject({ type: "VALIDATION_ERROR", code: 400 });
 		expect(JSON.stringify(wrong.body)).toContain("role");
+	});
+
+	it("answers 401 without a key or with a wrong one, on every /api/v1 route", async () => {
+		for (const key of [null, "mf_wrong"]) {
+			const answer = await request(`${node.httpUrl}/api/v1/models`, { key });
+			expect(answer.status).toBe(401);
+			expect(answer.body).toMatchObject({ type: "UNAUTHENTICATED" });
+		}
+		const viaHeader = await fetch(`${node.httpUrl}/api/v1/tenant`, {
+			headers: { "x-api-key": OWNER_KEY },
+		});
+		expect(viaHeader.status).toBe(200);
+	});
+
+	it("serves the registry over REST: create 201, read, conflict 409, lifecycle, aliases, audit", async () => {
+		const base = `${node.httpUrl}/api/v1`;
+		const created = await request(`${base}/models`, {
+			method: "POST",
+			body: {
+				name: "iris",
+				task: "classification",
+				framework: "sklearn",
+				tags: { team: "ml" },
+			},
+		});
+		expect(created).toMatchObject({
+			status: 201,
+			body: { name: "iris", tags: { team: "ml" } },
+		});
+		expect(
+			(
+				await request(`${base}/models`, {
+					method: "POST",
+					body: { name: "iris", task: "other", framework: "onnx" },
+				})
+			).status,
+		).toBe(409);
+		expect((await request(`${base}/models?tag=team=ml`)).body).toMatchObject({
+			items: [{ name: "iris" }],
+			nextCursor: null,
+		});
+
+		const schema = {
+			inputs: [{ name: "x", datatype: "FP32", shape: [-1, 4] }],
+			outputs: [{ name: "y", datatype: "FP32", shape: [-1, 3] }],
+		};
+		const version = await request(`${base}/models/iris/versions`, {
+			method: "POST",
+			body: { version: "1.0.0", format: "onnx", schema },
+		});
+		expect(version).toMatchObject({ status: 201, body: { ref: "iris@1.0.0", state: "Draft" } });
+		const wrongMove = await request(`${base}/models/iris/versions/1.0.0/transition`, {
+			method: "POST",
+			body: { to: "Deployed" },
+		});
+		expect(wrongMove).toMatchObject({
+			status: 409,
+			body: { type: "INVALID_TRANSITION", data: { allowed: ["Training"] } },
+		});
+		expect(
+			(
+				await request(`${base}/models/iris/versions/1.0.0/transition`, {
+					method: "POST",
+					body: { to: "Training" },
+				})
+			).status,
+		).toBe(200);
+		expect(
+			(
+				await request(`${base}/models/iris/aliases/champion`, {
+					method: "PUT",
+					body: { version: "1.0.0" },
+				})
+			).status,
+		).toBe(200);
+		expect((await request(`${base}/models/iris@champion/versions/champion`)).status).toBe(200);
+		expect((await request(`${base}/models/iris/versions/champion`)).body).toMatchObject({
+			version: "1.0.0",
+			state: "Training",
+		});
+		expect((await request(`${base}/models/nope/versions/1.0.0`)).status).toBe(404);
+		const bad = await request(`${base}/models/iris/versions`, {
+			method: "POST",
+			body: { version: "1.0.1", format: "pickle", schema },
+		});
+		expect(bad).toMatchObject({ status: 400, body: { type: "VALIDATION_ERROR" } });
+
+		const audit = await request(`${base}/audit?limit=3`);
+		expect((audit.body as { items: { action: string }[] }).items.map(i => i.action)).toEqual([
+			"aliases.set",
+			"versions.transition",
+			"versions.transition",
+		]);
+	});
+
+	it("gives a new key only the role it was made with", async () => {
+		const base = `${node.httpUrl}/api/v1`;
+		const made = await request(`${base}/keys`, {
+			method: "POST",
+			body: { name: "reader", role: "viewer" },
+		});
+		expect(made.status).toBe(201);
+		const viewerKey = (made.body as { key: string }).key;
+		expect((await request(`${base}/models`, { key: viewerKey })).status).toBe(200);
+		const refused = await request(`${base}/models`, {
+			method: "POST",
+			key: viewerKey,
+			body: { name: "x", task: "other", framework: "onnx" },
+		});
+		expect(refused).toMatchObject({ status: 403, body: { type: "FORBIDDEN" } });
+		const listed = (await request(`${base}/keys`)).body as { prefix: string; key?: string }[];
+		expect(listed.every(k => k.key === undefined)).toBe(true);
 	});
 
 	it("answers 404 for a route it does not have", async () => {
