@@ -7,14 +7,21 @@ import { loadNodeConfig } from "../../lib/config/node-config";
 import { accountsService } from "../../services/accounts.service";
 import { registryService } from "../../services/registry.service";
 
-export async function startControlBroker(database: Database): Promise<{ broker: ServiceBroker; bootstrapKey: string }> {
+export async function startControlBroker(
+	database: Database,
+): Promise<{ broker: ServiceBroker; bootstrapKey: string }> {
 	const printed: string[] = [];
 	const broker = new ServiceBroker(
-		createBrokerOptions(loadNodeConfig("control", { LOG_LEVEL: "error", METRICS_PORT: "off" }), {
-			middlewares: [accessMiddleware()],
-		}),
+		createBrokerOptions(
+			loadNodeConfig("control", { LOG_LEVEL: "error", METRICS_PORT: "off" }),
+			{
+				middlewares: [accessMiddleware()],
+			},
+		),
 	);
-	broker.createService(accountsService({ database, bootstrapKey: null, print: line => printed.push(line) }));
+	broker.createService(
+		accountsService({ database, bootstrapKey: null, print: line => printed.push(line) }),
+	);
 	broker.createService(registryService({ database }));
 	await broker.start();
 	const key = printed.map(line => line.trim()).find(line => line.startsWith("mf_"));
@@ -24,9 +31,9 @@ export async function startControlBroker(database: Database): Promise<{ broker: 
 
 /** The meta the gateway would set for this key. */
 export async function metaFor(broker: ServiceBroker, key: string): Promise<RequestMeta> {
-	const identity = await broker.call<{ tenant: string; role: RequestMeta["role"]; keyId: string }, { key: string }>(
-		"accounts.authenticate",
-		{ key },
-	);
+	const identity = await broker.call<
+		{ tenant: string; role: RequestMeta["role"]; keyId: string },
+		{ key: string }
+	>("accounts.authenticate", { key });
 	return { tenant: identity.tenant, role: identity.role, keyId: identity.keyId };
 }
