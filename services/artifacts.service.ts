@@ -1,0 +1,218 @@
+/**
+ * artifacts — the content-addressed blob store of a control node (DESIGN.md, Storage): model
+ * files, datasets and checkpoints by sha256 under `<dataDir>/artifacts`. Bytes travel as
+ * Moleculer streams; big blobs in parts (lib/artifacts/artifact-upload.ts and
+ * artifact-download.ts), which keeps memory bounded across the transporter.
+ */
+import * as path from "node:path";
+import type { Readable } from "node:stream";
+import type { Context, ServiceSchema } from "moleculer";
+import { InvalidInputError } from "../lib/errors";
+import { ARTIFACT_EVENTS, type ArtifactStoredPayload } from "../lib/artifacts/artifact-events";
+import { ArtifactCollector, type ReferencedArtifacts } from "../lib/artifacts/artifact-gc";
+import { SHA256_PARAM_PATTERN, requireSha256 } from "../lib/artifacts/artifact-hash";
+import {
+	ARTIFACTS_SERVICE,
+	type ArtifactStat,
+	type GcParams,
+	type GcReport,
+	type GetParams,
+	type PutParams,
+	type PutResult,
+	type StatParams,
+	type StoredArtifact,
+} from "../lib/artifacts/artifact-protocol";
+import { ArtifactStore } from "../lib/artifacts/artifact-store";
+import type { ArtifactStoreOptions } from "../lib/artifacts/artifact-store-options";
+import { ArtifactUploads, UPLOAD_ID_PATTERN } from "../lib/artifacts/artifact-uploads";
+
+export interface ArtifactsServiceOptions {
+	/** NodeConfig.dataDir: blobs go under `<dataDir>/artifacts`. */
+	dataDir: string;
+	/** NodeConfig.maxArtifactBytes: a bigger upload answers 413. */
+	maxArtifactBytes: number;
+	/** NodeConfig.artifactGcIntervalS: seconds between GC runs; 0 turns scheduled GC off. */
+	artifactGcIntervalS: number;
+	/** NodeConfig.artifactGcGraceS: unreferenced blobs younger than this are kept. */
+	artifactGcGraceS: number;
+	/** The hashes versions, datasets and checkpoints refer to. Without it GC deletes nothing. */
+	referencedArtifacts?: ReferencedArtifacts;
+	/** The store's remaining options (upload idle and stall timeouts, the clock); defaults otherwise. */
+	store?: Partial<Omit<ArtifactStoreOptions, "root" | "maxBytes" | "gcGraceMs">>;
+}
+
+const sha256Param = { type: "string", pattern: SHA256_PARAM_PATTERN } as const;
+const byteCountParam = { type: "number", integer: true, min: 0, convert: true, optional: true };
+
+/** How often abandoned multipart uploads are looked for, at most. */
+const UPLOAD_SWEEP_MS = 30_000;
+
+interface NodeDisconnectedPayload {
+	node: { id: string };
+}
+
+function isReadable(value: unknown): value is Readable {
+	return typeof (value as Readable | null)?.pipe === "function";
+}
+
+export function artifactsService(options: ArtifactsServiceOptions): ServiceSchema {
+	const store = new ArtifactStore({
+		...options.store,
+		root: path.join(options.dataDir, "artifacts"),
+		maxBytes: options.maxArtifactBytes,
+		gcGraceMs: options.artifactGcGraceS * 1000,
+	});
+	const uploads = new ArtifactUploads(store);
+	let collector: ArtifactCollector;
+	const timers: NodeJS.Timeout[] = [];
+
+	function stored(ctx: Context, result: StoredArtifact): StoredArtifact {
+		if (result.created) {
+			const payload: ArtifactStoredPayload = { sha256: result.sha256, size: result.size };
+			// The blob is stored whatever happens to the event: a failed emit must not fail the put.
+			ctx.emit(ARTIFACT_EVENTS.stored, payload).catch((err: unknown) =>
+				ctx.broker.logger.warn(`Could not emit ${ARTIFACT_EVENTS.stored}:`, err),
+			);
+		}
+		return result;
+	}
+
+	return {
+		name: ARTIFACTS_SERVICE,
+
+		actions: {
+			/**
+			 * Stores the call's stream: `broker.call("artifacts.put", params, { stream })`.
+			 * Answers `{ sha256, size, created }`; a part of a multipart upload answers
+			 * `{ uploadId, received, nodeID }`.
+			 */
+			put: {
+				params: {
+					expectedSha256: { ...sha256Param, optional: true },
+					uploadId: { type: "string", pattern: UPLOAD_ID_PATTERN, optional: true },
+					offset: byteCountParam,
+					final: { type: "boolean", convert: true, optional: true },
+				},
+				async handler(ctx: Context<PutParams>): Promise<PutResult> {
+					const stream = isReadable(ctx.stream) ? ctx.stream : null;
+					const { uploadId, offset, final, expectedSha256 } = ctx.params;
+					if (uploadId === undefined) {
+						if (!stream || offset !== undefined || final !== undefined) {
+							stream?.resume();
+							throw new InvalidInputError(
+								stream
+									? "offset and final belong to a multipart upload: give its uploadId too."
+									: "artifacts.put needs the content as a stream: broker.call('artifacts.put', params, { stream }).",
+							);
+						}
+						return stored(ctx, await uploads.put(stream, { expectedSha256 }));
+					}
+					const result = await uploads.putPart(
+						{
+							uploadId,
+							offset: offset ?? 0,
+							final: final ?? false,
+							expectedSha256,
+							sender: ctx.nodeID ?? undefined,
+						},
+						stream,
+					);
+					if ("sha256" in result) return stored(ctx, result);
+					return { ...result, nodeID: this.broker.nodeID };
+				},
+			},
+
+			/** A stream of the blob's bytes, or of `length` bytes from `offset`. */
+			get: {
+				params: { sha256: sha256Param, offset: byteCountParam, length: byteCountParam },
+				handler(ctx: Context<GetParams>): Promise<Readable> {
+					const { sha256, offset, length } = ctx.params;
+					return store.read(requireSha256(sha256), { offset, length });
+				},
+			},
+
+			/** Size and times of a blob, and the node that holds it; NOT_FOUND when absent. */
+			stat: {
+				retryPolicy: { enabled: true },
+				params: { sha256: sha256Param },
+				async handler(ctx: Context<StatParams>): Promise<ArtifactStat> {
+					const blob = await store.stat(requireSha256(ctx.params.sha256));
+					return {
+						sha256: blob.sha256,
+						size: blob.size,
+						createdAt: new Date(blob.createdAtMs).toISOString(),
+						lastStoredAt: new Date(blob.lastStoredAtMs).toISOString(),
+						nodeID: this.broker.nodeID,
+					};
+				},
+			},
+
+			/** Runs garbage collection now; answers what was (or, dry, would be) deleted. */
+			gc: {
+				params: { dryRun: { type: "boolean", convert: true, optional: true } },
+				handler(ctx: Context<GcParams>): Promise<GcReport> {
+					return collector.run({ dryRun: ctx.params.dryRun ?? false });
+				},
+			},
+		},
+
+		events: {
+			// An uploader that left will send no more parts: free its temp files now, not
+			// after the idle timeout.
+			async "$node.disconnected"(ctx: Context<NodeDisconnectedPayload>) {
+				const ids = await uploads.abandonFrom(ctx.params.node.id);
+				if (ids.length > 0) {
+					this.logger.info(
+						`Abandoned upload(s) ${ids.join(", ")}: node ${ctx.params.node.id} left.`,
+					);
+				}
+			},
+		},
+
+		created() {
+			collector = new ArtifactCollector(store, options.referencedArtifacts, this.logger);
+		},
+
+		async started() {
+			const { removedTempFiles } = await store.open();
+			if (removedTempFiles > 0) {
+				this.logger.info(
+					`Deleted ${removedTempFiles} temp file(s) of uploads cut off by an earlier stop.`,
+				);
+			}
+			if (options.artifactGcIntervalS > 0) {
+				timers.push(
+					setInterval(() => {
+						collector
+							.run()
+							.catch((err: unknown) => this.logger.warn("Artifact GC failed:", err));
+					}, options.artifactGcIntervalS * 1000),
+				);
+			}
+			timers.push(
+				setInterval(
+					() => {
+						uploads
+							.expireIdle()
+							.then(ids => {
+								if (ids.length > 0)
+									this.logger.info(
+										`Abandoned idle upload(s): ${ids.join(", ")}.`,
+									);
+							})
+							.catch((err: unknown) =>
+								this.logger.warn("Could not expire idle uploads:", err),
+							);
+					},
+					Math.min(UPLOAD_SWEEP_MS, store.options.uploadIdleTimeoutMs / 2),
+				),
+			);
+			for (const timer of timers) timer.unref();
+		},
+
+		async stopped() {
+			for (const timer of timers.splice(0)) clearInterval(timer);
+			await uploads.abortIdle();
+		},
+	};
+}
