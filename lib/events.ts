@@ -20,6 +20,8 @@ export const EVENTS = {
 	modelRetired: "model.retired",
 	aliasMoved: "alias.moved",
 	aliasDeleted: "alias.deleted",
+	/** A blob was stored for the first time (not when identical content was already there). */
+	artifactStored: "artifact.stored",
 } as const;
 
 /** Every domain event says which tenant and key caused it. */
@@ -51,6 +53,11 @@ export interface AliasEvent extends DomainEvent {
 	previous: string | null;
 }
 
+export interface ArtifactStoredPayload {
+	sha256: string;
+	size: number;
+}
+
 export interface EventPayloads {
 	[EVENTS.nodeStatus]: NodeStatus;
 	[EVENTS.modelCreated]: ModelEvent;
@@ -63,4 +70,5 @@ export interface EventPayloads {
 	[EVENTS.modelRetired]: VersionTransitionedEvent;
 	[EVENTS.aliasMoved]: AliasEvent;
 	[EVENTS.aliasDeleted]: AliasEvent;
+	[EVENTS.artifactStored]: ArtifactStoredPayload;
 }

@@ -1,11 +1,17 @@
-import type { ServiceSchema } from "moleculer";
+import type { ServiceBroker, ServiceSchema } from "moleculer";
 import type { NodeCapacity } from "../lib/capacity/node-capacity";
 import type { NodeConfig } from "../lib/config/node-config";
 import type { Database } from "../lib/db/database";
 import type { InFlightCounter } from "../lib/fleet/in-flight";
-import { GATEWAY_DEPENDENCIES, ROLE_SERVICES, type ServiceName } from "../lib/fleet/node-role";
+import {
+	GATEWAY_DEPENDENCIES,
+	ROLE_SERVICES,
+	SERVICE,
+	type ServiceName,
+} from "../lib/fleet/node-role";
 import { accountsService } from "../services/accounts.service";
 import { agentService } from "../services/agent.service";
+import { artifactsService } from "../services/artifacts.service";
 import { apiService } from "../services/api.service";
 import { registryService } from "../services/registry.service";
 import { schedulerService } from "../services/scheduler.service";
@@ -17,6 +23,7 @@ export interface NodeContext {
 	inFlight: InFlightCounter;
 	/** The metadata database, on roles that keep it. */
 	database: Database | null;
+	broker: ServiceBroker;
 	/** Where the node prints what an operator must see once (the bootstrap key). */
 	print: (line: string) => void;
 }
@@ -48,7 +55,18 @@ const FACTORIES: Record<ServiceName, (node: NodeContext) => ServiceSchema> = {
 			bootstrapKey: node.config.bootstrapKey,
 			print: node.print,
 		}),
-	registry: node => registryService({ database: requireDatabase(node) }),
+	registry: node =>
+		registryService({ database: requireDatabase(node), dataDir: node.config.dataDir }),
+	artifacts: node =>
+		artifactsService({
+			dataDir: node.config.dataDir,
+			maxArtifactBytes: node.config.maxArtifactBytes,
+			artifactGcIntervalS: node.config.artifactGcIntervalS,
+			artifactGcGraceS: node.config.artifactGcGraceS,
+			// GC keeps what any version references; datasets and checkpoints join with training.
+			referencedArtifacts: () =>
+				node.broker.call<string[]>(`${SERVICE.registry}.referencedArtifacts`),
+		}),
 	scheduler: node =>
 		schedulerService({ heartbeatTimeoutMs: node.config.heartbeatTimeoutS * 1000 }),
 };

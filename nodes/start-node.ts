@@ -77,7 +77,14 @@ export async function startNode(
 		await database?.close();
 	};
 	try {
-		for (const schema of createRoleServices({ config, capacity, inFlight, database, print })) {
+		for (const schema of createRoleServices({
+			config,
+			capacity,
+			inFlight,
+			database,
+			print,
+			broker,
+		})) {
 			broker.createService(schema);
 		}
 		await broker.start();

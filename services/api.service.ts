@@ -8,9 +8,14 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Context, ServiceSchema } from "moleculer";
 import ApiGateway, { type ApiSettingsSchema } from "moleculer-web";
-import type { RequestMeta } from "../lib/accounts/access";
+import type { Readable } from "node:stream";
+import { requires, type RequestMeta } from "../lib/accounts/access";
+import { uploadArtifact } from "../lib/artifacts/artifact-upload";
+import type { StoredArtifact } from "../lib/artifacts/artifact-protocol";
 import type { Identity } from "../lib/accounts/accounts-store";
-import { UnauthenticatedError } from "../lib/errors";
+import { InvalidInputError, UnauthenticatedError } from "../lib/errors";
+import { MODEL_FORMATS } from "../lib/registry/model-schema";
+import { VERSION_BUMPS } from "../lib/registry/version-number";
 import { SERVICE } from "../lib/fleet/node-role";
 import { checkReadiness, type Readiness } from "../lib/health/readiness";
 import { apiKeyFromHeaders } from "../lib/http/api-key-header";
@@ -54,8 +59,19 @@ const REST_ALIASES = {
 	"GET models/:model/aliases": `${SERVICE.registry}.aliases.list`,
 	"PUT models/:model/aliases/:alias": `${SERVICE.registry}.aliases.set`,
 	"DELETE models/:model/aliases/:alias": `${SERVICE.registry}.aliases.delete`,
+	"POST models/:model/versions/import": `${SERVICE.registry}.versions.import`,
 	"GET audit": `${SERVICE.registry}.audit.list`,
+	// Uploads stream through this gateway to the artifacts service part by part (bounded memory).
+	"POST artifacts": `stream:${SERVICE.api}.uploadArtifact`,
+	"POST models/:model/versions/upload": `stream:${SERVICE.api}.uploadVersion`,
 } as const;
+
+/** The request body of a `stream:` route. */
+function requestStream(ctx: Context): Readable {
+	const stream = (ctx as unknown as { stream?: Readable | null }).stream;
+	if (!stream) throw new InvalidInputError("Send the file as the request body.");
+	return stream;
+}
 
 export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSettingsSchema> {
 	const identities = new TtlCache<Identity>(options.keyCacheMs ?? 10_000, 10_000);
@@ -135,6 +151,52 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 		},
 
 		actions: {
+			/** `POST /api/v1/artifacts` with the file as the body → `{sha256, size, created}`. */
+			uploadArtifact: requires("models.write", {
+				async handler(ctx: Context<unknown, HttpMeta>): Promise<StoredArtifact> {
+					const stored = await uploadArtifact(
+						(a, p, o) => ctx.call(a, p, o),
+						requestStream(ctx),
+					);
+					ctx.meta.$statusCode = stored.created ? 201 : 200;
+					return stored;
+				},
+			}),
+
+			/**
+			 * `POST /api/v1/models/{model}/versions/upload?format=&version=|bump=&fileName=` with the
+			 * model file as the body: stores it, then imports it as a new version (schema from the file).
+			 */
+			uploadVersion: requires("models.write", {
+				params: {
+					model: { type: "string", max: 256 },
+					format: { type: "enum", values: [...MODEL_FORMATS], optional: true },
+					version: { type: "string", optional: true, max: 128 },
+					bump: { type: "enum", values: [...VERSION_BUMPS], optional: true },
+					fileName: { type: "string", optional: true, max: 256 },
+					description: { type: "string", optional: true, max: 4096 },
+					state: {
+						type: "enum",
+						values: ["Draft", "Trained", "Validated"],
+						optional: true,
+					},
+				},
+				async handler(
+					ctx: Context<Record<string, string | undefined>, HttpMeta>,
+				): Promise<unknown> {
+					const stored = await uploadArtifact(
+						(a, p, o) => ctx.call(a, p, o),
+						requestStream(ctx),
+					);
+					const version = await ctx.call(`${SERVICE.registry}.versions.import`, {
+						...ctx.params,
+						artifact: stored.sha256,
+					});
+					ctx.meta.$statusCode = 201;
+					return version;
+				},
+			}),
+
 			/** Liveness: the process answers. */
 			live: {
 				visibility: "published",

@@ -8,7 +8,7 @@ import * as path from "node:path";
 import type { Readable } from "node:stream";
 import type { Context, ServiceSchema } from "moleculer";
 import { InvalidInputError } from "../lib/errors";
-import { ARTIFACT_EVENTS, type ArtifactStoredPayload } from "../lib/artifacts/artifact-events";
+import { EVENTS, type ArtifactStoredPayload } from "../lib/events";
 import { ArtifactCollector, type ReferencedArtifacts } from "../lib/artifacts/artifact-gc";
 import { SHA256_PARAM_PATTERN, requireSha256 } from "../lib/artifacts/artifact-hash";
 import {
@@ -70,8 +70,8 @@ export function artifactsService(options: ArtifactsServiceOptions): ServiceSchem
 		if (result.created) {
 			const payload: ArtifactStoredPayload = { sha256: result.sha256, size: result.size };
 			// The blob is stored whatever happens to the event: a failed emit must not fail the put.
-			ctx.emit(ARTIFACT_EVENTS.stored, payload).catch((err: unknown) =>
-				ctx.broker.logger.warn(`Could not emit ${ARTIFACT_EVENTS.stored}:`, err),
+			ctx.emit(EVENTS.artifactStored, payload).catch((err: unknown) =>
+				ctx.broker.logger.warn(`Could not emit ${EVENTS.artifactStored}:`, err),
 			);
 		}
 		return result;

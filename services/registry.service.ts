@@ -3,7 +3,15 @@
  * caller's tenant (another tenant's objects answer 404). Every mutation is audited in its own
  * transaction and announced by an event after it commits.
  */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { Readable } from "node:stream";
 import type { Context, ServiceSchema } from "moleculer";
+import { ArtifactCache } from "../lib/artifacts/artifact-cache";
+import { ArtifactLayout } from "../lib/artifacts/artifact-layout";
+import type { ArtifactCall } from "../lib/artifacts/artifact-protocol";
+import { uploadArtifact } from "../lib/artifacts/artifact-upload";
+import { importModelFile } from "../lib/importers";
 import { requires, scopeOf, type RequestMeta, type Scope } from "../lib/accounts/access";
 import { audited } from "../lib/audit/audited";
 import { listAudit } from "../lib/audit/audit-log";
@@ -34,9 +42,13 @@ import {
 	type Metric,
 } from "../lib/registry/version-spec";
 import { VersionStore, type VersionInput, type VersionView } from "../lib/registry/version-store";
+import { importVersion, type VersionImportInput } from "../lib/registry/version-import";
+import { InvalidInputError } from "../lib/errors";
 
 export interface RegistryServiceOptions {
 	database: Database;
+	/** The node's data directory: where a co-located artifacts store keeps blobs, and the import cache. */
+	dataDir: string;
 }
 
 const PAGE = {
@@ -68,6 +80,21 @@ export function registryService(options: RegistryServiceOptions): ServiceSchema 
 	const { db } = options.database;
 	const models = new ModelStore(db);
 	const versions = new VersionStore(db);
+	const localStore = new ArtifactLayout(path.join(options.dataDir, "artifacts"));
+	let cache: ArtifactCache;
+	let call: ArtifactCall;
+
+	/** The blob on this node's disk when artifacts runs here (control nodes), else a verified download. */
+	async function localBlobPath(sha256: string): Promise<string | null> {
+		const own = localStore.blobPath(sha256);
+		if (fs.existsSync(own)) return own;
+		try {
+			return await cache.path(sha256);
+		} catch (err) {
+			if ((err as { code?: number }).code === 404) return null;
+			throw err;
+		}
+	}
 
 	function emit<E extends keyof EventPayloads>(
 		ctx: Context,
@@ -96,6 +123,15 @@ export function registryService(options: RegistryServiceOptions): ServiceSchema 
 
 	return {
 		name: SERVICE.registry,
+
+		async created() {
+			call = (action, params, callOptions) => this.broker.call(action, params, callOptions);
+			cache = new ArtifactCache({ root: path.join(options.dataDir, "artifact-cache"), call });
+		},
+
+		async started() {
+			await cache.open();
+		},
 
 		actions: {
 			"models.create": requires("models.write", {
@@ -201,6 +237,71 @@ export function registryService(options: RegistryServiceOptions): ServiceSchema 
 					const target = `version:${formatRef(model, input.version ?? input.bump ?? "?")}`;
 					const version = await audited(db, scope, "versions.create", target, () =>
 						versions.create(scope, model, input),
+					);
+					emit(ctx, EVENTS.versionCreated, versionEvent(scope, version));
+					return version;
+				},
+			}),
+
+			/**
+			 * A version from a model file: the file's schema, format and details are read from it
+			 * (ONNX, TF.js tar, XGBoost JSON; pickles refused). The file is either already stored
+			 * (`artifact`: its sha256, after an upload to artifacts) or the call's stream.
+			 */
+			"versions.import": requires("models.write", {
+				params: {
+					model: { type: "string", max: 256 },
+					artifact: { type: "string", pattern: /^[0-9a-f]{64}$/, optional: true },
+					fileName: { type: "string", optional: true, max: 256 },
+					format: { type: "enum", values: [...MODEL_FORMATS], optional: true },
+					version: { type: "string", optional: true, max: 128 },
+					bump: { type: "enum", values: [...VERSION_BUMPS], optional: true },
+					description: { type: "string", optional: true, max: 4096 },
+					schema: { ...MODEL_SCHEMA_RULE, optional: true },
+					pipeline: PIPELINE_RULE,
+					labels: LABELS_RULE,
+					metrics: METRICS_RULE,
+					lineage: LINEAGE_RULE,
+					resources: RESOURCES_RULE,
+					state: { type: "enum", values: [...INITIAL_STATES], optional: true },
+				},
+				async handler(
+					ctx: Ctx<
+						Omit<VersionImportInput, "artifact"> & { model: string; artifact?: string }
+					>,
+				) {
+					const scope = scopeOf(ctx);
+					const { model, artifact, ...input } = ctx.params;
+					const target = `version:${formatRef(model, input.version ?? input.bump ?? "?")}`;
+					const version = await audited(
+						db,
+						scope,
+						"versions.import",
+						target,
+						async () => {
+							await versions.assertModel(scope, model);
+							let sha256 = artifact;
+							const stream = (ctx as unknown as { stream?: Readable | null }).stream;
+							if (sha256 === undefined) {
+								if (!stream) {
+									throw new InvalidInputError(
+										"Give the model file: as the call's stream, or as `artifact` (the sha256 an upload to artifacts returned).",
+										{ field: "artifact" },
+									);
+								}
+								sha256 = (await uploadArtifact(call, stream)).sha256;
+							}
+							return importVersion(
+								{ localBlobPath, importModelFile },
+								versions,
+								scope,
+								model,
+								{
+									...input,
+									artifact: sha256,
+								},
+							);
+						},
 					);
 					emit(ctx, EVENTS.versionCreated, versionEvent(scope, version));
 					return version;

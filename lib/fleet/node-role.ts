@@ -13,6 +13,7 @@ export const SERVICE = {
 	scheduler: "scheduler",
 	accounts: "accounts",
 	registry: "registry",
+	artifacts: "artifacts",
 } as const;
 export type ServiceName = (typeof SERVICE)[keyof typeof SERVICE];
 
@@ -27,10 +28,17 @@ export const ROLE_SERVICES: Readonly<Record<NodeRole, readonly ServiceName[]>> =
 		SERVICE.api,
 		SERVICE.accounts,
 		SERVICE.registry,
+		SERVICE.artifacts,
 		SERVICE.scheduler,
 	],
 	gateway: [SERVICE.agent, SERVICE.api],
-	control: [SERVICE.agent, SERVICE.accounts, SERVICE.registry, SERVICE.scheduler],
+	control: [
+		SERVICE.agent,
+		SERVICE.accounts,
+		SERVICE.registry,
+		SERVICE.artifacts,
+		SERVICE.scheduler,
+	],
 	worker: [SERVICE.agent],
 };
 
@@ -38,6 +46,7 @@ export const ROLE_SERVICES: Readonly<Record<NodeRole, readonly ServiceName[]>> =
 export const GATEWAY_DEPENDENCIES: readonly ServiceName[] = [
 	SERVICE.accounts,
 	SERVICE.registry,
+	SERVICE.artifacts,
 	SERVICE.scheduler,
 ];
 

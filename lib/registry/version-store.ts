@@ -196,6 +196,11 @@ export class VersionStore {
 		}
 	}
 
+	/** 404 unless the tenant has this model. */
+	async assertModel(scope: Scope, modelName: string): Promise<void> {
+		await findModel(this.db, scope, modelName);
+	}
+
 	/** A version by exact number, alias or "latest" (the highest version). */
 	async get(
 		scope: Scope,

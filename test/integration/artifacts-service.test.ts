@@ -7,7 +7,7 @@ import { Readable } from "node:stream";
 import { ServiceBroker, type CallingOptions, type Context } from "moleculer";
 import { createBrokerOptions } from "../../moleculer.config";
 import { loadNodeConfig } from "../../lib/config/node-config";
-import { ARTIFACT_EVENTS, type ArtifactStoredPayload } from "../../lib/artifacts/artifact-events";
+import { EVENTS, type ArtifactStoredPayload } from "../../lib/events";
 import { downloadArtifact } from "../../lib/artifacts/artifact-download";
 import type { ArtifactStat, GcReport, StoredArtifact } from "../../lib/artifacts/artifact-protocol";
 import { uploadArtifact } from "../../lib/artifacts/artifact-upload";
@@ -36,7 +36,7 @@ function storedListener(heard: ArtifactStoredPayload[]) {
 	return {
 		name: "artifact-listener",
 		events: {
-			[ARTIFACT_EVENTS.stored](ctx: Context<ArtifactStoredPayload>) {
+			[EVENTS.artifactStored](ctx: Context<ArtifactStoredPayload>) {
 				heard.push(ctx.params);
 			},
 		},

@@ -6,6 +6,22 @@ import { startNode, type StartedNode } from "../../nodes/start-node";
 import { freePort } from "../support/node-process";
 import { waitFor } from "../support/wait";
 import type { FleetNode } from "../../lib/fleet/node-inventory";
+import { writeMlpModel } from "../unit/onnx/example-models";
+
+const FIXTURES = path.join(__dirname, "..", "fixtures");
+
+async function upload(
+	url: string,
+	body: Uint8Array,
+	key = OWNER_KEY,
+): Promise<{ status: number; body: unknown }> {
+	const response = await fetch(url, {
+		method: "POST",
+		headers: { authorization: `Bearer ${key}`, "content-type": "application/octet-stream" },
+		body,
+	});
+	return { status: response.status, body: await response.json() };
+}
 
 const OWNER_KEY = "mf_gateway-test-owner-key";
 
@@ -55,7 +71,9 @@ describe("all-in-one node over HTTP", () => {
 		expect(banner).toContain("all-in-one node started");
 		expect(banner).toContain(`nodeID       ${node.broker.nodeID}`);
 		expect(banner).toContain("transporter  none (one process)");
-		expect(banner).toContain("services     agent, api, accounts, registry, scheduler");
+		expect(banner).toContain(
+			"services     agent, api, accounts, registry, artifacts, scheduler",
+		);
 		expect(banner).toContain("database     pglite");
 		expect(banner).toContain(`http         ${node.httpUrl}`);
 	});
@@ -89,7 +107,7 @@ describe("all-in-one node over HTTP", () => {
 			nodeID: node.broker.nodeID,
 			role: "all-in-one",
 			available: true,
-			services: ["accounts", "agent", "api", "registry", "scheduler"],
+			services: ["accounts", "agent", "api", "artifacts", "registry", "scheduler"],
 			capacity: { cpus: os.availableParallelism(), gpus: [] },
 		});
 		expect(self.status?.memoryFreeBytes).toBeGreaterThan(0);
@@ -215,6 +233,92 @@ describe("all-in-one node over HTTP", () => {
 		expect(listed.every(k => k.key === undefined)).toBe(true);
 	});
 
+	it("imports uploaded model files as versions, with the schema read from the file", async () => {
+		const base = `${node.httpUrl}/api/v1`;
+		await request(`${base}/models`, {
+			method: "POST",
+			body: { name: "mlp", task: "classification", framework: "onnx" },
+		});
+		const onnx = await upload(
+			`${base}/models/mlp/versions/upload?version=1.0.0&fileName=mlp.onnx`,
+			writeMlpModel(),
+		);
+		expect(onnx).toMatchObject({
+			status: 201,
+			body: {
+				ref: "mlp@1.0.0",
+				format: "onnx",
+				state: "Draft",
+				schema: {
+					inputs: [{ name: "x", datatype: "FP32", shape: [-1, 4] }],
+					outputs: [
+						{ name: "logits", datatype: "FP32", shape: [-1, 2] },
+						{ name: "probabilities", datatype: "FP32", shape: [-1, 2] },
+					],
+				},
+				artifact: { size: writeMlpModel().length },
+			},
+		});
+
+		await request(`${base}/models`, {
+			method: "POST",
+			body: { name: "boosted", task: "classification", framework: "xgboost" },
+		});
+		const xgb = await upload(
+			`${base}/models/boosted/versions/upload?bump=minor&state=Trained`,
+			fs.readFileSync(path.join(FIXTURES, "xgboost", "iris-multi-softprob.json")),
+		);
+		expect(xgb).toMatchObject({
+			status: 201,
+			body: {
+				version: "0.1.0",
+				format: "xgboost-json",
+				state: "Trained",
+				details: { objective: "multi:softprob", numClasses: 3 },
+			},
+		});
+	});
+
+	it("refuses pickles, corrupt files and disagreeing schemas with 400 and registers nothing", async () => {
+		const base = `${node.httpUrl}/api/v1`;
+		const pickle = await upload(
+			`${base}/models/mlp/versions/upload?version=9.0.0&fileName=model.pkl`,
+			fs.readFileSync(path.join(FIXTURES, "pickle", "dict-protocol4.pkl")),
+		);
+		expect(pickle).toMatchObject({ status: 400, body: { type: "UNSAFE_MODEL_FORMAT" } });
+		expect((pickle.body as { message: string }).message).toMatch(/arbitrary code.*ONNX/s);
+
+		const truncated = await upload(
+			`${base}/models/mlp/versions/upload?version=9.0.0&format=onnx`,
+			writeMlpModel().slice(0, 40),
+		);
+		expect(truncated).toMatchObject({ status: 400, body: { type: "INVALID_MODEL_FILE" } });
+
+		const stored = await upload(`${base}/artifacts`, writeMlpModel());
+		expect(stored).toMatchObject({ status: 200, body: { created: false } });
+		const mismatch = await request(`${base}/models/mlp/versions/import`, {
+			method: "POST",
+			body: {
+				artifact: (stored.body as { sha256: string }).sha256,
+				version: "9.0.0",
+				schema: {
+					inputs: [{ name: "x", datatype: "FP32", shape: [-1, 5] }],
+					outputs: [
+						{ name: "logits", datatype: "FP32", shape: [-1, 2] },
+						{ name: "probabilities", datatype: "FP32", shape: [-1, 2] },
+					],
+				},
+			},
+		});
+		expect(mismatch).toMatchObject({ status: 400, body: { type: "SCHEMA_MISMATCH" } });
+		expect((mismatch.body as { message: string }).message).toContain("inputs[0].shape[1]");
+
+		const versions = (await request(`${base}/models/mlp/versions`)).body as {
+			items: { version: string }[];
+		};
+		expect(versions.items.map(v => v.version)).toEqual(["1.0.0"]);
+	});
+
 	it("answers 404 for a route it does not have", async () => {
 		expect((await fetch(`${node.httpUrl}/api/v1/nothing-here`)).status).toBe(404);
 	});
@@ -240,7 +344,7 @@ describe("a gateway with no control node in reach", () => {
 				status: 503,
 				body: {
 					ready: false,
-					missing: ["accounts", "registry", "scheduler"],
+					missing: ["accounts", "registry", "artifacts", "scheduler"],
 					nodeID: gateway.broker.nodeID,
 				},
 			});

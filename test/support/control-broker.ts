@@ -1,3 +1,4 @@
+import * as os from "node:os";
 /** An in-process broker with the control node's database services, as start-node wires them. */
 import { ServiceBroker } from "moleculer";
 import { createBrokerOptions } from "../../moleculer.config";
@@ -22,7 +23,7 @@ export async function startControlBroker(
 	broker.createService(
 		accountsService({ database, bootstrapKey: null, print: line => printed.push(line) }),
 	);
-	broker.createService(registryService({ database }));
+	broker.createService(registryService({ database, dataDir: os.tmpdir() }));
 	await broker.start();
 	const key = printed.map(line => line.trim()).find(line => line.startsWith("mf_"));
 	if (!key) throw new Error(`no bootstrap key printed: ${printed.join("\n")}`);

@@ -1,3 +1,4 @@
+import * as os from "node:os";
 /**
  * One of several processes racing on the same PostgreSQL database: opens it as a control node
  * does, waits for a shared start time, then makes its calls all at once and prints the outcomes.
@@ -23,7 +24,7 @@ async function main(): Promise<void> {
 			},
 		),
 	);
-	broker.createService(registryService({ database }));
+	broker.createService(registryService({ database, dataDir: os.tmpdir() }));
 	await broker.start();
 	const meta = JSON.parse(process.env.RACE_META ?? "{}");
 	const calls = JSON.parse(process.env.RACE_CALLS ?? "[]") as [string, Record<string, unknown>][];

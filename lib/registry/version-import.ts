@@ -1,0 +1,59 @@
+import * as fs from "node:fs";
+import type { Scope } from "../accounts/access";
+import { NotFoundError } from "../errors";
+import type { ImportModelFileOptions, ImportedModel } from "../importers";
+import type { ModelFormat, ModelSchema } from "./model-schema";
+import type { VersionInput, VersionStore, VersionView } from "./version-store";
+
+/** A version made from an uploaded model file: what `versions.create` takes, minus what the file tells. */
+export interface VersionImportInput extends Omit<
+	VersionInput,
+	"format" | "schema" | "artifact" | "details"
+> {
+	/** The sha256 of the file, already stored by the artifacts service. */
+	artifact: string;
+	/** Declared format; sniffed from the bytes when left out. */
+	format?: ModelFormat;
+	/** The uploaded file's name: helps tell formats apart and refuse pickles by extension. */
+	fileName?: string;
+	/** A schema to check against the file's own (it may add feature names and ranges). */
+	schema?: ModelSchema;
+}
+
+export interface VersionImportDeps {
+	/** A local path of the blob: the store's own file on a control node, else a verified download. */
+	localBlobPath(sha256: string): Promise<string | null>;
+	importModelFile(filePath: string, options: ImportModelFileOptions): Promise<ImportedModel>;
+}
+
+/**
+ * Reads a stored model file as its format, takes the schema from it (checked against a given
+ * one), and registers the version pointing at the blob. A file that cannot be read registers
+ * nothing; its unreferenced blob is left to artifact GC.
+ */
+export async function importVersion(
+	deps: VersionImportDeps,
+	versions: VersionStore,
+	scope: Scope,
+	model: string,
+	input: VersionImportInput,
+): Promise<VersionView> {
+	// Fail on a missing model before the (possibly long) read of the file.
+	await versions.assertModel(scope, model);
+	const filePath = await deps.localBlobPath(input.artifact);
+	if (filePath === null) throw new NotFoundError("artifact", input.artifact);
+	const { size } = await fs.promises.stat(filePath);
+	const imported = await deps.importModelFile(filePath, {
+		format: input.format,
+		fileName: input.fileName,
+		schema: input.schema,
+	});
+	const { artifact, fileName, ...rest } = input;
+	return versions.create(scope, model, {
+		...rest,
+		format: imported.format,
+		schema: imported.schema,
+		details: { ...imported.details, ...(fileName ? { fileName } : {}) },
+		artifact: { sha256: artifact, size },
+	});
+}
