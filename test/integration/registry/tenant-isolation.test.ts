@@ -9,7 +9,8 @@ import type { ServiceBroker } from "moleculer";
 import type { RequestMeta } from "../../../lib/accounts/access";
 import { ROLES, type Role } from "../../../lib/accounts/roles";
 import { describeOnEachEngine } from "../../support/databases";
-import { metaFor, startControlBroker } from "../../support/control-broker";
+import { metaFor, startControlBroker, storeBlob } from "../../support/control-broker";
+import { writeMlpModel } from "../../unit/onnx/example-models";
 
 const SCHEMA = {
 	inputs: [{ name: "x", datatype: "FP32", shape: [-1, 2] }],
@@ -38,6 +39,7 @@ type Setup = (ownerMeta: RequestMeta, n: number, t: "a" | "b") => Promise<Record
 describeOnEachEngine("tenant isolation and roles", database => {
 	let broker: ServiceBroker;
 	let counter = 0;
+	let mlpSha: string;
 	const metas: Record<"a" | "b", Record<Role, RequestMeta>> = { a: {} as never, b: {} as never };
 	const call = (action: string, params: Record<string, unknown>, meta: RequestMeta) =>
 		broker.call(action, params, { meta });
@@ -62,6 +64,11 @@ describeOnEachEngine("tenant isolation and roles", database => {
 			bump: "patch",
 			format: "onnx",
 			schema: SCHEMA,
+		}),
+		"registry.versions.import": async (_o, _n, t) => ({
+			model: `base-${t}`,
+			artifact: mlpSha,
+			bump: "patch",
 		}),
 		"registry.versions.get": async (_o, _n, t) => ({ model: `base-${t}@1.0.0` }),
 		"registry.versions.list": async (_o, _n, t) => ({ model: `base-${t}` }),
@@ -119,6 +126,7 @@ describeOnEachEngine("tenant isolation and roles", database => {
 	beforeAll(async () => {
 		const started = await startControlBroker(database());
 		broker = started.broker;
+		mlpSha = storeBlob(started.dataDir, writeMlpModel());
 		const admin = await metaFor(broker, started.bootstrapKey);
 		for (const tenant of ["a", "b"] as const) {
 			const { ownerKey } = await call(
