@@ -224,7 +224,12 @@ describeWithServices(["nats", "postgres"], "a control node killed mid-upload and
 		// The interrupted upload's temp file went at restart; GC removes the refused upload's blob.
 		expect(listFiles(path.join(artifactsDir, "tmp"))).toEqual([]);
 		await client.waitForServices(["artifacts"], 10_000);
-		const report = await client.call<{ deleted: string[] }>("artifacts.gc", {});
+		const report = await client.call<{ deleted: string[] }, { dryRun: boolean }>(
+			"artifacts.gc",
+			{
+				dryRun: false,
+			},
+		);
 		expect(report.deleted).toHaveLength(1);
 		expect(listFiles(path.join(artifactsDir, "sha256"))).toEqual([keptSha]);
 	}, 120_000);
