@@ -31,6 +31,12 @@ export const ERROR_CATALOGUE = {
 	SCHEMA_MISMATCH:
 		"The schema given with a model file disagrees with the one the file holds (400); the message says where.",
 	PAYLOAD_TOO_LARGE: "The upload is larger than the configured limit (413).",
+	OVERLOADED:
+		"The model's queue is full (503): retry after the hinted time (data.retryAfterMs, and Retry-After over HTTP).",
+	DEADLINE_EXCEEDED:
+		"The request's deadline passed while it waited in the queue (504); it was not run.",
+	MODEL_LOAD_FAILED:
+		"The model version could not be loaded on this node (503, retryable): the message says why.",
 	ARTIFACT_CORRUPT:
 		"An artifact's bytes did not match its sha256 on arrival (500, retryable); nothing was kept.",
 } as const;
@@ -201,5 +207,47 @@ export class ArtifactCorruptError extends Errors.MoleculerRetryableError {
 			{ expected, actual },
 		);
 		this.name = "ArtifactCorruptError";
+	}
+}
+
+/** A full queue: the caller should come back later rather than wait without bound. */
+export class OverloadedError extends Errors.MoleculerRetryableError {
+	constructor(what: string, retryAfterMs: number) {
+		super(
+			`${what} is overloaded: its queue is full. Retry in about ${Math.ceil(retryAfterMs)} ms.`,
+			503,
+			"OVERLOADED" satisfies ErrorType,
+			{ retryAfterMs: Math.ceil(retryAfterMs) },
+		);
+		this.name = "OverloadedError";
+	}
+}
+
+/** The request waited in a queue past its deadline and was dropped without running. */
+export class DeadlineExceededError extends Errors.MoleculerError {
+	constructor(waitedMs: number) {
+		super(
+			`The request's deadline passed after ${Math.round(waitedMs)} ms in the queue; it was not run. Allow a longer timeout or send less at once.`,
+			504,
+			"DEADLINE_EXCEEDED" satisfies ErrorType,
+			{ waitedMs: Math.round(waitedMs) },
+		);
+		this.name = "DeadlineExceededError";
+	}
+}
+
+/** A model version that could not be loaded; retrying (perhaps on another node) may work. */
+export class ModelLoadError extends Errors.MoleculerRetryableError {
+	constructor(ref: string, reason: string) {
+		super(
+			`Model ${ref} could not be loaded: ${reason}`,
+			503,
+			"MODEL_LOAD_FAILED" satisfies ErrorType,
+			{
+				ref,
+				reason,
+			},
+		);
+		this.name = "ModelLoadError";
 	}
 }

@@ -18,6 +18,9 @@ const SAMPLES = [
 	new errors.SchemaMismatchError("inputs[0].shape", [1], [2]),
 	new errors.PayloadTooLargeError(10),
 	new errors.ArtifactCorruptError("a", "b"),
+	new errors.OverloadedError("iris@1.0.0", 20),
+	new errors.DeadlineExceededError(12),
+	new errors.ModelLoadError("iris@1.0.0", "bad"),
 ] as unknown as { type: string; code: number; name: string; constructor: { name: string } }[];
 
 describe("lib/errors", () => {
