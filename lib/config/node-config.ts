@@ -56,6 +56,14 @@ export interface NodeConfig {
 	artifactGcGraceS: number;
 	/** MODELFLEET_BOOTSTRAP_KEY — the owner key of the bootstrap tenant on first start; default: a random one, printed once. */
 	bootstrapKey: string | null;
+	/** MODELFLEET_MODEL_CACHE_BYTES — memory budget of loaded models; default null: half the node's memory. */
+	modelCacheBytes: number | null;
+	/** MODELFLEET_POOL_THREADS — worker threads for models run off the event loop; default cores − 1 (at least 1). */
+	poolThreads: number | null;
+	/** MODELFLEET_MAX_ROWS_PER_REQUEST — default 100000; more answers 413. */
+	maxRowsPerRequest: number;
+	/** MODELFLEET_MAX_REQUEST_BYTES — default 64 MiB of tensor data; more answers 413. */
+	maxRequestBytes: number;
 	/** MODELFLEET_CPUS, MODELFLEET_MEMORY, MODELFLEET_GPUS — declared capacity; default detected. */
 	declaredCapacity: DeclaredCapacity;
 }
@@ -112,6 +120,17 @@ export function loadNodeConfig(role: NodeRole, env: Environment): Readonly<NodeC
 		);
 	}
 	const cpusText = read.raw("MODELFLEET_CPUS");
+	const sizeSetting = (name: string, fallback: number | null): number | null => {
+		const text = read.raw(name);
+		if (text === undefined) return fallback;
+		const bytes = parseByteSize(text);
+		if (bytes === null || bytes <= 0) {
+			read.fail(name, `"${text}" is not a size such as 8GiB`);
+			return fallback;
+		}
+		return bytes;
+	};
+	const poolText = read.raw("MODELFLEET_POOL_THREADS");
 	const maxArtifactText = read.raw("MODELFLEET_MAX_ARTIFACT_BYTES");
 	const maxArtifactBytes =
 		maxArtifactText === undefined ? 2 * 1024 ** 3 : parseByteSize(maxArtifactText);
@@ -154,6 +173,17 @@ export function loadNodeConfig(role: NodeRole, env: Environment): Readonly<NodeC
 		artifactGcIntervalS: read.number("MODELFLEET_ARTIFACT_GC_INTERVAL_S", 3600, { min: 0 }),
 		artifactGcGraceS: read.number("MODELFLEET_ARTIFACT_GC_GRACE_S", 3600, { min: 0 }),
 		bootstrapKey: read.optionalString("MODELFLEET_BOOTSTRAP_KEY"),
+		modelCacheBytes: sizeSetting("MODELFLEET_MODEL_CACHE_BYTES", null),
+		poolThreads:
+			poolText === undefined
+				? null
+				: read.number("MODELFLEET_POOL_THREADS", 1, { min: 1, max: 256, integer: true }),
+		maxRowsPerRequest: read.number("MODELFLEET_MAX_ROWS_PER_REQUEST", 100_000, {
+			min: 1,
+			integer: true,
+		}),
+		maxRequestBytes:
+			sizeSetting("MODELFLEET_MAX_REQUEST_BYTES", 64 * 1024 ** 2) ?? 64 * 1024 ** 2,
 		declaredCapacity: {
 			cpus: cpusText === undefined ? null : read.number("MODELFLEET_CPUS", 1, { min: 0.1 }),
 			memoryBytes: declaredMemory,
