@@ -1,0 +1,313 @@
+/**
+ * Inference requests into tensors, checked against the version's ModelSchema. The predictor
+ * calls `compileRequestValidator` once when it loads a version and keeps the function with the
+ * loaded model; each request then costs one compiled fastest-validator pass over the JSON
+ * envelope and one pass over each tensor's data.
+ *
+ * Every refusal is a 400 (InvalidInputError) that names the input, the position
+ * (`inputs[0] 'x' row 3 feature 'petal_width' (index 2)`) and the expected form, or a 413 when
+ * the request is over a limit (rows per request, bytes of decoded data).
+ */
+import Validator, { type SyncCheckFunction, type ValidationError } from "fastest-validator";
+import { InvalidInputError } from "../errors";
+import type { ModelSchema, TensorSpec } from "../registry/model-schema";
+import { compileColumnCheck, type ColumnCheck } from "./column-checks";
+import { ELEMENT_DECODERS, type ElementDecoder } from "./element-decoders";
+import { compileInstancesDecoder } from "./instances-decoder";
+import { invalidValue, show, tensorDescriber } from "./input-location";
+import type { OipInferenceRequest, OipRequestInput } from "./oip-messages";
+import { requestTooLarge, resolveRequestLimits, type RequestLimits } from "./request-limits";
+import { elementCount, type Tensor } from "./tensor";
+import { flattenTensorData } from "./tensor-data";
+
+export interface RequestValidatorOptions {
+	/**
+	 * Columns of the first input where a missing value (null, NaN, an instance without the
+	 * feature) is accepted because the version's pre-processing imputes it: the predictor passes
+	 * `compilePipeline(...).imputedColumns`. Default none: every missing value is refused.
+	 */
+	imputedColumns?: readonly number[];
+	/** Output names the pipeline adds (`compilePipeline(...).addedOutputs`) that a client may ask for. */
+	addedOutputs?: readonly string[];
+}
+
+export interface DecodedRequest {
+	id?: string;
+	parameters?: Record<string, unknown>;
+	/** One tensor per schema input, in the schema's order. */
+	inputs: Tensor[];
+	/** The output names asked for; undefined for all. */
+	outputs?: string[];
+	/** The batch size every input shares (the number of instances). */
+	rows: number;
+	/** Bytes the typed data holds, all inputs together (what maxRequestBytes counts). */
+	bytes: number;
+}
+
+/** Decodes and checks one request body; throws 400 or 413. */
+export type RequestValidator = (request: unknown) => DecodedRequest;
+
+interface CompiledInput {
+	spec: TensorSpec;
+	decoder: ElementDecoder;
+	checkHeader: SyncCheckFunction;
+	checkColumns: ColumnCheck;
+}
+
+const SHAPE_MEANING = "(-1 = any size)";
+
+function envelopeRule(outputNames: readonly string[]): Record<string, unknown> {
+	const parameters = { type: "object", optional: true };
+	return {
+		$$root: true,
+		type: "object",
+		props: {
+			id: { type: "string", optional: true, max: 256 },
+			parameters,
+			inputs: {
+				type: "array",
+				optional: true,
+				min: 1,
+				max: 64,
+				items: {
+					type: "object",
+					props: {
+						name: { type: "string", min: 1, max: 256 },
+						shape: {
+							type: "array",
+							max: 16,
+							items: { type: "number", integer: true, min: 0 },
+						},
+						datatype: { type: "string", max: 16 },
+						data: { type: "array" },
+						parameters,
+					},
+				},
+			},
+			instances: { type: "array", optional: true, min: 1 },
+			outputs: {
+				type: "array",
+				optional: true,
+				max: 64,
+				items: {
+					type: "object",
+					props: { name: { type: "enum", values: [...outputNames] }, parameters },
+				},
+			},
+		},
+	};
+}
+
+/** Per input: its datatype and each dimension of its shape, fixed or any (-1). */
+function headerRule(spec: TensorSpec): Record<string, unknown> {
+	const dimension = (d: number) =>
+		d === -1 ? { type: "any" } : { type: "equal", value: d, strict: true };
+	return {
+		$$root: true,
+		type: "object",
+		props: {
+			datatype: { type: "equal", value: spec.datatype, strict: true },
+			shape:
+				spec.shape.length === 0
+					? { type: "array", max: 0 }
+					: { type: "tuple", empty: false, items: spec.shape.map(dimension) },
+		},
+	};
+}
+
+/** One fastest-validator finding as a sentence about the request. */
+function describeViolation(error: ValidationError): string {
+	const { expected, actual } = error;
+	const field = error.field || "the request body";
+	switch (error.type) {
+		case "required":
+			return `${field} is required`;
+		case "object":
+			return `${field} must be an object`;
+		case "array":
+			return `${field} must be an array`;
+		case "arrayMin":
+			return `${field} must hold at least ${expected} item(s)`;
+		case "arrayMax":
+			return `${field} may hold at most ${expected} items`;
+		case "string":
+			return `${field} must be a string`;
+		case "stringMin":
+			return `${field} must not be empty`;
+		case "stringMax":
+			return `${field} may be at most ${expected} characters long`;
+		case "number":
+		case "numberInteger":
+			return `${field} is ${show(actual)}; expected an integer ≥ 0`;
+		case "numberMin":
+			return `${field} is ${show(actual)}; expected an integer ≥ ${expected}`;
+		case "enumValue":
+			return `${field} is ${show(actual)}; expected one of ${String(expected)
+				.split(", ")
+				.map(v => `'${v}'`)
+				.join(", ")}`;
+		default:
+			return error.message ?? `${field} is not valid (${error.type})`;
+	}
+}
+
+/**
+ * Compiles the request decoder of one version, once, when the predictor loads it. Merges the
+ * limits with DEFAULT_REQUEST_LIMITS and throws INVALID_CONFIGURATION for a bad one.
+ */
+export function compileRequestValidator(
+	schema: ModelSchema,
+	limits: Partial<RequestLimits> = {},
+	options: RequestValidatorOptions = {},
+): RequestValidator {
+	const resolved = resolveRequestLimits(limits);
+	const validator = new Validator();
+	const compile = (rule: Record<string, unknown>): SyncCheckFunction =>
+		validator.compile(rule) as SyncCheckFunction;
+	const outputNames = [...schema.outputs.map(o => o.name), ...(options.addedOutputs ?? [])];
+	const checkEnvelope = compile(envelopeRule(outputNames));
+	const imputed = new Set(options.imputedColumns ?? []);
+	const inputs: CompiledInput[] = schema.inputs.map((spec, i) => ({
+		spec,
+		decoder: ELEMENT_DECODERS[spec.datatype],
+		checkHeader: compile(headerRule(spec)),
+		checkColumns: compileColumnCheck(spec, i === 0 ? imputed : new Set()),
+	}));
+	const byName = new Map(inputs.map(input => [input.spec.name, input]));
+	const expectedInputs = schema.inputs
+		.map(s => `'${s.name}' ${s.datatype} [${s.shape.join(", ")}]`)
+		.join(", ");
+	const decodeInstances = compileInstancesDecoder(schema, resolved, inputs[0].checkColumns);
+
+	const decodeTensors = (given: readonly OipRequestInput[]): Omit<DecodedRequest, "id"> => {
+		const found = new Map<CompiledInput, { given: OipRequestInput; where: string }>();
+		given.forEach((tensor, i) => {
+			const where = `inputs[${i}] '${tensor.name}'`;
+			const input = byName.get(tensor.name);
+			if (!input)
+				throw invalidValue(where, `no such input; expected inputs ${expectedInputs}`);
+			if (found.has(input))
+				throw invalidValue(where, "given twice; expected each input once");
+			const header = input.checkHeader(tensor);
+			if (header !== true) {
+				const { spec } = input;
+				throw invalidValue(
+					where,
+					header[0].field === "datatype"
+						? `datatype ${tensor.datatype} does not match the schema; expected ${spec.datatype}`
+						: `shape [${tensor.shape.join(", ")}] does not match the schema; expected [${spec.shape.join(", ")}] ${SHAPE_MEANING}`,
+				);
+			}
+			found.set(input, { given: tensor, where });
+		});
+		const missing = inputs.filter(input => !found.has(input)).map(i => `'${i.spec.name}'`);
+		if (missing.length > 0)
+			throw new InvalidInputError(
+				`inputs: missing ${missing.join(", ")}; expected inputs ${expectedInputs}.`,
+				{ where: "inputs", missing },
+			);
+
+		// Shapes first, all inputs, before any typed array is allocated.
+		const ordered = inputs.map(input => {
+			const { given: tensor, where } = found.get(input)!;
+			return {
+				input,
+				tensor,
+				where,
+				leaves: flattenTensorData(tensor.data, tensor.shape, where),
+			};
+		});
+		const first = ordered[0];
+		const rows = first.tensor.shape.length > 0 ? first.tensor.shape[0] : 1;
+		for (const { tensor, where } of ordered.slice(1)) {
+			const batch = tensor.shape.length > 0 ? tensor.shape[0] : 1;
+			if (batch !== rows)
+				throw invalidValue(
+					where,
+					`batch size ${batch} differs from ${first.where}'s ${rows}; expected every input to hold the same rows`,
+				);
+		}
+		if (rows > resolved.maxRowsPerRequest)
+			throw requestTooLarge(
+				first.where,
+				rows,
+				resolved.maxRowsPerRequest,
+				"maxRowsPerRequest",
+				"rows",
+			);
+		let bytes = 0;
+		for (const { input, tensor } of ordered)
+			bytes += input.decoder.bytesPerElement * elementCount(tensor.shape);
+		if (bytes > resolved.maxRequestBytes)
+			throw requestTooLarge(
+				"inputs (all tensors)",
+				bytes,
+				resolved.maxRequestBytes,
+				"maxRequestBytes",
+				"bytes",
+			);
+
+		const tensors = ordered.map(({ input, tensor, where, leaves }): Tensor => {
+			const { spec, decoder } = input;
+			const data = decoder.allocate(leaves.length);
+			const describe = tensorDescriber(where, tensor.shape, spec.features);
+			for (let i = 0; i < leaves.length; i++) {
+				const problem = decoder.write(data, i, leaves[i]);
+				if (problem !== null) throw invalidValue(describe(i), problem);
+			}
+			if (spec.datatype === "BYTES") {
+				bytes += (data as string[]).reduce((n, s) => n + Buffer.byteLength(s), 0);
+				if (bytes > resolved.maxRequestBytes)
+					throw requestTooLarge(
+						"inputs (all tensors)",
+						bytes,
+						resolved.maxRequestBytes,
+						"maxRequestBytes",
+						"bytes",
+					);
+			}
+			const decoded: Tensor = {
+				name: spec.name,
+				datatype: spec.datatype,
+				shape: [...tensor.shape],
+				data,
+			};
+			input.checkColumns(decoded, describe, "inputs");
+			return decoded;
+		});
+		return { inputs: tensors, rows, bytes };
+	};
+
+	return request => {
+		const envelope = checkEnvelope(request);
+		if (envelope !== true)
+			throw new InvalidInputError(
+				`Invalid inference request: ${envelope.slice(0, 3).map(describeViolation).join("; ")}.`,
+				{ where: envelope[0].field },
+			);
+		const body = request as OipInferenceRequest;
+		if (body.inputs && body.instances)
+			throw new InvalidInputError(
+				"Invalid inference request: both inputs and instances given; expected one of them.",
+				{ where: "request" },
+			);
+		let decoded: Omit<DecodedRequest, "id">;
+		if (body.instances) {
+			const { tensor, bytes } = decodeInstances(body.instances);
+			decoded = { inputs: [tensor], rows: tensor.shape[0], bytes };
+		} else if (body.inputs) {
+			decoded = decodeTensors(body.inputs);
+		} else {
+			throw new InvalidInputError(
+				`Invalid inference request: no inputs; expected inputs (Open Inference Protocol tensors: ${expectedInputs}) or instances (rows of features).`,
+				{ where: "request" },
+			);
+		}
+		return {
+			...decoded,
+			...(body.id !== undefined && { id: body.id }),
+			...(body.parameters !== undefined && { parameters: body.parameters }),
+			...(body.outputs !== undefined && { outputs: body.outputs.map(o => o.name) }),
+		};
+	};
+}

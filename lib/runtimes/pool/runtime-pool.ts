@@ -1,0 +1,80 @@
+import * as os from "node:os";
+import * as path from "node:path";
+import { Piscina } from "piscina";
+import { concatRows, splitRows } from "../../batching/tensor-rows";
+import type { RuntimeTask, RuntimeTaskResult } from "./runtime-task";
+
+export interface RuntimePoolOptions {
+	/** Worker threads. Default: the node's cores minus one (the event loop keeps one), at least 1. */
+	threads?: number;
+	/** A batch is split across threads only when it has at least this many rows per chunk. Default 1024. */
+	minRowsPerChunk?: number;
+	/** Idle threads exit after this long, ms. Default 60000. */
+	idleTimeoutMs?: number;
+}
+
+export const DEFAULT_POOL_THREADS = Math.max(1, os.availableParallelism() - 1);
+
+/** From sources (.ts), worker threads need the same TypeScript loader the process has. */
+function workerFile(): { filename: string; execArgv: string[] } {
+	const ts = __filename.endsWith(".ts");
+	const filename = path.join(__dirname, ts ? "runtime-worker.ts" : "runtime-worker.js");
+	const loader = path.join(__dirname, "..", "..", "..", "scripts", "ts-register.js");
+	return { filename, execArgv: ts ? ["--require", loader] : [] };
+}
+
+/**
+ * Runs models in piscina worker threads, off the event loop: the XGBoost walker, TF.js, and
+ * large ONNX batches split into chunks across threads (each thread with its own session).
+ */
+export class RuntimePool {
+	readonly threads: number;
+	private readonly minRowsPerChunk: number;
+	private readonly piscina: Piscina;
+
+	constructor(options: RuntimePoolOptions = {}) {
+		this.threads = options.threads ?? DEFAULT_POOL_THREADS;
+		this.minRowsPerChunk = options.minRowsPerChunk ?? 1024;
+		const { filename, execArgv } = workerFile();
+		this.piscina = new Piscina({
+			filename,
+			execArgv,
+			minThreads: 0,
+			maxThreads: this.threads,
+			idleTimeout: options.idleTimeoutMs ?? 60_000,
+		});
+	}
+
+	/** Runs one batch on one thread. */
+	async run(task: RuntimeTask): Promise<RuntimeTaskResult> {
+		return (await this.piscina.run(task)) as RuntimeTaskResult;
+	}
+
+	/**
+	 * Runs a batch split along the batch axis into up to `threads` chunks at once, then joins
+	 * the outputs in order. Small batches run whole on one thread.
+	 */
+	async runChunked(task: RuntimeTask): Promise<RuntimeTaskResult> {
+		const rows = task.inputs[0]?.shape[0] ?? 0;
+		const chunks = Math.min(this.threads, Math.floor(rows / this.minRowsPerChunk));
+		if (chunks <= 1) return this.run(task);
+		const size = Math.ceil(rows / chunks);
+		const rowCounts = Array.from({ length: Math.ceil(rows / size) }, (_, i) =>
+			Math.min(size, rows - i * size),
+		);
+		// Each chunk gets buffers of its own: they move to the worker thread without a copy.
+		const results = await Promise.all(
+			splitRows(task.inputs, rowCounts).map(inputs => this.run({ ...task, inputs })),
+		);
+		const outputs = concatRows(results.map(r => r.outputs));
+		return {
+			outputs,
+			executionProvider: results[0].executionProvider,
+			computeMs: Math.max(...results.map(r => r.computeMs)),
+		};
+	}
+
+	async close(): Promise<void> {
+		await this.piscina.destroy();
+	}
+}

@@ -1,0 +1,20 @@
+import type { Tensor } from "../../inference/tensor";
+import type { ModelFormat } from "../../registry/model-schema";
+
+/** What a pool thread is asked to do: run a batch on a model it loads (once) from a local file. */
+export interface RuntimeTask {
+	/** Identifies the model file across tasks (its sha256): a thread loads each key once. */
+	modelKey: string;
+	format: ModelFormat;
+	filePath: string;
+	inputs: Tensor[];
+	outputNames?: string[];
+	executionProviders?: string[];
+}
+
+export interface RuntimeTaskResult {
+	outputs: Tensor[];
+	executionProvider: string;
+	/** Time the thread spent running (not waiting), ms. */
+	computeMs: number;
+}
