@@ -31,6 +31,8 @@ export const ERROR_CATALOGUE = {
 	SCHEMA_MISMATCH:
 		"The schema given with a model file disagrees with the one the file holds (400); the message says where.",
 	PAYLOAD_TOO_LARGE: "The upload is larger than the configured limit (413).",
+	REQUEST_TOO_LARGE:
+		"A prediction request carries more rows or tensor bytes than the configured limit (413); send it in parts.",
 	OVERLOADED:
 		"The model's queue is full (503): retry after the hinted time (data.retryAfterMs, and Retry-After over HTTP).",
 	DEADLINE_EXCEEDED:
@@ -249,5 +251,17 @@ export class ModelLoadError extends Errors.MoleculerRetryableError {
 			},
 		);
 		this.name = "ModelLoadError";
+	}
+}
+
+/** A prediction request over the rows or bytes limit. */
+export class RequestTooLargeError extends ClientError {
+	constructor(what: string, actual: number, limit: number, setting: string, unit: string) {
+		super(
+			`${what}: ${actual} ${unit}, over the limit of ${limit} ${unit} per request (${setting}); send fewer rows per request.`,
+			413,
+			"REQUEST_TOO_LARGE",
+			{ limit, actual, setting },
+		);
 	}
 }

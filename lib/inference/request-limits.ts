@@ -4,7 +4,7 @@
  */
 import {
 	InvalidConfigurationError,
-	PayloadTooLargeError,
+	RequestTooLargeError,
 	type ConfigurationProblem,
 } from "../errors";
 
@@ -38,20 +38,13 @@ export function resolveRequestLimits(limits: Partial<RequestLimits> = {}): Reado
 	return Object.freeze(merged);
 }
 
-/**
- * The 413 for a request over a limit. lib/errors.ts has no request-size error yet, so this
- * reuses PAYLOAD_TOO_LARGE with a message that names the request limit instead of the
- * artifact one; it is the one place to change when a RequestTooLargeError exists.
- */
+/** The 413 for a request over a limit, naming the limit's setting. */
 export function requestTooLarge(
 	what: string,
 	actual: number,
 	limit: number,
 	setting: keyof RequestLimits,
 	unit: string,
-): PayloadTooLargeError {
-	const error = new PayloadTooLargeError(limit);
-	error.message = `${what}: ${actual} ${unit}, over the limit of ${limit} ${unit} per request (${setting}); send fewer rows per request.`;
-	error.data = { limit, actual, setting };
-	return error;
+): RequestTooLargeError {
+	return new RequestTooLargeError(what, actual, limit, setting, unit);
 }

@@ -17,6 +17,7 @@ const SAMPLES = [
 	new errors.UnsafeModelFormatError("Python pickle"),
 	new errors.SchemaMismatchError("inputs[0].shape", [1], [2]),
 	new errors.PayloadTooLargeError(10),
+	new errors.RequestTooLargeError("rows", 11, 10, "maxRowsPerRequest", "rows"),
 	new errors.ArtifactCorruptError("a", "b"),
 	new errors.OverloadedError("iris@1.0.0", 20),
 	new errors.DeadlineExceededError(12),

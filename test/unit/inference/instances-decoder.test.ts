@@ -1,4 +1,4 @@
-import { InvalidInputError, PayloadTooLargeError } from "../../../lib/errors";
+import { InvalidInputError, RequestTooLargeError } from "../../../lib/errors";
 import {
 	compileRequestValidator,
 	type RequestValidator,
@@ -30,7 +30,7 @@ const ROW_FORM =
 function expectRefused(
 	validate: RequestValidator,
 	request: unknown,
-	kind: typeof InvalidInputError | typeof PayloadTooLargeError,
+	kind: typeof InvalidInputError | typeof RequestTooLargeError,
 	message: string,
 ): void {
 	let error: InvalidInputError | undefined;
@@ -205,7 +205,7 @@ describe("instances", () => {
 						[1, 2, "red", 2],
 					],
 				},
-				PayloadTooLargeError,
+				RequestTooLargeError,
 				"instances: 2 rows, over the limit of 1 rows per request (maxRowsPerRequest); send fewer rows per request.",
 			);
 		});
@@ -219,7 +219,7 @@ describe("instances", () => {
 						[1, 2, "red", 2],
 					],
 				},
-				PayloadTooLargeError,
+				RequestTooLargeError,
 				"instances (input 'x'): 32 bytes, over the limit of 31 bytes per request (maxRequestBytes); send fewer rows per request.",
 			);
 		});

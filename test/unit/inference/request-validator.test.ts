@@ -1,4 +1,4 @@
-import { InvalidInputError, PayloadTooLargeError } from "../../../lib/errors";
+import { InvalidInputError, RequestTooLargeError } from "../../../lib/errors";
 import { toHalfBits } from "../../../lib/inference/fp16";
 import {
 	compileRequestValidator,
@@ -71,13 +71,13 @@ function refusal(validate: RequestValidator, request: unknown): Error {
 function expectRefused(
 	validate: RequestValidator,
 	request: unknown,
-	kind: typeof InvalidInputError | typeof PayloadTooLargeError,
+	kind: typeof InvalidInputError | typeof RequestTooLargeError,
 	message: string,
 ): void {
 	const error = refusal(validate, request) as InvalidInputError;
 	expect(error).toBeInstanceOf(kind);
 	expect(error.code).toBe(kind === InvalidInputError ? 400 : 413);
-	expect(error.type).toBe(kind === InvalidInputError ? "INVALID_INPUT" : "PAYLOAD_TOO_LARGE");
+	expect(error.type).toBe(kind === InvalidInputError ? "INVALID_INPUT" : "REQUEST_TOO_LARGE");
 	expect(error.message).toBe(message);
 }
 
@@ -429,7 +429,7 @@ describe("compileRequestValidator", () => {
 			expectRefused(
 				limited,
 				b,
-				PayloadTooLargeError,
+				RequestTooLargeError,
 				"inputs[0] 'x': 3 rows, over the limit of 2 rows per request (maxRowsPerRequest); send fewer rows per request.",
 			);
 		});
@@ -439,7 +439,7 @@ describe("compileRequestValidator", () => {
 			expectRefused(
 				tight,
 				body(),
-				PayloadTooLargeError,
+				RequestTooLargeError,
 				"inputs (all tensors): 66 bytes, over the limit of 65 bytes per request (maxRequestBytes); send fewer rows per request.",
 			);
 			expect(() =>
@@ -458,7 +458,7 @@ describe("compileRequestValidator", () => {
 			expectRefused(
 				bytes,
 				one("BYTES", ["ab", "été"]),
-				PayloadTooLargeError,
+				RequestTooLargeError,
 				"inputs (all tensors): 7 bytes, over the limit of 4 bytes per request (maxRequestBytes); send fewer rows per request.",
 			);
 		});
@@ -468,7 +468,7 @@ describe("compileRequestValidator", () => {
 				compileRequestValidator(SCHEMA, { maxRowsPerRequest: 1 }),
 				body(),
 			);
-			expect((error as PayloadTooLargeError).data).toEqual({
+			expect((error as RequestTooLargeError).data).toEqual({
 				limit: 1,
 				actual: 2,
 				setting: "maxRowsPerRequest",
