@@ -20,6 +20,12 @@ export const EVENTS = {
 	modelRetired: "model.retired",
 	aliasMoved: "alias.moved",
 	aliasDeleted: "alias.deleted",
+	/** A worker loaded a model version into its cache. */
+	modelLoaded: "model.loaded",
+	/** A worker's cache let a model version go (least recently used, or unloaded). */
+	modelEvicted: "model.evicted",
+	/** A prediction failed on the server's side (client mistakes are not events). */
+	predictionFailed: "prediction.failed",
 	/** A blob was stored for the first time (not when identical content was already there). */
 	artifactStored: "artifact.stored",
 } as const;
@@ -58,6 +64,25 @@ export interface ArtifactStoredPayload {
 	size: number;
 }
 
+export interface ModelCacheEvent {
+	nodeID: string;
+	/** tenant/model@version */
+	key: string;
+	bytes: number;
+	/** Load time (loaded) or why it left (evicted). */
+	ms?: number;
+	reason?: string;
+}
+
+export interface PredictionFailedEvent {
+	nodeID: string;
+	tenant: string;
+	model: string;
+	version: string | null;
+	type: string;
+	message: string;
+}
+
 export interface EventPayloads {
 	[EVENTS.nodeStatus]: NodeStatus;
 	[EVENTS.modelCreated]: ModelEvent;
@@ -71,4 +96,7 @@ export interface EventPayloads {
 	[EVENTS.aliasMoved]: AliasEvent;
 	[EVENTS.aliasDeleted]: AliasEvent;
 	[EVENTS.artifactStored]: ArtifactStoredPayload;
+	[EVENTS.modelLoaded]: ModelCacheEvent;
+	[EVENTS.modelEvicted]: ModelCacheEvent;
+	[EVENTS.predictionFailed]: PredictionFailedEvent;
 }

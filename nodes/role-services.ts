@@ -13,6 +13,7 @@ import { accountsService } from "../services/accounts.service";
 import { agentService } from "../services/agent.service";
 import { artifactsService } from "../services/artifacts.service";
 import { apiService } from "../services/api.service";
+import { predictorService } from "../services/predictor.service";
 import { registryService } from "../services/registry.service";
 import { schedulerService } from "../services/scheduler.service";
 
@@ -66,6 +67,23 @@ const FACTORIES: Record<ServiceName, (node: NodeContext) => ServiceSchema> = {
 			// GC keeps what any version references; datasets and checkpoints join with training.
 			referencedArtifacts: () =>
 				node.broker.call<string[]>(`${SERVICE.registry}.referencedArtifacts`),
+		}),
+	predictor: node =>
+		predictorService({
+			dataDir: node.config.dataDir,
+			cacheBytes: node.config.modelCacheBytes ?? Math.floor(node.capacity.memoryBytes / 2),
+			poolThreads: node.config.poolThreads ?? Math.max(1, Math.floor(node.capacity.cpus) - 1),
+			limits: {
+				maxRowsPerRequest: node.config.maxRowsPerRequest,
+				maxRequestBytes: node.config.maxRequestBytes,
+			},
+			// CUDA first where this node advertises it for ONNX; CPU always works.
+			executionProviders: node.capacity.runtimes
+				.find(r => r.name === "onnx")
+				?.executionProviders.includes("cuda")
+				? ["cuda", "cpu"]
+				: ["cpu"],
+			defaultTimeoutMs: node.config.requestTimeoutMs,
 		}),
 	scheduler: node =>
 		schedulerService({ heartbeatTimeoutMs: node.config.heartbeatTimeoutS * 1000 }),

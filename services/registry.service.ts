@@ -3,12 +3,9 @@
  * caller's tenant (another tenant's objects answer 404). Every mutation is audited in its own
  * transaction and announced by an event after it commits.
  */
-import * as fs from "node:fs";
-import * as path from "node:path";
 import type { Readable } from "node:stream";
 import type { Context, ServiceSchema } from "moleculer";
-import { ArtifactCache } from "../lib/artifacts/artifact-cache";
-import { ArtifactLayout } from "../lib/artifacts/artifact-layout";
+import { LocalBlobs } from "../lib/artifacts/local-blobs";
 import type { ArtifactCall } from "../lib/artifacts/artifact-protocol";
 import { uploadArtifact } from "../lib/artifacts/artifact-upload";
 import { importModelFile } from "../lib/importers";
@@ -80,21 +77,9 @@ export function registryService(options: RegistryServiceOptions): ServiceSchema 
 	const { db } = options.database;
 	const models = new ModelStore(db);
 	const versions = new VersionStore(db);
-	const localStore = new ArtifactLayout(path.join(options.dataDir, "artifacts"));
-	let cache: ArtifactCache;
+	let blobs: LocalBlobs;
 	let call: ArtifactCall;
-
-	/** The blob on this node's disk when artifacts runs here (control nodes), else a verified download. */
-	async function localBlobPath(sha256: string): Promise<string | null> {
-		const own = localStore.blobPath(sha256);
-		if (fs.existsSync(own)) return own;
-		try {
-			return await cache.path(sha256);
-		} catch (err) {
-			if ((err as { code?: number }).code === 404) return null;
-			throw err;
-		}
-	}
+	const localBlobPath = (sha256: string) => blobs.path(sha256);
 
 	function emit<E extends keyof EventPayloads>(
 		ctx: Context,
@@ -126,11 +111,11 @@ export function registryService(options: RegistryServiceOptions): ServiceSchema 
 
 		async created() {
 			call = (action, params, callOptions) => this.broker.call(action, params, callOptions);
-			cache = new ArtifactCache({ root: path.join(options.dataDir, "artifact-cache"), call });
+			blobs = new LocalBlobs(options.dataDir, call);
 		},
 
 		async started() {
-			await cache.open();
+			await blobs.open();
 		},
 
 		actions: {

@@ -14,13 +14,14 @@ export const SERVICE = {
 	accounts: "accounts",
 	registry: "registry",
 	artifacts: "artifacts",
+	predictor: "predictor",
 } as const;
 export type ServiceName = (typeof SERVICE)[keyof typeof SERVICE];
 
 /**
  * What each role runs. Every node runs `agent` (it reports the node's live figures).
  * `accounts` runs next to the database on control nodes, so gateways stay stateless and any
- * number of them share one set of tenants and keys. Predictor and trainer join `worker` later.
+ * number of them share one set of tenants and keys. The trainer joins `worker` later.
  */
 export const ROLE_SERVICES: Readonly<Record<NodeRole, readonly ServiceName[]>> = {
 	"all-in-one": [
@@ -30,6 +31,7 @@ export const ROLE_SERVICES: Readonly<Record<NodeRole, readonly ServiceName[]>> =
 		SERVICE.registry,
 		SERVICE.artifacts,
 		SERVICE.scheduler,
+		SERVICE.predictor,
 	],
 	gateway: [SERVICE.agent, SERVICE.api],
 	control: [
@@ -39,7 +41,7 @@ export const ROLE_SERVICES: Readonly<Record<NodeRole, readonly ServiceName[]>> =
 		SERVICE.artifacts,
 		SERVICE.scheduler,
 	],
-	worker: [SERVICE.agent],
+	worker: [SERVICE.agent, SERVICE.predictor],
 };
 
 /** The services the gateway calls: it is ready only when each runs somewhere in the fleet. */

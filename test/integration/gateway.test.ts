@@ -72,7 +72,7 @@ describe("all-in-one node over HTTP", () => {
 		expect(banner).toContain(`nodeID       ${node.broker.nodeID}`);
 		expect(banner).toContain("transporter  none (one process)");
 		expect(banner).toContain(
-			"services     agent, api, accounts, registry, artifacts, scheduler",
+			"services     agent, api, accounts, registry, artifacts, scheduler, predictor",
 		);
 		expect(banner).toContain("database     pglite");
 		expect(banner).toContain(`http         ${node.httpUrl}`);
@@ -107,7 +107,7 @@ describe("all-in-one node over HTTP", () => {
 			nodeID: node.broker.nodeID,
 			role: "all-in-one",
 			available: true,
-			services: ["accounts", "agent", "api", "artifacts", "registry", "scheduler"],
+			services: ["accounts", "agent", "api", "artifacts", "predictor", "registry", "scheduler"],
 			capacity: { cpus: os.availableParallelism(), gpus: [] },
 		});
 		expect(self.status?.memoryFreeBytes).toBeGreaterThan(0);

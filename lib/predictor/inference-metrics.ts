@@ -1,0 +1,123 @@
+/**
+ * The predictor's Prometheus metrics, named after Triton's nv_inference_* family so that
+ * dashboards carry over (Moleculer's reporter writes dots as underscores).
+ */
+import type { MetricRegistry } from "moleculer";
+import type { BatchQueueHooks } from "../batching/batch-queue";
+import type { ModelCacheHooks } from "../cache/model-cache-hooks";
+
+export const INFERENCE_METRICS = {
+	requestSuccess: "modelfleet.inference.request.success",
+	requestFailure: "modelfleet.inference.request.failure",
+	/** Rows inferred (Triton's nv_inference_count). */
+	inferenceCount: "modelfleet.inference.count",
+	/** Batches run (Triton's nv_inference_exec_count). */
+	execCount: "modelfleet.inference.exec.count",
+	queueDuration: "modelfleet.inference.queue.duration.ms",
+	computeDuration: "modelfleet.inference.compute.duration.ms",
+	requestDuration: "modelfleet.inference.request.duration.ms",
+	batchSize: "modelfleet.inference.batch.size",
+	pending: "modelfleet.inference.pending.request.count",
+	cacheHits: "modelfleet.model.cache.hits",
+	cacheMisses: "modelfleet.model.cache.misses",
+	cacheHitRatio: "modelfleet.model.cache.hit.ratio",
+	cacheLoads: "modelfleet.model.cache.loads",
+	cacheLoadDuration: "modelfleet.model.cache.load.duration.ms",
+	cacheEvictions: "modelfleet.model.cache.evictions",
+	cacheBytes: "modelfleet.model.cache.bytes",
+} as const;
+
+const MS_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000];
+const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096, 16384, 65536];
+
+export function registerInferenceMetrics(metrics: MetricRegistry): void {
+	const byVersion = ["model", "version"];
+	const counter = (name: string, description: string, labelNames = byVersion) =>
+		metrics.register({ type: "counter", name, description, labelNames });
+	const histogram = (name: string, description: string, buckets: number[]) =>
+		metrics.register({ type: "histogram", name, description, labelNames: byVersion, buckets });
+	counter(INFERENCE_METRICS.requestSuccess, "Prediction requests that succeeded");
+	counter(INFERENCE_METRICS.requestFailure, "Prediction requests that failed", [
+		"model",
+		"version",
+		"reason",
+	]);
+	counter(INFERENCE_METRICS.inferenceCount, "Rows inferred");
+	counter(INFERENCE_METRICS.execCount, "Batches run");
+	histogram(
+		INFERENCE_METRICS.queueDuration,
+		"Time requests waited in the batching queue (ms)",
+		MS_BUCKETS,
+	);
+	histogram(INFERENCE_METRICS.computeDuration, "Time batches took to run (ms)", MS_BUCKETS);
+	histogram(
+		INFERENCE_METRICS.requestDuration,
+		"End-to-end time of prediction requests on the node (ms)",
+		MS_BUCKETS,
+	);
+	histogram(INFERENCE_METRICS.batchSize, "Rows per batch run", BATCH_BUCKETS);
+	metrics.register({
+		type: "gauge",
+		name: INFERENCE_METRICS.pending,
+		description: "Requests waiting in batching queues",
+		labelNames: byVersion,
+	});
+	counter(INFERENCE_METRICS.cacheHits, "Model cache hits", []);
+	counter(INFERENCE_METRICS.cacheMisses, "Model cache misses", []);
+	counter(INFERENCE_METRICS.cacheLoads, "Model loads", []);
+	counter(INFERENCE_METRICS.cacheEvictions, "Models evicted", ["reason"]);
+	metrics.register({
+		type: "histogram",
+		name: INFERENCE_METRICS.cacheLoadDuration,
+		description: "Model load time (ms)",
+		buckets: MS_BUCKETS,
+	});
+	metrics.register({
+		type: "gauge",
+		name: INFERENCE_METRICS.cacheHitRatio,
+		description: "Model cache hit ratio since start",
+	});
+	metrics.register({
+		type: "gauge",
+		name: INFERENCE_METRICS.cacheBytes,
+		description: "Bytes of loaded models",
+	});
+}
+
+/** Batching hooks that feed the metrics of one served version. */
+export function queueMetricHooks(
+	metrics: MetricRegistry,
+	model: string,
+	version: string,
+): BatchQueueHooks {
+	const labels = { model, version };
+	return {
+		requestDequeued: e => metrics.observe(INFERENCE_METRICS.queueDuration, e.queueMs, labels),
+		batchCompleted: e => {
+			metrics.increment(INFERENCE_METRICS.execCount, labels);
+			metrics.observe(INFERENCE_METRICS.computeDuration, e.computeMs, labels);
+			metrics.observe(INFERENCE_METRICS.batchSize, e.rows, labels);
+		},
+		pendingChanged: e => metrics.set(INFERENCE_METRICS.pending, e.requests, labels),
+	};
+}
+
+/** Cache hooks that feed the cache metrics, plus what the caller wants to hear (events). */
+export function cacheMetricHooks(
+	metrics: MetricRegistry,
+	also: ModelCacheHooks = {},
+): ModelCacheHooks {
+	return {
+		loaded: e => {
+			metrics.increment(INFERENCE_METRICS.cacheLoads);
+			metrics.observe(INFERENCE_METRICS.cacheLoadDuration, e.ms);
+			also.loaded?.(e);
+		},
+		evicted: e => {
+			metrics.increment(INFERENCE_METRICS.cacheEvictions, { reason: e.reason });
+			also.evicted?.(e);
+		},
+		loadFailed: e => also.loadFailed?.(e),
+		disposeFailed: e => also.disposeFailed?.(e),
+	};
+}

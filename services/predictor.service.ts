@@ -1,0 +1,251 @@
+/**
+ * predictor — serves predictions on this node (workers, all-in-one): resolves the version
+ * for the caller's tenant, keeps it loaded in the LRU model cache, and runs requests through
+ * its validator, pipelines and batching queue; the XGBoost walker, TF.js and large ONNX
+ * batches run in a piscina pool off the event loop.
+ */
+import type { Context, ServiceSchema } from "moleculer";
+import { Errors } from "moleculer";
+import { requires, scopeOf, type RequestMeta } from "../lib/accounts/access";
+import type { ArtifactCall } from "../lib/artifacts/artifact-protocol";
+import { LocalBlobs } from "../lib/artifacts/local-blobs";
+import type { BatchingOptions } from "../lib/batching/batching-options";
+import { EVENTS, type EventPayloads } from "../lib/events";
+import { SERVICE } from "../lib/fleet/node-role";
+import type { RequestLimits } from "../lib/inference/request-limits";
+import {
+	INFERENCE_METRICS,
+	cacheMetricHooks,
+	queueMetricHooks,
+	registerInferenceMetrics,
+} from "../lib/predictor/inference-metrics";
+import { Predictor, type PredictorDeps } from "../lib/predictor/predictor";
+import type { VersionView } from "../lib/registry/version-store";
+import { RuntimePool } from "../lib/runtimes/pool/runtime-pool";
+
+export interface PredictorServiceOptions {
+	dataDir: string;
+	cacheBytes: number;
+	poolThreads: number;
+	limits: RequestLimits;
+	batching?: Partial<BatchingOptions>;
+	/** ONNX batches with at least this many rows run in the pool. Default 4096. */
+	poolMinRows?: number;
+	/** Best first; "cuda" only where the node has a GPU and the onnxruntime build has the provider. */
+	executionProviders: readonly string[];
+	/** Request timeout used as the deadline of queued requests when the call sets none, ms. */
+	defaultTimeoutMs: number;
+}
+
+interface InferParams {
+	model: string;
+	version?: string;
+	[field: string]: unknown;
+}
+
+type Ctx<P> = Context<P, RequestMeta>;
+
+export function predictorService(options: PredictorServiceOptions): ServiceSchema {
+	let predictor: Predictor;
+	let pool: RuntimePool;
+	let blobs: LocalBlobs;
+
+	/** The fleet, as seen from one call (the caller's meta travels with it). */
+	const depsFor = (ctx: Context): PredictorDeps => ({
+		resolveVersion: (model, version) =>
+			ctx.call<VersionView, { model: string; version?: string }>(
+				`${SERVICE.registry}.versions.get`,
+				{
+					model,
+					...(version !== undefined ? { version } : {}),
+				},
+			),
+		blobPath: sha256 => blobs.path(sha256),
+		pool,
+	});
+
+	return {
+		name: SERVICE.predictor,
+
+		actions: {
+			/**
+			 * One prediction request in Open Inference Protocol form (`inputs`, or tabular
+			 * `instances`; optional `outputs`, `id`, `parameters`) for `model` (`name`, `name@alias`,
+			 * with an optional `version`). Answers outputs as typed arrays.
+			 */
+			infer: requires("predict", {
+				// Safe to repeat: a failed attempt on a vanished node is retried elsewhere.
+				retryPolicy: { enabled: true },
+				params: {
+					model: { type: "string", min: 1, max: 256 },
+					version: { type: "string", optional: true, max: 128 },
+				},
+				async handler(ctx: Ctx<InferParams>) {
+					const scope = scopeOf(ctx);
+					const { model, version, ...request } = ctx.params;
+					const started = performance.now();
+					const timeout = ctx.options?.timeout ?? options.defaultTimeoutMs;
+					const deadline = timeout > 0 ? Date.now() + timeout : undefined;
+					const labels = { model, version: version ?? "" };
+					try {
+						const result = await predictor.infer(
+							depsFor(ctx),
+							{ tenant: scope.tenantId, model, version },
+							request,
+							deadline,
+						);
+						const done = { model: result.modelName, version: result.modelVersion };
+						this.broker.metrics.increment(INFERENCE_METRICS.requestSuccess, done);
+						this.broker.metrics.increment(
+							INFERENCE_METRICS.inferenceCount,
+							done,
+							result.rows,
+						);
+						this.broker.metrics.observe(
+							INFERENCE_METRICS.requestDuration,
+							performance.now() - started,
+							done,
+						);
+						return result;
+					} catch (err) {
+						const type = (err as { type?: string }).type ?? "INTERNAL_ERROR";
+						this.broker.metrics.increment(INFERENCE_METRICS.requestFailure, {
+							...labels,
+							reason: type,
+						});
+						if (!(err instanceof Errors.MoleculerClientError)) {
+							const payload: EventPayloads[typeof EVENTS.predictionFailed] = {
+								nodeID: this.broker.nodeID,
+								tenant: scope.tenantId,
+								model,
+								version: version ?? null,
+								type,
+								message: (err as Error).message,
+							};
+							ctx.emit(EVENTS.predictionFailed, payload).catch(() => undefined);
+						}
+						throw err;
+					}
+				},
+			}),
+
+			/** Loads a version on this node ahead of requests; `pin` keeps it from eviction (deployments). */
+			load: requires("models.write", {
+				params: {
+					model: { type: "string", min: 1, max: 256 },
+					version: { type: "string", optional: true, max: 128 },
+					pin: { type: "boolean", optional: true, default: false },
+				},
+				async handler(ctx: Ctx<{ model: string; version?: string; pin: boolean }>) {
+					const scope = scopeOf(ctx);
+					const { key, version } = await predictor.load(
+						depsFor(ctx),
+						{
+							tenant: scope.tenantId,
+							model: ctx.params.model,
+							version: ctx.params.version,
+						},
+						ctx.params.pin,
+					);
+					return {
+						key,
+						ref: version.ref,
+						pinned: ctx.params.pin,
+						nodeID: this.broker.nodeID,
+					};
+				},
+			}),
+
+			unload: requires("models.write", {
+				params: {
+					model: { type: "string", min: 1, max: 256 },
+					version: { type: "string", optional: true, max: 128 },
+				},
+				async handler(ctx: Ctx<{ model: string; version?: string }>) {
+					const scope = scopeOf(ctx);
+					const result = await predictor.unload(depsFor(ctx), {
+						tenant: scope.tenantId,
+						model: ctx.params.model,
+						version: ctx.params.version,
+					});
+					return { ...result, nodeID: this.broker.nodeID };
+				},
+			}),
+
+			/** This node's model cache: budget, bytes, hit ratio, loads, evictions, the models loaded. Fleet-internal. */
+			stats: {
+				visibility: "public",
+				handler() {
+					return {
+						nodeID: this.broker.nodeID,
+						poolThreads: pool.threads,
+						cache: predictor.stats(),
+					};
+				},
+			},
+		},
+
+		created() {
+			const metrics = this.broker.metrics;
+			registerInferenceMetrics(metrics);
+			const emit = <E extends keyof EventPayloads>(event: E, payload: EventPayloads[E]) =>
+				this.broker.emit(event, payload).catch(() => undefined);
+			pool = new RuntimePool({ threads: options.poolThreads });
+			predictor = new Predictor(
+				{
+					cacheBytes: options.cacheBytes,
+					resolveTtlMs: 2000,
+					limits: options.limits,
+					batching: options.batching ?? {},
+					poolMinRows: options.poolMinRows ?? 4096,
+					executionProviders: options.executionProviders,
+					warn: message => this.logger.warn(message),
+				},
+				{
+					cache: cacheMetricHooks(metrics, {
+						loaded: e => {
+							this.logger.info(
+								`Loaded ${e.key} (${Math.round(e.bytes / 1e6)} MB) in ${Math.round(e.ms)} ms.`,
+							);
+							void emit(EVENTS.modelLoaded, {
+								nodeID: this.broker.nodeID,
+								key: e.key,
+								bytes: e.bytes,
+								ms: e.ms,
+							});
+						},
+						evicted: e => {
+							void emit(EVENTS.modelEvicted, {
+								nodeID: this.broker.nodeID,
+								key: e.key,
+								bytes: e.bytes,
+								reason: e.reason,
+							});
+						},
+					}),
+					queue: (model, version) => queueMetricHooks(metrics, model, version),
+				},
+			);
+			const call: ArtifactCall = (action, params, callOptions) =>
+				this.broker.call(action, params, callOptions);
+			blobs = new LocalBlobs(options.dataDir, call);
+		},
+
+		async started() {
+			await blobs.open();
+			const refresh = setInterval(() => {
+				const stats = predictor.stats();
+				this.broker.metrics.set(INFERENCE_METRICS.cacheHitRatio, stats.hitRatio);
+				this.broker.metrics.set(INFERENCE_METRICS.cacheBytes, stats.bytesUsed);
+			}, 5000);
+			refresh.unref();
+			(this as unknown as { refresh: NodeJS.Timeout }).refresh = refresh;
+		},
+
+		async stopped() {
+			clearInterval((this as unknown as { refresh: NodeJS.Timeout }).refresh);
+			await predictor.close();
+			await pool.close();
+		},
+	};
+}

@@ -1,0 +1,228 @@
+/**
+ * The predictor on an all-in-one node: versions imported through the registry, served from the
+ * model cache, through the validator, the pipelines and the batching queue, with the XGBoost
+ * walker in the worker pool.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import type { RequestMeta } from "../../lib/accounts/access";
+import type { InferResult } from "../../lib/predictor/served-model";
+import { startNode, type StartedNode } from "../../nodes/start-node";
+import { metaFor } from "../support/control-broker";
+import { freePort } from "../support/node-process";
+import { MLP_EXAMPLE, writeMlpModel } from "../unit/onnx/example-models";
+
+const FIXTURES = path.join(__dirname, "..", "fixtures");
+const OWNER_KEY = "mf_predictor-test-owner";
+
+describe("predictor on an all-in-one node", () => {
+	let node: StartedNode;
+	let owner: RequestMeta;
+	let other: RequestMeta;
+	const infer = (params: Record<string, unknown>, meta: RequestMeta = owner) =>
+		node.broker.call<InferResult, Record<string, unknown>>("predictor.infer", params, { meta });
+
+	beforeAll(async () => {
+		node = await startNode(
+			"all-in-one",
+			{
+				HOST: "127.0.0.1",
+				PORT: String(await freePort()),
+				METRICS_PORT: "off",
+				LOG_LEVEL: "warn",
+				MODELFLEET_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), "mf-predictor-")),
+				MODELFLEET_BOOTSTRAP_KEY: OWNER_KEY,
+				MODELFLEET_POOL_THREADS: "2",
+			},
+			() => undefined,
+		);
+		owner = await metaFor(node.broker, OWNER_KEY);
+		const { ownerKey } = await node.broker.call<
+			{ ownerKey: { key: string } },
+			{ name: string }
+		>("accounts.tenants.create", { name: "other" }, { meta: owner });
+		other = await metaFor(node.broker, ownerKey.key);
+
+		const call = (action: string, params: Record<string, unknown>) =>
+			node.broker.call(action, params, { meta: owner });
+		await call("registry.models.create", {
+			name: "mlp",
+			task: "classification",
+			framework: "onnx",
+		});
+		const mlp = await node.broker.call<{ sha256: string }>(
+			"artifacts.put",
+			{},
+			{ stream: fs.createReadStream(writeTemp(writeMlpModel())) },
+		);
+		await call("registry.versions.import", {
+			model: "mlp",
+			artifact: mlp.sha256,
+			version: "1.0.0",
+			labels: ["no", "yes"],
+			pipeline: { post: [{ type: "argmax" }] },
+		});
+		await call("registry.models.create", {
+			name: "iris",
+			task: "classification",
+			framework: "xgboost",
+		});
+		const iris = await node.broker.call<{ sha256: string }>(
+			"artifacts.put",
+			{},
+			{
+				stream: fs.createReadStream(
+					path.join(FIXTURES, "xgboost", "iris-multi-softprob.json"),
+				),
+			},
+		);
+		await call("registry.versions.import", {
+			model: "iris",
+			artifact: iris.sha256,
+			version: "1.0.0",
+		});
+		await call("registry.aliases.set", { model: "iris", alias: "champion", version: "1.0.0" });
+	}, 60_000);
+
+	afterAll(() => node?.stop());
+
+	function writeTemp(bytes: Uint8Array): string {
+		const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "mf-file-")), "model");
+		fs.writeFileSync(file, bytes);
+		return file;
+	}
+
+	it("runs an ONNX version with its post-processing and says what ran", async () => {
+		const result = await infer({
+			model: "mlp",
+			version: "1.0.0",
+			id: "req-1",
+			inputs: [{ name: "x", datatype: "FP32", shape: [2, 4], data: MLP_EXAMPLE.x }],
+		});
+		expect(result).toMatchObject({
+			modelName: "mlp",
+			modelVersion: "1.0.0",
+			id: "req-1",
+			executionProvider: "cpu",
+			rows: 2,
+		});
+		const logits = result.outputs.find(o => o.name === "logits")!;
+		expect(Array.from(logits.data as Float32Array)).toEqual(
+			MLP_EXAMPLE.logits.map(v => Math.fround(v)),
+		);
+		expect(result.outputs.find(o => o.name === "predicted_label")?.data).toEqual([
+			"yes",
+			"yes",
+		]);
+		expect(result.steps).toEqual(expect.arrayContaining(["argmax"]));
+	});
+
+	it("serves an XGBoost version by alias from the pool, equal to XGBoost's own predictions", async () => {
+		const saved = JSON.parse(
+			fs.readFileSync(
+				path.join(FIXTURES, "xgboost", "iris-multi-softprob.predictions.json"),
+				"utf8",
+			),
+		) as {
+			rows: (number | null)[][];
+			predictions: number[][];
+		};
+		const complete = saved.rows
+			.map((row, i) => ({ row, expected: saved.predictions[i] }))
+			.filter(r => r.row.every(v => v !== null));
+		const result = await infer({
+			model: "iris@champion",
+			inputs: [
+				{
+					name: "input",
+					datatype: "FP32",
+					shape: [complete.length, 4],
+					data: complete.flatMap(r => r.row),
+				},
+			],
+		});
+		expect(result.executionProvider).toBe("js");
+		const got = Array.from(result.outputs[0].data as Float32Array);
+		const want = complete.flatMap(r => r.expected);
+		expect(Math.max(...got.map((v, i) => Math.abs(v - want[i])))).toBeLessThanOrEqual(1e-6);
+	});
+
+	it("answers bad input with 400 naming the input, and never runs it", async () => {
+		await expect(
+			infer({
+				model: "mlp",
+				version: "1.0.0",
+				inputs: [{ name: "x", datatype: "FP32", shape: [1, 3], data: [1, 2, 3] }],
+			}),
+		).rejects.toMatchObject({ code: 400, message: expect.stringContaining("'x'") });
+		await expect(
+			infer({
+				model: "mlp",
+				version: "1.0.0",
+				inputs: [{ name: "wrong", datatype: "FP32", shape: [1, 4], data: [1, 2, 3, 4] }],
+			}),
+		).rejects.toMatchObject({ code: 400 });
+	});
+
+	it("answers 404 for an unknown model and for another tenant's", async () => {
+		await expect(infer({ model: "nope", inputs: [] })).rejects.toMatchObject({ code: 404 });
+		await expect(
+			infer(
+				{
+					model: "mlp",
+					version: "1.0.0",
+					inputs: [{ name: "x", datatype: "FP32", shape: [1, 4], data: [1, 2, 3, 4] }],
+				},
+				other,
+			),
+		).rejects.toMatchObject({ code: 404 });
+	});
+
+	it("batches concurrent callers and answers each its own rows", async () => {
+		const rows = Array.from({ length: 40 }, (_, i) => [i % 3, (i * 7) % 5, 1, -1]);
+		const results = await Promise.all(
+			rows.map(row =>
+				infer({
+					model: "mlp",
+					version: "1.0.0",
+					inputs: [{ name: "x", datatype: "FP32", shape: [1, 4], data: row }],
+				}),
+			),
+		);
+		const alone = await infer({
+			model: "mlp",
+			version: "1.0.0",
+			inputs: [{ name: "x", datatype: "FP32", shape: [40, 4], data: rows.flat() }],
+		});
+		const together = Array.from(
+			alone.outputs.find(o => o.name === "logits")!.data as Float32Array,
+		);
+		results.forEach((result, i) => {
+			expect(
+				Array.from(result.outputs.find(o => o.name === "logits")!.data as Float32Array),
+			).toEqual(together.slice(i * 2, i * 2 + 2));
+		});
+	});
+
+	it("loads, pins, reports and unloads versions on request", async () => {
+		await node.broker.call(
+			"predictor.load",
+			{ model: "iris", version: "1.0.0", pin: true },
+			{ meta: owner },
+		);
+		const stats = await node.broker.call<{
+			cache: { entries: { key: string; pinned: boolean }[]; hits: number; hitRatio: number };
+		}>("predictor.stats");
+		expect(stats.cache.entries.find(e => e.key.endsWith("/iris@1.0.0"))).toMatchObject({
+			pinned: true,
+		});
+		expect(stats.cache.hits).toBeGreaterThan(0);
+		const unloaded = await node.broker.call<{ unloaded: boolean }>(
+			"predictor.unload",
+			{ model: "iris", version: "1.0.0" },
+			{ meta: owner },
+		);
+		expect(unloaded.unloaded).toBe(true);
+	});
+});
