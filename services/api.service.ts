@@ -14,6 +14,8 @@ import { uploadArtifact } from "../lib/artifacts/artifact-upload";
 import type { StoredArtifact } from "../lib/artifacts/artifact-protocol";
 import type { Identity } from "../lib/accounts/accounts-store";
 import { InvalidInputError, UnauthenticatedError } from "../lib/errors";
+import { encodeInferenceResponse } from "../lib/inference/response-encoder";
+import type { InferResult } from "../lib/predictor/served-model";
 import { MODEL_FORMATS } from "../lib/registry/model-schema";
 import { VERSION_BUMPS } from "../lib/registry/version-number";
 import { SERVICE } from "../lib/fleet/node-role";
@@ -61,6 +63,9 @@ const REST_ALIASES = {
 	"DELETE models/:model/aliases/:alias": `${SERVICE.registry}.aliases.delete`,
 	"POST models/:model/versions/import": `${SERVICE.registry}.versions.import`,
 	"GET audit": `${SERVICE.registry}.audit.list`,
+	// Predictions as JSON: Open Inference Protocol `inputs` or tabular `instances`.
+	"POST models/:model/predict": `${SERVICE.api}.predict`,
+	"POST models/:model/versions/:version/predict": `${SERVICE.api}.predict`,
 	// Uploads stream through this gateway to the artifacts service part by part (bounded memory).
 	"POST artifacts": `stream:${SERVICE.api}.uploadArtifact`,
 	"POST models/:model/versions/upload": `stream:${SERVICE.api}.uploadVersion`,
@@ -194,6 +199,40 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 					});
 					ctx.meta.$statusCode = 201;
 					return version;
+				},
+			}),
+
+			/**
+			 * `POST /api/v1/models/{model}[/versions/{version}]/predict` with `{inputs | instances,
+			 * outputs?, id?, parameters?}` → an Open Inference Protocol response, plus the execution
+			 * provider and the pipeline steps that ran in `parameters`.
+			 */
+			predict: requires("predict", {
+				params: {
+					model: { type: "string", min: 1, max: 256 },
+					version: { type: "string", optional: true, max: 128 },
+				},
+				async handler(
+					ctx: Context<
+						Record<string, unknown> & { model: string; version?: string },
+						HttpMeta
+					>,
+				) {
+					const result = await ctx.call<InferResult, Record<string, unknown>>(
+						`${SERVICE.predictor}.infer`,
+						ctx.params,
+					);
+					return encodeInferenceResponse({
+						modelName: result.modelName,
+						modelVersion: result.modelVersion,
+						id: result.id,
+						parameters: {
+							...(result.parameters ?? {}),
+							execution_provider: result.executionProvider,
+							pipeline_steps: result.steps,
+						},
+						outputs: result.outputs,
+					});
 				},
 			}),
 

@@ -107,7 +107,15 @@ describe("all-in-one node over HTTP", () => {
 			nodeID: node.broker.nodeID,
 			role: "all-in-one",
 			available: true,
-			services: ["accounts", "agent", "api", "artifacts", "predictor", "registry", "scheduler"],
+			services: [
+				"accounts",
+				"agent",
+				"api",
+				"artifacts",
+				"predictor",
+				"registry",
+				"scheduler",
+			],
 			capacity: { cpus: os.availableParallelism(), gpus: [] },
 		});
 		expect(self.status?.memoryFreeBytes).toBeGreaterThan(0);
@@ -277,6 +285,60 @@ describe("all-in-one node over HTTP", () => {
 				details: { objective: "multi:softprob", numClasses: 3 },
 			},
 		});
+	});
+
+	it("predicts over REST from Open Inference Protocol inputs and from tabular instances", async () => {
+		const base = `${node.httpUrl}/api/v1`;
+		const onnx = await request(`${base}/models/mlp/versions/1.0.0/predict`, {
+			method: "POST",
+			body: {
+				id: "r1",
+				inputs: [
+					{
+						name: "x",
+						datatype: "FP32",
+						shape: [2, 4],
+						data: [
+							[1, 2, 3, 4],
+							[-1, 0, 1, 0],
+						],
+					},
+				],
+				outputs: [{ name: "logits" }],
+			},
+		});
+		expect(onnx).toMatchObject({
+			status: 200,
+			body: {
+				model_name: "mlp",
+				model_version: "1.0.0",
+				id: "r1",
+				parameters: { execution_provider: "cpu", pipeline_steps: [] },
+				outputs: [
+					{ name: "logits", datatype: "FP32", shape: [2, 2], data: [0.75, 4, -0.25, 2] },
+				],
+			},
+		});
+		const tabular = await request(`${base}/models/boosted/predict`, {
+			method: "POST",
+			body: {
+				instances: [
+					{ sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 },
+				],
+			},
+		});
+		expect(tabular.status).toBe(200);
+		const [probabilities] = (tabular.body as { outputs: { shape: number[]; data: number[] }[] })
+			.outputs;
+		expect(probabilities.shape).toEqual([1, 3]);
+		expect(probabilities.data[0]).toBeCloseTo(0.9531188, 6);
+		const bad = await request(`${base}/models/mlp/versions/1.0.0/predict`, {
+			method: "POST",
+			body: {
+				inputs: [{ name: "x", datatype: "FP32", shape: [1, 4], data: [1, 2, "three", 4] }],
+			},
+		});
+		expect(bad).toMatchObject({ status: 400, body: { type: "INVALID_INPUT" } });
 	});
 
 	it("refuses pickles, corrupt files and disagreeing schemas with 400 and registers nothing", async () => {

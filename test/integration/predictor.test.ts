@@ -51,7 +51,7 @@ describe("predictor on an all-in-one node", () => {
 			task: "classification",
 			framework: "onnx",
 		});
-		const mlp = await node.broker.call<{ sha256: string }>(
+		const mlp = await node.broker.call<{ sha256: string }, Record<string, never>>(
 			"artifacts.put",
 			{},
 			{ stream: fs.createReadStream(writeTemp(writeMlpModel())) },
@@ -68,7 +68,7 @@ describe("predictor on an all-in-one node", () => {
 			task: "classification",
 			framework: "xgboost",
 		});
-		const iris = await node.broker.call<{ sha256: string }>(
+		const iris = await node.broker.call<{ sha256: string }, Record<string, never>>(
 			"artifacts.put",
 			{},
 			{
@@ -218,7 +218,7 @@ describe("predictor on an all-in-one node", () => {
 			pinned: true,
 		});
 		expect(stats.cache.hits).toBeGreaterThan(0);
-		const unloaded = await node.broker.call<{ unloaded: boolean }>(
+		const unloaded = await node.broker.call<{ unloaded: boolean }, { model: string; version: string }>(
 			"predictor.unload",
 			{ model: "iris", version: "1.0.0" },
 			{ meta: owner },
