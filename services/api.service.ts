@@ -22,6 +22,7 @@ import { SERVICE } from "../lib/fleet/node-role";
 import { checkReadiness, type Readiness } from "../lib/health/readiness";
 import { apiKeyFromHeaders } from "../lib/http/api-key-header";
 import { toErrorResponse } from "../lib/http/error-response";
+import { createdLocation } from "../lib/http/created-location";
 import { TtlCache } from "../lib/http/ttl-cache";
 
 export interface ApiServiceOptions {
@@ -104,15 +105,26 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 					bodyParsers: { json: { limit: "1mb" } },
 					aliases: REST_ALIASES,
 					onAfterCall(
-						_ctx: Context,
+						ctx: Context<unknown, HttpMeta & { $location?: string }>,
 						_route: unknown,
-						req: IncomingMessage & { method?: string; $action?: { name?: string } },
+						req: IncomingMessage & {
+							method?: string;
+							originalUrl?: string;
+							$action?: { name?: string };
+						},
 						res: ServerResponse,
 						data: unknown,
 					) {
-						// A create answers 201 Created.
+						// A create answers 201 Created with where the new thing is.
 						if (req.method === "POST" && /\.create$/.test(req.$action?.name ?? ""))
 							res.statusCode = 201;
+						if (res.statusCode === 201 || ctx.meta.$statusCode === 201) {
+							ctx.meta.$location = createdLocation(
+								"/api/v1",
+								data,
+								(req.originalUrl ?? "").split("?")[0],
+							);
+						}
 						return data;
 					},
 				},

@@ -222,6 +222,16 @@ describe("all-in-one node over HTTP", () => {
 		]);
 	});
 
+	it("says where a created thing is, in the Location header of its 201", async () => {
+		const response = await fetch(`${node.httpUrl}/api/v1/models`, {
+			method: "POST",
+			headers: { authorization: `Bearer ${OWNER_KEY}`, "content-type": "application/json" },
+			body: JSON.stringify({ name: "located", task: "other", framework: "onnx" }),
+		});
+		expect(response.status).toBe(201);
+		expect(response.headers.get("location")).toBe("/api/v1/models/located");
+	});
+
 	it("gives a new key only the role it was made with", async () => {
 		const base = `${node.httpUrl}/api/v1`;
 		const made = await request(`${base}/keys`, {
