@@ -5,9 +5,10 @@
  */
 import type { OipDatatype, TensorSpec } from "../registry/model-schema";
 import { categoryEncoding, categoryNumbers, listCategories } from "./categorical-encoding";
-import { storedNumber } from "./element-decoders";
+import { columnScans, scanBound, type ColumnBounds } from "./column-scans";
+import { ELEMENT_DECODERS, storedNumber } from "./element-decoders";
 import { fromHalfBits } from "./fp16";
-import { invalidValue, type ElementDescriber } from "./input-location";
+import { invalidValue, show, type ElementDescriber } from "./input-location";
 import type { Tensor, TensorData } from "./tensor";
 
 /** Which form the request took: it changes how a categorical value is expected to be sent. */
@@ -88,9 +89,9 @@ function ruleFor(spec: TensorSpec, column: number, imputed: boolean): ColumnRule
 	};
 }
 
-function isTrivial(rule: ColumnRule, float: boolean): boolean {
+/** Whether a rule refuses nothing but missing values. */
+function isTrivial(rule: ColumnRule): boolean {
 	return (
-		(!float || rule.allowMissing) &&
 		rule.allowed === null &&
 		rule.allowedStrings === null &&
 		rule.min === -Infinity &&
@@ -98,15 +99,58 @@ function isTrivial(rule: ColumnRule, float: boolean): boolean {
 	);
 }
 
+/** The rules of one tensor width: one slot per column, bounds laid out for the scans. */
+interface ColumnTable extends ColumnBounds {
+	rules: ColumnRule[];
+	/** Whether no rule refuses anything but missing values. */
+	trivial: boolean;
+}
+
+function columnTable(rules: ColumnRule[]): ColumnTable {
+	return {
+		width: rules.length,
+		rules,
+		trivial: rules.every(isTrivial),
+		lo: Float64Array.from(rules, r => scanBound(r.min)),
+		hi: Float64Array.from(rules, r => scanBound(r.max)),
+		categories: rules.flatMap((r, column) =>
+			r.allowed !== null ? [{ column, allowed: r.allowed }] : [],
+		),
+	};
+}
+
 /**
  * Compiles the checks of one input. `imputedColumns` are the columns (of the last dimension)
  * where a missing value is acceptable because the version's pre-processing imputes it.
+ * Infinities are refused everywhere: the element decoders refuse them in JSON, and these
+ * checks in typed arrays, which reach them undecoded.
  */
 export function compileColumnCheck(
 	spec: TensorSpec,
 	imputedColumns: ReadonlySet<number>,
 ): ColumnCheck {
-	const float = FLOATS.has(spec.datatype);
+	const { datatype } = spec;
+	const float = FLOATS.has(datatype);
+	// Integers and strings without features have no rule beyond their datatype's.
+	if (!float && !spec.features) return () => {};
+	const scans = datatype === "BYTES" ? null : columnScans(datatype);
+	const notFinite = (v: number) =>
+		`got ${show(v)}; expected ${ELEMENT_DECODERS[datatype].expected}`;
+	// Floats without features or imputation (images, embeddings): one rule, "finite", for
+	// every value whatever the width.
+	if (scans && !spec.features && imputedColumns.size === 0)
+		return (tensor, describe) => {
+			const { data } = tensor;
+			const i = scans.outside(data, 0, -Number.MAX_VALUE, Number.MAX_VALUE);
+			if (i === -1) return;
+			const v = scans.valueAt(data, i);
+			throw invalidValue(
+				describe(i),
+				v !== v
+					? "missing value (null or NaN), which this input does not allow: the version's pipeline does not impute it; expected a finite number"
+					: notFinite(v),
+			);
+		};
 	const ruleCache = new Map<number, ColumnRule>();
 	const rule = (column: number): ColumnRule => {
 		let found = ruleCache.get(column);
@@ -116,30 +160,38 @@ export function compileColumnCheck(
 		}
 		return found;
 	};
-	// Integers and strings without features have no rule beyond their datatype's.
-	if (!float && !spec.features) return () => {};
-	// Floats without features or imputation (images, embeddings): only "no missing value",
-	// checked without building a rule per column.
-	if (!spec.features && imputedColumns.size === 0)
-		return (tensor, describe) => {
-			const read = numberReader(spec.datatype, tensor.data);
-			for (let i = 0; i < tensor.data.length; i++)
-				if (Number.isNaN(read(i)))
-					throw invalidValue(
-						describe(i),
-						"missing value (null or NaN), which this input does not allow: the version's pipeline does not impute it; expected a finite number",
-					);
-		};
+	// Requests of one input nearly always share a width: keep the last one's table.
+	let last: ColumnTable | null = null;
+	const tableOf = (width: number): ColumnTable => {
+		if (last?.width !== width)
+			last = columnTable(Array.from({ length: width }, (_, c) => rule(c)));
+		return last;
+	};
+	/** What is wrong with a value a scan stopped at, or null when its column accepts it. */
+	const problemWith = (r: ColumnRule, v: number, form: RequestForm): string | null => {
+		if (v !== v)
+			return r.allowMissing
+				? null
+				: `missing value (${form === "instances" ? "absent, null" : "null"} or NaN), which this column does not allow: the version's pipeline does not impute it; expected ${r.expected[form]}`;
+		if (v - v !== 0) return notFinite(v);
+		if (r.allowed !== null && !r.allowed.has(v))
+			return `got ${showStored(v, datatype)}, not a known category; expected ${r.expected[form]}`;
+		if (v < r.min)
+			return `got ${showStored(v, datatype)}, below the minimum ${r.featureMin}; expected ${r.expected[form]}`;
+		if (v > r.max)
+			return `got ${showStored(v, datatype)}, above the maximum ${r.featureMax}; expected ${r.expected[form]}`;
+		return null;
+	};
 	return (tensor, describe, form) => {
 		const { shape, data } = tensor;
 		const width = shape.length > 0 ? shape[shape.length - 1] : 1;
 		if (width === 0) return;
-		const rules = Array.from({ length: width }, (_, c) => rule(c));
-		if (rules.every(r => isTrivial(r, float))) return;
-		if (spec.datatype === "BYTES") {
+		const table = tableOf(width);
+		if (!float && table.trivial) return;
+		if (!scans) {
 			const strings = data as string[];
 			for (let i = 0; i < strings.length; i++) {
-				const r = rules[i % width];
+				const r = table.rules[i % width];
 				if (r.allowedStrings && !r.allowedStrings.has(strings[i]))
 					throw invalidValue(
 						describe(i),
@@ -148,33 +200,15 @@ export function compileColumnCheck(
 			}
 			return;
 		}
-		const read = numberReader(spec.datatype, data);
-		const length = data.length;
-		for (let i = 0; i < length; i++) {
-			const r = rules[i % width];
-			const v = read(i);
-			if (v !== v) {
-				if (r.allowMissing) continue;
-				throw invalidValue(
-					describe(i),
-					`missing value (${form === "instances" ? "absent, null" : "null"} or NaN), which this column does not allow: the version's pipeline does not impute it; expected ${r.expected[form]}`,
-				);
-			}
-			if (r.allowed !== null && !r.allowed.has(v))
-				throw invalidValue(
-					describe(i),
-					`got ${showStored(v, spec.datatype)}, not a known category; expected ${r.expected[form]}`,
-				);
-			if (v < r.min)
-				throw invalidValue(
-					describe(i),
-					`got ${showStored(v, spec.datatype)}, below the minimum ${r.featureMin}; expected ${r.expected[form]}`,
-				);
-			if (v > r.max)
-				throw invalidValue(
-					describe(i),
-					`got ${showStored(v, spec.datatype)}, above the maximum ${r.featureMax}; expected ${r.expected[form]}`,
-				);
+		// The first refusal in row-major order, of either scan. The bounds scan stops at every
+		// missing value too, refused or imputed; after an imputed one it goes on.
+		const category = scans.unknownCategory(data, table);
+		for (let i = scans.outOfBounds(data, 0, table); ;) {
+			const at = i === -1 || (category !== -1 && category < i) ? category : i;
+			if (at === -1) return;
+			const problem = problemWith(table.rules[at % width], scans.valueAt(data, at), form);
+			if (problem !== null) throw invalidValue(describe(at), problem);
+			i = scans.outOfBounds(data, at + 1, table);
 		}
 	};
 }

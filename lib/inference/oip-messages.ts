@@ -4,18 +4,28 @@
  * receives and returns; inside the fleet the predictor works on `Tensor`s.
  */
 import type { OipDatatype } from "../registry/model-schema";
+import type { TensorData } from "./tensor";
 
 /** One value of `data`: a scalar or, for nested data, an array of them (row-major). */
 export type OipScalar = number | string | boolean | null;
 export type OipTensorData = (OipScalar | OipTensorData)[];
+
+/**
+ * Data that callers inside the fleet send as it is held (the transporter's CBOR keeps typed
+ * arrays binary): flat row-major, in exactly the datatype's array (`TYPED_ARRAY_OF`).
+ */
+export type OipTypedTensorData = Exclude<TensorData, string[]>;
 
 /** One input tensor of an inference request. */
 export interface OipRequestInput {
 	name: string;
 	shape: number[];
 	datatype: OipDatatype;
-	/** Flat row-major, or nested arrays following the shape. */
-	data: OipTensorData;
+	/**
+	 * Flat row-major, or nested arrays following the shape; from inside the fleet also a flat
+	 * typed array of the datatype's own type, which the validator takes without copying.
+	 */
+	data: OipTensorData | OipTypedTensorData;
 	parameters?: Record<string, unknown>;
 }
 

@@ -4,6 +4,10 @@
  * loaded model; each request then costs one compiled fastest-validator pass over the JSON
  * envelope and one pass over each tensor's data.
  *
+ * A tensor whose `data` is already its datatype's typed array (callers inside the fleet: the
+ * transporter's CBOR keeps typed arrays binary) is taken as it is, neither copied nor decoded;
+ * it is held to the same header, length, limit and column checks as JSON data.
+ *
  * Every refusal is a 400 (InvalidInputError) that names the input, the position
  * (`inputs[0] 'x' row 3 feature 'petal_width' (index 2)`) and the expected form, or a 413 when
  * the request is over a limit (rows per request, bytes of decoded data).
@@ -14,11 +18,12 @@ import type { ModelSchema, TensorSpec } from "../registry/model-schema";
 import { compileColumnCheck, type ColumnCheck } from "./column-checks";
 import { ELEMENT_DECODERS, type ElementDecoder } from "./element-decoders";
 import { compileInstancesDecoder } from "./instances-decoder";
-import { invalidValue, show, tensorDescriber } from "./input-location";
-import type { OipInferenceRequest, OipRequestInput } from "./oip-messages";
+import { invalidValue, show, tensorDescriber, type ElementDescriber } from "./input-location";
+import type { OipInferenceRequest, OipRequestInput, OipTensorData } from "./oip-messages";
 import { requestTooLarge, resolveRequestLimits, type RequestLimits } from "./request-limits";
-import { elementCount, type Tensor } from "./tensor";
+import { elementCount, type Tensor, type TensorData } from "./tensor";
 import { flattenTensorData } from "./tensor-data";
+import { acceptTypedData } from "./typed-tensor-data";
 
 export interface RequestValidatorOptions {
 	/**
@@ -34,7 +39,10 @@ export interface RequestValidatorOptions {
 export interface DecodedRequest {
 	id?: string;
 	parameters?: Record<string, unknown>;
-	/** One tensor per schema input, in the schema's order. */
+	/**
+	 * One tensor per schema input, in the schema's order. Data given as a typed array is that
+	 * same array, not a copy: the caller must leave it alone until the prediction is done.
+	 */
 	inputs: Tensor[];
 	/** The output names asked for; undefined for all. */
 	outputs?: string[];
@@ -55,6 +63,17 @@ interface CompiledInput {
 }
 
 const SHAPE_MEANING = "(-1 = any size)";
+
+/**
+ * `data` is a JSON array or, from inside the fleet, a typed array; which array each datatype
+ * needs, and its length, is checked per input once the schema's datatype is known.
+ */
+function checkTensorData(value: unknown): true | { type: string; actual: unknown }[] {
+	// fastest-validator calls this for a missing value too, which `required` has reported.
+	return value == null || Array.isArray(value) || ArrayBuffer.isView(value)
+		? true
+		: [{ type: "array", actual: value }];
+}
 
 function envelopeRule(outputNames: readonly string[]): Record<string, unknown> {
 	const parameters = { type: "object", optional: true };
@@ -79,7 +98,7 @@ function envelopeRule(outputNames: readonly string[]): Record<string, unknown> {
 							items: { type: "number", integer: true, min: 0 },
 						},
 						datatype: { type: "string", max: 16 },
-						data: { type: "array" },
+						data: { type: "any", custom: checkTensorData },
 						parameters,
 					},
 				},
@@ -96,6 +115,24 @@ function envelopeRule(outputNames: readonly string[]): Record<string, unknown> {
 			},
 		},
 	};
+}
+
+/** JSON data, flat or nested, into a fresh typed array; throws 400 at the first bad value. */
+function decodeJsonData(
+	input: CompiledInput,
+	json: OipTensorData,
+	shape: readonly number[],
+	where: string,
+	describe: ElementDescriber,
+): TensorData {
+	const { decoder } = input;
+	const leaves = flattenTensorData(json, shape, where);
+	const data = decoder.allocate(leaves.length);
+	for (let i = 0; i < leaves.length; i++) {
+		const problem = decoder.write(data, i, leaves[i]);
+		if (problem !== null) throw invalidValue(describe(i), problem);
+	}
+	return data;
 }
 
 /** Per input: its datatype and each dimension of its shape, fixed or any (-1). */
@@ -207,19 +244,11 @@ export function compileRequestValidator(
 				{ where: "inputs", missing },
 			);
 
-		// Shapes first, all inputs, before any typed array is allocated.
-		const ordered = inputs.map(input => {
-			const { given: tensor, where } = found.get(input)!;
-			return {
-				input,
-				tensor,
-				where,
-				leaves: flattenTensorData(tensor.data, tensor.shape, where),
-			};
-		});
+		// Limits first, from the shapes alone: before any data is read or anything allocated.
+		const ordered = inputs.map(input => ({ input, ...found.get(input)! }));
 		const first = ordered[0];
-		const rows = first.tensor.shape.length > 0 ? first.tensor.shape[0] : 1;
-		for (const { tensor, where } of ordered.slice(1)) {
+		const rows = first.given.shape.length > 0 ? first.given.shape[0] : 1;
+		for (const { given: tensor, where } of ordered.slice(1)) {
 			const batch = tensor.shape.length > 0 ? tensor.shape[0] : 1;
 			if (batch !== rows)
 				throw invalidValue(
@@ -236,7 +265,7 @@ export function compileRequestValidator(
 				"rows",
 			);
 		let bytes = 0;
-		for (const { input, tensor } of ordered)
+		for (const { input, given: tensor } of ordered)
 			bytes += input.decoder.bytesPerElement * elementCount(tensor.shape);
 		if (bytes > resolved.maxRequestBytes)
 			throw requestTooLarge(
@@ -247,14 +276,12 @@ export function compileRequestValidator(
 				"bytes",
 			);
 
-		const tensors = ordered.map(({ input, tensor, where, leaves }): Tensor => {
-			const { spec, decoder } = input;
-			const data = decoder.allocate(leaves.length);
+		const tensors = ordered.map(({ input, given: tensor, where }): Tensor => {
+			const { spec } = input;
 			const describe = tensorDescriber(where, tensor.shape, spec.features);
-			for (let i = 0; i < leaves.length; i++) {
-				const problem = decoder.write(data, i, leaves[i]);
-				if (problem !== null) throw invalidValue(describe(i), problem);
-			}
+			const data = ArrayBuffer.isView(tensor.data)
+				? acceptTypedData(spec.datatype, tensor.data, tensor.shape, where, describe)
+				: decodeJsonData(input, tensor.data, tensor.shape, where, describe);
 			if (spec.datatype === "BYTES") {
 				bytes += (data as string[]).reduce((n, s) => n + Buffer.byteLength(s), 0);
 				if (bytes > resolved.maxRequestBytes)

@@ -148,6 +148,18 @@ describe("predictor on an all-in-one node", () => {
 		expect(Math.max(...got.map((v, i) => Math.abs(v - want[i])))).toBeLessThanOrEqual(1e-6);
 	});
 
+	it("takes tensors as typed arrays, as fleet callers send them, and answers typed arrays", async () => {
+		const result = await infer({
+			model: "mlp",
+			version: "1.0.0",
+			inputs: [{ name: "x", datatype: "FP32", shape: [2, 4], data: new Float32Array(MLP_EXAMPLE.x) }],
+			outputs: [{ name: "logits" }],
+		});
+		expect(result.outputs.map(o => o.name)).toEqual(["logits"]);
+		expect(result.outputs[0].data).toBeInstanceOf(Float32Array);
+		expect(Array.from(result.outputs[0].data as Float32Array)).toEqual(MLP_EXAMPLE.logits);
+	});
+
 	it("answers bad input with 400 naming the input, and never runs it", async () => {
 		await expect(
 			infer({
