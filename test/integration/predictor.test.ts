@@ -152,7 +152,14 @@ describe("predictor on an all-in-one node", () => {
 		const result = await infer({
 			model: "mlp",
 			version: "1.0.0",
-			inputs: [{ name: "x", datatype: "FP32", shape: [2, 4], data: new Float32Array(MLP_EXAMPLE.x) }],
+			inputs: [
+				{
+					name: "x",
+					datatype: "FP32",
+					shape: [2, 4],
+					data: new Float32Array(MLP_EXAMPLE.x),
+				},
+			],
 			outputs: [{ name: "logits" }],
 		});
 		expect(result.outputs.map(o => o.name)).toEqual(["logits"]);
@@ -230,11 +237,10 @@ describe("predictor on an all-in-one node", () => {
 			pinned: true,
 		});
 		expect(stats.cache.hits).toBeGreaterThan(0);
-		const unloaded = await node.broker.call<{ unloaded: boolean }, { model: string; version: string }>(
-			"predictor.unload",
-			{ model: "iris", version: "1.0.0" },
-			{ meta: owner },
-		);
+		const unloaded = await node.broker.call<
+			{ unloaded: boolean },
+			{ model: string; version: string }
+		>("predictor.unload", { model: "iris", version: "1.0.0" }, { meta: owner });
 		expect(unloaded.unloaded).toBe(true);
 	});
 });
