@@ -36,7 +36,9 @@ import {
 	MODEL_SCHEMA_RULE,
 	PIPELINE_RULE,
 	RESOURCES_RULE,
+	SERVING_RULE,
 	type Metric,
+	type ServingSpec,
 } from "../lib/registry/version-spec";
 import { VersionStore, type VersionInput, type VersionView } from "../lib/registry/version-store";
 import { importVersion, type VersionImportInput } from "../lib/registry/version-import";
@@ -214,6 +216,7 @@ export function registryService(options: RegistryServiceOptions): ServiceSchema 
 					metrics: METRICS_RULE,
 					lineage: LINEAGE_RULE,
 					resources: RESOURCES_RULE,
+					serving: SERVING_RULE,
 					state: { type: "enum", values: [...INITIAL_STATES], optional: true },
 				},
 				async handler(ctx: Ctx<VersionInput & { model: string }>) {
@@ -248,6 +251,7 @@ export function registryService(options: RegistryServiceOptions): ServiceSchema 
 					metrics: METRICS_RULE,
 					lineage: LINEAGE_RULE,
 					resources: RESOURCES_RULE,
+					serving: SERVING_RULE,
 					state: { type: "enum", values: [...INITIAL_STATES], optional: true },
 				},
 				async handler(
@@ -325,11 +329,20 @@ export function registryService(options: RegistryServiceOptions): ServiceSchema 
 					...VERSION_REF,
 					description: { type: "string", optional: true, max: 4096 },
 					metrics: METRICS_RULE,
+					serving: SERVING_RULE,
 				},
-				async handler(ctx: Ctx<RefParams & { description?: string; metrics?: Metric[] }>) {
+				async handler(
+					ctx: Ctx<
+						RefParams & {
+							description?: string;
+							metrics?: Metric[];
+							serving?: ServingSpec;
+						}
+					>,
+				) {
 					const scope = scopeOf(ctx);
 					const ref = parseVersionRef(ctx.params.model, ctx.params.version);
-					const { description, metrics } = ctx.params;
+					const { description, metrics, serving } = ctx.params;
 					const version = await audited(
 						db,
 						scope,
@@ -339,6 +352,7 @@ export function registryService(options: RegistryServiceOptions): ServiceSchema 
 							versions.update(scope, ref.model, ref.selector, {
 								description,
 								metrics,
+								serving,
 							}),
 					);
 					emit(ctx, EVENTS.versionUpdated, versionEvent(scope, version));

@@ -87,6 +87,10 @@ export const modelVersions = pgTable(
 		resources: jsonb("resources").notNull(),
 		/** What the importer read from the file (objective, opset, …). */
 		details: jsonb("details").notNull(),
+		/** How the predictor serves it (batching); operational, so it may change. */
+		serving: jsonb("serving")
+			.notNull()
+			.default(sql`'{}'::jsonb`),
 		createdAt: createdAt(),
 		updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
 	},

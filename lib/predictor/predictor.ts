@@ -143,6 +143,7 @@ export class Predictor {
 					schema: version.schema,
 					pipeline: version.pipeline,
 					labels: version.labels,
+					batching: version.serving?.batching ?? {},
 				},
 				filePath,
 				deps.pool,

@@ -22,6 +22,8 @@ export interface ServedVersionInfo {
 	schema: ModelSchema;
 	pipeline: PipelineSpec;
 	labels: string[] | null;
+	/** The version's own batching settings, over the node's defaults. */
+	batching?: Partial<BatchingOptions>;
 }
 
 export interface ServingOptions {
@@ -159,7 +161,7 @@ export class ServedModel implements LoadedModel {
 		const target: { model?: ServedModel } = {};
 		const queue = new BatchQueue({
 			name: `${info.model}@${info.version}`,
-			options: options.batching,
+			options: { ...options.batching, ...(info.batching ?? {}) },
 			hooks,
 			run: (inputs, outputNames) =>
 				(target.model as ServedModel).runBatch(inputs, outputNames),

@@ -286,3 +286,57 @@ export function checkVersionSpec(spec: VersionSpec): void {
 	if (new Set(names).size !== names.length)
 		fail("metrics", "a metric is given twice for the same dataset");
 }
+
+/** How the predictor serves a version; every field falls back to the node's default. */
+export interface ServingSpec {
+	batching?: {
+		enabled?: boolean;
+		maxBatchSize?: number;
+		maxQueueDelayMicros?: number;
+		maxQueueSize?: number;
+		preferredBatchSizes?: number[];
+	};
+}
+
+export const SERVING_RULE = {
+	type: "object",
+	optional: true,
+	strict: true,
+	props: {
+		batching: {
+			type: "object",
+			optional: true,
+			strict: true,
+			props: {
+				enabled: { type: "boolean", optional: true },
+				maxBatchSize: {
+					type: "number",
+					integer: true,
+					min: 1,
+					max: 65_536,
+					optional: true,
+				},
+				maxQueueDelayMicros: {
+					type: "number",
+					integer: true,
+					min: 0,
+					max: 10_000_000,
+					optional: true,
+				},
+				maxQueueSize: {
+					type: "number",
+					integer: true,
+					min: 1,
+					max: 1_000_000,
+					optional: true,
+				},
+				preferredBatchSizes: {
+					type: "array",
+					optional: true,
+					max: 16,
+					items: { type: "number", integer: true, min: 1 },
+				},
+			},
+		},
+	},
+} as const;

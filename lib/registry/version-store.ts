@@ -22,6 +22,7 @@ import {
 	type Metric,
 	type PipelineSpec,
 	type ResourceHints,
+	type ServingSpec,
 } from "./version-spec";
 
 /** Alias names: never a semantic version or "latest", so a selector is never ambiguous. */
@@ -44,6 +45,7 @@ export interface VersionView {
 	lineage: Lineage;
 	resources: ResourceHints;
 	details: Record<string, unknown>;
+	serving: ServingSpec;
 	aliases: string[];
 	createdAt: string;
 	updatedAt: string;
@@ -63,6 +65,7 @@ export interface VersionInput {
 	lineage?: Omit<Lineage, "createdByKey">;
 	resources?: ResourceHints;
 	details?: Record<string, unknown>;
+	serving?: ServingSpec;
 	state?: VersionState;
 }
 
@@ -101,6 +104,7 @@ function versionView(row: VersionRow, model: string, aliases: string[]): Version
 		lineage: row.lineage as Lineage,
 		resources: row.resources as ResourceHints,
 		details: row.details as Record<string, unknown>,
+		serving: (row.serving as ServingSpec) ?? {},
 		aliases: aliases.sort(),
 		createdAt: row.createdAt.toISOString(),
 		updatedAt: row.updatedAt.toISOString(),
@@ -168,6 +172,7 @@ export class VersionStore {
 							lineage: { ...(input.lineage ?? {}), createdByKey: scope.keyId },
 							resources: input.resources ?? {},
 							details: input.details ?? {},
+							serving: input.serving ?? {},
 						})
 						.returning();
 					await auditOk(
@@ -284,7 +289,7 @@ export class VersionStore {
 		scope: Scope,
 		modelName: string,
 		selector: VersionSelector | string,
-		patch: { description?: string; metrics?: Metric[] },
+		patch: { description?: string; metrics?: Metric[]; serving?: ServingSpec },
 	): Promise<VersionView> {
 		return this.db.transaction(async tx => {
 			const model = await findModel(tx, scope, modelName);
@@ -299,6 +304,7 @@ export class VersionStore {
 				.set({
 					description: patch.description ?? current.description,
 					metrics: [...merged.values()],
+					serving: patch.serving ?? current.serving,
 					updatedAt: new Date(),
 				})
 				.where(eq(modelVersions.id, current.id))
@@ -309,7 +315,9 @@ export class VersionStore {
 				"versions.update",
 				`version:${formatRef(model.name, row.version)}`,
 				{
-					changed: Object.keys(patch),
+					changed: Object.keys(patch).filter(
+						k => patch[k as keyof typeof patch] !== undefined,
+					),
 				},
 			);
 			const aliases = await this.aliasesOf(tx, [row.id]);

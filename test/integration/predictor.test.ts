@@ -63,6 +63,13 @@ describe("predictor on an all-in-one node", () => {
 			labels: ["no", "yes"],
 			pipeline: { post: [{ type: "argmax" }] },
 		});
+		// The same file as a second version served without batching.
+		await call("registry.versions.import", {
+			model: "mlp",
+			artifact: mlp.sha256,
+			version: "1.1.0",
+			serving: { batching: { enabled: false } },
+		});
 		await call("registry.models.create", {
 			name: "iris",
 			task: "classification",
@@ -165,6 +172,23 @@ describe("predictor on an all-in-one node", () => {
 		expect(result.outputs.map(o => o.name)).toEqual(["logits"]);
 		expect(result.outputs[0].data).toBeInstanceOf(Float32Array);
 		expect(Array.from(result.outputs[0].data as Float32Array)).toEqual(MLP_EXAMPLE.logits);
+	});
+
+	it("serves a version with its own batching settings", async () => {
+		const results = await Promise.all(
+			[1, 2, 3].map(() =>
+				infer({
+					model: "mlp",
+					version: "1.1.0",
+					inputs: [{ name: "x", datatype: "FP32", shape: [2, 4], data: MLP_EXAMPLE.x }],
+				}),
+			),
+		);
+		for (const result of results) {
+			expect(
+				Array.from(result.outputs.find(o => o.name === "logits")!.data as Float32Array),
+			).toEqual(MLP_EXAMPLE.logits);
+		}
 	});
 
 	it("answers bad input with 400 naming the input, and never runs it", async () => {

@@ -139,7 +139,7 @@ describeWithServices(["postgres"], "two control nodes racing on one PostgreSQL d
 				openDatabase({ databaseUrl: fresh.url, dataDir: os.tmpdir() }),
 			]);
 			const rows = await both[0].db.select().from(schemaMigrations);
-			expect(rows.map(r => r.id)).toEqual(["0001-initial"]);
+			expect(rows.map(r => r.id)).toEqual(["0001-initial", "0002-version-serving"]);
 			await Promise.all(both.map(d => d.close()));
 		} finally {
 			await fresh.drop();

@@ -38,7 +38,7 @@ describeOnEachEngine("registry stores", database => {
 	describe("migrations", () => {
 		it("are recorded once", async () => {
 			const rows = await database().db.select().from(schemaMigrations);
-			expect(rows.map(r => r.id)).toEqual(["0001-initial"]);
+			expect(rows.map(r => r.id)).toEqual(["0001-initial", "0002-version-serving"]);
 		});
 	});
 
@@ -275,6 +275,25 @@ describeOnEachEngine("registry stores", database => {
 				["aliases.set", "ok", "1.0.0"],
 			]);
 			expect(items[0].keyId).toBe(a.keyId);
+		});
+
+		it("keeps per-version serving settings, which may change after creation", async () => {
+			const created = await versions.create(a, "clf", {
+				bump: "patch",
+				format: "onnx",
+				schema: SCHEMA,
+				serving: { batching: { maxBatchSize: 8, maxQueueDelayMicros: 500 } },
+			});
+			expect(created.serving).toEqual({
+				batching: { maxBatchSize: 8, maxQueueDelayMicros: 500 },
+			});
+			const changed = await versions.update(a, "clf", created.version, {
+				serving: { batching: { enabled: false } },
+			});
+			expect(changed.serving).toEqual({ batching: { enabled: false } });
+			expect((await versions.get(a, "clf", created.version)).serving).toEqual({
+				batching: { enabled: false },
+			});
 		});
 
 		it("reports every referenced artifact for garbage collection", async () => {
