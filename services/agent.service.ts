@@ -9,7 +9,13 @@ import { readNvidiaSmi, type NodeCapacity } from "../lib/capacity/node-capacity"
 import { EVENTS } from "../lib/events";
 import type { InFlightCounter } from "../lib/fleet/in-flight";
 import { SERVICE } from "../lib/fleet/node-role";
-import { sampleNodeStatus, type NodeStatus } from "../lib/fleet/node-status";
+import { sampleNodeStatus, type NodeStatus, type ServingStatus } from "../lib/fleet/node-status";
+
+/** What `predictor.stats` answers, as far as the agent reads it. */
+interface PredictorStats {
+	activeRequests: number;
+	cache: { entries: unknown[]; bytesUsed: number; hitRatio: number };
+}
 
 export interface AgentServiceOptions {
 	capacity: NodeCapacity;
@@ -76,7 +82,31 @@ export function agentService(options: AgentServiceOptions): ServiceSchema {
 					const read = await readNvidiaSmi().finally(() => (state.refreshing = false));
 					if (read.gpus.length > 0) state.gpus = read.gpus;
 				}
-				await this.broker.broadcast(EVENTS.nodeStatus, sample(this.broker.nodeID));
+				const status = sample(this.broker.nodeID);
+				const serving = await this.servingStatus();
+				await this.broker.broadcast(
+					EVENTS.nodeStatus,
+					serving ? { ...status, serving } : status,
+				);
+			},
+
+			/** The local predictor's load, when this node runs one. */
+			async servingStatus(): Promise<ServingStatus | null> {
+				if (!this.broker.getLocalService(SERVICE.predictor)) return null;
+				const stats = await this.broker
+					.call<PredictorStats, Record<string, never>>(
+						`${SERVICE.predictor}.stats`,
+						{},
+						{ nodeID: this.broker.nodeID },
+					)
+					.catch(() => null);
+				if (!stats) return null;
+				return {
+					modelsLoaded: stats.cache.entries.length,
+					modelBytes: stats.cache.bytesUsed,
+					activeRequests: stats.activeRequests,
+					cacheHitRatio: stats.cache.hitRatio,
+				};
 			},
 		},
 

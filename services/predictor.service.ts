@@ -179,6 +179,7 @@ export function predictorService(options: PredictorServiceOptions): ServiceSchem
 					return {
 						nodeID: this.broker.nodeID,
 						poolThreads: pool.threads,
+						activeRequests: predictor.activeRequests,
 						cache: predictor.stats(),
 					};
 				},

@@ -24,6 +24,17 @@ export interface NodeStatus {
 	/** Actions executing on this node right now. */
 	inFlight: number;
 	gpus: GpuStatus[];
+	/** On nodes with a predictor: what it serves now. */
+	serving?: ServingStatus;
+}
+
+/** A predictor's live load, for routing and placement. */
+export interface ServingStatus {
+	modelsLoaded: number;
+	modelBytes: number;
+	/** Prediction requests queued or running. */
+	activeRequests: number;
+	cacheHitRatio: number;
 }
 
 export interface NodeStatusInput {

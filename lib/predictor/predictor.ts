@@ -44,6 +44,7 @@ export interface VersionRequest {
 export class Predictor {
 	private readonly cache: ModelCache;
 	private readonly resolved: TtlCache<VersionView>;
+	private active = 0;
 
 	constructor(
 		private readonly options: PredictorOptions,
@@ -67,15 +68,25 @@ export class Predictor {
 		request: unknown,
 		deadline?: number,
 	): Promise<InferResult> {
-		const version = await this.resolve(deps, ref);
-		const key = Predictor.key(ref.tenant, version.model, version.version);
-		// eslint-disable-next-line @typescript-eslint/no-unused-vars -- computeMs stays on this node
-		const { computeMs, ...result } = await this.cache.use(
-			key,
-			() => this.loader(deps, ref.tenant, version)(),
-			model => (model as ServedModel).infer(request, deadline),
-		);
-		return result;
+		this.active++;
+		try {
+			const version = await this.resolve(deps, ref);
+			const key = Predictor.key(ref.tenant, version.model, version.version);
+			// eslint-disable-next-line @typescript-eslint/no-unused-vars -- computeMs stays on this node
+			const { computeMs, ...result } = await this.cache.use(
+				key,
+				() => this.loader(deps, ref.tenant, version)(),
+				model => (model as ServedModel).infer(request, deadline),
+			);
+			return result;
+		} finally {
+			this.active--;
+		}
+	}
+
+	/** Requests being served right now (queued or running): the node's live load. */
+	get activeRequests(): number {
+		return this.active;
 	}
 
 	/** Loads a version ahead of requests; pinned ones are never evicted (deployed replicas). */

@@ -11,6 +11,8 @@ import type { InferResult } from "../../lib/predictor/served-model";
 import { startNode, type StartedNode } from "../../nodes/start-node";
 import { metaFor } from "../support/control-broker";
 import { freePort } from "../support/node-process";
+import { waitFor } from "../support/wait";
+import type { FleetNode } from "../../lib/fleet/node-inventory";
 import { MLP_EXAMPLE, writeMlpModel } from "../unit/onnx/example-models";
 
 const FIXTURES = path.join(__dirname, "..", "fixtures");
@@ -34,6 +36,7 @@ describe("predictor on an all-in-one node", () => {
 				MODELFLEET_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), "mf-predictor-")),
 				MODELFLEET_BOOTSTRAP_KEY: OWNER_KEY,
 				MODELFLEET_POOL_THREADS: "2",
+				MODELFLEET_STATUS_INTERVAL_MS: "200",
 			},
 			() => undefined,
 		);
@@ -245,6 +248,23 @@ describe("predictor on an all-in-one node", () => {
 			expect(
 				Array.from(result.outputs.find(o => o.name === "logits")!.data as Float32Array),
 			).toEqual(together.slice(i * 2, i * 2 + 2));
+		});
+	});
+
+	it("reports what it serves in the node's live status", async () => {
+		await waitFor(
+			"a status with the models loaded and cache hits",
+			async () => {
+				const [self] = await node.broker.call<FleetNode[]>("scheduler.nodes");
+				const serving = self.status?.serving;
+				return serving && serving.modelsLoaded >= 2 && serving.cacheHitRatio > 0
+					? serving
+					: undefined;
+			},
+			5000,
+		).then(serving => {
+			expect(serving.modelBytes).toBeGreaterThan(0);
+			expect(serving.activeRequests).toBe(0);
 		});
 	});
 
