@@ -23,6 +23,9 @@ import { checkReadiness, type Readiness } from "../lib/health/readiness";
 import { apiKeyFromHeaders } from "../lib/http/api-key-header";
 import { toErrorResponse } from "../lib/http/error-response";
 import { createdLocation } from "../lib/http/created-location";
+import { modelMetadata, type OipModelMetadata } from "../lib/http/oip-metadata";
+import { MODELFLEET_VERSION } from "../lib/version";
+import type { VersionView } from "../lib/registry/version-store";
 import { TtlCache } from "../lib/http/ttl-cache";
 
 export interface ApiServiceOptions {
@@ -72,11 +75,42 @@ const REST_ALIASES = {
 	"POST models/:model/versions/upload": `stream:${SERVICE.api}.uploadVersion`,
 } as const;
 
+/** Open Inference Protocol errors: `{"error": "…"}` with the status of the error table. */
+function oipError(
+	this: { logger: { error(...args: unknown[]): void } },
+	_req: IncomingMessage,
+	res: ServerResponse,
+	err: unknown,
+): void {
+	const { status, body } = toErrorResponse(err);
+	if (status >= 500 && status !== 503) this.logger.error("Request failed:", err);
+	const retryAfter = (body.data as { retryAfterMs?: number } | undefined)?.retryAfterMs;
+	res.writeHead(status, {
+		"Content-Type": "application/json; charset=utf-8",
+		...(retryAfter !== undefined
+			? { "Retry-After": String(Math.max(1, Math.ceil(retryAfter / 1000))) }
+			: {}),
+	});
+	res.end(JSON.stringify({ error: body.message }));
+}
+
 /** The request body of a `stream:` route. */
 function requestStream(ctx: Context): Readable {
 	const stream = (ctx as unknown as { stream?: Readable | null }).stream;
 	if (!stream) throw new InvalidInputError("Send the file as the request body.");
 	return stream;
+}
+
+/**
+ * Triton clients name versions by integers ("1" is 1.0.0 here); names may carry `@alias`.
+ */
+function oipVersionRef(params: { model: string; version?: string }): {
+	model: string;
+	version?: string;
+} {
+	const { model, version } = params;
+	if (version === undefined) return { model };
+	return { model, version: /^\d+$/.test(version) ? `${version}.0.0` : version };
 }
 
 export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSettingsSchema> {
@@ -127,6 +161,35 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 						}
 						return data;
 					},
+				},
+
+				{
+					// Open Inference Protocol, the parts that need no key (load balancers, clients' probes).
+					path: "/v2",
+					mappingPolicy: "restrict",
+					aliases: {
+						"GET /": `${SERVICE.api}.v2Server`,
+						"GET health/live": `${SERVICE.api}.v2Live`,
+						"GET health/ready": `${SERVICE.api}.v2Ready`,
+					},
+					onError: oipError,
+				},
+				{
+					// Open Inference Protocol (KServe v2 / Triton HTTP), for the caller's tenant. A path of its
+					// own: moleculer-web keeps one route per path.
+					path: "/v2/models",
+					mappingPolicy: "restrict",
+					authentication: true,
+					bodyParsers: { json: { limit: "64mb" } },
+					aliases: {
+						"GET :model": `${SERVICE.api}.v2Model`,
+						"GET :model/versions/:version": `${SERVICE.api}.v2Model`,
+						"GET :model/ready": `${SERVICE.api}.v2ModelReady`,
+						"GET :model/versions/:version/ready": `${SERVICE.api}.v2ModelReady`,
+						"POST :model/infer": `${SERVICE.api}.v2Infer`,
+						"POST :model/versions/:version/infer": `${SERVICE.api}.v2Infer`,
+					},
+					onError: oipError,
 				},
 			],
 
@@ -242,6 +305,119 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 							...(result.parameters ?? {}),
 							execution_provider: result.executionProvider,
 							pipeline_steps: result.steps,
+						},
+						outputs: result.outputs,
+					});
+				},
+			}),
+
+			/** `GET /v2`: server metadata and the protocol extensions served. */
+			v2Server: {
+				handler() {
+					return {
+						name: "modelfleet",
+						version: MODELFLEET_VERSION,
+						extensions: [] as string[],
+					};
+				},
+			},
+
+			/** `GET /v2/health/live`. */
+			v2Live: {
+				handler(): { live: true } {
+					return { live: true };
+				},
+			},
+
+			/** `GET /v2/health/ready`: 200 when the services inference needs run in the fleet. */
+			v2Ready: {
+				handler(ctx: Context<unknown, HttpMeta>): { ready: boolean } {
+					const available = new Set(
+						this.broker.registry
+							.getServiceList({ onlyAvailable: true, skipInternal: true })
+							.map(service => String(service.name)),
+					);
+					const ready = [...options.neededServices, SERVICE.predictor].every(name =>
+						available.has(name),
+					);
+					if (!ready) ctx.meta.$statusCode = 503;
+					return { ready };
+				},
+			},
+
+			/** `GET /v2/models/{model}[/versions/{version}]`: model metadata (404 for an unknown one). */
+			v2Model: requires("models.read", {
+				params: {
+					model: { type: "string", min: 1, max: 256 },
+					version: { type: "string", optional: true, max: 128 },
+				},
+				async handler(
+					ctx: Context<{ model: string; version?: string }, HttpMeta>,
+				): Promise<OipModelMetadata> {
+					const version = await ctx.call<
+						VersionView,
+						{ model: string; version?: string }
+					>(`${SERVICE.registry}.versions.get`, oipVersionRef(ctx.params));
+					if (ctx.params.version !== undefined)
+						return modelMetadata(version, [version.version]);
+					const all = await ctx.call<
+						{ items: VersionView[] },
+						{ model: string; limit: number }
+					>(`${SERVICE.registry}.versions.list`, { model: version.model, limit: 500 });
+					return modelMetadata(
+						version,
+						all.items.map(v => v.version),
+					);
+				},
+			}),
+
+			/** `GET /v2/models/{model}[/versions/{version}]/ready`: 200 when it exists and a predictor can serve it. */
+			v2ModelReady: requires("models.read", {
+				params: {
+					model: { type: "string", min: 1, max: 256 },
+					version: { type: "string", optional: true, max: 128 },
+				},
+				async handler(ctx: Context<{ model: string; version?: string }, HttpMeta>) {
+					const version = await ctx.call<
+						VersionView,
+						{ model: string; version?: string }
+					>(`${SERVICE.registry}.versions.get`, oipVersionRef(ctx.params));
+					const ready =
+						version.artifact !== null &&
+						this.broker.registry
+							.getServiceList({ onlyAvailable: true, skipInternal: true })
+							.some(service => service.name === SERVICE.predictor);
+					if (!ready) ctx.meta.$statusCode = 503;
+					return { name: version.model, version: version.version, ready };
+				},
+			}),
+
+			/** `POST /v2/models/{model}[/versions/{version}]/infer`: the Open Inference Protocol's inference. */
+			v2Infer: requires("predict", {
+				params: {
+					model: { type: "string", min: 1, max: 256 },
+					version: { type: "string", optional: true, max: 128 },
+				},
+				async handler(
+					ctx: Context<
+						Record<string, unknown> & { model: string; version?: string },
+						HttpMeta
+					>,
+				) {
+					const result = await ctx.call<InferResult, Record<string, unknown>>(
+						`${SERVICE.predictor}.infer`,
+						{
+							...ctx.params,
+							...oipVersionRef(ctx.params),
+						},
+					);
+					return encodeInferenceResponse({
+						modelName: result.modelName,
+						modelVersion: result.modelVersion,
+						id: result.id,
+						parameters: {
+							...(result.parameters ?? {}),
+							execution_provider: result.executionProvider,
 						},
 						outputs: result.outputs,
 					});

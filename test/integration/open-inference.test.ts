@@ -1,0 +1,144 @@
+/** The Open Inference Protocol (KServe v2 / Triton HTTP) on an all-in-one node. */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { startNode, type StartedNode } from "../../nodes/start-node";
+import { freePort } from "../support/node-process";
+import { MLP_EXAMPLE, writeMlpModel } from "../unit/onnx/example-models";
+
+const KEY = "mf_oip-test-owner";
+
+describe("Open Inference Protocol /v2", () => {
+	let node: StartedNode;
+	let base: string;
+
+	async function http(
+		route: string,
+		init: { method?: string; body?: unknown; key?: string | null } = {},
+	): Promise<{ status: number; body: Record<string, unknown> }> {
+		const key = init.key === undefined ? KEY : init.key;
+		const response = await fetch(`${base}${route}`, {
+			method: init.method ?? "GET",
+			headers: {
+				...(key ? { authorization: `Bearer ${key}` } : {}),
+				...(init.body !== undefined ? { "content-type": "application/json" } : {}),
+			},
+			body: init.body === undefined ? undefined : JSON.stringify(init.body),
+		});
+		return {
+			status: response.status,
+			body: (await response.json()) as Record<string, unknown>,
+		};
+	}
+
+	beforeAll(async () => {
+		node = await startNode(
+			"all-in-one",
+			{
+				HOST: "127.0.0.1",
+				PORT: String(await freePort()),
+				METRICS_PORT: "off",
+				LOG_LEVEL: "error",
+				MODELFLEET_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), "mf-oip-")),
+				MODELFLEET_BOOTSTRAP_KEY: KEY,
+				MODELFLEET_POOL_THREADS: "1",
+			},
+			() => undefined,
+		);
+		base = node.httpUrl!;
+		await http("/api/v1/models", {
+			method: "POST",
+			body: { name: "mlp", task: "classification", framework: "onnx" },
+		});
+		const uploaded = await fetch(`${base}/api/v1/models/mlp/versions/upload?version=1.0.0`, {
+			method: "POST",
+			headers: { authorization: `Bearer ${KEY}` },
+			body: writeMlpModel(),
+		});
+		expect(uploaded.status).toBe(201);
+	}, 60_000);
+
+	afterAll(() => node?.stop());
+
+	it("answers health and server metadata without a key", async () => {
+		expect(await http("/v2/health/live", { key: null })).toEqual({
+			status: 200,
+			body: { live: true },
+		});
+		expect(await http("/v2/health/ready", { key: null })).toEqual({
+			status: 200,
+			body: { ready: true },
+		});
+		const server = await http("/v2", { key: null });
+		expect(server.status).toBe(200);
+		expect(server.body).toEqual({
+			name: "modelfleet",
+			version: expect.any(String),
+			extensions: [],
+		});
+	});
+
+	it("describes a model and its versions, with Triton's integer versions accepted", async () => {
+		expect(await http("/v2/models/mlp")).toEqual({
+			status: 200,
+			body: {
+				name: "mlp",
+				versions: ["1.0.0"],
+				platform: "onnxruntime_onnx",
+				inputs: [{ name: "x", datatype: "FP32", shape: [-1, 4] }],
+				outputs: [
+					{ name: "logits", datatype: "FP32", shape: [-1, 2] },
+					{ name: "probabilities", datatype: "FP32", shape: [-1, 2] },
+				],
+			},
+		});
+		expect((await http("/v2/models/mlp/versions/1")).body).toMatchObject({
+			name: "mlp",
+			versions: ["1.0.0"],
+		});
+		expect(await http("/v2/models/mlp/versions/1.0.0/ready")).toMatchObject({
+			status: 200,
+			body: { ready: true },
+		});
+	});
+
+	it("infers, echoing the id and giving only the outputs asked for", async () => {
+		const answer = await http("/v2/models/mlp/versions/1/infer", {
+			method: "POST",
+			body: {
+				id: "42",
+				inputs: [{ name: "x", shape: [2, 4], datatype: "FP32", data: MLP_EXAMPLE.x }],
+				outputs: [{ name: "logits" }],
+			},
+		});
+		expect(answer).toEqual({
+			status: 200,
+			body: {
+				model_name: "mlp",
+				model_version: "1.0.0",
+				id: "42",
+				parameters: { execution_provider: "cpu" },
+				outputs: [
+					{ name: "logits", shape: [2, 2], datatype: "FP32", data: MLP_EXAMPLE.logits },
+				],
+			},
+		});
+	});
+
+	it("answers errors as {error} with the protocol's statuses", async () => {
+		const bad = await http("/v2/models/mlp/infer", {
+			method: "POST",
+			body: { inputs: [{ name: "x", shape: [1, 3], datatype: "FP32", data: [1, 2, 3] }] },
+		});
+		expect(bad.status).toBe(400);
+		expect(Object.keys(bad.body)).toEqual(["error"]);
+		expect(bad.body.error).toEqual(expect.stringContaining("'x'"));
+		const unknown = await http("/v2/models/nothing");
+		expect(unknown).toEqual({
+			status: 404,
+			body: { error: expect.stringContaining("nothing") },
+		});
+		const noKey = await http("/v2/models/mlp", { key: null });
+		expect(noKey).toEqual({ status: 401, body: { error: expect.any(String) } });
+	});
+});
