@@ -24,6 +24,7 @@ import { apiKeyFromHeaders } from "../lib/http/api-key-header";
 import { toErrorResponse } from "../lib/http/error-response";
 import { createdLocation } from "../lib/http/created-location";
 import { modelMetadata, type OipModelMetadata } from "../lib/http/oip-metadata";
+import { oipError, oipVersionRef } from "../lib/http/oip-http";
 import { MODELFLEET_VERSION } from "../lib/version";
 import type { VersionView } from "../lib/registry/version-store";
 import { TtlCache } from "../lib/http/ttl-cache";
@@ -75,23 +76,29 @@ const REST_ALIASES = {
 	"POST models/:model/versions/upload": `stream:${SERVICE.api}.uploadVersion`,
 } as const;
 
-/** Open Inference Protocol errors: `{"error": "…"}` with the status of the error table. */
-function oipError(
-	this: { logger: { error(...args: unknown[]): void } },
-	_req: IncomingMessage,
-	res: ServerResponse,
-	err: unknown,
-): void {
-	const { status, body } = toErrorResponse(err);
-	if (status >= 500 && status !== 503) this.logger.error("Request failed:", err);
-	const retryAfter = (body.data as { retryAfterMs?: number } | undefined)?.retryAfterMs;
-	res.writeHead(status, {
-		"Content-Type": "application/json; charset=utf-8",
-		...(retryAfter !== undefined
-			? { "Retry-After": String(Math.max(1, Math.ceil(retryAfter / 1000))) }
-			: {}),
+type PredictParams = Record<string, unknown> & { model: string; version?: string };
+
+/**
+ * Runs a prediction through the predictor and answers it in Open Inference Protocol form;
+ * `parameters` says which execution provider ran (and, with `steps`, the pipeline steps).
+ */
+async function predictResponse(
+	ctx: Context<PredictParams, HttpMeta>,
+	params: PredictParams,
+	steps: boolean,
+) {
+	const result = await ctx.call<InferResult, PredictParams>(`${SERVICE.predictor}.infer`, params);
+	return encodeInferenceResponse({
+		modelName: result.modelName,
+		modelVersion: result.modelVersion,
+		id: result.id,
+		parameters: {
+			...(result.parameters ?? {}),
+			execution_provider: result.executionProvider,
+			...(steps ? { pipeline_steps: result.steps } : {}),
+		},
+		outputs: result.outputs,
 	});
-	res.end(JSON.stringify({ error: body.message }));
 }
 
 /** The request body of a `stream:` route. */
@@ -99,18 +106,6 @@ function requestStream(ctx: Context): Readable {
 	const stream = (ctx as unknown as { stream?: Readable | null }).stream;
 	if (!stream) throw new InvalidInputError("Send the file as the request body.");
 	return stream;
-}
-
-/**
- * Triton clients name versions by integers ("1" is 1.0.0 here); names may carry `@alias`.
- */
-function oipVersionRef(params: { model: string; version?: string }): {
-	model: string;
-	version?: string;
-} {
-	const { model, version } = params;
-	if (version === undefined) return { model };
-	return { model, version: /^\d+$/.test(version) ? `${version}.0.0` : version };
 }
 
 export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSettingsSchema> {
@@ -287,27 +282,8 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 					model: { type: "string", min: 1, max: 256 },
 					version: { type: "string", optional: true, max: 128 },
 				},
-				async handler(
-					ctx: Context<
-						Record<string, unknown> & { model: string; version?: string },
-						HttpMeta
-					>,
-				) {
-					const result = await ctx.call<InferResult, Record<string, unknown>>(
-						`${SERVICE.predictor}.infer`,
-						ctx.params,
-					);
-					return encodeInferenceResponse({
-						modelName: result.modelName,
-						modelVersion: result.modelVersion,
-						id: result.id,
-						parameters: {
-							...(result.parameters ?? {}),
-							execution_provider: result.executionProvider,
-							pipeline_steps: result.steps,
-						},
-						outputs: result.outputs,
-					});
+				handler(ctx: Context<PredictParams, HttpMeta>) {
+					return predictResponse(ctx, ctx.params, true);
 				},
 			}),
 
@@ -398,29 +374,12 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 					model: { type: "string", min: 1, max: 256 },
 					version: { type: "string", optional: true, max: 128 },
 				},
-				async handler(
-					ctx: Context<
-						Record<string, unknown> & { model: string; version?: string },
-						HttpMeta
-					>,
-				) {
-					const result = await ctx.call<InferResult, Record<string, unknown>>(
-						`${SERVICE.predictor}.infer`,
-						{
-							...ctx.params,
-							...oipVersionRef(ctx.params),
-						},
+				handler(ctx: Context<PredictParams, HttpMeta>) {
+					return predictResponse(
+						ctx,
+						{ ...ctx.params, ...oipVersionRef(ctx.params) },
+						false,
 					);
-					return encodeInferenceResponse({
-						modelName: result.modelName,
-						modelVersion: result.modelVersion,
-						id: result.id,
-						parameters: {
-							...(result.parameters ?? {}),
-							execution_provider: result.executionProvider,
-						},
-						outputs: result.outputs,
-					});
 				},
 			}),
 
