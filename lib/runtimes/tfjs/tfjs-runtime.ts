@@ -69,7 +69,7 @@ export class TfjsRuntime implements ModelRuntime {
 				const graph = await tf.loadGraphModel(handler);
 				try {
 					const signature = (artifacts.signature ?? {}) as GraphSignature;
-					const schema = await graphModelSchema(tf, graph, signature);
+					const { schema } = await graphModelSchema(tf, graph, signature);
 					model = new TfjsModel(tf, { graph, schema }, modelRef(filePath), memoryBytes);
 				} catch (error) {
 					graph.dispose();

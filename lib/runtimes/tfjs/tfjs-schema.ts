@@ -3,7 +3,9 @@
  * names it, so that requests validated against the registered schema fit the running model:
  * a layers model's tensors by their layers, a graph model's by the names `execute` takes
  * (signature keys where model.json has a signature). A graph model's output shapes come from
- * the graph or the signature; without either, from one run on zeros.
+ * the graph or the signature; without either, from one run on zeros. The importer reads the
+ * schema it registers with these same functions; a model they cannot read is refused with a
+ * TypeError that says why (each caller turns it into its own error).
  */
 import type { GraphModel, LayersModel, ModelTensorInfo, Tensor } from "@tensorflow/tfjs";
 import type { TfModule } from "../../importers/tfjs-runtime";
@@ -27,24 +29,30 @@ const TF_DTYPE_TO_OIP: Readonly<Record<string, OipDatatype>> = {
 export const TFJS_DTYPE_OF: Partial<Record<OipDatatype, "float32" | "int32" | "bool" | "string">> =
 	{ FP32: "float32", INT32: "int32", BOOL: "bool", BYTES: "string" };
 
-export function oipDatatypeOfTfDtype(dtype: string | undefined): OipDatatype {
+/** @param where the tensor, for the message: e.g. "input 'x'" */
+export function oipDatatypeOfTfDtype(dtype: string | undefined, where = "a tensor"): OipDatatype {
 	const datatype =
 		dtype !== undefined && Object.hasOwn(TF_DTYPE_TO_OIP, dtype)
 			? TF_DTYPE_TO_OIP[dtype]
 			: undefined;
 	if (datatype === undefined)
-		throw new TypeError(`dtype ${dtype ?? "(none)"} has no Open Inference Protocol datatype`);
+		throw new TypeError(
+			`${where} has dtype ${dtype ?? "(none)"}, which the Open Inference Protocol has no datatype for.`,
+		);
 	return datatype;
 }
 
 /** A layers model's inputs and outputs, by layer name. */
 export function layersModelSchema(model: LayersModel): ModelSchema {
-	const spec = (tensor: LayersModel["inputs"][number]): TensorSpec => ({
+	const spec = (kind: string, tensor: LayersModel["inputs"][number]): TensorSpec => ({
 		name: tensor.sourceLayer.name,
-		datatype: oipDatatypeOfTfDtype(tensor.dtype),
+		datatype: oipDatatypeOfTfDtype(tensor.dtype, `${kind} '${tensor.sourceLayer.name}'`),
 		shape: tensor.shape.map(dim => dim ?? -1),
 	});
-	return { inputs: model.inputs.map(spec), outputs: model.outputs.map(spec) };
+	return {
+		inputs: model.inputs.map(t => spec("input", t)),
+		outputs: model.outputs.map(t => spec("output", t)),
+	};
 }
 
 interface SignatureTensor {
@@ -58,33 +66,40 @@ export interface GraphSignature {
 
 type GraphTensorSpec = Omit<TensorSpec, "shape"> & { shape?: number[] };
 
+export interface GraphModelSchema {
+	schema: ModelSchema;
+	/** The output shapes came from one run on zeros (neither graph nor signature had them). */
+	probedOutputShapes: boolean;
+}
+
 /** A graph model's inputs and outputs; runs it once on zeros when output shapes are unknown. */
 export async function graphModelSchema(
 	tf: TfModule,
 	model: GraphModel,
 	signature: GraphSignature,
-): Promise<ModelSchema> {
+): Promise<GraphModelSchema> {
 	const inputs = model.inputs.map((info, i) =>
-		graphTensor(model.inputNodes[i], info, signature.inputs),
+		graphTensor("input", model.inputNodes[i], info, signature.inputs),
 	);
 	const outputs = model.outputs.map((info, i) =>
-		graphTensor(model.outputNodes[i], info, signature.outputs),
+		graphTensor("output", model.outputNodes[i], info, signature.outputs),
 	);
-	if (outputs.some(output => output.shape === undefined))
-		await probeOutputShapes(tf, model, inputs, outputs);
+	const probedOutputShapes = outputs.some(output => output.shape === undefined);
+	if (probedOutputShapes) await probeOutputShapes(tf, model, inputs, outputs);
 	const known = (tensors: GraphTensorSpec[]) =>
 		tensors.map(tensor => ({ ...tensor, shape: tensor.shape ?? [] }));
-	return { inputs: known(inputs), outputs: known(outputs) };
+	return { schema: { inputs: known(inputs), outputs: known(outputs) }, probedOutputShapes };
 }
 
 function graphTensor(
+	kind: string,
 	name: string,
 	info: ModelTensorInfo,
 	signature: Record<string, SignatureTensor> | undefined,
 ): GraphTensorSpec {
 	const fromSignature =
 		signature !== undefined && Object.hasOwn(signature, name) ? signature[name] : undefined;
-	const datatype = oipDatatypeOfTfDtype(info.dtype ?? fromSignature?.dtype);
+	const datatype = oipDatatypeOfTfDtype(info.dtype ?? fromSignature?.dtype, `${kind} '${name}'`);
 	let shape = info.shape?.map(dim => (dim >= 0 ? dim : -1));
 	const tensorShape = fromSignature?.tensorShape;
 	if (shape === undefined && tensorShape?.dim !== undefined && !tensorShape.unknownRank)
@@ -104,7 +119,10 @@ async function probeOutputShapes(
 	const zeros = (): Record<string, Tensor> => {
 		const feeds: Record<string, Tensor> = {};
 		for (const { name, datatype, shape } of inputs) {
-			if (shape === undefined) throw new TypeError(`input '${name}' has no known shape`);
+			if (shape === undefined)
+				throw new TypeError(
+					`neither input '${name}' nor some outputs have a shape in model.json, so its schema cannot be read; convert the model with a signature (tensorflowjs_converter from a SavedModel).`,
+				);
 			const concrete = shape.map(dim => (dim === -1 ? 1 : dim));
 			feeds[name] =
 				datatype === "BYTES"
@@ -114,7 +132,16 @@ async function probeOutputShapes(
 		return feeds;
 	};
 	const names = outputs.map(output => output.name);
-	const results = await executeGraph(tf, model, zeros, names);
+	let results: Tensor[];
+	try {
+		results = await executeGraph(tf, model, zeros, names);
+	} catch (error) {
+		if (error instanceof TypeError && /have a shape in model\.json/.test(error.message))
+			throw error;
+		throw new TypeError(
+			`TF.js cannot run it on zeros to learn its output shapes: ${error instanceof Error ? error.message : String(error)}`,
+		);
+	}
 	const batchIsDynamic = inputs.some(input => input.shape?.[0] === -1);
 	results.forEach((tensor, i) => {
 		outputs[i].shape ??= tensor.shape.map((dim, d) => (d === 0 && batchIsDynamic ? -1 : dim));
