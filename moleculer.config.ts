@@ -4,6 +4,12 @@
  */
 import type { BrokerOptions, Middleware } from "moleculer";
 import type { NodeConfig } from "./lib/config/node-config";
+import { SERVICE } from "./lib/fleet/node-role";
+import { registerRoutingStrategies } from "./lib/routing/model-replica-strategy";
+import { trafficMiddleware } from "./lib/routing/traffic-middleware";
+
+// `predictor.infer` names the ModelReplica strategy; every node must know it to route there.
+registerRoutingStrategies();
 
 export interface BrokerExtras {
 	/** Static description of this node (role, capacity), seen by every other node. */
@@ -79,6 +85,7 @@ export function createBrokerOptions(config: NodeConfig, extras: BrokerExtras = {
 		// Graceful shutdown: in-flight calls finish (up to the timeout) before the node leaves.
 		tracking: { enabled: true, shutdownTimeout: config.shutdownTimeoutMs },
 
+		// Predictions use the ModelReplica strategy (lib/routing), named on their action.
 		registry: { strategy: "RoundRobin", preferLocal: true },
 
 		metrics: {
@@ -98,6 +105,10 @@ export function createBrokerOptions(config: NodeConfig, extras: BrokerExtras = {
 		skipProcessEventRegistration: true,
 
 		metadata: extras.metadata ?? {},
-		middlewares: extras.middlewares ?? [],
+		// Traffic splits and shadows of deployments are decided where a prediction call starts.
+		middlewares: [
+			trafficMiddleware(`${SERVICE.predictor}.infer`),
+			...(extras.middlewares ?? []),
+		],
 	};
 }

@@ -4,6 +4,8 @@
  */
 import type { NodeStatus } from "./fleet/node-status";
 import type { VersionState } from "./registry/lifecycle";
+import type { RoutingTable } from "./routing/routing-table";
+import type { AutoscalingTriggered } from "./scheduler/reconciler";
 
 export const EVENTS = {
 	/** Broadcast by every node's agent every status interval: its live figures. */
@@ -28,6 +30,10 @@ export const EVENTS = {
 	predictionFailed: "prediction.failed",
 	/** A blob was stored for the first time (not when identical content was already there). */
 	artifactStored: "artifact.stored",
+	/** The scheduler's routing table changed (broadcast: every caller routes with it). */
+	placementChanged: "placement.changed",
+	/** The autoscaler changed a deployment's desired replicas. */
+	autoscalingTriggered: "autoscaling.triggered",
 } as const;
 
 /** Every domain event says which tenant and key caused it. */
@@ -99,4 +105,6 @@ export interface EventPayloads {
 	[EVENTS.modelLoaded]: ModelCacheEvent;
 	[EVENTS.modelEvicted]: ModelCacheEvent;
 	[EVENTS.predictionFailed]: PredictionFailedEvent;
+	[EVENTS.placementChanged]: RoutingTable;
+	[EVENTS.autoscalingTriggered]: AutoscalingTriggered;
 }

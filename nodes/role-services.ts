@@ -1,4 +1,5 @@
 import type { ServiceBroker, ServiceSchema } from "moleculer";
+import { modelMemoryBudget } from "../lib/capacity/model-memory";
 import type { NodeCapacity } from "../lib/capacity/node-capacity";
 import type { NodeConfig } from "../lib/config/node-config";
 import type { Database } from "../lib/db/database";
@@ -71,7 +72,7 @@ const FACTORIES: Record<ServiceName, (node: NodeContext) => ServiceSchema> = {
 	predictor: node =>
 		predictorService({
 			dataDir: node.config.dataDir,
-			cacheBytes: node.config.modelCacheBytes ?? Math.floor(node.capacity.memoryBytes / 2),
+			cacheBytes: modelMemoryBudget(node.config.modelCacheBytes, node.capacity),
 			poolThreads: node.config.poolThreads ?? Math.max(1, Math.floor(node.capacity.cpus) - 1),
 			limits: {
 				maxRowsPerRequest: node.config.maxRowsPerRequest,
@@ -86,7 +87,11 @@ const FACTORIES: Record<ServiceName, (node: NodeContext) => ServiceSchema> = {
 			defaultTimeoutMs: node.config.requestTimeoutMs,
 		}),
 	scheduler: node =>
-		schedulerService({ heartbeatTimeoutMs: node.config.heartbeatTimeoutS * 1000 }),
+		schedulerService({
+			heartbeatTimeoutMs: node.config.heartbeatTimeoutS * 1000,
+			database: requireDatabase(node),
+			reconcileIntervalMs: node.config.reconcileIntervalMs,
+		}),
 };
 
 /** The service schemas a node of the configured role runs. */

@@ -3,13 +3,20 @@ import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import { ServiceBroker } from "moleculer";
 import { createBrokerOptions } from "../moleculer.config";
+import { modelMemoryBudget } from "../lib/capacity/model-memory";
 import { detectCapacity, type NodeCapacity } from "../lib/capacity/node-capacity";
 import { loadNodeConfig, type Environment, type NodeConfig } from "../lib/config/node-config";
 import { accessMiddleware } from "../lib/accounts/access";
 import { openDatabase, type Database } from "../lib/db/database";
 import { InFlightCounter } from "../lib/fleet/in-flight";
 import { METADATA_KEY, type NodeMetadata } from "../lib/fleet/node-metadata";
-import { SERVICE, servesHttp, usesDatabase, type NodeRole } from "../lib/fleet/node-role";
+import {
+	ROLE_SERVICES,
+	SERVICE,
+	servesHttp,
+	usesDatabase,
+	type NodeRole,
+} from "../lib/fleet/node-role";
 import { MODELFLEET_VERSION } from "../lib/version";
 import { createRoleServices } from "./role-services";
 
@@ -57,6 +64,9 @@ export async function startNode(
 			config.metricsPort !== null
 				? `http://${advertisedHost}:${config.metricsPort}/metrics`
 				: null,
+		modelMemoryBytes: ROLE_SERVICES[role].includes(SERVICE.predictor)
+			? modelMemoryBudget(config.modelCacheBytes, capacity)
+			: null,
 	};
 
 	// The schema is brought up to date before any service can touch it.

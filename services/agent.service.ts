@@ -1,15 +1,18 @@
 /**
  * agent — runs on every node. Broadcasts the node's live figures (`node.status`) every status
- * interval; the static capacity is in the broker metadata (nodes/start-node.ts).
+ * interval; the static capacity is in the broker metadata (nodes/start-node.ts). Keeps the
+ * node's fleet view (routing table, predictors' load) current for routing predictions.
  */
 import { monitorEventLoopDelay } from "node:perf_hooks";
-import type { ServiceSchema } from "moleculer";
+import type { Context, ServiceSchema } from "moleculer";
 import type { GpuInfo } from "../lib/capacity/gpu-info";
 import { readNvidiaSmi, type NodeCapacity } from "../lib/capacity/node-capacity";
 import { EVENTS } from "../lib/events";
 import type { InFlightCounter } from "../lib/fleet/in-flight";
 import { SERVICE } from "../lib/fleet/node-role";
 import { sampleNodeStatus, type NodeStatus, type ServingStatus } from "../lib/fleet/node-status";
+import { fleetViewOf } from "../lib/routing/fleet-view";
+import type { RoutingTable } from "../lib/routing/routing-table";
 
 /** What `predictor.stats` answers, as far as the agent reads it. */
 interface PredictorStats {
@@ -28,6 +31,7 @@ interface AgentState {
 	loopDelay: ReturnType<typeof monitorEventLoopDelay>;
 	gpus: GpuInfo[];
 	refreshing: boolean;
+	tableFetched: boolean;
 }
 
 export function agentService(options: AgentServiceOptions): ServiceSchema {
@@ -63,6 +67,7 @@ export function agentService(options: AgentServiceOptions): ServiceSchema {
 				loopDelay: monitorEventLoopDelay({ resolution: 20 }),
 				gpus: options.capacity.gpus,
 				refreshing: false,
+				tableFetched: false,
 			};
 		},
 
@@ -71,10 +76,42 @@ export function agentService(options: AgentServiceOptions): ServiceSchema {
 			// goes out once the broker is up, so the fleet sees live figures without waiting.
 			async "$broker.started"() {
 				await this.sendStatus();
+				await this.fetchRoutingTable();
+			},
+			[EVENTS.nodeStatus](ctx: Context<NodeStatus>) {
+				fleetViewOf(this.broker).recordStatus(ctx.params);
+			},
+			[EVENTS.placementChanged](ctx: Context<RoutingTable>) {
+				fleetViewOf(this.broker).setTable(ctx.params);
+			},
+			"$node.disconnected"(ctx: Context<{ node: { id: string } }>) {
+				fleetViewOf(this.broker).forgetNode(ctx.params.node.id);
+			},
+			async "$services.changed"() {
+				if (!state.tableFetched) await this.fetchRoutingTable();
 			},
 		},
 
 		methods: {
+			/** A node that joins a running fleet asks for the routing table once. */
+			async fetchRoutingTable(): Promise<void> {
+				if (state.tableFetched) return;
+				const hasScheduler = this.broker.registry
+					.getServiceList({ onlyAvailable: true, skipInternal: true })
+					.some(service => service.name === SERVICE.scheduler);
+				if (!hasScheduler) return;
+				const table = await this.broker
+					.call<RoutingTable, Record<string, never>>(
+						`${SERVICE.scheduler}.placements`,
+						{},
+					)
+					.catch(() => null);
+				if (table) {
+					state.tableFetched = true;
+					fleetViewOf(this.broker).setTable(table);
+				}
+			},
+
 			async sendStatus(): Promise<void> {
 				// Live GPU memory comes from nvidia-smi again; declared GPUs have no live figures.
 				if (options.capacity.gpuSource === "nvidia-smi" && !state.refreshing) {

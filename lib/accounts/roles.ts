@@ -14,6 +14,8 @@ export const PERMISSIONS = {
 	"models.write": ["owner", "developer"],
 	/** Move versions through the lifecycle. */
 	"versions.transition": ["owner", "developer"],
+	/** Create, change, scale, promote, roll back and delete deployments. */
+	"deployments.write": ["owner", "developer"],
 	/** Ask for predictions. */
 	predict: ["owner", "developer", "predictor"],
 	/** Start and cancel training jobs. */

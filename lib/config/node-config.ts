@@ -42,6 +42,8 @@ export interface NodeConfig {
 	heartbeatTimeoutS: number;
 	/** MODELFLEET_STATUS_INTERVAL_MS — default: the heartbeat interval. */
 	statusIntervalMs: number;
+	/** MODELFLEET_RECONCILE_INTERVAL_MS — default 1000: how often the scheduler checks placements and autoscaling. */
+	reconcileIntervalMs: number;
 	/** MODELFLEET_SHUTDOWN_TIMEOUT_MS — default 10000. */
 	shutdownTimeoutMs: number;
 	/** MODELFLEET_CIRCUIT_BREAKER — default true. */
@@ -161,6 +163,10 @@ export function loadNodeConfig(role: NodeRole, env: Environment): Readonly<NodeC
 		heartbeatTimeoutS,
 		statusIntervalMs: read.number("MODELFLEET_STATUS_INTERVAL_MS", heartbeatIntervalS * 1000, {
 			min: 100,
+			integer: true,
+		}),
+		reconcileIntervalMs: read.number("MODELFLEET_RECONCILE_INTERVAL_MS", 1000, {
+			min: 50,
 			integer: true,
 		}),
 		shutdownTimeoutMs: read.number("MODELFLEET_SHUTDOWN_TIMEOUT_MS", 10_000, {

@@ -7,6 +7,7 @@ import {
 	bigint,
 	bigserial,
 	boolean,
+	integer,
 	jsonb,
 	pgTable,
 	primaryKey,
@@ -124,6 +125,54 @@ export const auditLog = pgTable("audit_log", {
 	at: timestamp("at", { withTimezone: true }).notNull().defaultNow(),
 });
 
+/** A model served by the fleet: how many replicas, with what, and which versions get traffic. */
+export const deployments = pgTable(
+	"deployments",
+	{
+		id: uuid("id").primaryKey(),
+		tenantId: uuid("tenant_id")
+			.notNull()
+			.references(() => tenants.id, { onDelete: "cascade" }),
+		modelId: uuid("model_id")
+			.notNull()
+			.references(() => models.id, { onDelete: "cascade" }),
+		modelName: text("model_name").notNull(),
+		/** Desired now: the autoscaler moves it between min and max. */
+		replicas: integer("replicas").notNull(),
+		minReplicas: integer("min_replicas").notNull(),
+		maxReplicas: integer("max_replicas").notNull(),
+		resources: jsonb("resources").notNull(),
+		batching: jsonb("batching")
+			.notNull()
+			.default(sql`'{}'::jsonb`),
+		autoscaling: jsonb("autoscaling"),
+		traffic: jsonb("traffic").notNull(),
+		shadow: jsonb("shadow"),
+		/** The traffic before the last change, for one-call rollback. */
+		previousTraffic: jsonb("previous_traffic"),
+		status: text("status").notNull(),
+		statusReason: text("status_reason"),
+		createdAt: createdAt(),
+		updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+	},
+	table => [unique("deployments_tenant_model").on(table.tenantId, table.modelId)],
+);
+
+/** Where a deployment's replicas are: one row per node holding it. */
+export const deploymentReplicas = pgTable(
+	"deployment_replicas",
+	{
+		deploymentId: uuid("deployment_id")
+			.notNull()
+			.references(() => deployments.id, { onDelete: "cascade" }),
+		nodeId: text("node_id").notNull(),
+		gpuIndex: integer("gpu_index"),
+		state: text("state").notNull(),
+		updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+	},
+	table => [primaryKey({ columns: [table.deploymentId, table.nodeId] })],
+);
+
 export const schemaMigrations = pgTable("schema_migrations", {
 	id: text("id").primaryKey(),
 	appliedAt: timestamp("applied_at", { withTimezone: true }).notNull().defaultNow(),
@@ -136,5 +185,7 @@ export const dbSchema = {
 	modelVersions,
 	modelAliases,
 	auditLog,
+	deployments,
+	deploymentReplicas,
 	schemaMigrations,
 };

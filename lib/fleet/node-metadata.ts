@@ -18,6 +18,8 @@ export interface NodeMetadata {
 	/** Where the node serves HTTP, when its role has the gateway. */
 	httpUrl: string | null;
 	metricsUrl: string | null;
+	/** The predictor's model-cache budget, where the node serves models (placement fits replicas in it). */
+	modelMemoryBytes?: number | null;
 }
 
 /** Reads a node's metadata from the broker metadata of a registry node; null for non-modelfleet nodes. */

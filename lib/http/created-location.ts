@@ -13,5 +13,8 @@ export function createdLocation(basePath: string, created: unknown, requestPath:
 	if (/\/models\/?$/.test(requestPath) && typeof value.name === "string") {
 		return `${basePath}/models/${segment(value.name)}`;
 	}
+	if (/\/deployments\/?$/.test(requestPath) && typeof value.model === "string") {
+		return `${basePath}/deployments/${segment(value.model)}`;
+	}
 	return requestPath;
 }

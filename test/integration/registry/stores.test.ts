@@ -38,7 +38,11 @@ describeOnEachEngine("registry stores", database => {
 	describe("migrations", () => {
 		it("are recorded once", async () => {
 			const rows = await database().db.select().from(schemaMigrations);
-			expect(rows.map(r => r.id)).toEqual(["0001-initial", "0002-version-serving"]);
+			expect(rows.map(r => r.id)).toEqual([
+				"0001-initial",
+				"0002-version-serving",
+				"0003-deployments",
+			]);
 		});
 	});
 

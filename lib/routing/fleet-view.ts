@@ -1,0 +1,82 @@
+/**
+ * What a node knows for routing predictions: the routing table the scheduler published, each
+ * predictor node's last reported load, and the calls this node has in flight to each. One per
+ * broker; the agent feeds it from events, the routing strategy and middleware read it.
+ */
+import type { ServiceBroker } from "moleculer";
+import type { NodeStatus } from "../fleet/node-status";
+import type { RoutingEntry, RoutingTable } from "./routing-table";
+
+export interface NodeLoad {
+	/** When the node sampled it, ms. */
+	at: number;
+	/** Running + queued prediction requests on the node. */
+	activeRequests: number;
+	/** The same per served version key (`tenant/model@version`). */
+	activeByKey: Map<string, number>;
+}
+
+export class FleetView {
+	private entries = new Map<string, RoutingEntry>();
+	private readonly loads = new Map<string, NodeLoad>();
+	private readonly inFlight = new Map<string, number>();
+
+	setTable(table: RoutingTable): void {
+		const entries = new Map<string, RoutingEntry>();
+		for (const entry of table.deployments)
+			entries.set(`${entry.tenant}\u0000${entry.model}`, entry);
+		this.entries = entries;
+	}
+
+	/** The deployment serving a tenant's model, if any. */
+	deployment(tenant: string, model: string): RoutingEntry | undefined {
+		return this.entries.get(`${tenant}\u0000${model}`);
+	}
+
+	recordStatus(status: NodeStatus): void {
+		const serving = status.serving;
+		if (!serving) return;
+		const activeByKey = new Map<string, number>();
+		for (const m of serving.models ?? []) activeByKey.set(m.key, m.active);
+		this.loads.set(status.nodeID, {
+			at: status.at,
+			activeRequests: serving.activeRequests,
+			activeByKey,
+		});
+	}
+
+	forgetNode(nodeID: string): void {
+		this.loads.delete(nodeID);
+		this.inFlight.delete(nodeID);
+	}
+
+	load(nodeID: string): NodeLoad | undefined {
+		return this.loads.get(nodeID);
+	}
+
+	begin(nodeID: string): void {
+		this.inFlight.set(nodeID, (this.inFlight.get(nodeID) ?? 0) + 1);
+	}
+
+	end(nodeID: string): void {
+		const n = (this.inFlight.get(nodeID) ?? 1) - 1;
+		if (n <= 0) this.inFlight.delete(nodeID);
+		else this.inFlight.set(nodeID, n);
+	}
+
+	localInFlight(nodeID: string): number {
+		return this.inFlight.get(nodeID) ?? 0;
+	}
+}
+
+const views = new WeakMap<ServiceBroker, FleetView>();
+
+/** The broker's fleet view (made on first use). */
+export function fleetViewOf(broker: ServiceBroker): FleetView {
+	let view = views.get(broker);
+	if (!view) {
+		view = new FleetView();
+		views.set(broker, view);
+	}
+	return view;
+}

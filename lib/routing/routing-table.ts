@@ -1,0 +1,19 @@
+/**
+ * What every caller of `predictor.infer` needs to route a request: per deployment, the versions
+ * with their traffic weights and the nodes holding a ready replica. The scheduler publishes it
+ * in `placement.changed` events (the whole table: it is small) and on request.
+ */
+export interface RoutingEntry {
+	deploymentId: string;
+	tenant: string;
+	model: string;
+	traffic: Array<{ version: string; weight: number }>;
+	/** A version that gets a copy of every request, or null. */
+	shadow: string | null;
+	/** Node IDs with a ready replica. */
+	replicas: string[];
+}
+
+export interface RoutingTable {
+	deployments: RoutingEntry[];
+}

@@ -1,0 +1,82 @@
+/**
+ * Traffic for deployed models, on the calling node: a `predictor.infer` call that names no
+ * version goes to a version of the model's deployment chosen by its traffic split (sticky per
+ * routing key when the caller sends one), a copy goes to its shadow version (answer dropped),
+ * and calls in flight to each node are counted for the routing strategy.
+ */
+import type { CallingOptions, Context, Middleware, ServiceBroker } from "moleculer";
+import type { RequestMeta } from "../accounts/access";
+import { parseVersionRef } from "../registry/version-ref";
+import { fleetViewOf } from "./fleet-view";
+import { pickTarget } from "./traffic-split";
+
+/** Routing-relevant meta a caller may set (the gateway sets it from a header). */
+export interface RoutingMeta extends RequestMeta {
+	/** Requests with the same key get the same version of a split deployment. */
+	routingKey?: string;
+	/** Set on mirrored (shadow) calls. */
+	shadow?: boolean;
+}
+
+interface InferCallParams {
+	model?: unknown;
+	version?: unknown;
+	parameters?: { routing_key?: unknown };
+	[key: string]: unknown;
+}
+
+type CallFn = (action: string, params?: unknown, opts?: CallingOptions) => Promise<unknown>;
+
+export function trafficMiddleware(action: string): Middleware {
+	let broker: ServiceBroker;
+	return {
+		name: "Traffic",
+		created(b: ServiceBroker) {
+			broker = b;
+		},
+		call(next: CallFn): CallFn {
+			return (actionName, params, opts) => {
+				if (actionName !== action || params === null || typeof params !== "object") {
+					return next(actionName, params, opts);
+				}
+				const request = params as InferCallParams;
+				const parentMeta = (opts as { parentCtx?: Context } | undefined)?.parentCtx?.meta;
+				const meta = { ...(parentMeta as RoutingMeta), ...(opts?.meta as RoutingMeta) };
+				if (typeof meta.tenant !== "string" || typeof request.model !== "string") {
+					return next(actionName, params, opts);
+				}
+				if (request.version !== undefined || request.model.includes("@") || meta.shadow) {
+					return next(actionName, params, opts);
+				}
+				const view = fleetViewOf(broker);
+				const ref = parseVersionRef(request.model);
+				const deployment = view.deployment(meta.tenant, ref.model);
+				if (!deployment || deployment.traffic.length === 0)
+					return next(actionName, params, opts);
+				const key =
+					typeof request.parameters?.routing_key === "string"
+						? request.parameters.routing_key
+						: meta.routingKey;
+				const version = pickTarget(deployment.traffic, key);
+				if (deployment.shadow !== null && deployment.shadow !== version) {
+					const mirrored = { ...request, version: deployment.shadow };
+					next(actionName, mirrored, { ...opts, meta: { ...meta, shadow: true } }).catch(
+						() => {
+							// A shadow's answers and failures are its own metrics' business, never the caller's.
+						},
+					);
+				}
+				return next(actionName, { ...request, version }, opts);
+			};
+		},
+		remoteAction(next: (ctx: Context) => Promise<unknown>, definition: { name?: string }) {
+			if (definition.name !== action) return next;
+			return (ctx: Context) => {
+				const view = fleetViewOf(broker);
+				const nodeID = ctx.nodeID ?? "";
+				view.begin(nodeID);
+				return next(ctx).finally(() => view.end(nodeID));
+			};
+		},
+	} as unknown as Middleware; // Moleculer's Middleware typing has no `call` hook signature.
+}

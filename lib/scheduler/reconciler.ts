@@ -1,0 +1,377 @@
+/**
+ * Keeps the fleet's actual replicas equal to the desired ones: one pass reads the deployments,
+ * the placed replicas and the live nodes, lets the autoscaler move desired counts, plans
+ * placement, asks predictors to load (and pin) or unpin, records deployment status, and
+ * publishes the routing table when it changed. Passes never overlap; loads run in the
+ * background and trigger another pass when they finish.
+ */
+import type { PlacementNode, PlacedReplica, DeploymentDemand } from "./placement";
+import { planPlacement } from "./placement";
+import { decideReplicas, INITIAL_AUTOSCALING_STATE, type AutoscalingState } from "./autoscaling";
+import type { DeploymentRecord, DeploymentStatus, PlacedReplicaRow } from "./deployment-store";
+import { servedVersions, type ServedVersion } from "./deployments";
+import type { RoutingTable } from "../routing/routing-table";
+
+/** A predictor node as the reconciler sees it. */
+export interface ServingNode extends PlacementNode {
+	/** Running + queued requests per served version key (`tenant/model@version`), last reported. */
+	activeByKey: ReadonlyMap<string, number>;
+}
+
+/** The deployment store operations the reconciler uses. */
+export interface ReconcilerStore {
+	all(): Promise<DeploymentRecord[]>;
+	replicas(): Promise<PlacedReplicaRow[]>;
+	setReplicas(id: string, replicas: number): Promise<void>;
+	setStatus(id: string, status: DeploymentStatus, reason: string | null): Promise<void>;
+	addReplica(deploymentId: string, nodeID: string, gpuIndex: number | null): Promise<boolean>;
+	setReplicaState(
+		deploymentId: string,
+		nodeID: string,
+		state: "loading" | "ready",
+	): Promise<void>;
+	removeReplica(deploymentId: string, nodeID: string): Promise<void>;
+}
+
+export interface AutoscalingTriggered {
+	tenant: string;
+	model: string;
+	deploymentId: string;
+	from: number;
+	to: number;
+	reason: string;
+}
+
+export interface ReconcilerDeps {
+	store: ReconcilerStore;
+	/** The predictor nodes of the fleet now (available or not). */
+	nodes(): ServingNode[];
+	/** Loads and pins a deployment's versions on a node, with its batching settings. */
+	load(nodeID: string, deployment: DeploymentRecord): Promise<void>;
+	/** Unpins a deployment's versions on a node (the LRU may then evict them). */
+	unload(nodeID: string, deployment: DeploymentRecord): Promise<void>;
+	publish(table: RoutingTable): void;
+	autoscaled(event: AutoscalingTriggered): void;
+	now(): number;
+	warn(message: string): void;
+}
+
+/** Model memory a replica needs when the deployment does not say: the served files, twice, plus room. */
+export function estimateReplicaMemory(d: DeploymentRecord): number {
+	if (d.resources.memoryBytes !== null) return d.resources.memoryBytes;
+	let bytes = 0;
+	for (const v of [...d.traffic, ...(d.shadow ? [d.shadow] : [])]) {
+		bytes += 2 * ((v as Partial<ServedVersion>).artifactBytes ?? 0) + 16 * 1024 * 1024;
+	}
+	return bytes;
+}
+
+/** The served-model keys of a deployment, as predictors report them. */
+export function deploymentKeys(d: DeploymentRecord): string[] {
+	return servedVersions(d).map(v => `${d.tenantId}/${d.model}@${v.version}`);
+}
+
+/** What a replica must hold: its versions and batching settings. */
+function servingSignature(d: DeploymentRecord): string {
+	return JSON.stringify([
+		servedVersions(d)
+			.map(v => v.versionId)
+			.sort(),
+		d.batching,
+	]);
+}
+
+/** How long a deployment waits before a node that failed to load it is tried again. */
+const LOAD_RETRY_MS = 10_000;
+
+export class Reconciler {
+	private running: Promise<void> | null = null;
+	private again = false;
+	private readonly loading = new Set<string>();
+	private readonly autoscaling = new Map<string, AutoscalingState>();
+	/** deployment id → until when it is not placed (after a failed load), and why. */
+	private readonly backoff = new Map<string, { until: number; reason: string }>();
+	private lastTable = "";
+	/** What each replica (deployment, node) was last asked to serve. */
+	private readonly served = new Map<
+		string,
+		{ signature: string; deployment: DeploymentRecord }
+	>();
+
+	constructor(private readonly deps: ReconcilerDeps) {}
+
+	/** Runs a pass now, or right after the one in progress. */
+	trigger(): Promise<void> {
+		if (this.running) {
+			this.again = true;
+			return this.running;
+		}
+		this.running = (async () => {
+			try {
+				do {
+					this.again = false;
+					await this.pass();
+				} while (this.again);
+			} finally {
+				this.running = null;
+			}
+		})();
+		return this.running;
+	}
+
+	/** Waits for the loads in flight (tests, shutdown). */
+	get busy(): boolean {
+		return this.running !== null || this.loading.size > 0;
+	}
+
+	private async pass(): Promise<void> {
+		const now = this.deps.now();
+		const deployments = await this.deps.store.all();
+		const rows = await this.deps.store.replicas();
+		const nodes = this.deps.nodes();
+		const nodeByID = new Map(nodes.map(n => [n.nodeID, n]));
+
+		for (const d of deployments) this.autoscale(d, rows, nodeByID, now);
+		for (const id of [...this.autoscaling.keys()]) {
+			if (!deployments.some(d => d.id === id)) this.autoscaling.delete(id);
+		}
+
+		const demands: DeploymentDemand[] = deployments.map(d => {
+			const held = this.backoff.get(d.id);
+			const placed = rows.filter(r => r.deploymentId === d.id).length;
+			return {
+				deploymentId: d.id,
+				// After a failed load, hold at what is placed (no new tries, no removals) for a while.
+				replicas: held && held.until > now ? Math.min(placed, d.replicas) : d.replicas,
+				resources: {
+					memoryBytes: estimateReplicaMemory(d),
+					cpu: d.resources.cpu,
+					gpus: d.resources.gpus,
+					gpuMemoryBytes: d.resources.gpuMemoryBytes,
+				},
+				createdAt: Date.parse(d.createdAt),
+			};
+		});
+		const current: PlacedReplica[] = rows.map(r => {
+			const d = deployments.find(x => x.id === r.deploymentId);
+			const demand = demands.find(x => x.deploymentId === r.deploymentId);
+			return {
+				deploymentId: r.deploymentId,
+				nodeID: r.nodeID,
+				gpuIndex: r.gpuIndex,
+				resources: demand?.resources ?? {
+					memoryBytes: d ? estimateReplicaMemory(d) : 0,
+					cpu: 0,
+					gpus: 0,
+					gpuMemoryBytes: 0,
+				},
+			};
+		});
+		const plan = planPlacement(demands, nodes, current);
+
+		let replicas = rows;
+		for (const removal of plan.remove) {
+			await this.deps.store.removeReplica(removal.deploymentId, removal.nodeID);
+			replicas = replicas.filter(
+				r => !(r.deploymentId === removal.deploymentId && r.nodeID === removal.nodeID),
+			);
+			const d = deployments.find(x => x.id === removal.deploymentId);
+			if (d && nodeByID.get(removal.nodeID)?.available) {
+				this.deps.unload(removal.nodeID, d).catch(err => {
+					this.deps.warn(
+						`Unpinning ${d.model} on ${removal.nodeID} failed: ${String(err)}`,
+					);
+				});
+			}
+		}
+		for (const placement of plan.place) {
+			const d = deployments.find(x => x.id === placement.deploymentId);
+			if (!d) continue;
+			if (!(await this.deps.store.addReplica(d.id, placement.nodeID, placement.gpuIndex)))
+				continue;
+			replicas = [
+				...replicas,
+				{
+					deploymentId: d.id,
+					nodeID: placement.nodeID,
+					gpuIndex: placement.gpuIndex,
+					state: "loading",
+				},
+			];
+			this.startLoad(placement.nodeID, d);
+		}
+
+		this.refreshChangedReplicas(deployments, replicas);
+
+		for (const d of deployments) {
+			const mine = replicas.filter(r => r.deploymentId === d.id);
+			const ready = mine.filter(r => r.state === "ready").length;
+			const pending = plan.pending.find(p => p.deploymentId === d.id);
+			const held = this.backoff.get(d.id);
+			let status: DeploymentStatus;
+			let reason: string | null = null;
+			if (ready >= d.replicas) {
+				status = "running";
+			} else if (held && held.until > now) {
+				status = ready > 0 ? "degraded" : "pending";
+				reason = held.reason;
+			} else if (pending && mine.length < d.replicas) {
+				status = ready > 0 ? "degraded" : "pending";
+				reason = pending.reason;
+			} else {
+				status = "deploying";
+			}
+			if (status !== d.status || reason !== d.statusReason) {
+				await this.deps.store.setStatus(d.id, status, reason);
+			}
+		}
+
+		this.publish(deployments, replicas);
+	}
+
+	private autoscale(
+		d: DeploymentRecord,
+		rows: readonly PlacedReplicaRow[],
+		nodes: ReadonlyMap<string, ServingNode>,
+		now: number,
+	): void {
+		if (!d.autoscaling) {
+			this.autoscaling.delete(d.id);
+			return;
+		}
+		const keys = deploymentKeys(d);
+		let ongoing = 0;
+		for (const r of rows) {
+			if (r.deploymentId !== d.id) continue;
+			const node = nodes.get(r.nodeID);
+			if (!node) continue;
+			for (const key of keys) ongoing += node.activeByKey.get(key) ?? 0;
+		}
+		const decision = decideReplicas(
+			{
+				minReplicas: d.minReplicas,
+				maxReplicas: d.maxReplicas,
+				targetOngoingRequests: d.autoscaling.targetOngoingRequests,
+				upscaleDelayMs: d.autoscaling.upscaleDelayS * 1000,
+				downscaleDelayMs: d.autoscaling.downscaleDelayS * 1000,
+			},
+			d.replicas,
+			ongoing,
+			now,
+			this.autoscaling.get(d.id) ?? INITIAL_AUTOSCALING_STATE,
+		);
+		this.autoscaling.set(d.id, decision.state);
+		if (decision.change && decision.desired !== d.replicas) {
+			const { from, to, reason } = decision.change;
+			d.replicas = decision.desired;
+			void this.deps.store.setReplicas(d.id, decision.desired);
+			this.deps.autoscaled({
+				tenant: d.tenantId,
+				model: d.model,
+				deploymentId: d.id,
+				from,
+				to,
+				reason,
+			});
+		}
+	}
+
+	/**
+	 * A ready replica whose deployment changed what it serves (traffic, shadow, batching) loads
+	 * and pins the new versions and settings, and unpins the versions it no longer serves.
+	 */
+	private refreshChangedReplicas(
+		deployments: readonly DeploymentRecord[],
+		replicas: readonly PlacedReplicaRow[],
+	): void {
+		const live = new Set<string>();
+		for (const r of replicas) {
+			const d = deployments.find(x => x.id === r.deploymentId);
+			if (!d) continue;
+			const key = `${d.id}\u0000${r.nodeID}`;
+			live.add(key);
+			const served = servingSignature(d);
+			const known = this.served.get(key);
+			if (known === undefined) {
+				this.served.set(key, { signature: served, deployment: d });
+			} else if (
+				known.signature !== served &&
+				r.state === "ready" &&
+				!this.loading.has(key)
+			) {
+				const dropped = servedVersions(known.deployment).filter(
+					v => !servedVersions(d).some(now => now.versionId === v.versionId),
+				);
+				this.served.set(key, { signature: served, deployment: d });
+				this.startLoad(r.nodeID, d, false);
+				if (dropped.length > 0) {
+					const onlyDropped: DeploymentRecord = {
+						...known.deployment,
+						traffic: dropped.map(v => ({ ...v, weight: 0 })),
+						shadow: null,
+					};
+					this.deps.unload(r.nodeID, onlyDropped).catch(err => {
+						this.deps.warn(
+							`Unpinning old versions of ${d.model} on ${r.nodeID} failed: ${String(err)}`,
+						);
+					});
+				}
+			}
+		}
+		for (const key of [...this.served.keys()]) if (!live.has(key)) this.served.delete(key);
+	}
+
+	private startLoad(nodeID: string, d: DeploymentRecord, fresh = true): void {
+		const job = `${d.id}\u0000${nodeID}`;
+		if (this.loading.has(job)) return;
+		this.loading.add(job);
+		if (fresh) this.served.set(job, { signature: servingSignature(d), deployment: d });
+		this.deps
+			.load(nodeID, d)
+			.then(
+				() => (fresh ? this.deps.store.setReplicaState(d.id, nodeID, "ready") : undefined),
+				async (err: unknown) => {
+					const message = (err as Error).message ?? String(err);
+					this.deps.warn(`Loading ${d.model} on ${nodeID} failed: ${message}`);
+					this.backoff.set(d.id, {
+						until: this.deps.now() + LOAD_RETRY_MS,
+						reason: `loading on ${nodeID} failed: ${message}`,
+					});
+					await this.deps.store.removeReplica(d.id, nodeID);
+				},
+			)
+			.catch(err => this.deps.warn(`Recording a load of ${d.model} failed: ${String(err)}`))
+			.finally(() => {
+				this.loading.delete(job);
+				void this.trigger();
+			});
+	}
+
+	private publish(
+		deployments: readonly DeploymentRecord[],
+		replicas: readonly PlacedReplicaRow[],
+	): void {
+		const table: RoutingTable = {
+			deployments: deployments.map(d => ({
+				deploymentId: d.id,
+				tenant: d.tenantId,
+				model: d.model,
+				traffic: d.traffic.map(t => ({ version: t.version, weight: t.weight })),
+				shadow: d.shadow?.version ?? null,
+				replicas: replicas
+					.filter(r => r.deploymentId === d.id && r.state === "ready")
+					.map(r => r.nodeID)
+					.sort(),
+			})),
+		};
+		const text = JSON.stringify(table);
+		if (text === this.lastTable) return;
+		this.lastTable = text;
+		this.deps.publish(table);
+	}
+
+	/** The last published table (for `scheduler.placements` and late joiners). */
+	get table(): RoutingTable {
+		return this.lastTable ? (JSON.parse(this.lastTable) as RoutingTable) : { deployments: [] };
+	}
+}
