@@ -33,6 +33,8 @@ export const ERROR_CATALOGUE = {
 	PAYLOAD_TOO_LARGE: "The upload is larger than the configured limit (413).",
 	REQUEST_TOO_LARGE:
 		"A prediction request carries more rows or tensor bytes than the configured limit (413); send it in parts.",
+	RATE_LIMITED:
+		"The API key (or, without one, the client address) sent more requests than its limit in the current window (429): retry after data.retryAfterMs, and Retry-After over HTTP.",
 	OVERLOADED:
 		"The model's queue is full (503): retry after the hinted time (data.retryAfterMs, and Retry-After over HTTP).",
 	DEADLINE_EXCEEDED:
@@ -209,6 +211,19 @@ export class ArtifactCorruptError extends Errors.MoleculerRetryableError {
 			{ expected, actual },
 		);
 		this.name = "ArtifactCorruptError";
+	}
+}
+
+/** Too many requests from one key (or address) in the current rate-limit window. */
+export class RateLimitedError extends ClientError {
+	constructor(limit: number, windowMs: number, retryAfterMs: number) {
+		const wait = Math.max(1, Math.ceil(retryAfterMs));
+		super(
+			`Rate limit of ${limit} requests per ${windowMs} ms reached for this API key (or client address); retry in about ${wait} ms (MODELFLEET_RATE_LIMIT).`,
+			429,
+			"RATE_LIMITED",
+			{ limit, windowMs, retryAfterMs: wait },
+		);
 	}
 }
 

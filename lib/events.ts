@@ -34,6 +34,18 @@ export const EVENTS = {
 	placementChanged: "placement.changed",
 	/** The autoscaler changed a deployment's desired replicas. */
 	autoscalingTriggered: "autoscaling.triggered",
+	/** A training job entered the queue (ModelTrainingQueued). */
+	jobQueued: "job.queued",
+	/** A trainer began (or resumed) a job (ModelTrainingStarted). */
+	trainingStarted: "training.started",
+	/** A trainer finished an epoch (ModelTrainingProgress). */
+	trainingProgress: "training.progress",
+	/** A trainer stored a checkpoint of a job. */
+	trainingCheckpoint: "training.checkpoint",
+	/** A job registered its version (ModelTrainingCompleted). */
+	trainingCompleted: "training.completed",
+	/** A job failed on a trainer, or for good (ModelTrainingFailed). */
+	trainingFailed: "training.failed",
 } as const;
 
 /** Every domain event says which tenant and key caused it. */
@@ -89,6 +101,63 @@ export interface PredictionFailedEvent {
 	message: string;
 }
 
+/** Every training event names its job and tenant. */
+export interface TrainingEvent {
+	jobId: string;
+	tenant: string;
+	model: string;
+}
+
+export interface JobQueuedEvent extends TrainingEvent {
+	priority: number;
+	gpu: boolean;
+}
+
+export interface TrainingStartedEvent extends TrainingEvent {
+	nodeID: string;
+	/** The epoch it starts at: 1, or the one after its checkpoint when resuming. */
+	fromEpoch: number;
+	/** The TF.js backend and device that run it ("wasm", "tensorflow"; "cpu", "gpu"). */
+	backend: string;
+	device: string;
+}
+
+export interface TrainingProgressEvent extends TrainingEvent {
+	nodeID: string;
+	epoch: number;
+	epochs: number;
+	/** loss, accuracy / mae, and val_* for the validation split. */
+	metrics: Record<string, number>;
+	samplesPerSecond: number;
+	etaMs: number;
+}
+
+export interface TrainingCheckpointEvent extends TrainingEvent {
+	nodeID: string;
+	epoch: number;
+	sha256: string;
+	size: number;
+}
+
+export interface TrainingCompletedEvent extends TrainingEvent {
+	nodeID: string;
+	/** The version registered. */
+	version: string;
+	state: "Trained" | "Validated";
+	metrics: Record<string, number>;
+	/** The epoch whose weights the version has (early stopping may restore an earlier one). */
+	bestEpoch: number;
+	epochsRun: number;
+	stoppedEarly: boolean;
+}
+
+export interface TrainingFailedEvent extends TrainingEvent {
+	nodeID: string | null;
+	reason: string;
+	/** True when the job is over (Failed); false when it goes back to the queue. */
+	final: boolean;
+}
+
 export interface EventPayloads {
 	[EVENTS.nodeStatus]: NodeStatus;
 	[EVENTS.modelCreated]: ModelEvent;
@@ -107,4 +176,10 @@ export interface EventPayloads {
 	[EVENTS.predictionFailed]: PredictionFailedEvent;
 	[EVENTS.placementChanged]: RoutingTable;
 	[EVENTS.autoscalingTriggered]: AutoscalingTriggered;
+	[EVENTS.jobQueued]: JobQueuedEvent;
+	[EVENTS.trainingStarted]: TrainingStartedEvent;
+	[EVENTS.trainingProgress]: TrainingProgressEvent;
+	[EVENTS.trainingCheckpoint]: TrainingCheckpointEvent;
+	[EVENTS.trainingCompleted]: TrainingCompletedEvent;
+	[EVENTS.trainingFailed]: TrainingFailedEvent;
 }

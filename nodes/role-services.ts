@@ -17,6 +17,7 @@ import { apiService } from "../services/api.service";
 import { predictorService } from "../services/predictor.service";
 import { registryService } from "../services/registry.service";
 import { schedulerService } from "../services/scheduler.service";
+import { trainerService } from "../services/trainer.service";
 
 /** What a service factory may need from the node that runs it. */
 export interface NodeContext {
@@ -50,6 +51,14 @@ const FACTORIES: Record<ServiceName, (node: NodeContext) => ServiceSchema> = {
 			neededServices: [
 				...new Set([...GATEWAY_DEPENDENCIES, ...ROLE_SERVICES[node.config.role]]),
 			],
+			maxBodyBytes: node.config.maxBodyBytes,
+			maxDatasetBytes: node.config.maxArtifactBytes,
+			rateLimit: {
+				limit: node.config.rateLimit,
+				windowMs: node.config.rateLimitWindowMs,
+				redisUrl: node.config.redisUrl,
+				keyPrefix: `${node.config.namespace}:ratelimit:`,
+			},
 		}),
 	accounts: node =>
 		accountsService({
@@ -85,6 +94,12 @@ const FACTORIES: Record<ServiceName, (node: NodeContext) => ServiceSchema> = {
 				? ["cuda", "cpu"]
 				: ["cpu"],
 			defaultTimeoutMs: node.config.requestTimeoutMs,
+		}),
+	trainer: node =>
+		trainerService({
+			dataDir: node.config.dataDir,
+			slots: node.config.trainerSlots,
+			backend: node.config.trainingBackend,
 		}),
 	scheduler: node =>
 		schedulerService({

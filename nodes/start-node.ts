@@ -67,6 +67,7 @@ export async function startNode(
 		modelMemoryBytes: ROLE_SERVICES[role].includes(SERVICE.predictor)
 			? modelMemoryBudget(config.modelCacheBytes, capacity)
 			: null,
+		trainerSlots: ROLE_SERVICES[role].includes(SERVICE.trainer) ? config.trainerSlots : null,
 	};
 
 	// The schema is brought up to date before any service can touch it.

@@ -2,32 +2,65 @@
  * api — the HTTP gateway (moleculer-web). Health endpoints for load balancers and
  * orchestrators, and the REST API under /api/v1, where every route needs an API key
  * (`Authorization: Bearer <key>` or `x-api-key`). The key's tenant, role and id go into
- * ctx.meta; the services enforce tenancy and roles. Later issues add the Open Inference
- * Protocol under /v2 and rate limits here.
+ * ctx.meta; the services enforce tenancy and roles. The Open Inference Protocol lives under
+ * /v2 (JSON and the binary tensor data extension); rate limits count per API key id (per client
+ * address on public routes), in Redis when REDIS_URL is set; GET /api/openapi.json describes
+ * every route, generated from the routes and the called actions' parameter schemas.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Context, ServiceSchema } from "moleculer";
-import ApiGateway, { type ApiSettingsSchema } from "moleculer-web";
+import ApiGateway, { type ApiSettingsSchema, type RateLimitSettings } from "moleculer-web";
 import type { Readable } from "node:stream";
-import { requires, type RequestMeta } from "../lib/accounts/access";
+import { requires } from "../lib/accounts/access";
 import { uploadArtifact } from "../lib/artifacts/artifact-upload";
 import type { StoredArtifact } from "../lib/artifacts/artifact-protocol";
 import type { Identity } from "../lib/accounts/accounts-store";
 import { InvalidInputError, UnauthenticatedError } from "../lib/errors";
-import { encodeInferenceResponse } from "../lib/inference/response-encoder";
+import {
+	encodeInferenceResponse,
+	type InferenceResponseParts,
+} from "../lib/inference/response-encoder";
 import type { InferResult } from "../lib/predictor/served-model";
 import { MODEL_FORMATS } from "../lib/registry/model-schema";
 import { VERSION_BUMPS } from "../lib/registry/version-number";
 import { SERVICE } from "../lib/fleet/node-role";
 import { checkReadiness, type Readiness } from "../lib/health/readiness";
 import { apiKeyFromHeaders } from "../lib/http/api-key-header";
-import { toErrorResponse } from "../lib/http/error-response";
+import { restError } from "../lib/http/error-response";
 import { createdLocation } from "../lib/http/created-location";
+import { receiveDataset } from "../lib/http/dataset-upload";
+import { EventStreams } from "../lib/http/event-stream";
+import type { JobView } from "../lib/scheduler/job-store";
+import {
+	EVENTS,
+	type TrainingCompletedEvent,
+	type TrainingFailedEvent,
+	type TrainingProgressEvent,
+	type TrainingStartedEvent,
+} from "../lib/events";
+import type { RoutingMeta } from "../lib/routing/traffic-middleware";
 import { modelMetadata, type OipModelMetadata } from "../lib/http/oip-metadata";
 import { oipError, oipVersionRef } from "../lib/http/oip-http";
 import { MODELFLEET_VERSION } from "../lib/version";
 import type { VersionView } from "../lib/registry/version-store";
 import { TtlCache } from "../lib/http/ttl-cache";
+import { callerMiddleware, rateLimitKey, type CallerRequest } from "../lib/http/caller";
+import {
+	BINARY_TENSOR_EXTENSION,
+	INFERENCE_HEADER_LENGTH,
+	binaryOutputChooser,
+	encodeBinaryResponse,
+	parseHeaderLength,
+	parseInferBody,
+} from "../lib/http/oip-binary";
+import { readRequestBody } from "../lib/http/request-body";
+import { buildOpenApiDocument, type OpenApiAlias } from "../lib/http/openapi";
+import { createRateCounter, type RateCounter } from "../lib/http/rate-limit";
+import {
+	resolveRateLimitOptions,
+	type RateLimitOptions,
+} from "../lib/http/rate-limit/rate-limit-options";
+import { routeRateLimit } from "../lib/http/rate-limit/rate-limit-store";
 
 export interface ApiServiceOptions {
 	host: string;
@@ -36,11 +69,30 @@ export interface ApiServiceOptions {
 	neededServices: readonly string[];
 	/** How long an authenticated key is trusted without asking accounts again (a revoked key works this long). */
 	keyCacheMs?: number;
+	/** Rate limits per API key id (per client address on public routes); default off. */
+	rateLimit?: Partial<RateLimitOptions>;
+	/** Most bytes an inference request body on /v2 may hold, JSON or binary; more answers 413. Default 64 MiB. */
+	maxBodyBytes?: number;
+	/** Most bytes a dataset upload may have; more answers 413. Default 100 MiB. */
+	maxDatasetBytes?: number;
 }
 
-interface HttpMeta extends RequestMeta {
+interface HttpMeta extends RoutingMeta {
 	$statusCode?: number;
+	$responseType?: string;
+	$responseHeaders?: Record<string, string>;
+	/** Set by the predictor that answered (merged back from its call). */
+	servedBy?: string;
+	/** The HTTP headers an Open Inference Protocol infer body is read by, copied before the call. */
+	oipBody?: { headerLength?: string | string[]; contentLength?: string };
 }
+
+/** A client's sticky key for traffic splits (same key, same version). */
+const ROUTING_KEY_HEADER = "x-modelfleet-routing-key";
+/** Which node answered a prediction: for operators following a request. */
+const SERVED_BY_HEADER = "x-modelfleet-node";
+
+const DEFAULT_MAX_BODY_BYTES = 64 * 1024 ** 2;
 
 /** The REST routes of /api/v1: "METHOD path" → action. */
 const REST_ALIASES = {
@@ -68,6 +120,25 @@ const REST_ALIASES = {
 	"DELETE models/:model/aliases/:alias": `${SERVICE.registry}.aliases.delete`,
 	"POST models/:model/versions/import": `${SERVICE.registry}.versions.import`,
 	"GET audit": `${SERVICE.registry}.audit.list`,
+
+	"POST datasets": `stream:${SERVICE.api}.uploadDataset`,
+	"GET datasets": `${SERVICE.registry}.datasets.list`,
+	"GET datasets/:ref": `${SERVICE.registry}.datasets.get`,
+
+	"POST training-jobs": `${SERVICE.scheduler}.jobs.enqueue`,
+	"GET training-jobs": `${SERVICE.scheduler}.jobs.list`,
+	"GET training-jobs/:id": `${SERVICE.scheduler}.jobs.get`,
+	"POST training-jobs/:id/cancel": `${SERVICE.scheduler}.jobs.cancel`,
+	"GET training-jobs/:id/events": `${SERVICE.api}.trainingEvents`,
+
+	"GET deployments": `${SERVICE.scheduler}.deployments.list`,
+	"POST deployments": `${SERVICE.scheduler}.deployments.create`,
+	"GET deployments/:model": `${SERVICE.scheduler}.deployments.get`,
+	"PATCH deployments/:model": `${SERVICE.scheduler}.deployments.update`,
+	"DELETE deployments/:model": `${SERVICE.scheduler}.deployments.delete`,
+	"POST deployments/:model/scale": `${SERVICE.scheduler}.deployments.scale`,
+	"POST deployments/:model/promote": `${SERVICE.scheduler}.deployments.promote`,
+	"POST deployments/:model/rollback": `${SERVICE.scheduler}.deployments.rollback`,
 	// Predictions as JSON: Open Inference Protocol `inputs` or tabular `instances`.
 	"POST models/:model/predict": `${SERVICE.api}.predict`,
 	"POST models/:model/versions/:version/predict": `${SERVICE.api}.predict`,
@@ -79,16 +150,22 @@ const REST_ALIASES = {
 type PredictParams = Record<string, unknown> & { model: string; version?: string };
 
 /**
- * Runs a prediction through the predictor and answers it in Open Inference Protocol form;
- * `parameters` says which execution provider ran (and, with `steps`, the pipeline steps).
+ * Runs a prediction through the predictor; the parts of its Open Inference Protocol answer,
+ * whose `parameters` say which execution provider ran (and, with `steps`, the pipeline steps).
  */
-async function predictResponse(
-	ctx: Context<PredictParams, HttpMeta>,
+async function predictionParts(
+	ctx: Context<unknown, HttpMeta>,
 	params: PredictParams,
 	steps: boolean,
-) {
+): Promise<InferenceResponseParts> {
 	const result = await ctx.call<InferResult, PredictParams>(`${SERVICE.predictor}.infer`, params);
-	return encodeInferenceResponse({
+	if (ctx.meta.servedBy) {
+		ctx.meta.$responseHeaders = {
+			...ctx.meta.$responseHeaders,
+			[SERVED_BY_HEADER]: ctx.meta.servedBy,
+		};
+	}
+	return {
 		modelName: result.modelName,
 		modelVersion: result.modelVersion,
 		id: result.id,
@@ -98,7 +175,32 @@ async function predictResponse(
 			...(steps ? { pipeline_steps: result.steps } : {}),
 		},
 		outputs: result.outputs,
+	};
+}
+
+/**
+ * Reads an Open Inference Protocol infer body from the request stream: JSON, or a JSON header
+ * and binary tensors when `Inference-Header-Content-Length` is given.
+ */
+async function readInferRequest(
+	ctx: Context<unknown, HttpMeta>,
+	maxBodyBytes: number,
+): Promise<Record<string, unknown>> {
+	const headers = ctx.meta.oipBody ?? {};
+	const headerLength = parseHeaderLength(headers.headerLength);
+	const body = await readRequestBody(requestStream(ctx), {
+		limitBytes: maxBodyBytes,
+		limitSetting: "MODELFLEET_MAX_BODY_BYTES",
+		contentLength: headers.contentLength,
+		alignAt: headerLength ?? 0,
 	});
+	const request = parseInferBody(body, headerLength);
+	if (typeof request !== "object" || request === null || Array.isArray(request))
+		throw new InvalidInputError(
+			"The request body must be a JSON object: an inference request with inputs.",
+			{ where: "body" },
+		);
+	return request as Record<string, unknown>;
 }
 
 /** The request body of a `stream:` route. */
@@ -109,7 +211,39 @@ function requestStream(ctx: Context): Readable {
 }
 
 export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSettingsSchema> {
+	/** Open SSE streams of training jobs, fed by the trainers' broadcast events. */
+	const trainingStreams = new EventStreams();
 	const identities = new TtlCache<Identity>(options.keyCacheMs ?? 10_000, 10_000);
+	const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+	const limits = resolveRateLimitOptions(options.rateLimit);
+	// Made when the service is created (Redis connects then), used by every route's limiter.
+	let counter: RateCounter | null = null;
+	const sharedCounter: RateCounter = {
+		hit: key => counter?.hit(key) ?? Promise.resolve({ count: 0, resetAt: 0 }),
+		ready: () => Promise.resolve(true),
+		close: () => Promise.resolve(),
+	};
+	// moleculer-web types its store factory as its own abstract class; ours has the same shape.
+	const rateLimit = (
+		limits.limit > 0 ? routeRateLimit(sharedCounter, limits, rateLimitKey) : undefined
+	) as RateLimitSettings | undefined;
+
+	/** An API key → its identity, through a short cache; 401 for an unknown or revoked key. */
+	async function identify(ctx: Context, key: string): Promise<Identity> {
+		let identity = identities.get(key);
+		if (identity === undefined) {
+			identity = await ctx.call<Identity, { key: string }>(
+				`${SERVICE.accounts}.authenticate`,
+				{ key },
+			);
+			identities.set(key, identity);
+		}
+		return identity;
+	}
+	// Resolves the key before moleculer-web's rate limiter runs, so limits count per key id.
+	const resolveCaller = callerMiddleware((req, key) =>
+		identify((req as IncomingMessage & { $ctx: Context }).$ctx, key),
+	);
 
 	return {
 		name: SERVICE.api,
@@ -119,6 +253,13 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 			host: options.host,
 			port: options.port,
 			routes: [
+				{
+					// The OpenAPI document of every route below, for tools and clients (no key).
+					path: "/api",
+					mappingPolicy: "restrict",
+					aliases: { "GET openapi.json": `${SERVICE.api}.openapi` },
+					rateLimit,
+				},
 				{
 					path: "/health",
 					mappingPolicy: "restrict",
@@ -132,6 +273,8 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 					mappingPolicy: "restrict",
 					authentication: true,
 					bodyParsers: { json: { limit: "1mb" } },
+					use: [resolveCaller],
+					rateLimit,
 					aliases: REST_ALIASES,
 					onAfterCall(
 						ctx: Context<unknown, HttpMeta & { $location?: string }>,
@@ -162,6 +305,7 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 					// Open Inference Protocol, the parts that need no key (load balancers, clients' probes).
 					path: "/v2",
 					mappingPolicy: "restrict",
+					rateLimit,
 					aliases: {
 						"GET /": `${SERVICE.api}.v2Server`,
 						"GET health/live": `${SERVICE.api}.v2Live`,
@@ -175,29 +319,101 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 					path: "/v2/models",
 					mappingPolicy: "restrict",
 					authentication: true,
-					bodyParsers: { json: { limit: "64mb" } },
+					// Infer reads its own body (JSON or binary tensors) once the key is checked.
+					bodyParsers: false,
+					use: [resolveCaller],
+					rateLimit,
 					aliases: {
 						"GET :model": `${SERVICE.api}.v2Model`,
 						"GET :model/versions/:version": `${SERVICE.api}.v2Model`,
 						"GET :model/ready": `${SERVICE.api}.v2ModelReady`,
 						"GET :model/versions/:version/ready": `${SERVICE.api}.v2ModelReady`,
-						"POST :model/infer": `${SERVICE.api}.v2Infer`,
-						"POST :model/versions/:version/infer": `${SERVICE.api}.v2Infer`,
+						"POST :model/infer": `stream:${SERVICE.api}.v2Infer`,
+						"POST :model/versions/:version/infer": `stream:${SERVICE.api}.v2Infer`,
+					},
+					onBeforeCall(
+						ctx: Context<unknown, HttpMeta>,
+						_route: unknown,
+						req: IncomingMessage,
+					) {
+						ctx.meta.oipBody = {
+							headerLength: req.headers[INFERENCE_HEADER_LENGTH],
+							contentLength: req.headers["content-length"],
+						};
 					},
 					onError: oipError,
 				},
 			],
 
-			onError(
-				this: { logger: { error(...args: unknown[]): void } },
-				_req: IncomingMessage,
-				res: ServerResponse,
-				err: unknown,
-			) {
-				const { status, body } = toErrorResponse(err);
-				if (status >= 500 && status !== 503) this.logger.error("Request failed:", err);
-				res.writeHead(status, { "Content-Type": "application/json; charset=utf-8" });
-				res.end(JSON.stringify(body));
+			onError: restError,
+		},
+
+		created() {
+			if (limits.limit === 0) return;
+			let lastWarning = 0;
+			counter = createRateCounter(limits, err => {
+				// A Redis outage lets requests through uncounted; say so, but not per request.
+				if (Date.now() - lastWarning < 10_000) return;
+				lastWarning = Date.now();
+				this.logger.warn(
+					`Rate limits are not counted: the store failed (${(err as Error).message}).`,
+				);
+			});
+		},
+
+		async started() {
+			// Requests before Redis answers would go uncounted: give it a moment at start.
+			if (counter && !(await counter.ready(5000)))
+				this.logger.warn(
+					"Rate limits: Redis is not answering yet; requests pass uncounted until it does.",
+				);
+		},
+
+		async stopped() {
+			await counter?.close();
+			counter = null;
+		},
+
+		events: {
+			[EVENTS.trainingStarted](ctx: Context<TrainingStartedEvent>) {
+				const { jobId, nodeID, fromEpoch, backend, device } = ctx.params;
+				trainingStreams.publish(jobId, "state", {
+					state: "running",
+					nodeID,
+					fromEpoch,
+					backend,
+					device,
+				});
+			},
+			[EVENTS.trainingProgress](ctx: Context<TrainingProgressEvent>) {
+				const { jobId, epoch, epochs, metrics, samplesPerSecond, etaMs, nodeID } =
+					ctx.params;
+				trainingStreams.publish(jobId, "progress", {
+					epoch,
+					epochs,
+					metrics,
+					samplesPerSecond,
+					etaMs,
+					nodeID,
+				});
+			},
+			[EVENTS.trainingCompleted](ctx: Context<TrainingCompletedEvent>) {
+				const { jobId, version, state, metrics, bestEpoch, epochsRun, stoppedEarly } =
+					ctx.params;
+				trainingStreams.close(jobId, "end", {
+					state: "completed",
+					result: { version, state, metrics, bestEpoch, epochsRun, stoppedEarly },
+				});
+			},
+			[EVENTS.trainingFailed](ctx: Context<TrainingFailedEvent>) {
+				const { jobId, reason, final, nodeID } = ctx.params;
+				if (final) trainingStreams.close(jobId, "end", { state: "failed", error: reason });
+				else
+					trainingStreams.publish(jobId, "state", {
+						state: "queued",
+						reason,
+						lostNode: nodeID,
+					});
 			},
 		},
 
@@ -208,24 +424,103 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 				_route: unknown,
 				req: IncomingMessage,
 			): Promise<Identity> {
+				// The route middleware has usually resolved the key already (for the rate limiter).
+				const caller = (req as CallerRequest).$caller;
+				if (caller?.kind === "refused") throw caller.error;
 				const key = apiKeyFromHeaders(req.headers);
 				if (key === null) throw new UnauthenticatedError();
-				let identity = identities.get(key);
-				if (identity === undefined) {
-					identity = await ctx.call<Identity, { key: string }>(
-						`${SERVICE.accounts}.authenticate`,
-						{ key },
-					);
-					identities.set(key, identity);
-				}
+				const identity =
+					caller?.kind === "identified" ? caller.identity : await identify(ctx, key);
 				ctx.meta.tenant = identity.tenant;
 				ctx.meta.role = identity.role;
 				ctx.meta.keyId = identity.keyId;
+				// Requests with one routing key see one version of a split (canary) deployment.
+				const routingKey = req.headers[ROUTING_KEY_HEADER];
+				if (typeof routingKey === "string" && routingKey.length > 0) {
+					ctx.meta.routingKey = routingKey.slice(0, 256);
+				}
 				return identity;
 			},
 		},
 
 		actions: {
+			/**
+			 * `POST /api/v1/datasets?name=&format=csv|ndjson&labelColumn=` with the file as the body:
+			 * parsed and checked while it streams, stored only when it is valid → 201 with the new
+			 * dataset version and its validation report; 400 naming the row and column otherwise.
+			 */
+			uploadDataset: requires("train", {
+				params: {
+					name: { type: "string", pattern: /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/ },
+					format: {
+						type: "enum",
+						values: ["csv", "ndjson"],
+						optional: true,
+						default: "csv",
+					},
+					labelColumn: { type: "string", optional: true, min: 1, max: 256 },
+				},
+				async handler(
+					ctx: Context<
+						{ name: string; format: "csv" | "ndjson"; labelColumn?: string },
+						HttpMeta
+					>,
+				): Promise<unknown> {
+					const received = await receiveDataset(
+						requestStream(ctx),
+						{
+							format: ctx.params.format,
+							labelColumn: ctx.params.labelColumn ?? null,
+							maxBytes: options.maxDatasetBytes ?? 100 * 1024 ** 2,
+						},
+						(a, p, o) => ctx.call(a, p, o),
+					);
+					const dataset = await ctx.call(`${SERVICE.registry}.datasets.create`, {
+						name: ctx.params.name,
+						...received,
+					});
+					ctx.meta.$statusCode = 201;
+					return dataset;
+				},
+			}),
+
+			/**
+			 * `GET /api/v1/training-jobs/{id}/events`: Server-Sent Events — the epochs so far, then
+			 * each new one as it ends, until the job completes, fails or is cancelled.
+			 */
+			trainingEvents: requires("models.read", {
+				params: { id: { type: "uuid" } },
+				async handler(ctx: Context<{ id: string }, HttpMeta>) {
+					const job = await ctx.call<JobView, { id: string }>(
+						`${SERVICE.scheduler}.jobs.get`,
+						{
+							id: ctx.params.id,
+						},
+					);
+					ctx.meta.$responseType = "text/event-stream";
+					ctx.meta.$responseHeaders = {
+						"Cache-Control": "no-cache",
+						"X-Accel-Buffering": "no",
+					};
+					const backlog = [
+						{
+							event: "state",
+							data: { state: job.state, nodeID: job.nodeID, epoch: job.epoch },
+						},
+						...job.progress.map(p => ({ event: "progress", data: p })),
+					];
+					const stream = trainingStreams.open(job.id, backlog);
+					if (job.state !== "queued" && job.state !== "running") {
+						trainingStreams.close(job.id, "end", {
+							state: job.state,
+							result: job.result,
+							error: job.error,
+						});
+					}
+					return stream;
+				},
+			}),
+
 			/** `POST /api/v1/artifacts` with the file as the body → `{sha256, size, created}`. */
 			uploadArtifact: requires("models.write", {
 				async handler(ctx: Context<unknown, HttpMeta>): Promise<StoredArtifact> {
@@ -282,8 +577,8 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 					model: { type: "string", min: 1, max: 256 },
 					version: { type: "string", optional: true, max: 128 },
 				},
-				handler(ctx: Context<PredictParams, HttpMeta>) {
-					return predictResponse(ctx, ctx.params, true);
+				async handler(ctx: Context<PredictParams, HttpMeta>) {
+					return encodeInferenceResponse(await predictionParts(ctx, ctx.params, true));
 				},
 			}),
 
@@ -293,7 +588,7 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 					return {
 						name: "modelfleet",
 						version: MODELFLEET_VERSION,
-						extensions: [] as string[],
+						extensions: [BINARY_TENSOR_EXTENSION],
 					};
 				},
 			},
@@ -368,20 +663,50 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 				},
 			}),
 
-			/** `POST /v2/models/{model}[/versions/{version}]/infer`: the Open Inference Protocol's inference. */
+			/**
+			 * `POST /v2/models/{model}[/versions/{version}]/infer`: the Open Inference Protocol's
+			 * inference, JSON or with binary tensors (the body is read here, after the key is
+			 * checked); outputs the request asks for as binary come back after a JSON header.
+			 */
 			v2Infer: requires("predict", {
 				params: {
 					model: { type: "string", min: 1, max: 256 },
 					version: { type: "string", optional: true, max: 128 },
 				},
-				handler(ctx: Context<PredictParams, HttpMeta>) {
-					return predictResponse(
+				async handler(ctx: Context<PredictParams, HttpMeta>): Promise<unknown> {
+					const request = await readInferRequest(ctx, maxBodyBytes);
+					const parts = await predictionParts(
 						ctx,
-						{ ...ctx.params, ...oipVersionRef(ctx.params) },
+						{ ...request, ...oipVersionRef(ctx.params) },
 						false,
 					);
+					const binary = encodeBinaryResponse(parts, binaryOutputChooser(request));
+					if (binary === null) return encodeInferenceResponse(parts);
+					ctx.meta.$responseType = "application/octet-stream";
+					ctx.meta.$responseHeaders = {
+						...ctx.meta.$responseHeaders,
+						"Inference-Header-Content-Length": String(binary.headerLength),
+					};
+					return binary.body;
 				},
 			}),
+
+			/** `GET /api/openapi.json`: the OpenAPI 3 document of every route, from the routes and the actions' params. */
+			openapi: {
+				handler(): unknown {
+					const service = this as unknown as { aliases: OpenApiAlias[] };
+					const actions = new Map(
+						this.broker.registry
+							.getActionList({ skipInternal: true })
+							.map(item => [item.name, item.action]),
+					);
+					return buildOpenApiDocument(
+						service.aliases,
+						name => actions.get(name) as { params?: unknown } | undefined,
+						{ title: "modelfleet", version: MODELFLEET_VERSION },
+					);
+				},
+			},
 
 			/** Liveness: the process answers. */
 			live: {

@@ -43,6 +43,7 @@ import {
 import { VersionStore, type VersionInput, type VersionView } from "../lib/registry/version-store";
 import { importVersion, type VersionImportInput } from "../lib/registry/version-import";
 import { InvalidInputError } from "../lib/errors";
+import { DatasetStore, type DatasetInput } from "../lib/registry/dataset-store";
 
 export interface RegistryServiceOptions {
 	database: Database;
@@ -79,6 +80,7 @@ export function registryService(options: RegistryServiceOptions): ServiceSchema 
 	const { db } = options.database;
 	const models = new ModelStore(db);
 	const versions = new VersionStore(db);
+	const datasets = new DatasetStore(db);
 	let blobs: LocalBlobs;
 	let call: ArtifactCall;
 	const localBlobPath = (sha256: string) => blobs.path(sha256);
@@ -217,6 +219,8 @@ export function registryService(options: RegistryServiceOptions): ServiceSchema 
 					lineage: LINEAGE_RULE,
 					resources: RESOURCES_RULE,
 					serving: SERVING_RULE,
+					/** What made it (a training job: the formats kept beside the served one). */
+					details: { type: "object", optional: true },
 					state: { type: "enum", values: [...INITIAL_STATES], optional: true },
 				},
 				async handler(ctx: Ctx<VersionInput & { model: string }>) {
@@ -466,11 +470,50 @@ export function registryService(options: RegistryServiceOptions): ServiceSchema 
 				},
 			}),
 
-			/** Every artifact a version references, across tenants: what artifact GC keeps. Fleet-internal. */
+			/**
+			 * Records an uploaded dataset (the gateway has parsed and stored it): the next version
+			 * under its name, immutable.
+			 */
+			"datasets.create": requires("train", {
+				params: {
+					name: { type: "string", pattern: MODEL_NAME_PATTERN },
+					sha256: { type: "string", pattern: /^[0-9a-f]{64}$/ },
+					size: { type: "number", integer: true, min: 0 },
+					format: { type: "enum", values: ["csv", "ndjson"] },
+					labelColumn: { type: "string", optional: true, nullable: true, max: 256 },
+					rows: { type: "number", integer: true, min: 0 },
+					report: { type: "object" },
+				},
+				handler(ctx: Ctx<DatasetInput>) {
+					return datasets.create(scopeOf(ctx), {
+						...ctx.params,
+						labelColumn: ctx.params.labelColumn ?? null,
+					});
+				},
+			}),
+
+			/** A dataset by id, sha256 or `name[@version]` (latest). */
+			"datasets.get": requires("models.read", {
+				params: { ref: { type: "string", min: 1, max: 300 } },
+				handler(ctx: Ctx<{ ref: string }>) {
+					return datasets.get(scopeOf(ctx), ctx.params.ref);
+				},
+			}),
+
+			"datasets.list": requires("models.read", {
+				async handler(ctx: Ctx<Record<string, never>>) {
+					return { items: await datasets.list(scopeOf(ctx)) };
+				},
+			}),
+
+			/** Every artifact a version, dataset or training checkpoint references, across tenants: what artifact GC keeps. Fleet-internal. */
 			referencedArtifacts: {
 				visibility: "public",
-				handler(): Promise<string[]> {
-					return versions.referencedArtifacts();
+				async handler(): Promise<string[]> {
+					return [
+						...(await versions.referencedArtifacts()),
+						...(await datasets.referencedArtifacts()),
+					];
 				},
 			},
 		},

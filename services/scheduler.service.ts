@@ -22,6 +22,19 @@ import {
 import { DeploymentStore, type DeploymentRecord } from "../lib/scheduler/deployment-store";
 import { Deployments, servedVersions, type RegistryPort } from "../lib/scheduler/deployments";
 import { Reconciler, type ServingNode } from "../lib/scheduler/reconciler";
+import { DatasetStore } from "../lib/registry/dataset-store";
+import { JOB_STATES, JobStore, type JobState } from "../lib/scheduler/job-store";
+import type { TrainerNode } from "../lib/scheduler/job-dispatch";
+import { TrainingDispatcher, type TrainerRunParams } from "../lib/scheduler/training-dispatcher";
+import { validateJobSpec } from "../lib/training/job-spec";
+import { InvalidInputError } from "../lib/errors";
+import type {
+	TrainingCheckpointEvent,
+	TrainingCompletedEvent,
+	TrainingFailedEvent,
+	TrainingProgressEvent,
+	TrainingStartedEvent,
+} from "../lib/events";
 
 export interface SchedulerServiceOptions {
 	heartbeatTimeoutMs: number;
@@ -77,7 +90,12 @@ export function schedulerService(options: SchedulerServiceOptions): ServiceSchem
 	const inventory = new NodeInventory(options.heartbeatTimeoutMs);
 	const store = new DeploymentStore(options.database.db);
 	const deployments = new Deployments(store);
+	const jobs = new JobStore(options.database.db);
+	const datasets = new DatasetStore(options.database.db);
 	let reconciler: Reconciler;
+	let dispatcher: TrainingDispatcher;
+	/** Runs a dispatch pass soon (set once the service exists). */
+	let kickDispatch: () => void = () => undefined;
 	let timer: NodeJS.Timeout | null = null;
 
 	return {
@@ -109,6 +127,96 @@ export function schedulerService(options: SchedulerServiceOptions): ServiceSchem
 					return reconciler.table;
 				},
 			},
+
+			/**
+			 * Queues a training job for `target` (the model that gets the trained version); the
+			 * rest is the job spec (lib/training/job-spec.ts), validated with errors naming the field.
+			 */
+			"jobs.enqueue": requires("train", {
+				params: { target: { type: "string", min: 1, max: 256 }, $$strict: false },
+				async handler(ctx: Ctx<Record<string, unknown> & { target: string }>) {
+					const scope = scopeOf(ctx);
+					const { target, ...input } = ctx.params;
+					const spec = validateJobSpec(input);
+					const dataset = await datasets.get(scope, spec.dataset);
+					const report = dataset.report as { columns?: Array<{ name: string }> };
+					const columns = (report.columns ?? []).map(c => c.name);
+					for (const [field, name] of [
+						["labelColumn", spec.labelColumn],
+						...(spec.features ?? []).map(f => ["features", f] as const),
+					] as const) {
+						if (!columns.includes(name)) {
+							throw new InvalidInputError(
+								`Invalid training job: ${field}: dataset ${dataset.ref} has no column '${name}'; its columns are: ${columns.join(", ")}.`,
+								{ field },
+							);
+						}
+					}
+					await ctx.call(`${SERVICE.registry}.models.get`, { name: target });
+					const job = await jobs.enqueue(scope, {
+						model: target,
+						datasetId: dataset.id,
+						spec: spec as unknown as Record<string, unknown>,
+						priority: spec.priority,
+						gpu: spec.resources.gpu,
+						deadlineAt:
+							spec.deadlineMs !== null
+								? new Date(Date.now() + spec.deadlineMs)
+								: null,
+					});
+					(ctx.meta as { $statusCode?: number }).$statusCode = 201;
+					this.broker
+						.broadcast(EVENTS.jobQueued, {
+							jobId: job.id,
+							tenant: scope.tenantId,
+							model: target,
+							priority: job.priority,
+							gpu: job.gpu,
+						})
+						.catch(() => undefined);
+					kickDispatch();
+					return job;
+				},
+			}),
+
+			"jobs.get": requires("models.read", {
+				retryPolicy: { enabled: true },
+				params: { id: { type: "uuid" } },
+				handler(ctx: Ctx<{ id: string }>) {
+					return jobs.get(scopeOf(ctx), ctx.params.id);
+				},
+			}),
+
+			"jobs.list": requires("models.read", {
+				retryPolicy: { enabled: true },
+				params: { state: { type: "enum", values: [...JOB_STATES], optional: true } },
+				async handler(ctx: Ctx<{ state?: JobState }>) {
+					return { items: await jobs.list(scopeOf(ctx), ctx.params.state) };
+				},
+			}),
+
+			"jobs.cancel": requires("train", {
+				params: { id: { type: "uuid" } },
+				async handler(ctx: Ctx<{ id: string }>) {
+					const { job, stopOn } = await jobs.cancel(scopeOf(ctx), ctx.params.id);
+					if (stopOn !== null) {
+						await this.broker
+							.call(
+								`${SERVICE.trainer}.cancel`,
+								{ jobId: job.id },
+								{ nodeID: stopOn },
+							)
+							.catch((err: unknown) =>
+								this.logger.warn(
+									`Stopping job ${job.id} on ${stopOn} failed:`,
+									err,
+								),
+							);
+					}
+					kickDispatch();
+					return job;
+				},
+			}),
 
 			"deployments.create": requires("deployments.write", {
 				params: CREATE_DEPLOYMENT_PARAMS,
@@ -216,11 +324,72 @@ export function schedulerService(options: SchedulerServiceOptions): ServiceSchem
 			"$node.connected"(ctx: Context<NodeEventPayload>) {
 				inventory.recordSeen(ctx.params.node.id, Date.now());
 				void this.reconcile();
+				void this.dispatch();
 			},
 			"$node.disconnected"(ctx: Context<NodeEventPayload>) {
 				// A graceful leave drops its stale figures; a lost node keeps them for inspection.
 				if (!ctx.params.unexpected) inventory.forget(ctx.params.node.id);
 				void this.reconcile();
+				void this.dispatch();
+			},
+			async [EVENTS.trainingStarted](ctx: Context<TrainingStartedEvent>) {
+				if (!this.isLeader()) return;
+				await jobs.recordStarted(
+					ctx.params.jobId,
+					ctx.params.nodeID,
+					`${ctx.params.backend} (${ctx.params.device})`,
+				);
+			},
+			async [EVENTS.trainingProgress](ctx: Context<TrainingProgressEvent>) {
+				if (!this.isLeader()) return;
+				const p = ctx.params;
+				await jobs.recordProgress(p.jobId, {
+					epoch: p.epoch,
+					metrics: p.metrics,
+					samplesPerSecond: p.samplesPerSecond,
+					etaMs: p.etaMs,
+					nodeID: p.nodeID,
+					at: new Date().toISOString(),
+				});
+			},
+			async [EVENTS.trainingCheckpoint](ctx: Context<TrainingCheckpointEvent>) {
+				if (!this.isLeader()) return;
+				const p = ctx.params;
+				await jobs.recordCheckpoint(p.jobId, {
+					sha256: p.sha256,
+					epoch: p.epoch,
+					size: p.size,
+				});
+			},
+			async [EVENTS.trainingCompleted](ctx: Context<TrainingCompletedEvent>) {
+				if (!this.isLeader()) return;
+				const {
+					jobId,
+					model,
+					version,
+					state,
+					metrics,
+					bestEpoch,
+					epochsRun,
+					stoppedEarly,
+				} = ctx.params;
+				await jobs.complete(jobId, {
+					model,
+					version,
+					state,
+					metrics,
+					bestEpoch,
+					epochsRun,
+					stoppedEarly,
+				});
+				void this.dispatch();
+			},
+			async [EVENTS.trainingFailed](ctx: Context<TrainingFailedEvent>) {
+				// Failures the scheduler itself found (nodeID null or lost nodes) are already recorded.
+				if (!this.isLeader() || ctx.nodeID === this.broker.nodeID) return;
+				const p = ctx.params;
+				await jobs.runFailed(p.jobId, p.nodeID, p.reason, p.final);
+				void this.dispatch();
 			},
 		},
 
@@ -280,6 +449,30 @@ export function schedulerService(options: SchedulerServiceOptions): ServiceSchem
 				return leader === this.broker.nodeID;
 			},
 
+			/** Trainer nodes as dispatch sees them. */
+			trainerNodes(): TrainerNode[] {
+				return (this.fleet() as FleetNode[])
+					.filter(node => node.services.includes(SERVICE.trainer))
+					.map(node => {
+						const meta = readNodeMetadata(
+							this.broker.registry.nodes.get(node.nodeID)?.metadata,
+						);
+						return {
+							nodeID: node.nodeID,
+							available: node.available,
+							gpus: node.capacity.gpus.length,
+							slots: meta?.trainerSlots ?? 1,
+						};
+					});
+			},
+
+			async dispatch(): Promise<void> {
+				if (!this.isLeader()) return;
+				await dispatcher.trigger().catch((err: unknown) => {
+					this.logger.warn("Dispatching training jobs failed:", err);
+				});
+			},
+
 			async reconcile(): Promise<void> {
 				if (!this.isLeader()) return;
 				await reconciler.trigger().catch((err: unknown) => {
@@ -331,10 +524,46 @@ export function schedulerService(options: SchedulerServiceOptions): ServiceSchem
 				now: () => Date.now(),
 				warn: message => this.logger.warn(message),
 			});
+			kickDispatch = () => void this.dispatch();
+			dispatcher = new TrainingDispatcher({
+				store: jobs,
+				dataset: async (tenantId, datasetId) => {
+					const d = await datasets.get(
+						{ tenantId, role: "owner", keyId: null },
+						datasetId,
+					);
+					return {
+						id: d.id,
+						ref: d.ref,
+						sha256: d.sha256,
+						format: d.format,
+						labelColumn: d.labelColumn,
+					};
+				},
+				trainers: () => this.trainerNodes(),
+				startRun: async (nodeID, tenantId, params: TrainerRunParams) => {
+					await this.broker.call(`${SERVICE.trainer}.run`, params, {
+						nodeID,
+						meta: { tenant: tenantId, role: "owner", keyId: null },
+						timeout: 30_000,
+					});
+				},
+				stopRun: async (nodeID, jobId) => {
+					await this.broker.call(`${SERVICE.trainer}.cancel`, { jobId }, { nodeID });
+				},
+				failed: event => {
+					this.broker.broadcast(EVENTS.trainingFailed, event).catch(() => undefined);
+				},
+				now: () => Date.now(),
+				warn: message => this.logger.warn(message),
+			});
 		},
 
 		started() {
-			timer = setInterval(() => void this.reconcile(), options.reconcileIntervalMs);
+			timer = setInterval(() => {
+				void this.reconcile();
+				void this.dispatch();
+			}, options.reconcileIntervalMs);
 			timer.unref();
 		},
 

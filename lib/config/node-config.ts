@@ -42,6 +42,10 @@ export interface NodeConfig {
 	heartbeatTimeoutS: number;
 	/** MODELFLEET_STATUS_INTERVAL_MS — default: the heartbeat interval. */
 	statusIntervalMs: number;
+	/** MODELFLEET_TRAINER_SLOTS — default 1: training jobs a worker runs at once. */
+	trainerSlots: number;
+	/** MODELFLEET_TRAINING_BACKEND — default "auto" (tfjs-node or -gpu when installed, else wasm). */
+	trainingBackend: "auto" | "wasm" | "cpu" | "tensorflow";
 	/** MODELFLEET_RECONCILE_INTERVAL_MS — default 1000: how often the scheduler checks placements and autoscaling. */
 	reconcileIntervalMs: number;
 	/** MODELFLEET_SHUTDOWN_TIMEOUT_MS — default 10000. */
@@ -58,6 +62,8 @@ export interface NodeConfig {
 	artifactGcGraceS: number;
 	/** MODELFLEET_BOOTSTRAP_KEY — the owner key of the bootstrap tenant on first start; default: a random one, printed once. */
 	bootstrapKey: string | null;
+	/** MODELFLEET_API_KEY — the key `modelfleet repl` acts with (nodes ignore it); default none: `fleet login <key>`. */
+	apiKey: string | null;
 	/** MODELFLEET_MODEL_CACHE_BYTES — memory budget of loaded models; default null: half the node's memory. */
 	modelCacheBytes: number | null;
 	/** MODELFLEET_POOL_THREADS — worker threads for models run off the event loop; default cores − 1 (at least 1). */
@@ -66,6 +72,12 @@ export interface NodeConfig {
 	maxRowsPerRequest: number;
 	/** MODELFLEET_MAX_REQUEST_BYTES — default 64 MiB of tensor data; more answers 413. */
 	maxRequestBytes: number;
+	/** MODELFLEET_MAX_BODY_BYTES — default 64 MiB; a larger /v2 inference request body answers 413. */
+	maxBodyBytes: number;
+	/** MODELFLEET_RATE_LIMIT — requests per API key (per address without one) per window; default 0: off. */
+	rateLimit: number;
+	/** MODELFLEET_RATE_LIMIT_WINDOW_MS — default 60000; the rate limit's window. */
+	rateLimitWindowMs: number;
 	/** MODELFLEET_CPUS, MODELFLEET_MEMORY, MODELFLEET_GPUS — declared capacity; default detected. */
 	declaredCapacity: DeclaredCapacity;
 }
@@ -165,6 +177,16 @@ export function loadNodeConfig(role: NodeRole, env: Environment): Readonly<NodeC
 			min: 100,
 			integer: true,
 		}),
+		trainerSlots: read.number("MODELFLEET_TRAINER_SLOTS", 1, {
+			min: 1,
+			max: 64,
+			integer: true,
+		}),
+		trainingBackend: read.oneOf(
+			"MODELFLEET_TRAINING_BACKEND",
+			["auto", "wasm", "cpu", "tensorflow"],
+			"auto",
+		),
 		reconcileIntervalMs: read.number("MODELFLEET_RECONCILE_INTERVAL_MS", 1000, {
 			min: 50,
 			integer: true,
@@ -179,6 +201,7 @@ export function loadNodeConfig(role: NodeRole, env: Environment): Readonly<NodeC
 		artifactGcIntervalS: read.number("MODELFLEET_ARTIFACT_GC_INTERVAL_S", 3600, { min: 0 }),
 		artifactGcGraceS: read.number("MODELFLEET_ARTIFACT_GC_GRACE_S", 3600, { min: 0 }),
 		bootstrapKey: read.optionalString("MODELFLEET_BOOTSTRAP_KEY"),
+		apiKey: read.optionalString("MODELFLEET_API_KEY"),
 		modelCacheBytes: sizeSetting("MODELFLEET_MODEL_CACHE_BYTES", null),
 		poolThreads:
 			poolText === undefined
@@ -190,6 +213,12 @@ export function loadNodeConfig(role: NodeRole, env: Environment): Readonly<NodeC
 		}),
 		maxRequestBytes:
 			sizeSetting("MODELFLEET_MAX_REQUEST_BYTES", 64 * 1024 ** 2) ?? 64 * 1024 ** 2,
+		maxBodyBytes: sizeSetting("MODELFLEET_MAX_BODY_BYTES", 64 * 1024 ** 2) ?? 64 * 1024 ** 2,
+		rateLimit: read.number("MODELFLEET_RATE_LIMIT", 0, { min: 0, integer: true }),
+		rateLimitWindowMs: read.number("MODELFLEET_RATE_LIMIT_WINDOW_MS", 60_000, {
+			min: 1,
+			integer: true,
+		}),
 		declaredCapacity: {
 			cpus: cpusText === undefined ? null : read.number("MODELFLEET_CPUS", 1, { min: 0.1 }),
 			memoryBytes: declaredMemory,

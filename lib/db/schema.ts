@@ -173,6 +173,64 @@ export const deploymentReplicas = pgTable(
 	table => [primaryKey({ columns: [table.deploymentId, table.nodeId] })],
 );
 
+/** An uploaded dataset: immutable; a new upload under the same name is its next version. */
+export const datasets = pgTable(
+	"datasets",
+	{
+		id: uuid("id").primaryKey(),
+		tenantId: uuid("tenant_id")
+			.notNull()
+			.references(() => tenants.id, { onDelete: "cascade" }),
+		name: text("name").notNull(),
+		version: integer("version").notNull(),
+		sha256: text("sha256").notNull(),
+		size: bigint("size", { mode: "number" }).notNull(),
+		format: text("format").notNull(),
+		labelColumn: text("label_column"),
+		rows: integer("rows").notNull(),
+		/** The validation report: column types, missing counts, ranges, class balance. */
+		report: jsonb("report").notNull(),
+		createdAt: createdAt(),
+	},
+	table => [unique("datasets_tenant_name_version").on(table.tenantId, table.name, table.version)],
+);
+
+/** The training queue and every job's history: priority, then submission order. */
+export const trainingJobs = pgTable("training_jobs", {
+	id: uuid("id").primaryKey(),
+	seq: bigserial("seq", { mode: "number" }).notNull(),
+	tenantId: uuid("tenant_id")
+		.notNull()
+		.references(() => tenants.id, { onDelete: "cascade" }),
+	modelName: text("model_name").notNull(),
+	datasetId: uuid("dataset_id")
+		.notNull()
+		.references(() => datasets.id),
+	spec: jsonb("spec").notNull(),
+	priority: integer("priority").notNull(),
+	gpu: boolean("gpu").notNull(),
+	state: text("state").notNull(),
+	nodeId: text("node_id"),
+	attempts: integer("attempts").notNull().default(0),
+	failures: jsonb("failures")
+		.notNull()
+		.default(sql`'[]'::jsonb`),
+	epoch: integer("epoch").notNull().default(0),
+	checkpoint: jsonb("checkpoint"),
+	progress: jsonb("progress")
+		.notNull()
+		.default(sql`'[]'::jsonb`),
+	backend: text("backend"),
+	result: jsonb("result"),
+	error: text("error"),
+	waitingReason: text("waiting_reason"),
+	deadlineAt: timestamp("deadline_at", { withTimezone: true }),
+	createdAt: createdAt(),
+	startedAt: timestamp("started_at", { withTimezone: true }),
+	finishedAt: timestamp("finished_at", { withTimezone: true }),
+	updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+});
+
 export const schemaMigrations = pgTable("schema_migrations", {
 	id: text("id").primaryKey(),
 	appliedAt: timestamp("applied_at", { withTimezone: true }).notNull().defaultNow(),
@@ -187,5 +245,7 @@ export const dbSchema = {
 	auditLog,
 	deployments,
 	deploymentReplicas,
+	datasets,
+	trainingJobs,
 	schemaMigrations,
 };

@@ -20,6 +20,8 @@ export interface NodeMetadata {
 	metricsUrl: string | null;
 	/** The predictor's model-cache budget, where the node serves models (placement fits replicas in it). */
 	modelMemoryBytes?: number | null;
+	/** Training jobs the node's trainer runs at once, where it has one. */
+	trainerSlots?: number | null;
 }
 
 /** Reads a node's metadata from the broker metadata of a registry node; null for non-modelfleet nodes. */

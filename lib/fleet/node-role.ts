@@ -15,13 +15,14 @@ export const SERVICE = {
 	registry: "registry",
 	artifacts: "artifacts",
 	predictor: "predictor",
+	trainer: "trainer",
 } as const;
 export type ServiceName = (typeof SERVICE)[keyof typeof SERVICE];
 
 /**
  * What each role runs. Every node runs `agent` (it reports the node's live figures).
  * `accounts` runs next to the database on control nodes, so gateways stay stateless and any
- * number of them share one set of tenants and keys. The trainer joins `worker` later.
+ * number of them share one set of tenants and keys.
  */
 export const ROLE_SERVICES: Readonly<Record<NodeRole, readonly ServiceName[]>> = {
 	"all-in-one": [
@@ -32,6 +33,7 @@ export const ROLE_SERVICES: Readonly<Record<NodeRole, readonly ServiceName[]>> =
 		SERVICE.artifacts,
 		SERVICE.scheduler,
 		SERVICE.predictor,
+		SERVICE.trainer,
 	],
 	gateway: [SERVICE.agent, SERVICE.api],
 	control: [
@@ -41,7 +43,7 @@ export const ROLE_SERVICES: Readonly<Record<NodeRole, readonly ServiceName[]>> =
 		SERVICE.artifacts,
 		SERVICE.scheduler,
 	],
-	worker: [SERVICE.agent, SERVICE.predictor],
+	worker: [SERVICE.agent, SERVICE.predictor, SERVICE.trainer],
 };
 
 /** The services the gateway calls: it is ready only when each runs somewhere in the fleet. */

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { and, desc, eq, inArray, isNotNull, lt, type SQL } from "drizzle-orm";
+import { and, desc, eq, inArray, isNotNull, lt, sql, type SQL } from "drizzle-orm";
 import type { Scope } from "../accounts/access";
 import type { Db } from "../db/database";
 import { isUniqueViolation } from "../db/migrate";
@@ -423,7 +423,20 @@ export class VersionStore {
 			.selectDistinct({ sha256: modelVersions.artifactSha256 })
 			.from(modelVersions)
 			.where(isNotNull(modelVersions.artifactSha256));
-		return rows.map(r => r.sha256 as string);
+		// Files kept beside the served one (a trained version's TF.js export).
+		const withAlternates = await this.db
+			.select({ details: modelVersions.details })
+			.from(modelVersions)
+			.where(sql`${modelVersions.details} ? 'alternates'`);
+		const alternates = withAlternates.flatMap(row => {
+			const list = (row.details as { alternates?: unknown }).alternates;
+			return Array.isArray(list)
+				? list
+						.map(a => (a as { artifact?: { sha256?: unknown } }).artifact?.sha256)
+						.filter((sha): sha is string => typeof sha === "string")
+				: [];
+		});
+		return [...rows.map(r => r.sha256 as string), ...alternates];
 	}
 
 	private async resolve(

@@ -145,7 +145,7 @@ describeWithServices(["nats", "postgres"], "deployments across a fleet", () => {
 		observer = new ServiceBroker({
 			namespace,
 			nodeID: `observer-${randomUUID().slice(0, 6)}`,
-			transporter: serviceUrl("nats"),
+			transporter: { type: "NATS", options: { servers: [serviceUrl("nats")] } },
 			serializer: "CBOR",
 			logger: false,
 		});

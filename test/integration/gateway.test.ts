@@ -72,7 +72,7 @@ describe("all-in-one node over HTTP", () => {
 		expect(banner).toContain(`nodeID       ${node.broker.nodeID}`);
 		expect(banner).toContain("transporter  none (one process)");
 		expect(banner).toContain(
-			"services     agent, api, accounts, registry, artifacts, scheduler, predictor",
+			"services     agent, api, accounts, registry, artifacts, scheduler, predictor, trainer",
 		);
 		expect(banner).toContain("database     pglite");
 		expect(banner).toContain(`http         ${node.httpUrl}`);

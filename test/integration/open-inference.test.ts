@@ -74,7 +74,7 @@ describe("Open Inference Protocol /v2", () => {
 		expect(server.body).toEqual({
 			name: "modelfleet",
 			version: expect.any(String),
-			extensions: [],
+			extensions: ["binary_tensor_data"],
 		});
 	});
 
@@ -140,5 +140,114 @@ describe("Open Inference Protocol /v2", () => {
 		});
 		const noKey = await http("/v2/models/mlp", { key: null });
 		expect(noKey).toEqual({ status: 401, body: { error: expect.any(String) } });
+	});
+
+	/** A binary request: the JSON header, then the raw bytes; the header's length in its own header. */
+	async function binaryInfer(
+		route: string,
+		header: unknown,
+		bytes: Uint8Array,
+		headerLength?: string,
+	): Promise<Response> {
+		const json = Buffer.from(JSON.stringify(header));
+		return fetch(`${base}${route}`, {
+			method: "POST",
+			headers: {
+				authorization: `Bearer ${KEY}`,
+				"content-type": "application/octet-stream",
+				"inference-header-content-length": headerLength ?? String(json.length),
+			},
+			body: Buffer.concat([json, bytes]),
+		});
+	}
+
+	it("takes binary tensors and answers the outputs asked for as binary after a JSON header", async () => {
+		const x = Float32Array.from(MLP_EXAMPLE.x);
+		const response = await binaryInfer(
+			"/v2/models/mlp/infer",
+			{
+				id: "b1",
+				inputs: [
+					{
+						name: "x",
+						shape: [2, 4],
+						datatype: "FP32",
+						parameters: { binary_data_size: x.byteLength },
+					},
+				],
+				outputs: [
+					{ name: "logits", parameters: { binary_data: true } },
+					{ name: "probabilities" },
+				],
+			},
+			new Uint8Array(x.buffer),
+		);
+		expect(response.status).toBe(200);
+		expect(response.headers.get("content-type")).toBe("application/octet-stream");
+		const headerLength = Number(response.headers.get("inference-header-content-length"));
+		const body = Buffer.from(await response.arrayBuffer());
+		const header = JSON.parse(body.subarray(0, headerLength).toString()) as {
+			id: string;
+			outputs: { name: string; parameters?: { binary_data_size: number }; data?: number[] }[];
+		};
+		expect(header.id).toBe("b1");
+		expect(header.outputs[0]).toEqual({
+			name: "logits",
+			shape: [2, 2],
+			datatype: "FP32",
+			parameters: { binary_data_size: 16 },
+		});
+		expect(header.outputs[1].data).toHaveLength(4);
+		const logits = new Float32Array(Uint8Array.from(body.subarray(headerLength)).buffer);
+		expect([...logits]).toEqual(MLP_EXAMPLE.logits);
+	});
+
+	it("answers binary input with plain JSON when no output is asked for as binary", async () => {
+		const x = Float32Array.from(MLP_EXAMPLE.x);
+		const response = await binaryInfer(
+			"/v2/models/mlp/versions/1/infer",
+			{
+				inputs: [
+					{
+						name: "x",
+						shape: [2, 4],
+						datatype: "FP32",
+						parameters: { binary_data_size: 32 },
+					},
+				],
+				outputs: [{ name: "logits" }],
+			},
+			new Uint8Array(x.buffer),
+		);
+		expect(response.status).toBe(200);
+		expect(response.headers.get("inference-header-content-length")).toBeNull();
+		expect(
+			((await response.json()) as { outputs: { data: number[] }[] }).outputs[0].data,
+		).toEqual(MLP_EXAMPLE.logits);
+	});
+
+	it("answers a truncated binary body and a header length past the body with 400 {error}", async () => {
+		const header = {
+			inputs: [
+				{
+					name: "x",
+					shape: [2, 4],
+					datatype: "FP32",
+					parameters: { binary_data_size: 32 },
+				},
+			],
+		};
+		const truncated = await binaryInfer("/v2/models/mlp/infer", header, new Uint8Array(20));
+		expect(truncated.status).toBe(400);
+		expect(await truncated.json()).toEqual({
+			error: expect.stringContaining(
+				"inputs[0] 'x': parameters.binary_data_size 32 runs past",
+			),
+		});
+		const long = await binaryInfer("/v2/models/mlp/infer", header, new Uint8Array(32), "999");
+		expect(long.status).toBe(400);
+		expect(((await long.json()) as { error: string }).error).toContain(
+			"Inference-Header-Content-Length is 999",
+		);
 	});
 });

@@ -19,6 +19,7 @@ const SAMPLES = [
 	new errors.PayloadTooLargeError(10),
 	new errors.RequestTooLargeError("rows", 11, 10, "maxRowsPerRequest", "rows"),
 	new errors.ArtifactCorruptError("a", "b"),
+	new errors.RateLimitedError(10, 60_000, 1500),
 	new errors.OverloadedError("iris@1.0.0", 20),
 	new errors.DeadlineExceededError(12),
 	new errors.ModelLoadError("iris@1.0.0", "bad"),

@@ -42,6 +42,7 @@ describeOnEachEngine("registry stores", database => {
 				"0001-initial",
 				"0002-version-serving",
 				"0003-deployments",
+				"0004-training",
 			]);
 		});
 	});

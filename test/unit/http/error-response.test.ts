@@ -1,6 +1,6 @@
 import { Errors } from "moleculer";
 import { toErrorResponse } from "../../../lib/http/error-response";
-import { ServiceNotReadyError } from "../../../lib/errors";
+import { OverloadedError, RateLimitedError, ServiceNotReadyError } from "../../../lib/errors";
 
 describe("toErrorResponse", () => {
 	it("answers parameter validation with 400 and the fields that were wrong", () => {
@@ -33,5 +33,70 @@ describe("toErrorResponse", () => {
 		expect(response.status).toBe(500);
 		expect(response.body.message).not.toContain("secret");
 		expect(toErrorResponse(undefined).status).toBe(500);
+	});
+
+	it("gives the seconds to wait for errors that say how long", () => {
+		expect(toErrorResponse(new RateLimitedError(5, 60_000, 1200))).toMatchObject({
+			status: 429,
+			retryAfterS: 2,
+			body: { type: "RATE_LIMITED", data: { retryAfterMs: 1200 } },
+		});
+		expect(toErrorResponse(new OverloadedError("m", 10)).retryAfterS).toBe(1);
+	});
+
+	it("answers a timeout with 504 and no action or node name", () => {
+		const response = toErrorResponse(
+			new Errors.RequestTimeoutError({ action: "predictor.infer", nodeID: "worker-7" }),
+		);
+		expect(response.status).toBe(504);
+		expect(response.body).toEqual({
+			name: "RequestTimeoutError",
+			type: "REQUEST_TIMEOUT",
+			message: expect.stringContaining("MODELFLEET_REQUEST_TIMEOUT_MS"),
+			code: 504,
+		});
+		expect(JSON.stringify(response.body)).not.toMatch(/predictor|worker-7/);
+	});
+
+	it("answers a missing service with 503, not a 404 that reads like an unknown model", () => {
+		const response = toErrorResponse(
+			new Errors.ServiceNotFoundError({ action: "predictor.infer", nodeID: "n1" }),
+		);
+		expect(response).toMatchObject({ status: 503, body: { type: "SERVICE_NOT_READY" } });
+		expect(response.body.message).not.toContain("predictor");
+	});
+
+	it("puts the JSON body parser's errors in our terms", () => {
+		const parse = new Errors.MoleculerError(
+			"Unexpected token } in JSON at position 9",
+			400,
+			"entity.parse.failed",
+		);
+		expect(toErrorResponse(parse)).toMatchObject({
+			status: 400,
+			body: { type: "INVALID_INPUT", message: expect.stringContaining("not valid JSON") },
+		});
+		const large = new Errors.MoleculerError(
+			"request entity too large",
+			413,
+			"entity.too.large",
+		);
+		expect(toErrorResponse(large)).toMatchObject({
+			status: 413,
+			body: { type: "REQUEST_TOO_LARGE" },
+		});
+	});
+
+	it("cuts file paths, stacks and data out of errors whose text is not ours", () => {
+		const err = new Errors.MoleculerError(
+			"ENOENT: no such file /srv/modelfleet/data/blobs/ab/cd\n    at Object.open (node:fs:1)",
+			400,
+			"SOMETHING_ELSE",
+			{ path: "/srv/modelfleet/data" },
+		);
+		const response = toErrorResponse(err);
+		expect(response.status).toBe(400);
+		expect(JSON.stringify(response.body)).not.toMatch(/\/srv|node:fs|at Object/);
+		expect(response.body.data).toBeUndefined();
 	});
 });

@@ -1,0 +1,365 @@
+/**
+ * The gateway's OpenAPI 3 document, generated from what it serves: every alias of every
+ * moleculer-web route (method, path, whether a key is needed, whether the body is a stream)
+ * and the `params` schema of the action each alias calls, converted from fastest-validator to
+ * JSON Schema. Path parameters come from the path; the other parameters are the query string
+ * of GET/DELETE or the JSON body of POST/PUT/PATCH.
+ */
+
+/** JSON Schema as OpenAPI 3.1 takes it (JSON Schema 2020-12; nothing that draft-07 lacks). */
+export type JsonSchema = Record<string, unknown>;
+
+/** What the generator reads of a moleculer-web alias. */
+export interface OpenApiAlias {
+	method: string;
+	fullPath: string;
+	action: string | null;
+	/** "call", or "stream" when the body goes to the action as a stream. */
+	type: string;
+	route: { path: string; opts: { authentication?: unknown } };
+}
+
+/** What the generator reads of an action's definition. */
+export interface OpenApiAction {
+	params?: unknown;
+}
+
+export interface OpenApiInfo {
+	title: string;
+	version: string;
+}
+
+const BODY_METHODS = new Set(["post", "put", "patch"]);
+const ALL_METHODS = ["get", "post", "put", "patch", "delete"];
+
+type Rule = Record<string, unknown>;
+
+/** A shorthand rule ("string|optional|min:3") as its object form. */
+function expandShorthand(text: string): Rule {
+	const [type, ...flags] = text.split("|");
+	const rule: Rule = { type: type.trim() };
+	for (const flag of flags) {
+		const [name, value] = flag.split(":");
+		if (value === undefined) rule[name.trim()] = true;
+		else {
+			const number = Number(value);
+			rule[name.trim()] = Number.isFinite(number) ? number : value.trim();
+		}
+	}
+	return rule;
+}
+
+function asRule(rule: unknown): Rule | Rule[] | null {
+	if (typeof rule === "string") return expandShorthand(rule);
+	if (Array.isArray(rule))
+		return rule.map(r => asRule(r)).filter((r): r is Rule => r !== null && !Array.isArray(r));
+	if (typeof rule === "object" && rule !== null) return rule as Rule;
+	return null;
+}
+
+function isOptional(rule: unknown): boolean {
+	const r = asRule(rule);
+	if (r === null) return true;
+	if (Array.isArray(r)) return r.some(isOptional);
+	return r.optional === true || r.default !== undefined;
+}
+
+function numberish(value: unknown): number | undefined {
+	return typeof value === "number" && Number.isFinite(value) ? value : undefined;
+}
+
+/** The properties of an object rule (`props` or `properties`) as JSON Schema, with what is required. */
+function objectSchema(props: Record<string, unknown>, strict: unknown): JsonSchema {
+	const properties: Record<string, JsonSchema> = {};
+	const required: string[] = [];
+	for (const [name, rule] of Object.entries(props)) {
+		if (name.startsWith("$$")) continue;
+		properties[name] = fastestValidatorToJsonSchema(rule);
+		if (!isOptional(rule)) required.push(name);
+	}
+	return {
+		type: "object",
+		properties,
+		...(required.length > 0 ? { required } : {}),
+		...(strict === true || strict === "remove" ? { additionalProperties: false } : {}),
+	};
+}
+
+/** Copies the keywords of a rule that mean the same in JSON Schema. */
+function common(rule: Rule, schema: JsonSchema): JsonSchema {
+	if (rule.nullable === true) {
+		if (typeof schema.type === "string") schema.type = [schema.type, "null"];
+		else if (Array.isArray(schema.enum)) schema.enum = [...schema.enum, null];
+		else if (Object.keys(schema).length > 0) return { anyOf: [schema, { type: "null" }] };
+	}
+	if (rule.default !== undefined && typeof rule.default !== "function")
+		schema.default = rule.default;
+	if (typeof rule.description === "string") schema.description = rule.description;
+	return schema;
+}
+
+/** One fastest-validator rule (object, shorthand string, or a list of alternatives) as JSON Schema. */
+export function fastestValidatorToJsonSchema(input: unknown): JsonSchema {
+	const rule = asRule(input);
+	if (rule === null) return {};
+	if (Array.isArray(rule)) return { anyOf: rule.map(r => fastestValidatorToJsonSchema(r)) };
+	if (rule.$$root === true) {
+		const rest = { ...rule };
+		delete rest.$$root;
+		return fastestValidatorToJsonSchema(rest);
+	}
+	const type = typeof rule.type === "string" ? rule.type : "any";
+	switch (type) {
+		case "string": {
+			const schema: JsonSchema = { type: "string" };
+			const min = numberish(rule.min) ?? (rule.empty === false ? 1 : undefined);
+			if (min !== undefined) schema.minLength = min;
+			if (numberish(rule.max) !== undefined) schema.maxLength = rule.max;
+			if (numberish(rule.length) !== undefined)
+				schema.minLength = schema.maxLength = rule.length;
+			if (typeof rule.pattern === "string") schema.pattern = rule.pattern;
+			else if (rule.pattern instanceof RegExp) schema.pattern = rule.pattern.source;
+			if (Array.isArray(rule.enum)) schema.enum = [...rule.enum];
+			if (rule.numeric === true) schema.pattern = "^-?[0-9]+(\\.[0-9]+)?$";
+			return common(rule, schema);
+		}
+		case "number": {
+			const schema: JsonSchema = { type: rule.integer === true ? "integer" : "number" };
+			if (numberish(rule.min) !== undefined) schema.minimum = rule.min;
+			if (numberish(rule.max) !== undefined) schema.maximum = rule.max;
+			if (numberish(rule.equal) !== undefined) schema.enum = [rule.equal];
+			if (rule.positive === true && schema.minimum === undefined) schema.exclusiveMinimum = 0;
+			if (rule.negative === true && schema.maximum === undefined) schema.exclusiveMaximum = 0;
+			return common(rule, schema);
+		}
+		case "boolean":
+			return common(rule, { type: "boolean" });
+		case "enum":
+			return common(rule, { enum: Array.isArray(rule.values) ? [...rule.values] : [] });
+		case "equal":
+			return common(rule, { enum: [rule.value] });
+		case "email":
+			return common(rule, { type: "string", format: "email" });
+		case "url":
+			return common(rule, { type: "string", format: "uri" });
+		case "uuid":
+			return common(rule, { type: "string", format: "uuid" });
+		case "date":
+			return common(rule, { type: "string", format: "date-time" });
+		case "objectID":
+		case "currency":
+		case "mac":
+		case "luhn":
+			return common(rule, { type: "string" });
+		case "array": {
+			const schema: JsonSchema = { type: "array" };
+			if (rule.items !== undefined) schema.items = fastestValidatorToJsonSchema(rule.items);
+			const min = numberish(rule.min) ?? (rule.empty === false ? 1 : undefined);
+			if (min !== undefined) schema.minItems = min;
+			if (numberish(rule.max) !== undefined) schema.maxItems = rule.max;
+			if (numberish(rule.length) !== undefined)
+				schema.minItems = schema.maxItems = rule.length;
+			if (rule.unique === true) schema.uniqueItems = true;
+			if (Array.isArray(rule.enum)) schema.items = { enum: [...rule.enum] };
+			return common(rule, schema);
+		}
+		case "tuple": {
+			const items = Array.isArray(rule.items) ? rule.items : [];
+			return common(rule, {
+				type: "array",
+				items:
+					items.length > 0
+						? { anyOf: items.map(i => fastestValidatorToJsonSchema(i)) }
+						: {},
+				minItems: items.length,
+				maxItems: items.length,
+			});
+		}
+		case "object": {
+			const props = (rule.props ?? rule.properties) as Record<string, unknown> | undefined;
+			const schema: JsonSchema =
+				props !== undefined ? objectSchema(props, rule.strict) : { type: "object" };
+			if (numberish(rule.minProps) !== undefined) schema.minProperties = rule.minProps;
+			if (numberish(rule.maxProps) !== undefined) schema.maxProperties = rule.maxProps;
+			return common(rule, schema);
+		}
+		case "record":
+			return common(rule, {
+				type: "object",
+				additionalProperties:
+					rule.value !== undefined ? fastestValidatorToJsonSchema(rule.value) : {},
+			});
+		case "multi":
+			return common(rule, {
+				anyOf: (Array.isArray(rule.rules) ? rule.rules : []).map(r =>
+					fastestValidatorToJsonSchema(r),
+				),
+			});
+		default:
+			// any, custom, class, function, forbidden: nothing JSON Schema can say.
+			return common(rule, {});
+	}
+}
+
+/** `/v2/models/:model/versions/:version` → `/v2/models/{model}/versions/{version}` and its parameter names. */
+export function openApiPath(fullPath: string): { path: string; names: string[] } {
+	const names: string[] = [];
+	const path = fullPath.replace(/:([A-Za-z0-9_]+)\??/g, (_m, name: string) => {
+		names.push(name);
+		return `{${name}}`;
+	});
+	return { path: path === "" ? "/" : path, names };
+}
+
+function operationId(method: string, path: string): string {
+	return `${method}${path.replace(/[{}]/g, "").replace(/[^A-Za-z0-9]+(.)?/g, (_m, c?: string) => (c ?? "").toUpperCase())}`;
+}
+
+/** The action's parameters as one object schema (empty when it declares none). */
+function paramsSchema(action: OpenApiAction | undefined): JsonSchema & {
+	properties: Record<string, JsonSchema>;
+	required?: string[];
+} {
+	const params = action?.params;
+	if (typeof params !== "object" || params === null) return { type: "object", properties: {} };
+	const schema = objectSchema(params as Record<string, unknown>, false);
+	return schema as JsonSchema & { properties: Record<string, JsonSchema>; required?: string[] };
+}
+
+/** The route's error body: `{error}` on the Open Inference Protocol, our error object elsewhere. */
+function errorResponse(fullPath: string): Record<string, unknown> {
+	return {
+		description: "An error: the status says which kind.",
+		content: {
+			"application/json": {
+				schema: {
+					$ref: fullPath.startsWith("/v2")
+						? "#/components/schemas/OipError"
+						: "#/components/schemas/Error",
+				},
+			},
+		},
+	};
+}
+
+/** The whole document. `actionOf` returns the definition of an action by name (with its `params`). */
+export function buildOpenApiDocument(
+	aliases: readonly OpenApiAlias[],
+	actionOf: (name: string) => OpenApiAction | undefined,
+	info: OpenApiInfo,
+): Record<string, unknown> {
+	const paths: Record<string, Record<string, unknown>> = {};
+	for (const alias of aliases) {
+		if (alias.action === null) continue;
+		const { path, names } = openApiPath(alias.fullPath);
+		const methods = alias.method === "*" ? ALL_METHODS : [alias.method.toLowerCase()];
+		const schema = paramsSchema(actionOf(alias.action));
+		const required = new Set(schema.required ?? []);
+		const parameters: Record<string, unknown>[] = names.map(name => ({
+			name,
+			in: "path",
+			required: true,
+			schema: schema.properties[name] ?? { type: "string" },
+		}));
+		const rest = Object.entries(schema.properties).filter(([name]) => !names.includes(name));
+		for (const method of methods) {
+			const stream = alias.type === "stream";
+			const inBody = BODY_METHODS.has(method) && !stream;
+			const operation: Record<string, unknown> = {
+				operationId: operationId(method, path),
+				summary: alias.action,
+				"x-action": alias.action,
+				parameters: [
+					...parameters,
+					...(inBody
+						? []
+						: rest.map(([name, s]) => ({
+								name,
+								in: "query",
+								required: required.has(name),
+								schema: s,
+							}))),
+				],
+				responses: {
+					"200": {
+						description: "Success",
+						content: { "application/json": { schema: {} } },
+					},
+					default: errorResponse(alias.fullPath),
+				},
+			};
+			if (inBody)
+				operation.requestBody = {
+					required: rest.some(([name]) => required.has(name)),
+					content: {
+						"application/json": {
+							schema: {
+								type: "object",
+								properties: Object.fromEntries(rest),
+								...(rest.some(([name]) => required.has(name))
+									? {
+											required: rest
+												.map(([n]) => n)
+												.filter(n => required.has(n)),
+										}
+									: {}),
+							},
+						},
+					},
+				};
+			if (stream)
+				operation.requestBody = {
+					required: true,
+					content: {
+						"application/octet-stream": {
+							schema: { type: "string", format: "binary" },
+						},
+						...(path.startsWith("/v2/")
+							? { "application/json": { schema: { type: "object" } } }
+							: {}),
+					},
+				};
+			if (alias.route.opts.authentication)
+				operation.security = [{ bearer: [] }, { apiKey: [] }];
+			paths[path] = { ...(paths[path] ?? {}), [method]: operation };
+		}
+	}
+	return {
+		openapi: "3.1.0",
+		info: {
+			title: info.title,
+			version: info.version,
+			description:
+				"Generated from the gateway's routes and the parameter schemas of the actions they call.",
+		},
+		paths,
+		components: {
+			securitySchemes: {
+				bearer: {
+					type: "http",
+					scheme: "bearer",
+					description: "An API key: `Authorization: Bearer mf_…`.",
+				},
+				apiKey: { type: "apiKey", in: "header", name: "x-api-key" },
+			},
+			schemas: {
+				Error: {
+					type: "object",
+					properties: {
+						name: { type: "string" },
+						type: { type: "string" },
+						message: { type: "string" },
+						code: { type: "integer" },
+						data: {},
+					},
+					required: ["name", "type", "message", "code"],
+				},
+				OipError: {
+					type: "object",
+					properties: { error: { type: "string" } },
+					required: ["error"],
+				},
+			},
+		},
+	};
+}

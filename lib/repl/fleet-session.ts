@@ -1,0 +1,336 @@
+/**
+ * The operator REPL's `fleet` commands: who the operator is (an API key, authenticated by
+ * `accounts`), which tenant a command acts for (`--tenant`, for an admin tenant's owner), the
+ * calls into the fleet, and what is printed — tables, or one `error: …` line.
+ */
+import type { RequestMeta } from "../accounts/access";
+import type { Identity, TenantView } from "../accounts/accounts-store";
+import {
+	ForbiddenError,
+	NotFoundError,
+	ServiceNotReadyError,
+	UnauthenticatedError,
+} from "../errors";
+import type { FleetNode } from "../fleet/node-inventory";
+import type { ModelView } from "../registry/model-store";
+import type { Page } from "../registry/registry-scope";
+import type { VersionView } from "../registry/version-store";
+import type { RoutingTable } from "../routing/routing-table";
+import type { CreateDeploymentParams } from "../scheduler/deployment-spec";
+import type { DeploymentView } from "../scheduler/deployment-store";
+import { FLEET_USAGE, parseFleetCommand, type FleetCommand } from "./command-line";
+import { errorLine } from "./error-line";
+import {
+	deploymentsTable,
+	jobsTable,
+	modelsTable,
+	nodesTable,
+	placementsTable,
+	predictionLines,
+	readJobs,
+	type ModelWithVersions,
+	type PredictionAnswer,
+} from "./fleet-tables";
+
+/** An answer from the fleet and the meta that came back with it (`servedBy` of a prediction). */
+export interface FleetAnswer {
+	value: unknown;
+	meta: Record<string, unknown>;
+}
+
+/** How the session reaches the fleet; nodes/repl.ts gives a broker, tests a fake. */
+export interface FleetClient {
+	/** Calls an action somewhere in the fleet, with `meta` as the call's ctx.meta. */
+	call(action: string, params: Record<string, unknown>, meta: RequestMeta): Promise<FleetAnswer>;
+	/** Whether some available node offers the action now. */
+	has(action: string): boolean;
+	/** Hands the scheduler's routing table to this process's router before a prediction. */
+	useRoutingTable(table: RoutingTable): void;
+}
+
+export const ACTIONS = {
+	authenticate: "accounts.authenticate",
+	tenantsList: "accounts.tenants.list",
+	nodes: "scheduler.nodes",
+	placements: "scheduler.placements",
+	modelsList: "registry.models.list",
+	versionsList: "registry.versions.list",
+	deploymentsCreate: "scheduler.deployments.create",
+	deploymentsScale: "scheduler.deployments.scale",
+	deploymentsDelete: "scheduler.deployments.delete",
+	infer: "predictor.infer",
+	jobsList: "scheduler.jobs.list",
+} as const;
+
+/** Shown by `fleet jobs` until a node of the fleet offers `scheduler.jobs.list`. */
+export const NO_TRAINING = "training is not available in this fleet yet";
+
+/** How many models `fleet models` lists, and how many versions of each. */
+const MODELS_SHOWN = 100;
+const VERSIONS_SHOWN = 3;
+
+export class FleetSession {
+	private identity: Identity | null = null;
+
+	constructor(
+		private readonly client: FleetClient,
+		private readonly print: (line: string) => void,
+	) {}
+
+	/**
+	 * Runs one `fleet …` line (or a command already read). Never throws: a failure prints one
+	 * `error: …` line. Resolves true when the command succeeded.
+	 */
+	async run(input: string | FleetCommand): Promise<boolean> {
+		try {
+			await this.execute(typeof input === "string" ? parseFleetCommand(input) : input);
+			return true;
+		} catch (err) {
+			this.print(errorLine(err));
+			return false;
+		}
+	}
+
+	/** Authenticates a key and acts as its identity from now on. */
+	async login(key: string): Promise<Identity> {
+		const identity = (await this.ask(ACTIONS.authenticate, { key }, {})) as Identity;
+		this.identity = identity;
+		return identity;
+	}
+
+	async execute(command: FleetCommand): Promise<void> {
+		switch (command.kind) {
+			case "help":
+				this.print("Commands:");
+				for (const usage of Object.values(FLEET_USAGE)) this.print(`  ${usage}`);
+				return;
+			case "login":
+				await this.login(command.key);
+				this.print(this.whoami());
+				return;
+			case "whoami":
+				this.print(this.whoami());
+				return;
+			case "nodes":
+				return this.nodes();
+			case "placements":
+				return this.placements();
+			case "models":
+				return this.models(await this.metaFor(command.tenant));
+			case "deploy": {
+				const params: CreateDeploymentParams = {
+					model: command.model,
+					...(command.replicas !== undefined && { replicas: command.replicas }),
+				};
+				if (command.gpu || command.memoryBytes !== undefined) {
+					params.resources = {
+						...(command.gpu && { gpus: 1 }),
+						...(command.memoryBytes !== undefined && {
+							memoryBytes: command.memoryBytes,
+						}),
+					};
+				}
+				const meta = await this.metaFor(command.tenant);
+				const created = (await this.ask(
+					ACTIONS.deploymentsCreate,
+					{ ...params },
+					meta,
+				)) as DeploymentView;
+				this.lines(deploymentsTable([created]));
+				return;
+			}
+			case "scale": {
+				const meta = await this.metaFor(command.tenant);
+				const scaled = (await this.ask(
+					ACTIONS.deploymentsScale,
+					{ model: command.model, replicas: command.replicas },
+					meta,
+				)) as DeploymentView;
+				this.lines(deploymentsTable([scaled]));
+				return;
+			}
+			case "undeploy": {
+				const meta = await this.metaFor(command.tenant);
+				const { deleted } = (await this.ask(
+					ACTIONS.deploymentsDelete,
+					{ model: command.model },
+					meta,
+				)) as { deleted: string };
+				this.print(`undeployed ${deleted}.`);
+				return;
+			}
+			case "predict":
+				return this.predict(command.model, command.request, command.tenant);
+			case "jobs":
+				return this.jobs(command.tenant);
+		}
+	}
+
+	private whoami(): string {
+		const id = this.identity;
+		if (id === null) return "not logged in: run 'fleet login <api-key>'.";
+		return `logged in as ${id.role} of tenant '${id.tenantName}' (key ${id.keyId}).`;
+	}
+
+	private async nodes(): Promise<void> {
+		const [nodes, table] = await Promise.all([
+			this.ask(ACTIONS.nodes, {}, {}) as Promise<FleetNode[]>,
+			this.ask(ACTIONS.placements, {}, {}) as Promise<RoutingTable>,
+		]);
+		if (nodes.length === 0) {
+			this.print("no modelfleet nodes in this namespace.");
+			return;
+		}
+		this.lines(nodesTable(nodes, table));
+	}
+
+	private async placements(): Promise<void> {
+		const table = (await this.ask(ACTIONS.placements, {}, {})) as RoutingTable;
+		if (table.deployments.length === 0) {
+			this.print("no deployments.");
+			return;
+		}
+		const names = await this.tenantNames();
+		this.lines(placementsTable(table.deployments, id => names.get(id) ?? id));
+	}
+
+	/** Tenant IDs → names: every tenant for an admin tenant's owner, else the session's own. */
+	private async tenantNames(): Promise<Map<string, string>> {
+		const names = new Map<string, string>();
+		const id = this.identity;
+		if (id === null) return names;
+		names.set(id.tenant, id.tenantName);
+		if (id.role !== "owner" || !this.client.has(ACTIONS.tenantsList)) return names;
+		try {
+			for (const t of await this.tenants(this.ownMeta())) names.set(t.id, t.name);
+		} catch {
+			// Not an admin tenant: its own name is all this key may know.
+		}
+		return names;
+	}
+
+	private async models(meta: RequestMeta): Promise<void> {
+		const page = (await this.ask(
+			ACTIONS.modelsList,
+			{ limit: MODELS_SHOWN },
+			meta,
+		)) as Page<ModelView>;
+		if (page.items.length === 0) {
+			this.print("no models.");
+			return;
+		}
+		const rows: ModelWithVersions[] = await Promise.all(
+			page.items.map(async model => {
+				try {
+					const versions = (await this.ask(
+						ACTIONS.versionsList,
+						{ model: model.name, limit: VERSIONS_SHOWN },
+						meta,
+					)) as Page<VersionView>;
+					return { model, versions: versions.items };
+				} catch {
+					return { model, versions: null };
+				}
+			}),
+		);
+		this.lines(modelsTable(rows));
+		if (page.nextCursor !== null) this.print(`(the first ${MODELS_SHOWN} models shown)`);
+	}
+
+	private async predict(
+		model: string,
+		request: Record<string, unknown>,
+		tenant: string | undefined,
+	): Promise<void> {
+		const meta = await this.metaFor(tenant);
+		// A fresh routing table: a model's deployment decides which version answers.
+		if (this.client.has(ACTIONS.placements)) {
+			this.client.useRoutingTable(
+				(await this.ask(ACTIONS.placements, {}, {})) as RoutingTable,
+			);
+		}
+		const { value, meta: back } = await this.callFleet(
+			ACTIONS.infer,
+			{ ...request, model },
+			meta,
+		);
+		const servedBy = typeof back.servedBy === "string" ? back.servedBy : null;
+		this.lines(predictionLines(value as PredictionAnswer, servedBy));
+	}
+
+	private async jobs(tenant: string | undefined): Promise<void> {
+		if (!this.client.has(ACTIONS.jobsList)) {
+			this.print(NO_TRAINING);
+			return;
+		}
+		const jobs = readJobs(await this.ask(ACTIONS.jobsList, {}, await this.metaFor(tenant)));
+		if (jobs.length === 0) {
+			this.print("no training jobs.");
+			return;
+		}
+		this.lines(jobsTable(jobs));
+	}
+
+	private lines(lines: readonly string[]): void {
+		for (const line of lines) this.print(line);
+	}
+
+	private ownMeta(): RequestMeta {
+		const id = this.identity;
+		if (id === null) {
+			throw new UnauthenticatedError(
+				"No API key: start the REPL with MODELFLEET_API_KEY=<key>, or run 'fleet login <api-key>'.",
+			);
+		}
+		return { tenant: id.tenant, role: id.role, keyId: id.keyId };
+	}
+
+	/**
+	 * The ctx.meta of a tenant-scoped call: the session's own tenant, or with `--tenant` another
+	 * one, which only an admin tenant's owner may act for.
+	 */
+	async metaFor(tenant: string | undefined): Promise<RequestMeta> {
+		const own = this.ownMeta();
+		const id = this.identity!;
+		if (tenant === undefined || tenant === id.tenantName) return own;
+		const refuse = () =>
+			new ForbiddenError(id.role, `act for tenant '${tenant}' (--tenant)`, [
+				"owner of an admin tenant",
+			]);
+		if (id.role !== "owner") throw refuse();
+		let tenants: TenantView[];
+		try {
+			tenants = await this.tenants(own);
+		} catch (err) {
+			if ((err as { code?: unknown }).code === 403) throw refuse();
+			throw err;
+		}
+		const found = tenants.find(t => t.name === tenant);
+		if (!found) throw new NotFoundError("tenant", tenant);
+		return { tenant: found.id, role: "owner", keyId: id.keyId };
+	}
+
+	private async tenants(meta: RequestMeta): Promise<TenantView[]> {
+		return (await this.ask(ACTIONS.tenantsList, {}, meta)) as TenantView[];
+	}
+
+	/** The answer's value; the fleet's own shapes are trusted (they are this code base's types). */
+	private async ask(
+		action: string,
+		params: Record<string, unknown>,
+		meta: RequestMeta,
+	): Promise<unknown> {
+		return (await this.callFleet(action, params, meta)).value;
+	}
+
+	private callFleet(
+		action: string,
+		params: Record<string, unknown>,
+		meta: RequestMeta,
+	): Promise<FleetAnswer> {
+		if (!this.client.has(action)) {
+			return Promise.reject(new ServiceNotReadyError([action.split(".")[0]]));
+		}
+		return this.client.call(action, params, meta);
+	}
+}

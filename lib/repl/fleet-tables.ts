@@ -1,0 +1,315 @@
+/**
+ * What the REPL's `fleet` commands print: the fleet's answers (nodes, models, deployments,
+ * placements, predictions, training jobs) turned into aligned tables. Pure: data in, lines out.
+ */
+import type { FleetNode } from "../fleet/node-inventory";
+import type { ModelView } from "../registry/model-store";
+import type { VersionView } from "../registry/version-store";
+import type { RoutingEntry, RoutingTable } from "../routing/routing-table";
+import type { DeploymentView } from "../scheduler/deployment-store";
+import { formatTable } from "./text-table";
+
+const KiB = 1024;
+
+/** Bytes for people: `512 B`, `64.0 MiB`, `7.8 GiB`. */
+export function formatBytes(bytes: number | null | undefined): string {
+	if (bytes === null || bytes === undefined || !Number.isFinite(bytes)) return "?";
+	const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+	let value = bytes;
+	let unit = 0;
+	while (value >= KiB && unit < units.length - 1) {
+		value /= KiB;
+		unit++;
+	}
+	return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
+/** How many ready replicas each node holds, over every deployment. */
+export function replicasPerNode(table: RoutingTable): Map<string, number> {
+	const counts = new Map<string, number>();
+	for (const entry of table.deployments) {
+		for (const nodeID of entry.replicas) counts.set(nodeID, (counts.get(nodeID) ?? 0) + 1);
+	}
+	return counts;
+}
+
+function gpusCell(node: FleetNode): string {
+	if (node.capacity.gpus.length === 0) return "-";
+	const live = new Map((node.status?.gpus ?? []).map(gpu => [gpu.index, gpu]));
+	return node.capacity.gpus
+		.map(gpu => {
+			const free = live.get(gpu.index)?.memoryFreeBytes ?? gpu.memoryFreeBytes;
+			return `#${gpu.index} ${gpu.name} ${formatBytes(free)} free of ${formatBytes(gpu.memoryTotalBytes)}`;
+		})
+		.join("; ");
+}
+
+function loadCell(node: FleetNode): string {
+	const status = node.status;
+	if (status === null) return "-";
+	const active = status.serving?.activeRequests;
+	return `cpu ${status.cpuLoad.toFixed(2)}` + (active !== undefined ? `, ${active} active` : "");
+}
+
+/** `fleet nodes`: node, role, cores, memory, GPUs with free memory, load, replicas, state. */
+export function nodesTable(nodes: readonly FleetNode[], placements: RoutingTable): string[] {
+	const replicas = replicasPerNode(placements);
+	return formatTable(
+		[
+			{ header: "NODE" },
+			{ header: "ROLE" },
+			{ header: "CORES", align: "right" },
+			{ header: "MEMORY", align: "right" },
+			{ header: "GPUS" },
+			{ header: "LOAD" },
+			{ header: "REPLICAS", align: "right" },
+			{ header: "STATE" },
+		],
+		nodes.map(node => [
+			node.nodeID,
+			node.role,
+			String(node.capacity.cpus),
+			formatBytes(node.capacity.memoryBytes),
+			gpusCell(node),
+			loadCell(node),
+			node.services.includes("predictor") ? String(replicas.get(node.nodeID) ?? 0) : "-",
+			node.available ? "up" : `down (${node.unavailableReason ?? "unavailable"})`,
+		]),
+	);
+}
+
+/** A model with its newest versions (newest first), when they could be read. */
+export interface ModelWithVersions {
+	model: ModelView;
+	versions: readonly Pick<VersionView, "version" | "state">[] | null;
+}
+
+/** `fleet models`: name, task, framework and the newest versions with their states. */
+export function modelsTable(models: readonly ModelWithVersions[]): string[] {
+	return formatTable(
+		[{ header: "MODEL" }, { header: "TASK" }, { header: "FRAMEWORK" }, { header: "VERSIONS" }],
+		models.map(({ model, versions }) => [
+			model.name,
+			model.task,
+			model.framework,
+			versions === null
+				? "?"
+				: versions.length === 0
+					? "-"
+					: versions.map(v => `${v.version} ${v.state}`).join(", "),
+		]),
+	);
+}
+
+/** `1.0.0 90%, 2.0.0 10%` (+ `shadow 3.0.0`). */
+export function trafficText(
+	traffic: readonly { version: string; weight: number }[],
+	shadow: string | null,
+): string {
+	const split = traffic.map(t => `${t.version} ${t.weight}%`).join(", ");
+	return shadow !== null ? `${split}, shadow ${shadow}` : split;
+}
+
+function resourcesText(d: DeploymentView): string {
+	const parts: string[] = [];
+	if (d.resources.gpus >= 1) parts.push("1 GPU");
+	else if (d.resources.gpuMemoryBytes > 0)
+		parts.push(`GPU ${formatBytes(d.resources.gpuMemoryBytes)}`);
+	if (d.resources.memoryBytes !== null) parts.push(formatBytes(d.resources.memoryBytes));
+	if (d.resources.cpu > 0) parts.push(`${d.resources.cpu} CPU`);
+	return parts.length > 0 ? parts.join(", ") : "-";
+}
+
+function replicasText(d: DeploymentView): string {
+	return d.autoscaling !== null
+		? `${d.replicas} (${d.minReplicas}-${d.maxReplicas}, autoscaled)`
+		: String(d.replicas);
+}
+
+/** `fleet deploy` / `fleet scale`: the deployment as it is now. */
+export function deploymentsTable(deployments: readonly DeploymentView[]): string[] {
+	return formatTable(
+		[
+			{ header: "DEPLOYMENT" },
+			{ header: "VERSIONS" },
+			{ header: "REPLICAS" },
+			{ header: "READY", align: "right" },
+			{ header: "STATUS" },
+			{ header: "RESOURCES" },
+		],
+		deployments.map(d => [
+			d.model,
+			trafficText(d.traffic, d.shadow?.version ?? null),
+			replicasText(d),
+			String(d.readyReplicas),
+			d.statusReason ? `${d.status}: ${d.statusReason}` : d.status,
+			resourcesText(d),
+		]),
+	);
+}
+
+/**
+ * `fleet placements`: per deployment its tenant, versions with weights and the nodes holding
+ * a ready replica. `tenantName` turns a tenant ID into its name where the REPL knows it.
+ */
+export function placementsTable(
+	entries: readonly RoutingEntry[],
+	tenantName: (id: string) => string,
+): string[] {
+	return formatTable(
+		[
+			{ header: "DEPLOYMENT" },
+			{ header: "TENANT" },
+			{ header: "VERSIONS" },
+			{ header: "READY", align: "right" },
+			{ header: "NODES" },
+		],
+		[...entries]
+			.sort(
+				(a, b) =>
+					tenantName(a.tenant).localeCompare(tenantName(b.tenant)) ||
+					a.model.localeCompare(b.model),
+			)
+			.map(entry => [
+				entry.model,
+				tenantName(entry.tenant),
+				trafficText(entry.traffic, entry.shadow),
+				String(entry.replicas.length),
+				entry.replicas.length > 0 ? [...entry.replicas].sort().join(", ") : "-",
+			]),
+	);
+}
+
+/** One output tensor of a prediction, as it arrives (typed arrays cross the transporter). */
+export interface PredictionOutput {
+	name: string;
+	datatype: string;
+	shape: readonly number[];
+	data: ArrayLike<unknown>;
+}
+
+export interface PredictionAnswer {
+	modelName: string;
+	modelVersion: string;
+	executionProvider?: string;
+	outputs: readonly PredictionOutput[];
+}
+
+/** How many values of one output are printed before `…`. */
+export const MAX_VALUES_SHOWN = 12;
+
+/** A value as a person reads it: at most 4 significant digits for fractions. */
+export function formatValue(value: unknown): string {
+	if (typeof value === "number") {
+		if (Number.isInteger(value) || !Number.isFinite(value)) return String(value);
+		return String(Number(value.toPrecision(4)));
+	}
+	if (typeof value === "string") return JSON.stringify(value);
+	return String(value);
+}
+
+/** `[0.75, 4, …]`, cut after MAX_VALUES_SHOWN values with how many more there are. */
+export function formatValues(data: ArrayLike<unknown>): string {
+	const shown: string[] = [];
+	const count = Math.min(data.length, MAX_VALUES_SHOWN);
+	for (let i = 0; i < count; i++) shown.push(formatValue(data[i]));
+	if (data.length > count) shown.push(`… ${data.length - count} more`);
+	return `[${shown.join(", ")}]`;
+}
+
+/** `fleet predict`: which version (and node) answered, then one row per output. */
+export function predictionLines(answer: PredictionAnswer, servedBy: string | null): string[] {
+	const where = [
+		...(servedBy !== null ? [`node ${servedBy}`] : []),
+		...(answer.executionProvider ? [answer.executionProvider] : []),
+	];
+	return [
+		`${answer.modelName}@${answer.modelVersion}` +
+			(where.length > 0 ? ` (${where.join(", ")})` : ""),
+		...formatTable(
+			[{ header: "OUTPUT" }, { header: "DATATYPE" }, { header: "SHAPE" }, { header: "DATA" }],
+			answer.outputs.map(output => [
+				output.name,
+				output.datatype,
+				`[${output.shape.join(", ")}]`,
+				formatValues(output.data),
+			]),
+		),
+	];
+}
+
+/** A training job as `scheduler.jobs.list` may describe it: the fields the table shows. */
+export interface JobRow {
+	id: string;
+	model: string;
+	state: string;
+	epoch: string;
+	loss: string;
+	node: string;
+}
+
+function field(record: Record<string, unknown>, ...names: string[]): unknown {
+	for (const name of names) {
+		const value = name
+			.split(".")
+			.reduce<unknown>(
+				(at, key) =>
+					at !== null && typeof at === "object"
+						? (at as Record<string, unknown>)[key]
+						: undefined,
+				record,
+			);
+		if (value !== undefined && value !== null) return value;
+	}
+	return undefined;
+}
+
+/**
+ * Reads the jobs of a `scheduler.jobs.list` answer (an array, or `{items}`), taking each field
+ * from where a job is likely to keep it (`epoch` or `progress.epoch`, `nodeID` or `node`, …).
+ */
+export function readJobs(answer: unknown): JobRow[] {
+	const list = Array.isArray(answer)
+		? answer
+		: answer !== null && typeof answer === "object"
+			? (answer as { items?: unknown }).items
+			: undefined;
+	if (!Array.isArray(list)) return [];
+	return list
+		.filter((job): job is Record<string, unknown> => job !== null && typeof job === "object")
+		.map(job => {
+			const text = (value: unknown): string =>
+				value === undefined ? "-" : formatValue(value);
+			const plain = (value: unknown): string => (value === undefined ? "-" : String(value));
+			const epoch = field(job, "epoch", "progress.epoch", "lastEpoch");
+			const epochs = field(job, "epochs", "spec.epochs", "progress.epochs");
+			return {
+				id: plain(field(job, "id", "jobId")),
+				model: plain(field(job, "model", "spec.model", "modelName")),
+				state: plain(field(job, "state", "status")),
+				epoch:
+					epoch === undefined
+						? "-"
+						: epochs !== undefined
+							? `${String(epoch)}/${String(epochs)}`
+							: String(epoch),
+				loss: text(field(job, "loss", "progress.loss", "metrics.loss", "lastLoss")),
+				node: plain(field(job, "nodeID", "node", "assignedNode")),
+			};
+		});
+}
+
+/** `fleet jobs`: id, model, state, epoch, loss, node. */
+export function jobsTable(jobs: readonly JobRow[]): string[] {
+	return formatTable(
+		[
+			{ header: "ID" },
+			{ header: "MODEL" },
+			{ header: "STATE" },
+			{ header: "EPOCH", align: "right" },
+			{ header: "LOSS", align: "right" },
+			{ header: "NODE" },
+		],
+		jobs.map(job => [job.id, job.model, job.state, job.epoch, job.loss, job.node]),
+	);
+}

@@ -1,0 +1,330 @@
+import { randomUUID } from "node:crypto";
+import { and, asc, desc, eq, sql } from "drizzle-orm";
+import type { Scope } from "../accounts/access";
+import type { Db } from "../db/database";
+import { trainingJobs } from "../db/schema";
+import { NotFoundError, StateConflictError } from "../errors";
+import { auditOk } from "../registry/registry-scope";
+
+export const JOB_STATES = ["queued", "running", "completed", "failed", "cancelled"] as const;
+export type JobState = (typeof JOB_STATES)[number];
+
+/** A job that failed on this many nodes is Failed for good. */
+export const MAX_JOB_ATTEMPTS = 3;
+
+export interface JobFailure {
+	nodeID: string | null;
+	reason: string;
+	at: string;
+}
+
+export interface JobProgress {
+	epoch: number;
+	metrics: Record<string, number>;
+	samplesPerSecond: number;
+	etaMs: number;
+	nodeID: string;
+	at: string;
+}
+
+export interface JobCheckpoint {
+	sha256: string;
+	epoch: number;
+	size: number;
+}
+
+export interface JobView {
+	id: string;
+	model: string;
+	datasetId: string;
+	state: JobState;
+	priority: number;
+	gpu: boolean;
+	nodeID: string | null;
+	attempts: number;
+	failures: JobFailure[];
+	epoch: number;
+	checkpoint: JobCheckpoint | null;
+	progress: JobProgress[];
+	backend: string | null;
+	result: Record<string, unknown> | null;
+	error: string | null;
+	/** Why a queued job is not running yet (`no trainer with a free GPU`). */
+	waitingReason: string | null;
+	spec: Record<string, unknown>;
+	createdAt: string;
+	startedAt: string | null;
+	finishedAt: string | null;
+	deadlineAt: string | null;
+}
+
+/** What the dispatcher needs of a job (every tenant's). */
+export interface QueuedJob {
+	id: string;
+	tenantId: string;
+	model: string;
+	priority: number;
+	gpu: boolean;
+	seq: number;
+	nodeID: string | null;
+	state: JobState;
+	deadlineAt: number | null;
+	attempts: number;
+}
+
+type Row = typeof trainingJobs.$inferSelect;
+
+function view(row: Row): JobView {
+	return {
+		id: row.id,
+		model: row.modelName,
+		datasetId: row.datasetId,
+		state: row.state as JobState,
+		priority: row.priority,
+		gpu: row.gpu,
+		nodeID: row.nodeId,
+		attempts: row.attempts,
+		failures: row.failures as JobFailure[],
+		epoch: row.epoch,
+		checkpoint: (row.checkpoint as JobCheckpoint | null) ?? null,
+		progress: row.progress as JobProgress[],
+		backend: row.backend,
+		result: (row.result as Record<string, unknown> | null) ?? null,
+		error: row.error,
+		waitingReason: row.waitingReason,
+		spec: row.spec as Record<string, unknown>,
+		createdAt: row.createdAt.toISOString(),
+		startedAt: row.startedAt?.toISOString() ?? null,
+		finishedAt: row.finishedAt?.toISOString() ?? null,
+		deadlineAt: row.deadlineAt?.toISOString() ?? null,
+	};
+}
+
+function queued(row: Row): QueuedJob {
+	return {
+		id: row.id,
+		tenantId: row.tenantId,
+		model: row.modelName,
+		priority: row.priority,
+		gpu: row.gpu,
+		seq: row.seq,
+		nodeID: row.nodeId,
+		state: row.state as JobState,
+		deadlineAt: row.deadlineAt?.getTime() ?? null,
+		attempts: row.attempts,
+	};
+}
+
+export interface NewJob {
+	model: string;
+	datasetId: string;
+	spec: Record<string, unknown>;
+	priority: number;
+	gpu: boolean;
+	deadlineAt: Date | null;
+}
+
+/**
+ * The persisted training queue. State changes that race (dispatch, a trainer's report, a node
+ * loss, a cancel) are conditional updates on the state they expect, so each happens once.
+ */
+export class JobStore {
+	constructor(private readonly db: Db) {}
+
+	async enqueue(scope: Scope, job: NewJob): Promise<JobView> {
+		return this.db.transaction(async tx => {
+			const [row] = await tx
+				.insert(trainingJobs)
+				.values({
+					id: randomUUID(),
+					tenantId: scope.tenantId,
+					modelName: job.model,
+					datasetId: job.datasetId,
+					spec: job.spec,
+					priority: job.priority,
+					gpu: job.gpu,
+					state: "queued",
+					deadlineAt: job.deadlineAt,
+				})
+				.returning();
+			await auditOk(tx, scope, "jobs.enqueue", `job:${row.id}`, { model: job.model });
+			return view(row);
+		});
+	}
+
+	async get(scope: Scope, id: string): Promise<JobView> {
+		const [row] = await this.db
+			.select()
+			.from(trainingJobs)
+			.where(and(eq(trainingJobs.tenantId, scope.tenantId), eq(trainingJobs.id, id)));
+		if (!row) throw new NotFoundError("training job", id);
+		return view(row);
+	}
+
+	/** A job by id whatever its tenant: for the scheduler's own bookkeeping. */
+	async byId(id: string): Promise<(JobView & { tenantId: string }) | null> {
+		const [row] = await this.db.select().from(trainingJobs).where(eq(trainingJobs.id, id));
+		return row ? { ...view(row), tenantId: row.tenantId } : null;
+	}
+
+	async list(scope: Scope, state?: JobState): Promise<JobView[]> {
+		const rows = await this.db
+			.select()
+			.from(trainingJobs)
+			.where(
+				and(
+					eq(trainingJobs.tenantId, scope.tenantId),
+					...(state ? [eq(trainingJobs.state, state)] : []),
+				),
+			)
+			.orderBy(desc(trainingJobs.seq))
+			.limit(500);
+		return rows.map(view);
+	}
+
+	/** Queued and running jobs of every tenant, in dispatch order: priority, then submission. */
+	async active(): Promise<QueuedJob[]> {
+		const rows = await this.db
+			.select()
+			.from(trainingJobs)
+			.where(sql`${trainingJobs.state} IN ('queued', 'running')`)
+			.orderBy(desc(trainingJobs.priority), asc(trainingJobs.seq));
+		return rows.map(queued);
+	}
+
+	/** Queued → running on a node; false when someone else moved it first. */
+	async claim(id: string, nodeID: string): Promise<boolean> {
+		const rows = await this.db
+			.update(trainingJobs)
+			.set({
+				state: "running",
+				nodeId: nodeID,
+				attempts: sql`${trainingJobs.attempts} + 1`,
+				waitingReason: null,
+				startedAt: sql`COALESCE(${trainingJobs.startedAt}, now())`,
+				updatedAt: new Date(),
+			})
+			.where(and(eq(trainingJobs.id, id), eq(trainingJobs.state, "queued")))
+			.returning({ id: trainingJobs.id });
+		return rows.length === 1;
+	}
+
+	async setWaiting(id: string, reason: string | null): Promise<void> {
+		await this.db
+			.update(trainingJobs)
+			.set({ waitingReason: reason })
+			.where(and(eq(trainingJobs.id, id), eq(trainingJobs.state, "queued")));
+	}
+
+	async recordStarted(id: string, nodeID: string, backend: string): Promise<void> {
+		await this.db
+			.update(trainingJobs)
+			.set({ backend, updatedAt: new Date() })
+			.where(and(eq(trainingJobs.id, id), eq(trainingJobs.nodeId, nodeID)));
+	}
+
+	async recordProgress(id: string, progress: JobProgress): Promise<void> {
+		await this.db
+			.update(trainingJobs)
+			.set({
+				epoch: progress.epoch,
+				progress: sql`${trainingJobs.progress} || ${JSON.stringify([progress])}::jsonb`,
+				updatedAt: new Date(),
+			})
+			.where(and(eq(trainingJobs.id, id), eq(trainingJobs.state, "running")));
+	}
+
+	async recordCheckpoint(id: string, checkpoint: JobCheckpoint): Promise<void> {
+		await this.db
+			.update(trainingJobs)
+			.set({ checkpoint, updatedAt: new Date() })
+			.where(eq(trainingJobs.id, id));
+	}
+
+	async complete(id: string, result: Record<string, unknown>): Promise<boolean> {
+		const rows = await this.db
+			.update(trainingJobs)
+			.set({ state: "completed", result, finishedAt: new Date(), updatedAt: new Date() })
+			.where(and(eq(trainingJobs.id, id), eq(trainingJobs.state, "running")))
+			.returning({ id: trainingJobs.id });
+		return rows.length === 1;
+	}
+
+	/**
+	 * A run that ended without a result (its node was lost, or the trainer failed): back to the
+	 * queue to resume from its checkpoint, or Failed for good after MAX_JOB_ATTEMPTS tries or
+	 * when `final`. Answers the state it is in now (null: it was not running there).
+	 */
+	async runFailed(
+		id: string,
+		nodeID: string | null,
+		reason: string,
+		final = false,
+	): Promise<JobState | null> {
+		return this.db.transaction(async tx => {
+			const [row] = await tx
+				.select()
+				.from(trainingJobs)
+				.where(and(eq(trainingJobs.id, id), eq(trainingJobs.state, "running")))
+				.for("update");
+			if (!row || (nodeID !== null && row.nodeId !== nodeID)) return null;
+			const failures = [
+				...(row.failures as JobFailure[]),
+				{ nodeID, reason, at: new Date().toISOString() },
+			];
+			const over = final || row.attempts >= MAX_JOB_ATTEMPTS;
+			const state: JobState = over ? "failed" : "queued";
+			await tx
+				.update(trainingJobs)
+				.set({
+					state,
+					nodeId: over ? row.nodeId : null,
+					failures,
+					error: over
+						? failures.map(f => `${f.nodeID ?? "scheduler"}: ${f.reason}`).join("; ")
+						: null,
+					finishedAt: over ? new Date() : null,
+					updatedAt: new Date(),
+				})
+				.where(eq(trainingJobs.id, id));
+			return state;
+		});
+	}
+
+	/** Cancels a queued or running job; answers the node a running one must be stopped on. */
+	async cancel(scope: Scope, id: string): Promise<{ job: JobView; stopOn: string | null }> {
+		return this.db.transaction(async tx => {
+			const [row] = await tx
+				.select()
+				.from(trainingJobs)
+				.where(and(eq(trainingJobs.tenantId, scope.tenantId), eq(trainingJobs.id, id)))
+				.for("update");
+			if (!row) throw new NotFoundError("training job", id);
+			if (row.state !== "queued" && row.state !== "running") {
+				throw new StateConflictError(
+					`Training job ${id} is ${row.state}; only queued or running jobs can be cancelled.`,
+					{ state: row.state },
+				);
+			}
+			const [updated] = await tx
+				.update(trainingJobs)
+				.set({ state: "cancelled", finishedAt: new Date(), updatedAt: new Date() })
+				.where(eq(trainingJobs.id, id))
+				.returning();
+			await auditOk(tx, scope, "jobs.cancel", `job:${id}`);
+			return { job: view(updated), stopOn: row.state === "running" ? row.nodeId : null };
+		});
+	}
+
+	/** Queued jobs whose deadline passed: Failed with the reason. */
+	async expire(id: string, reason: string): Promise<boolean> {
+		const rows = await this.db
+			.update(trainingJobs)
+			.set({ state: "failed", error: reason, finishedAt: new Date(), updatedAt: new Date() })
+			.where(
+				and(eq(trainingJobs.id, id), sql`${trainingJobs.state} IN ('queued', 'running')`),
+			)
+			.returning({ id: trainingJobs.id });
+		return rows.length === 1;
+	}
+}

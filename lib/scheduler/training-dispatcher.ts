@@ -1,0 +1,153 @@
+/**
+ * Runs the training queue: each pass returns the jobs of lost trainers to the queue (they
+ * resume from their last checkpoint elsewhere; Failed after MAX_JOB_ATTEMPTS nodes), fails jobs
+ * past their deadline, starts the queued jobs that fit on free trainer slots, and records why
+ * the others wait.
+ */
+import type { TrainingFailedEvent } from "../events";
+import { planDispatch, type TrainerNode } from "./job-dispatch";
+import type { JobCheckpoint, JobStore, JobView } from "./job-store";
+
+/** What a trainer's `run` action receives: everything it needs to run (or resume) a job. */
+export interface TrainerRunParams {
+	jobId: string;
+	model: string;
+	/** The validated job spec (lib/training/job-spec.ts JobSpec), as stored. */
+	spec: Record<string, unknown>;
+	dataset: {
+		id: string;
+		ref: string;
+		sha256: string;
+		format: string;
+		labelColumn: string | null;
+	};
+	/** Where to resume from; null: from the start. */
+	checkpoint: JobCheckpoint | null;
+	/** 1 for the first run, 2 after a lost node, … */
+	attempt: number;
+}
+
+export interface DispatcherDeps {
+	store: Pick<JobStore, "active" | "byId" | "claim" | "setWaiting" | "runFailed" | "expire">;
+	dataset(tenantId: string, datasetId: string): Promise<TrainerRunParams["dataset"]>;
+	trainers(): TrainerNode[];
+	/** Asks the trainer on `nodeID` to run the job (it answers once accepted). */
+	startRun(nodeID: string, tenantId: string, params: TrainerRunParams): Promise<void>;
+	/** Asks a trainer to stop a job (cancelled, or past its deadline). */
+	stopRun(nodeID: string, jobId: string): Promise<void>;
+	failed(event: TrainingFailedEvent): void;
+	now(): number;
+	warn(message: string): void;
+}
+
+export class TrainingDispatcher {
+	private running: Promise<void> | null = null;
+	private again = false;
+
+	constructor(private readonly deps: DispatcherDeps) {}
+
+	trigger(): Promise<void> {
+		if (this.running) {
+			this.again = true;
+			return this.running;
+		}
+		this.running = (async () => {
+			try {
+				do {
+					this.again = false;
+					await this.pass();
+				} while (this.again);
+			} finally {
+				this.running = null;
+			}
+		})();
+		return this.running;
+	}
+
+	private async pass(): Promise<void> {
+		const now = this.deps.now();
+		const trainers = this.deps.trainers();
+		const alive = new Set(trainers.filter(t => t.available).map(t => t.nodeID));
+		let jobs = await this.deps.store.active();
+
+		for (const job of jobs) {
+			if (job.deadlineAt !== null && job.deadlineAt <= now) {
+				const reason = `deadline passed after ${job.attempts} run${job.attempts === 1 ? "" : "s"}`;
+				if (await this.deps.store.expire(job.id, reason)) {
+					if (job.state === "running" && job.nodeID !== null && alive.has(job.nodeID)) {
+						this.deps.stopRun(job.nodeID, job.id).catch(() => undefined);
+					}
+					this.deps.failed({
+						jobId: job.id,
+						tenant: job.tenantId,
+						model: job.model,
+						nodeID: job.nodeID,
+						reason,
+						final: true,
+					});
+				}
+				continue;
+			}
+			if (job.state === "running" && job.nodeID !== null && !alive.has(job.nodeID)) {
+				const reason = `trainer node ${job.nodeID} was lost`;
+				const state = await this.deps.store.runFailed(job.id, job.nodeID, reason);
+				if (state !== null) {
+					this.deps.failed({
+						jobId: job.id,
+						tenant: job.tenantId,
+						model: job.model,
+						nodeID: job.nodeID,
+						reason,
+						final: state === "failed",
+					});
+				}
+			}
+		}
+
+		jobs = await this.deps.store.active();
+		const plan = planDispatch(jobs, trainers);
+		for (const waiting of plan.waiting) {
+			await this.deps.store.setWaiting(waiting.jobId, waiting.reason);
+		}
+		for (const start of plan.start) {
+			if (!(await this.deps.store.claim(start.jobId, start.nodeID))) continue;
+			const job = await this.deps.store.byId(start.jobId);
+			if (!job) continue;
+			try {
+				await this.deps.startRun(
+					start.nodeID,
+					job.tenantId,
+					await runParams(this.deps, job),
+				);
+			} catch (err) {
+				const reason = `could not start on ${start.nodeID}: ${(err as Error).message}`;
+				this.deps.warn(`Training job ${job.id} ${reason}`);
+				const state = await this.deps.store.runFailed(job.id, start.nodeID, reason);
+				if (state !== null) {
+					this.deps.failed({
+						jobId: job.id,
+						tenant: job.tenantId,
+						model: job.model,
+						nodeID: start.nodeID,
+						reason,
+						final: state === "failed",
+					});
+				}
+			}
+		}
+	}
+}
+
+async function runParams(
+	deps: DispatcherDeps,
+	job: JobView & { tenantId: string },
+): Promise<TrainerRunParams> {
+	return {
+		jobId: job.id,
+		model: job.model,
+		spec: job.spec,
+		dataset: await deps.dataset(job.tenantId, job.datasetId),
+		checkpoint: job.checkpoint,
+		attempt: job.attempts,
+	};
+}

@@ -1,0 +1,138 @@
+/**
+ * Runs a training request in a worker thread of its own, so the calling node's event loop
+ * stays free (TF.js trains synchronously between batches). Progress and checkpoints come back
+ * as callbacks; the promise gives the result, rejects with the signal's reason when cancelled
+ * (within one batch), and with an InvalidInputError when the request itself is wrong (a
+ * checkpoint of another job, say).
+ *
+ *     const result = await trainInWorker(request, {
+ *         onProgress: p => broker.emit("training.progress", { jobId, ...p }),
+ *         onCheckpoint: (epoch, bytes) => artifacts.put(bytes),
+ *         signal,
+ *     });
+ */
+import * as path from "node:path";
+import { Worker } from "node:worker_threads";
+import { InvalidInputError } from "../errors";
+import type {
+	BackendInfo,
+	EpochProgress,
+	TrainRequest,
+	TrainResult,
+	WorkerMessage,
+} from "./training-types";
+
+export interface TrainCallbacks {
+	onProgress?(progress: EpochProgress): void;
+	/**
+	 * A checkpoint after `epoch` epochs. Training goes on meanwhile; the result waits until every
+	 * promise returned here has settled, and fails if one rejects.
+	 */
+	onCheckpoint?(epoch: number, bytes: Uint8Array): void | Promise<void>;
+	/** Once the backend is up: which one, on which device. */
+	onBackend?(backend: BackendInfo): void;
+	/** Aborting cancels the run within one batch; the promise rejects with `signal.reason`. */
+	signal?: AbortSignal;
+}
+
+/** After a cancel, the worker is terminated if it has not stopped by itself in this time. */
+const CANCEL_GRACE_MS = 5_000;
+
+/** From sources (.ts), the worker needs the same TypeScript loader this process has. */
+function workerFile(): { filename: string; execArgv: string[] } {
+	const ts = __filename.endsWith(".ts");
+	const filename = path.join(__dirname, ts ? "training-worker.ts" : "training-worker.js");
+	const loader = path.join(__dirname, "..", "..", "scripts", "ts-register.js");
+	return { filename, execArgv: ts ? ["--require", loader] : [] };
+}
+
+/** Rebuilds an error the worker reported: client mistakes keep their class. */
+function rebuildError(error: { name: string; message: string; data?: Record<string, unknown> }) {
+	if (error.name === "InvalidInputError") return new InvalidInputError(error.message, error.data);
+	const rebuilt = new Error(`Training failed: ${error.message}`);
+	rebuilt.name = error.name;
+	return rebuilt;
+}
+
+export function trainInWorker(
+	request: TrainRequest,
+	callbacks: TrainCallbacks = {},
+): Promise<TrainResult> {
+	const { signal } = callbacks;
+	if (signal?.aborted) return Promise.reject(signal.reason);
+	const cancel = new SharedArrayBuffer(4);
+	const { filename, execArgv } = workerFile();
+	const worker = new Worker(filename, { execArgv, workerData: { request, cancel } });
+	const pending: Promise<void>[] = [];
+
+	return new Promise<TrainResult>((resolve, reject) => {
+		let settled = false;
+		let answered = false;
+		let graceTimer: NodeJS.Timeout | undefined;
+		const finish = (outcome: () => void) => {
+			if (settled) return;
+			settled = true;
+			clearTimeout(graceTimer);
+			signal?.removeEventListener("abort", onAbort);
+			void worker.terminate();
+			outcome();
+		};
+		const onAbort = () => {
+			Atomics.store(new Int32Array(cancel), 0, 1);
+			graceTimer = setTimeout(() => finish(() => reject(signal?.reason)), CANCEL_GRACE_MS);
+			graceTimer.unref();
+		};
+		signal?.addEventListener("abort", onAbort, { once: true });
+
+		worker.on("message", (message: WorkerMessage) => {
+			try {
+				handle(message);
+			} catch (error) {
+				// A callback that throws ends the run rather than the process.
+				finish(() => reject(error));
+			}
+		});
+		const handle = (message: WorkerMessage) => {
+			switch (message.type) {
+				case "backend":
+					callbacks.onBackend?.(message.backend);
+					break;
+				case "progress":
+					callbacks.onProgress?.(message.progress);
+					break;
+				case "checkpoint": {
+					const stored = Promise.resolve(
+						callbacks.onCheckpoint?.(message.epoch, message.bytes),
+					);
+					// Awaited with the result; marked handled here so it cannot go unhandled first.
+					stored.catch(() => undefined);
+					pending.push(stored);
+					break;
+				}
+				case "done":
+					// The worker may exit now; the result waits for the checkpoints being stored.
+					answered = true;
+					Promise.all(pending).then(
+						() => finish(() => resolve(message.result)),
+						(error: unknown) => finish(() => reject(error)),
+					);
+					break;
+				case "cancelled":
+					finish(() => reject(signal?.reason ?? new Error("Training was cancelled.")));
+					break;
+				case "error":
+					finish(() => reject(rebuildError(message.error)));
+					break;
+			}
+		};
+		worker.on("error", error => finish(() => reject(error)));
+		worker.on("exit", code => {
+			if (!settled && !answered)
+				finish(() =>
+					reject(
+						new Error(`The training worker exited (code ${code}) before finishing.`),
+					),
+				);
+		});
+	});
+}

@@ -1,0 +1,214 @@
+/**
+ * One training job from a parsed dataset to everything the registry needs for the new version:
+ * split (seeded, stratified for classification), pre-processing fitted on the train split,
+ * training in a worker thread, evaluation on the test split, acceptance, the ONNX and TF.js
+ * files, and the version's schema, pipeline, labels, metrics and lineage.
+ *
+ *     const outcome = await runTrainingJob({ dataset, spec, jobId, callbacks: { onProgress, onCheckpoint, signal } });
+ *     // registry: create the version with outcome.version (+ files outcome.onnx, outcome.tfjs), state outcome.state
+ *
+ * Resuming: pass the last checkpoint as `resumeFrom`; the split and pre-processing are made
+ * again from the same dataset and seed, so they are the ones the checkpoint was trained on.
+ */
+import type { Dataset } from "../datasets/dataset";
+import { splitDataset, type DatasetSplit } from "../datasets/dataset-split";
+import type { Metric, Lineage } from "../registry/version-spec";
+import { checkAcceptance, type AcceptanceResult } from "./acceptance";
+import type { JobSpec, MetricName } from "./job-spec";
+import {
+	classificationMetrics,
+	regressionMetrics,
+	type ClassificationMetrics,
+	type RegressionMetrics,
+} from "./metrics";
+import { exportOnnx } from "./onnx-export";
+import { fitPreprocessing, type Preprocessing } from "./preprocessing";
+import { servingSpec, type ServingSpec } from "./serving-spec";
+import { datasetTargets, targetsOf } from "./targets";
+import { trainInWorker, type TrainCallbacks } from "./train-in-worker";
+import type {
+	BackendPreference,
+	TfjsModelFiles,
+	TrainingData,
+	TrainRequest,
+	TrainResult,
+} from "./training-types";
+
+export type Evaluation =
+	| ({ task: "classification"; rows: number } & ClassificationMetrics)
+	| ({ task: "regression"; rows: number } & RegressionMetrics);
+
+export interface TrainingJobInput {
+	dataset: Dataset;
+	spec: JobSpec;
+	/** Recorded in the lineage and the ONNX metadata. */
+	jobId?: string;
+	resumeFrom?: Uint8Array | null;
+	/** Default "auto" (see tfjs-backend.ts). */
+	backend?: BackendPreference;
+	callbacks?: TrainCallbacks;
+	/** The seam for tests; default trainInWorker. */
+	train?: (request: TrainRequest, callbacks: TrainCallbacks) => Promise<TrainResult>;
+}
+
+export interface TrainingOutcome {
+	/** Rows per split. */
+	split: { train: number; validation: number; test: number };
+	preprocessing: Preprocessing;
+	/** Metrics on the test split; null when the split has no test rows. */
+	evaluation: Evaluation | null;
+	acceptance: AcceptanceResult;
+	/** Validated when thresholds were given and all hold, else Trained. */
+	state: "Trained" | "Validated";
+	/** For registry version creation. */
+	version: ServingSpec & { metrics: Metric[]; lineage: Lineage };
+	onnx: Uint8Array;
+	tfjs: TfjsModelFiles | null;
+	training: TrainResult;
+	/** The test rows (dataset indices), their features and the TF.js predictions for them. */
+	test: { rows: Uint32Array; features: Float32Array; predictions: Float32Array | null };
+}
+
+function trainingData(
+	preprocessing: Preprocessing,
+	dataset: Dataset,
+	rows: Uint32Array,
+	y: Int32Array | Float64Array,
+): TrainingData {
+	return {
+		x: preprocessing.transformDataset(dataset, rows),
+		rows: rows.length,
+		width: preprocessing.outputWidth,
+		y,
+	};
+}
+
+function evaluationMetrics(evaluation: Evaluation): Partial<Record<MetricName, number | null>> {
+	if (evaluation.task === "classification") {
+		const { accuracy, precision, recall, f1, auc } = evaluation;
+		return { accuracy, precision, recall, f1, auc };
+	}
+	const { mse, mae, r2 } = evaluation;
+	return { mse, mae, r2 };
+}
+
+/** Runs the job; see the module comment. */
+export async function runTrainingJob(input: TrainingJobInput): Promise<TrainingOutcome> {
+	const { dataset, spec } = input;
+	const targets = datasetTargets(dataset, spec.labelColumn, spec.task);
+	const split: DatasetSplit = splitDataset(dataset, {
+		fractions: spec.split,
+		seed: spec.seed,
+		stratifyBy: spec.task === "classification" ? spec.labelColumn : null,
+	});
+	const preprocessing = fitPreprocessing(dataset, {
+		labelColumn: spec.labelColumn,
+		features: spec.features,
+		trainRows: split.train,
+	});
+	const classes = targets.task === "classification" ? targets.classes : null;
+	const testFeatures = preprocessing.transformDataset(dataset, split.test);
+	const request: TrainRequest = {
+		config: {
+			task: spec.task,
+			outputs: classes?.length ?? 1,
+			layers: spec.model.layers,
+			optimizer: spec.optimizer,
+			learningRate: spec.learningRate,
+			epochs: spec.epochs,
+			batchSize: spec.batchSize,
+			earlyStopping: spec.earlyStopping,
+			checkpointEvery: spec.checkpointEvery,
+			seed: spec.seed,
+		},
+		train: trainingData(preprocessing, dataset, split.train, targetsOf(targets, split.train)),
+		validation:
+			split.validation.length > 0
+				? trainingData(
+						preprocessing,
+						dataset,
+						split.validation,
+						targetsOf(targets, split.validation),
+					)
+				: null,
+		predict: split.test.length > 0 ? { x: testFeatures, rows: split.test.length } : null,
+		resumeFrom: input.resumeFrom ?? null,
+		backend: input.backend ?? "auto",
+		gpu: spec.resources.gpu,
+	};
+	const train = input.train ?? trainInWorker;
+	const training = await train(request, input.callbacks ?? {});
+
+	let evaluation: Evaluation | null = null;
+	if (training.predictions && split.test.length > 0) {
+		const truth = targetsOf(targets, split.test);
+		evaluation =
+			spec.task === "classification"
+				? {
+						task: "classification",
+						rows: split.test.length,
+						...classificationMetrics(truth, training.predictions, classes?.length ?? 0),
+					}
+				: {
+						task: "regression",
+						rows: split.test.length,
+						...regressionMetrics(truth, training.predictions),
+					};
+	}
+	const values = evaluation ? evaluationMetrics(evaluation) : {};
+	const acceptance = checkAcceptance(spec.acceptance, values);
+	const hasThresholds = Object.keys(spec.acceptance).length > 0;
+	const metrics: Metric[] = Object.entries(values)
+		.filter((entry): entry is [string, number] => typeof entry[1] === "number")
+		.map(([name, value]) => ({
+			name,
+			value,
+			dataset: { sha256: dataset.sha256, split: "test" },
+		}));
+	const lineage: Lineage = {
+		...(input.jobId ? { trainingJob: input.jobId } : {}),
+		datasetSha256: dataset.sha256,
+		seed: spec.seed,
+		hyperparameters: {
+			task: spec.task,
+			labelColumn: spec.labelColumn,
+			features: preprocessing.features.map(f => f.name),
+			layers: spec.model.layers,
+			preset: spec.model.preset,
+			optimizer: spec.optimizer,
+			learningRate: spec.learningRate,
+			epochs: spec.epochs,
+			epochsRun: training.epochs,
+			bestEpoch: training.bestEpoch,
+			batchSize: spec.batchSize,
+			earlyStopping: spec.earlyStopping,
+			split: spec.split,
+			backend: training.backend.name,
+			device: training.backend.device,
+		},
+	};
+	const onnx = exportOnnx(training.network, {
+		docString: `Dense network trained by modelfleet on dataset sha256:${dataset.sha256}.`,
+		metadata: {
+			datasetSha256: dataset.sha256,
+			seed: String(spec.seed),
+			...(input.jobId ? { trainingJob: input.jobId } : {}),
+		},
+	});
+	return {
+		split: {
+			train: split.train.length,
+			validation: split.validation.length,
+			test: split.test.length,
+		},
+		preprocessing,
+		evaluation,
+		acceptance,
+		state: hasThresholds && acceptance.passed ? "Validated" : "Trained",
+		version: { ...servingSpec(preprocessing, spec.task, classes), metrics, lineage },
+		onnx,
+		tfjs: training.tfjs,
+		training,
+		test: { rows: split.test, features: testFeatures, predictions: training.predictions },
+	};
+}

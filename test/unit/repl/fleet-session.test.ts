@@ -1,0 +1,299 @@
+import type { RequestMeta } from "../../../lib/accounts/access";
+import type { Identity } from "../../../lib/accounts/accounts-store";
+import { ForbiddenError, NotFoundError, UnauthenticatedError } from "../../../lib/errors";
+import {
+	ACTIONS,
+	FleetSession,
+	NO_TRAINING,
+	type FleetAnswer,
+	type FleetClient,
+} from "../../../lib/repl/fleet-session";
+import type { RoutingTable } from "../../../lib/routing/routing-table";
+
+type Handler = (params: Record<string, unknown>, meta: RequestMeta) => unknown;
+
+interface Call {
+	action: string;
+	params: Record<string, unknown>;
+	meta: RequestMeta;
+}
+
+const ADMIN_OWNER: Identity = {
+	tenant: "t-default",
+	tenantName: "default",
+	role: "owner",
+	keyId: "k-1",
+};
+
+const TABLE: RoutingTable = {
+	deployments: [
+		{
+			deploymentId: "d1",
+			tenant: "t-acme",
+			model: "mlp",
+			traffic: [{ version: "1.0.0", weight: 100 }],
+			shadow: null,
+			replicas: ["w1"],
+		},
+	],
+};
+
+/** A fleet of handlers by action name; it records every call. */
+class FakeFleet implements FleetClient {
+	readonly calls: Call[] = [];
+	readonly tables: RoutingTable[] = [];
+	readonly handlers = new Map<string, Handler>();
+
+	constructor(identity: Identity | null = ADMIN_OWNER) {
+		this.handlers.set(ACTIONS.authenticate, ({ key }) => {
+			if (key === "mf_good" && identity) return identity;
+			throw new UnauthenticatedError("Unknown API key.");
+		});
+		this.handlers.set(ACTIONS.tenantsList, (_p, meta) => {
+			if (meta.tenant !== "t-default")
+				throw new ForbiddenError("owner", "list tenants", ["owner of an admin tenant"]);
+			return [
+				{ id: "t-acme", name: "acme", isAdmin: false, createdAt: "" },
+				{ id: "t-default", name: "default", isAdmin: true, createdAt: "" },
+			];
+		});
+		this.handlers.set(ACTIONS.placements, () => TABLE);
+	}
+
+	async call(
+		action: string,
+		params: Record<string, unknown>,
+		meta: RequestMeta,
+	): Promise<FleetAnswer> {
+		this.calls.push({ action, params, meta });
+		const handler = this.handlers.get(action)!;
+		const value = await handler(params, meta);
+		return { value, meta: { ...meta, ...(action === ACTIONS.infer && { servedBy: "w1" }) } };
+	}
+
+	has(action: string): boolean {
+		return this.handlers.has(action);
+	}
+
+	useRoutingTable(table: RoutingTable): void {
+		this.tables.push(table);
+	}
+
+	callsTo(action: string): Call[] {
+		return this.calls.filter(c => c.action === action);
+	}
+}
+
+function session(fleet: FakeFleet): { session: FleetSession; out: string[] } {
+	const out: string[] = [];
+	return { session: new FleetSession(fleet, line => out.push(line)), out };
+}
+
+describe("FleetSession", () => {
+	it("asks for a key before a tenant-scoped command, in one line", async () => {
+		const fleet = new FakeFleet();
+		fleet.handlers.set(ACTIONS.modelsList, () => ({ items: [], nextCursor: null }));
+		const { session: s, out } = session(fleet);
+		expect(await s.run("fleet models")).toBe(false);
+		expect(out).toEqual([
+			"error: No API key: start the REPL with MODELFLEET_API_KEY=<key>, or run 'fleet login <api-key>'.",
+		]);
+		expect(fleet.callsTo(ACTIONS.modelsList)).toEqual([]);
+	});
+
+	it("logs in with a key and sends its identity as ctx.meta", async () => {
+		const fleet = new FakeFleet();
+		fleet.handlers.set(ACTIONS.modelsList, () => ({ items: [], nextCursor: null }));
+		const { session: s, out } = session(fleet);
+		await s.run("fleet login mf_good");
+		await s.run("fleet models");
+		expect(out).toEqual(["logged in as owner of tenant 'default' (key k-1).", "no models."]);
+		expect(fleet.callsTo(ACTIONS.modelsList)[0].meta).toEqual({
+			tenant: "t-default",
+			role: "owner",
+			keyId: "k-1",
+		});
+	});
+
+	it("prints a refused login as one line and stays logged out", async () => {
+		const { session: s, out } = session(new FakeFleet());
+		await s.run("fleet login mf_bad");
+		await s.run("fleet whoami");
+		expect(out).toEqual([
+			"error: Unknown API key.",
+			"not logged in: run 'fleet login <api-key>'.",
+		]);
+	});
+
+	it("acts for another tenant by name when the key is an admin tenant's owner", async () => {
+		const fleet = new FakeFleet();
+		fleet.handlers.set(ACTIONS.deploymentsScale, ({ model }, meta) => {
+			if (meta.tenant !== "t-acme") throw new NotFoundError("deployment", String(model));
+			return {
+				model,
+				traffic: [{ version: "1.0.0", weight: 100 }],
+				shadow: null,
+				replicas: 3,
+				minReplicas: 3,
+				maxReplicas: 3,
+				autoscaling: null,
+				readyReplicas: 1,
+				status: "deploying",
+				statusReason: null,
+				resources: { memoryBytes: null, cpu: 0, gpus: 0, gpuMemoryBytes: 0 },
+			};
+		});
+		const { session: s, out } = session(fleet);
+		await s.login("mf_good");
+		await s.run("fleet scale mlp 3 --tenant acme");
+		expect(fleet.callsTo(ACTIONS.deploymentsScale)[0]).toMatchObject({
+			params: { model: "mlp", replicas: 3 },
+			meta: { tenant: "t-acme", role: "owner", keyId: "k-1" },
+		});
+		expect(out).toEqual([
+			"DEPLOYMENT  VERSIONS    REPLICAS  READY  STATUS     RESOURCES",
+			"mlp         1.0.0 100%  3             1  deploying  -",
+		]);
+	});
+
+	it("refuses --tenant, in one line, for a key that is not an admin tenant's owner", async () => {
+		const developer = new FakeFleet({ ...ADMIN_OWNER, role: "developer" });
+		const dev = session(developer);
+		await dev.session.login("mf_good");
+		await dev.session.run("fleet models --tenant acme");
+		expect(dev.out).toEqual([
+			"error: Role 'developer' may not act for tenant 'acme' (--tenant); it needs one of: owner of an admin tenant.",
+		]);
+		expect(developer.callsTo(ACTIONS.tenantsList)).toEqual([]);
+
+		const plainOwner = new FakeFleet({
+			tenant: "t-acme",
+			tenantName: "acme",
+			role: "owner",
+			keyId: "k-2",
+		});
+		const owner = session(plainOwner);
+		await owner.session.login("mf_good");
+		await owner.session.run("fleet models --tenant default");
+		expect(owner.out).toEqual([
+			"error: Role 'owner' may not act for tenant 'default' (--tenant); it needs one of: owner of an admin tenant.",
+		]);
+	});
+
+	it("says so when --tenant names no tenant", async () => {
+		const fleet = new FakeFleet();
+		fleet.handlers.set(ACTIONS.modelsList, () => ({ items: [], nextCursor: null }));
+		const { session: s, out } = session(fleet);
+		await s.login("mf_good");
+		await s.run("fleet models --tenant nobody");
+		expect(out).toEqual(["error: tenant 'nobody' not found."]);
+		expect(fleet.callsTo(ACTIONS.modelsList)).toEqual([]);
+	});
+
+	it("deploys with replicas, a GPU and memory as the scheduler's resources", async () => {
+		const fleet = new FakeFleet();
+		fleet.handlers.set(ACTIONS.deploymentsCreate, params => ({
+			model: "mlp",
+			traffic: [{ version: "1.0.0", weight: 100 }],
+			shadow: null,
+			replicas: params.replicas,
+			minReplicas: 2,
+			maxReplicas: 2,
+			autoscaling: null,
+			readyReplicas: 0,
+			status: "pending",
+			statusReason: "no node with a free GPU",
+			resources: { memoryBytes: 1024 ** 3, cpu: 0, gpus: 1, gpuMemoryBytes: 0 },
+		}));
+		const { session: s, out } = session(fleet);
+		await s.login("mf_good");
+		await s.run("fleet deploy mlp@1.0.0 --replicas 2 --gpu --memory 1GiB");
+		expect(fleet.callsTo(ACTIONS.deploymentsCreate)[0].params).toEqual({
+			model: "mlp@1.0.0",
+			replicas: 2,
+			resources: { gpus: 1, memoryBytes: 1024 ** 3 },
+		});
+		expect(out[1]).toBe(
+			"mlp         1.0.0 100%  2             0  pending: no node with a free GPU  1 GPU, 1.0 GiB",
+		);
+	});
+
+	it("routes a prediction with the current placements and prints who answered", async () => {
+		const fleet = new FakeFleet();
+		fleet.handlers.set(ACTIONS.infer, () => ({
+			modelName: "mlp",
+			modelVersion: "1.0.0",
+			executionProvider: "cpu",
+			outputs: [{ name: "y", datatype: "FP32", shape: [1, 1], data: Float32Array.of(0.5) }],
+		}));
+		const { session: s, out } = session(fleet);
+		await s.login("mf_good");
+		await s.run('fleet predict mlp {"instances": [[1, 2]]}');
+		expect(fleet.tables).toEqual([TABLE]);
+		expect(fleet.callsTo(ACTIONS.infer)[0].params).toEqual({
+			model: "mlp",
+			instances: [[1, 2]],
+		});
+		expect(out).toEqual([
+			"mlp@1.0.0 (node w1, cpu)",
+			"OUTPUT  DATATYPE  SHAPE   DATA",
+			"y       FP32      [1, 1]  [0.5]",
+		]);
+	});
+
+	it("says training is not there yet, and lists jobs once scheduler.jobs.list exists", async () => {
+		const fleet = new FakeFleet();
+		const { session: s, out } = session(fleet);
+		await s.login("mf_good");
+		await s.run("fleet jobs");
+		expect(out).toEqual([NO_TRAINING]);
+
+		fleet.handlers.set(ACTIONS.jobsList, () => ({
+			items: [
+				{ id: "j1", model: "mlp", state: "running", epoch: 2, loss: 0.5, nodeID: "w1" },
+			],
+		}));
+		out.length = 0;
+		await s.run("fleet jobs");
+		expect(out).toEqual([
+			"ID  MODEL  STATE    EPOCH  LOSS  NODE",
+			"j1  mlp    running      2   0.5  w1",
+		]);
+	});
+
+	it("shows placements with tenant names an admin owner may see", async () => {
+		const { session: s, out } = session(new FakeFleet());
+		await s.login("mf_good");
+		await s.run("fleet placements");
+		expect(out).toEqual([
+			"DEPLOYMENT  TENANT  VERSIONS    READY  NODES",
+			"mlp         acme    1.0.0 100%      1  w1",
+		]);
+	});
+
+	it("lists nodes without a key, and names a missing service in one line", async () => {
+		const fleet = new FakeFleet();
+		const { session: s, out } = session(fleet);
+		await s.run("fleet nodes");
+		expect(out).toEqual([
+			"error: Not ready: no running instance of scheduler. Start a node whose role runs it (see README, node roles), or retry in a moment.",
+		]);
+		fleet.handlers.set(ACTIONS.nodes, () => []);
+		out.length = 0;
+		await s.run("fleet nodes");
+		expect(out).toEqual(["no modelfleet nodes in this namespace."]);
+	});
+
+	it("undeploys and prints a fleet's refusal as its one line", async () => {
+		const fleet = new FakeFleet();
+		fleet.handlers.set(ACTIONS.deploymentsDelete, ({ model }) => {
+			if (model !== "mlp") throw new NotFoundError("deployment", String(model));
+			return { deleted: "mlp" };
+		});
+		const { session: s, out } = session(fleet);
+		await s.login("mf_good");
+		expect(await s.run("fleet undeploy mlp")).toBe(true);
+		expect(await s.run("fleet undeploy x")).toBe(false);
+		expect(out).toEqual(["undeployed mlp.", "error: deployment 'x' not found."]);
+	});
+});
