@@ -18,6 +18,7 @@ import type { RoutingTable } from "../lib/routing/routing-table";
 interface PredictorStats {
 	activeRequests: number;
 	cache: { entries: unknown[]; bytesUsed: number; hitRatio: number };
+	models?: { key: string; pinned: boolean; active: number; bytes: number }[];
 }
 
 export interface AgentServiceOptions {
@@ -143,6 +144,12 @@ export function agentService(options: AgentServiceOptions): ServiceSchema {
 					modelBytes: stats.cache.bytesUsed,
 					activeRequests: stats.activeRequests,
 					cacheHitRatio: stats.cache.hitRatio,
+					models: (stats.models ?? []).map(m => ({
+						key: m.key,
+						pinned: m.pinned,
+						active: m.active,
+						bytes: m.bytes,
+					})),
 				};
 			},
 		},

@@ -35,6 +35,22 @@ export interface ServingStatus {
 	/** Prediction requests queued or running. */
 	activeRequests: number;
 	cacheHitRatio: number;
+	/**
+	 * Every loaded version: its cache key (`tenant/model@version`), whether it is pinned
+	 * (deployed here) and its requests queued or running now, for per-version routing and
+	 * autoscaling.
+	 */
+	models: ServedModelStatus[];
+}
+
+/** One loaded version in a node's ServingStatus. */
+export interface ServedModelStatus {
+	key: string;
+	pinned: boolean;
+	/** Requests for the version queued or running on the node. */
+	active: number;
+	/** What the node's model cache budgets for it. */
+	bytes: number;
 }
 
 export interface NodeStatusInput {

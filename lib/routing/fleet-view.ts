@@ -12,8 +12,10 @@ export interface NodeLoad {
 	at: number;
 	/** Running + queued prediction requests on the node. */
 	activeRequests: number;
-	/** The same per served version key (`tenant/model@version`). */
+	/** The same per served version key (`tenant/model@version`); a key present is loaded there. */
 	activeByKey: Map<string, number>;
+	/** Model memory taken by pinned (deployed) versions: what a new load cannot evict. */
+	pinnedBytes: number;
 }
 
 export class FleetView {
@@ -37,11 +39,16 @@ export class FleetView {
 		const serving = status.serving;
 		if (!serving) return;
 		const activeByKey = new Map<string, number>();
-		for (const m of serving.models ?? []) activeByKey.set(m.key, m.active);
+		let pinnedBytes = 0;
+		for (const m of serving.models ?? []) {
+			activeByKey.set(m.key, m.active);
+			if (m.pinned) pinnedBytes += m.bytes ?? 0;
+		}
 		this.loads.set(status.nodeID, {
 			at: status.at,
 			activeRequests: serving.activeRequests,
 			activeByKey,
+			pinnedBytes,
 		});
 	}
 

@@ -7,6 +7,7 @@
  */
 import { Strategies, type Context, type ServiceBroker } from "moleculer";
 import type { RequestMeta } from "../accounts/access";
+import { readNodeMetadata } from "../fleet/node-metadata";
 import { parseVersionRef } from "../registry/version-ref";
 import { fleetViewOf, type FleetView } from "./fleet-view";
 import { chooseReplica, type ReplicaLoad } from "./replica-choice";
@@ -24,6 +25,9 @@ interface InferParams {
 	version?: unknown;
 }
 
+/** A node whose pinned models take this share of its model memory takes no on-demand loads. */
+const PINNED_FULL = 0.9;
+
 /** Pure: which endpoint of `list` serves this request. */
 export function selectEndpoint<E extends EndpointLike>(
 	view: FleetView,
@@ -31,6 +35,7 @@ export function selectEndpoint<E extends EndpointLike>(
 	tenant: string | undefined,
 	params: InferParams,
 	now: number,
+	modelMemory: (nodeID: string) => number | null = () => null,
 	random: () => number = Math.random,
 ): E {
 	if (list.length === 1) return list[0];
@@ -69,9 +74,29 @@ export function selectEndpoint<E extends EndpointLike>(
 			}
 		}
 	}
-	// No deployment (or none of its replicas is reachable): the least-loaded predictor.
+	// No deployment (or none of its replicas is reachable): the LRU long tail. Never a node
+	// whose model memory is all pinned (loading there would have to evict a deployed model);
+	// preferably one that already holds a version of the model (a cache hit); the least loaded.
+	const withRoom = list.filter(e => {
+		const budget = modelMemory(e.id);
+		const pinned = view.load(e.id)?.pinnedBytes ?? 0;
+		return budget === null || pinned < budget * PINNED_FULL;
+	});
+	const pool = withRoom.length > 0 ? withRoom : list;
+	const prefix =
+		tenant !== undefined && typeof params.model === "string"
+			? `${tenant}/${parseVersionRef(params.model).model}@`
+			: null;
+	const holding =
+		prefix === null
+			? []
+			: pool.filter(e =>
+					[...(view.load(e.id)?.activeByKey.keys() ?? [])].some(key =>
+						key.startsWith(prefix),
+					),
+				);
 	const chosen = chooseReplica(
-		list.map(e => {
+		(holding.length > 0 ? holding : pool).map(e => {
 			const load = view.load(e.id);
 			return {
 				nodeID: e.id,
@@ -83,7 +108,7 @@ export function selectEndpoint<E extends EndpointLike>(
 		now,
 		random,
 	);
-	return (chosen !== null ? byID.get(chosen) : undefined) ?? list[0];
+	return (chosen !== null ? byID.get(chosen) : undefined) ?? pool[0];
 }
 
 export class ModelReplicaStrategy extends Strategies.Base {
@@ -96,7 +121,16 @@ export class ModelReplicaStrategy extends Strategies.Base {
 	}
 
 	select<E extends EndpointLike>(list: E[], ctx?: Context<InferParams, RequestMeta>): E {
-		return selectEndpoint(this.view, list, ctx?.meta?.tenant, ctx?.params ?? {}, Date.now());
+		return selectEndpoint(
+			this.view,
+			list,
+			ctx?.meta?.tenant,
+			ctx?.params ?? {},
+			Date.now(),
+			nodeID =>
+				readNodeMetadata(this.broker.registry.nodes.get(nodeID)?.metadata)
+					?.modelMemoryBytes ?? null,
+		);
 	}
 }
 
