@@ -33,6 +33,19 @@ function readmeTable(): Map<string, { roles: Set<Role>; adminOnly: boolean }> {
 	return table;
 }
 
+/** A dataset record as the gateway would make it after parsing an upload. */
+function datasetParams(n: number): Record<string, unknown> {
+	return {
+		name: `data-${n}`,
+		sha256: "ab".repeat(32),
+		size: 10,
+		format: "csv",
+		labelColumn: "label",
+		rows: 2,
+		report: { columns: [] },
+	};
+}
+
 /** Builds params on tenant `t`'s objects (`base-a` or `base-b`), as that tenant's owner. */
 type Setup = (ownerMeta: RequestMeta, n: number, t: "a" | "b") => Promise<Record<string, unknown>>;
 
@@ -103,6 +116,10 @@ describeOnEachEngine("tenant isolation and roles", database => {
 			return { model: `base-${t}`, alias: `a${n}` };
 		},
 		"registry.aliases.list": async (_o, _n, t) => ({ model: `base-${t}` }),
+		"registry.datasets.get": async (owner, n) => {
+			const created = await call("registry.datasets.create", datasetParams(n), owner);
+			return { ref: (created as { id: string }).id };
+		},
 		"accounts.keys.revoke": async owner => {
 			const key = await call(
 				"accounts.keys.create",
@@ -116,6 +133,8 @@ describeOnEachEngine("tenant isolation and roles", database => {
 		"registry.models.create": n => ({ name: `new-${n}`, task: "other", framework: "onnx" }),
 		"registry.models.list": () => ({}),
 		"registry.audit.list": () => ({}),
+		"registry.datasets.create": n => datasetParams(n),
+		"registry.datasets.list": () => ({}),
 		"accounts.tenants.get": () => ({}),
 		"accounts.keys.create": () => ({ name: "k", role: "viewer" }),
 		"accounts.keys.list": () => ({}),
