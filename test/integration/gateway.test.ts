@@ -115,6 +115,7 @@ describe("all-in-one node over HTTP", () => {
 				"predictor",
 				"registry",
 				"scheduler",
+				"trainer",
 			],
 			capacity: { cpus: os.availableParallelism(), gpus: [] },
 		});

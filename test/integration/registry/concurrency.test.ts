@@ -9,6 +9,7 @@ import { AccountsStore } from "../../../lib/accounts/accounts-store";
 import type { Scope } from "../../../lib/accounts/access";
 import { listAudit } from "../../../lib/audit/audit-log";
 import { openDatabase, type Database } from "../../../lib/db/database";
+import { MIGRATIONS } from "../../../lib/db/migrations";
 import { schemaMigrations } from "../../../lib/db/schema";
 import { ModelStore } from "../../../lib/registry/model-store";
 import { VersionStore } from "../../../lib/registry/version-store";
@@ -139,7 +140,7 @@ describeWithServices(["postgres"], "two control nodes racing on one PostgreSQL d
 				openDatabase({ databaseUrl: fresh.url, dataDir: os.tmpdir() }),
 			]);
 			const rows = await both[0].db.select().from(schemaMigrations);
-			expect(rows.map(r => r.id)).toEqual(["0001-initial", "0002-version-serving"]);
+			expect(rows.map(r => r.id)).toEqual(MIGRATIONS.map(m => m.id));
 			await Promise.all(both.map(d => d.close()));
 		} finally {
 			await fresh.drop();
