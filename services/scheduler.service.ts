@@ -26,7 +26,8 @@ import { DatasetStore } from "../lib/registry/dataset-store";
 import { JOB_STATES, JobStore, type JobState } from "../lib/scheduler/job-store";
 import type { TrainerNode } from "../lib/scheduler/job-dispatch";
 import { TrainingDispatcher, type TrainerRunParams } from "../lib/scheduler/training-dispatcher";
-import { validateJobSpec } from "../lib/training/job-spec";
+import { validateJobSpec, type Task } from "../lib/training/job-spec";
+import type { ColumnReport } from "../lib/datasets/dataset-report";
 import { InvalidInputError } from "../lib/errors";
 import type {
 	TrainingCheckpointEvent,
@@ -86,6 +87,24 @@ function registryFor(ctx: Context): RegistryPort {
 	};
 }
 
+function failureKey(event: TrainingFailedEvent): string {
+	return JSON.stringify([event.jobId, event.nodeID, event.reason]);
+}
+
+/** Why a dataset column cannot be the label of a task (the trainer's rules), or null. */
+function labelUnfit(column: ColumnReport, task: Task): string | null {
+	if (column.missing > 0) return `has ${column.missing} missing values; every row needs a label`;
+	if (task === "regression") {
+		return column.type === "categorical"
+			? `is categorical (${column.categories.length} categories); use task "classification"`
+			: null;
+	}
+	const classes = column.type === "categorical" ? column.categories.length : column.distinct;
+	if (classes === null)
+		return `has too many distinct values to be classes; use task "regression"`;
+	return classes < 2 ? `has ${classes} class; classification needs at least 2` : null;
+}
+
 export function schedulerService(options: SchedulerServiceOptions): ServiceSchema {
 	const inventory = new NodeInventory(options.heartbeatTimeoutMs);
 	const store = new DeploymentStore(options.database.db);
@@ -97,6 +116,8 @@ export function schedulerService(options: SchedulerServiceOptions): ServiceSchem
 	/** Runs a dispatch pass soon (set once the service exists). */
 	let kickDispatch: () => void = () => undefined;
 	let timer: NodeJS.Timeout | null = null;
+	/** Failures the dispatcher broadcast, so this node's handler skips them when they come back. */
+	const ownFailures = new Set<string>();
 
 	return {
 		name: SERVICE.scheduler,
@@ -139,7 +160,7 @@ export function schedulerService(options: SchedulerServiceOptions): ServiceSchem
 					const { target, ...input } = ctx.params;
 					const spec = validateJobSpec(input);
 					const dataset = await datasets.get(scope, spec.dataset);
-					const report = dataset.report as { columns?: Array<{ name: string }> };
+					const report = dataset.report as { columns?: ColumnReport[] };
 					const columns = (report.columns ?? []).map(c => c.name);
 					for (const [field, name] of [
 						["labelColumn", spec.labelColumn],
@@ -151,6 +172,15 @@ export function schedulerService(options: SchedulerServiceOptions): ServiceSchem
 								{ field },
 							);
 						}
+					}
+					// The trainer would refuse these too, but only after the job waited its turn.
+					const label = report.columns?.find(c => c.name === spec.labelColumn);
+					const unfit = label && labelUnfit(label, spec.task);
+					if (unfit) {
+						throw new InvalidInputError(
+							`Invalid training job: labelColumn: '${spec.labelColumn}' ${unfit}.`,
+							{ field: "labelColumn" },
+						);
 					}
 					await ctx.call(`${SERVICE.registry}.models.get`, { name: target });
 					const job = await jobs.enqueue(scope, {
@@ -385,9 +415,11 @@ export function schedulerService(options: SchedulerServiceOptions): ServiceSchem
 				void this.dispatch();
 			},
 			async [EVENTS.trainingFailed](ctx: Context<TrainingFailedEvent>) {
-				// Failures the scheduler itself found (nodeID null or lost nodes) are already recorded.
-				if (!this.isLeader() || ctx.nodeID === this.broker.nodeID) return;
+				// Failures the scheduler itself found (lost nodes, deadlines) are already recorded;
+				// a trainer's own report may come from this node too (all-in-one).
 				const p = ctx.params;
+				const own = ctx.nodeID === this.broker.nodeID && ownFailures.delete(failureKey(p));
+				if (own || !this.isLeader()) return;
 				await jobs.runFailed(p.jobId, p.nodeID, p.reason, p.final);
 				void this.dispatch();
 			},
@@ -552,6 +584,7 @@ export function schedulerService(options: SchedulerServiceOptions): ServiceSchem
 					await this.broker.call(`${SERVICE.trainer}.cancel`, { jobId }, { nodeID });
 				},
 				failed: event => {
+					ownFailures.add(failureKey(event));
 					this.broker.broadcast(EVENTS.trainingFailed, event).catch(() => undefined);
 				},
 				now: () => Date.now(),

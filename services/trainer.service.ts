@@ -69,9 +69,11 @@ export function trainerService(options: TrainerServiceOptions): ServiceSchema {
 							"INVALID_INPUT",
 						);
 					}
-					if (running.size >= options.slots && !running.has(ctx.params.jobId)) {
+					// A stopped job still winding down (up to a batch) no longer holds its slot.
+					const busy = [...running.values()].filter(j => !j.abort.signal.aborted).length;
+					if (busy >= options.slots && !running.has(ctx.params.jobId)) {
 						throw new Errors.MoleculerRetryableError(
-							`This trainer is busy (${running.size} of ${options.slots} slots).`,
+							`This trainer is busy (${busy} of ${options.slots} slots).`,
 							503,
 							"OVERLOADED",
 						);

@@ -234,11 +234,20 @@ export class JobStore {
 			.where(and(eq(trainingJobs.id, id), eq(trainingJobs.state, "running")));
 	}
 
+	/**
+	 * A trainer stores checkpoints while it trains on, so their reports can arrive out of order:
+	 * an older one never replaces a newer one.
+	 */
 	async recordCheckpoint(id: string, checkpoint: JobCheckpoint): Promise<void> {
 		await this.db
 			.update(trainingJobs)
 			.set({ checkpoint, updatedAt: new Date() })
-			.where(eq(trainingJobs.id, id));
+			.where(
+				and(
+					eq(trainingJobs.id, id),
+					sql`(${trainingJobs.checkpoint} IS NULL OR (${trainingJobs.checkpoint}->>'epoch')::int < ${checkpoint.epoch})`,
+				),
+			);
 	}
 
 	async complete(id: string, result: Record<string, unknown>): Promise<boolean> {

@@ -75,7 +75,8 @@ export class TrainingDispatcher {
 				const reason = `deadline passed after ${job.attempts} run${job.attempts === 1 ? "" : "s"}`;
 				if (await this.deps.store.expire(job.id, reason)) {
 					if (job.state === "running" && job.nodeID !== null && alive.has(job.nodeID)) {
-						this.deps.stopRun(job.nodeID, job.id).catch(() => undefined);
+						// Stopped before this pass gives its slot to another job.
+						await this.deps.stopRun(job.nodeID, job.id).catch(() => undefined);
 					}
 					this.deps.failed({
 						jobId: job.id,

@@ -147,6 +147,9 @@ describeWithServices(["nats", "postgres"], "deployments across a fleet", () => {
 			nodeID: `observer-${randomUUID().slice(0, 6)}`,
 			transporter: { type: "NATS", options: { servers: [serviceUrl("nats")] } },
 			serializer: "CBOR",
+			// The fleet drops a node silent for 3 s: the observer beats as often as the nodes do.
+			heartbeatInterval: 1,
+			heartbeatTimeout: 3,
 			logger: false,
 		});
 		observer.createService({

@@ -75,7 +75,10 @@ describe("training through the gateway", () => {
 		});
 	});
 
-	afterAll(() => node.stop());
+	afterAll(async () => {
+		await node.stop();
+		fs.rmSync(dataDir, { recursive: true, force: true });
+	});
 
 	it("refuses bad CSVs with 400 naming the row and column, and stores nothing", async () => {
 		const cases: Array<[string, string, RegExp]> = [
