@@ -3,6 +3,7 @@
  * `accounts`), which tenant a command acts for (`--tenant`, for an admin tenant's owner), the
  * calls into the fleet, and what is printed — tables, or one `error: …` line.
  */
+import type { JobView } from "../scheduler/job-store";
 import type { RequestMeta } from "../accounts/access";
 import type { Identity, TenantView } from "../accounts/accounts-store";
 import {
@@ -263,7 +264,10 @@ export class FleetSession {
 			this.print(NO_TRAINING);
 			return;
 		}
-		const jobs = readJobs(await this.ask(ACTIONS.jobsList, {}, await this.metaFor(tenant)));
+		const answer = (await this.ask(ACTIONS.jobsList, {}, await this.metaFor(tenant))) as {
+			items: JobView[];
+		};
+		const jobs = readJobs(answer);
 		if (jobs.length === 0) {
 			this.print("no training jobs.");
 			return;

@@ -2,6 +2,7 @@
  * What the REPL's `fleet` commands print: the fleet's answers (nodes, models, deployments,
  * placements, predictions, training jobs) turned into aligned tables. Pure: data in, lines out.
  */
+import type { JobView } from "../scheduler/job-store";
 import type { FleetNode } from "../fleet/node-inventory";
 import type { ModelView } from "../registry/model-store";
 import type { VersionView } from "../registry/version-store";
@@ -248,55 +249,21 @@ export interface JobRow {
 	node: string;
 }
 
-function field(record: Record<string, unknown>, ...names: string[]): unknown {
-	for (const name of names) {
-		const value = name
-			.split(".")
-			.reduce<unknown>(
-				(at, key) =>
-					at !== null && typeof at === "object"
-						? (at as Record<string, unknown>)[key]
-						: undefined,
-				record,
-			);
-		if (value !== undefined && value !== null) return value;
-	}
-	return undefined;
-}
-
-/**
- * Reads the jobs of a `scheduler.jobs.list` answer (an array, or `{items}`), taking each field
- * from where a job is likely to keep it (`epoch` or `progress.epoch`, `nodeID` or `node`, …).
- */
-export function readJobs(answer: unknown): JobRow[] {
-	const list = Array.isArray(answer)
-		? answer
-		: answer !== null && typeof answer === "object"
-			? (answer as { items?: unknown }).items
-			: undefined;
-	if (!Array.isArray(list)) return [];
-	return list
-		.filter((job): job is Record<string, unknown> => job !== null && typeof job === "object")
-		.map(job => {
-			const text = (value: unknown): string =>
-				value === undefined ? "-" : formatValue(value);
-			const plain = (value: unknown): string => (value === undefined ? "-" : String(value));
-			const epoch = field(job, "epoch", "progress.epoch", "lastEpoch");
-			const epochs = field(job, "epochs", "spec.epochs", "progress.epochs");
-			return {
-				id: plain(field(job, "id", "jobId")),
-				model: plain(field(job, "model", "spec.model", "modelName")),
-				state: plain(field(job, "state", "status")),
-				epoch:
-					epoch === undefined
-						? "-"
-						: epochs !== undefined
-							? `${String(epoch)}/${String(epochs)}`
-							: String(epoch),
-				loss: text(field(job, "loss", "progress.loss", "metrics.loss", "lastLoss")),
-				node: plain(field(job, "nodeID", "node", "assignedNode")),
-			};
-		});
+/** Reads the jobs of a `scheduler.jobs.list` answer (`{items: JobView[]}`). */
+export function readJobs(answer: { items: readonly JobView[] } | readonly JobView[]): JobRow[] {
+	const list = Array.isArray(answer) ? answer : (answer as { items: readonly JobView[] }).items;
+	return list.map(job => {
+		const last = job.progress.at(-1);
+		const epochs = (job.spec as { epochs?: unknown }).epochs;
+		return {
+			id: job.id,
+			model: job.model,
+			state: job.waitingReason ? `${job.state} (${job.waitingReason})` : job.state,
+			epoch: typeof epochs === "number" ? `${job.epoch}/${epochs}` : String(job.epoch),
+			loss: last?.metrics.loss !== undefined ? formatValue(last.metrics.loss) : "-",
+			node: job.nodeID ?? "-",
+		};
+	});
 }
 
 /** `fleet jobs`: id, model, state, epoch, loss, node. */

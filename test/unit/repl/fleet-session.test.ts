@@ -250,14 +250,23 @@ describe("FleetSession", () => {
 
 		fleet.handlers.set(ACTIONS.jobsList, () => ({
 			items: [
-				{ id: "j1", model: "mlp", state: "running", epoch: 2, loss: 0.5, nodeID: "w1" },
+				{
+					id: "j1",
+					model: "mlp",
+					state: "running",
+					epoch: 2,
+					spec: { epochs: 5 },
+					progress: [{ epoch: 2, metrics: { loss: 0.5 } }],
+					nodeID: "w1",
+					waitingReason: null,
+				},
 			],
 		}));
 		out.length = 0;
 		await s.run("fleet jobs");
 		expect(out).toEqual([
 			"ID  MODEL  STATE    EPOCH  LOSS  NODE",
-			"j1  mlp    running      2   0.5  w1",
+			"j1  mlp    running    2/5   0.5  w1",
 		]);
 	});
 

@@ -1,3 +1,4 @@
+import type { JobView } from "../../../lib/scheduler/job-store";
 import type { FleetNode } from "../../../lib/fleet/node-inventory";
 import {
 	deploymentsTable,
@@ -308,27 +309,65 @@ describe("predictionLines", () => {
 });
 
 describe("readJobs and jobsTable", () => {
-	it("reads jobs from a list or {items}, wherever their progress is kept", () => {
+	const job = (over: Partial<JobView>): JobView => ({
+		id: "j",
+		model: "mlp",
+		datasetId: "d",
+		state: "queued",
+		priority: 0,
+		gpu: false,
+		nodeID: null,
+		attempts: 0,
+		failures: [],
+		epoch: 0,
+		checkpoint: null,
+		progress: [],
+		backend: null,
+		result: null,
+		error: null,
+		waitingReason: null,
+		spec: { epochs: 10 },
+		createdAt: "",
+		startedAt: null,
+		finishedAt: null,
+		deadlineAt: null,
+		...over,
+	});
+
+	it("shows each job's state (and why it waits), epoch of epochs, last loss and node", () => {
 		const jobs = readJobs({
 			items: [
-				{
+				job({
 					id: "j1",
-					model: "mlp",
 					state: "running",
 					epoch: 3,
-					epochs: 10,
-					loss: 0.123456,
 					nodeID: "w1",
-				},
-				{ id: "j2", spec: { model: "iris" }, status: "queued", progress: { epoch: 0 } },
+					progress: [
+						{
+							epoch: 2,
+							metrics: { loss: 0.5 },
+							samplesPerSecond: 1,
+							etaMs: 1,
+							nodeID: "w1",
+							at: "",
+						},
+						{
+							epoch: 3,
+							metrics: { loss: 0.123456 },
+							samplesPerSecond: 1,
+							etaMs: 1,
+							nodeID: "w1",
+							at: "",
+						},
+					],
+				}),
+				job({ id: "j2", model: "iris", waitingReason: "no trainer with a GPU" }),
 			],
 		});
 		expect(jobsTable(jobs)).toEqual([
-			"ID  MODEL  STATE    EPOCH    LOSS  NODE",
-			"j1  mlp    running   3/10  0.1235  w1",
-			"j2  iris   queued       0       -  -",
+			"ID  MODEL  STATE                           EPOCH    LOSS  NODE",
+			"j1  mlp    running                          3/10  0.1235  w1",
+			"j2  iris   queued (no trainer with a GPU)   0/10       -  -",
 		]);
-		expect(readJobs([{ id: "j3" }])[0]).toMatchObject({ id: "j3", model: "-" });
-		expect(readJobs(null)).toEqual([]);
 	});
 });
