@@ -5,17 +5,21 @@
  * ctx.meta; the services enforce tenancy and roles. The Open Inference Protocol lives under
  * /v2 (JSON and the binary tensor data extension); rate limits count per API key id (per client
  * address on public routes), in Redis when REDIS_URL is set; GET /api/openapi.json describes
- * every route, generated from the routes and the called actions' parameter schemas.
+ * every route, generated from the routes and the called actions' parameter schemas. Triton's
+ * model repository extension (/v2/repository) loads models as deployments, and batch
+ * predictions stream CSV or NDJSON rows through the predictor in chunks.
  */
+import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Context, ServiceSchema } from "moleculer";
 import ApiGateway, { type ApiSettingsSchema, type RateLimitSettings } from "moleculer-web";
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
 import { requires } from "../lib/accounts/access";
+import { can, rolesWith, type Permission } from "../lib/accounts/roles";
 import { uploadArtifact } from "../lib/artifacts/artifact-upload";
 import type { StoredArtifact } from "../lib/artifacts/artifact-protocol";
 import type { Identity } from "../lib/accounts/accounts-store";
-import { InvalidInputError, UnauthenticatedError } from "../lib/errors";
+import { ForbiddenError, InvalidInputError, UnauthenticatedError } from "../lib/errors";
 import {
 	encodeInferenceResponse,
 	type InferenceResponseParts,
@@ -61,6 +65,31 @@ import {
 	type RateLimitOptions,
 } from "../lib/http/rate-limit/rate-limit-options";
 import { routeRateLimit } from "../lib/http/rate-limit/rate-limit-store";
+import { readOptionalJson } from "../lib/http/json-body";
+import { parseIndexRequest, parseLoadRequest } from "../lib/http/model-repository/load-request";
+import { repositoryPort } from "../lib/http/model-repository/repository-port";
+import { repositoryIndex } from "../lib/http/model-repository/repository-index";
+import {
+	loadModel,
+	unloadModel,
+	type RepositoryModelState,
+} from "../lib/http/model-repository/repository-load";
+import {
+	BATCH_FORMATS,
+	batchFormat,
+	ndjsonRows,
+	tabularInput,
+	type BatchFormat,
+} from "../lib/http/batch-predict/input-rows";
+import {
+	DEFAULT_CHUNK_ROWS,
+	inferParams,
+	rowChunks,
+	type ChunkPayload,
+} from "../lib/http/batch-predict/batch-chunk";
+import { csvChunks } from "../lib/http/batch-predict/csv-chunks";
+import { batchPredictLines } from "../lib/http/batch-predict/batch-predict";
+import { fleetViewOf } from "../lib/routing/fleet-view";
 
 export interface ApiServiceOptions {
 	host: string;
@@ -75,6 +104,10 @@ export interface ApiServiceOptions {
 	maxBodyBytes?: number;
 	/** Most bytes a dataset upload may have; more answers 413. Default 100 MiB. */
 	maxDatasetBytes?: number;
+	/** How long a model repository load waits for a ready replica before answering 503, ms. Default 20 s. */
+	repositoryLoadTimeoutMs?: number;
+	/** Batch prediction: rows per predictor call (default 512) and calls in flight (default 4). */
+	batchPredict?: { chunkRows?: number; concurrency?: number };
 }
 
 interface HttpMeta extends RoutingMeta {
@@ -85,6 +118,14 @@ interface HttpMeta extends RoutingMeta {
 	servedBy?: string;
 	/** The HTTP headers an Open Inference Protocol infer body is read by, copied before the call. */
 	oipBody?: { headerLength?: string | string[]; contentLength?: string };
+	/** The Content-Type of a batch prediction's body, copied before the call. */
+	batchContentType?: string;
+}
+
+/** What moleculer-web resolved a route to: the action's definition, with its permission. */
+interface GuardedActionInfo {
+	name?: string;
+	permission?: Permission;
 }
 
 /** A client's sticky key for traffic splits (same key, same version). */
@@ -145,7 +186,13 @@ const REST_ALIASES = {
 	// Uploads stream through this gateway to the artifacts service part by part (bounded memory).
 	"POST artifacts": `stream:${SERVICE.api}.uploadArtifact`,
 	"POST models/:model/versions/upload": `stream:${SERVICE.api}.uploadVersion`,
+	// Batch predictions: CSV or NDJSON rows streamed in, NDJSON lines streamed out.
+	"POST models/:model/batch-predict": `stream:${SERVICE.api}.batchPredict`,
+	"POST models/:model/versions/:version/batch-predict": `stream:${SERVICE.api}.batchPredict`,
 } as const;
+
+/** Triton's model repository extension, as `GET /v2` advertises it. */
+const MODEL_REPOSITORY_EXTENSION = "model_repository";
 
 type PredictParams = Record<string, unknown> & { model: string; version?: string };
 
@@ -201,6 +248,25 @@ async function readInferRequest(
 			{ where: "body" },
 		);
 	return request as Record<string, unknown>;
+}
+
+/** Calls an action for the caller of `ctx` (its tenant and role travel in the meta). */
+function callerOf(
+	ctx: Context,
+): (action: string, params: object, options?: object) => Promise<unknown> {
+	return (action, params, options) => ctx.call(action, params, options);
+}
+
+/** The body of a model repository request: JSON, or nothing. */
+function readRepositoryBody(
+	ctx: Context<unknown, HttpMeta>,
+	maxBodyBytes: number,
+): Promise<unknown> {
+	return readOptionalJson(requestStream(ctx), {
+		limitBytes: maxBodyBytes,
+		limitSetting: "MODELFLEET_MAX_BODY_BYTES",
+		contentLength: ctx.meta.oipBody?.contentLength,
+	});
 }
 
 /** The request body of a `stream:` route. */
@@ -276,6 +342,15 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 					use: [resolveCaller],
 					rateLimit,
 					aliases: REST_ALIASES,
+					onBeforeCall(
+						ctx: Context<unknown, HttpMeta>,
+						_route: unknown,
+						req: IncomingMessage & { $alias?: { action?: string } },
+					) {
+						// A batch prediction reads its body itself, as CSV or NDJSON by its type.
+						if (req.$alias?.action === `${SERVICE.api}.batchPredict`)
+							ctx.meta.batchContentType = req.headers["content-type"];
+					},
 					onAfterCall(
 						ctx: Context<unknown, HttpMeta & { $location?: string }>,
 						_route: unknown,
@@ -340,6 +415,30 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 							headerLength: req.headers[INFERENCE_HEADER_LENGTH],
 							contentLength: req.headers["content-length"],
 						};
+					},
+					onError: oipError,
+				},
+				{
+					// Triton's model repository extension: index, load (with its config and file
+					// overrides) and unload, mapped onto the tenant's registry and deployments. The
+					// body is read by the actions: Triton's clients may send it without a JSON type.
+					path: "/v2/repository",
+					mappingPolicy: "restrict",
+					authentication: true,
+					bodyParsers: false,
+					use: [resolveCaller],
+					rateLimit,
+					aliases: {
+						"POST index": `stream:${SERVICE.api}.repositoryIndex`,
+						"POST models/:model/load": `stream:${SERVICE.api}.repositoryLoad`,
+						"POST models/:model/unload": `stream:${SERVICE.api}.repositoryUnload`,
+					},
+					onBeforeCall(
+						ctx: Context<unknown, HttpMeta>,
+						_route: unknown,
+						req: IncomingMessage,
+					) {
+						ctx.meta.oipBody = { contentLength: req.headers["content-length"] };
 					},
 					onError: oipError,
 				},
@@ -434,6 +533,16 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 				ctx.meta.tenant = identity.tenant;
 				ctx.meta.role = identity.role;
 				ctx.meta.keyId = identity.keyId;
+				// The role is checked here, before the action validates its parameters: a caller
+				// who may not do something hears 403, not how to fix a request it may not send.
+				const action = (req as IncomingMessage & { $action?: GuardedActionInfo }).$action;
+				if (action?.permission !== undefined && !can(identity.role, action.permission)) {
+					throw new ForbiddenError(
+						identity.role,
+						`call ${action.name ?? "this action"}`,
+						rolesWith(action.permission),
+					);
+				}
 				// Requests with one routing key see one version of a split (canary) deployment.
 				const routingKey = req.headers[ROUTING_KEY_HEADER];
 				if (typeof routingKey === "string" && routingKey.length > 0) {
@@ -588,7 +697,7 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 					return {
 						name: "modelfleet",
 						version: MODELFLEET_VERSION,
-						extensions: [BINARY_TENSOR_EXTENSION],
+						extensions: [BINARY_TENSOR_EXTENSION, MODEL_REPOSITORY_EXTENSION],
 					};
 				},
 			},
@@ -734,6 +843,128 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 					return { ...readiness, nodeID: this.broker.nodeID };
 				},
 			},
+
+			/** `POST /v2/repository/index` `{ready?}`: each version of the tenant's models and its state. */
+			repositoryIndex: requires("models.read", {
+				async handler(ctx: Context<unknown, HttpMeta>): Promise<RepositoryModelState[]> {
+					const request = parseIndexRequest(await readRepositoryBody(ctx, maxBodyBytes));
+					return repositoryIndex(repositoryPort(callerOf(ctx)), request);
+				},
+			}),
+
+			/**
+			 * `POST /v2/repository/models/{model}/load` `{parameters?: {config?, "file:<v>/<path>"?,
+			 * version?}}`: the model files sent become Validated versions; the version asked for (or
+			 * the latest Validated or Deployed) is served by the model's deployment; answers once a
+			 * replica is ready.
+			 */
+			repositoryLoad: requires("deployments.write", {
+				params: { model: { type: "string", min: 1, max: 256 } },
+				async handler(
+					ctx: Context<{ model: string }, HttpMeta>,
+				): Promise<RepositoryModelState> {
+					const ref = ctx.params.model;
+					const request = parseLoadRequest(
+						await readRepositoryBody(ctx, maxBodyBytes),
+						ref.split("@")[0],
+					);
+					return loadModel(repositoryPort(callerOf(ctx)), ref, request, {
+						timeoutMs: options.repositoryLoadTimeoutMs ?? 20_000,
+					});
+				},
+			}),
+
+			/** `POST /v2/repository/models/{model}/unload`: the model's deployment is deleted. */
+			repositoryUnload: requires("deployments.write", {
+				params: { model: { type: "string", min: 1, max: 256 } },
+				async handler(
+					ctx: Context<{ model: string }, HttpMeta>,
+				): Promise<RepositoryModelState> {
+					await readRepositoryBody(ctx, maxBodyBytes);
+					return unloadModel(repositoryPort(callerOf(ctx)), ctx.params.model);
+				},
+			}),
+
+			/**
+			 * `POST /api/v1/models/{model}[/versions/{version}]/batch-predict` with CSV or NDJSON rows
+			 * as the body: NDJSON lines out, one per row, as the rows stream through the predictor
+			 * in chunks. The version and (for CSV) the header are checked before the answer starts.
+			 */
+			batchPredict: requires("predict", {
+				params: {
+					model: { type: "string", min: 1, max: 256 },
+					version: { type: "string", optional: true, max: 128 },
+					format: { type: "enum", values: [...BATCH_FORMATS], optional: true },
+					chunkRows: {
+						type: "number",
+						integer: true,
+						min: 1,
+						max: 10_000,
+						optional: true,
+						convert: true,
+					},
+				},
+				async handler(
+					ctx: Context<
+						{
+							model: string;
+							version?: string;
+							format?: BatchFormat;
+							chunkRows?: number;
+						},
+						HttpMeta
+					>,
+				): Promise<Readable> {
+					const { model, version, chunkRows } = ctx.params;
+					const format = batchFormat(ctx.params.format, ctx.meta.batchContentType);
+					const served = await ctx.call<VersionView, { model: string; version?: string }>(
+						`${SERVICE.registry}.versions.get`,
+						{ model, ...(version !== undefined ? { version } : {}) },
+					);
+					const input = tabularInput(served.schema, served.ref);
+					const body = requestStream(ctx);
+					const size = chunkRows ?? options.batchPredict?.chunkRows ?? DEFAULT_CHUNK_ROWS;
+					// A shadow version's mirrored call may read a chunk after its answer: then no chunk
+					// buffer is filled again (only calls without a version are mirrored).
+					const shadowed =
+						version === undefined &&
+						!model.includes("@") &&
+						(fleetViewOf(this.broker).deployment(ctx.meta.tenant ?? "", model)
+							?.shadow ?? null) !== null;
+					const chunks =
+						format === "csv"
+							? await csvChunks(body, input, size, { reuseBuffers: !shadowed })
+							: rowChunks(ndjsonRows(body), size);
+					// Chunk calls outlive this action's own deadline: each has the broker's timeout.
+					// One routing key for the batch, so a split deployment answers it with one version.
+					const meta = {
+						tenant: ctx.meta.tenant,
+						role: ctx.meta.role,
+						keyId: ctx.meta.keyId,
+						routingKey: ctx.meta.routingKey ?? `batch-${randomUUID()}`,
+					};
+					const infer = (payload: ChunkPayload): Promise<InferResult> =>
+						this.broker.call<InferResult, PredictParams>(
+							`${SERVICE.predictor}.infer`,
+							{
+								model,
+								...(version !== undefined ? { version } : {}),
+								...inferParams(payload),
+							},
+							{ meta },
+						);
+					ctx.meta.$responseType = "application/x-ndjson";
+					const concurrency = options.batchPredict?.concurrency;
+					return Readable.from(
+						batchPredictLines(
+							chunks,
+							infer,
+							concurrency !== undefined ? { concurrency } : {},
+						),
+						{ objectMode: false, highWaterMark: 64 * 1024 },
+					);
+				},
+			}),
 		},
 	};
 }

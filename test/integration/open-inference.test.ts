@@ -74,7 +74,7 @@ describe("Open Inference Protocol /v2", () => {
 		expect(server.body).toEqual({
 			name: "modelfleet",
 			version: expect.any(String),
-			extensions: ["binary_tensor_data"],
+			extensions: ["binary_tensor_data", "model_repository"],
 		});
 	});
 
