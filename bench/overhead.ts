@@ -2,6 +2,14 @@
  * Predictor overhead: ServedModel.infer (validator, pipelines, batching queue, runtime) against
  * a bare onnxruntime-node InferenceSession.run on the same MLP file with the same session
  * options, at batch 1 and batch 64, one caller at a time.
+ *
+ * Measured in paired rounds: each round times a short block of raw calls, then a block of each
+ * served path, then raw again, and compares each path with the mean of the two raw blocks
+ * around it. Other processes on a shared machine slow whole stretches of seconds; a pair of
+ * blocks 20–60 ms apart sees the same conditions, so the median of the rounds' ratios is a
+ * far steadier figure than the ratio of two medians taken seconds apart. Each block is timed
+ * by the wall clock and by the process's CPU time (process.cpuUsage), which a shared machine
+ * disturbs less: time spent waiting for a core does not count.
  */
 import * as ort from "onnxruntime-node";
 import type { BatchingOptions } from "../lib/batching/batching-options";
@@ -10,12 +18,12 @@ import { resolveRuntime } from "../lib/runtimes";
 import { MLP_FEATURES, MLP_SCHEMA, writeBenchMlp } from "./models/mlp-model";
 import { loadServedOnnx, writeTempModel } from "./support/bench-model";
 import { seededRandom, uniformFloats } from "./support/prng";
-import { fixed, median, tick } from "./support/stats";
+import { fixed, median, percentile, tick } from "./support/stats";
 
 const BATCHES = [1, 64];
-const RUNS = 9;
-const CALLS_PER_RUN: Record<number, number> = { 1: 3000, 64: 2000 };
-const WARMUP_CALLS = 1000;
+const ROUNDS = 31;
+const CALLS_PER_BLOCK: Record<number, number> = { 1: 2000, 64: 1000 };
+const WARMUP_CALLS = 2000;
 
 interface BatchingMode {
 	label: string;
@@ -32,10 +40,20 @@ const MODES: readonly BatchingMode[] = [
 
 type Call = () => Promise<unknown>;
 
-async function timePerCall(call: Call, calls: number): Promise<number> {
+interface BlockTime {
+	/** Wall-clock µs per call. */
+	wall: number;
+	/** CPU µs per call (user + system, all threads of the process). */
+	cpu: number;
+}
+
+async function timePerCall(call: Call, calls: number): Promise<BlockTime> {
+	const cpuStart = process.cpuUsage();
 	const started = process.hrtime.bigint();
 	for (let i = 0; i < calls; i++) await call();
-	return Number(process.hrtime.bigint() - started) / 1000 / calls;
+	const wall = Number(process.hrtime.bigint() - started) / 1000 / calls;
+	const cpu = process.cpuUsage(cpuStart);
+	return { wall, cpu: (cpu.user + cpu.system) / calls };
 }
 
 /** Does the request validator take a Float32Array as `data`? If not, requests use JSON arrays. */
@@ -49,6 +67,56 @@ async function typedArraysAccepted(model: ServedModel, x: Float32Array): Promise
 		console.warn(`typed-array data refused (${(error as Error).message}); using JSON arrays`);
 		return false;
 	}
+}
+
+interface PathFigures {
+	/** Median wall-clock and CPU µs per call over the rounds. */
+	wall: number;
+	cpu: number;
+	/** Per round: this path's time over the raw blocks' mean around it, by each clock. */
+	wallRatios: number[];
+	cpuRatios: number[];
+}
+
+/** Times `paths` (raw first) in paired rounds; see the file comment. */
+async function pairedRounds(paths: readonly Call[], calls: number): Promise<PathFigures[]> {
+	const figures: PathFigures[] = paths.map(() => ({
+		wall: 0,
+		cpu: 0,
+		wallRatios: [],
+		cpuRatios: [],
+	}));
+	const walls = paths.map(() => [] as number[]);
+	const cpus = paths.map(() => [] as number[]);
+	for (let round = 0; round < ROUNDS; round++) {
+		const before = await timePerCall(paths[0], calls);
+		const blocks: BlockTime[] = [];
+		for (let p = 1; p < paths.length; p++) {
+			await tick();
+			blocks.push(await timePerCall(paths[p], calls));
+		}
+		await tick();
+		const after = await timePerCall(paths[0], calls);
+		const raw = { wall: (before.wall + after.wall) / 2, cpu: (before.cpu + after.cpu) / 2 };
+		[raw, ...blocks].forEach((time, p) => {
+			walls[p].push(time.wall);
+			cpus[p].push(time.cpu);
+			figures[p].wallRatios.push(time.wall / raw.wall);
+			figures[p].cpuRatios.push(time.cpu / raw.cpu);
+		});
+		await tick();
+	}
+	figures.forEach((f, p) => {
+		f.wall = median(walls[p]);
+		f.cpu = median(cpus[p]);
+	});
+	return figures;
+}
+
+/** `+12.3% (9.8 – 14.1)`: the median overhead and the quartiles of the rounds. */
+function overhead(ratios: readonly number[]): string {
+	const pct = (q: number): string => fixed((percentile(ratios, q) - 1) * 100);
+	return `${pct(50)}% (${pct(25)} – ${pct(75)})`;
 }
 
 export async function runOverhead(): Promise<string> {
@@ -78,10 +146,14 @@ export async function runOverhead(): Promise<string> {
 		"## Predictor overhead (MLP 64→128→10, one caller, in-process onnxruntime, 1 intra-op thread)",
 		"",
 		`Request data: ${typed ? "Float32Array (typed-array fast path)" : "JSON number arrays (typed arrays refused)"}. ` +
-			`Median of ${RUNS} runs; each run times raw and served calls back to back, ${WARMUP_CALLS} warm-up calls first.`,
+			`${WARMUP_CALLS} warm-up calls per path, then ${ROUNDS} paired rounds: raw, each other path, raw again, ` +
+			"in blocks of " +
+			BATCHES.map(b => `${CALLS_PER_BLOCK[b]} (batch ${b})`).join(" / ") +
+			" calls. µs/call: median over the rounds, by the wall clock and by the process's CPU time. " +
+			"Overhead: median (and quartiles) of the rounds' ratios to the mean of the two raw blocks around them.",
 		"",
-		"| batch | path | µs/call | overhead vs raw |",
-		"| ---: | --- | ---: | ---: |",
+		"| batch | path | wall µs/call | overhead (wall): median (quartiles) | CPU µs/call | overhead (CPU): median (quartiles) |",
+		"| ---: | --- | ---: | ---: | ---: | ---: |",
 	];
 	for (const batch of BATCHES) {
 		const x = inputs.get(batch) as Float32Array;
@@ -94,34 +166,20 @@ export async function runOverhead(): Promise<string> {
 			model => () => model.infer({ inputs: [{ name: "x", datatype: "FP32", shape, data }] }),
 		);
 		const wrapper: Call = () => runtime.run([{ name: "x", datatype: "FP32", shape, data: x }]);
-		for (const call of [raw, wrapper, ...servedCalls]) await timePerCall(call, WARMUP_CALLS);
-		const rawTimes: number[] = [];
-		const wrapperTimes: number[] = [];
-		const servedTimes: number[][] = MODES.map(() => []);
-		const calls = CALLS_PER_RUN[batch];
-		for (let run = 0; run < RUNS; run++) {
-			rawTimes.push(await timePerCall(raw, calls));
-			await tick();
-			wrapperTimes.push(await timePerCall(wrapper, calls));
-			await tick();
-			for (let m = 0; m < MODES.length; m++) {
-				servedTimes[m].push(await timePerCall(servedCalls[m], calls));
-				await tick();
-			}
-		}
-		const rawMedian = median(rawTimes);
-		const wrapperMedian = median(wrapperTimes);
-		lines.push(
-			`| ${batch} | raw InferenceSession.run | ${fixed(rawMedian)} | |`,
-			`| ${batch} | LoadedModel.run (onnx runtime wrapper only) | ${fixed(wrapperMedian)} | ${fixed((wrapperMedian / rawMedian - 1) * 100)}% |`,
+		const paths = [raw, wrapper, ...servedCalls];
+		for (const call of paths) await timePerCall(call, WARMUP_CALLS);
+		const [rawFigures, wrapperFigures, ...servedFigures] = await pairedRounds(
+			paths,
+			CALLS_PER_BLOCK[batch],
 		);
-		for (let m = 0; m < MODES.length; m++) {
-			const servedMedian = median(servedTimes[m]);
-			const overhead = (servedMedian / rawMedian - 1) * 100;
-			lines.push(
-				`| ${batch} | ServedModel.infer, ${MODES[m].label} | ${fixed(servedMedian)} | ${fixed(overhead)}% |`,
-			);
-		}
+		const row = (path: string, f: PathFigures, baseline = false): string =>
+			`| ${batch} | ${path} | ${fixed(f.wall)} | ${baseline ? "" : overhead(f.wallRatios)} | ` +
+			`${fixed(f.cpu)} | ${baseline ? "" : overhead(f.cpuRatios)} |`;
+		lines.push(
+			row("raw InferenceSession.run", rawFigures, true),
+			row("LoadedModel.run (onnx runtime wrapper only)", wrapperFigures),
+			...servedFigures.map((f, m) => row(`ServedModel.infer, ${MODES[m].label}`, f)),
+		);
 	}
 	await Promise.all(served.map(model => model.dispose()));
 	await runtime.dispose();

@@ -1,7 +1,13 @@
 /**
  * The benchmark runner: `npm run bench -- <overhead|batching|pool|all>`. Prints the machine
  * and each benchmark's table as Markdown (the form RESULTS.md keeps).
+ *
+ * Between benchmarks the heap is collected and the process rests a moment: the batching
+ * benchmark leaves hundreds of thousands of requests' garbage, and V8's background marking
+ * of it would otherwise take a core from the next benchmark's threads.
  */
+import * as v8 from "node:v8";
+import * as vm from "node:vm";
 import { runBatching } from "./batching";
 import { runOverhead } from "./overhead";
 import { runPool } from "./pool";
@@ -12,6 +18,17 @@ const BENCHMARKS: Readonly<Record<string, () => Promise<string>>> = {
 	batching: runBatching,
 	pool: runPool,
 };
+
+/** A full garbage collection, now (`gc` exposed at run time, without a flag on the command). */
+function collectGarbage(): void {
+	v8.setFlagsFromString("--expose-gc");
+	(vm.runInNewContext("gc") as () => void)();
+}
+
+async function settle(): Promise<void> {
+	collectGarbage();
+	await new Promise(resolve => setTimeout(resolve, 1000));
+}
 
 async function main(args: readonly string[]): Promise<void> {
 	const wanted = args.length === 0 || args.includes("all") ? Object.keys(BENCHMARKS) : [...args];
@@ -25,6 +42,7 @@ async function main(args: readonly string[]): Promise<void> {
 	}
 	console.log("```\n" + describeMachine() + "\n```\n");
 	for (const name of wanted) {
+		await settle();
 		const started = performance.now();
 		const table = await BENCHMARKS[name]();
 		console.log(table);

@@ -19,8 +19,10 @@ import {
 	queueMetricHooks,
 	registerInferenceMetrics,
 } from "../lib/predictor/inference-metrics";
-import { Predictor, type PredictorDeps } from "../lib/predictor/predictor";
+import { Predictor, type BatchingOverride, type PredictorDeps } from "../lib/predictor/predictor";
+import { SERVING_RULE } from "../lib/registry/version-spec";
 import type { VersionView } from "../lib/registry/version-store";
+import { MODEL_REPLICA_STRATEGY } from "../lib/routing/model-replica-strategy";
 import { RuntimePool } from "../lib/runtimes/pool/runtime-pool";
 
 export interface PredictorServiceOptions {
@@ -76,12 +78,16 @@ export function predictorService(options: PredictorServiceOptions): ServiceSchem
 			infer: requires("predict", {
 				// Safe to repeat: a failed attempt on a vanished node is retried elsewhere.
 				retryPolicy: { enabled: true },
+				// Callers pick the node holding the model's replica (lib/routing).
+				strategy: MODEL_REPLICA_STRATEGY,
 				params: {
 					model: { type: "string", min: 1, max: 256 },
 					version: { type: "string", optional: true, max: 128 },
 				},
 				async handler(ctx: Ctx<InferParams>) {
 					const scope = scopeOf(ctx);
+					// Travels back to the caller with the answer (the gateway shows it as a header).
+					(ctx.meta as { servedBy?: string }).servedBy = this.broker.nodeID;
 					const { model, version, ...request } = ctx.params;
 					const started = performance.now();
 					const timeout = ctx.options?.timeout ?? options.defaultTimeoutMs;
@@ -129,16 +135,28 @@ export function predictorService(options: PredictorServiceOptions): ServiceSchem
 				},
 			}),
 
-			/** Loads a version on this node ahead of requests; `pin` keeps it from eviction (deployments). */
+			/**
+			 * Loads a version on this node ahead of requests; `pin` keeps it from eviction
+			 * (deployments). `batching` overrides the version's own settings on this node, live
+			 * when it is already loaded (queued requests are kept).
+			 */
 			load: requires("models.write", {
 				params: {
 					model: { type: "string", min: 1, max: 256 },
 					version: { type: "string", optional: true, max: 128 },
 					pin: { type: "boolean", optional: true, default: false },
+					batching: SERVING_RULE.props.batching,
 				},
-				async handler(ctx: Ctx<{ model: string; version?: string; pin: boolean }>) {
+				async handler(
+					ctx: Ctx<{
+						model: string;
+						version?: string;
+						pin: boolean;
+						batching?: BatchingOverride;
+					}>,
+				) {
 					const scope = scopeOf(ctx);
-					const { key, version } = await predictor.load(
+					const { key, version, batching } = await predictor.load(
 						depsFor(ctx),
 						{
 							tenant: scope.tenantId,
@@ -146,33 +164,48 @@ export function predictorService(options: PredictorServiceOptions): ServiceSchem
 							version: ctx.params.version,
 						},
 						ctx.params.pin,
+						ctx.params.batching,
 					);
 					return {
 						key,
 						ref: version.ref,
 						pinned: ctx.params.pin,
+						batching,
 						nodeID: this.broker.nodeID,
 					};
 				},
 			}),
 
+			/**
+			 * Undoes `load` here: by default unpins, evicts and disposes the version now; with
+			 * `unpin: true` it only unpins, and the LRU evicts it when the memory is needed.
+			 */
 			unload: requires("models.write", {
 				params: {
 					model: { type: "string", min: 1, max: 256 },
 					version: { type: "string", optional: true, max: 128 },
+					unpin: { type: "boolean", optional: true, default: false },
 				},
-				async handler(ctx: Ctx<{ model: string; version?: string }>) {
+				async handler(ctx: Ctx<{ model: string; version?: string; unpin: boolean }>) {
 					const scope = scopeOf(ctx);
-					const result = await predictor.unload(depsFor(ctx), {
-						tenant: scope.tenantId,
-						model: ctx.params.model,
-						version: ctx.params.version,
-					});
+					const result = await predictor.unload(
+						depsFor(ctx),
+						{
+							tenant: scope.tenantId,
+							model: ctx.params.model,
+							version: ctx.params.version,
+						},
+						{ unpin: ctx.params.unpin },
+					);
 					return { ...result, nodeID: this.broker.nodeID };
 				},
 			}),
 
-			/** This node's model cache: budget, bytes, hit ratio, loads, evictions, the models loaded. Fleet-internal. */
+			/**
+			 * This node's model cache (budget, bytes, hit ratio, loads, evictions) and, as
+			 * `models`, every loaded version's live load (pinned, bytes, active and queued
+			 * requests). Fleet-internal.
+			 */
 			stats: {
 				visibility: "public",
 				handler() {
@@ -181,6 +214,7 @@ export function predictorService(options: PredictorServiceOptions): ServiceSchem
 						poolThreads: pool.threads,
 						activeRequests: predictor.activeRequests,
 						cache: predictor.stats(),
+						models: predictor.servingLoad(),
 					};
 				},
 			},

@@ -56,45 +56,47 @@ type DecisionOptions = Pick<
  */
 export function decideBatch(context: BatchContext, options: DecisionOptions): BatchDecision {
 	const { waiting, now } = context;
-	const expired: number[] = [];
-	const live: number[] = [];
+	// Plain loops, no closures: this runs once or twice per request on the serving path.
+	let expired: number[] = NONE;
+	let leaderIndex = -1;
 	let nextDeadline = Infinity;
-	waiting.forEach((request, index) => {
-		if (request.deadline !== undefined && request.deadline <= now) {
+	for (let index = 0; index < waiting.length; index++) {
+		const deadline = waiting[index].deadline;
+		if (deadline === undefined) {
+			if (leaderIndex === -1) leaderIndex = index;
+		} else if (deadline <= now) {
+			if (expired === NONE) expired = [];
 			expired.push(index);
 		} else {
-			live.push(index);
-			if (request.deadline !== undefined)
-				nextDeadline = Math.min(nextDeadline, request.deadline);
+			if (leaderIndex === -1) leaderIndex = index;
+			if (deadline < nextDeadline) nextDeadline = deadline;
 		}
-	});
-	const wait = (until: number): BatchDecision => ({
-		expired,
-		batch: [],
-		wakeAt: Number.isFinite(until) ? until : null,
-	});
-	if (live.length === 0 || context.freeSlots <= 0) return wait(nextDeadline);
+	}
+	if (leaderIndex === -1 || context.freeSlots <= 0) return wait(expired, nextDeadline);
 
-	const leader = waiting[live[0]];
+	const leader = waiting[leaderIndex];
 	if (!options.enabled || leader.rows >= options.maxBatchSize) {
-		return { expired, batch: [live[0]], wakeAt: null };
+		return { expired, batch: [leaderIndex], wakeAt: null };
 	}
 
-	const batch = [live[0]];
+	const { maxBatchSize, preferredBatchSizes } = options;
+	const preferred = preferredBatchSizes.length > 0;
+	const batch = [leaderIndex];
 	let rows = leader.rows;
 	let full = false;
-	let preferredLength = options.preferredBatchSizes.includes(rows) ? 1 : 0;
-	for (const index of live.slice(1)) {
+	let preferredLength = preferred && preferredBatchSizes.includes(rows) ? 1 : 0;
+	for (let index = leaderIndex + 1; index < waiting.length; index++) {
 		const request = waiting[index];
 		if (request.group !== leader.group) continue;
-		if (rows + request.rows > options.maxBatchSize) {
+		if (request.deadline !== undefined && request.deadline <= now) continue;
+		if (rows + request.rows > maxBatchSize) {
 			full = true;
 			break;
 		}
 		batch.push(index);
 		rows += request.rows;
-		if (options.preferredBatchSizes.includes(rows)) preferredLength = batch.length;
-		if (rows === options.maxBatchSize) {
+		if (preferred && preferredBatchSizes.includes(rows)) preferredLength = batch.length;
+		if (rows === maxBatchSize) {
 			full = true;
 			break;
 		}
@@ -104,5 +106,12 @@ export function decideBatch(context: BatchContext, options: DecisionOptions): Ba
 	if (full || context.draining || now >= delayEnds) return { expired, batch, wakeAt: null };
 	if (preferredLength > 0)
 		return { expired, batch: batch.slice(0, preferredLength), wakeAt: null };
-	return wait(Math.min(delayEnds, nextDeadline));
+	return wait(expired, Math.min(delayEnds, nextDeadline));
+}
+
+/** The shared empty list of a decision that expires nothing; never written to. */
+const NONE: number[] = [];
+
+function wait(expired: number[], until: number): BatchDecision {
+	return { expired, batch: [], wakeAt: Number.isFinite(until) ? until : null };
 }

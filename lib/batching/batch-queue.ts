@@ -17,6 +17,12 @@ export interface BatchRequest {
 	/** The outputs wanted, in the order wanted; left out, all the model has. */
 	outputNames?: readonly string[];
 	/**
+	 * The rows the inputs hold, when the caller has checked them already (the predictor's
+	 * request validator has): the queue then takes the inputs as consistent. Left out, the
+	 * queue checks them itself (InvalidInputError).
+	 */
+	rows?: number;
+	/**
 	 * When the request stops being worth running, in ms on the queue's clock (`timers.now()`,
 	 * epoch milliseconds by default). Still waiting then, it is rejected with
 	 * DeadlineExceededError and not run. Left out: it waits as long as it takes.
@@ -26,7 +32,7 @@ export interface BatchRequest {
 
 /** Runs one batch on the model: `LoadedModel.run`, in production. */
 export type RunBatch = (
-	inputs: Tensor[],
+	inputs: readonly Tensor[],
 	outputNames: readonly string[] | undefined,
 ) => Promise<Tensor[]>;
 
@@ -114,7 +120,7 @@ interface Waiting extends WaitingRequest {
 
 export class BatchQueue {
 	readonly name: string;
-	readonly options: Readonly<BatchingOptions>;
+	private current: Readonly<BatchingOptions>;
 	private readonly run: RunBatch;
 	private readonly hooks: BatchQueueHooks;
 	private readonly timers: Timers;
@@ -122,6 +128,8 @@ export class BatchQueue {
 	private waiting: Waiting[] = [];
 	private waitingRows = 0;
 	private running = 0;
+	/** Requests in the batches running now. */
+	private runningRequests = 0;
 	private closed = false;
 	private evaluateQueued = false;
 	private timer: { at: number; cancel: CancelTimer } | null = null;
@@ -140,9 +148,32 @@ export class BatchQueue {
 	constructor(config: BatchQueueConfig) {
 		this.name = config.name;
 		this.run = config.run;
-		this.options = resolveBatchingOptions(config.options);
+		this.current = resolveBatchingOptions(config.options);
 		this.hooks = config.hooks ?? {};
 		this.timers = config.timers ?? SYSTEM_TIMERS;
+	}
+
+	/** The settings in force (merged with the defaults, validated, frozen). */
+	get options(): Readonly<BatchingOptions> {
+		return this.current;
+	}
+
+	/**
+	 * Applies new settings (merged with DEFAULT_BATCHING_OPTIONS and validated, as at
+	 * construction) to the live queue. Nothing waiting is dropped, even when more requests wait
+	 * than a smaller `maxQueueSize` allows (only new ones are refused then); the next decision
+	 * uses the new settings, so a shorter delay or a smaller `maxBatchSize` takes effect at once.
+	 * @throws InvalidConfigurationError for a wrong setting; the old settings then stay
+	 */
+	reconfigure(options: Partial<BatchingOptions>): void {
+		const resolved = resolveBatchingOptions(options);
+		// Requests queued while batching was off have no group yet (see `enqueue`).
+		if (resolved.enabled && !this.current.enabled) {
+			for (const request of this.waiting)
+				request.group = batchGroup(request.inputs, request.outputNames);
+		}
+		this.current = resolved;
+		this.scheduleEvaluate();
 	}
 
 	/**
@@ -151,12 +182,22 @@ export class BatchQueue {
 	 * DeadlineExceededError (deadline passed while waiting), ModelLoadError (queue closed) or
 	 * the run's own error (shared by the whole batch).
 	 */
-	async submit(request: BatchRequest): Promise<Tensor[]> {
+	submit(request: BatchRequest): Promise<Tensor[]> {
+		try {
+			return this.enqueue(request);
+		} catch (error) {
+			return Promise.reject(error);
+		}
+	}
+
+	private enqueue(request: BatchRequest): Promise<Tensor[]> {
 		if (this.closed) {
 			throw new ModelLoadError(this.name, "it is being unloaded from this node; retry.");
 		}
-		const rows = requestRows(request.inputs);
-		const group = batchGroup(request.inputs, request.outputNames);
+		const options = this.current;
+		const rows = request.rows ?? requestRows(request.inputs);
+		// Without batching nothing joins anything: the group is needed only once it is on.
+		const group = options.enabled ? batchGroup(request.inputs, request.outputNames) : "";
 		const now = this.timers.now();
 		this.counts.submitted++;
 		if (request.deadline !== undefined && request.deadline <= now) {
@@ -164,11 +205,20 @@ export class BatchQueue {
 			this.emit("requestDequeued", { queueMs: 0, outcome: "expired" });
 			throw new DeadlineExceededError(0);
 		}
-		if (this.waiting.length >= this.options.maxQueueSize) {
+		if (this.waiting.length >= options.maxQueueSize) {
 			const retryAfterMs = this.retryAfterMs();
 			this.counts.rejected++;
 			this.emit("requestRejected", { retryAfterMs });
 			throw new OverloadedError(this.name, retryAfterMs);
+		}
+		if (
+			this.waiting.length === 0 &&
+			this.running < options.maxConcurrentBatches &&
+			(!options.enabled || rows >= options.maxBatchSize)
+		) {
+			// A request that would run alone at the next decision anyway (nothing may join it)
+			// and finds a free slot runs now, without the hand-off: the same outcome, cheaper.
+			return this.runAlone(request, rows, now);
 		}
 		return new Promise<Tensor[]>((resolve, reject) => {
 			this.waiting.push({
@@ -183,18 +233,30 @@ export class BatchQueue {
 			});
 			this.waitingRows += rows;
 			this.emitPending();
-			// Deciding once per tick lets requests that arrive together share a batch even
-			// with no queue delay.
-			if (!this.evaluateQueued) {
-				this.evaluateQueued = true;
-				queueMicrotask(() => this.evaluate());
-			}
+			this.scheduleEvaluate();
 		});
 	}
+
+	/**
+	 * Decides once per tick, in a microtask: requests that arrive together share a batch even
+	 * with no queue delay, and a lone request pays next to nothing for the hand-off.
+	 */
+	private scheduleEvaluate(): void {
+		if (this.evaluateQueued) return;
+		this.evaluateQueued = true;
+		queueMicrotask(this.evaluateNow);
+	}
+
+	private readonly evaluateNow = (): void => this.evaluate();
 
 	/** Requests waiting (not running yet). */
 	get pending(): number {
 		return this.waiting.length;
+	}
+
+	/** Requests waiting or in a batch that is running: the version's live load. */
+	get active(): number {
+		return this.waiting.length + this.runningRequests;
 	}
 
 	stats(): BatchQueueStats {
@@ -221,39 +283,48 @@ export class BatchQueue {
 
 	/** How long a refused caller should wait: the queue ahead, at the recent run time. */
 	private retryAfterMs(): number {
+		const options = this.current;
 		const perBatch = this.averageBatchMs ?? FIRST_BATCH_GUESS_MS;
-		const batchesAhead = this.options.enabled
-			? Math.ceil(this.waitingRows / this.options.maxBatchSize)
+		const batchesAhead = options.enabled
+			? Math.ceil(this.waitingRows / options.maxBatchSize)
 			: this.waiting.length;
 		const ms =
-			(Math.max(1, batchesAhead) * perBatch) / this.options.maxConcurrentBatches +
-			this.options.maxQueueDelayMicros / 1000;
+			(Math.max(1, batchesAhead) * perBatch) / options.maxConcurrentBatches +
+			options.maxQueueDelayMicros / 1000;
 		return Math.max(1, ms);
 	}
 
-	private evaluate(): void {
+	/** Runs what the decision says, until it says wait; `at`: the time now, when known. */
+	private evaluate(at?: number): void {
 		this.evaluateQueued = false;
-		for (;;) {
-			const now = this.timers.now();
+		if (this.waiting.length === 0) {
+			this.setWake(null, 0);
+			this.notifyIdle();
+			return;
+		}
+		for (let first = true; ; first = false) {
+			const now = first && at !== undefined ? at : this.timers.now();
+			const options = this.current;
 			const decision = decideBatch(
 				{
 					waiting: this.waiting,
 					now,
-					freeSlots: this.options.maxConcurrentBatches - this.running,
+					freeSlots: options.maxConcurrentBatches - this.running,
 					draining: this.closed,
 				},
-				this.options,
+				options,
 			);
-			if (decision.expired.length === 0 && decision.batch.length === 0) {
+			const { expired: expiredAt, batch: batchAt } = decision;
+			if (expiredAt.length === 0 && batchAt.length === 0) {
 				this.setWake(decision.wakeAt, now);
 				this.notifyIdle();
 				return;
 			}
-			const expired = decision.expired.map(index => this.waiting[index]);
-			const batch = decision.batch.map(index => this.waiting[index]);
-			const taken = new Set([...decision.expired, ...decision.batch]);
-			this.waiting = this.waiting.filter((_, index) => !taken.has(index));
-			for (const request of [...expired, ...batch]) this.waitingRows -= request.rows;
+			const expired = expiredAt.map(index => this.waiting[index]);
+			const batch = batchAt.map(index => this.waiting[index]);
+			this.removeWaiting(expiredAt, batchAt);
+			for (const request of expired) this.waitingRows -= request.rows;
+			for (const request of batch) this.waitingRows -= request.rows;
 			this.emitPending();
 			for (const request of expired) {
 				const queueMs = now - request.enqueuedAt;
@@ -266,48 +337,121 @@ export class BatchQueue {
 				this.notifyIdle();
 				return;
 			}
-			for (const request of batch) {
-				this.emit("requestDequeued", { queueMs: now - request.enqueuedAt, outcome: "run" });
+			if (this.hooks.requestDequeued !== undefined) {
+				for (const request of batch) {
+					const queueMs = now - request.enqueuedAt;
+					this.emit("requestDequeued", { queueMs, outcome: "run" });
+				}
 			}
 			void this.runBatch(batch, now);
 		}
 	}
 
+	/** Takes the requests at these indices (each list ascending) out of `waiting`. */
+	private removeWaiting(expired: readonly number[], batch: readonly number[]): void {
+		const waiting = this.waiting;
+		// The usual case: nothing expired and a batch of the oldest requests, in order.
+		if (expired.length === 0 && batch[batch.length - 1] === batch.length - 1) {
+			this.waiting = batch.length === waiting.length ? [] : waiting.slice(batch.length);
+			return;
+		}
+		const taken = new Set([...expired, ...batch]);
+		this.waiting = waiting.filter((_, index) => !taken.has(index));
+	}
+
+	/** Runs one request as a batch of its own, straight away: the run's promise, chained. */
+	private runAlone(request: BatchRequest, rows: number, startedAt: number): Promise<Tensor[]> {
+		if (this.hooks.requestDequeued !== undefined)
+			this.emit("requestDequeued", { queueMs: 0, outcome: "run" });
+		this.started(1);
+		const { outputNames } = request;
+		let running: Promise<Tensor[]>;
+		try {
+			running = this.run(request.inputs, outputNames);
+		} catch (error) {
+			running = Promise.reject(error);
+		}
+		return running.then(
+			outputs => {
+				this.finished(1, rows, startedAt, false);
+				return inOrder(outputs, outputNames);
+			},
+			(error: unknown) => {
+				this.finished(1, rows, startedAt, true);
+				throw error;
+			},
+		);
+	}
+
 	private async runBatch(batch: readonly Waiting[], startedAt: number): Promise<void> {
-		this.running++;
+		this.started(batch.length);
 		let results: Tensor[][] | undefined;
 		let failure: unknown;
+		let rows = 0;
+		for (const request of batch) rows += request.rows;
 		try {
-			const inputs = concatRows(batch.map(request => request.inputs));
-			const outputs = await this.run(inputs, batch[0].outputNames);
-			results = splitRows(
-				outputs,
-				batch.map(request => request.rows),
-			);
+			if (batch.length === 1) {
+				// Alone: its own tensors in, the outputs straight back (no join, no split).
+				results = [await this.run(batch[0].inputs, batch[0].outputNames)];
+			} else {
+				const inputs = concatRows(batch.map(request => request.inputs));
+				const outputs = await this.run(inputs, batch[0].outputNames);
+				results = splitRows(
+					outputs,
+					batch.map(request => request.rows),
+				);
+			}
 		} catch (error) {
 			failure = error;
 		}
-		const computeMs = this.timers.now() - startedAt;
+		const finishedAt = this.finished(
+			batch.length,
+			rows,
+			startedAt,
+			results === undefined,
+			true,
+		);
+		for (let index = 0; index < batch.length; index++) {
+			const request = batch[index];
+			if (results) request.resolve(inOrder(results[index], request.outputNames));
+			else request.reject(failure);
+		}
+		this.evaluate(finishedAt);
+	}
+
+	private started(requests: number): void {
+		this.running++;
+		this.runningRequests += requests;
+	}
+
+	/**
+	 * The bookkeeping of a batch that ended: counts, the run-time average, the hook; then,
+	 * unless the caller does it after answering the batch's requests, the next decision.
+	 * @returns the time it ended
+	 */
+	private finished(
+		requests: number,
+		rows: number,
+		startedAt: number,
+		failed: boolean,
+		callerEvaluates = false,
+	): number {
+		const finishedAt = this.timers.now();
+		const computeMs = finishedAt - startedAt;
 		this.running--;
+		this.runningRequests -= requests;
 		this.averageBatchMs =
 			this.averageBatchMs === null
 				? computeMs
 				: this.averageBatchMs + AVERAGE_WEIGHT * (computeMs - this.averageBatchMs);
-		const rows = batch.reduce((sum, request) => sum + request.rows, 0);
 		this.counts.batches++;
 		this.counts.batchedRows += rows;
-		this.counts[results ? "succeeded" : "failed"] += batch.length;
-		this.emit("batchCompleted", {
-			requests: batch.length,
-			rows,
-			computeMs,
-			failed: results === undefined,
-		});
-		batch.forEach((request, index) => {
-			if (results) request.resolve(inOrder(results[index], request.outputNames));
-			else request.reject(failure);
-		});
-		this.evaluate();
+		this.counts[failed ? "failed" : "succeeded"] += requests;
+		if (this.hooks.batchCompleted !== undefined) {
+			this.emit("batchCompleted", { requests, rows, computeMs, failed });
+		}
+		if (!callerEvaluates && (this.waiting.length > 0 || this.closed)) this.evaluate(finishedAt);
+		return finishedAt;
 	}
 
 	private setWake(at: number | null, now: number): void {
@@ -332,6 +476,7 @@ export class BatchQueue {
 	}
 
 	private emitPending(): void {
+		if (this.hooks.pendingChanged === undefined) return;
 		this.emit("pendingChanged", { requests: this.waiting.length, rows: this.waitingRows });
 	}
 

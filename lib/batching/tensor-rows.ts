@@ -29,23 +29,21 @@ function isNumeric(datatype: string): datatype is NumericDatatype {
  */
 export function requestRows(inputs: readonly Tensor[]): number {
 	if (inputs.length === 0) throw new InvalidInputError("A request needs at least one input.");
-	const names = new Set<string>();
-	let rows: number | undefined;
-	for (const input of inputs) {
-		const where = { input: input.name };
-		if (names.has(input.name)) {
-			throw new InvalidInputError(`Input '${input.name}' is given twice.`, where);
+	// Plain loops and no allocation for the usual single input: this runs on every request.
+	let rows = -1;
+	for (let i = 0; i < inputs.length; i++) {
+		const input = inputs[i];
+		const where = (): { input: string } => ({ input: input.name });
+		for (let j = 0; j < i; j++) {
+			if (inputs[j].name === input.name)
+				throw new InvalidInputError(`Input '${input.name}' is given twice.`, where());
 		}
-		names.add(input.name);
 		const { shape, datatype, data } = input;
-		if (
-			!Array.isArray(shape) ||
-			shape.length === 0 ||
-			!shape.every(d => Number.isSafeInteger(d) && d >= 0)
-		) {
+		const count = concreteCount(shape);
+		if (count < 0) {
 			throw new InvalidInputError(
 				`Input '${input.name}' has shape ${JSON.stringify(shape)}; it needs concrete dimensions ≥ 0 with the batch first.`,
-				where,
+				where(),
 			);
 		}
 		const rightKind =
@@ -55,24 +53,36 @@ export function requestRows(inputs: readonly Tensor[]): number {
 		if (!rightKind) {
 			throw new InvalidInputError(
 				`Input '${input.name}' holds ${data?.constructor?.name ?? typeof data}, which is not the array for ${String(datatype)}.`,
-				where,
+				where(),
 			);
 		}
-		if (data.length !== elementCount(shape)) {
+		if (data.length !== count) {
 			throw new InvalidInputError(
-				`Input '${input.name}' has ${data.length} values; its shape ${JSON.stringify(shape)} needs ${elementCount(shape)}.`,
-				where,
+				`Input '${input.name}' has ${data.length} values; its shape ${JSON.stringify(shape)} needs ${count}.`,
+				where(),
 			);
 		}
-		if (rows !== undefined && shape[0] !== rows) {
+		if (rows !== -1 && shape[0] !== rows) {
 			throw new InvalidInputError(
 				`Input '${input.name}' has ${shape[0]} rows where the other inputs have ${rows}; every input's first dimension is the batch.`,
-				where,
+				where(),
 			);
 		}
 		rows = shape[0];
 	}
-	return rows as number;
+	return rows;
+}
+
+/** The values a shape holds, or -1 when it is not a non-empty list of whole numbers ≥ 0. */
+function concreteCount(shape: unknown): number {
+	if (!Array.isArray(shape) || shape.length === 0) return -1;
+	let count = 1;
+	for (let d = 0; d < shape.length; d++) {
+		const dim: unknown = shape[d];
+		if (!Number.isSafeInteger(dim) || (dim as number) < 0) return -1;
+		count *= dim as number;
+	}
+	return count;
 }
 
 /**
@@ -83,6 +93,13 @@ export function batchGroup(
 	inputs: readonly Tensor[],
 	outputNames: readonly string[] | undefined,
 ): string {
+	if (inputs.length === 1 && outputNames === undefined) {
+		// The usual request, keyed without JSON; \u0001 keeps it apart from the general form.
+		const { name, datatype, shape } = inputs[0];
+		let key = `\u0001${datatype}`;
+		for (let d = 1; d < shape.length; d++) key += `,${shape[d]}`;
+		return `${key}\u0000${name}`;
+	}
 	const signature = inputs
 		.map(input => [input.name, input.datatype, input.shape.slice(1)] as const)
 		.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));

@@ -35,6 +35,16 @@ export interface CachedModelInfo {
 	leases: number;
 }
 
+/** A resident model with its entry's figures, as `resident()` lists them. */
+export interface ResidentModelInfo {
+	key: string;
+	model: LoadedModel;
+	bytes: number;
+	pinned: boolean;
+	/** Leases held now (runs in progress). */
+	leases: number;
+}
+
 export interface ModelCacheStats {
 	budgetBytes: number;
 	/** Bytes of the resident models. */
@@ -213,6 +223,31 @@ export class ModelCache {
 
 	has(key: string): boolean {
 		return this.entries.has(key);
+	}
+
+	/** The resident model of `key`, without leasing or touching it; undefined when not resident. */
+	peek(key: string): LoadedModel | undefined {
+		return this.entries.get(key)?.model;
+	}
+
+	/** Whether `key` is pinned (resident or not). */
+	isPinned(key: string): boolean {
+		return this.pinnedKeys.has(key);
+	}
+
+	/** The resident models, least recently used first; nothing is leased or touched. */
+	resident(): ResidentModelInfo[] {
+		const list: ResidentModelInfo[] = [];
+		for (const entry of this.entries.values()) {
+			list.push({
+				key: entry.key,
+				model: entry.model,
+				bytes: entry.bytes,
+				pinned: this.pinnedKeys.has(entry.key),
+				leases: entry.leases,
+			});
+		}
+		return list;
 	}
 
 	stats(): ModelCacheStats {

@@ -141,7 +141,7 @@ export function compileColumnCheck(
 	if (scans && !spec.features && imputedColumns.size === 0)
 		return (tensor, describe) => {
 			const { data } = tensor;
-			const i = scans.outside(data, 0, -Number.MAX_VALUE, Number.MAX_VALUE);
+			const i = scans.nonFinite(data);
 			if (i === -1) return;
 			const v = scans.valueAt(data, i);
 			throw invalidValue(

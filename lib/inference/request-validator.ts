@@ -210,63 +210,104 @@ export function compileRequestValidator(
 		checkHeader: compile(headerRule(spec)),
 		checkColumns: compileColumnCheck(spec, i === 0 ? imputed : new Set()),
 	}));
-	const byName = new Map(inputs.map(input => [input.spec.name, input]));
 	const expectedInputs = schema.inputs
 		.map(s => `'${s.name}' ${s.datatype} [${s.shape.join(", ")}]`)
 		.join(", ");
 	const decodeInstances = compileInstancesDecoder(schema, resolved, inputs[0].checkColumns);
 
-	const decodeTensors = (given: readonly OipRequestInput[]): Omit<DecodedRequest, "id"> => {
-		const found = new Map<CompiledInput, { given: OipRequestInput; where: string }>();
-		given.forEach((tensor, i) => {
-			const where = `inputs[${i}] '${tensor.name}'`;
-			const input = byName.get(tensor.name);
-			if (!input)
-				throw invalidValue(where, `no such input; expected inputs ${expectedInputs}`);
-			if (found.has(input))
-				throw invalidValue(where, "given twice; expected each input once");
+	const indexByName = new Map(inputs.map((input, i) => [input.spec.name, i]));
+	const whereOf = (given: readonly OipRequestInput[], g: number): string =>
+		`inputs[${g}] '${given[g].name}'`;
+
+	// The request being decoded, for phrasing a refusal. Decoding is synchronous and nothing
+	// it calls decodes another request, so one slot per validator serves every request, and
+	// the describers and the lookup table below are made once, not per request.
+	let current: readonly OipRequestInput[] = [];
+	/** Per schema input, the index of its tensor in `current` (-1: not given). */
+	const at = inputs.map(() => -1);
+	const placeOf = inputs.map((_, slot) => () => whereOf(current, at[slot]));
+	const describerOf = inputs.map((input, slot): ElementDescriber => {
+		// Phrasing a position needs the whole message machinery: only when one is refused.
+		return i =>
+			tensorDescriber(placeOf[slot](), current[at[slot]].shape, input.spec.features)(i);
+	});
+
+	// Plain loops, no Maps, closures or spreads per request: with typed data a request costs
+	// little beyond its data's one pass.
+	const decodeTensors = (given: readonly OipRequestInput[]): DecodedRequest => {
+		current = given;
+		// Loops, not fill/includes: on a one-element table those are mostly call overhead.
+		for (let slot = 0; slot < at.length; slot++) at[slot] = -1;
+		try {
+			return decodeCurrent(given);
+		} finally {
+			// Not kept past the call: a refused request's data must not stay reachable.
+			current = [];
+		}
+	};
+
+	const decodeCurrent = (given: readonly OipRequestInput[]): DecodedRequest => {
+		const count = inputs.length;
+		for (let g = 0; g < given.length; g++) {
+			const tensor = given[g];
+			const slot =
+				count === 1
+					? tensor.name === inputs[0].spec.name
+						? 0
+						: -1
+					: (indexByName.get(tensor.name) ?? -1);
+			if (slot === -1)
+				throw invalidValue(
+					whereOf(given, g),
+					`no such input; expected inputs ${expectedInputs}`,
+				);
+			if (at[slot] !== -1)
+				throw invalidValue(whereOf(given, g), "given twice; expected each input once");
+			const input = inputs[slot];
 			const header = input.checkHeader(tensor);
 			if (header !== true) {
 				const { spec } = input;
 				throw invalidValue(
-					where,
+					whereOf(given, g),
 					header[0].field === "datatype"
 						? `datatype ${tensor.datatype} does not match the schema; expected ${spec.datatype}`
 						: `shape [${tensor.shape.join(", ")}] does not match the schema; expected [${spec.shape.join(", ")}] ${SHAPE_MEANING}`,
 				);
 			}
-			found.set(input, { given: tensor, where });
-		});
-		const missing = inputs.filter(input => !found.has(input)).map(i => `'${i.spec.name}'`);
-		if (missing.length > 0)
+			at[slot] = g;
+		}
+		let found = 0;
+		for (let slot = 0; slot < count; slot++) if (at[slot] !== -1) found++;
+		if (found < count) {
+			const missing = inputs.filter((_, i) => at[i] === -1).map(i => `'${i.spec.name}'`);
 			throw new InvalidInputError(
 				`inputs: missing ${missing.join(", ")}; expected inputs ${expectedInputs}.`,
 				{ where: "inputs", missing },
 			);
+		}
 
 		// Limits first, from the shapes alone: before any data is read or anything allocated.
-		const ordered = inputs.map(input => ({ input, ...found.get(input)! }));
-		const first = ordered[0];
-		const rows = first.given.shape.length > 0 ? first.given.shape[0] : 1;
-		for (const { given: tensor, where } of ordered.slice(1)) {
+		const first = given[at[0]];
+		const rows = first.shape.length > 0 ? first.shape[0] : 1;
+		let bytes = 0;
+		for (let slot = 0; slot < count; slot++) {
+			const tensor = given[at[slot]];
 			const batch = tensor.shape.length > 0 ? tensor.shape[0] : 1;
 			if (batch !== rows)
 				throw invalidValue(
-					where,
-					`batch size ${batch} differs from ${first.where}'s ${rows}; expected every input to hold the same rows`,
+					whereOf(given, at[slot]),
+					`batch size ${batch} differs from ${whereOf(given, at[0])}'s ${rows}; expected every input to hold the same rows`,
 				);
+			bytes += inputs[slot].decoder.bytesPerElement * elementCount(tensor.shape);
 		}
 		if (rows > resolved.maxRowsPerRequest)
 			throw requestTooLarge(
-				first.where,
+				whereOf(given, at[0]),
 				rows,
 				resolved.maxRowsPerRequest,
 				"maxRowsPerRequest",
 				"rows",
 			);
-		let bytes = 0;
-		for (const { input, given: tensor } of ordered)
-			bytes += input.decoder.bytesPerElement * elementCount(tensor.shape);
 		if (bytes > resolved.maxRequestBytes)
 			throw requestTooLarge(
 				"inputs (all tensors)",
@@ -276,12 +317,15 @@ export function compileRequestValidator(
 				"bytes",
 			);
 
-		const tensors = ordered.map(({ input, given: tensor, where }): Tensor => {
-			const { spec } = input;
-			const describe = tensorDescriber(where, tensor.shape, spec.features);
+		const tensors = new Array<Tensor>(count);
+		for (let slot = 0; slot < count; slot++) {
+			const { spec, checkColumns } = inputs[slot];
+			const tensor = given[at[slot]];
+			const { shape } = tensor;
+			const describe = describerOf[slot];
 			const data = ArrayBuffer.isView(tensor.data)
-				? acceptTypedData(spec.datatype, tensor.data, tensor.shape, where, describe)
-				: decodeJsonData(input, tensor.data, tensor.shape, where, describe);
+				? acceptTypedData(spec.datatype, tensor.data, shape, placeOf[slot], describe)
+				: decodeJsonData(inputs[slot], tensor.data, shape, placeOf[slot](), describe);
 			if (spec.datatype === "BYTES") {
 				bytes += (data as string[]).reduce((n, s) => n + Buffer.byteLength(s), 0);
 				if (bytes > resolved.maxRequestBytes)
@@ -296,12 +340,12 @@ export function compileRequestValidator(
 			const decoded: Tensor = {
 				name: spec.name,
 				datatype: spec.datatype,
-				shape: [...tensor.shape],
+				shape: [...shape],
 				data,
 			};
-			input.checkColumns(decoded, describe, "inputs");
-			return decoded;
-		});
+			checkColumns(decoded, describe, "inputs");
+			tensors[slot] = decoded;
+		}
 		return { inputs: tensors, rows, bytes };
 	};
 
@@ -318,7 +362,7 @@ export function compileRequestValidator(
 				"Invalid inference request: both inputs and instances given; expected one of them.",
 				{ where: "request" },
 			);
-		let decoded: Omit<DecodedRequest, "id">;
+		let decoded: DecodedRequest;
 		if (body.instances) {
 			const { tensor, bytes } = decodeInstances(body.instances);
 			decoded = { inputs: [tensor], rows: tensor.shape[0], bytes };
@@ -330,11 +374,9 @@ export function compileRequestValidator(
 				{ where: "request" },
 			);
 		}
-		return {
-			...decoded,
-			...(body.id !== undefined && { id: body.id }),
-			...(body.parameters !== undefined && { parameters: body.parameters }),
-			...(body.outputs !== undefined && { outputs: body.outputs.map(o => o.name) }),
-		};
+		if (body.id !== undefined) decoded.id = body.id;
+		if (body.parameters !== undefined) decoded.parameters = body.parameters;
+		if (body.outputs !== undefined) decoded.outputs = body.outputs.map(o => o.name);
+		return decoded;
 	};
 }

@@ -7,14 +7,14 @@
 import type { OipDatatype } from "../registry/model-schema";
 import { invalidValue, type ElementDescriber } from "./input-location";
 import type { OipTypedTensorData } from "./oip-messages";
-import { elementCount, TYPED_ARRAY_OF } from "./tensor";
+import { elementCount, TYPED_ARRAY_OF, typedArrayName } from "./tensor";
 
 /**
- * The array type of a view by its toStringTag: unlike `instanceof`, that holds for typed arrays
- * from another realm, and a Node Buffer counts as the Uint8Array it is.
+ * The array type of a view: its typed-array kind (see typedArrayName; a Node Buffer counts as
+ * the Uint8Array it is), else its toStringTag ("DataView").
  */
 export function arrayTypeName(view: ArrayBufferView): string {
-	return Object.prototype.toString.call(view).slice(8, -1);
+	return typedArrayName(view) ?? Object.prototype.toString.call(view).slice(8, -1);
 }
 
 function withArticle(name: string): string {
@@ -30,7 +30,8 @@ function expectedArray(datatype: OipDatatype): string {
 }
 
 /**
- * `data` as the tensor's data, the same object; throws 400 naming the input when it is not the
+ * `data` as the tensor's data, the same object; throws 400 naming the input (`where`, or a
+ * function that phrases it, called only then) when it is not the
  * datatype's array or not as long as the shape, and at the first BOOL that is neither 0 nor 1.
  * Values are otherwise left to the column checks.
  */
@@ -38,20 +39,21 @@ export function acceptTypedData(
 	datatype: OipDatatype,
 	data: ArrayBufferView,
 	shape: readonly number[],
-	where: string,
+	where: string | (() => string),
 	describe: ElementDescriber,
 ): OipTypedTensorData {
+	const place = (): string => (typeof where === "string" ? where : where());
 	const given = arrayTypeName(data);
 	if (datatype === "BYTES" || given !== TYPED_ARRAY_OF[datatype].name)
 		throw invalidValue(
-			where,
+			place(),
 			`data is ${withArticle(given)}; expected ${expectedArray(datatype)}`,
 		);
 	const typed = data as OipTypedTensorData;
 	const count = elementCount(shape);
 	if (typed.length !== count)
 		throw invalidValue(
-			where,
+			place(),
 			`data is ${withArticle(given)} of ${typed.length} values but shape [${shape.join(", ")}] needs ${count}; expected ${withArticle(given)} of ${count} values, flat and row-major`,
 		);
 	if (datatype === "BOOL") {

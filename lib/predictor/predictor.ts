@@ -1,7 +1,13 @@
 import { ModelCache, type ModelCacheStats } from "../cache/model-cache";
 import type { ModelCacheHooks } from "../cache/model-cache-hooks";
 import type { BatchQueueHooks } from "../batching/batch-queue";
-import { ModelLoadError, NotFoundError } from "../errors";
+import { resolveBatchingOptions, type BatchingOptions } from "../batching/batching-options";
+import {
+	InvalidConfigurationError,
+	InvalidInputError,
+	ModelLoadError,
+	NotFoundError,
+} from "../errors";
 import { TtlCache } from "../http/ttl-cache";
 import type { VersionView } from "../registry/version-store";
 import type { RuntimePool } from "../runtimes/pool/runtime-pool";
@@ -29,6 +35,50 @@ export interface PredictorHooks {
 	queue?: (model: string, version: string) => BatchQueueHooks;
 }
 
+/**
+ * Batching settings a `load` gives for one node, over the version's own (a deployment's
+ * settings); each field left out keeps the version's (or the node's default).
+ */
+export type BatchingOverride = Partial<
+	Pick<
+		BatchingOptions,
+		"enabled" | "maxBatchSize" | "maxQueueDelayMicros" | "maxQueueSize" | "preferredBatchSizes"
+	>
+>;
+
+/** One loaded version's live load, for routing and autoscaling (`Predictor.servingLoad`). */
+export interface ServedVersionLoad {
+	/** The cache key: `tenant/model@version`. */
+	key: string;
+	tenant: string;
+	model: string;
+	/** The exact version (never an alias). */
+	version: string;
+	/** Deployed here: never evicted. */
+	pinned: boolean;
+	/** What the model cache budgets for it. */
+	bytes: number;
+	/** Requests for this version being served now: queued, running, or waiting for its load. */
+	active: number;
+	/** Of those, requests waiting in its batching queue. */
+	queued: number;
+}
+
+export interface LoadResult {
+	key: string;
+	version: VersionView;
+	/** The batching settings in force for the version on this node now. */
+	batching: Readonly<BatchingOptions>;
+}
+
+export interface UnloadResult {
+	key: string;
+	/** The model was resident and has been evicted and disposed. */
+	unloaded: boolean;
+	/** It was pinned and no longer is. */
+	unpinned: boolean;
+}
+
 /** A reference as a tenant names it; resolved to an exact version per call (aliases move). */
 export interface VersionRequest {
 	tenant: string;
@@ -45,6 +95,10 @@ export class Predictor {
 	private readonly cache: ModelCache;
 	private readonly resolved: TtlCache<VersionView>;
 	private active = 0;
+	/** Requests in progress per version key (resolved, not finished). */
+	private readonly activeByKey = new Map<string, number>();
+	/** Batching overrides given by `load`, per version key, until unpinned or unloaded. */
+	private readonly overrides = new Map<string, BatchingOverride>();
 
 	constructor(
 		private readonly options: PredictorOptions,
@@ -69,18 +123,23 @@ export class Predictor {
 		deadline?: number,
 	): Promise<InferResult> {
 		this.active++;
+		let key: string | undefined;
 		try {
 			const version = await this.resolve(deps, ref);
-			const key = Predictor.key(ref.tenant, version.model, version.version);
-			// eslint-disable-next-line @typescript-eslint/no-unused-vars -- computeMs stays on this node
-			const { computeMs, ...result } = await this.cache.use(
+			key = Predictor.key(ref.tenant, version.model, version.version);
+			this.activeByKey.set(key, (this.activeByKey.get(key) ?? 0) + 1);
+			return await this.cache.use(
 				key,
 				() => this.loader(deps, ref.tenant, version)(),
 				model => (model as ServedModel).infer(request, deadline),
 			);
-			return result;
 		} finally {
 			this.active--;
+			if (key !== undefined) {
+				const left = (this.activeByKey.get(key) ?? 1) - 1;
+				if (left > 0) this.activeByKey.set(key, left);
+				else this.activeByKey.delete(key);
+			}
 		}
 	}
 
@@ -89,31 +148,83 @@ export class Predictor {
 		return this.active;
 	}
 
-	/** Loads a version ahead of requests; pinned ones are never evicted (deployed replicas). */
+	/**
+	 * Loads a version ahead of requests; pinned ones are never evicted (deployed replicas).
+	 * `batching`, when given, replaces any earlier override for this node: it applies over the
+	 * version's own settings, now if the version is already loaded (its queue is reconfigured
+	 * live, keeping what waits) and at every later load, until the version is unpinned or
+	 * unloaded here.
+	 * @throws InvalidInputError when the settings are wrong (e.g. a preferred batch size above
+	 *   maxBatchSize); nothing is loaded or changed then
+	 */
 	async load(
 		deps: PredictorDeps,
 		ref: VersionRequest,
 		pin: boolean,
-	): Promise<{ key: string; version: VersionView }> {
+		batching?: BatchingOverride,
+	): Promise<LoadResult> {
 		const version = await this.resolve(deps, ref);
 		const key = Predictor.key(ref.tenant, version.model, version.version);
+		if (batching !== undefined) {
+			this.checkBatching(version, batching);
+			this.overrides.set(key, { ...batching });
+		}
 		if (pin) this.cache.pin(key);
 		await this.cache.load(key, () => this.loader(deps, ref.tenant, version)());
-		return { key, version };
+		const served = this.cache.peek(key) as ServedModel | undefined;
+		// A load already under way (an on-demand one) may have read older settings.
+		if (served !== undefined && batching !== undefined)
+			served.setBatching(this.batchingOf(key, version));
+		return {
+			key,
+			version,
+			batching: served?.batching ?? resolveBatchingOptions(this.queueOptions(key, version)),
+		};
 	}
 
+	/**
+	 * Undoes a `load` on this node. With `unpin`, the version only becomes evictable (the LRU
+	 * evicts it when the memory is needed; it serves meanwhile); otherwise it is unpinned,
+	 * evicted and disposed now, after the requests running on it. Either way the batching
+	 * override of its `load` is forgotten: a later load uses the version's own settings.
+	 */
 	async unload(
 		deps: PredictorDeps,
 		ref: VersionRequest,
-	): Promise<{ key: string; unloaded: boolean }> {
+		options: { unpin?: boolean } = {},
+	): Promise<UnloadResult> {
 		const version = await this.resolve(deps, ref);
 		const key = Predictor.key(ref.tenant, version.model, version.version);
+		const unpinned = this.cache.isPinned(key);
+		this.overrides.delete(key);
+		if (options.unpin) {
+			this.cache.unpin(key);
+			return { key, unloaded: false, unpinned };
+		}
 		this.cache.unpin(key);
-		return { key, unloaded: await this.cache.unload(key) };
+		return { key, unloaded: await this.cache.unload(key), unpinned };
 	}
 
 	stats(): ModelCacheStats {
 		return this.cache.stats();
+	}
+
+	/** Every loaded version with its live load, least recently used first. */
+	servingLoad(): ServedVersionLoad[] {
+		return this.cache.resident().map(entry => {
+			const served = entry.model as ServedModel;
+			const { tenant, model, version } = served.info;
+			return {
+				key: entry.key,
+				tenant,
+				model,
+				version,
+				pinned: entry.pinned,
+				bytes: entry.bytes,
+				active: Math.max(this.activeByKey.get(entry.key) ?? 0, served.active),
+				queued: served.pending,
+			};
+		});
 	}
 
 	async close(): Promise<void> {
@@ -127,6 +238,36 @@ export class Predictor {
 		const version = await deps.resolveVersion(ref.model, ref.version);
 		this.resolved.set(cacheKey, version);
 		return version;
+	}
+
+	/** The version's own batching settings with this node's override over them. */
+	private batchingOf(key: string, version: VersionView): BatchingOverride {
+		return { ...(version.serving?.batching ?? {}), ...(this.overrides.get(key) ?? {}) };
+	}
+
+	/** What a queue for the version is built from: node defaults, the version's, the override. */
+	private queueOptions(key: string, version: VersionView): Partial<BatchingOptions> {
+		return { ...this.options.batching, ...this.batchingOf(key, version) };
+	}
+
+	/** Refuses settings that would not make a valid queue, as the caller's mistake (400). */
+	private checkBatching(version: VersionView, batching: BatchingOverride): void {
+		try {
+			resolveBatchingOptions({
+				...this.options.batching,
+				...(version.serving?.batching ?? {}),
+				...batching,
+			});
+		} catch (error) {
+			if (!(error instanceof InvalidConfigurationError)) throw error;
+			const { problems } = error.data as {
+				problems: { setting: string; problem: string }[];
+			};
+			throw new InvalidInputError(
+				`Invalid batching settings for ${version.ref}: ${problems.map(p => `${p.setting}: ${p.problem}`).join("; ")}.`,
+				{ where: "batching", problems },
+			);
+		}
 	}
 
 	private loader(
@@ -154,7 +295,10 @@ export class Predictor {
 					schema: version.schema,
 					pipeline: version.pipeline,
 					labels: version.labels,
-					batching: version.serving?.batching ?? {},
+					batching: this.batchingOf(
+						Predictor.key(tenant, version.model, version.version),
+						version,
+					),
 				},
 				filePath,
 				deps.pool,

@@ -1,5 +1,4 @@
 import * as fs from "node:fs";
-import { performance } from "node:perf_hooks";
 import { BatchQueue, type BatchQueueHooks } from "../batching/batch-queue";
 import type { BatchingOptions } from "../batching/batching-options";
 import { compileRequestValidator, type RequestValidator } from "../inference/request-validator";
@@ -22,7 +21,10 @@ export interface ServedVersionInfo {
 	schema: ModelSchema;
 	pipeline: PipelineSpec;
 	labels: string[] | null;
-	/** The version's own batching settings, over the node's defaults. */
+	/**
+	 * The version's own batching settings, over the node's defaults (with any override a
+	 * `predictor.load` gave for this node already applied).
+	 */
 	batching?: Partial<BatchingOptions>;
 }
 
@@ -94,6 +96,17 @@ export class ServedModel implements LoadedModel {
 	readonly schema: ModelSchema;
 	readonly memoryBytes: number;
 
+	/** The pipeline steps every response lists; none (and no pipeline pass) for most models. */
+	private readonly steps: readonly string[];
+	private readonly hasPre: boolean;
+	private readonly hasPost: boolean;
+	/**
+	 * Whether the validator's checks cover what the queue would check again (every input has a
+	 * batch dimension, all the same, and data as long as the shape): true unless an input is a
+	 * scalar, which the queue then refuses.
+	 */
+	private readonly rowsChecked: boolean;
+
 	private constructor(
 		readonly info: ServedVersionInfo,
 		private readonly runtime: LoadedModel,
@@ -102,10 +115,15 @@ export class ServedModel implements LoadedModel {
 		private readonly pipeline: CompiledPipeline,
 		private readonly queue: BatchQueue,
 		private readonly poolMinRows: number,
+		private readonly nodeBatching: Partial<BatchingOptions>,
 	) {
 		this.format = info.format;
 		this.schema = info.schema;
 		this.memoryBytes = runtime.memoryBytes;
+		this.hasPre = pipeline.pre.steps.length > 0;
+		this.hasPost = pipeline.post.steps.length > 0;
+		this.steps = [...pipeline.pre.steps, ...pipeline.post.steps];
+		this.rowsChecked = info.schema.inputs.every(spec => spec.shape.length > 0);
 	}
 
 	get executionProvider(): string {
@@ -174,31 +192,36 @@ export class ServedModel implements LoadedModel {
 			pipeline,
 			queue,
 			options.poolMinRows,
+			options.batching,
 		);
 		return target.model;
 	}
 
-	/** Validates, pre-processes, queues for a batch, runs, post-processes: one client request. */
-	async infer(request: unknown, deadline?: number): Promise<InferResult & { computeMs: number }> {
+	/**
+	 * Validates, pre-processes, queues for a batch, runs, post-processes: one client request.
+	 * One await on the way (the batch): a version without pipeline steps skips their pass.
+	 */
+	async infer(request: unknown, deadline?: number): Promise<InferResult> {
 		const decoded = this.validate(request);
-		const started = performance.now();
-		const { outputs, steps } = await this.pipeline.run(decoded.inputs, inputs =>
-			this.queue.submit({ inputs, deadline }),
-		);
+		const inputs = this.hasPre ? this.pipeline.preprocess(decoded.inputs) : decoded.inputs;
+		const ran = await this.queue.submit({
+			inputs,
+			rows: this.rowsChecked ? decoded.rows : undefined,
+			deadline,
+		});
+		const outputs = this.hasPost ? this.pipeline.post.apply(ran) : ran;
 		const wanted = decoded.outputs;
-		return {
+		const result: InferResult = {
 			modelName: this.info.model,
 			modelVersion: this.info.version,
-			...(decoded.id !== undefined ? { id: decoded.id } : {}),
-			...(decoded.parameters !== undefined ? { parameters: decoded.parameters } : {}),
-			outputs: wanted
-				? wanted.map(name => outputs.find(o => o.name === name) as Tensor)
-				: outputs,
+			outputs: wanted ? pick(outputs, wanted) : outputs,
 			executionProvider: this.runtime.executionProvider,
-			steps,
+			steps: this.steps.length === 0 ? [] : [...this.steps],
 			rows: decoded.rows,
-			computeMs: performance.now() - started,
 		};
+		if (decoded.id !== undefined) result.id = decoded.id;
+		if (decoded.parameters !== undefined) result.parameters = decoded.parameters;
+		return result;
 	}
 
 	/** Runs a batch the queue formed: large ONNX batches go to the pool, split across threads. */
@@ -212,12 +235,37 @@ export class ServedModel implements LoadedModel {
 		return this.runBatch(inputs, outputNames);
 	}
 
+	/** Requests waiting in the batching queue (not running yet). */
 	get pending(): number {
 		return this.queue.pending;
+	}
+
+	/** Requests waiting or running in the batching queue. */
+	get active(): number {
+		return this.queue.active;
+	}
+
+	/** The batching settings in force (node defaults, the version's own, any override). */
+	get batching(): Readonly<BatchingOptions> {
+		return this.queue.options;
+	}
+
+	/**
+	 * Replaces the version's batching settings on the live queue (over the node's defaults),
+	 * keeping every queued request.
+	 * @throws InvalidConfigurationError for a wrong setting; the old ones then stay
+	 */
+	setBatching(batching: Partial<BatchingOptions>): void {
+		this.queue.reconfigure({ ...this.nodeBatching, ...batching });
 	}
 
 	async dispose(): Promise<void> {
 		await this.queue.close();
 		await this.runtime.dispose();
 	}
+}
+
+/** The outputs a client asked for, in its order. */
+function pick(outputs: readonly Tensor[], names: readonly string[]): Tensor[] {
+	return names.map(name => outputs.find(o => o.name === name) as Tensor);
 }

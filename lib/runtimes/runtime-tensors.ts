@@ -5,7 +5,7 @@
 import * as path from "node:path";
 import { InvalidInputError, ModelLoadError } from "../errors";
 import { reasonOf } from "../importers/import-errors";
-import { elementCount, type Tensor } from "../inference/tensor";
+import { elementCount, typedArrayName, type Tensor } from "../inference/tensor";
 import type { OipDatatype, TensorSpec } from "../registry/model-schema";
 
 /**
@@ -29,7 +29,10 @@ const ARRAY_TAG_OF: Readonly<Record<OipDatatype, string>> = {
 };
 
 function arrayTag(data: unknown): string {
-	return Array.isArray(data) ? "Array" : Object.prototype.toString.call(data).slice(8, -1);
+	return (
+		typedArrayName(data) ??
+		(Array.isArray(data) ? "Array" : Object.prototype.toString.call(data).slice(8, -1))
+	);
 }
 
 /**
@@ -37,14 +40,20 @@ function arrayTag(data: unknown): string {
  * array, as many values as the shape holds.
  * @throws InvalidInputError saying what is wrong
  */
-export function checkTensor(tensor: Tensor, datatypes: readonly OipDatatype[]): void {
+export function checkTensor(tensor: Tensor, datatypes: OipDatatype | readonly OipDatatype[]): void {
 	const { name, datatype, shape, data } = tensor;
-	if (!datatypes.includes(datatype))
+	if (typeof datatypes === "string" ? datatype !== datatypes : !datatypes.includes(datatype))
 		throw new InvalidInputError(
-			`Input '${name}' is ${datatype}, but the model takes ${datatypes.join(" or ")}.`,
-			{ input: name, datatype, expected: [...datatypes] },
+			`Input '${name}' is ${datatype}, but the model takes ${[datatypes].flat().join(" or ")}.`,
+			{ input: name, datatype, expected: [datatypes].flat() },
 		);
-	if (!Array.isArray(shape) || shape.some(d => !Number.isInteger(d) || d < 0))
+	// Plain loops: every batch passes here, on the event loop for in-process runtimes.
+	let count = Array.isArray(shape) ? 1 : -1;
+	for (let d = 0; count >= 0 && d < shape.length; d++) {
+		const dim = shape[d];
+		count = Number.isInteger(dim) && dim >= 0 ? count * dim : -1;
+	}
+	if (count < 0)
 		throw new InvalidInputError(
 			`Input '${name}' has shape ${JSON.stringify(shape)}; dimensions must be whole numbers ≥ 0.`,
 			{ input: name },
@@ -54,7 +63,7 @@ export function checkTensor(tensor: Tensor, datatypes: readonly OipDatatype[]): 
 			`Input '${name}' is ${datatype} but its data is a ${arrayTag(data)}, not a ${ARRAY_TAG_OF[datatype]}.`,
 			{ input: name, datatype },
 		);
-	if (data.length !== elementCount(shape))
+	if (data.length !== count)
 		throw new InvalidInputError(
 			`Input '${name}' has shape [${shape.join(", ")}] (${elementCount(shape)} values) but ${data.length} values.`,
 			{ input: name, shape: [...shape], values: data.length },
@@ -65,14 +74,22 @@ export function checkTensor(tensor: Tensor, datatypes: readonly OipDatatype[]): 
  * Lines the batch's tensors up with the schema's inputs: each input exactly once, of its
  * datatype (or one `datatypesOf` allows), of its rank, with its fixed dimensions (-1 matches
  * any size).
- * @returns the tensors in the schema's order
+ * @returns the tensors in the schema's order (`inputs` itself when it is in that order already)
  * @throws InvalidInputError for a missing, unknown, repeated or ill-shaped input
  */
 export function matchInputs(
 	specs: readonly TensorSpec[],
 	inputs: readonly Tensor[],
-	datatypesOf: (spec: TensorSpec) => readonly OipDatatype[] = spec => [spec.datatype],
-): Tensor[] {
+	datatypesOf: (spec: TensorSpec) => OipDatatype | readonly OipDatatype[] = spec => spec.datatype,
+): readonly Tensor[] {
+	// The usual case, one input under the schema's name, without the lookup table.
+	if (specs.length === 1 && inputs.length === 1 && inputs[0].name === specs[0].name) {
+		const spec = specs[0];
+		const tensor = inputs[0];
+		checkTensor(tensor, datatypesOf(spec));
+		checkShape(spec, tensor.shape);
+		return inputs;
+	}
 	const byName = new Map<string, Tensor>();
 	for (const tensor of inputs) {
 		if (!specs.some(spec => spec.name === tensor.name))
@@ -99,8 +116,9 @@ export function matchInputs(
 /** An empty schema shape says nothing (the file had no shape), so only a rank > 0 is checked. */
 function checkShape(spec: TensorSpec, shape: readonly number[]): void {
 	if (spec.shape.length === 0) return;
-	const fits =
-		shape.length === spec.shape.length && spec.shape.every((d, i) => d < 0 || d === shape[i]);
+	let fits = shape.length === spec.shape.length;
+	for (let i = 0; fits && i < shape.length; i++)
+		fits = spec.shape[i] < 0 || spec.shape[i] === shape[i];
 	if (!fits)
 		throw new InvalidInputError(
 			`Input '${spec.name}' has shape [${shape.join(", ")}], but the model takes [${spec.shape.join(", ")}] (-1: any size).`,

@@ -288,4 +288,81 @@ describe("predictor on an all-in-one node", () => {
 		>("predictor.unload", { model: "iris", version: "1.0.0" }, { meta: owner });
 		expect(unloaded.unloaded).toBe(true);
 	});
+
+	it("loads with a node's batching settings, live on a loaded version, and refuses bad ones", async () => {
+		const load = (params: Record<string, unknown>) =>
+			node.broker.call<
+				{ key: string; batching: { maxBatchSize: number } },
+				Record<string, unknown>
+			>(
+				"predictor.load",
+				{ model: "mlp", version: "1.1.0", pin: true, ...params },
+				{ meta: owner },
+			);
+		const first = await load({ batching: { enabled: true, maxBatchSize: 8 } });
+		expect(first.batching).toMatchObject({ enabled: true, maxBatchSize: 8 });
+		const second = await load({ batching: { maxBatchSize: 4, maxQueueDelayMicros: 0 } });
+		expect(second.batching).toMatchObject({ maxBatchSize: 4, maxQueueDelayMicros: 0 });
+		await expect(load({ batching: { maxBatchSize: 0 } })).rejects.toMatchObject({
+			code: 422,
+		});
+		await expect(load({ batching: { maxBatchSise: 4 } })).rejects.toMatchObject({ code: 422 });
+		await expect(
+			load({ batching: { maxBatchSize: 4, preferredBatchSizes: [8] } }),
+		).rejects.toMatchObject({ code: 400 });
+		// Still served, with the last good settings.
+		const result = await infer({
+			model: "mlp",
+			version: "1.1.0",
+			inputs: [{ name: "x", datatype: "FP32", shape: [2, 4], data: MLP_EXAMPLE.x }],
+		});
+		expect(result.rows).toBe(2);
+	});
+
+	it("reports each loaded version's live load in stats and in the node status", async () => {
+		const stats = await node.broker.call<{
+			models: { key: string; version: string; pinned: boolean; active: number }[];
+		}>("predictor.stats");
+		const mlp = stats.models.find(m => m.key.endsWith("/mlp@1.1.0"));
+		expect(mlp).toMatchObject({ model: "mlp", version: "1.1.0", pinned: true, active: 0 });
+		const serving = await waitFor(
+			"a status listing the pinned version",
+			async () => {
+				const [self] = await node.broker.call<FleetNode[]>("scheduler.nodes");
+				const models = self.status?.serving?.models ?? [];
+				return models.some(m => m.key === mlp?.key && m.pinned) ? models : undefined;
+			},
+			5000,
+		);
+		expect(serving.find(m => m.key === mlp?.key)).toEqual({
+			key: mlp?.key,
+			pinned: true,
+			active: 0,
+			bytes: expect.any(Number),
+		});
+	});
+
+	it("unpins a version without unloading it, then unloads it", async () => {
+		const unload = (params: Record<string, unknown>) =>
+			node.broker.call<{ unloaded: boolean; unpinned: boolean }, Record<string, unknown>>(
+				"predictor.unload",
+				{ model: "mlp", version: "1.1.0", ...params },
+				{ meta: owner },
+			);
+		await expect(unload({ unpin: true })).resolves.toMatchObject({
+			unloaded: false,
+			unpinned: true,
+		});
+		const models = async () =>
+			(
+				await node.broker.call<{ models: { key: string; pinned: boolean }[] }>(
+					"predictor.stats",
+				)
+			).models;
+		expect((await models()).find(m => m.key.endsWith("/mlp@1.1.0"))).toMatchObject({
+			pinned: false,
+		});
+		await expect(unload({})).resolves.toMatchObject({ unloaded: true, unpinned: false });
+		expect((await models()).some(m => m.key.endsWith("/mlp@1.1.0"))).toBe(false);
+	});
 });

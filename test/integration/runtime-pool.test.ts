@@ -64,6 +64,32 @@ describe("RuntimePool", () => {
 		await local.dispose();
 	});
 
+	it("moves copies of the chunks to the threads and leaves the caller's input intact", async () => {
+		const input = irisRows(5003);
+		const before = Float32Array.from(input.data as Float32Array);
+		const local = await resolveRuntime("xgboost-json").load(XGB);
+		const [expected] = await local.run([input]);
+		const uneven = new RuntimePool({ threads: 2, minRowsPerChunk: 500, chunksPerThread: 3 });
+		try {
+			const { outputs } = await uneven.runChunked({
+				modelKey: "xgb",
+				format: "xgboost-json",
+				filePath: XGB,
+				inputs: [input],
+			});
+			expect(outputs[0].shape).toEqual([5003, 3]);
+			expect(Array.from(outputs[0].data as Float32Array)).toEqual(
+				Array.from(expected.data as Float32Array),
+			);
+		} finally {
+			await uneven.close();
+			await local.dispose();
+		}
+		// Still attached and unchanged: only the chunks' own copies moved.
+		expect((input.data as Float32Array).byteLength).toBe(before.byteLength);
+		expect(Array.from(input.data as Float32Array)).toEqual(Array.from(before));
+	});
+
 	it("runs ONNX chunks on sessions of each thread", async () => {
 		const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mf-pool-"));
 		const file = path.join(dir, "mlp.onnx");

@@ -130,7 +130,11 @@ function tensorSpec(kind: string, value: Ort.InferenceSession.ValueMetadata): Te
 class OnnxModel implements LoadedModel {
 	readonly format = "onnx" as const;
 	private session: Ort.InferenceSession | undefined;
-	private readonly running = new Set<Promise<unknown>>();
+	/** Runs in flight, so that dispose waits for them. */
+	private running = 0;
+	private idle: (() => void) | null = null;
+	/** Every output's name, in the schema's order: what a run without `outputNames` fetches. */
+	private readonly allOutputs: string[];
 
 	constructor(
 		private readonly ort: OrtModule,
@@ -141,29 +145,36 @@ class OnnxModel implements LoadedModel {
 		readonly memoryBytes: number,
 	) {
 		this.session = session;
+		this.allOutputs = schema.outputs.map(output => output.name);
 	}
 
 	async run(inputs: readonly Tensor[], outputNames?: readonly string[]): Promise<Tensor[]> {
 		const session = this.session;
 		if (session === undefined) throw disposedError(this.ref);
 		const ordered = matchInputs(this.schema.inputs, inputs);
-		const names = selectOutputs(this.schema.outputs, outputNames);
+		const names =
+			outputNames === undefined
+				? this.allOutputs
+				: selectOutputs(this.schema.outputs, outputNames);
 		if (names.length === 0) return [];
 		const feeds: Record<string, Ort.Tensor> = {};
 		for (const tensor of ordered) feeds[tensor.name] = toOrtTensor(this.ort, tensor);
-		const running = session.run(feeds, names);
-		this.running.add(running);
+		this.running++;
 		let results: Ort.InferenceSession.ReturnType;
 		try {
-			results = await running;
+			results = await session.run(feeds, names);
 		} catch (error) {
 			// Types and fixed dimensions were checked; what is left is a size the graph refuses.
 			throw new InvalidInputError(`onnxruntime could not run the batch: ${reasonOf(error)}`);
 		} finally {
-			this.running.delete(running);
+			if (--this.running === 0) this.idle?.();
 		}
-		const claimed = new Set<ArrayBufferLike>();
-		return names.map(name => fromOrtTensor(name, results[name] as Ort.Tensor, claimed));
+		// Only several outputs can share a buffer: one alone needs no record of them.
+		const claimed = names.length > 1 ? new Set<ArrayBufferLike>() : null;
+		const outputs = new Array<Tensor>(names.length);
+		for (let i = 0; i < names.length; i++)
+			outputs[i] = fromOrtTensor(names[i], results[names[i]] as Ort.Tensor, claimed);
+		return outputs;
 	}
 
 	/** Waits for runs in flight, then releases the session's native memory. */
@@ -171,7 +182,7 @@ class OnnxModel implements LoadedModel {
 		const session = this.session;
 		if (session === undefined) return;
 		this.session = undefined;
-		await Promise.allSettled(this.running);
+		if (this.running > 0) await new Promise<void>(resolve => (this.idle = resolve));
 		await session.release();
 	}
 }

@@ -43,12 +43,13 @@ export function toOrtTensor(ort: OrtModule, tensor: Tensor): Ort.Tensor {
  * An onnxruntime output as an OIP tensor. Each typed array gets a buffer of its own (copied
  * when it shares one with another output or spans only part of it), so that a worker thread
  * can transfer the buffers without taking a neighbour's along.
- * @param claimed the buffers earlier outputs of the same run already hold
+ * @param claimed the buffers earlier outputs of the same run already hold (this one's is added);
+ *   null for a run's only output
  */
 export function fromOrtTensor(
 	name: string,
 	value: Ort.Tensor,
-	claimed: Set<ArrayBufferLike>,
+	claimed: Set<ArrayBufferLike> | null,
 ): Tensor {
 	const datatype = oipDatatypeOfOrtType(value.type);
 	if (datatype === undefined)
@@ -60,11 +61,11 @@ export function fromOrtTensor(
 	if (datatype === "FP16" && Object.prototype.toString.call(view) !== "[object Uint16Array]")
 		view = new Uint16Array(view.buffer, view.byteOffset, view.length);
 	if (
-		claimed.has(view.buffer) ||
+		claimed?.has(view.buffer) ||
 		view.byteOffset !== 0 ||
 		view.byteLength !== view.buffer.byteLength
 	)
 		view = view.slice();
-	claimed.add(view.buffer);
+	claimed?.add(view.buffer);
 	return { name, datatype, shape, data: view };
 }

@@ -2,6 +2,7 @@ import { BatchQueue, type BatchQueueHooks, type RunBatch } from "../../../lib/ba
 import type { BatchingOptions } from "../../../lib/batching/batching-options";
 import {
 	DeadlineExceededError,
+	InvalidConfigurationError,
 	InvalidInputError,
 	ModelLoadError,
 	OverloadedError,
@@ -337,5 +338,67 @@ describe("BatchQueue", () => {
 		await model.finish();
 		expect(waiting.value).toHaveLength(2);
 		expect(closed.settled).toBe(true);
+	});
+
+	describe("reconfigure", () => {
+		it("applies a shorter delay to requests already waiting", async () => {
+			const model = new FakeModel();
+			const clock = new FakeClock();
+			const queue = queueWith(model, clock, { maxQueueDelayMicros: 1_000_000 });
+			const waiting = [1, 2].map(n => watch(queue.submit({ inputs: [rowsOf(n, 1)] })));
+			await clock.advance(1);
+			expect(model.batches).toEqual([]);
+			queue.reconfigure({ maxQueueDelayMicros: 0 });
+			await settle();
+			expect(model.batches).toEqual([3]);
+			expect(waiting.map(s => s.value?.[0].shape[0])).toEqual([1, 2]);
+			expect(queue.options.maxQueueDelayMicros).toBe(0);
+			// The old delay's timer is gone: nothing fires later.
+			expect(clock.pendingTimers).toBe(0);
+		});
+
+		it("keeps requests waiting beyond a smaller maxQueueSize and refuses only new ones", async () => {
+			const model = new FakeModel(false);
+			const clock = new FakeClock();
+			const queue = queueWith(model, clock, { maxQueueDelayMicros: 0, maxBatchSize: 1 });
+			const running = watch(queue.submit({ inputs: [rowsOf(1, 1)] }));
+			await settle();
+			const waiting = [1, 2, 3].map(n => watch(queue.submit({ inputs: [rowsOf(1, n)] })));
+			queue.reconfigure({ maxQueueDelayMicros: 0, maxBatchSize: 1, maxQueueSize: 1 });
+			await expect(queue.submit({ inputs: [rowsOf(1, 9)] })).rejects.toBeInstanceOf(
+				OverloadedError,
+			);
+			expect(queue.pending).toBe(3);
+			expect(queue.active).toBe(4);
+			for (let i = 0; i < 4; i++) await model.finish();
+			expect(running.settled).toBe(true);
+			expect(waiting.map(s => s.value && values(s.value))).toEqual([
+				[10, 20],
+				[20, 30],
+				[30, 40],
+			]);
+			expect(queue.active).toBe(0);
+		});
+
+		it("turns batching off and on without losing a request", async () => {
+			const model = new FakeModel(false);
+			const queue = queueWith(model, new FakeClock(), { maxQueueDelayMicros: 0 });
+			const first = watch(queue.submit({ inputs: [rowsOf(1, 1)] }));
+			await settle();
+			const later = [1, 2].map(n => watch(queue.submit({ inputs: [rowsOf(n, 1)] })));
+			queue.reconfigure({ enabled: false });
+			await model.finish();
+			await model.finish();
+			queue.reconfigure({ enabled: true, maxQueueDelayMicros: 0 });
+			await model.finish();
+			expect(model.batches).toEqual([1, 1, 2]);
+			expect([first, ...later].every(s => s.value !== undefined)).toBe(true);
+		});
+
+		it("refuses wrong settings with InvalidConfigurationError and keeps the old ones", () => {
+			const queue = queueWith(new FakeModel(), new FakeClock(), { maxBatchSize: 8 });
+			expect(() => queue.reconfigure({ maxBatchSize: 0 })).toThrow(InvalidConfigurationError);
+			expect(queue.options.maxBatchSize).toBe(8);
+		});
 	});
 });

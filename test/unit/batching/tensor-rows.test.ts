@@ -60,6 +60,14 @@ describe("batchGroup", () => {
 		expect(batchGroup([{ ...x, name: "z" }], undefined)).not.toBe(group);
 		expect(batchGroup([x], ["out"])).not.toBe(group);
 	});
+
+	it("tells apart shapes of the same size and names that look like dimensions", () => {
+		const flat = fp32("x", [1, 12], new Array<number>(12).fill(0));
+		const deep = fp32("x", [1, 1, 12], new Array<number>(12).fill(0));
+		expect(batchGroup([flat], undefined)).not.toBe(batchGroup([deep], undefined));
+		const named = fp32("x,12", [1, 1], [0]);
+		expect(batchGroup([named], undefined)).not.toBe(batchGroup([flat], undefined));
+	});
 });
 
 describe("concatRows", () => {
