@@ -1,5 +1,5 @@
 /**
- * The benchmark runner: `npm run bench -- <overhead|batching|pool|all>`. Prints the machine
+ * The benchmark runner: `npm run bench -- <overhead|batching|pool|oip|training|all>`. Prints the machine
  * and each benchmark's table as Markdown (the form RESULTS.md keeps).
  *
  * Between benchmarks the heap is collected and the process rests a moment: the batching
@@ -9,14 +9,18 @@
 import * as v8 from "node:v8";
 import * as vm from "node:vm";
 import { runBatching } from "./batching";
+import { runOipLoad } from "./oip-load";
 import { runOverhead } from "./overhead";
 import { runPool } from "./pool";
+import { runTraining } from "./training";
 import { describeMachine } from "./support/machine";
 
 const BENCHMARKS: Readonly<Record<string, () => Promise<string>>> = {
 	overhead: runOverhead,
 	batching: runBatching,
 	pool: runPool,
+	oip: runOipLoad,
+	training: runTraining,
 };
 
 /** A full garbage collection, now (`gc` exposed at run time, without a flag on the command). */

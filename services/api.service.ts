@@ -33,6 +33,8 @@ import { apiKeyFromHeaders } from "../lib/http/api-key-header";
 import { restError } from "../lib/http/error-response";
 import { createdLocation } from "../lib/http/created-location";
 import { receiveDataset } from "../lib/http/dataset-upload";
+import { firstFilePart, isMultipart } from "../lib/http/multipart-file";
+import { streamAliasMatcher } from "../lib/http/stream-aliases";
 import { EventStreams } from "../lib/http/event-stream";
 import type { JobView } from "../lib/scheduler/job-store";
 import {
@@ -116,6 +118,8 @@ interface HttpMeta extends RoutingMeta {
 	$responseHeaders?: Record<string, string>;
 	/** Set by the predictor that answered (merged back from its call). */
 	servedBy?: string;
+	/** The Content-Type of an upload's body: raw, or multipart/form-data. */
+	uploadContentType?: string;
 	/** The HTTP headers an Open Inference Protocol infer body is read by, copied before the call. */
 	oipBody?: { headerLength?: string | string[]; contentLength?: string };
 	/** The Content-Type of a batch prediction's body, copied before the call. */
@@ -276,6 +280,24 @@ function requestStream(ctx: Context): Readable {
 	return stream;
 }
 
+/**
+ * An upload's bytes: the raw body, or the file part of a `multipart/form-data` body (its file
+ * name fills in a missing `fileName`).
+ */
+async function uploadSource(
+	ctx: Context<unknown, HttpMeta>,
+): Promise<{ file: Readable; filename: string | null }> {
+	const body = requestStream(ctx);
+	const type = ctx.meta.uploadContentType;
+	if (!isMultipart(type)) return { file: body, filename: null };
+	const part = await firstFilePart(body, type as string);
+	return { file: part.file, filename: part.filename || null };
+}
+
+/** The /api/v1 requests that go to `stream:` (upload) actions: the JSON parser leaves them alone. */
+const isStreamRequest = streamAliasMatcher(REST_ALIASES);
+const JSON_TYPE = /^application\/([\w.+-]*\+)?json\b/i;
+
 export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSettingsSchema> {
 	/** Open SSE streams of training jobs, fed by the trainers' broadcast events. */
 	const trainingStreams = new EventStreams();
@@ -338,7 +360,14 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 					path: "/api/v1",
 					mappingPolicy: "restrict",
 					authentication: true,
-					bodyParsers: { json: { limit: "1mb" } },
+					bodyParsers: {
+						json: {
+							limit: "1mb",
+							type: (req: IncomingMessage & { originalUrl?: string }) =>
+								JSON_TYPE.test(req.headers["content-type"] ?? "") &&
+								!isStreamRequest(req.method, req.originalUrl ?? req.url),
+						},
+					},
 					use: [resolveCaller],
 					rateLimit,
 					aliases: REST_ALIASES,
@@ -350,6 +379,8 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 						// A batch prediction reads its body itself, as CSV or NDJSON by its type.
 						if (req.$alias?.action === `${SERVICE.api}.batchPredict`)
 							ctx.meta.batchContentType = req.headers["content-type"];
+						// Uploads take a raw body or a multipart form.
+						ctx.meta.uploadContentType = req.headers["content-type"];
 					},
 					onAfterCall(
 						ctx: Context<unknown, HttpMeta & { $location?: string }>,
@@ -576,7 +607,7 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 					>,
 				): Promise<unknown> {
 					const received = await receiveDataset(
-						requestStream(ctx),
+						(await uploadSource(ctx)).file,
 						{
 							format: ctx.params.format,
 							labelColumn: ctx.params.labelColumn ?? null,
@@ -635,7 +666,7 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 				async handler(ctx: Context<unknown, HttpMeta>): Promise<StoredArtifact> {
 					const stored = await uploadArtifact(
 						(a, p, o) => ctx.call(a, p, o),
-						requestStream(ctx),
+						(await uploadSource(ctx)).file,
 					);
 					ctx.meta.$statusCode = stored.created ? 201 : 200;
 					return stored;
@@ -663,11 +694,10 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 				async handler(
 					ctx: Context<Record<string, string | undefined>, HttpMeta>,
 				): Promise<unknown> {
-					const stored = await uploadArtifact(
-						(a, p, o) => ctx.call(a, p, o),
-						requestStream(ctx),
-					);
+					const { file, filename } = await uploadSource(ctx);
+					const stored = await uploadArtifact((a, p, o) => ctx.call(a, p, o), file);
 					const version = await ctx.call(`${SERVICE.registry}.versions.import`, {
+						...(filename !== null ? { fileName: filename } : {}),
 						...ctx.params,
 						artifact: stored.sha256,
 					});

@@ -20,8 +20,10 @@ export interface BatchingOptions {
 	maxBatchSize: number;
 	/**
 	 * How long the oldest waiting request may wait for others to join it, in microseconds.
-	 * Default 2000 (2 ms). 0 still combines requests that arrive in the same tick or while
-	 * every run slot is busy. Triton: `max_queue_delay_microseconds`.
+	 * Default 0, as Triton's: no request waits for company it may not get, and requests that
+	 * arrive in the same tick or while every run slot is busy are still combined (under load
+	 * batches form by themselves). Raise it to trade latency for larger batches. Triton:
+	 * `max_queue_delay_microseconds`.
 	 */
 	maxQueueDelayMicros: number;
 	/**
@@ -47,7 +49,7 @@ export interface BatchingOptions {
 export const DEFAULT_BATCHING_OPTIONS: Readonly<BatchingOptions> = Object.freeze({
 	enabled: true,
 	maxBatchSize: 64,
-	maxQueueDelayMicros: 2000,
+	maxQueueDelayMicros: 0,
 	maxQueueSize: 1024,
 	preferredBatchSizes: Object.freeze([]) as readonly number[],
 	maxConcurrentBatches: 1,

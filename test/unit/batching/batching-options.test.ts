@@ -11,7 +11,7 @@ describe("resolveBatchingOptions", () => {
 		expect(options).toEqual({
 			enabled: true,
 			maxBatchSize: 64,
-			maxQueueDelayMicros: 2000,
+			maxQueueDelayMicros: 0,
 			maxQueueSize: 1024,
 			preferredBatchSizes: [],
 			maxConcurrentBatches: 1,

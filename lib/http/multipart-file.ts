@@ -1,0 +1,58 @@
+/**
+ * Uploads sent as `multipart/form-data` (a browser form, `curl -F file=@model.onnx`) reach the
+ * same upload actions as raw bodies: this finds the first file part in the streamed body and
+ * hands it on as a stream, with the form fields that came before it (send fields first).
+ * Nothing is buffered beyond what busboy holds for one part.
+ */
+import type { Readable } from "node:stream";
+import { Busboy, type BusboyInstance } from "@fastify/busboy";
+import { InvalidInputError } from "../errors";
+
+export interface MultipartFile {
+	file: Readable;
+	filename: string;
+	/** Form fields before the file part. */
+	fields: Record<string, string>;
+}
+
+export function isMultipart(contentType: string | undefined): boolean {
+	return typeof contentType === "string" && /^multipart\/form-data\s*;/i.test(contentType);
+}
+
+export function firstFilePart(body: Readable, contentType: string): Promise<MultipartFile> {
+	return new Promise((resolve, reject) => {
+		let parser: BusboyInstance;
+		try {
+			parser = new Busboy({ headers: { "content-type": contentType }, limits: { files: 1 } });
+		} catch (err) {
+			reject(new InvalidInputError(`Unreadable multipart body: ${(err as Error).message}.`));
+			return;
+		}
+		const fields: Record<string, string> = {};
+		let found = false;
+		parser.on("field", (name: string, value: string) => {
+			if (!found) fields[name] = value;
+		});
+		parser.on("file", (_field: string, file: Readable, filename: string) => {
+			if (found) {
+				file.resume();
+				return;
+			}
+			found = true;
+			resolve({ file, filename, fields });
+		});
+		parser.on("error", (err: Error) => {
+			if (!found) reject(new InvalidInputError(`Unreadable multipart body: ${err.message}.`));
+		});
+		parser.on("finish", () => {
+			if (!found) {
+				reject(
+					new InvalidInputError(
+						"The multipart form has no file part: send the file as a form field of type file (curl -F file=@model.onnx).",
+					),
+				);
+			}
+		});
+		body.pipe(parser);
+	});
+}
