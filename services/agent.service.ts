@@ -18,7 +18,7 @@ import type { RoutingTable } from "../lib/routing/routing-table";
 interface PredictorStats {
 	activeRequests: number;
 	cache: { entries: unknown[]; bytesUsed: number; hitRatio: number };
-	models?: { key: string; pinned: boolean; active: number; bytes: number }[];
+	models?: { key: string; pinned: boolean; active: number; ongoing: number; bytes: number }[];
 }
 
 export interface AgentServiceOptions {
@@ -122,10 +122,12 @@ export function agentService(options: AgentServiceOptions): ServiceSchema {
 				}
 				const status = sample(this.broker.nodeID);
 				const serving = await this.servingStatus();
-				await this.broker.broadcast(
-					EVENTS.nodeStatus,
-					serving ? { ...status, serving } : status,
-				);
+				const calls = fleetViewOf(this.broker).callerLoad();
+				await this.broker.broadcast(EVENTS.nodeStatus, {
+					...status,
+					...(serving ? { serving } : {}),
+					...(calls.length > 0 ? { calls } : {}),
+				});
 			},
 
 			/** The local predictor's load, when this node runs one. */
@@ -148,6 +150,7 @@ export function agentService(options: AgentServiceOptions): ServiceSchema {
 						key: m.key,
 						pinned: m.pinned,
 						active: m.active,
+						ongoing: Math.round(m.ongoing * 1000) / 1000,
 						bytes: m.bytes,
 					})),
 				};

@@ -452,7 +452,8 @@ export function schedulerService(options: SchedulerServiceOptions): ServiceSchem
 						const meta = readNodeMetadata(registryNode?.metadata);
 						const activeByKey = new Map<string, number>();
 						for (const m of node.status?.serving?.models ?? [])
-							activeByKey.set(m.key, m.active);
+							// Averaged over the last second: an instant's sample mostly sees zero between fast requests.
+							activeByKey.set(m.key, m.ongoing ?? m.active);
 						return {
 							nodeID: node.nodeID,
 							available: node.available,
@@ -523,6 +524,16 @@ export function schedulerService(options: SchedulerServiceOptions): ServiceSchem
 			reconciler = new Reconciler({
 				store,
 				nodes: () => this.servingNodes(),
+				callerOngoing: () => {
+					const byModel = new Map<string, number>();
+					for (const node of this.fleet() as FleetNode[]) {
+						if (!node.available) continue;
+						for (const call of node.status?.calls ?? []) {
+							byModel.set(call.model, (byModel.get(call.model) ?? 0) + call.ongoing);
+						}
+					}
+					return byModel;
+				},
 				load: async (nodeID, d) => {
 					for (const v of servedVersions(d)) {
 						await this.broker.call(

@@ -26,6 +26,15 @@ export interface NodeStatus {
 	gpus: GpuStatus[];
 	/** On nodes with a predictor: what it serves now. */
 	serving?: ServingStatus;
+	/** Prediction calls this node (a gateway) has in flight, per predictor node and model. */
+	calls?: CallerLoad[];
+}
+
+/** A caller's prediction calls in flight to one predictor node for one `tenant/model`, averaged over about a second. */
+export interface CallerLoad {
+	nodeID: string;
+	model: string;
+	ongoing: number;
 }
 
 /** A predictor's live load, for routing and placement. */
@@ -49,6 +58,8 @@ export interface ServedModelStatus {
 	pinned: boolean;
 	/** Requests for the version queued or running on the node. */
 	active: number;
+	/** `active` averaged over about the last second (the autoscaling signal). */
+	ongoing: number;
 	/** What the node's model cache budgets for it. */
 	bytes: number;
 }

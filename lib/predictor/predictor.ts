@@ -12,6 +12,7 @@ import { TtlCache } from "../http/ttl-cache";
 import type { VersionView } from "../registry/version-store";
 import type { RuntimePool } from "../runtimes/pool/runtime-pool";
 import { ServedModel, type InferResult, type ServingOptions } from "./served-model";
+import { OngoingRequests } from "./ongoing-requests";
 
 /** How the predictor reaches the rest of the fleet; the service provides them, tests fake them. */
 export interface PredictorDeps {
@@ -62,6 +63,8 @@ export interface ServedVersionLoad {
 	active: number;
 	/** Of those, requests waiting in its batching queue. */
 	queued: number;
+	/** `active` averaged over about the last second: the autoscaling signal. */
+	ongoing: number;
 }
 
 export interface LoadResult {
@@ -96,7 +99,7 @@ export class Predictor {
 	private readonly resolved: TtlCache<VersionView>;
 	private active = 0;
 	/** Requests in progress per version key (resolved, not finished). */
-	private readonly activeByKey = new Map<string, number>();
+	private readonly ongoing = new OngoingRequests();
 	/** Batching overrides given by `load`, per version key, until unpinned or unloaded. */
 	private readonly overrides = new Map<string, BatchingOverride>();
 
@@ -127,7 +130,7 @@ export class Predictor {
 		try {
 			const version = await this.resolve(deps, ref);
 			key = Predictor.key(ref.tenant, version.model, version.version);
-			this.activeByKey.set(key, (this.activeByKey.get(key) ?? 0) + 1);
+			this.ongoing.begin(key);
 			return await this.cache.use(
 				key,
 				() => this.loader(deps, ref.tenant, version)(),
@@ -135,11 +138,7 @@ export class Predictor {
 			);
 		} finally {
 			this.active--;
-			if (key !== undefined) {
-				const left = (this.activeByKey.get(key) ?? 1) - 1;
-				if (left > 0) this.activeByKey.set(key, left);
-				else this.activeByKey.delete(key);
-			}
+			if (key !== undefined) this.ongoing.end(key);
 		}
 	}
 
@@ -221,7 +220,8 @@ export class Predictor {
 				version,
 				pinned: entry.pinned,
 				bytes: entry.bytes,
-				active: Math.max(this.activeByKey.get(entry.key) ?? 0, served.active),
+				active: Math.max(this.ongoing.current(entry.key), served.active),
+				ongoing: this.ongoing.average(entry.key),
 				queued: served.pending,
 			};
 		});

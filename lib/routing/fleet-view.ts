@@ -4,7 +4,8 @@
  * broker; the agent feeds it from events, the routing strategy and middleware read it.
  */
 import type { ServiceBroker } from "moleculer";
-import type { NodeStatus } from "../fleet/node-status";
+import type { CallerLoad, NodeStatus } from "../fleet/node-status";
+import { OngoingRequests } from "../predictor/ongoing-requests";
 import type { RoutingEntry, RoutingTable } from "./routing-table";
 
 export interface NodeLoad {
@@ -22,6 +23,8 @@ export class FleetView {
 	private entries = new Map<string, RoutingEntry>();
 	private readonly loads = new Map<string, NodeLoad>();
 	private readonly inFlight = new Map<string, number>();
+	/** This node's calls in flight per (predictor node, tenant/model), averaged: the autoscaling signal as callers see it. */
+	private readonly calls = new OngoingRequests();
 
 	setTable(table: RoutingTable): void {
 		const entries = new Map<string, RoutingEntry>();
@@ -61,14 +64,27 @@ export class FleetView {
 		return this.loads.get(nodeID);
 	}
 
-	begin(nodeID: string): void {
+	begin(nodeID: string, model?: string): void {
 		this.inFlight.set(nodeID, (this.inFlight.get(nodeID) ?? 0) + 1);
+		if (model !== undefined) this.calls.begin(`${nodeID}\u0000${model}`);
 	}
 
-	end(nodeID: string): void {
+	end(nodeID: string, model?: string): void {
+		if (model !== undefined) this.calls.end(`${nodeID}\u0000${model}`);
 		const n = (this.inFlight.get(nodeID) ?? 1) - 1;
 		if (n <= 0) this.inFlight.delete(nodeID);
 		else this.inFlight.set(nodeID, n);
+	}
+
+	/** Calls this node has in flight per predictor node and `tenant/model`, averaged over about a second. */
+	callerLoad(): CallerLoad[] {
+		return this.calls
+			.averages()
+			.filter(([, ongoing]) => ongoing >= 0.001)
+			.map(([key, ongoing]) => {
+				const [nodeID, model] = key.split("\u0000");
+				return { nodeID, model, ongoing: Math.round(ongoing * 1000) / 1000 };
+			});
 	}
 
 	localInFlight(nodeID: string): number {

@@ -27,6 +27,14 @@ interface InferCallParams {
 
 type CallFn = (action: string, params?: unknown, opts?: CallingOptions) => Promise<unknown>;
 
+/** `tenant/model` of a prediction call, for the callers' side of the autoscaling signal. */
+function callerModelKey(ctx: Context): string | undefined {
+	const tenant = (ctx.meta as RoutingMeta | undefined)?.tenant;
+	const model = (ctx.params as InferCallParams | undefined)?.model;
+	if (typeof tenant !== "string" || typeof model !== "string") return undefined;
+	return `${tenant}/${parseVersionRef(model).model}`;
+}
+
 export function trafficMiddleware(action: string): Middleware {
 	let broker: ServiceBroker;
 	return {
@@ -74,8 +82,9 @@ export function trafficMiddleware(action: string): Middleware {
 			return (ctx: Context) => {
 				const view = fleetViewOf(broker);
 				const nodeID = ctx.nodeID ?? "";
-				view.begin(nodeID);
-				return next(ctx).finally(() => view.end(nodeID));
+				const model = callerModelKey(ctx);
+				view.begin(nodeID, model);
+				return next(ctx).finally(() => view.end(nodeID, model));
 			};
 		},
 	} as unknown as Middleware; // Moleculer's Middleware typing has no `call` hook signature.

@@ -5,6 +5,7 @@
  * publishes the routing table when it changed. Passes never overlap; loads run in the
  * background and trigger another pass when they finish.
  */
+import { CoalescedPass } from "./coalesced-pass";
 import type { PlacementNode, PlacedReplica, DeploymentDemand } from "./placement";
 import { planPlacement } from "./placement";
 import { decideReplicas, INITIAL_AUTOSCALING_STATE, type AutoscalingState } from "./autoscaling";
@@ -14,7 +15,7 @@ import type { RoutingTable } from "../routing/routing-table";
 
 /** A predictor node as the reconciler sees it. */
 export interface ServingNode extends PlacementNode {
-	/** Running + queued requests per served version key (`tenant/model@version`), last reported. */
+	/** Running + queued requests per served version key (`tenant/model@version`), averaged over the last second as last reported. */
 	activeByKey: ReadonlyMap<string, number>;
 }
 
@@ -46,6 +47,8 @@ export interface ReconcilerDeps {
 	store: ReconcilerStore;
 	/** The predictor nodes of the fleet now (available or not). */
 	nodes(): ServingNode[];
+	/** Prediction calls in flight as the callers (gateways) report them, per `tenant/model`. */
+	callerOngoing?(): ReadonlyMap<string, number>;
 	/** Loads and pins a deployment's versions on a node, with its batching settings. */
 	load(nodeID: string, deployment: DeploymentRecord): Promise<void>;
 	/** Unpins a deployment's versions on a node (the LRU may then evict them). */
@@ -85,8 +88,7 @@ function servingSignature(d: DeploymentRecord): string {
 const LOAD_RETRY_MS = 10_000;
 
 export class Reconciler {
-	private running: Promise<void> | null = null;
-	private again = false;
+	private readonly passes = new CoalescedPass(() => this.pass());
 	private readonly loading = new Set<string>();
 	private readonly autoscaling = new Map<string, AutoscalingState>();
 	/** deployment id → until when it is not placed (after a failed load), and why. */
@@ -102,26 +104,12 @@ export class Reconciler {
 
 	/** Runs a pass now, or right after the one in progress. */
 	trigger(): Promise<void> {
-		if (this.running) {
-			this.again = true;
-			return this.running;
-		}
-		this.running = (async () => {
-			try {
-				do {
-					this.again = false;
-					await this.pass();
-				} while (this.again);
-			} finally {
-				this.running = null;
-			}
-		})();
-		return this.running;
+		return this.passes.trigger();
 	}
 
 	/** Waits for the loads in flight (tests, shutdown). */
 	get busy(): boolean {
-		return this.running !== null || this.loading.size > 0;
+		return this.passes.active || this.loading.size > 0;
 	}
 
 	private async pass(): Promise<void> {
@@ -131,7 +119,8 @@ export class Reconciler {
 		const nodes = this.deps.nodes();
 		const nodeByID = new Map(nodes.map(n => [n.nodeID, n]));
 
-		for (const d of deployments) this.autoscale(d, rows, nodeByID, now);
+		const callers = this.deps.callerOngoing?.() ?? new Map<string, number>();
+		for (const d of deployments) this.autoscale(d, rows, nodeByID, callers, now);
 		for (const id of [...this.autoscaling.keys()]) {
 			if (!deployments.some(d => d.id === id)) this.autoscaling.delete(id);
 		}
@@ -233,6 +222,7 @@ export class Reconciler {
 		d: DeploymentRecord,
 		rows: readonly PlacedReplicaRow[],
 		nodes: ReadonlyMap<string, ServingNode>,
+		callers: ReadonlyMap<string, number>,
 		now: number,
 	): void {
 		if (!d.autoscaling) {
@@ -247,6 +237,10 @@ export class Reconciler {
 			if (!node) continue;
 			for (const key of keys) ongoing += node.activeByKey.get(key) ?? 0;
 		}
+		// Ray Serve counts a replica's ongoing requests where they are sent: requests on their way
+		// or queued count as much as running ones. Callers report theirs; a node's own count
+		// covers the calls that never cross the network (all-in-one).
+		ongoing = Math.max(ongoing, callers.get(`${d.tenantId}/${d.model}`) ?? 0);
 		const decision = decideReplicas(
 			{
 				minReplicas: d.minReplicas,

@@ -4,6 +4,7 @@
  * past their deadline, starts the queued jobs that fit on free trainer slots, and records why
  * the others wait.
  */
+import { CoalescedPass } from "./coalesced-pass";
 import type { TrainingFailedEvent } from "../events";
 import { planDispatch, type TrainerNode } from "./job-dispatch";
 import type { JobCheckpoint, JobStore, JobView } from "./job-store";
@@ -41,27 +42,13 @@ export interface DispatcherDeps {
 }
 
 export class TrainingDispatcher {
-	private running: Promise<void> | null = null;
-	private again = false;
+	private readonly passes = new CoalescedPass(() => this.pass());
 
 	constructor(private readonly deps: DispatcherDeps) {}
 
+	/** Runs a pass now, or right after the one in progress. */
 	trigger(): Promise<void> {
-		if (this.running) {
-			this.again = true;
-			return this.running;
-		}
-		this.running = (async () => {
-			try {
-				do {
-					this.again = false;
-					await this.pass();
-				} while (this.again);
-			} finally {
-				this.running = null;
-			}
-		})();
-		return this.running;
+		return this.passes.trigger();
 	}
 
 	private async pass(): Promise<void> {

@@ -338,6 +338,7 @@ describe("predictor on an all-in-one node", () => {
 			key: mlp?.key,
 			pinned: true,
 			active: 0,
+			ongoing: expect.any(Number),
 			bytes: expect.any(Number),
 		});
 	});

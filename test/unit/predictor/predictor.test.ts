@@ -171,6 +171,7 @@ describe("Predictor", () => {
 				pinned: true,
 				bytes: modelBytes(),
 				active: 0,
+				ongoing: 0,
 				queued: 0,
 			},
 			{
@@ -181,6 +182,7 @@ describe("Predictor", () => {
 				pinned: false,
 				bytes: modelBytes(),
 				active: 0,
+				ongoing: expect.any(Number),
 				queued: 0,
 			},
 		]);

@@ -25,7 +25,7 @@ function status(
 			modelBytes: 0,
 			activeRequests,
 			cacheHitRatio: 1,
-			models,
+			models: models.map(m => ({ ...m, ongoing: m.active })),
 		},
 	};
 }
@@ -129,5 +129,23 @@ describe("selectEndpoint (the ModelReplica strategy)", () => {
 			);
 		}
 		expect(selectEndpoint(view, list, "t", { model: "new" }, NOW, memory).id).toBe("idle");
+	});
+});
+
+describe("FleetView caller load", () => {
+	it("reports this node's calls in flight per predictor node and model, averaged", async () => {
+		const view = new FleetView();
+		view.begin("w1", "t/mlp");
+		view.begin("w1", "t/mlp");
+		view.begin("w2", "t/other");
+		view.end("w2", "t/other");
+		await new Promise(resolve => setTimeout(resolve, 100));
+		const load = view.callerLoad();
+		// Two calls held for 0.1 s of a one-second average; a call that ended at once left nothing.
+		expect(load.map(l => `${l.nodeID} ${l.model}`)).toEqual(["w1 t/mlp"]);
+		expect(load[0].ongoing).toBeGreaterThan(0.1);
+		expect(load[0].ongoing).toBeLessThan(0.5);
+		expect(view.localInFlight("w1")).toBe(2);
+		expect(view.localInFlight("w2")).toBe(0);
 	});
 });

@@ -89,7 +89,12 @@ async function settle(reconciler: Reconciler): Promise<void> {
 	for (let i = 0; i < 50 && reconciler.busy; i++) await new Promise(r => setTimeout(r, 1));
 }
 
-function harness(store: MemoryStore, nodes: () => ServingNode[], failOn: string[] = []) {
+function harness(
+	store: MemoryStore,
+	nodes: () => ServingNode[],
+	failOn: string[] = [],
+	callers: () => ReadonlyMap<string, number> = () => new Map(),
+) {
 	const loads: string[] = [];
 	const unloads: string[] = [];
 	const tables: RoutingTable[] = [];
@@ -98,6 +103,7 @@ function harness(store: MemoryStore, nodes: () => ServingNode[], failOn: string[
 	const reconciler = new Reconciler({
 		store,
 		nodes,
+		callerOngoing: callers,
 		load: async (nodeID, d) => {
 			loads.push(`${d.model}@${nodeID}`);
 			if (failOn.includes(nodeID)) throw new Error("out of memory");
@@ -225,6 +231,30 @@ describe("Reconciler", () => {
 			}),
 		]);
 		expect(store.rows).toHaveLength(3);
+	});
+
+	it("counts the calls callers have in flight, as Ray Serve does, when the replica itself looks idle", async () => {
+		const store = new MemoryStore([
+			deployment({
+				replicas: 1,
+				minReplicas: 1,
+				maxReplicas: 4,
+				autoscaling: { targetOngoingRequests: 2, upscaleDelayS: 0, downscaleDelayS: 5 },
+			}),
+		]);
+		let inFlight = 0;
+		const h = harness(
+			store,
+			() => ["a", "b", "c", "d"].map(id => node(id)),
+			[],
+			() => new Map([["t1/mlp", inFlight]]),
+		);
+		await h.reconciler.trigger();
+		await settle(h.reconciler);
+		inFlight = 7.5;
+		await h.reconciler.trigger();
+		await settle(h.reconciler);
+		expect(h.scaled).toEqual([expect.objectContaining({ from: 1, to: 4 })]);
 	});
 
 	it("estimates replica memory from the served files when the deployment does not say", () => {

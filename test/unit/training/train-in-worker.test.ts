@@ -66,7 +66,9 @@ describe("trainInWorker", () => {
 		expect(progress.map(p => p.epoch)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
 		// Enough work that, run on this thread, it would have blocked it past the limit.
 		expect(result.trainingMs).toBeGreaterThan(100);
-		expect(delay.max / 1e6).toBeLessThan(100);
+		// Run on this thread, training would hold the loop for about its whole duration; a loaded
+		// machine (the full suite on 2 cores) may still add a GC pause or a scheduling gap.
+		expect(delay.max / 1e6).toBeLessThan(Math.max(100, result.trainingMs / 2));
 		expect(backend).toEqual({
 			name: "wasm",
 			device: "cpu",
