@@ -25,10 +25,9 @@ import { Reconciler, type ServingNode } from "../lib/scheduler/reconciler";
 import { DatasetStore } from "../lib/registry/dataset-store";
 import { JOB_STATES, JobStore, type JobState } from "../lib/scheduler/job-store";
 import type { TrainerNode } from "../lib/scheduler/job-dispatch";
+import { checkJobAgainstDataset } from "../lib/scheduler/job-submission";
 import { TrainingDispatcher, type TrainerRunParams } from "../lib/scheduler/training-dispatcher";
-import { validateJobSpec, type Task } from "../lib/training/job-spec";
-import type { ColumnReport } from "../lib/datasets/dataset-report";
-import { InvalidInputError } from "../lib/errors";
+import { validateJobSpec } from "../lib/training/job-spec";
 import type {
 	TrainingCheckpointEvent,
 	TrainingCompletedEvent,
@@ -91,20 +90,6 @@ function failureKey(event: TrainingFailedEvent): string {
 	return JSON.stringify([event.jobId, event.nodeID, event.reason]);
 }
 
-/** Why a dataset column cannot be the label of a task (the trainer's rules), or null. */
-function labelUnfit(column: ColumnReport, task: Task): string | null {
-	if (column.missing > 0) return `has ${column.missing} missing values; every row needs a label`;
-	if (task === "regression") {
-		return column.type === "categorical"
-			? `is categorical (${column.categories.length} categories); use task "classification"`
-			: null;
-	}
-	const classes = column.type === "categorical" ? column.categories.length : column.distinct;
-	if (classes === null)
-		return `has too many distinct values to be classes; use task "regression"`;
-	return classes < 2 ? `has ${classes} class; classification needs at least 2` : null;
-}
-
 export function schedulerService(options: SchedulerServiceOptions): ServiceSchema {
 	const inventory = new NodeInventory(options.heartbeatTimeoutMs);
 	const store = new DeploymentStore(options.database.db);
@@ -160,28 +145,7 @@ export function schedulerService(options: SchedulerServiceOptions): ServiceSchem
 					const { target, ...input } = ctx.params;
 					const spec = validateJobSpec(input);
 					const dataset = await datasets.get(scope, spec.dataset);
-					const report = dataset.report as { columns?: ColumnReport[] };
-					const columns = (report.columns ?? []).map(c => c.name);
-					for (const [field, name] of [
-						["labelColumn", spec.labelColumn],
-						...(spec.features ?? []).map(f => ["features", f] as const),
-					] as const) {
-						if (!columns.includes(name)) {
-							throw new InvalidInputError(
-								`Invalid training job: ${field}: dataset ${dataset.ref} has no column '${name}'; its columns are: ${columns.join(", ")}.`,
-								{ field },
-							);
-						}
-					}
-					// The trainer would refuse these too, but only after the job waited its turn.
-					const label = report.columns?.find(c => c.name === spec.labelColumn);
-					const unfit = label && labelUnfit(label, spec.task);
-					if (unfit) {
-						throw new InvalidInputError(
-							`Invalid training job: labelColumn: '${spec.labelColumn}' ${unfit}.`,
-							{ field: "labelColumn" },
-						);
-					}
+					checkJobAgainstDataset(spec, dataset);
 					await ctx.call(`${SERVICE.registry}.models.get`, { name: target });
 					const job = await jobs.enqueue(scope, {
 						model: target,
