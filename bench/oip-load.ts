@@ -13,12 +13,12 @@ import * as path from "node:path";
 import autocannon from "autocannon";
 import { MLP_FEATURES, writeBenchMlp } from "./models/mlp-model";
 import { seededRandom, uniformFloats } from "./support/prng";
-import { fixed } from "./support/stats";
+import { fixed, median } from "./support/stats";
 
 const ROOT = path.join(__dirname, "..");
 const KEY = "mf_bench-oip-load-key";
 const WARMUP_S = 2;
-const DURATION_S = Number(process.env.BENCH_OIP_DURATION_S ?? 8);
+const DURATION_S = Number(process.env.BENCH_OIP_DURATION_S ?? 4);
 /** BENCH_OIP_ONLY=hand-rolled,all-in-one,fleet runs only those targets (default all three). */
 const ONLY = new Set((process.env.BENCH_OIP_ONLY ?? "hand-rolled,all-in-one,fleet").split(","));
 
@@ -29,13 +29,25 @@ interface Scenario {
 	binary: boolean;
 }
 
-const SCENARIOS: readonly Scenario[] = [
+const ALL_SCENARIOS: readonly Scenario[] = [
 	{ name: "batch 1, JSON", rows: 1, connections: 16, binary: false },
 	{ name: "batch 1, JSON", rows: 1, connections: 64, binary: false },
 	{ name: "batch 64, JSON", rows: 64, connections: 16, binary: false },
 	{ name: "batch 1, binary", rows: 1, connections: 16, binary: true },
 	{ name: "batch 64, binary", rows: 64, connections: 16, binary: true },
 ];
+
+/** A scenario's short name, as BENCH_OIP_SCENARIOS takes it: `b1-c16-json`, `b64-c16-binary`. */
+function scenarioKey(s: Scenario): string {
+	return `b${s.rows}-c${s.connections}-${s.binary ? "binary" : "json"}`;
+}
+
+/** BENCH_OIP_SCENARIOS=b1-c16-json,b64-c16-binary runs only those rows (default all), e.g. to profile one. */
+const SCENARIOS = process.env.BENCH_OIP_SCENARIOS
+	? ALL_SCENARIOS.filter(s =>
+			(process.env.BENCH_OIP_SCENARIOS ?? "").split(",").includes(scenarioKey(s)),
+		)
+	: ALL_SCENARIOS;
 
 interface Measured {
 	target: string;
@@ -44,6 +56,50 @@ interface Measured {
 	p50: number;
 	p99: number;
 	errors: number;
+	/** CPU time the server process(es) used per request, µs (user + system, from /proc). */
+	cpuMicrosPerReq: number | null;
+}
+
+/** One round of a scenario: the target, and the hand-rolled server's JSON right before it. */
+interface Round {
+	target: Measured;
+	reference: Measured | null;
+}
+
+/** Measured rounds per scenario and target, alternating with the hand-rolled server. */
+const ROUNDS = Math.max(1, Number(process.env.BENCH_OIP_ROUNDS ?? 3));
+
+const CLOCK_TICKS_PER_S = 100;
+
+/** CPU seconds (user + system) a process has used so far, from /proc; null where there is none. */
+function cpuSeconds(pid: number | undefined): number | null {
+	if (pid === undefined) return null;
+	try {
+		const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+		// Fields after the command name (which may hold spaces) start at state, field 3.
+		const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+		return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_S;
+	} catch {
+		return null;
+	}
+}
+
+function totalCpuSeconds(pids: readonly (number | undefined)[]): number | null {
+	let total = 0;
+	for (const pid of pids) {
+		const seconds = cpuSeconds(pid);
+		if (seconds === null) return null;
+		total += seconds;
+	}
+	return total;
+}
+
+/** A server under test: where to send requests, whether it needs the key, its processes. */
+interface Target {
+	name: string;
+	url: string;
+	auth: boolean;
+	processes: readonly ChildProcess[];
 }
 
 function freePort(): Promise<number> {
@@ -122,50 +178,96 @@ function binaryBody(rows: number, values: Float32Array): { body: Buffer; headerL
 	return { body: Buffer.concat([header, data]), headerLength: header.length };
 }
 
-async function load(
-	target: string,
-	url: string,
+function requestOf(
 	scenario: Scenario,
 	values: Float32Array,
 	auth: boolean,
-): Promise<Measured> {
+): { headers: Record<string, string>; body: string | Buffer } {
 	const headers: Record<string, string> = auth ? { authorization: `Bearer ${KEY}` } : {};
-	let body: string | Buffer;
 	if (scenario.binary) {
 		const binary = binaryBody(scenario.rows, values);
-		body = binary.body;
 		headers["content-type"] = "application/octet-stream";
 		headers["inference-header-content-length"] = String(binary.headerLength);
-	} else {
-		body = jsonBody(scenario.rows, values);
-		headers["content-type"] = "application/json";
+		return { headers, body: binary.body };
 	}
-	process.stderr.write(
-		`oip-load: ${target}, ${scenario.name}, ${scenario.connections} connections\n`,
-	);
-	const check = await fetch(url, { method: "POST", headers, body });
+	headers["content-type"] = "application/json";
+	return { headers, body: jsonBody(scenario.rows, values) };
+}
+
+/** Checks that the target answers the scenario's request, then warms it up. */
+async function warmUp(target: Target, scenario: Scenario, values: Float32Array): Promise<void> {
+	const { headers, body } = requestOf(scenario, values, target.auth);
+	const check = await fetch(target.url, { method: "POST", headers, body });
 	if (check.status !== 200) {
 		throw new Error(
-			`${target} answered ${check.status} to ${scenario.name}: ${await check.text()}`,
+			`${target.name} answered ${check.status} to ${scenario.name}: ${await check.text()}`,
 		);
 	}
-	const options = {
-		url,
-		method: "POST" as const,
+	await autocannon({
+		url: target.url,
+		method: "POST",
 		headers,
 		body,
 		connections: scenario.connections,
-	};
-	await autocannon({ ...options, duration: WARMUP_S });
-	const result = await autocannon({ ...options, duration: DURATION_S });
+		duration: WARMUP_S,
+	});
+}
+
+async function load(target: Target, scenario: Scenario, values: Float32Array): Promise<Measured> {
+	const { headers, body } = requestOf(scenario, values, target.auth);
+	const pids = target.processes.map(child => child.pid);
+	const cpuBefore = totalCpuSeconds(pids);
+	const result = await autocannon({
+		url: target.url,
+		method: "POST",
+		headers,
+		body,
+		connections: scenario.connections,
+		duration: DURATION_S,
+	});
+	const cpuAfter = totalCpuSeconds(pids);
 	return {
-		target,
+		target: target.name,
 		scenario,
 		reqPerS: result.requests.average,
 		p50: result.latency.p50,
 		p99: result.latency.p99,
 		errors: result.non2xx + result.errors + result.timeouts,
+		cpuMicrosPerReq:
+			cpuBefore !== null && cpuAfter !== null && result.requests.total > 0
+				? ((cpuAfter - cpuBefore) * 1e6) / result.requests.total
+				: null,
 	};
+}
+
+/**
+ * Every scenario on `target`, in rounds that alternate with the hand-rolled server's JSON of the
+ * same rows and connections (when it runs): two measurements seconds apart see the same machine.
+ */
+async function measureTarget(
+	target: Target,
+	hand: Target | null,
+	values: Float32Array,
+	scenarios: readonly Scenario[],
+): Promise<Array<{ scenario: Scenario; rounds: Round[] }>> {
+	const out: Array<{ scenario: Scenario; rounds: Round[] }> = [];
+	for (const scenario of scenarios) {
+		process.stderr.write(
+			`oip-load: ${target.name}, ${scenario.name}, ${scenario.connections} connections\n`,
+		);
+		const reference = hand
+			? { ...scenario, name: `batch ${scenario.rows}, JSON`, binary: false }
+			: null;
+		if (hand && reference) await warmUp(hand, reference, values);
+		await warmUp(target, scenario, values);
+		const rounds: Round[] = [];
+		for (let r = 0; r < ROUNDS; r++) {
+			const ref = hand && reference ? await load(hand, reference, values) : null;
+			rounds.push({ reference: ref, target: await load(target, scenario, values) });
+		}
+		out.push({ scenario, rounds });
+	}
+	return out;
 }
 
 async function setUpModel(base: string, modelFile: string): Promise<void> {
@@ -214,13 +316,17 @@ export async function runOipLoad(): Promise<string> {
 	const modelFile = path.join(dir, "mlp.onnx");
 	fs.writeFileSync(modelFile, writeBenchMlp());
 	const values = uniformFloats(seededRandom(7), 64 * MLP_FEATURES, -1, 1);
-	const measured: Measured[] = [];
+	const results: Array<{ target: string; scenario: Scenario; rounds: Round[] }> = [];
 	const children: ChildProcess[] = [];
+	const record = (name: string, measured: Array<{ scenario: Scenario; rounds: Round[] }>) =>
+		results.push(...measured.map(m => ({ target: name, ...m })));
 	try {
-		// The hand-rolled server: JSON only, as a user would write it.
+		// The hand-rolled server: JSON only, as a user would write it. It stays up for the whole
+		// run: each other target's rounds alternate with it.
+		let hand: Target | null = null;
 		if (ONLY.has("hand-rolled")) {
 			const handPort = await freePort();
-			const hand = startProcess(
+			const child = startProcess(
 				[
 					path.join(__dirname, "support", "handrolled-server.ts"),
 					modelFile,
@@ -228,16 +334,29 @@ export async function runOipLoad(): Promise<string> {
 				],
 				{},
 			);
-			children.push(hand);
-			const handUrl = `http://127.0.0.1:${handPort}/v2/models/mlp/infer`;
+			children.push(child);
+			hand = {
+				name: "hand-rolled",
+				url: `http://127.0.0.1:${handPort}/v2/models/mlp/infer`,
+				auth: false,
+				processes: [child],
+			};
+			const handUrl = hand.url;
 			await waitUntil(
 				"the hand-rolled server",
 				async () => (await fetch(handUrl, { method: "POST", body: "{}" })).status === 400,
 			);
-			for (const scenario of SCENARIOS.filter(s => !s.binary)) {
-				measured.push(await load("hand-rolled", handUrl, scenario, values, false));
+			if (!ONLY.has("all-in-one") && !ONLY.has("fleet")) {
+				record(
+					"hand-rolled",
+					await measureTarget(
+						hand,
+						null,
+						values,
+						SCENARIOS.filter(s => !s.binary),
+					),
+				);
 			}
-			await stop([hand]);
 		}
 
 		// modelfleet all-in-one.
@@ -258,11 +377,13 @@ export async function runOipLoad(): Promise<string> {
 				async () => (await fetch(`${base}/health/ready`)).status === 200,
 			);
 			await setUpModel(base, modelFile);
-			for (const scenario of SCENARIOS) {
-				measured.push(
-					await load("all-in-one", `${base}/v2/models/mlp/infer`, scenario, values, true),
-				);
-			}
+			const target: Target = {
+				name: "all-in-one",
+				url: `${base}/v2/models/mlp/infer`,
+				auth: true,
+				processes: [allInOne],
+			};
+			record("all-in-one", await measureTarget(target, hand, values, SCENARIOS));
 			await stop([allInOne]);
 		}
 
@@ -301,49 +422,71 @@ export async function runOipLoad(): Promise<string> {
 				async () => (await fetch(`${gateway}/health/ready`)).status === 200,
 			);
 			await setUpModel(gateway, modelFile);
-			for (const scenario of SCENARIOS) {
-				measured.push(
-					await load(
-						"fleet over NATS",
-						`${gateway}/v2/models/mlp/infer`,
-						scenario,
-						values,
-						true,
-					),
-				);
-			}
+			const target: Target = {
+				name: "fleet over NATS",
+				url: `${gateway}/v2/models/mlp/infer`,
+				auth: true,
+				processes: fleet,
+			};
+			record("fleet over NATS", await measureTarget(target, hand, values, SCENARIOS));
 			await stop(fleet);
 		}
 	} finally {
 		await stop(children);
 		fs.rmSync(dir, { recursive: true, force: true });
 	}
-	return table(measured);
+	return table(results);
 }
 
-function table(measured: readonly Measured[]): string {
-	const hand = (s: Scenario) =>
-		measured.find(
-			m =>
-				m.target === "hand-rolled" &&
-				m.scenario.rows === s.rows &&
-				m.scenario.connections === s.connections,
-		);
+function summary(runs: readonly Measured[]): Measured {
+	const of = (pick: (m: Measured) => number) => median(runs.map(pick));
+	const cpu = runs.map(m => m.cpuMicrosPerReq).filter((v): v is number => v !== null);
+	return {
+		...runs[0],
+		reqPerS: of(m => m.reqPerS),
+		p50: of(m => m.p50),
+		p99: of(m => m.p99),
+		errors: runs.reduce((sum, m) => sum + m.errors, 0),
+		cpuMicrosPerReq: cpu.length > 0 ? median(cpu) : null,
+	};
+}
+
+function table(
+	results: ReadonlyArray<{ target: string; scenario: Scenario; rounds: Round[] }>,
+): string {
 	const lines = [
-		`### OIP load (autocannon, ${DURATION_S} s per row after ${WARMUP_S} s warm-up)`,
+		`### OIP load (autocannon; per row the median of ${ROUNDS} rounds of ${DURATION_S} s after ${WARMUP_S} s warm-up, each round right after one of the hand-rolled server's JSON with the same rows and connections)`,
 		"",
-		"| target | request | connections | req/s | rows/s | p50 ms | p99 ms | errors | rows/s vs hand-rolled JSON |",
-		"| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+		"| target | request | connections | req/s | rows/s | p50 ms | p99 ms | errors | server CPU µs/req | rows/s vs hand-rolled JSON (median of rounds) |",
+		"| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
 	];
-	for (const m of measured) {
-		const reference = hand(m.scenario);
-		const rows = m.reqPerS * m.scenario.rows;
-		const ratio = reference
-			? `${fixed(rows / (reference.reqPerS * reference.scenario.rows), 2)}×`
-			: "";
-		lines.push(
-			`| ${m.target} | ${m.scenario.name} | ${m.scenario.connections} | ${fixed(m.reqPerS, 0)} | ${fixed(rows, 0)} | ${fixed(m.p50, 1)} | ${fixed(m.p99, 1)} | ${m.errors} | ${ratio} |`,
+	const row = (target: string, m: Measured, ratio: string) =>
+		`| ${target} | ${m.scenario.name} | ${m.scenario.connections} | ${fixed(m.reqPerS, 0)} | ${fixed(m.reqPerS * m.scenario.rows, 0)} | ${fixed(m.p50, 1)} | ${fixed(m.p99, 1)} | ${m.errors} | ${m.cpuMicrosPerReq === null ? "" : fixed(m.cpuMicrosPerReq, 0)} | ${ratio} |`;
+	// The hand-rolled server's own rows: every reference measurement of that request shape.
+	const references = new Map<string, Measured[]>();
+	for (const r of results)
+		for (const round of r.rounds)
+			if (round.reference) {
+				const key = scenarioKey(round.reference.scenario);
+				references.set(key, [...(references.get(key) ?? []), round.reference]);
+			}
+	for (const r of results.filter(r => r.target === "hand-rolled")) {
+		references.set(
+			scenarioKey(r.scenario),
+			r.rounds.map(round => round.target),
 		);
+	}
+	for (const runs of references.values()) lines.push(row("hand-rolled", summary(runs), "1.00×"));
+	for (const r of results.filter(r => r.target !== "hand-rolled")) {
+		const ratios = r.rounds
+			.filter(round => round.reference !== null)
+			.map(
+				round =>
+					(round.target.reqPerS * r.scenario.rows) /
+					((round.reference as Measured).reqPerS * r.scenario.rows),
+			);
+		const ratio = ratios.length > 0 ? `${fixed(median(ratios), 2)}×` : "";
+		lines.push(row(r.target, summary(r.rounds.map(round => round.target)), ratio));
 	}
 	return lines.join("\n");
 }

@@ -243,7 +243,8 @@ async function readInferRequest(
 		limitBytes: maxBodyBytes,
 		limitSetting: "MODELFLEET_MAX_BODY_BYTES",
 		contentLength: headers.contentLength,
-		alignAt: headerLength ?? 0,
+		// Binary tensors become views of the body where they are aligned; JSON is only read as text.
+		...(headerLength !== null ? { alignAt: headerLength } : {}),
 	});
 	const request = parseInferBody(body, headerLength);
 	if (typeof request !== "object" || request === null || Array.isArray(request))

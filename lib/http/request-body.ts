@@ -1,8 +1,10 @@
 /**
- * Reads a request body into one Buffer under a size limit, copying each chunk once. With a
- * Content-Length the buffer is allocated up front, placed so that byte `alignAt` of the body
- * (where the binary tensors of an Open Inference Protocol request start) sits on an 8-byte
- * boundary: tensors there can then be typed-array views of the body instead of copies.
+ * Reads a request body into one Buffer under a size limit, copying each chunk at most once.
+ * With `alignAt` (and a Content-Length) the buffer is allocated up front, placed so that byte
+ * `alignAt` of the body (where the binary tensors of an Open Inference Protocol request start)
+ * sits on an 8-byte boundary: tensors there can then be typed-array views of the body instead
+ * of copies. Without it (a body read as text), a body that arrives in one chunk is that chunk,
+ * not copied: the common case of a small JSON request.
  */
 import type { Readable } from "node:stream";
 import { InvalidInputError, RequestTooLargeError } from "../errors";
@@ -14,7 +16,7 @@ export interface BodyReadOptions {
 	limitSetting: string;
 	/** The Content-Length header, when the client sent one. */
 	contentLength?: string | undefined;
-	/** A body offset that should be 8-byte aligned in memory; default 0. */
+	/** A body offset that should be 8-byte aligned in memory; left out, the body may sit anywhere. */
 	alignAt?: number;
 }
 
@@ -45,11 +47,12 @@ export function readRequestBody(stream: Readable, options: BodyReadOptions): Pro
 			: null;
 	if (declared !== null && declared > options.limitBytes)
 		return Promise.reject(tooLarge(declared, options));
-	const alignAt = options.alignAt ?? 0;
-	if (stream.readableEnded) return Promise.resolve(alignedBuffer(0, alignAt));
+	const alignAt = options.alignAt;
+	if (stream.readableEnded) return Promise.resolve(alignedBuffer(0, alignAt ?? 0));
 
 	return new Promise<Buffer>((resolve, reject) => {
-		const target = declared !== null ? alignedBuffer(declared, alignAt) : null;
+		const target =
+			declared !== null && alignAt !== undefined ? alignedBuffer(declared, alignAt) : null;
 		const chunks: Buffer[] = [];
 		let received = 0;
 		const finish = (outcome: () => void): void => {
@@ -61,7 +64,7 @@ export function readRequestBody(stream: Readable, options: BodyReadOptions): Pro
 		};
 		const onData = (chunk: Buffer): void => {
 			const end = received + chunk.length;
-			if (end > options.limitBytes || (target !== null && end > target.length)) {
+			if (end > options.limitBytes || (declared !== null && end > declared)) {
 				// Keep the stream flowing into nothing, so the connection can still carry the answer.
 				finish(() => {
 					stream.resume();
@@ -82,10 +85,10 @@ export function readRequestBody(stream: Readable, options: BodyReadOptions): Pro
 		};
 		const onEnd = (): void =>
 			finish(() => {
-				if (target !== null && received !== target.length) {
+				if (declared !== null && received !== declared) {
 					reject(
 						new InvalidInputError(
-							`The request body ended after ${received} of its ${target.length} bytes (Content-Length).`,
+							`The request body ended after ${received} of its ${declared} bytes (Content-Length).`,
 							{ where: "body" },
 						),
 					);
@@ -95,7 +98,11 @@ export function readRequestBody(stream: Readable, options: BodyReadOptions): Pro
 					resolve(target);
 					return;
 				}
-				const body = alignedBuffer(received, alignAt);
+				if (alignAt === undefined && chunks.length === 1) {
+					resolve(chunks[0]);
+					return;
+				}
+				const body = alignedBuffer(received, alignAt ?? 0);
 				let at = 0;
 				for (const chunk of chunks) {
 					chunk.copy(body, at);

@@ -34,6 +34,27 @@ describe("readRequestBody", () => {
 		}
 	});
 
+	it("hands a body that came in one chunk over as that chunk, without a copy, when no alignment is asked", async () => {
+		const chunk = Buffer.from('{"inputs":[]}');
+		const stream = new PassThrough();
+		setImmediate(() => stream.end(chunk));
+		const body = await readRequestBody(stream, {
+			limitBytes: 100,
+			limitSetting: "MODELFLEET_MAX_BODY_BYTES",
+			contentLength: String(chunk.length),
+		});
+		expect(body.buffer).toBe(chunk.buffer);
+		expect(body.toString()).toBe('{"inputs":[]}');
+	});
+
+	it("answers 400 for a body longer than its Content-Length, aligned or not", async () => {
+		for (const alignAt of [0, undefined]) {
+			await expect(
+				readRequestBody(streamOf("abc", "def"), { ...LIMIT, contentLength: "4", alignAt }),
+			).rejects.toMatchObject({ code: 400, message: expect.stringContaining("longer than") });
+		}
+	});
+
 	it("answers 413 naming the setting for a declared length over the limit, before reading", async () => {
 		const stream = new PassThrough();
 		await expect(
