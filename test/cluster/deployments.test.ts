@@ -11,6 +11,7 @@ import { registerRoutingStrategies } from "../../lib/routing/model-replica-strat
 import type { DeploymentView } from "../../lib/scheduler/deployment-store";
 import { createPostgresDatabase } from "../support/databases";
 import { describeWithServices, serviceUrl } from "../support/external-services";
+import { FAST_LOOPS, FleetProcesses } from "../support/fleet-processes";
 import { NodeProcess, freePort } from "../support/node-process";
 import { waitFor } from "../support/wait";
 import { writeMlpModel } from "../unit/onnx/example-models";
@@ -25,42 +26,19 @@ interface Reply {
 }
 
 describeWithServices(["nats", "postgres"], "deployments across a fleet", () => {
-	const namespace = `deploy-test-${randomUUID().slice(0, 8)}`;
-	const processes = new Map<string, NodeProcess>();
+	const cluster = new FleetProcesses("deploy-test", FAST_LOOPS);
 	let base: string;
 	let database: { url: string; drop(): Promise<void> };
 	let observer: ServiceBroker;
 	const autoscalingEvents: Array<{ model: string; from: number; to: number; reason: string }> =
 		[];
 
-	function start(name: string, role: string, env: Record<string, string> = {}): NodeProcess {
-		const node = NodeProcess.start(name, role, {
-			TRANSPORTER: serviceUrl("nats"),
-			MODELFLEET_NAMESPACE: namespace,
-			MODELFLEET_NODE_ID: name,
-			MODELFLEET_HEARTBEAT_INTERVAL_S: "1",
-			MODELFLEET_HEARTBEAT_TIMEOUT_S: "3",
-			MODELFLEET_STATUS_INTERVAL_MS: "300",
-			MODELFLEET_RECONCILE_INTERVAL_MS: "200",
-			MODELFLEET_DATA_DIR: `/tmp/${namespace}/${name}`,
-			METRICS_PORT: "off",
-			LOG_LEVEL: "warn",
-			...env,
-		});
-		processes.set(name, node);
-		return node;
-	}
-
 	function startCpuWorker(name: string): NodeProcess {
-		return start(name, "worker", {
+		return cluster.start(name, "worker", {
 			MODELFLEET_CPUS: "2",
 			MODELFLEET_MEMORY: "4GiB",
 			MODELFLEET_GPUS: "none",
 		});
-	}
-
-	function logs(): string {
-		return [...processes.values()].map(p => `--- ${p.name} ---\n${p.log}`).join("\n");
 	}
 
 	async function request(
@@ -124,17 +102,15 @@ describeWithServices(["nats", "postgres"], "deployments across a fleet", () => {
 					: undefined;
 			},
 			timeoutMs,
-		).catch(err => {
-			throw new Error(`${(err as Error).message}\n${logs()}`);
-		});
+		).catch(cluster.failWithLogs);
 	}
 
 	beforeAll(async () => {
 		database = await createPostgresDatabase();
 		const port = await freePort();
 		base = `http://127.0.0.1:${port}/api/v1`;
-		start("gateway", "gateway", { HOST: "127.0.0.1", PORT: String(port) });
-		start("control", "control", {
+		cluster.start("gateway", "gateway", { HOST: "127.0.0.1", PORT: String(port) });
+		cluster.start("control", "control", {
 			DATABASE_URL: database.url,
 			MODELFLEET_BOOTSTRAP_KEY: OWNER_KEY,
 		});
@@ -143,7 +119,7 @@ describeWithServices(["nats", "postgres"], "deployments across a fleet", () => {
 		// A plain broker in the test joins the fleet to watch its events.
 		registerRoutingStrategies();
 		observer = new ServiceBroker({
-			namespace,
+			namespace: cluster.namespace,
 			nodeID: `observer-${randomUUID().slice(0, 6)}`,
 			transporter: { type: "NATS", options: { servers: [serviceUrl("nats")] } },
 			serializer: "CBOR",
@@ -176,16 +152,13 @@ describeWithServices(["nats", "postgres"], "deployments across a fleet", () => {
 			},
 			60_000,
 			250,
-		).catch(err => {
-			throw new Error(`${(err as Error).message}\n${logs()}`);
-		});
+		).catch(cluster.failWithLogs);
 		await createModel("mlp", ["1.0.0", "2.0.0"]);
 	}, 90_000);
 
 	afterAll(async () => {
 		await observer?.stop();
-		for (const node of processes.values()) node.kill("SIGKILL");
-		await Promise.all([...processes.values()].map(p => p.exited));
+		await cluster.killAll();
 		await database?.drop();
 	});
 
@@ -247,7 +220,7 @@ describeWithServices(["nats", "postgres"], "deployments across a fleet", () => {
 		const clients = Array.from({ length: 8 }, () => client());
 		await new Promise(resolve => setTimeout(resolve, 1000));
 		const killedAt = Date.now();
-		processes.get(victim)!.kill("SIGKILL");
+		cluster.get(victim).kill("SIGKILL");
 
 		const after = await waitFor(
 			"2 ready replicas without the killed worker",
@@ -259,7 +232,7 @@ describeWithServices(["nats", "postgres"], "deployments across a fleet", () => {
 			15_000,
 		).catch(err => {
 			stop = true;
-			throw new Error(`${(err as Error).message}\n${logs()}`);
+			return cluster.failWithLogs(err);
 		});
 		expect(Date.now() - killedAt).toBeLessThan(15_000);
 		await new Promise(resolve => setTimeout(resolve, 1000));
@@ -294,7 +267,7 @@ describeWithServices(["nats", "postgres"], "deployments across a fleet", () => {
 		expect(pending.placements).toEqual([]);
 
 		const joinedAt = Date.now();
-		start("worker-gpu", "worker", {
+		cluster.start("worker-gpu", "worker", {
 			MODELFLEET_CPUS: "8",
 			MODELFLEET_MEMORY: "16GiB",
 			MODELFLEET_GPUS: JSON.stringify([{ name: "NVIDIA H100 80GB HBM3", memory: "80GiB" }]),

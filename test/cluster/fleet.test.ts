@@ -5,36 +5,20 @@
  */
 import { randomUUID } from "node:crypto";
 import { createPostgresDatabase } from "../support/databases";
-import { describeWithServices, serviceUrl } from "../support/external-services";
-import { NodeProcess, freePort } from "../support/node-process";
+import { describeWithServices } from "../support/external-services";
+import { FLEET_HEARTBEAT, FleetProcesses } from "../support/fleet-processes";
+import { freePort } from "../support/node-process";
 import { waitFor } from "../support/wait";
 import type { FleetNode } from "../../lib/fleet/node-inventory";
 
 const GiB = 1024 ** 3;
-const HEARTBEAT_INTERVAL_S = 1;
-const HEARTBEAT_TIMEOUT_S = 3;
+const HEARTBEAT_TIMEOUT_S = FLEET_HEARTBEAT.timeoutS;
 const OWNER_KEY = `mf_fleet-test-${randomUUID()}`;
 
 describeWithServices(["nats", "postgres"], "a fleet over NATS", () => {
-	const namespace = `fleet-test-${randomUUID().slice(0, 8)}`;
-	const processes: NodeProcess[] = [];
+	const cluster = new FleetProcesses("fleet-test");
+	const { processes } = cluster;
 	let gatewayUrl: string;
-
-	function start(name: string, role: string, env: Record<string, string> = {}): NodeProcess {
-		const node = NodeProcess.start(name, role, {
-			TRANSPORTER: serviceUrl("nats"),
-			MODELFLEET_NAMESPACE: namespace,
-			MODELFLEET_NODE_ID: name,
-			MODELFLEET_HEARTBEAT_INTERVAL_S: String(HEARTBEAT_INTERVAL_S),
-			MODELFLEET_HEARTBEAT_TIMEOUT_S: String(HEARTBEAT_TIMEOUT_S),
-			MODELFLEET_DATA_DIR: `/tmp/${namespace}/${name}`,
-			METRICS_PORT: "off",
-			LOG_LEVEL: "warn",
-			...env,
-		});
-		processes.push(node);
-		return node;
-	}
 
 	async function nodes(): Promise<FleetNode[]> {
 		const response = await fetch(`${gatewayUrl}/api/v1/nodes`, {
@@ -45,10 +29,6 @@ describeWithServices(["nats", "postgres"], "a fleet over NATS", () => {
 		return (await response.json()) as FleetNode[];
 	}
 
-	function describeLogs(): string {
-		return processes.map(p => `--- ${p.name} ---\n${p.log}`).join("\n");
-	}
-
 	let database: { url: string; drop(): Promise<void> };
 
 	beforeAll(async () => {
@@ -56,8 +36,7 @@ describeWithServices(["nats", "postgres"], "a fleet over NATS", () => {
 	});
 
 	afterAll(async () => {
-		for (const node of processes) node.kill("SIGKILL");
-		await Promise.all(processes.map(p => p.exited));
+		await cluster.killAll();
 		await database?.drop();
 	});
 
@@ -65,17 +44,17 @@ describeWithServices(["nats", "postgres"], "a fleet over NATS", () => {
 		const port = await freePort();
 		gatewayUrl = `http://127.0.0.1:${port}`;
 		const startedAt = Date.now();
-		start("gateway-1", "gateway", { HOST: "127.0.0.1", PORT: String(port) });
-		start("control-1", "control", {
+		cluster.start("gateway-1", "gateway", { HOST: "127.0.0.1", PORT: String(port) });
+		cluster.start("control-1", "control", {
 			DATABASE_URL: database.url,
 			MODELFLEET_BOOTSTRAP_KEY: OWNER_KEY,
 		});
-		start("worker-cpu", "worker", {
+		cluster.start("worker-cpu", "worker", {
 			MODELFLEET_CPUS: "4",
 			MODELFLEET_MEMORY: "8GiB",
 			MODELFLEET_GPUS: "none",
 		});
-		start("worker-gpu", "worker", {
+		cluster.start("worker-gpu", "worker", {
 			MODELFLEET_CPUS: "32",
 			MODELFLEET_MEMORY: "256GiB",
 			MODELFLEET_GPUS: JSON.stringify([
@@ -95,9 +74,7 @@ describeWithServices(["nats", "postgres"], "a fleet over NATS", () => {
 				return list.length === 4 && list.every(n => n.available) ? list : undefined;
 			},
 			10_000,
-		).catch(err => {
-			throw new Error(`${(err as Error).message}\n${describeLogs()}`);
-		});
+		).catch(cluster.failWithLogs);
 		expect(Date.now() - startedAt).toBeLessThan(10_000);
 
 		const byId = new Map(fleet.map(n => [n.nodeID, n]));
@@ -169,7 +146,7 @@ describeWithServices(["nats", "postgres"], "a fleet over NATS", () => {
 	it("uses a newly started worker without restarting anything else", async () => {
 		const before = await nodes();
 		const pids = processes.filter(p => p.name !== "worker-cpu").map(p => p.pid);
-		start("worker-new", "worker", {
+		cluster.start("worker-new", "worker", {
 			MODELFLEET_CPUS: "8",
 			MODELFLEET_MEMORY: "16GiB",
 			MODELFLEET_GPUS: "none",

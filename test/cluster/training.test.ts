@@ -15,6 +15,7 @@ import type { VersionView } from "../../lib/registry/version-store";
 import type { JobView } from "../../lib/scheduler/job-store";
 import { createPostgresDatabase } from "../support/databases";
 import { describeWithServices, serviceUrl } from "../support/external-services";
+import { FAST_LOOPS, FleetProcesses } from "../support/fleet-processes";
 import { NodeProcess, freePort } from "../support/node-process";
 import { waitFor } from "../support/wait";
 
@@ -28,43 +29,20 @@ interface Reply {
 }
 
 describeWithServices(["nats", "postgres"], "training across a fleet", () => {
-	const namespace = `training-test-${randomUUID().slice(0, 8)}`;
-	const processes = new Map<string, NodeProcess>();
+	const cluster = new FleetProcesses("training-test", FAST_LOOPS);
 	let base: string;
 	let database: { url: string; drop(): Promise<void> };
 	let observer: ServiceBroker;
 	const started: TrainingStartedEvent[] = [];
 
-	function start(name: string, role: string, env: Record<string, string> = {}): NodeProcess {
-		const node = NodeProcess.start(name, role, {
-			TRANSPORTER: serviceUrl("nats"),
-			MODELFLEET_NAMESPACE: namespace,
-			MODELFLEET_NODE_ID: name,
-			MODELFLEET_HEARTBEAT_INTERVAL_S: "1",
-			MODELFLEET_HEARTBEAT_TIMEOUT_S: "3",
-			MODELFLEET_STATUS_INTERVAL_MS: "300",
-			MODELFLEET_RECONCILE_INTERVAL_MS: "200",
-			MODELFLEET_DATA_DIR: `/tmp/${namespace}/${name}`,
-			METRICS_PORT: "off",
-			LOG_LEVEL: "warn",
-			...env,
-		});
-		processes.set(name, node);
-		return node;
-	}
-
 	function startWorker(name: string, gpus = "none"): NodeProcess {
-		return start(name, "worker", {
+		return cluster.start(name, "worker", {
 			MODELFLEET_CPUS: "2",
 			MODELFLEET_MEMORY: "4GiB",
 			MODELFLEET_GPUS: gpus,
 			MODELFLEET_TRAINER_SLOTS: "1",
 			MODELFLEET_TRAINING_BACKEND: "wasm",
 		});
-	}
-
-	function logs(): string {
-		return [...processes.values()].map(p => `--- ${p.name} ---\n${p.log}`).join("\n");
 	}
 
 	async function request(
@@ -100,9 +78,7 @@ describeWithServices(["nats", "postgres"], "training across a fleet", () => {
 			},
 			ms,
 			150,
-		).catch(err => {
-			throw new Error(`${(err as Error).message}\n${logs()}`);
-		});
+		).catch(cluster.failWithLogs);
 	}
 
 	const completed = (id: string, ms: number) =>
@@ -123,8 +99,8 @@ describeWithServices(["nats", "postgres"], "training across a fleet", () => {
 		database = await createPostgresDatabase();
 		const port = await freePort();
 		base = `http://127.0.0.1:${port}/api/v1`;
-		start("gateway", "gateway", { HOST: "127.0.0.1", PORT: String(port) });
-		start("control", "control", {
+		cluster.start("gateway", "gateway", { HOST: "127.0.0.1", PORT: String(port) });
+		cluster.start("control", "control", {
 			DATABASE_URL: database.url,
 			MODELFLEET_BOOTSTRAP_KEY: OWNER_KEY,
 		});
@@ -132,7 +108,7 @@ describeWithServices(["nats", "postgres"], "training across a fleet", () => {
 
 		// A plain broker in the test joins the fleet to watch the trainers' events.
 		observer = new ServiceBroker({
-			namespace,
+			namespace: cluster.namespace,
 			nodeID: `observer-${randomUUID().slice(0, 6)}`,
 			transporter: { type: "NATS", options: { servers: [serviceUrl("nats")] } },
 			serializer: "CBOR",
@@ -169,9 +145,7 @@ describeWithServices(["nats", "postgres"], "training across a fleet", () => {
 			},
 			60_000,
 			250,
-		).catch(err => {
-			throw new Error(`${(err as Error).message}\n${logs()}`);
-		});
+		).catch(cluster.failWithLogs);
 		for (const name of ["digits", "iris"]) {
 			const model = await request("/models", {
 				method: "POST",
@@ -189,10 +163,8 @@ describeWithServices(["nats", "postgres"], "training across a fleet", () => {
 
 	afterAll(async () => {
 		await observer?.stop();
-		for (const node of processes.values()) node.kill("SIGKILL");
-		await Promise.all([...processes.values()].map(p => p.exited));
+		await cluster.killAll();
 		await database?.drop();
-		fs.rmSync(`/tmp/${namespace}`, { recursive: true, force: true });
 	});
 
 	it("resumes a job from its last checkpoint on another trainer when its trainer is killed", async () => {
@@ -221,8 +193,8 @@ describeWithServices(["nats", "postgres"], "training across a fleet", () => {
 		);
 		const victim = before.nodeID!;
 		expect(CPU_WORKERS).toContain(victim);
-		processes.get(victim)!.kill("SIGKILL");
-		await processes.get(victim)!.exited;
+		cluster.get(victim).kill("SIGKILL");
+		await cluster.get(victim).exited;
 
 		const done = await completed(queued.id, 45_000);
 		const survivor = CPU_WORKERS.find(w => w !== victim)!;

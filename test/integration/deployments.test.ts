@@ -3,43 +3,25 @@
  * status, traffic split by weight (canary), sticky routing keys, promote, one-call rollback,
  * shadow traffic, and a GPU deployment that waits with its reason on a CPU-only node.
  */
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
-import { startNode, type StartedNode } from "../../nodes/start-node";
-import { freePort } from "../support/node-process";
+import type { StartedNode } from "../../nodes/start-node";
+import {
+	FAST_LOOPS_CPU_ONLY,
+	startTestNode,
+	type TestNode,
+	type TestReply,
+	type TestRequestInit,
+} from "../support/test-node";
 import { waitFor } from "../support/wait";
 import { writeMlpModel } from "../unit/onnx/example-models";
 import type { DeploymentView } from "../../lib/scheduler/deployment-store";
 
 const OWNER_KEY = "mf_deployments-test-owner-key";
 
-interface Reply {
-	status: number;
-	body: unknown;
-	headers: Headers;
-}
-
 describe("deployments on an all-in-one node", () => {
+	let testNode: TestNode;
 	let node: StartedNode;
 	let base: string;
-	const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "mf-deployments-"));
-
-	async function request(
-		url: string,
-		init: { method?: string; body?: unknown; headers?: Record<string, string> } = {},
-	): Promise<Reply> {
-		const response = await fetch(`${base}${url}`, {
-			method: init.method ?? "GET",
-			headers: {
-				authorization: `Bearer ${OWNER_KEY}`,
-				...(init.body !== undefined ? { "content-type": "application/json" } : {}),
-				...init.headers,
-			},
-			body: init.body !== undefined ? JSON.stringify(init.body) : undefined,
-		});
-		return { status: response.status, body: await response.json(), headers: response.headers };
-	}
+	const request = (url: string, init?: TestRequestInit) => testNode.request(url, init);
 
 	async function uploadVersion(model: string, version: string, state: string): Promise<void> {
 		const response = await fetch(
@@ -60,7 +42,10 @@ describe("deployments on an all-in-one node", () => {
 		inputs: [{ name: "x", datatype: "FP32", shape: [1, 4], data: [1, 2, 3, 4] }],
 	};
 
-	async function predict(model: string, headers: Record<string, string> = {}): Promise<Reply> {
+	async function predict(
+		model: string,
+		headers: Record<string, string> = {},
+	): Promise<TestReply> {
 		return request(`/models/${model}/predict`, { method: "POST", body: predictBody, headers });
 	}
 
@@ -82,23 +67,8 @@ describe("deployments on an all-in-one node", () => {
 	}
 
 	beforeAll(async () => {
-		const port = await freePort();
-		node = await startNode(
-			"all-in-one",
-			{
-				HOST: "127.0.0.1",
-				PORT: String(port),
-				METRICS_PORT: "off",
-				LOG_LEVEL: "warn",
-				MODELFLEET_DATA_DIR: dataDir,
-				MODELFLEET_STATUS_INTERVAL_MS: "200",
-				MODELFLEET_RECONCILE_INTERVAL_MS: "100",
-				MODELFLEET_GPUS: "none",
-				MODELFLEET_BOOTSTRAP_KEY: OWNER_KEY,
-			},
-			() => undefined,
-		);
-		base = `${node.httpUrl}/api/v1`;
+		testNode = await startTestNode(OWNER_KEY, FAST_LOOPS_CPU_ONLY);
+		({ node, api: base } = testNode);
 		await request("/models", {
 			method: "POST",
 			body: { name: "mlp", task: "classification", framework: "onnx" },
@@ -108,7 +78,7 @@ describe("deployments on an all-in-one node", () => {
 		await uploadVersion("mlp", "3.0.0", "Draft");
 	});
 
-	afterAll(() => node.stop());
+	afterAll(() => testNode.stop());
 
 	it("deploys a Validated version: Deployed, placed on the node, running, and serves it", async () => {
 		const created = await request("/deployments", {

@@ -12,13 +12,12 @@
  * role is checked, so an invalid body would answer 400 and hide a missing permission check.
  */
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { randomUUID } from "node:crypto";
 import { rolesWith, type Permission, type Role } from "../../lib/accounts/roles";
-import { startNode, type StartedNode } from "../../nodes/start-node";
-import { freePort } from "../support/node-process";
+import type { StartedNode } from "../../nodes/start-node";
 import { waitFor } from "../support/wait";
+import { startTestNode, type TestNode } from "../support/test-node";
 import { writeMlpModel } from "../unit/onnx/example-models";
 
 const OWNER_KEY = "mf_auth-matrix-owner";
@@ -110,6 +109,7 @@ function describeIdentity(identity: Identity): string {
 }
 
 describe("auth matrix: every route × {no key, bad key, each role, another tenant}", () => {
+	let testNode: TestNode;
 	let node: StartedNode;
 	let base: string;
 	let routes: Route[];
@@ -242,20 +242,12 @@ describe("auth matrix: every route × {no key, bad key, each role, another tenan
 	}
 
 	beforeAll(async () => {
-		node = await startNode(
-			"all-in-one",
-			{
-				HOST: "127.0.0.1",
-				PORT: String(await freePort()),
-				METRICS_PORT: "off",
-				LOG_LEVEL: "error",
-				MODELFLEET_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), "mf-auth-matrix-")),
-				MODELFLEET_BOOTSTRAP_KEY: OWNER_KEY,
-				MODELFLEET_POOL_THREADS: "1",
-				MODELFLEET_GPUS: "none",
-			},
-			() => undefined,
-		);
+		testNode = await startTestNode(OWNER_KEY, {
+			LOG_LEVEL: "error",
+			MODELFLEET_POOL_THREADS: "1",
+			MODELFLEET_GPUS: "none",
+		});
+		node = testNode.node;
 		base = node.httpUrl!;
 		const owner = (
 			method: string,
@@ -357,7 +349,7 @@ describe("auth matrix: every route × {no key, bad key, each role, another tenan
 		);
 	}, 120_000);
 
-	afterAll(() => node?.stop());
+	afterAll(() => testNode?.stop());
 
 	it("covers every route of /api/v1 and /v2, each with a row of the role table its action enforces", () => {
 		expect(routes.length).toBeGreaterThan(50);

@@ -4,35 +4,21 @@
  * a browser form or `curl -F file=@…` sends it — for model versions, artifacts and datasets.
  */
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import { startNode, type StartedNode } from "../../nodes/start-node";
-import { freePort } from "../support/node-process";
+import { startTestNode, type TestNode } from "../support/test-node";
 import { writeMlpModel } from "../unit/onnx/example-models";
 
 const KEY = "mf_uploads-test-key";
 const FIXTURES = path.join(__dirname, "..", "fixtures");
 
 describe("uploads through the gateway", () => {
-	let node: StartedNode;
+	let testNode: TestNode;
 	let base: string;
-	const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "mf-uploads-"));
 	const auth = { authorization: `Bearer ${KEY}` };
 
 	beforeAll(async () => {
-		node = await startNode(
-			"all-in-one",
-			{
-				HOST: "127.0.0.1",
-				PORT: String(await freePort()),
-				METRICS_PORT: "off",
-				LOG_LEVEL: "warn",
-				MODELFLEET_DATA_DIR: dataDir,
-				MODELFLEET_BOOTSTRAP_KEY: KEY,
-			},
-			() => undefined,
-		);
-		base = `${node.httpUrl}/api/v1`;
+		testNode = await startTestNode(KEY);
+		base = testNode.api;
 		for (const [name, framework] of [
 			["mlp", "onnx"],
 			["boosted", "xgboost"],
@@ -45,10 +31,7 @@ describe("uploads through the gateway", () => {
 		}
 	});
 
-	afterAll(async () => {
-		await node.stop();
-		fs.rmSync(dataDir, { recursive: true, force: true });
-	});
+	afterAll(() => testNode.stop());
 
 	it("takes a model file as a multipart form, with its file name", async () => {
 		const form = new FormData();

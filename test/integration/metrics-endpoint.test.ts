@@ -3,36 +3,21 @@
  * the gateway it shows the predictor's per-model families in Triton's style (success and
  * failure counts, rows, batch sizes, latency histograms) and the model cache's figures.
  */
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
-import { startNode, type StartedNode } from "../../nodes/start-node";
 import { freePort } from "../support/node-process";
+import { startTestNode, type TestNode } from "../support/test-node";
 import { writeMlpModel } from "../unit/onnx/example-models";
 
 const KEY = "mf_metrics-test-key";
 
 describe("the /metrics endpoint", () => {
-	let node: StartedNode;
+	let testNode: TestNode;
 	let metricsUrl: string;
-	const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "mf-metrics-"));
 
 	beforeAll(async () => {
-		const [port, metricsPort] = [await freePort(), await freePort()];
+		const metricsPort = await freePort();
 		metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
-		node = await startNode(
-			"all-in-one",
-			{
-				HOST: "127.0.0.1",
-				PORT: String(port),
-				METRICS_PORT: String(metricsPort),
-				LOG_LEVEL: "warn",
-				MODELFLEET_DATA_DIR: dataDir,
-				MODELFLEET_BOOTSTRAP_KEY: KEY,
-			},
-			() => undefined,
-		);
-		const base = `${node.httpUrl}/api/v1`;
+		testNode = await startTestNode(KEY, { METRICS_PORT: String(metricsPort) });
+		const { node, api: base } = testNode;
 		const auth = { authorization: `Bearer ${KEY}` };
 		await fetch(`${base}/models`, {
 			method: "POST",
@@ -70,10 +55,7 @@ describe("the /metrics endpoint", () => {
 		}
 	});
 
-	afterAll(async () => {
-		await node.stop();
-		fs.rmSync(dataDir, { recursive: true, force: true });
-	});
+	afterAll(() => testNode.stop());
 
 	it("shows per-model inference and cache metrics in Prometheus text", async () => {
 		const response = await fetch(metricsUrl);

@@ -14,6 +14,7 @@ import { startNode, type StartedNode } from "../../nodes/start-node";
 import { writeOnnxModel } from "../../lib/onnx/onnx-writer";
 import type { OipDatatype } from "../../lib/registry/model-schema";
 import { freePort } from "../support/node-process";
+import { startTestNode, type TestNode } from "../support/test-node";
 import { MLP_EXAMPLE, writeMlpModel } from "../unit/onnx/example-models";
 
 const KEY = "mf_oip-conformance-owner";
@@ -124,6 +125,7 @@ interface Answer {
 }
 
 describe("Open Inference Protocol conformance", () => {
+	let testNode: TestNode;
 	let node: StartedNode;
 	let base: string;
 	let viewerKey: string;
@@ -204,21 +206,13 @@ describe("Open Inference Protocol conformance", () => {
 	}
 
 	beforeAll(async () => {
-		node = await startNode(
-			"all-in-one",
-			{
-				HOST: "127.0.0.1",
-				PORT: String(await freePort()),
-				METRICS_PORT: "off",
-				LOG_LEVEL: "error",
-				MODELFLEET_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), "mf-oipc-")),
-				MODELFLEET_BOOTSTRAP_KEY: KEY,
-				MODELFLEET_POOL_THREADS: "1",
-				MODELFLEET_MAX_ROWS_PER_REQUEST: "1000",
-				MODELFLEET_MAX_BODY_BYTES: "1MiB",
-			},
-			() => undefined,
-		);
+		testNode = await startTestNode(KEY, {
+			LOG_LEVEL: "error",
+			MODELFLEET_POOL_THREADS: "1",
+			MODELFLEET_MAX_ROWS_PER_REQUEST: "1000",
+			MODELFLEET_MAX_BODY_BYTES: "1MiB",
+		});
+		node = testNode.node;
 		base = node.httpUrl!;
 		await upload("mlp", writeMlpModel());
 		for (const datatype of DATATYPES)
@@ -232,7 +226,7 @@ describe("Open Inference Protocol conformance", () => {
 		otherTenantKey = (tenant.body as { ownerKey: { key: string } }).ownerKey.key;
 	}, 120_000);
 
-	afterAll(() => node?.stop());
+	afterAll(() => testNode?.stop());
 
 	describe("health and server metadata", () => {
 		it("answers live and ready with 200 and no key", async () => {

@@ -5,10 +5,9 @@
  * Triton's status. A load is a deployment of the fleet; inference works once it answers.
  */
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import { startNode, type StartedNode } from "../../nodes/start-node";
-import { freePort } from "../support/node-process";
+import type { StartedNode } from "../../nodes/start-node";
+import { startTestNode, type TestNode } from "../support/test-node";
 import { MLP_EXAMPLE, writeMlpModel } from "../unit/onnx/example-models";
 
 const KEY = "mf_oip-repository-owner";
@@ -77,6 +76,7 @@ interface IndexEntry {
 }
 
 describe("Open Inference Protocol model repository extension", () => {
+	let testNode: TestNode;
 	let node: StartedNode;
 	let base: string;
 	let viewerKey: string;
@@ -151,22 +151,14 @@ describe("Open Inference Protocol model repository extension", () => {
 	}
 
 	beforeAll(async () => {
-		node = await startNode(
-			"all-in-one",
-			{
-				HOST: "127.0.0.1",
-				PORT: String(await freePort()),
-				METRICS_PORT: "off",
-				LOG_LEVEL: "error",
-				MODELFLEET_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), "mf-oip-repo-")),
-				MODELFLEET_BOOTSTRAP_KEY: KEY,
-				MODELFLEET_POOL_THREADS: "1",
-				MODELFLEET_GPUS: "none",
-				MODELFLEET_STATUS_INTERVAL_MS: "200",
-				MODELFLEET_RECONCILE_INTERVAL_MS: "200",
-			},
-			() => undefined,
-		);
+		testNode = await startTestNode(KEY, {
+			LOG_LEVEL: "error",
+			MODELFLEET_POOL_THREADS: "1",
+			MODELFLEET_GPUS: "none",
+			MODELFLEET_STATUS_INTERVAL_MS: "200",
+			MODELFLEET_RECONCILE_INTERVAL_MS: "200",
+		});
+		node = testNode.node;
 		base = node.httpUrl!;
 		await register("mlp", "Validated");
 		await register("draft", "Trained");
@@ -182,7 +174,7 @@ describe("Open Inference Protocol model repository extension", () => {
 		).ownerKey.key;
 	}, 120_000);
 
-	afterAll(() => node?.stop());
+	afterAll(() => testNode?.stop());
 
 	it("is advertised in the server metadata", async () => {
 		const server = await call("/v2", { key: null });

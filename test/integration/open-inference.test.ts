@@ -1,14 +1,12 @@
 /** The Open Inference Protocol (KServe v2 / Triton HTTP) on an all-in-one node. */
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
-import { startNode, type StartedNode } from "../../nodes/start-node";
-import { freePort } from "../support/node-process";
+import type { StartedNode } from "../../nodes/start-node";
+import { startTestNode, type TestNode } from "../support/test-node";
 import { MLP_EXAMPLE, writeMlpModel } from "../unit/onnx/example-models";
 
 const KEY = "mf_oip-test-owner";
 
 describe("Open Inference Protocol /v2", () => {
+	let testNode: TestNode;
 	let node: StartedNode;
 	let base: string;
 
@@ -32,19 +30,11 @@ describe("Open Inference Protocol /v2", () => {
 	}
 
 	beforeAll(async () => {
-		node = await startNode(
-			"all-in-one",
-			{
-				HOST: "127.0.0.1",
-				PORT: String(await freePort()),
-				METRICS_PORT: "off",
-				LOG_LEVEL: "error",
-				MODELFLEET_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), "mf-oip-")),
-				MODELFLEET_BOOTSTRAP_KEY: KEY,
-				MODELFLEET_POOL_THREADS: "1",
-			},
-			() => undefined,
-		);
+		testNode = await startTestNode(KEY, {
+			LOG_LEVEL: "error",
+			MODELFLEET_POOL_THREADS: "1",
+		});
+		node = testNode.node;
 		base = node.httpUrl!;
 		await http("/api/v1/models", {
 			method: "POST",
@@ -58,7 +48,7 @@ describe("Open Inference Protocol /v2", () => {
 		expect(uploaded.status).toBe(201);
 	}, 60_000);
 
-	afterAll(() => node?.stop());
+	afterAll(() => testNode?.stop());
 
 	it("answers health and server metadata without a key", async () => {
 		expect(await http("/v2/health/live", { key: null })).toEqual({

@@ -8,9 +8,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { RequestMeta } from "../../lib/accounts/access";
 import type { InferResult } from "../../lib/predictor/served-model";
-import { startNode, type StartedNode } from "../../nodes/start-node";
+import type { StartedNode } from "../../nodes/start-node";
 import { metaFor } from "../support/control-broker";
-import { freePort } from "../support/node-process";
+import { startTestNode, type TestNode } from "../support/test-node";
 import { waitFor } from "../support/wait";
 import type { FleetNode } from "../../lib/fleet/node-inventory";
 import { MLP_EXAMPLE, writeMlpModel } from "../unit/onnx/example-models";
@@ -19,6 +19,7 @@ const FIXTURES = path.join(__dirname, "..", "fixtures");
 const OWNER_KEY = "mf_predictor-test-owner";
 
 describe("predictor on an all-in-one node", () => {
+	let testNode: TestNode;
 	let node: StartedNode;
 	let owner: RequestMeta;
 	let other: RequestMeta;
@@ -26,20 +27,11 @@ describe("predictor on an all-in-one node", () => {
 		node.broker.call<InferResult, Record<string, unknown>>("predictor.infer", params, { meta });
 
 	beforeAll(async () => {
-		node = await startNode(
-			"all-in-one",
-			{
-				HOST: "127.0.0.1",
-				PORT: String(await freePort()),
-				METRICS_PORT: "off",
-				LOG_LEVEL: "warn",
-				MODELFLEET_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), "mf-predictor-")),
-				MODELFLEET_BOOTSTRAP_KEY: OWNER_KEY,
-				MODELFLEET_POOL_THREADS: "2",
-				MODELFLEET_STATUS_INTERVAL_MS: "200",
-			},
-			() => undefined,
-		);
+		testNode = await startTestNode(OWNER_KEY, {
+			MODELFLEET_POOL_THREADS: "2",
+			MODELFLEET_STATUS_INTERVAL_MS: "200",
+		});
+		node = testNode.node;
 		owner = await metaFor(node.broker, OWNER_KEY);
 		const { ownerKey } = await node.broker.call<
 			{ ownerKey: { key: string } },
@@ -95,7 +87,7 @@ describe("predictor on an all-in-one node", () => {
 		await call("registry.aliases.set", { model: "iris", alias: "champion", version: "1.0.0" });
 	}, 60_000);
 
-	afterAll(() => node?.stop());
+	afterAll(() => testNode?.stop());
 
 	function writeTemp(bytes: Uint8Array): string {
 		const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "mf-file-")), "model");

@@ -5,20 +5,19 @@
  * cancelled or expired running job frees its slot for the next job at once.
  */
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import { startNode, type StartedNode } from "../../nodes/start-node";
+import type { StartedNode } from "../../nodes/start-node";
 import type { JobView } from "../../lib/scheduler/job-store";
-import { freePort } from "../support/node-process";
+import {
+	FAST_LOOPS_CPU_ONLY,
+	startTestNode,
+	type TestNode,
+	type TestRequestInit,
+} from "../support/test-node";
 import { waitFor } from "../support/wait";
 
 const OWNER_KEY = "mf_training-jobs-test-owner-key";
 const FIXTURES = path.join(__dirname, "..", "fixtures", "datasets");
-
-interface Reply {
-	status: number;
-	body: unknown;
-}
 
 interface ErrorBody {
 	message: string;
@@ -38,24 +37,12 @@ function named(error: ErrorBody): { field: string | undefined; message: string }
 }
 
 describe("training jobs through the gateway", () => {
+	let testNode: TestNode;
 	let node: StartedNode;
 	let base: string;
-	const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "mf-training-jobs-"));
+	let dataDir: string;
 
-	async function request(
-		url: string,
-		init: { method?: string; body?: unknown } = {},
-	): Promise<Reply> {
-		const response = await fetch(`${base}${url}`, {
-			method: init.method ?? "GET",
-			headers: {
-				authorization: `Bearer ${OWNER_KEY}`,
-				...(init.body !== undefined ? { "content-type": "application/json" } : {}),
-			},
-			body: init.body !== undefined ? JSON.stringify(init.body) : undefined,
-		});
-		return { status: response.status, body: await response.json() };
-	}
+	const request = (url: string, init?: TestRequestInit) => testNode.request(url, init);
 
 	async function upload(name: string, csv: string | Buffer): Promise<{ sha256: string }> {
 		const response = await fetch(`${base}/datasets?name=${name}&labelColumn=label`, {
@@ -107,24 +94,12 @@ describe("training jobs through the gateway", () => {
 	};
 
 	beforeAll(async () => {
-		const port = await freePort();
-		node = await startNode(
-			"all-in-one",
-			{
-				HOST: "127.0.0.1",
-				PORT: String(port),
-				METRICS_PORT: "off",
-				LOG_LEVEL: "error",
-				MODELFLEET_DATA_DIR: dataDir,
-				MODELFLEET_STATUS_INTERVAL_MS: "200",
-				MODELFLEET_RECONCILE_INTERVAL_MS: "100",
-				MODELFLEET_GPUS: "none",
-				MODELFLEET_TRAINER_SLOTS: "1",
-				MODELFLEET_BOOTSTRAP_KEY: OWNER_KEY,
-			},
-			() => undefined,
-		);
-		base = `${node.httpUrl}/api/v1`;
+		testNode = await startTestNode(OWNER_KEY, {
+			...FAST_LOOPS_CPU_ONLY,
+			LOG_LEVEL: "error",
+			MODELFLEET_TRAINER_SLOTS: "1",
+		});
+		({ node, api: base, dataDir } = testNode);
 		for (const name of ["iris", "digits", "lost"]) {
 			const created = await request("/models", {
 				method: "POST",
@@ -136,10 +111,7 @@ describe("training jobs through the gateway", () => {
 		await upload("digits", fs.readFileSync(path.join(FIXTURES, "digits.csv")));
 	}, 30_000);
 
-	afterAll(async () => {
-		await node?.stop();
-		fs.rmSync(dataDir, { recursive: true, force: true });
-	});
+	afterAll(() => testNode?.stop());
 
 	it("refuses bad specs with 400 naming the field, and queues nothing", async () => {
 		const iris = { target: "iris", dataset: "iris", labelColumn: "label" };
@@ -253,8 +225,8 @@ describe("training jobs through the gateway", () => {
 			expect(reply.status).toBe(404);
 			expect((reply.body as ErrorBody).message).toMatch(message);
 		}
-		const list = await request("/training-jobs");
-		expect(list).toEqual({ status: 200, body: { items: [] } });
+		const { status, body } = await request("/training-jobs");
+		expect({ status, body }).toEqual({ status: 200, body: { items: [] } });
 	});
 
 	it("marks a job that fails on its trainer Failed with the reason, and runs the next one", async () => {

@@ -6,23 +6,22 @@
  * validation rows is the best epoch's, not the last one's).
  */
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import { startNode, type StartedNode } from "../../nodes/start-node";
+import type { StartedNode } from "../../nodes/start-node";
 import { parseDataset } from "../../lib/datasets/parse-dataset";
 import { splitDataset, type DatasetSplit } from "../../lib/datasets/dataset-split";
 import type { JobView } from "../../lib/scheduler/job-store";
 import type { VersionView } from "../../lib/registry/version-store";
-import { freePort } from "../support/node-process";
+import {
+	FAST_LOOPS_CPU_ONLY,
+	startTestNode,
+	type TestNode,
+	type TestRequestInit,
+} from "../support/test-node";
 import { waitFor } from "../support/wait";
 
 const OWNER_KEY = "mf_training-quality-test-owner-key";
 const FIXTURES = path.join(__dirname, "..", "fixtures", "datasets");
-
-interface Reply {
-	status: number;
-	body: unknown;
-}
 
 interface JobResult {
 	version: string;
@@ -58,24 +57,11 @@ async function splitOf(file: string, seed: number): Promise<DatasetSplit> {
 }
 
 describe("trained versions through the gateway", () => {
+	let testNode: TestNode;
 	let node: StartedNode;
 	let base: string;
-	const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "mf-training-quality-"));
 
-	async function request(
-		url: string,
-		init: { method?: string; body?: unknown } = {},
-	): Promise<Reply> {
-		const response = await fetch(`${base}${url}`, {
-			method: init.method ?? "GET",
-			headers: {
-				authorization: `Bearer ${OWNER_KEY}`,
-				...(init.body !== undefined ? { "content-type": "application/json" } : {}),
-			},
-			body: init.body !== undefined ? JSON.stringify(init.body) : undefined,
-		});
-		return { status: response.status, body: await response.json() };
-	}
+	const request = (url: string, init?: TestRequestInit) => testNode.request(url, init);
 
 	async function upload(name: string, file: string): Promise<void> {
 		const response = await fetch(`${base}/datasets?name=${name}&labelColumn=label`, {
@@ -141,23 +127,8 @@ describe("trained versions through the gateway", () => {
 	}
 
 	beforeAll(async () => {
-		const port = await freePort();
-		node = await startNode(
-			"all-in-one",
-			{
-				HOST: "127.0.0.1",
-				PORT: String(port),
-				METRICS_PORT: "off",
-				LOG_LEVEL: "warn",
-				MODELFLEET_DATA_DIR: dataDir,
-				MODELFLEET_STATUS_INTERVAL_MS: "200",
-				MODELFLEET_RECONCILE_INTERVAL_MS: "100",
-				MODELFLEET_GPUS: "none",
-				MODELFLEET_BOOTSTRAP_KEY: OWNER_KEY,
-			},
-			() => undefined,
-		);
-		base = `${node.httpUrl}/api/v1`;
+		testNode = await startTestNode(OWNER_KEY, FAST_LOOPS_CPU_ONLY);
+		({ node, api: base } = testNode);
 		for (const name of ["digits", "iris"]) {
 			const created = await request("/models", {
 				method: "POST",
@@ -167,10 +138,7 @@ describe("trained versions through the gateway", () => {
 		}
 	}, 30_000);
 
-	afterAll(async () => {
-		await node?.stop();
-		fs.rmSync(dataDir, { recursive: true, force: true });
-	});
+	afterAll(() => testNode?.stop());
 
 	it("trains digits to test accuracy ≥ 0.95 and the served version scores that metric on the test rows", async () => {
 		const file = path.join(FIXTURES, "digits.csv");

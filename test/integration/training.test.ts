@@ -6,43 +6,33 @@
  * equals the TF.js model kept beside it.
  */
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import { startNode, type StartedNode } from "../../nodes/start-node";
+import type { StartedNode } from "../../nodes/start-node";
 import type { JobView } from "../../lib/scheduler/job-store";
 import type { VersionView } from "../../lib/registry/version-store";
-import { freePort } from "../support/node-process";
+import {
+	FAST_LOOPS_CPU_ONLY,
+	startTestNode,
+	type TestNode,
+	type TestReply,
+	type TestRequestInit,
+} from "../support/test-node";
 import { waitFor } from "../support/wait";
 
 const OWNER_KEY = "mf_training-test-owner-key";
 const IRIS = path.join(__dirname, "..", "fixtures", "datasets", "iris.csv");
 
-interface Reply {
-	status: number;
-	body: unknown;
-}
-
 describe("training through the gateway", () => {
+	let testNode: TestNode;
 	let node: StartedNode;
 	let base: string;
-	const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "mf-training-"));
 
-	async function request(
-		url: string,
-		init: { method?: string; body?: unknown } = {},
-	): Promise<Reply> {
-		const response = await fetch(`${base}${url}`, {
-			method: init.method ?? "GET",
-			headers: {
-				authorization: `Bearer ${OWNER_KEY}`,
-				...(init.body !== undefined ? { "content-type": "application/json" } : {}),
-			},
-			body: init.body !== undefined ? JSON.stringify(init.body) : undefined,
-		});
-		return { status: response.status, body: await response.json() };
-	}
+	const request = (url: string, init?: TestRequestInit) => testNode.request(url, init);
 
-	async function upload(query: string, body: string | Buffer): Promise<Reply> {
+	async function upload(
+		query: string,
+		body: string | Buffer,
+	): Promise<Pick<TestReply, "status" | "body">> {
 		const response = await fetch(`${base}/datasets?${query}`, {
 			method: "POST",
 			headers: { authorization: `Bearer ${OWNER_KEY}`, "content-type": "text/csv" },
@@ -52,33 +42,15 @@ describe("training through the gateway", () => {
 	}
 
 	beforeAll(async () => {
-		const port = await freePort();
-		node = await startNode(
-			"all-in-one",
-			{
-				HOST: "127.0.0.1",
-				PORT: String(port),
-				METRICS_PORT: "off",
-				LOG_LEVEL: "warn",
-				MODELFLEET_DATA_DIR: dataDir,
-				MODELFLEET_STATUS_INTERVAL_MS: "200",
-				MODELFLEET_RECONCILE_INTERVAL_MS: "100",
-				MODELFLEET_GPUS: "none",
-				MODELFLEET_BOOTSTRAP_KEY: OWNER_KEY,
-			},
-			() => undefined,
-		);
-		base = `${node.httpUrl}/api/v1`;
+		testNode = await startTestNode(OWNER_KEY, FAST_LOOPS_CPU_ONLY);
+		({ node, api: base } = testNode);
 		await request("/models", {
 			method: "POST",
 			body: { name: "iris", task: "classification", framework: "tfjs" },
 		});
 	});
 
-	afterAll(async () => {
-		await node.stop();
-		fs.rmSync(dataDir, { recursive: true, force: true });
-	});
+	afterAll(() => testNode.stop());
 
 	it("refuses bad CSVs with 400 naming the row and column, and stores nothing", async () => {
 		const cases: Array<[string, string, RegExp]> = [

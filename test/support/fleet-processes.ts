@@ -1,0 +1,82 @@
+/**
+ * A fleet of real modelfleet processes for cluster tests: each a role started from sources in
+ * a namespace of the test's own over the real NATS server, with the settings every cluster
+ * test shares; their output for failure messages; all of them killed at the end.
+ */
+import { randomUUID } from "node:crypto";
+import * as fs from "node:fs";
+import { serviceUrl } from "./external-services";
+import { NodeProcess } from "./node-process";
+
+/** The fleet's heartbeat: a node silent for `timeoutS` is shown unavailable. */
+export const FLEET_HEARTBEAT = { intervalS: 1, timeoutS: 3 } as const;
+
+/** Status and reconcile loops fast enough for a test to see deployments and jobs move. */
+export const FAST_LOOPS: Readonly<Record<string, string>> = {
+	MODELFLEET_STATUS_INTERVAL_MS: "300",
+	MODELFLEET_RECONCILE_INTERVAL_MS: "200",
+};
+
+export class FleetProcesses {
+	/** The fleet's Moleculer namespace: `<prefix>-<8 random hex digits>`. */
+	readonly namespace: string;
+	private readonly started: NodeProcess[] = [];
+
+	/** `env` goes to every process, on top of the shared settings. */
+	constructor(
+		prefix: string,
+		private readonly env: Readonly<Record<string, string>> = {},
+	) {
+		this.namespace = `${prefix}-${randomUUID().slice(0, 8)}`;
+	}
+
+	/**
+	 * Starts `modelfleet <role>` as node `name` with its data under /tmp/<namespace>/<name>,
+	 * METRICS_PORT off and LOG_LEVEL warn; `env` adds to or overrides that.
+	 */
+	start(name: string, role: string, env: Record<string, string> = {}): NodeProcess {
+		const node = NodeProcess.start(name, role, {
+			TRANSPORTER: serviceUrl("nats"),
+			MODELFLEET_NAMESPACE: this.namespace,
+			MODELFLEET_NODE_ID: name,
+			MODELFLEET_HEARTBEAT_INTERVAL_S: String(FLEET_HEARTBEAT.intervalS),
+			MODELFLEET_HEARTBEAT_TIMEOUT_S: String(FLEET_HEARTBEAT.timeoutS),
+			...this.env,
+			MODELFLEET_DATA_DIR: `/tmp/${this.namespace}/${name}`,
+			METRICS_PORT: "off",
+			LOG_LEVEL: "warn",
+			...env,
+		});
+		this.started.push(node);
+		return node;
+	}
+
+	/** Every process started so far, in order, dead ones included. */
+	get processes(): readonly NodeProcess[] {
+		return this.started;
+	}
+
+	/** The process last started as `name`. */
+	get(name: string): NodeProcess {
+		const node = this.started.findLast(p => p.name === name);
+		if (!node) throw new Error(`no process named ${name} was started`);
+		return node;
+	}
+
+	/** What every process printed, each under its name. */
+	logs(): string {
+		return this.started.map(p => `--- ${p.name} ---\n${p.log}`).join("\n");
+	}
+
+	/** For `.catch`: throws the error's message again with the processes' output after it. */
+	readonly failWithLogs = (err: unknown): never => {
+		throw new Error(`${(err as Error).message}\n${this.logs()}`);
+	};
+
+	/** Kills every process with SIGKILL, waits for them to exit and removes their data. */
+	async killAll(): Promise<void> {
+		for (const node of this.started) node.kill("SIGKILL");
+		await Promise.all(this.started.map(p => p.exited));
+		fs.rmSync(`/tmp/${this.namespace}`, { recursive: true, force: true });
+	}
+}
