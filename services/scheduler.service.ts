@@ -98,6 +98,12 @@ export function schedulerService(options: SchedulerServiceOptions): ServiceSchem
 	const datasets = new DatasetStore(options.database.db);
 	let reconciler: Reconciler;
 	let dispatcher: TrainingDispatcher;
+	/** A deployment change, and a reconciler pass right after it so replicas follow at once. */
+	const reconciled = async <T>(change: Promise<T>): Promise<T> => {
+		const result = await change;
+		void reconciler.trigger();
+		return result;
+	};
 	/** Runs a dispatch pass soon (set once the service exists). */
 	let kickDispatch: () => void = () => undefined;
 	let timer: NodeJS.Timeout | null = null;
@@ -214,14 +220,10 @@ export function schedulerService(options: SchedulerServiceOptions): ServiceSchem
 
 			"deployments.create": requires("deployments.write", {
 				params: CREATE_DEPLOYMENT_PARAMS,
-				async handler(ctx: Ctx<CreateDeploymentParams>) {
-					const created = await deployments.create(
-						scopeOf(ctx),
-						registryFor(ctx),
-						ctx.params,
+				handler(ctx: Ctx<CreateDeploymentParams>) {
+					return reconciled(
+						deployments.create(scopeOf(ctx), registryFor(ctx), ctx.params),
 					);
-					void reconciler.trigger();
-					return created;
 				},
 			}),
 
@@ -242,14 +244,10 @@ export function schedulerService(options: SchedulerServiceOptions): ServiceSchem
 
 			"deployments.update": requires("deployments.write", {
 				params: UPDATE_DEPLOYMENT_PARAMS,
-				async handler(ctx: Ctx<UpdateDeploymentParams>) {
-					const updated = await deployments.update(
-						scopeOf(ctx),
-						registryFor(ctx),
-						ctx.params,
+				handler(ctx: Ctx<UpdateDeploymentParams>) {
+					return reconciled(
+						deployments.update(scopeOf(ctx), registryFor(ctx), ctx.params),
 					);
-					void reconciler.trigger();
-					return updated;
 				},
 			}),
 
@@ -258,54 +256,47 @@ export function schedulerService(options: SchedulerServiceOptions): ServiceSchem
 					...MODEL,
 					replicas: { type: "number", integer: true, min: 0, max: 64, convert: true },
 				},
-				async handler(ctx: Ctx<{ model: string; replicas: number }>) {
-					const scaled = await deployments.scale(
-						scopeOf(ctx),
-						registryFor(ctx),
-						ctx.params.model,
-						ctx.params.replicas,
+				handler(ctx: Ctx<{ model: string; replicas: number }>) {
+					return reconciled(
+						deployments.scale(
+							scopeOf(ctx),
+							registryFor(ctx),
+							ctx.params.model,
+							ctx.params.replicas,
+						),
 					);
-					void reconciler.trigger();
-					return scaled;
 				},
 			}),
 
 			"deployments.promote": requires("deployments.write", {
 				params: { ...MODEL, version: { type: "string", min: 1, max: 128, optional: true } },
-				async handler(ctx: Ctx<{ model: string; version?: string }>) {
-					const promoted = await deployments.promote(
-						scopeOf(ctx),
-						registryFor(ctx),
-						ctx.params.model,
-						ctx.params.version,
+				handler(ctx: Ctx<{ model: string; version?: string }>) {
+					return reconciled(
+						deployments.promote(
+							scopeOf(ctx),
+							registryFor(ctx),
+							ctx.params.model,
+							ctx.params.version,
+						),
 					);
-					void reconciler.trigger();
-					return promoted;
 				},
 			}),
 
 			"deployments.rollback": requires("deployments.write", {
 				params: MODEL,
-				async handler(ctx: Ctx<{ model: string }>) {
-					const rolled = await deployments.rollback(
-						scopeOf(ctx),
-						registryFor(ctx),
-						ctx.params.model,
+				handler(ctx: Ctx<{ model: string }>) {
+					return reconciled(
+						deployments.rollback(scopeOf(ctx), registryFor(ctx), ctx.params.model),
 					);
-					void reconciler.trigger();
-					return rolled;
 				},
 			}),
 
 			"deployments.delete": requires("deployments.write", {
 				params: MODEL,
 				async handler(ctx: Ctx<{ model: string }>) {
-					const deleted = await deployments.delete(
-						scopeOf(ctx),
-						registryFor(ctx),
-						ctx.params.model,
+					const deleted = await reconciled(
+						deployments.delete(scopeOf(ctx), registryFor(ctx), ctx.params.model),
 					);
-					void reconciler.trigger();
 					return { deleted: deleted.model };
 				},
 			}),
