@@ -21,7 +21,7 @@ import {
 } from "../lib/scheduler/deployment-spec";
 import { DeploymentStore, type DeploymentRecord } from "../lib/scheduler/deployment-store";
 import { Deployments, servedVersions, type RegistryPort } from "../lib/scheduler/deployments";
-import { Reconciler, type ServingNode } from "../lib/scheduler/reconciler";
+import { Reconciler, routingTable, type ServingNode } from "../lib/scheduler/reconciler";
 import { DatasetStore } from "../lib/registry/dataset-store";
 import { JOB_STATES, JobStore, type JobState } from "../lib/scheduler/job-store";
 import type { TrainerNode } from "../lib/scheduler/job-dispatch";
@@ -135,8 +135,9 @@ export function schedulerService(options: SchedulerServiceOptions): ServiceSchem
 			/** The routing table (every deployment's traffic and ready replicas). Fleet-internal. */
 			placements: {
 				retryPolicy: { enabled: true },
-				handler(): RoutingTable {
-					return reconciler.table;
+				async handler(): Promise<RoutingTable> {
+					// From the database: a control node that does not reconcile answers it too.
+					return routingTable(await store.all(), await store.replicas());
 				},
 			},
 

@@ -74,6 +74,29 @@ export function deploymentKeys(d: DeploymentRecord): string[] {
 	return servedVersions(d).map(v => `${d.tenantId}/${d.model}@${v.version}`);
 }
 
+/**
+ * The routing table of the fleet: per deployment, its traffic and the nodes with a ready
+ * replica. Made from the database, so any control node answers it alike.
+ */
+export function routingTable(
+	deployments: readonly DeploymentRecord[],
+	replicas: readonly PlacedReplicaRow[],
+): RoutingTable {
+	return {
+		deployments: deployments.map(d => ({
+			deploymentId: d.id,
+			tenant: d.tenantId,
+			model: d.model,
+			traffic: d.traffic.map(t => ({ version: t.version, weight: t.weight })),
+			shadow: d.shadow?.version ?? null,
+			replicas: replicas
+				.filter(r => r.deploymentId === d.id && r.state === "ready")
+				.map(r => r.nodeID)
+				.sort(),
+		})),
+	};
+}
+
 /** What a replica must hold: its versions and batching settings. */
 function servingSignature(d: DeploymentRecord): string {
 	return JSON.stringify([
@@ -345,27 +368,10 @@ export class Reconciler {
 		deployments: readonly DeploymentRecord[],
 		replicas: readonly PlacedReplicaRow[],
 	): void {
-		const table: RoutingTable = {
-			deployments: deployments.map(d => ({
-				deploymentId: d.id,
-				tenant: d.tenantId,
-				model: d.model,
-				traffic: d.traffic.map(t => ({ version: t.version, weight: t.weight })),
-				shadow: d.shadow?.version ?? null,
-				replicas: replicas
-					.filter(r => r.deploymentId === d.id && r.state === "ready")
-					.map(r => r.nodeID)
-					.sort(),
-			})),
-		};
+		const table = routingTable(deployments, replicas);
 		const text = JSON.stringify(table);
 		if (text === this.lastTable) return;
 		this.lastTable = text;
 		this.deps.publish(table);
-	}
-
-	/** The last published table (for `scheduler.placements` and late joiners). */
-	get table(): RoutingTable {
-		return this.lastTable ? (JSON.parse(this.lastTable) as RoutingTable) : { deployments: [] };
 	}
 }
