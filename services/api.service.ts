@@ -10,7 +10,7 @@
  * predictions stream CSV or NDJSON rows through the predictor in chunks.
  */
 import { randomUUID } from "node:crypto";
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Context, ServiceSchema } from "moleculer";
 import ApiGateway, { type ApiSettingsSchema, type RateLimitSettings } from "moleculer-web";
 import { Readable } from "node:stream";
@@ -47,6 +47,7 @@ import {
 import type { RoutingMeta } from "../lib/routing/traffic-middleware";
 import { modelMetadata, type OipModelMetadata } from "../lib/http/oip-metadata";
 import { oipError, oipVersionRef } from "../lib/http/oip-http";
+import { matchInferRoute, serveInfer, type InferRouteDeps } from "../lib/http/oip-infer-route";
 import { MODELFLEET_VERSION } from "../lib/version";
 import type { VersionView } from "../lib/registry/version-store";
 import { TtlCache } from "../lib/http/ttl-cache";
@@ -480,6 +481,7 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 		},
 
 		created() {
+			this.serveInferDirectly();
 			if (limits.limit === 0) return;
 			let lastWarning = 0;
 			counter = createRateCounter(limits, err => {
@@ -549,6 +551,44 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 		},
 
 		methods: {
+			/**
+			 * Puts the OIP infer route in front of moleculer-web (lib/http/oip-infer-route.ts): the
+			 * same checks and answers without its generic pipeline. With rate limits on, infer
+			 * requests stay on moleculer-web's route, whose limiter counts them.
+			 */
+			serveInferDirectly(): void {
+				const server = (this as unknown as { server?: Server }).server;
+				if (!server || limits.limit > 0) return;
+				const fallback = server.listeners("request") as Array<
+					(req: IncomingMessage, res: ServerResponse) => void
+				>;
+				server.removeAllListeners("request");
+				const deps: InferRouteDeps = {
+					identify: key => identify(this.broker as unknown as Context, key),
+					infer: async (params, meta) => {
+						const call = this.broker.call<InferResult, Record<string, unknown>>(
+							`${SERVICE.predictor}.infer`,
+							params,
+							{ meta },
+						);
+						const result = await call;
+						const ctx = (
+							call as Promise<InferResult> & { ctx?: Context<unknown, HttpMeta> }
+						).ctx;
+						return { result, servedBy: ctx?.meta.servedBy ?? null };
+					},
+					writeError: (res, err) => oipError.call(this, undefined as never, res, err),
+					maxBodyBytes,
+					routingKeyHeader: ROUTING_KEY_HEADER,
+					servedByHeader: SERVED_BY_HEADER,
+				};
+				server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+					const route = matchInferRoute(req.method, req.url);
+					if (route !== null) void serveInfer(req, res, route, deps);
+					else for (const listener of fallback) listener.call(server, req, res);
+				});
+			},
+
 			/** moleculer-web's hook: the key → its identity, put into ctx.meta for every call after. */
 			async authenticate(
 				ctx: Context<unknown, HttpMeta>,

@@ -1,0 +1,153 @@
+/**
+ * The Open Inference Protocol infer route, served straight from the HTTP server: it is the
+ * hottest request of the gateway, and moleculer-web's generic pipeline (route and alias
+ * matching, middlewares, an action of its own per request, response encoding) cost about as
+ * much as the prediction itself. It does what that route does, in the same order: the API key
+ * (401), the role (403), the body (JSON, or the binary tensor extension; 400 / 413), then
+ * `predictor.infer` for the caller's tenant, and the answer as JSON or binary — errors as
+ * `{"error": …}` with the same statuses. Every other request goes to moleculer-web.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Identity } from "../accounts/accounts-store";
+import { can, rolesWith } from "../accounts/roles";
+import { ForbiddenError, InvalidInputError, UnauthenticatedError } from "../errors";
+import {
+	encodeInferenceResponse,
+	type InferenceResponseParts,
+} from "../inference/response-encoder";
+import type { InferResult } from "../predictor/served-model";
+import type { RoutingMeta } from "../routing/traffic-middleware";
+import { apiKeyFromHeaders } from "./api-key-header";
+import {
+	INFERENCE_HEADER_LENGTH,
+	binaryOutputChooser,
+	encodeBinaryResponse,
+	parseHeaderLength,
+	parseInferBody,
+} from "./oip-binary";
+import { oipVersionRef } from "./oip-http";
+import { readRequestBody } from "./request-body";
+
+/** `POST /v2/models/{model}[/versions/{version}]/infer`, with its path parameters. */
+const INFER_PATH = /^\/v2\/models\/([^/?]+)(?:\/versions\/([^/?]+))?\/infer\/?(?:\?.*)?$/;
+
+export interface InferRoute {
+	model: string;
+	version?: string;
+}
+
+/** The model and version an infer request names, or null for any other request. */
+export function matchInferRoute(
+	method: string | undefined,
+	url: string | undefined,
+): InferRoute | null {
+	if (method !== "POST" || url === undefined) return null;
+	const match = INFER_PATH.exec(url);
+	if (!match) return null;
+	try {
+		const model = decodeURIComponent(match[1]);
+		const version = match[2] !== undefined ? decodeURIComponent(match[2]) : undefined;
+		if (
+			model.length === 0 ||
+			model.length > 256 ||
+			(version !== undefined && version.length > 128)
+		) {
+			return null; // moleculer-web's route answers it, with its validation error
+		}
+		return version !== undefined ? { model, version } : { model };
+	} catch {
+		return null;
+	}
+}
+
+export interface InferRouteDeps {
+	/** An API key → its identity (cached); rejects with 401 for a bad one. */
+	identify(key: string): Promise<Identity>;
+	/** Calls `predictor.infer` for the caller; resolves with the result and the node that answered. */
+	infer(
+		params: Record<string, unknown>,
+		meta: RoutingMeta,
+	): Promise<{ result: InferResult; servedBy: string | null }>;
+	/** Writes an error as the OIP routes do. */
+	writeError(res: ServerResponse, err: unknown): void;
+	maxBodyBytes: number;
+	routingKeyHeader: string;
+	servedByHeader: string;
+}
+
+/** Serves one infer request; never throws (errors become answers). */
+export async function serveInfer(
+	req: IncomingMessage,
+	res: ServerResponse,
+	route: InferRoute,
+	deps: InferRouteDeps,
+): Promise<void> {
+	try {
+		const key = apiKeyFromHeaders(req.headers);
+		if (key === null) throw new UnauthenticatedError();
+		const identity = await deps.identify(key);
+		if (!can(identity.role, "predict")) {
+			throw new ForbiddenError(identity.role, "call api.v2Infer", rolesWith("predict"));
+		}
+		const headerLength = parseHeaderLength(req.headers[INFERENCE_HEADER_LENGTH]);
+		const body = await readRequestBody(req, {
+			limitBytes: deps.maxBodyBytes,
+			limitSetting: "MODELFLEET_MAX_BODY_BYTES",
+			contentLength: req.headers["content-length"],
+			...(headerLength !== null ? { alignAt: headerLength } : {}),
+		});
+		const request = parseInferBody(body, headerLength);
+		if (typeof request !== "object" || request === null || Array.isArray(request)) {
+			throw new InvalidInputError(
+				"The request body must be a JSON object: an inference request with inputs.",
+				{ where: "body" },
+			);
+		}
+		const routingKey = req.headers[deps.routingKeyHeader];
+		const meta: RoutingMeta = {
+			tenant: identity.tenant,
+			role: identity.role,
+			keyId: identity.keyId,
+			...(typeof routingKey === "string" && routingKey.length > 0
+				? { routingKey: routingKey.slice(0, 256) }
+				: {}),
+		};
+		const { result, servedBy } = await deps.infer(
+			{ ...(request as Record<string, unknown>), ...oipVersionRef(route) },
+			meta,
+		);
+		const parts: InferenceResponseParts = {
+			modelName: result.modelName,
+			modelVersion: result.modelVersion,
+			id: result.id,
+			parameters: {
+				...(result.parameters ?? {}),
+				execution_provider: result.executionProvider,
+			},
+			outputs: result.outputs,
+		};
+		const headers: Record<string, string> = servedBy ? { [deps.servedByHeader]: servedBy } : {};
+		const binary = encodeBinaryResponse(parts, binaryOutputChooser(request));
+		if (binary !== null) {
+			res.writeHead(200, {
+				...headers,
+				"Content-Type": "application/octet-stream",
+				"Inference-Header-Content-Length": String(binary.headerLength),
+				"Content-Length": String(binary.body.length),
+			});
+			res.end(binary.body);
+			return;
+		}
+		const text = JSON.stringify(encodeInferenceResponse(parts));
+		res.writeHead(200, {
+			...headers,
+			"Content-Type": "application/json; charset=utf-8",
+			"Content-Length": String(Buffer.byteLength(text)),
+		});
+		res.end(text);
+	} catch (err) {
+		// A refused request may still be sending its body: read it away so the connection stays usable.
+		if (!req.readableEnded) req.resume();
+		deps.writeError(res, err);
+	}
+}
