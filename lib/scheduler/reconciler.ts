@@ -214,6 +214,9 @@ export class Reconciler {
 		}
 
 		this.refreshChangedReplicas(deployments, replicas);
+		// Routes first, status after: the table is sent before a client can read "running", so a
+		// gateway normally routes to a replica as soon as its deployment shows ready.
+		this.publish(deployments, replicas);
 
 		for (const d of deployments) {
 			const mine = replicas.filter(r => r.deploymentId === d.id);
@@ -237,8 +240,6 @@ export class Reconciler {
 				await this.deps.store.setStatus(d.id, status, reason);
 			}
 		}
-
-		this.publish(deployments, replicas);
 	}
 
 	private autoscale(

@@ -279,8 +279,16 @@ describeWithServices(["nats", "postgres"], "deployments across a fleet", () => {
 			expect.objectContaining({ nodeID: "worker-gpu", gpuIndex: 0, state: "ready" }),
 		]);
 		expect(Date.now() - joinedAt).toBeLessThan(35_000);
-		const reply = await predict("vision");
-		expect(reply).toMatchObject({ status: 200, node: "worker-gpu" });
+		// The gateway learns the placement from the scheduler's event, a moment after it is recorded.
+		await waitFor(
+			"predictions of the GPU deployment routed to the GPU worker",
+			async () => ((await predict("vision")).node === "worker-gpu" ? true : undefined),
+			5000,
+		);
+		const replies = await Promise.all(Array.from({ length: 20 }, () => predict("vision")));
+		expect(replies.map(r => `${r.status} ${r.node}`)).toEqual(
+			Array.from({ length: 20 }, () => "200 worker-gpu"),
+		);
 		// CPU replicas stay where they were: no churn when a node joins.
 		const cpu = await deployment("mlp");
 		expect(cpu.placements.every(p => p.nodeID !== "worker-gpu")).toBe(true);
