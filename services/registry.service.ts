@@ -501,8 +501,9 @@ export function registryService(options: RegistryServiceOptions): ServiceSchema 
 			}),
 
 			"datasets.list": requires("models.read", {
-				async handler(ctx: Ctx<Record<string, never>>) {
-					return { items: await datasets.list(scopeOf(ctx)) };
+				params: { name: { type: "string", optional: true, max: 128 }, ...PAGE },
+				handler(ctx: Ctx<{ name?: string; limit: number; cursor?: string }>) {
+					return datasets.list(scopeOf(ctx), ctx.params);
 				},
 			}),
 

@@ -57,6 +57,11 @@ interface NodeEventPayload {
 type Ctx<P> = Context<P, RequestMeta>;
 
 const MODEL = { model: { type: "string", min: 1, max: 256 } } as const;
+/** Lists page as the registry's do: `limit` (1–500, default 50) and the previous page's `nextCursor`. */
+const PAGE = {
+	limit: { type: "number", integer: true, min: 1, max: 500, default: 50, convert: true },
+	cursor: { type: "string", optional: true, max: 512 },
+} as const;
 
 /** The registry, called for the caller's tenant (its meta travels with the calls). */
 function registryFor(ctx: Context): RegistryPort {
@@ -190,9 +195,12 @@ export function schedulerService(options: SchedulerServiceOptions): ServiceSchem
 
 			"jobs.list": requires("models.read", {
 				retryPolicy: { enabled: true },
-				params: { state: { type: "enum", values: [...JOB_STATES], optional: true } },
-				async handler(ctx: Ctx<{ state?: JobState }>) {
-					return { items: await jobs.list(scopeOf(ctx), ctx.params.state) };
+				params: {
+					state: { type: "enum", values: [...JOB_STATES], optional: true },
+					...PAGE,
+				},
+				handler(ctx: Ctx<{ state?: JobState; limit: number; cursor?: string }>) {
+					return jobs.list(scopeOf(ctx), ctx.params);
 				},
 			}),
 
@@ -238,8 +246,9 @@ export function schedulerService(options: SchedulerServiceOptions): ServiceSchem
 
 			"deployments.list": requires("models.read", {
 				retryPolicy: { enabled: true },
-				async handler(ctx: Ctx<Record<string, never>>) {
-					return { items: await store.list(scopeOf(ctx)) };
+				params: PAGE,
+				handler(ctx: Ctx<{ limit: number; cursor?: string }>) {
+					return store.list(scopeOf(ctx), ctx.params);
 				},
 			}),
 

@@ -1,11 +1,11 @@
 import { randomUUID } from "node:crypto";
-import { and, asc, desc, eq } from "drizzle-orm";
+import { and, asc, desc, eq, gt, lt, or, type SQL } from "drizzle-orm";
 import type { Scope } from "../accounts/access";
 import type { Db } from "../db/database";
 import { isUniqueViolation } from "../db/migrate";
 import { datasets, trainingJobs } from "../db/schema";
 import { NotFoundError } from "../errors";
-import { auditOk } from "./registry-scope";
+import { auditOk, decodeCursor, encodeCursor, type Page } from "./registry-scope";
 
 export interface DatasetView {
 	id: string;
@@ -145,13 +145,38 @@ export class DatasetStore {
 		return view(rows[0]);
 	}
 
-	async list(scope: Scope): Promise<DatasetView[]> {
+	/** The tenant's datasets by name, newest version first; `name` keeps one dataset's versions. */
+	async list(
+		scope: Scope,
+		query: { name?: string; limit: number; cursor?: string },
+	): Promise<Page<DatasetView>> {
+		const after = decodeCursor(query.cursor)?.split("\u0000");
+		const conditions: SQL[] = [eq(datasets.tenantId, scope.tenantId)];
+		if (query.name !== undefined) conditions.push(eq(datasets.name, query.name));
+		if (after && after.length === 2 && /^\d+$/.test(after[1])) {
+			const [name, version] = [after[0], Number(after[1])];
+			conditions.push(
+				or(
+					gt(datasets.name, name),
+					and(eq(datasets.name, name), lt(datasets.version, version)),
+				)!,
+			);
+		}
 		const rows = await this.db
 			.select()
 			.from(datasets)
-			.where(eq(datasets.tenantId, scope.tenantId))
-			.orderBy(asc(datasets.name), desc(datasets.version));
-		return rows.map(view);
+			.where(and(...conditions))
+			.orderBy(asc(datasets.name), desc(datasets.version))
+			.limit(query.limit + 1);
+		const page = rows.slice(0, query.limit);
+		const last = page[page.length - 1];
+		return {
+			items: page.map(view),
+			nextCursor:
+				rows.length > query.limit
+					? encodeCursor(`${last.name}\u0000${last.version}`)
+					: null,
+		};
 	}
 
 	/** Blobs datasets and job checkpoints hold: artifact GC keeps them. */

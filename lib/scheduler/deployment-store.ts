@@ -1,12 +1,12 @@
 import { randomUUID } from "node:crypto";
-import { and, asc, eq } from "drizzle-orm";
+import { and, asc, eq, gt } from "drizzle-orm";
 import type { Scope } from "../accounts/access";
 import type { BatchingOptions } from "../batching/batching-options";
 import type { Db } from "../db/database";
 import { isUniqueViolation } from "../db/migrate";
 import { deploymentReplicas, deployments } from "../db/schema";
 import { AlreadyExistsError, NotFoundError } from "../errors";
-import { auditOk } from "../registry/registry-scope";
+import { auditOk, decodeCursor, encodeCursor, type Page } from "../registry/registry-scope";
 import type {
 	DeploymentAutoscaling,
 	DeploymentResources,
@@ -175,14 +175,30 @@ export class DeploymentStore {
 		return rows.length > 0;
 	}
 
-	async list(scope: Scope): Promise<DeploymentView[]> {
+	/** The tenant's deployments by model name; `cursor` is the previous page's `nextCursor`. */
+	async list(
+		scope: Scope,
+		query: { limit: number; cursor?: string },
+	): Promise<Page<DeploymentView>> {
+		const after = decodeCursor(query.cursor);
 		const rows = await this.db
 			.select()
 			.from(deployments)
-			.where(eq(deployments.tenantId, scope.tenantId))
-			.orderBy(asc(deployments.modelName));
+			.where(
+				and(
+					eq(deployments.tenantId, scope.tenantId),
+					...(after !== undefined ? [gt(deployments.modelName, after)] : []),
+				),
+			)
+			.orderBy(asc(deployments.modelName))
+			.limit(query.limit + 1);
+		const page = rows.slice(0, query.limit);
 		const replicas = await this.replicas();
-		return rows.map(row => viewOf(record(row), replicas));
+		return {
+			items: page.map(row => viewOf(record(row), replicas)),
+			nextCursor:
+				rows.length > query.limit ? encodeCursor(page[page.length - 1].modelName) : null,
+		};
 	}
 
 	/** Every tenant's deployments: the reconciler's input. */

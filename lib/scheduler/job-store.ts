@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
-import { and, asc, desc, eq, sql } from "drizzle-orm";
+import { and, asc, desc, eq, lt, sql } from "drizzle-orm";
 import type { Scope } from "../accounts/access";
 import type { Db } from "../db/database";
 import { trainingJobs } from "../db/schema";
 import { NotFoundError, StateConflictError } from "../errors";
-import { auditOk } from "../registry/registry-scope";
+import { auditOk, decodeCursor, encodeCursor, type Page } from "../registry/registry-scope";
 
 export const JOB_STATES = ["queued", "running", "completed", "failed", "cancelled"] as const;
 export type JobState = (typeof JOB_STATES)[number];
@@ -167,19 +167,31 @@ export class JobStore {
 		return row ? { ...view(row), tenantId: row.tenantId } : null;
 	}
 
-	async list(scope: Scope, state?: JobState): Promise<JobView[]> {
+	/** The tenant's jobs, newest first; `cursor` is the previous page's `nextCursor`. */
+	async list(
+		scope: Scope,
+		query: { state?: JobState; limit: number; cursor?: string },
+	): Promise<Page<JobView>> {
+		const after = decodeCursor(query.cursor);
 		const rows = await this.db
 			.select()
 			.from(trainingJobs)
 			.where(
 				and(
 					eq(trainingJobs.tenantId, scope.tenantId),
-					...(state ? [eq(trainingJobs.state, state)] : []),
+					...(query.state ? [eq(trainingJobs.state, query.state)] : []),
+					...(after !== undefined && /^\d+$/.test(after)
+						? [lt(trainingJobs.seq, Number(after))]
+						: []),
 				),
 			)
 			.orderBy(desc(trainingJobs.seq))
-			.limit(500);
-		return rows.map(view);
+			.limit(query.limit + 1);
+		const page = rows.slice(0, query.limit);
+		return {
+			items: page.map(view),
+			nextCursor: rows.length > query.limit ? encodeCursor(page[page.length - 1].seq) : null,
+		};
 	}
 
 	/** Queued and running jobs of every tenant, in dispatch order: priority, then submission. */
