@@ -226,7 +226,7 @@ describe("training jobs through the gateway", () => {
 			expect((reply.body as ErrorBody).message).toMatch(message);
 		}
 		const { status, body } = await request("/training-jobs");
-		expect({ status, body }).toEqual({ status: 200, body: { items: [] } });
+		expect({ status, body }).toEqual({ status: 200, body: { items: [], nextCursor: null } });
 	});
 
 	it("marks a job that fails on its trainer Failed with the reason, and runs the next one", async () => {
