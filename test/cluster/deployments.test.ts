@@ -5,6 +5,7 @@
  * request and is replaced; a GPU deployment waits for a GPU node and runs there once one joins;
  * the autoscaler scales up under load and back down after it; a canary split holds its weights.
  */
+import { apiClient } from "../support/test-node";
 import { randomUUID } from "node:crypto";
 import { ServiceBroker } from "moleculer";
 import { registerRoutingStrategies } from "../../lib/routing/model-replica-strategy";
@@ -45,18 +46,11 @@ describeWithServices(["nats", "postgres"], "deployments across a fleet", () => {
 		path: string,
 		init: { method?: string; body?: unknown } = {},
 	): Promise<Reply> {
-		const response = await fetch(`${base}${path}`, {
-			method: init.method ?? "GET",
-			headers: {
-				authorization: `Bearer ${OWNER_KEY}`,
-				...(init.body !== undefined ? { "content-type": "application/json" } : {}),
-			},
-			body: init.body !== undefined ? JSON.stringify(init.body) : undefined,
-		});
+		const reply = await apiClient(base, OWNER_KEY)(path, init);
 		return {
-			status: response.status,
-			body: await response.json(),
-			node: response.headers.get("x-modelfleet-node"),
+			status: reply.status,
+			body: reply.body,
+			node: reply.headers.get("x-modelfleet-node"),
 		};
 	}
 

@@ -6,6 +6,7 @@
  * busy, a high-priority job submitted after two low ones runs first; a GPU job waits on the
  * CPU-only fleet with its reason shown and runs on a GPU worker once one joins.
  */
+import { apiClient } from "../support/test-node";
 import { randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -45,20 +46,8 @@ describeWithServices(["nats", "postgres"], "training across a fleet", () => {
 		});
 	}
 
-	async function request(
-		url: string,
-		init: { method?: string; body?: unknown } = {},
-	): Promise<Reply> {
-		const response = await fetch(`${base}${url}`, {
-			method: init.method ?? "GET",
-			headers: {
-				authorization: `Bearer ${OWNER_KEY}`,
-				...(init.body !== undefined ? { "content-type": "application/json" } : {}),
-			},
-			body: init.body !== undefined ? JSON.stringify(init.body) : undefined,
-		});
-		return { status: response.status, body: await response.json() };
-	}
+	const request = (url: string, init: { method?: string; body?: unknown } = {}): Promise<Reply> =>
+		apiClient(base, OWNER_KEY)(url, init);
 
 	const job = async (id: string) => (await request(`/training-jobs/${id}`)).body as JobView;
 

@@ -37,6 +37,25 @@ export interface TestNode {
 	stop(): Promise<void>;
 }
 
+/** A JSON client of a gateway's `/api/v1` routes (`path` starts with `/`) that sends `key` as Bearer. */
+export function apiClient(
+	api: string,
+	key: string,
+): (path: string, init?: TestRequestInit) => Promise<TestReply> {
+	return async (url, init = {}) => {
+		const response = await fetch(`${api}${url}`, {
+			method: init.method ?? "GET",
+			headers: {
+				authorization: `Bearer ${key}`,
+				...(init.body !== undefined ? { "content-type": "application/json" } : {}),
+				...init.headers,
+			},
+			body: init.body !== undefined ? JSON.stringify(init.body) : undefined,
+		});
+		return { status: response.status, body: await response.json(), headers: response.headers };
+	};
+}
+
 /**
  * Status and reconcile loops fast enough for a test to see deployments and jobs move, and
  * no GPUs whatever the machine has.
@@ -78,18 +97,7 @@ export async function startTestNode(
 	}
 	const api = `${node.httpUrl}/api/v1`;
 
-	async function request(url: string, init: TestRequestInit = {}): Promise<TestReply> {
-		const response = await fetch(`${api}${url}`, {
-			method: init.method ?? "GET",
-			headers: {
-				authorization: `Bearer ${key}`,
-				...(init.body !== undefined ? { "content-type": "application/json" } : {}),
-				...init.headers,
-			},
-			body: init.body !== undefined ? JSON.stringify(init.body) : undefined,
-		});
-		return { status: response.status, body: await response.json(), headers: response.headers };
-	}
+	const request = apiClient(api, key);
 
 	return {
 		node,

@@ -1,9 +1,7 @@
 import { InvalidInputError, RequestTooLargeError } from "../../../lib/errors";
-import {
-	compileRequestValidator,
-	type RequestValidator,
-} from "../../../lib/inference/request-validator";
+import { compileRequestValidator } from "../../../lib/inference/request-validator";
 import type { ModelSchema } from "../../../lib/registry/model-schema";
+import { expectRefused } from "./validator-fixtures";
 
 const SCHEMA: ModelSchema = {
 	inputs: [
@@ -26,23 +24,6 @@ const OUTPUTS = [{ name: "y", datatype: "FP32" as const, shape: [-1] }];
 
 const ROW_FORM =
 	"an object keyed by feature name (sepal_length, sepal_width, color, doors) or an array of their 4 values in that order";
-
-function expectRefused(
-	validate: RequestValidator,
-	request: unknown,
-	kind: typeof InvalidInputError | typeof RequestTooLargeError,
-	message: string,
-): void {
-	let error: InvalidInputError | undefined;
-	try {
-		validate(request);
-	} catch (caught) {
-		error = caught as InvalidInputError;
-	}
-	expect(error).toBeInstanceOf(kind);
-	expect(error?.code).toBe(kind === InvalidInputError ? 400 : 413);
-	expect(error?.message).toBe(message);
-}
 
 describe("instances", () => {
 	const validate = compileRequestValidator(SCHEMA);

@@ -4,26 +4,8 @@ import {
 	compileRequestValidator,
 	type RequestValidator,
 } from "../../../lib/inference/request-validator";
-import type { ModelSchema, OipDatatype } from "../../../lib/registry/model-schema";
-
-const SCHEMA: ModelSchema = {
-	inputs: [
-		{
-			name: "x",
-			datatype: "FP32",
-			shape: [-1, 4],
-			features: [
-				{ name: "sepal_length", min: 0, max: 10 },
-				{ name: "sepal_width" },
-				{ name: "color", categories: ["red", "green", "blue"] },
-				{ name: "petal_width", min: 0.1, max: 2.5 },
-			],
-		},
-		{ name: "ids", datatype: "INT64", shape: [-1, 2] },
-		{ name: "mask", datatype: "BOOL", shape: [-1] },
-	],
-	outputs: [{ name: "probabilities", datatype: "FP32", shape: [-1, 3] }],
-};
+import type { OipDatatype } from "../../../lib/registry/model-schema";
+import { SCHEMA, expectRefused, refusal } from "./validator-fixtures";
 
 const EXPECTED_INPUTS = "'x' FP32 [-1, 4], 'ids' INT64 [-1, 2], 'mask' BOOL [-1]";
 
@@ -56,29 +38,6 @@ function changed(change: (b: Body) => void): Body {
 	const b = body();
 	change(b);
 	return b;
-}
-
-function refusal(validate: RequestValidator, request: unknown): Error {
-	try {
-		validate(request);
-	} catch (error) {
-		return error as Error;
-	}
-	throw new Error("expected the request to be refused");
-}
-
-/** Asserts the error class, its status code and type, and the whole message. */
-function expectRefused(
-	validate: RequestValidator,
-	request: unknown,
-	kind: typeof InvalidInputError | typeof RequestTooLargeError,
-	message: string,
-): void {
-	const error = refusal(validate, request) as InvalidInputError;
-	expect(error).toBeInstanceOf(kind);
-	expect(error.code).toBe(kind === InvalidInputError ? 400 : 413);
-	expect(error.type).toBe(kind === InvalidInputError ? "INVALID_INPUT" : "REQUEST_TOO_LARGE");
-	expect(error.message).toBe(message);
 }
 
 /** A validator for one input without features. */

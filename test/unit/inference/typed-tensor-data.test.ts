@@ -4,26 +4,8 @@ import {
 	compileRequestValidator,
 	type RequestValidator,
 } from "../../../lib/inference/request-validator";
-import type { ModelSchema, OipDatatype } from "../../../lib/registry/model-schema";
-
-const SCHEMA: ModelSchema = {
-	inputs: [
-		{
-			name: "x",
-			datatype: "FP32",
-			shape: [-1, 4],
-			features: [
-				{ name: "sepal_length", min: 0, max: 10 },
-				{ name: "sepal_width" },
-				{ name: "color", categories: ["red", "green", "blue"] },
-				{ name: "petal_width", min: 0.1, max: 2.5 },
-			],
-		},
-		{ name: "ids", datatype: "INT64", shape: [-1, 2] },
-		{ name: "mask", datatype: "BOOL", shape: [-1] },
-	],
-	outputs: [{ name: "probabilities", datatype: "FP32", shape: [-1, 3] }],
-};
+import type { OipDatatype } from "../../../lib/registry/model-schema";
+import { SCHEMA, expectRefused } from "./validator-fixtures";
 
 const OUTPUTS = [{ name: "y", datatype: "FP32" as const, shape: [-1] }];
 
@@ -76,23 +58,6 @@ function single(datatype: OipDatatype, shape: number[] = [-1]): RequestValidator
 const one = (datatype: string, data: unknown, shape = [(data as ArrayLike<unknown>).length]) => ({
 	inputs: [{ name: "t", datatype, shape, data }],
 });
-
-function expectRefused(
-	validate: RequestValidator,
-	request: unknown,
-	kind: typeof InvalidInputError | typeof RequestTooLargeError,
-	message: string,
-): void {
-	let error: InvalidInputError | undefined;
-	try {
-		validate(request);
-	} catch (caught) {
-		error = caught as InvalidInputError;
-	}
-	expect(error).toBeInstanceOf(kind);
-	expect(error?.code).toBe(kind === InvalidInputError ? 400 : 413);
-	expect(error?.message).toBe(message);
-}
 
 describe("typed-array tensor data", () => {
 	const validate = compileRequestValidator(SCHEMA);
