@@ -33,6 +33,7 @@ import { apiKeyFromHeaders } from "../lib/http/api-key-header";
 import { restError } from "../lib/http/error-response";
 import { createdLocation } from "../lib/http/created-location";
 import { receiveDataset } from "../lib/http/dataset-upload";
+import { inferResponseParts, readInferBody } from "../lib/http/infer-request";
 import { firstFilePart, isMultipart } from "../lib/http/multipart-file";
 import { streamAliasMatcher } from "../lib/http/stream-aliases";
 import { EventStreams } from "../lib/http/event-stream";
@@ -57,10 +58,7 @@ import {
 	INFERENCE_HEADER_LENGTH,
 	binaryOutputChooser,
 	encodeBinaryResponse,
-	parseHeaderLength,
-	parseInferBody,
 } from "../lib/http/oip-binary";
-import { readRequestBody } from "../lib/http/request-body";
 import { buildOpenApiDocument, type OpenApiAlias } from "../lib/http/openapi";
 import { createRateCounter, type RateCounter } from "../lib/http/rate-limit";
 import {
@@ -217,17 +215,7 @@ async function predictionParts(
 			[SERVED_BY_HEADER]: ctx.meta.servedBy,
 		};
 	}
-	return {
-		modelName: result.modelName,
-		modelVersion: result.modelVersion,
-		id: result.id,
-		parameters: {
-			...(result.parameters ?? {}),
-			execution_provider: result.executionProvider,
-			...(steps ? { pipeline_steps: result.steps } : {}),
-		},
-		outputs: result.outputs,
-	};
+	return inferResponseParts(result, steps);
 }
 
 /**
@@ -238,22 +226,7 @@ async function readInferRequest(
 	ctx: Context<unknown, HttpMeta>,
 	maxBodyBytes: number,
 ): Promise<Record<string, unknown>> {
-	const headers = ctx.meta.oipBody ?? {};
-	const headerLength = parseHeaderLength(headers.headerLength);
-	const body = await readRequestBody(requestStream(ctx), {
-		limitBytes: maxBodyBytes,
-		limitSetting: "MODELFLEET_MAX_BODY_BYTES",
-		contentLength: headers.contentLength,
-		// Binary tensors become views of the body where they are aligned; JSON is only read as text.
-		...(headerLength !== null ? { alignAt: headerLength } : {}),
-	});
-	const request = parseInferBody(body, headerLength);
-	if (typeof request !== "object" || request === null || Array.isArray(request))
-		throw new InvalidInputError(
-			"The request body must be a JSON object: an inference request with inputs.",
-			{ where: "body" },
-		);
-	return request as Record<string, unknown>;
+	return readInferBody(requestStream(ctx), ctx.meta.oipBody ?? {}, maxBodyBytes);
 }
 
 /** Calls an action for the caller of `ctx` (its tenant and role travel in the meta). */

@@ -10,23 +10,14 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Identity } from "../accounts/accounts-store";
 import { can, rolesWith } from "../accounts/roles";
-import { ForbiddenError, InvalidInputError, UnauthenticatedError } from "../errors";
-import {
-	encodeInferenceResponse,
-	type InferenceResponseParts,
-} from "../inference/response-encoder";
+import { ForbiddenError, UnauthenticatedError } from "../errors";
+import { encodeInferenceResponse } from "../inference/response-encoder";
 import type { InferResult } from "../predictor/served-model";
 import type { RoutingMeta } from "../routing/traffic-middleware";
 import { apiKeyFromHeaders } from "./api-key-header";
-import {
-	INFERENCE_HEADER_LENGTH,
-	binaryOutputChooser,
-	encodeBinaryResponse,
-	parseHeaderLength,
-	parseInferBody,
-} from "./oip-binary";
+import { INFERENCE_HEADER_LENGTH, binaryOutputChooser, encodeBinaryResponse } from "./oip-binary";
+import { inferResponseParts, readInferBody } from "./infer-request";
 import { oipVersionRef } from "./oip-http";
-import { readRequestBody } from "./request-body";
 
 /** `POST /v2/models/{model}[/versions/{version}]/infer`, with its path parameters. */
 const INFER_PATH = /^\/v2\/models\/([^/?]+)(?:\/versions\/([^/?]+))?\/infer\/?(?:\?.*)?$/;
@@ -89,20 +80,14 @@ export async function serveInfer(
 		if (!can(identity.role, "predict")) {
 			throw new ForbiddenError(identity.role, "call api.v2Infer", rolesWith("predict"));
 		}
-		const headerLength = parseHeaderLength(req.headers[INFERENCE_HEADER_LENGTH]);
-		const body = await readRequestBody(req, {
-			limitBytes: deps.maxBodyBytes,
-			limitSetting: "MODELFLEET_MAX_BODY_BYTES",
-			contentLength: req.headers["content-length"],
-			...(headerLength !== null ? { alignAt: headerLength } : {}),
-		});
-		const request = parseInferBody(body, headerLength);
-		if (typeof request !== "object" || request === null || Array.isArray(request)) {
-			throw new InvalidInputError(
-				"The request body must be a JSON object: an inference request with inputs.",
-				{ where: "body" },
-			);
-		}
+		const request = await readInferBody(
+			req,
+			{
+				headerLength: req.headers[INFERENCE_HEADER_LENGTH],
+				contentLength: req.headers["content-length"],
+			},
+			deps.maxBodyBytes,
+		);
 		const routingKey = req.headers[deps.routingKeyHeader];
 		const meta: RoutingMeta = {
 			tenant: identity.tenant,
@@ -113,19 +98,10 @@ export async function serveInfer(
 				: {}),
 		};
 		const { result, servedBy } = await deps.infer(
-			{ ...(request as Record<string, unknown>), ...oipVersionRef(route) },
+			{ ...request, ...oipVersionRef(route) },
 			meta,
 		);
-		const parts: InferenceResponseParts = {
-			modelName: result.modelName,
-			modelVersion: result.modelVersion,
-			id: result.id,
-			parameters: {
-				...(result.parameters ?? {}),
-				execution_provider: result.executionProvider,
-			},
-			outputs: result.outputs,
-		};
+		const parts = inferResponseParts(result, false);
 		const headers: Record<string, string> = servedBy ? { [deps.servedByHeader]: servedBy } : {};
 		const binary = encodeBinaryResponse(parts, binaryOutputChooser(request));
 		if (binary !== null) {

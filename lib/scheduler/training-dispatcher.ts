@@ -7,7 +7,7 @@
 import { CoalescedPass } from "./coalesced-pass";
 import type { TrainingFailedEvent } from "../events";
 import { planDispatch, type TrainerNode } from "./job-dispatch";
-import type { JobCheckpoint, JobStore, JobView } from "./job-store";
+import type { JobCheckpoint, JobState, JobStore, JobView } from "./job-store";
 
 /** What a trainer's `run` action receives: everything it needs to run (or resume) a job. */
 export interface TrainerRunParams {
@@ -65,30 +65,14 @@ export class TrainingDispatcher {
 						// Stopped before this pass gives its slot to another job.
 						await this.deps.stopRun(job.nodeID, job.id).catch(() => undefined);
 					}
-					this.deps.failed({
-						jobId: job.id,
-						tenant: job.tenantId,
-						model: job.model,
-						nodeID: job.nodeID,
-						reason,
-						final: true,
-					});
+					this.report(job, job.nodeID, reason, "failed");
 				}
 				continue;
 			}
 			if (job.state === "running" && job.nodeID !== null && !alive.has(job.nodeID)) {
 				const reason = `trainer node ${job.nodeID} was lost`;
 				const state = await this.deps.store.runFailed(job.id, job.nodeID, reason);
-				if (state !== null) {
-					this.deps.failed({
-						jobId: job.id,
-						tenant: job.tenantId,
-						model: job.model,
-						nodeID: job.nodeID,
-						reason,
-						final: state === "failed",
-					});
-				}
+				this.report(job, job.nodeID, reason, state);
 			}
 		}
 
@@ -111,18 +95,27 @@ export class TrainingDispatcher {
 				const reason = `could not start on ${start.nodeID}: ${(err as Error).message}`;
 				this.deps.warn(`Training job ${job.id} ${reason}`);
 				const state = await this.deps.store.runFailed(job.id, start.nodeID, reason);
-				if (state !== null) {
-					this.deps.failed({
-						jobId: job.id,
-						tenant: job.tenantId,
-						model: job.model,
-						nodeID: start.nodeID,
-						reason,
-						final: state === "failed",
-					});
-				}
+				this.report(job, start.nodeID, reason, state);
 			}
 		}
+	}
+
+	/** Tells the fleet a run ended without a result; `state` is where the job is now (null: nowhere new). */
+	private report(
+		job: { id: string; tenantId: string; model: string },
+		nodeID: string | null,
+		reason: string,
+		state: JobState | null,
+	): void {
+		if (state === null) return;
+		this.deps.failed({
+			jobId: job.id,
+			tenant: job.tenantId,
+			model: job.model,
+			nodeID,
+			reason,
+			final: state === "failed",
+		});
 	}
 }
 
