@@ -25,6 +25,7 @@ import { Reconciler, routingTable, type ServingNode } from "../lib/scheduler/rec
 import { DatasetStore } from "../lib/registry/dataset-store";
 import { JOB_STATES, JobStore, type JobState } from "../lib/scheduler/job-store";
 import type { TrainerNode } from "../lib/scheduler/job-dispatch";
+import { callerOngoingByModel } from "../lib/scheduler/caller-load";
 import { checkJobAgainstDataset } from "../lib/scheduler/job-submission";
 import { TrainingDispatcher, type TrainerRunParams } from "../lib/scheduler/training-dispatcher";
 import { validateJobSpec } from "../lib/training/job-spec";
@@ -489,16 +490,7 @@ export function schedulerService(options: SchedulerServiceOptions): ServiceSchem
 			reconciler = new Reconciler({
 				store,
 				nodes: () => this.servingNodes(),
-				callerOngoing: () => {
-					const byModel = new Map<string, number>();
-					for (const node of this.fleet() as FleetNode[]) {
-						if (!node.available) continue;
-						for (const call of node.status?.calls ?? []) {
-							byModel.set(call.model, (byModel.get(call.model) ?? 0) + call.ongoing);
-						}
-					}
-					return byModel;
-				},
+				callerOngoing: () => callerOngoingByModel(this.fleet() as FleetNode[]),
 				load: async (nodeID, d) => {
 					for (const v of servedVersions(d)) {
 						await this.broker.call(
