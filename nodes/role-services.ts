@@ -64,6 +64,7 @@ const FACTORIES: Record<ServiceName, (node: NodeContext) => ServiceSchema> = {
 		accountsService({
 			database: requireDatabase(node),
 			bootstrapKey: node.config.bootstrapKey,
+			keySecret: node.config.keySecret,
 			print: node.print,
 		}),
 	registry: node =>

@@ -14,6 +14,8 @@ export interface AccountsServiceOptions {
 	database: Database;
 	/** MODELFLEET_BOOTSTRAP_KEY: the bootstrap owner key, instead of a random one. */
 	bootstrapKey: string | null;
+	/** MODELFLEET_KEY_SECRET: what API keys are hashed with; null: the one generated into the database. */
+	keySecret?: string | null;
 	/** Where the bootstrap key is shown, once. */
 	print: (line: string) => void;
 }
@@ -21,7 +23,11 @@ export interface AccountsServiceOptions {
 const NAME_RULE = { type: "string", pattern: /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/ } as const;
 
 export function accountsService(options: AccountsServiceOptions): ServiceSchema {
-	const store = new AccountsStore(options.database.db);
+	const store = new AccountsStore(
+		options.database.db,
+		() => new Date(),
+		options.keySecret ?? null,
+	);
 
 	return {
 		name: SERVICE.accounts,

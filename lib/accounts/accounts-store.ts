@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { and, asc, eq } from "drizzle-orm";
+import { and, asc, eq, inArray } from "drizzle-orm";
 import type { Db } from "../db/database";
 import { isUniqueViolation } from "../db/migrate";
 import { apiKeys, tenants } from "../db/schema";
@@ -11,7 +11,8 @@ import {
 } from "../errors";
 import { writeAudit } from "../audit/audit-log";
 import type { Scope } from "./access";
-import { apiKeyFrom, generateApiKey, hashApiKey } from "./api-key";
+import { apiKeyFrom, generateApiKey, hashApiKey, legacyApiKeyHash, visiblePrefix } from "./api-key";
+import { installationKeySecret } from "./key-secret";
 import type { Role } from "./roles";
 
 export interface TenantView {
@@ -70,10 +71,27 @@ const keyView = (row: KeyRow): ApiKeyView => ({
 
 /** Tenants and API keys in the metadata database. */
 export class AccountsStore {
+	private storedSecret: Promise<string> | null = null;
+
+	/**
+	 * `keySecret` (MODELFLEET_KEY_SECRET) is what keys are hashed with; null: the secret
+	 * generated once into the metadata database (lib/accounts/key-secret.ts).
+	 */
 	constructor(
 		private readonly db: Db,
 		private readonly now: () => Date = () => new Date(),
+		private readonly keySecret: string | null = null,
 	) {}
+
+	/** The secret API keys are hashed with; read from the database once, then remembered. */
+	private secret(): Promise<string> {
+		if (this.keySecret !== null) return Promise.resolve(this.keySecret);
+		this.storedSecret ??= installationKeySecret(this.db).catch((err: unknown) => {
+			this.storedSecret = null;
+			throw err;
+		});
+		return this.storedSecret;
+	}
 
 	/**
 	 * On an empty database, creates the bootstrap tenant (an admin tenant) and its owner key.
@@ -83,6 +101,7 @@ export class AccountsStore {
 	async bootstrap(givenKey: string | null): Promise<{ tenant: TenantView; key: string } | null> {
 		const existing = await this.db.select({ id: tenants.id }).from(tenants).limit(1);
 		if (existing.length > 0) return null;
+		const secret = await this.secret();
 		return this.db.transaction(async tx => {
 			const [tenant] = await tx
 				.insert(tenants)
@@ -90,7 +109,7 @@ export class AccountsStore {
 				.onConflictDoNothing({ target: tenants.name })
 				.returning();
 			if (!tenant) return null;
-			const key = givenKey ? apiKeyFrom(givenKey) : generateApiKey();
+			const key = givenKey ? apiKeyFrom(givenKey, secret) : generateApiKey(secret);
 			const id = randomUUID();
 			await tx.insert(apiKeys).values({
 				id,
@@ -117,16 +136,19 @@ export class AccountsStore {
 		actor: Scope,
 		input: { name: string; isAdmin?: boolean },
 	): Promise<{ tenant: TenantView; ownerKey: CreatedApiKey }> {
+		const secret = await this.secret();
 		try {
 			return await this.db.transaction(async tx => {
 				const [tenant] = await tx
 					.insert(tenants)
 					.values({ id: randomUUID(), name: input.name, isAdmin: input.isAdmin ?? false })
 					.returning();
-				const ownerKey = await this.insertKey(tx, tenant.id, {
-					name: "owner",
-					role: "owner",
-				});
+				const ownerKey = await this.insertKey(
+					tx,
+					tenant.id,
+					{ name: "owner", role: "owner" },
+					secret,
+				);
 				await writeAudit(tx, {
 					tenantId: actor.tenantId,
 					keyId: actor.keyId,
@@ -174,8 +196,14 @@ export class AccountsStore {
 				},
 			);
 		}
+		const secret = await this.secret();
 		return this.db.transaction(async tx => {
-			const created = await this.insertKey(tx, scope.tenantId, { ...input, expiresAt });
+			const created = await this.insertKey(
+				tx,
+				scope.tenantId,
+				{ ...input, expiresAt },
+				secret,
+			);
 			await writeAudit(tx, {
 				tenantId: scope.tenantId,
 				keyId: scope.keyId,
@@ -217,14 +245,28 @@ export class AccountsStore {
 		});
 	}
 
-	/** The identity a key speaks for; 401 for an unknown, revoked or expired key. */
+	/**
+	 * The identity a key speaks for; 401 for an unknown, revoked or expired key. A key stored the
+	 * old way (plain sha256, before 0005) is found by that hash too and rewritten keyed, with a
+	 * short prefix, on this first use.
+	 */
 	async authenticate(key: string): Promise<Identity> {
+		const secret = await this.secret();
+		const hash = hashApiKey(key, secret);
+		const legacyHash = legacyApiKeyHash(key);
 		const [row] = await this.db
 			.select({ key: apiKeys, tenantName: tenants.name })
 			.from(apiKeys)
 			.innerJoin(tenants, eq(tenants.id, apiKeys.tenantId))
-			.where(eq(apiKeys.hash, hashApiKey(key)));
+			.where(inArray(apiKeys.hash, [hash, legacyHash]));
 		if (!row) throw new UnauthenticatedError("Unknown API key.");
+		if (row.key.hash === legacyHash) {
+			// Only this row, and only while it still holds the old hash: racing requests rewrite it once.
+			await this.db
+				.update(apiKeys)
+				.set({ hash, prefix: visiblePrefix(key) })
+				.where(and(eq(apiKeys.id, row.key.id), eq(apiKeys.hash, legacyHash)));
+		}
 		if (row.key.revokedAt) throw new UnauthenticatedError("This API key was revoked.");
 		if (row.key.expiresAt && row.key.expiresAt <= this.now()) {
 			throw new UnauthenticatedError("This API key has expired; ask an owner for a new one.");
@@ -241,8 +283,9 @@ export class AccountsStore {
 		tx: Db,
 		tenantId: string,
 		input: { name: string; role: Role; expiresAt?: Date | null },
+		secret: string,
 	): Promise<CreatedApiKey> {
-		const key = generateApiKey();
+		const key = generateApiKey(secret);
 		const [row] = await tx
 			.insert(apiKeys)
 			.values({

@@ -62,6 +62,8 @@ export interface NodeConfig {
 	artifactGcGraceS: number;
 	/** MODELFLEET_BOOTSTRAP_KEY — the owner key of the bootstrap tenant on first start; default: a random one, printed once. */
 	bootstrapKey: string | null;
+	/** MODELFLEET_KEY_SECRET — the secret API keys are hashed with (HMAC-SHA-256), the same on every control node; default: one generated into the metadata database on first start. */
+	keySecret: string | null;
 	/** MODELFLEET_API_KEY — the key `modelfleet repl` acts with (nodes ignore it); default none: `fleet login <key>`. */
 	apiKey: string | null;
 	/** MODELFLEET_MODEL_CACHE_BYTES — memory budget of loaded models; default null: half the node's memory. */
@@ -101,6 +103,13 @@ export function loadNodeConfig(role: NodeRole, env: Environment): Readonly<NodeC
 	const redisUrl = read.optionalString("REDIS_URL");
 	if (redisUrl !== null && !/^rediss?:\/\/\S+$/.test(redisUrl)) {
 		read.fail("REDIS_URL", `"${redisUrl}" is not a redis:// or rediss:// URL`);
+	}
+	const keySecret = read.optionalString("MODELFLEET_KEY_SECRET");
+	if (keySecret !== null && keySecret.length < 32) {
+		read.fail(
+			"MODELFLEET_KEY_SECRET",
+			"must be at least 32 characters (e.g. `openssl rand -hex 32`)",
+		);
 	}
 	const databaseUrl = read.optionalString("DATABASE_URL");
 	if (databaseUrl !== null && !/^postgres(ql)?:\/\/\S+$/.test(databaseUrl)) {
@@ -201,6 +210,7 @@ export function loadNodeConfig(role: NodeRole, env: Environment): Readonly<NodeC
 		artifactGcIntervalS: read.number("MODELFLEET_ARTIFACT_GC_INTERVAL_S", 3600, { min: 0 }),
 		artifactGcGraceS: read.number("MODELFLEET_ARTIFACT_GC_GRACE_S", 3600, { min: 0 }),
 		bootstrapKey: read.optionalString("MODELFLEET_BOOTSTRAP_KEY"),
+		keySecret,
 		apiKey: read.optionalString("MODELFLEET_API_KEY"),
 		modelCacheBytes: sizeSetting("MODELFLEET_MODEL_CACHE_BYTES", null),
 		poolThreads:

@@ -33,9 +33,12 @@ export const apiKeys = pgTable("api_keys", {
 		.notNull()
 		.references(() => tenants.id, { onDelete: "cascade" }),
 	name: text("name").notNull(),
-	/** The first characters of the key, shown in listings so people can tell keys apart. */
+	/** A few first characters of the key (lib/accounts/api-key.ts), shown in listings so people can tell keys apart. */
 	prefix: text("prefix").notNull(),
-	/** sha256 of the whole key: the key itself is never stored. */
+	/**
+	 * `hmac-sha256:<hex>` of the whole key under the installation's key secret; rows from before
+	 * 0005 hold a plain sha256, rewritten on the key's first use. The key itself is never stored.
+	 */
 	hash: text("hash").notNull().unique(),
 	role: text("role").notNull(),
 	createdAt: createdAt(),
@@ -231,6 +234,13 @@ export const trainingJobs = pgTable("training_jobs", {
 	updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
 });
 
+/** Secrets of the installation, generated once and read by every control node (the API key secret). */
+export const installationSecrets = pgTable("installation_secrets", {
+	name: text("name").primaryKey(),
+	value: text("value").notNull(),
+	createdAt: createdAt(),
+});
+
 export const schemaMigrations = pgTable("schema_migrations", {
 	id: text("id").primaryKey(),
 	appliedAt: timestamp("applied_at", { withTimezone: true }).notNull().defaultNow(),
@@ -247,5 +257,6 @@ export const dbSchema = {
 	deploymentReplicas,
 	datasets,
 	trainingJobs,
+	installationSecrets,
 	schemaMigrations,
 };

@@ -1,9 +1,11 @@
 /** The registry's and accounts' stores, on PGlite and on the real PostgreSQL server. */
+import { createHash, createHmac, randomUUID } from "node:crypto";
 import { eq } from "drizzle-orm";
 import { AccountsStore } from "../../../lib/accounts/accounts-store";
 import type { Scope } from "../../../lib/accounts/access";
 import { listAudit } from "../../../lib/audit/audit-log";
-import { apiKeys, schemaMigrations } from "../../../lib/db/schema";
+import { API_KEY_SECRET_NAME } from "../../../lib/accounts/key-secret";
+import { apiKeys, installationSecrets, schemaMigrations } from "../../../lib/db/schema";
 import { ModelStore } from "../../../lib/registry/model-store";
 import type { ModelSchema } from "../../../lib/registry/model-schema";
 import { VersionStore } from "../../../lib/registry/version-store";
@@ -43,6 +45,7 @@ describeOnEachEngine("registry stores", database => {
 				"0002-version-serving",
 				"0003-deployments",
 				"0004-training",
+				"0005-api-key-secret",
 			]);
 		});
 	});
@@ -70,6 +73,71 @@ describeOnEachEngine("registry stores", database => {
 				role: "developer",
 				keyId: created.id,
 			});
+		});
+
+		it("stores keys keyed (HMAC-SHA-256 under the installation's secret) with at most 8 characters shown", async () => {
+			const created = await accounts.createKey(a, { name: "keyed", role: "viewer" });
+			expect(created.prefix).toBe(created.key.slice(0, 8));
+			const [row] = await database()
+				.db.select()
+				.from(apiKeys)
+				.where(eq(apiKeys.id, created.id));
+			const sha256 = createHash("sha256").update(created.key).digest("hex");
+			expect(row.hash).not.toContain(sha256);
+			const [secret] = await database()
+				.db.select()
+				.from(installationSecrets)
+				.where(eq(installationSecrets.name, API_KEY_SECRET_NAME));
+			expect(row.hash).toBe(
+				`hmac-sha256:${createHmac("sha256", secret.value).update(created.key).digest("hex")}`,
+			);
+			// Another control node on the same database reads the same secret.
+			await expect(
+				new AccountsStore(database().db).authenticate(created.key),
+			).resolves.toMatchObject({
+				keyId: created.id,
+			});
+			// A node given another secret (MODELFLEET_KEY_SECRET) does not know the key.
+			await expect(
+				new AccountsStore(database().db, undefined, "x".repeat(32)).authenticate(
+					created.key,
+				),
+			).rejects.toMatchObject({ code: 401 });
+		});
+
+		it("finds a key stored the old way (plain sha256) once, and rewrites it keyed with a short prefix", async () => {
+			const key = "mf-bootstrap-key1";
+			const legacy = createHash("sha256").update(key).digest("hex");
+			const id = randomUUID();
+			await database()
+				.db.insert(apiKeys)
+				.values({
+					id,
+					tenantId: a.tenantId,
+					name: "from before",
+					prefix: key.slice(0, 11),
+					hash: legacy,
+					role: "developer",
+				});
+			expect(await accounts.authenticate(key)).toEqual({
+				tenant: a.tenantId,
+				tenantName: "tenant-a",
+				role: "developer",
+				keyId: id,
+			});
+			const [row] = await database().db.select().from(apiKeys).where(eq(apiKeys.id, id));
+			expect(row.hash).toMatch(/^hmac-sha256:[0-9a-f]{64}$/);
+			expect(row.hash).not.toContain(legacy);
+			expect(row.prefix).toBe("mf-b");
+			// Found by its keyed hash from now on, here and on a node that has never seen it.
+			await expect(new AccountsStore(database().db).authenticate(key)).resolves.toMatchObject(
+				{
+					keyId: id,
+				},
+			);
+			// The old hash alone no longer finds anything.
+			await database().db.update(apiKeys).set({ hash: "gone" }).where(eq(apiKeys.id, id));
+			await expect(accounts.authenticate(key)).rejects.toMatchObject({ code: 401 });
 		});
 
 		it("refuses unknown, revoked and expired keys with 401", async () => {

@@ -1,4 +1,3 @@
-import { apiKeyFrom, generateApiKey, hashApiKey } from "../../../lib/accounts/api-key";
 import { can, PERMISSIONS, ROLES } from "../../../lib/accounts/roles";
 
 describe("roles", () => {
@@ -14,19 +13,5 @@ describe("roles", () => {
 		expect(ROLES.filter(r => can(r, "keys.manage"))).toEqual(["owner"]);
 		expect(ROLES.filter(r => can(r, "audit.read"))).toEqual(["owner"]);
 		expect(ROLES.filter(r => can(r, "predict"))).toEqual(["owner", "developer", "predictor"]);
-	});
-});
-
-describe("API keys", () => {
-	it("are random, prefixed, and stored as a hash that does not contain them", () => {
-		const a = generateApiKey();
-		const b = generateApiKey();
-		expect(a.key).not.toBe(b.key);
-		expect(a.key).toMatch(/^mf_/);
-		expect(a.key.startsWith(a.prefix)).toBe(true);
-		expect(a.prefix.length).toBeLessThan(a.key.length / 3);
-		expect(a.hash).toBe(hashApiKey(a.key));
-		expect(a.hash).not.toContain(a.key.slice(3));
-		expect(apiKeyFrom("mf_chosen").hash).toBe(hashApiKey("mf_chosen"));
 	});
 });
