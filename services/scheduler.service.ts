@@ -5,10 +5,12 @@
  */
 import type { Context, ServiceSchema } from "moleculer";
 import { requires, scopeOf, type RequestMeta } from "../lib/accounts/access";
+import { AccountsStore } from "../lib/accounts/accounts-store";
 import type { Database } from "../lib/db/database";
 import { EVENTS, type EventPayloads } from "../lib/events";
 import { NodeInventory, type FleetNode, type RegistryNode } from "../lib/fleet/node-inventory";
 import { readNodeMetadata } from "../lib/fleet/node-metadata";
+import { ALL_OF_THE_FLEET, fleetNodesFor, type FleetViewer } from "../lib/fleet/node-view";
 import { NODE_ROLES, SERVICE, type NodeRole } from "../lib/fleet/node-role";
 import type { NodeStatus } from "../lib/fleet/node-status";
 import type { VersionView } from "../lib/registry/version-store";
@@ -102,6 +104,17 @@ export function schedulerService(options: SchedulerServiceOptions): ServiceSchem
 	const deployments = new Deployments(store);
 	const jobs = new JobStore(options.database.db);
 	const datasets = new DatasetStore(options.database.db);
+	const accounts = new AccountsStore(options.database.db);
+	/**
+	 * Who reads node status: an owner of an admin tenant sees every tenant's models, another key
+	 * only its tenant's; a fleet-internal call (no tenant in its meta) sees all.
+	 */
+	const viewerOf = async (meta: RequestMeta): Promise<FleetViewer> => {
+		if (meta.tenant === undefined) return ALL_OF_THE_FLEET;
+		if (meta.role === "owner" && (await accounts.isAdminTenant(meta.tenant)))
+			return ALL_OF_THE_FLEET;
+		return { all: false, tenant: meta.tenant };
+	};
 	let reconciler: Reconciler;
 	let dispatcher: TrainingDispatcher;
 	/** A deployment change, and a reconciler pass right after it so replicas follow at once. */
@@ -120,21 +133,23 @@ export function schedulerService(options: SchedulerServiceOptions): ServiceSchem
 		name: SERVICE.scheduler,
 
 		actions: {
-			/** Every node of the fleet with its role, capacity, availability and last status. */
+			/**
+			 * Every node of the fleet with its role, capacity, availability and last status; the
+			 * models in a node's status are the caller's tenant's own unless it is an admin
+			 * (lib/fleet/node-view.ts).
+			 */
 			nodes: {
 				retryPolicy: { enabled: true },
 				params: {
 					role: { type: "enum", values: [...NODE_ROLES], optional: true },
 					available: { type: "boolean", convert: true, optional: true },
 				},
-				handler(ctx: Context<NodesParams>): FleetNode[] {
+				async handler(ctx: Ctx<NodesParams>): Promise<FleetNode[]> {
 					const { role, available } = ctx.params;
-					return this.fleet()
-						.filter((node: FleetNode) => role === undefined || node.role === role)
-						.filter(
-							(node: FleetNode) =>
-								available === undefined || node.available === available,
-						);
+					const nodes = (this.fleet() as FleetNode[])
+						.filter(node => role === undefined || node.role === role)
+						.filter(node => available === undefined || node.available === available);
+					return fleetNodesFor(nodes, await viewerOf(ctx.meta));
 				},
 			},
 

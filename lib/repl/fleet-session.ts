@@ -13,6 +13,7 @@ import {
 	UnauthenticatedError,
 } from "../errors";
 import type { FleetNode } from "../fleet/node-inventory";
+import { ALL_OF_THE_FLEET, routingTableFor, type FleetViewer } from "../fleet/node-view";
 import type { ModelView } from "../registry/model-store";
 import type { Page } from "../registry/registry-scope";
 import type { VersionView } from "../registry/version-store";
@@ -174,10 +175,14 @@ export class FleetSession {
 	}
 
 	private async nodes(): Promise<void> {
-		const [nodes, table] = await Promise.all([
-			this.ask(ACTIONS.nodes, {}, {}) as Promise<FleetNode[]>,
+		// Logged in, the scheduler shows the key's own models unless it is an admin's.
+		const meta = this.identity === null ? {} : this.ownMeta();
+		const [nodes, placements, viewer] = await Promise.all([
+			this.ask(ACTIONS.nodes, {}, meta) as Promise<FleetNode[]>,
 			this.ask(ACTIONS.placements, {}, {}) as Promise<RoutingTable>,
+			this.viewer(),
 		]);
+		const table = routingTableFor(placements, viewer);
 		if (nodes.length === 0) {
 			this.print("no modelfleet nodes in this namespace.");
 			return;
@@ -186,13 +191,34 @@ export class FleetSession {
 	}
 
 	private async placements(): Promise<void> {
-		const table = (await this.ask(ACTIONS.placements, {}, {})) as RoutingTable;
+		const table = routingTableFor(
+			(await this.ask(ACTIONS.placements, {}, {})) as RoutingTable,
+			await this.viewer(),
+		);
 		if (table.deployments.length === 0) {
 			this.print("no deployments.");
 			return;
 		}
 		const names = await this.tenantNames();
 		this.lines(placementsTable(table.deployments, id => names.get(id) ?? id));
+	}
+
+	/**
+	 * Whose deployments and loaded models the session shows: every tenant's for an admin
+	 * tenant's owner (and before any login: the REPL is on the fleet's bus), else its own.
+	 */
+	private async viewer(): Promise<FleetViewer> {
+		const id = this.identity;
+		if (id === null) return ALL_OF_THE_FLEET;
+		if (id.role === "owner" && this.client.has(ACTIONS.tenantsList)) {
+			try {
+				await this.tenants(this.ownMeta());
+				return ALL_OF_THE_FLEET;
+			} catch {
+				// Not an admin tenant.
+			}
+		}
+		return { all: false, tenant: id.tenant };
 	}
 
 	/** Tenant IDs → names: every tenant for an admin tenant's owner, else the session's own. */

@@ -280,6 +280,40 @@ describe("FleetSession", () => {
 		]);
 	});
 
+	it("shows a key that is not an admin's only its own tenant's deployments and replicas", async () => {
+		const otherOwner: Identity = {
+			tenant: "t-other",
+			tenantName: "other",
+			role: "owner",
+			keyId: "k-2",
+		};
+		const fleet = new FakeFleet(otherOwner);
+		fleet.handlers.set(ACTIONS.nodes, () => [
+			{
+				nodeID: "w1",
+				role: "worker",
+				available: true,
+				unavailableReason: null,
+				capacity: { cpus: 2, memoryBytes: 2 ** 30, gpus: [] },
+				services: ["predictor"],
+				status: null,
+			},
+		]);
+		const { session: s, out } = session(fleet);
+		await s.login("mf_good");
+		await s.run("fleet placements");
+		expect(out).toEqual(["no deployments."]);
+		out.length = 0;
+		await s.run("fleet nodes");
+		// The scheduler hears who asks (it filters the models in node status); acme's replica is not counted.
+		expect(fleet.callsTo(ACTIONS.nodes)[0].meta).toEqual({
+			tenant: "t-other",
+			role: "owner",
+			keyId: "k-2",
+		});
+		expect(out[1]).toMatch(/^w1\s+worker\s+2\s+1\.0 GiB\s+-\s+-\s+0\s+up$/);
+	});
+
 	it("lists nodes without a key, and names a missing service in one line", async () => {
 		const fleet = new FakeFleet();
 		const { session: s, out } = session(fleet);
