@@ -5,6 +5,7 @@
 import type { BrokerOptions, Middleware } from "moleculer";
 import type { NodeConfig } from "./lib/config/node-config";
 import { SERVICE } from "./lib/fleet/node-role";
+import { ALIVE_PROBE_METADATA_KEY, lostNodeDetector } from "./lib/fleet/lost-node-detector";
 import { registerRoutingStrategies } from "./lib/routing/model-replica-strategy";
 import { trafficMiddleware } from "./lib/routing/traffic-middleware";
 
@@ -104,10 +105,19 @@ export function createBrokerOptions(config: NodeConfig, extras: BrokerExtras = {
 		// Signals are handled by nodes/start-node.ts, which logs, drains and sets the exit code.
 		skipProcessEventRegistration: true,
 
-		metadata: extras.metadata ?? {},
-		// Traffic splits and shadows of deployments are decided where a prediction call starts.
+		// Nodes of a fleet answer "are you there?" on NATS, so callers notice a killed one at once.
+		metadata: {
+			...extras.metadata,
+			...(config.transporter && config.lostNodeProbeMs > 0
+				? { [ALIVE_PROBE_METADATA_KEY]: true }
+				: {}),
+		},
 		middlewares: [
+			// Traffic splits and shadows of deployments are decided where a prediction call starts.
 			trafficMiddleware(`${SERVICE.predictor}.infer`),
+			// A call waiting on a vanished node is rejected (and retried, if idempotent) in
+			// milliseconds, not after the heartbeat timeout.
+			lostNodeDetector({ suspectAfterMs: config.lostNodeProbeMs }),
 			...(extras.middlewares ?? []),
 		],
 	};

@@ -52,6 +52,11 @@ export interface NodeConfig {
 	shutdownTimeoutMs: number;
 	/** MODELFLEET_CIRCUIT_BREAKER — default true. */
 	circuitBreaker: boolean;
+	/**
+	 * MODELFLEET_LOST_NODE_PROBE_MS — default 100; a call pending this long (or 4× the node's usual
+	 * latency) makes the caller ask NATS whether the node is still connected; 0 turns it off.
+	 */
+	lostNodeProbeMs: number;
 	/** METRICS_PORT — default 3030; "off" or 0 disables the Prometheus endpoint. */
 	metricsPort: number | null;
 	/** MODELFLEET_MAX_ARTIFACT_BYTES — default 2 GiB; larger uploads answer 413. */
@@ -205,6 +210,11 @@ export function loadNodeConfig(role: NodeRole, env: Environment): Readonly<NodeC
 			integer: true,
 		}),
 		circuitBreaker: read.boolean("MODELFLEET_CIRCUIT_BREAKER", true),
+		lostNodeProbeMs: read.number("MODELFLEET_LOST_NODE_PROBE_MS", 100, {
+			min: 0,
+			max: 60_000,
+			integer: true,
+		}),
 		metricsPort,
 		maxArtifactBytes: maxArtifactBytes ?? 0,
 		artifactGcIntervalS: read.number("MODELFLEET_ARTIFACT_GC_INTERVAL_S", 3600, { min: 0 }),

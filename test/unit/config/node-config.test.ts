@@ -24,6 +24,7 @@ describe("loadNodeConfig", () => {
 			statusIntervalMs: 5000,
 			shutdownTimeoutMs: 10_000,
 			circuitBreaker: true,
+			lostNodeProbeMs: 100,
 			metricsPort: 3030,
 			declaredCapacity: { cpus: null, memoryBytes: null, gpus: null },
 		});
@@ -48,6 +49,7 @@ describe("loadNodeConfig", () => {
 			MODELFLEET_STATUS_INTERVAL_MS: "500",
 			MODELFLEET_SHUTDOWN_TIMEOUT_MS: "2000",
 			MODELFLEET_CIRCUIT_BREAKER: "off",
+			MODELFLEET_LOST_NODE_PROBE_MS: "0",
 			METRICS_PORT: "off",
 			MODELFLEET_CPUS: "16",
 			MODELFLEET_MEMORY: "64GiB",
@@ -70,6 +72,7 @@ describe("loadNodeConfig", () => {
 			statusIntervalMs: 500,
 			shutdownTimeoutMs: 2000,
 			circuitBreaker: false,
+			lostNodeProbeMs: 0,
 			metricsPort: null,
 		});
 		expect(config.declaredCapacity.cpus).toBe(16);
