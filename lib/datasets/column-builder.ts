@@ -5,7 +5,7 @@
  * what it is (see `finish`), so a column is never held as strings.
  */
 import type { ColumnKind, DatasetColumn, ValueCount } from "./dataset";
-import { datasetError, showCell } from "./dataset-errors";
+import { datasetError } from "./dataset-errors";
 
 /** A cell as a reader gives it: CSV text, or an NDJSON number, string or null. */
 export type Cell = string | number | null;
@@ -91,13 +91,13 @@ export class ColumnBuilder {
 		const kind = this.options.kind ?? this.inferKind();
 		if (kind === "numeric") {
 			if (this.firstText) {
-				const { row, line, text } = this.firstText;
+				const { row, line } = this.firstText;
 				const why = this.options.kind
 					? "the column is declared numeric"
 					: `the column is numeric (${this.numeric} of its ${this.numeric + this.text} values are numbers)`;
 				throw datasetError(
 					{ row, line, column: name },
-					`${showCell(text)} is not a number, but ${why}. Fix the value, leave the cell empty (or NA) if it is missing, or declare the column categorical.`,
+					`the value is not a number, but ${why}. Fix the value, leave the cell empty (or NA) if it is missing, or declare the column categorical.`,
 				);
 			}
 			if (this.numeric === 0)

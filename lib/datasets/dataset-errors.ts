@@ -1,7 +1,8 @@
 /**
  * The 400s a bad upload gets. Each names where the problem is — the data row (1-based, the
  * header not counted), the line of the file and the column — and says how to fix it; `data`
- * carries the same as plain JSON for clients.
+ * carries the same as plain JSON for clients. Values are never quoted: a message may be read
+ * later (a training job's error) and must not tell what the file holds.
  */
 import { InvalidInputError } from "../errors";
 
@@ -31,7 +32,10 @@ export function datasetError(at: CellLocation, problem: string): InvalidInputErr
 	});
 }
 
-/** Quotes a cell for a message, shortened. */
-export function showCell(text: string): string {
-	return JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text);
+/** What a JSON value is, for a message that must not quote it: "a string", "an array" … */
+export function kindOfValue(value: unknown): string {
+	if (value === null) return "null";
+	if (Array.isArray(value)) return "an array";
+	const kind = typeof value;
+	return kind === "object" ? "an object" : `a ${kind}`;
 }

@@ -8,7 +8,8 @@ import { pipeline } from "node:stream/promises";
 import { StringDecoder } from "node:string_decoder";
 import { CsvError, parse } from "csv-parse";
 import type { Cell } from "./column-builder";
-import { datasetError } from "./dataset-errors";
+import { jsonSyntaxReason } from "../importers/import-errors";
+import { datasetError, kindOfValue } from "./dataset-errors";
 
 export interface CsvRecord {
 	cells: string[];
@@ -44,15 +45,20 @@ export async function* csvRecords(
 	} catch (error) {
 		if (error instanceof CsvError) {
 			const line = (error as CsvError & { lines?: number }).lines;
-			throw datasetError(
-				{ line },
-				`the file is not valid CSV: ${error.message.replace(/^Invalid \w+: /, "")}`,
-			);
+			throw datasetError({ line }, `the file is not valid CSV: ${csvReason(error.message)}`);
 		}
 		throw error;
 	} finally {
 		parser.destroy();
 	}
+}
+
+/** csv-parse's message without the text it quotes (`got "x"`, `value is "…"`). */
+function csvReason(message: string): string {
+	return message
+		.replace(/^Invalid \w+: /, "")
+		.replace(/,? value is "(?:[^"\\]|\\.)*"/g, "")
+		.replace(/got "(?:[^"\\]|\\.)*"/g, "got another character");
 }
 
 export interface NdjsonRecord {
@@ -78,13 +84,13 @@ export async function* ndjsonRecords(
 		} catch (error) {
 			throw datasetError(
 				{ line },
-				`not valid JSON (${(error as Error).message}); NDJSON needs one object per line.`,
+				`not valid JSON (${jsonSyntaxReason(error as SyntaxError)}); NDJSON needs one object per line.`,
 			);
 		}
 		if (value === null || typeof value !== "object" || Array.isArray(value))
 			throw datasetError(
 				{ line },
-				`expected a JSON object ({"column": value, …}); got ${Array.isArray(value) ? "an array" : JSON.stringify(value)}.`,
+				`expected a JSON object ({"column": value, …}); got ${kindOfValue(value)}.`,
 			);
 		const entries = Object.entries(value as Record<string, unknown>).map(
 			([key, cell]): [string, Cell] => {

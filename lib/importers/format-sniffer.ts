@@ -72,10 +72,10 @@ function sniff({ head, lastByte, fileName }: SniffInput, depth: number): SniffRe
 	if (/\.(tar|tgz|tar\.gz)$/i.test(name))
 		return { kind: "model", format: "tfjs", evidence: "its name" };
 
-	const hex = Buffer.from(head.subarray(0, 8)).toString("hex").replace(/(..)/g, "$1 ");
+	// The bytes themselves are never quoted: a message must not tell what a file holds.
 	return {
 		kind: "unknown",
-		reason: `its first bytes (${hex.trim()}) are none of the formats modelfleet reads; ${SUPPORTED_FORMATS_TEXT}.`,
+		reason: `its first bytes are none of the formats modelfleet reads; ${SUPPORTED_FORMATS_TEXT}.`,
 	};
 }
 
@@ -201,7 +201,7 @@ function sniffOtherContainers(head: Uint8Array): SniffResult | undefined {
 			};
 		return {
 			kind: "unknown",
-			reason: `it is a zip archive (first entry '${first}'); TF.js models are uploaded as a tar, not a zip.`,
+			reason: "it is a zip archive; TF.js models are uploaded as a tar, not a zip.",
 		};
 	}
 	if (magic === "\x89HDF\r\n\x1a\n")

@@ -5,6 +5,7 @@
 import * as path from "node:path";
 import type { io } from "@tensorflow/tfjs";
 import { InvalidModelFileError } from "../errors";
+import { reasonOf } from "./import-errors";
 
 const LABEL = "TF.js";
 
@@ -43,7 +44,7 @@ export function tfjsArtifactsFromFiles(files: ReadonlyMap<string, Buffer>): Tfjs
 		modelJson = parsed as Record<string, unknown>;
 	} catch (error) {
 		if (error instanceof InvalidModelFileError) throw error;
-		fail(`${modelJsonPath} is not valid JSON: ${(error as Error).message}`);
+		fail(`${modelJsonPath} is not valid JSON: ${reasonOf(error)}`);
 	}
 	const topology = modelJson.modelTopology;
 	if (typeof topology !== "object" || topology === null)

@@ -105,14 +105,13 @@ function optionalNumbers(value: unknown, where: string): number[] {
 /** XGBoost writes parameters as strings ("4", "5E-1"). */
 function parameter(value: unknown, where: string): number {
 	const n = typeof value === "string" ? Number(value) : value;
-	if (typeof n !== "number" || !Number.isFinite(n))
-		fail(`${where} is ${JSON.stringify(value)}, not a number`);
+	if (typeof n !== "number" || !Number.isFinite(n)) fail(`${where} is not a number`);
 	return n;
 }
 
 function count(value: unknown, where: string): number {
 	const n = parameter(value, where);
-	if (!Number.isInteger(n) || n < 0) fail(`${where} is ${JSON.stringify(value)}, not a count`);
+	if (!Number.isInteger(n) || n < 0) fail(`${where} is not a count (a whole number ≥ 0)`);
 	return n;
 }
 

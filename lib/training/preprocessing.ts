@@ -181,7 +181,7 @@ export class Preprocessing {
 			const index = categories.get(String(value));
 			if (index === undefined)
 				throw new InvalidInputError(
-					`row ${row + 1}, feature '${feature.name}': ${JSON.stringify(value)} is not one of its categories.`,
+					`row ${row + 1}, feature '${feature.name}': the value is not one of its categories.`,
 					{ row: row + 1, field: feature.name },
 				);
 			return index;
@@ -194,7 +194,7 @@ export class Preprocessing {
 			);
 		if (Number.isNaN(number) && value !== "NaN")
 			throw new InvalidInputError(
-				`row ${row + 1}, feature '${feature.name}': ${JSON.stringify(value)} is not a number.`,
+				`row ${row + 1}, feature '${feature.name}': the value is not a number.`,
 				{ row: row + 1, field: feature.name },
 			);
 		return number;

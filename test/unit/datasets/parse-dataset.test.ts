@@ -141,7 +141,10 @@ describe("parseDataset", () => {
 			const rows = Array.from({ length: 20 }, (_, i) => `${i},${i / 2}`);
 			rows[13] = "13,abc";
 			const error = await refusal(`id,x\n${rows.join("\n")}\n`);
-			expect(error.message).toMatch(/row 14 \(line 15\), column 'x': "abc" is not a number/);
+			expect(error.message).toMatch(
+				/row 14 \(line 15\), column 'x': the value is not a number/,
+			);
+			expect(error.message).not.toContain("abc");
 			expect(error.data).toMatchObject({ row: 14, line: 15, column: "x" });
 		});
 
@@ -208,6 +211,19 @@ describe("parseDataset", () => {
 				format: "ndjson",
 			}).catch(e => e);
 			expect((extra as Error).message).toMatch(/row 2 \(line 2\), column 'b'/);
+		});
+
+		it("without quoting what the file holds (bad JSON, a stray quote, a stray value)", async () => {
+			for (const [text, format] of [
+				['{"a":1}\n{"a": secret-words}\n', "ndjson"],
+				['{"a":1}\n"secret-words"\n', "ndjson"],
+				['a,b\n1,x"secret-words"\n', "csv"],
+				['a,b\n1,"secret"words\n', "csv"],
+			] as const) {
+				const error = (await parseDataset(text, { format }).catch(e => e)) as Error;
+				expect(error).toBeInstanceOf(InvalidInputError);
+				expect(error.message).not.toContain("secret");
+			}
 		});
 
 		it("an upload over the size limit with a 413, without reading the rest", async () => {

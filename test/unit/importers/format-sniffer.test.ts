@@ -89,12 +89,21 @@ describe("sniffModelFormat", () => {
 		["{L\x00\x00\x00\x00\x00\x00\x00\x07learner{", "UBJSON"],
 		["\x89HDF\r\n\x1a\n\x00\x00", "HDF5 file"],
 		["BZh91AY&SY", "bz2-compressed data"],
-		["hello world", "its first bytes (68 65 6c 6c 6f 20 77 6f) are none of the formats"],
+		["hello world", "its first bytes are none of the formats"],
 		["(I think this is not a pickle)", "its first bytes"],
 	])("says what %j is instead of guessing", (bytes, reason) => {
 		const result = sniffBytes(bytes);
 		expect(result.kind).toBe("unknown");
 		expect(result.kind === "unknown" && result.reason).toContain(reason);
+	});
+
+	it("never quotes the bytes it looks at, raw or as hex", () => {
+		const head = "sepal_length,sepal_width,species\n5.1,3.5,setosa\n";
+		const result = sniffBytes(head);
+		const reason = result.kind === "unknown" ? result.reason : "";
+		expect(reason).not.toMatch(/sepal|73 65 70/);
+		const zip = sniffBytes("PK\x03\x04" + "\x00".repeat(22) + "\x0a\x00\x00\x00secret.bin");
+		expect(zip.kind === "unknown" && zip.reason).not.toContain("secret");
 	});
 
 	it("falls back on the name for bytes it cannot place", () => {

@@ -114,7 +114,7 @@ describe("fitPreprocessing", () => {
 		const { pre } = await fitted();
 		expect(() => pre.transformRows([[1.7, 3, "purple", 60]])).toThrow(InvalidInputError);
 		expect(() => pre.transformRows([[1.7, 3, "purple", 60]])).toThrow(
-			/row 1, feature 'color': "purple" is not one of its categories/,
+			/row 1, feature 'color': the value is not one of its categories/,
 		);
 		expect(() => pre.transformRows([[1.7, "tall", "red", 60]])).toThrow(/feature 'k'/);
 	});
