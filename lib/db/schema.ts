@@ -7,6 +7,7 @@ import {
 	bigint,
 	bigserial,
 	boolean,
+	index,
 	integer,
 	jsonb,
 	pgTable,
@@ -241,6 +242,25 @@ export const installationSecrets = pgTable("installation_secrets", {
 	createdAt: createdAt(),
 });
 
+/**
+ * Which tenant holds which blob (migration 0006). A blob's bytes are stored once whoever uploads
+ * them; a tenant may name a blob by hash only when a row here says it stored (or was made) it.
+ */
+export const artifactOwners = pgTable(
+	"artifact_owners",
+	{
+		tenantId: uuid("tenant_id")
+			.notNull()
+			.references(() => tenants.id, { onDelete: "cascade" }),
+		sha256: text("sha256").notNull(),
+		createdAt: createdAt(),
+	},
+	table => [
+		primaryKey({ columns: [table.tenantId, table.sha256] }),
+		index("artifact_owners_sha256").on(table.sha256),
+	],
+);
+
 export const schemaMigrations = pgTable("schema_migrations", {
 	id: text("id").primaryKey(),
 	appliedAt: timestamp("applied_at", { withTimezone: true }).notNull().defaultNow(),
@@ -258,5 +278,6 @@ export const dbSchema = {
 	datasets,
 	trainingJobs,
 	installationSecrets,
+	artifactOwners,
 	schemaMigrations,
 };

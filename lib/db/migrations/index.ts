@@ -3,6 +3,7 @@ import * as versionServing from "./0002-version-serving";
 import * as deployments from "./0003-deployments";
 import * as training from "./0004-training";
 import * as apiKeySecret from "./0005-api-key-secret";
+import * as artifactOwners from "./0006-artifact-owners";
 
 /** Every migration, in the order it is applied. Add new ones at the end; never edit an applied one. */
 export const MIGRATIONS: readonly { id: string; up: string }[] = [
@@ -11,4 +12,5 @@ export const MIGRATIONS: readonly { id: string; up: string }[] = [
 	{ id: "0003-deployments", up: deployments.up },
 	{ id: "0004-training", up: training.up },
 	{ id: "0005-api-key-secret", up: apiKeySecret.up },
+	{ id: "0006-artifact-owners", up: artifactOwners.up },
 ];

@@ -46,6 +46,7 @@ describeOnEachEngine("registry stores", database => {
 				"0003-deployments",
 				"0004-training",
 				"0005-api-key-secret",
+				"0006-artifact-owners",
 			]);
 		});
 	});
