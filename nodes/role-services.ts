@@ -1,4 +1,5 @@
 import type { ServiceBroker, ServiceSchema } from "moleculer";
+import { ArtifactOwnerStore } from "../lib/artifacts/artifact-owners";
 import { modelMemoryBudget } from "../lib/capacity/model-memory";
 import type { NodeCapacity } from "../lib/capacity/node-capacity";
 import type { NodeConfig } from "../lib/config/node-config";
@@ -78,6 +79,8 @@ const FACTORIES: Record<ServiceName, (node: NodeContext) => ServiceSchema> = {
 			// GC keeps what any version references; datasets and checkpoints join with training.
 			referencedArtifacts: () =>
 				node.broker.call<string[]>(`${SERVICE.registry}.referencedArtifacts`),
+			// Which tenant may name which blob: kept next to the metadata.
+			owners: new ArtifactOwnerStore(requireDatabase(node).db),
 		}),
 	predictor: node =>
 		predictorService({

@@ -2,14 +2,19 @@
  * artifacts — the content-addressed blob store of a control node (DESIGN.md, Storage): model
  * files, datasets and checkpoints by sha256 under `<dataDir>/artifacts`. Bytes travel as
  * Moleculer streams; big blobs in parts (lib/artifacts/artifact-upload.ts and
- * artifact-download.ts), which keeps memory bounded across the transporter.
+ * artifact-download.ts), which keeps memory bounded across the transporter. Blobs are
+ * tenant-scoped (lib/artifacts/artifact-access.ts): a call acting for a tenant reaches only the
+ * blobs that tenant stored or that were made for it; this service keeps those records.
  */
 import * as path from "node:path";
 import type { Readable } from "node:stream";
 import type { Context, ServiceSchema } from "moleculer";
+import type { RequestMeta } from "../lib/accounts/access";
 import { InvalidInputError } from "../lib/errors";
 import { EVENTS, type ArtifactStoredPayload } from "../lib/events";
+import { ArtifactAccess } from "../lib/artifacts/artifact-access";
 import { ArtifactCollector, type ReferencedArtifacts } from "../lib/artifacts/artifact-gc";
+import type { ArtifactOwners } from "../lib/artifacts/artifact-owners";
 import { SHA256_PARAM_PATTERN, requireSha256 } from "../lib/artifacts/artifact-hash";
 import {
 	ARTIFACTS_SERVICE,
@@ -37,6 +42,11 @@ export interface ArtifactsServiceOptions {
 	artifactGcGraceS: number;
 	/** The hashes versions, datasets and checkpoints refer to. Without it GC deletes nothing. */
 	referencedArtifacts?: ReferencedArtifacts;
+	/**
+	 * Which tenant holds which blob (ArtifactOwnerStore over the metadata database). Without it
+	 * nothing is scoped: any caller reaches any blob by its hash (bare stores in tests and tools).
+	 */
+	owners?: ArtifactOwners;
 	/** The store's remaining options (upload idle and stall timeouts, the clock); defaults otherwise. */
 	store?: Partial<Omit<ArtifactStoreOptions, "root" | "maxBytes" | "gcGraceMs">>;
 }
@@ -63,10 +73,16 @@ export function artifactsService(options: ArtifactsServiceOptions): ServiceSchem
 		gcGraceMs: options.artifactGcGraceS * 1000,
 	});
 	const uploads = new ArtifactUploads(store);
+	const access = new ArtifactAccess(options.owners ?? null);
 	let collector: ArtifactCollector;
 	const timers: NodeJS.Timeout[] = [];
 
-	function stored(ctx: Context, result: StoredArtifact): StoredArtifact {
+	/** The put's answer as the caller's tenant sees it; the event says what the store did. */
+	async function stored(
+		ctx: Context<unknown, RequestMeta>,
+		result: StoredArtifact,
+	): Promise<StoredArtifact> {
+		const answer = await access.stored(ctx.meta.tenant, result);
 		if (result.created) {
 			const payload: ArtifactStoredPayload = { sha256: result.sha256, size: result.size };
 			// The blob is stored whatever happens to the event: a failed emit must not fail the put.
@@ -74,7 +90,7 @@ export function artifactsService(options: ArtifactsServiceOptions): ServiceSchem
 				ctx.broker.logger.warn(`Could not emit ${EVENTS.artifactStored}:`, err),
 			);
 		}
-		return result;
+		return answer;
 	}
 
 	return {
@@ -84,7 +100,8 @@ export function artifactsService(options: ArtifactsServiceOptions): ServiceSchem
 			/**
 			 * Stores the call's stream: `broker.call("artifacts.put", params, { stream })`.
 			 * Answers `{ sha256, size, created }`; a part of a multipart upload answers
-			 * `{ uploadId, received, nodeID }`.
+			 * `{ uploadId, received, nodeID }`. The blob is recorded for the caller's tenant;
+			 * `created` says whether that tenant held these bytes before.
 			 */
 			put: {
 				params: {
@@ -93,7 +110,7 @@ export function artifactsService(options: ArtifactsServiceOptions): ServiceSchem
 					offset: byteCountParam,
 					final: { type: "boolean", convert: true, optional: true },
 				},
-				async handler(ctx: Context<PutParams>): Promise<PutResult> {
+				async handler(ctx: Context<PutParams, RequestMeta>): Promise<PutResult> {
 					const stream = isReadable(ctx.stream) ? ctx.stream : null;
 					const { uploadId, offset, final, expectedSha256 } = ctx.params;
 					if (uploadId === undefined) {
@@ -122,21 +139,31 @@ export function artifactsService(options: ArtifactsServiceOptions): ServiceSchem
 				},
 			},
 
-			/** A stream of the blob's bytes, or of `length` bytes from `offset`. */
+			/**
+			 * A stream of the blob's bytes, or of `length` bytes from `offset`. NOT_FOUND for a
+			 * blob the caller's tenant does not hold, as for one never stored.
+			 */
 			get: {
 				params: { sha256: sha256Param, offset: byteCountParam, length: byteCountParam },
-				handler(ctx: Context<GetParams>): Promise<Readable> {
-					const { sha256, offset, length } = ctx.params;
-					return store.read(requireSha256(sha256), { offset, length });
+				async handler(ctx: Context<GetParams, RequestMeta>): Promise<Readable> {
+					const { offset, length } = ctx.params;
+					const sha256 = requireSha256(ctx.params.sha256);
+					await access.require(ctx.meta.tenant, sha256);
+					return store.read(sha256, { offset, length });
 				},
 			},
 
-			/** Size and times of a blob, and the node that holds it; NOT_FOUND when absent. */
+			/**
+			 * Size and times of a blob, and the node that holds it; NOT_FOUND when absent or not
+			 * the caller's tenant's (the registry asks this before a version or dataset names it).
+			 */
 			stat: {
 				retryPolicy: { enabled: true },
 				params: { sha256: sha256Param },
-				async handler(ctx: Context<StatParams>): Promise<ArtifactStat> {
-					const blob = await store.stat(requireSha256(ctx.params.sha256));
+				async handler(ctx: Context<StatParams, RequestMeta>): Promise<ArtifactStat> {
+					const sha256 = requireSha256(ctx.params.sha256);
+					await access.require(ctx.meta.tenant, sha256);
+					const blob = await store.stat(sha256);
 					return {
 						sha256: blob.sha256,
 						size: blob.size,
@@ -147,7 +174,11 @@ export function artifactsService(options: ArtifactsServiceOptions): ServiceSchem
 				},
 			},
 
-			/** Runs garbage collection now; answers what was (or, dry, would be) deleted. */
+			/**
+			 * Runs garbage collection now; answers what was (or, dry, would be) deleted. Ownership
+			 * is no reference: a blob nothing references goes after the grace period, and its
+			 * owners are forgotten with it.
+			 */
 			gc: {
 				params: { dryRun: { type: "boolean", convert: true, optional: true } },
 				handler(ctx: Context<GcParams>): Promise<GcReport> {
@@ -170,7 +201,12 @@ export function artifactsService(options: ArtifactsServiceOptions): ServiceSchem
 		},
 
 		created() {
-			collector = new ArtifactCollector(store, options.referencedArtifacts, this.logger);
+			collector = new ArtifactCollector(
+				store,
+				options.referencedArtifacts,
+				this.logger,
+				sha256 => access.forget(sha256),
+			);
 		},
 
 		async started() {

@@ -21,6 +21,8 @@ export class ArtifactCollector {
 		private readonly store: ArtifactStore,
 		private readonly referenced: ReferencedArtifacts | undefined,
 		private readonly logger: GcLogger,
+		/** Runs just before each blob is deleted (its owners are forgotten there). */
+		private readonly beforeDelete?: (sha256: string) => Promise<void>,
 	) {}
 
 	/** Runs one collection; runs asked for while one is going wait for it to finish. */
@@ -43,7 +45,10 @@ export class ArtifactCollector {
 				`the referenced artifacts could not be read: ${(err as Error)?.message ?? String(err)}`,
 			);
 		}
-		const report = await this.store.collectGarbage(referenced, { dryRun });
+		const report = await this.store.collectGarbage(referenced, {
+			dryRun,
+			beforeDelete: this.beforeDelete,
+		});
 		if (report.deleted.length > 0) {
 			this.logger.info(
 				`Artifact GC ${dryRun ? "would delete" : "deleted"} ${report.deleted.length} unreferenced blob(s), ${report.freedBytes} bytes; kept ${report.kept.referenced} referenced, ${report.kept.withinGrace} within the grace period.`,

@@ -163,11 +163,12 @@ export class ArtifactStore {
 	/**
 	 * Deletes the blobs nothing references that were last stored before the grace period.
 	 * Each deletion re-checks the blob's time under its lock: a put of the same content in
-	 * the meantime keeps it.
+	 * the meantime keeps it. `beforeDelete` runs under that lock just before a blob goes (the
+	 * service forgets its owners there); when it fails the blob stays.
 	 */
 	async collectGarbage(
 		referenced: Iterable<string>,
-		options: { dryRun?: boolean } = {},
+		options: { dryRun?: boolean; beforeDelete?: (sha256: string) => Promise<void> } = {},
 	): Promise<GcReport> {
 		const dryRun = options.dryRun ?? false;
 		const { gcGraceMs, now } = this.options;
@@ -187,7 +188,9 @@ export class ArtifactStore {
 			},
 		};
 		for (const blob of decision.remove) {
-			const outcome = dryRun ? "deleted" : await this.removeIfStillGarbage(blob.sha256);
+			const outcome = dryRun
+				? "deleted"
+				: await this.removeIfStillGarbage(blob.sha256, options.beforeDelete);
 			if (outcome === "deleted") {
 				report.deleted.push({ sha256: blob.sha256, size: blob.size });
 				report.freedBytes += blob.size;
@@ -199,12 +202,16 @@ export class ArtifactStore {
 	}
 
 	/** Deletes a blob GC chose unless its content was put again since (or it is gone already). */
-	private removeIfStillGarbage(sha256: string): Promise<"deleted" | "refreshed" | "gone"> {
+	private removeIfStillGarbage(
+		sha256: string,
+		beforeDelete?: (sha256: string) => Promise<void>,
+	): Promise<"deleted" | "refreshed" | "gone"> {
 		return this.lock.run(sha256, async () => {
 			const current = await this.stat(sha256).catch(() => null);
 			if (current === null) return "gone";
 			const { gcGraceMs, now } = this.options;
 			if (withinGrace(current.lastStoredAtMs, now(), gcGraceMs)) return "refreshed";
+			await beforeDelete?.(sha256);
 			await fs.promises.rm(this.layout.blobPath(sha256), { force: true });
 			return "deleted";
 		});

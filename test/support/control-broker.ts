@@ -1,15 +1,20 @@
-import { createHash } from "node:crypto";
+/**
+ * An in-process broker with the control node's database services (accounts, registry, and the
+ * artifacts store with its ownership records), as start-node wires them.
+ */
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-/** An in-process broker with the control node's database services, as start-node wires them. */
+import { Readable } from "node:stream";
 import { ServiceBroker } from "moleculer";
 import { createBrokerOptions } from "../../moleculer.config";
-import { ArtifactLayout } from "../../lib/artifacts/artifact-layout";
+import { ArtifactOwnerStore } from "../../lib/artifacts/artifact-owners";
+import type { StoredArtifact } from "../../lib/artifacts/artifact-protocol";
 import { accessMiddleware, type RequestMeta } from "../../lib/accounts/access";
 import type { Database } from "../../lib/db/database";
 import { loadNodeConfig } from "../../lib/config/node-config";
 import { accountsService } from "../../services/accounts.service";
+import { artifactsService } from "../../services/artifacts.service";
 import { registryService } from "../../services/registry.service";
 
 export async function startControlBroker(
@@ -29,19 +34,33 @@ export async function startControlBroker(
 		accountsService({ database, bootstrapKey: null, print: line => printed.push(line) }),
 	);
 	broker.createService(registryService({ database, dataDir }));
+	broker.createService(
+		artifactsService({
+			dataDir,
+			maxArtifactBytes: 64 * 1024 ** 2,
+			artifactGcIntervalS: 0,
+			artifactGcGraceS: 3600,
+			owners: new ArtifactOwnerStore(database.db),
+		}),
+	);
 	await broker.start();
 	const key = printed.map(line => line.trim()).find(line => line.startsWith("mf_"));
 	if (!key) throw new Error(`no bootstrap key printed: ${printed.join("\n")}`);
 	return { broker, bootstrapKey: key, dataDir };
 }
 
-/** Puts a blob where a co-located artifacts store keeps it, as an upload would; returns its sha256. */
-export function storeBlob(dataDir: string, bytes: Uint8Array): string {
-	const sha256 = createHash("sha256").update(bytes).digest("hex");
-	const file = new ArtifactLayout(path.join(dataDir, "artifacts")).blobPath(sha256);
-	fs.mkdirSync(path.dirname(file), { recursive: true });
-	fs.writeFileSync(file, bytes);
-	return sha256;
+/** Uploads bytes to the artifacts store for the tenant of `meta`, as the gateway would; returns its sha256. */
+export async function storeBlob(
+	broker: ServiceBroker,
+	bytes: Uint8Array,
+	meta: RequestMeta,
+): Promise<string> {
+	const stored = await broker.call<StoredArtifact, Record<string, never>>(
+		"artifacts.put",
+		{},
+		{ stream: Readable.from([Buffer.from(bytes)]), meta },
+	);
+	return stored.sha256;
 }
 
 /** The meta the gateway would set for this key. */

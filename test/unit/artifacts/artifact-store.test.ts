@@ -232,6 +232,29 @@ describe("ArtifactStore", () => {
 			await expect(store.stat(old.sha256)).resolves.toMatchObject({ size: 10 });
 		});
 
+		it("runs beforeDelete for each blob it deletes, and keeps a blob whose beforeDelete fails", async () => {
+			const old = await uploads.put(deterministicStream(10, 1));
+			const kept = await uploads.put(deterministicStream(20, 2));
+			clock += 2 * HOUR;
+			const seen: string[] = [];
+			const report = await store.collectGarbage([kept.sha256], {
+				beforeDelete: async sha256 => {
+					seen.push(sha256);
+				},
+			});
+			expect(seen).toEqual([old.sha256]);
+			expect(report.deleted).toEqual([{ sha256: old.sha256, size: 10 }]);
+
+			const other = await uploads.put(deterministicStream(30, 3));
+			clock += 2 * HOUR;
+			await expect(
+				store.collectGarbage([kept.sha256], {
+					beforeDelete: () => Promise.reject(new Error("database down")),
+				}),
+			).rejects.toThrow("database down");
+			await expect(store.stat(other.sha256)).resolves.toMatchObject({ size: 30 });
+		});
+
 		it("deletes nothing on a dry run but says what it would", async () => {
 			const old = await uploads.put(deterministicStream(10, 1));
 			clock += 2 * HOUR;
