@@ -8,6 +8,7 @@ import type { Context, ServiceSchema } from "moleculer";
 import { LocalBlobs } from "../lib/artifacts/local-blobs";
 import type { ArtifactCall } from "../lib/artifacts/artifact-protocol";
 import { uploadArtifact } from "../lib/artifacts/artifact-upload";
+import { requireArtifacts } from "../lib/artifacts/artifact-check";
 import { importModelFile } from "../lib/importers";
 import { requires, scopeOf, type RequestMeta, type Scope } from "../lib/accounts/access";
 import { audited } from "../lib/audit/audited";
@@ -42,6 +43,7 @@ import {
 } from "../lib/registry/version-spec";
 import { VersionStore, type VersionInput, type VersionView } from "../lib/registry/version-store";
 import { importVersion, type VersionImportInput } from "../lib/registry/version-import";
+import { versionArtifacts } from "../lib/registry/version-artifacts";
 import { InvalidInputError } from "../lib/errors";
 import { DatasetStore, type DatasetInput } from "../lib/registry/dataset-store";
 
@@ -75,6 +77,11 @@ interface RefParams {
 }
 
 type Ctx<P> = Context<P, RequestMeta>;
+
+/** Calls for the caller of `ctx`: its tenant travels in the meta, so artifacts answer for it. */
+function callerOf(ctx: Context): ArtifactCall {
+	return (action, params, options) => ctx.call(action, params, options);
+}
 
 export function registryService(options: RegistryServiceOptions): ServiceSchema {
 	const { db } = options.database;
@@ -227,8 +234,16 @@ export function registryService(options: RegistryServiceOptions): ServiceSchema 
 					const scope = scopeOf(ctx);
 					const { model, ...input } = ctx.params;
 					const target = `version:${formatRef(model, input.version ?? input.bump ?? "?")}`;
-					const version = await audited(db, scope, "versions.create", target, () =>
-						versions.create(scope, model, input),
+					const version = await audited(
+						db,
+						scope,
+						"versions.create",
+						target,
+						async () => {
+							// A version may name only blobs of its own tenant (another's answers 404).
+							await requireArtifacts(callerOf(ctx), versionArtifacts(input));
+							return versions.create(scope, model, input);
+						},
 					);
 					emit(ctx, EVENTS.versionCreated, versionEvent(scope, version));
 					return version;
@@ -282,10 +297,13 @@ export function registryService(options: RegistryServiceOptions): ServiceSchema 
 										{ field: "artifact" },
 									);
 								}
-								sha256 = (await uploadArtifact(call, stream)).sha256;
+								sha256 = (await uploadArtifact(callerOf(ctx), stream)).sha256;
 							}
+							const requireArtifact = async (hash: string) => {
+								await requireArtifacts(callerOf(ctx), [hash]);
+							};
 							return importVersion(
-								{ localBlobPath, importModelFile },
+								{ requireArtifact, localBlobPath, importModelFile },
 								versions,
 								scope,
 								model,
@@ -471,8 +489,8 @@ export function registryService(options: RegistryServiceOptions): ServiceSchema 
 			}),
 
 			/**
-			 * Records an uploaded dataset (the gateway has parsed and stored it): the next version
-			 * under its name, immutable.
+			 * Records an uploaded dataset (the gateway has parsed and stored it for the caller's
+			 * tenant): the next version under its name, immutable.
 			 */
 			"datasets.create": requires("train", {
 				params: {
@@ -484,8 +502,10 @@ export function registryService(options: RegistryServiceOptions): ServiceSchema 
 					rows: { type: "number", integer: true, min: 0 },
 					report: { type: "object" },
 				},
-				handler(ctx: Ctx<DatasetInput>) {
-					return datasets.create(scopeOf(ctx), {
+				async handler(ctx: Ctx<DatasetInput>) {
+					const scope = scopeOf(ctx);
+					await requireArtifacts(callerOf(ctx), [ctx.params.sha256]);
+					return datasets.create(scope, {
 						...ctx.params,
 						labelColumn: ctx.params.labelColumn ?? null,
 					});

@@ -21,15 +21,20 @@ export interface VersionImportInput extends Omit<
 }
 
 export interface VersionImportDeps {
+	/**
+	 * Passes when the caller's tenant may use the blob; NOT_FOUND (as for an unknown hash)
+	 * otherwise. Asked before the file is read, so nothing of another tenant's file is told.
+	 */
+	requireArtifact(sha256: string): Promise<void>;
 	/** A local path of the blob: the store's own file on a control node, else a verified download. */
 	localBlobPath(sha256: string): Promise<string | null>;
 	importModelFile(filePath: string, options: ImportModelFileOptions): Promise<ImportedModel>;
 }
 
 /**
- * Reads a stored model file as its format, takes the schema from it (checked against a given
- * one), and registers the version pointing at the blob. A file that cannot be read registers
- * nothing; its unreferenced blob is left to artifact GC.
+ * Reads a stored model file of the caller's tenant as its format, takes the schema from it
+ * (checked against a given one), and registers the version pointing at the blob. A file that
+ * cannot be read registers nothing; its unreferenced blob is left to artifact GC.
  */
 export async function importVersion(
 	deps: VersionImportDeps,
@@ -40,6 +45,7 @@ export async function importVersion(
 ): Promise<VersionView> {
 	// Fail on a missing model before the (possibly long) read of the file.
 	await versions.assertModel(scope, model);
+	await deps.requireArtifact(input.artifact);
 	const filePath = await deps.localBlobPath(input.artifact);
 	if (filePath === null) throw new NotFoundError("artifact", input.artifact);
 	const { size } = await fs.promises.stat(filePath);

@@ -15,6 +15,7 @@ import {
 	parseVersion,
 	type VersionBump,
 } from "./version-number";
+import { alternateArtifacts } from "./version-artifacts";
 import { formatRef, parseSelector, type VersionSelector } from "./version-ref";
 import {
 	checkVersionSpec,
@@ -428,14 +429,7 @@ export class VersionStore {
 			.select({ details: modelVersions.details })
 			.from(modelVersions)
 			.where(sql`${modelVersions.details} ? 'alternates'`);
-		const alternates = withAlternates.flatMap(row => {
-			const list = (row.details as { alternates?: unknown }).alternates;
-			return Array.isArray(list)
-				? list
-						.map(a => (a as { artifact?: { sha256?: unknown } }).artifact?.sha256)
-						.filter((sha): sha is string => typeof sha === "string")
-				: [];
-		});
+		const alternates = withAlternates.flatMap(row => alternateArtifacts(row.details));
 		return [...rows.map(r => r.sha256 as string), ...alternates];
 	}
 

@@ -49,7 +49,7 @@ describe("predictor on an all-in-one node", () => {
 		const mlp = await node.broker.call<{ sha256: string }, Record<string, never>>(
 			"artifacts.put",
 			{},
-			{ stream: fs.createReadStream(writeTemp(writeMlpModel())) },
+			{ stream: fs.createReadStream(writeTemp(writeMlpModel())), meta: owner },
 		);
 		await call("registry.versions.import", {
 			model: "mlp",
@@ -77,6 +77,7 @@ describe("predictor on an all-in-one node", () => {
 				stream: fs.createReadStream(
 					path.join(FIXTURES, "xgboost", "iris-multi-softprob.json"),
 				),
+				meta: owner,
 			},
 		);
 		await call("registry.versions.import", {

@@ -33,11 +33,15 @@ function readmeTable(): Map<string, { roles: Set<Role>; adminOnly: boolean }> {
 	return table;
 }
 
+/** The bytes of every dataset record below: each tenant has uploaded them. */
+const DATASET_BYTES = Buffer.from("x,label\n1,0\n2,1\n");
+let datasetSha = "";
+
 /** A dataset record as the gateway would make it after parsing an upload. */
 function datasetParams(n: number): Record<string, unknown> {
 	return {
 		name: `data-${n}`,
-		sha256: "ab".repeat(32),
+		sha256: datasetSha,
 		size: 10,
 		format: "csv",
 		labelColumn: "label",
@@ -145,7 +149,6 @@ describeOnEachEngine("tenant isolation and roles", database => {
 	beforeAll(async () => {
 		const started = await startControlBroker(database());
 		broker = started.broker;
-		mlpSha = storeBlob(started.dataDir, writeMlpModel());
 		const admin = await metaFor(broker, started.bootstrapKey);
 		for (const tenant of ["a", "b"] as const) {
 			const { ownerKey } = await call(
@@ -155,6 +158,9 @@ describeOnEachEngine("tenant isolation and roles", database => {
 			).then(r => r as { ownerKey: { key: string } });
 			const owner = await metaFor(broker, ownerKey.key);
 			metas[tenant].owner = owner;
+			// Both tenants upload the same files: a tenant may name only blobs it uploaded.
+			mlpSha = await storeBlob(broker, writeMlpModel(), owner);
+			datasetSha = await storeBlob(broker, DATASET_BYTES, owner);
 			for (const role of ROLES.filter(r => r !== "owner")) {
 				const key = (await call("accounts.keys.create", { name: role, role }, owner)) as {
 					key: string;
