@@ -5,6 +5,7 @@
 import type { BrokerOptions, Middleware } from "moleculer";
 import type { NodeConfig } from "./lib/config/node-config";
 import { SERVICE } from "./lib/fleet/node-role";
+import { ChunkedNatsTransporter } from "./lib/fleet/chunked-nats-transporter";
 import { ALIVE_PROBE_METADATA_KEY, lostNodeDetector } from "./lib/fleet/lost-node-detector";
 import { registerRoutingStrategies } from "./lib/routing/model-replica-strategy";
 import { trafficMiddleware } from "./lib/routing/traffic-middleware";
@@ -31,10 +32,18 @@ export function createBrokerOptions(config: NodeConfig, extras: BrokerExtras = {
 			},
 		},
 
-		// No transporter: one process, no network. NATS between machines (TOOLCHAIN.md: the TCP
-		// transporter listens everywhere and finds peers by multicast).
+		// No transporter: one process, no network. NATS between machines (the TCP transporter
+		// listens everywhere and finds peers by multicast), with messages over the server's payload
+		// limit sent in chunks, so a request of any size the gateway takes crosses the fleet.
 		transporter: config.transporter
-			? { type: "NATS", options: { servers: [config.transporter] } }
+			? new ChunkedNatsTransporter({
+					servers: [config.transporter],
+					assembly: {
+						maxMessageBytes: config.maxMessageBytes,
+						maxPendingBytes: 2 * config.maxMessageBytes,
+						staleAfterMs: Math.max(30_000, config.requestTimeoutMs),
+					},
+				})
 			: null,
 
 		// CBOR (cbor-x) writes typed arrays as tagged bytes, so tensors cross the transporter as

@@ -57,6 +57,11 @@ export interface NodeConfig {
 	 * latency) makes the caller ask NATS whether the node is still connected; 0 turns it off.
 	 */
 	lostNodeProbeMs: number;
+	/**
+	 * MODELFLEET_MAX_MESSAGE_BYTES — default 256 MiB; the largest message between nodes. Messages
+	 * over the NATS server's payload limit travel in chunks and are put together up to this size.
+	 */
+	maxMessageBytes: number;
 	/** METRICS_PORT — default 3030; "off" or 0 disables the Prometheus endpoint. */
 	metricsPort: number | null;
 	/** MODELFLEET_MAX_ARTIFACT_BYTES — default 2 GiB; larger uploads answer 413. */
@@ -169,6 +174,8 @@ export function loadNodeConfig(role: NodeRole, env: Environment): Readonly<NodeC
 		);
 	}
 
+	const maxMessageBytes = sizeSetting("MODELFLEET_MAX_MESSAGE_BYTES", 256 * 1024 ** 2) ?? 0;
+
 	const config: NodeConfig = {
 		role,
 		nodeID: read.optionalString("MODELFLEET_NODE_ID"),
@@ -210,6 +217,7 @@ export function loadNodeConfig(role: NodeRole, env: Environment): Readonly<NodeC
 			integer: true,
 		}),
 		circuitBreaker: read.boolean("MODELFLEET_CIRCUIT_BREAKER", true),
+		maxMessageBytes,
 		lostNodeProbeMs: read.number("MODELFLEET_LOST_NODE_PROBE_MS", 100, {
 			min: 0,
 			max: 60_000,

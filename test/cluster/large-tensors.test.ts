@@ -1,0 +1,254 @@
+/**
+ * Requests far over the NATS server's default 1 MiB payload limit, through a fleet of real
+ * processes (gateway, control, worker) over the real NATS server: 8 MB and 48 MB binary infers
+ * and a 3 MB JSON infer answer 200 with exactly the outputs an all-in-one node gives, a body over
+ * MODELFLEET_MAX_BODY_BYTES answers 413 as on all-in-one, and a 200 MB model file is deployed on
+ * a worker and serves.
+ */
+import { randomUUID } from "node:crypto";
+import { writeOnnxModel, type OnnxModelSpec } from "../../lib/onnx/onnx-writer";
+import { createPostgresDatabase } from "../support/databases";
+import { describeWithServices } from "../support/external-services";
+import { FAST_LOOPS, FleetProcesses } from "../support/fleet-processes";
+import { freePort } from "../support/node-process";
+import { apiClient, startTestNode, type TestNode } from "../support/test-node";
+import { waitFor } from "../support/wait";
+import { writeMlpModel } from "../unit/onnx/example-models";
+
+const OWNER_KEY = `mf_large-${randomUUID()}`;
+const WIDTH = 65_536;
+
+/** y = x, FP32 [n, 65536]: the answer is as large as the request. */
+const WIDE_SPEC: OnnxModelSpec = {
+	graph: {
+		name: "wide",
+		nodes: [{ opType: "Identity", inputs: ["x"], outputs: ["y"] }],
+		inputs: [{ name: "x", datatype: "FP32", shape: ["n", WIDTH] }],
+		outputs: [{ name: "y", datatype: "FP32", shape: ["n", WIDTH] }],
+	},
+};
+
+/** y = x + sum(W), with W 50 M floats (a 200 MB file) summing to 1. */
+function heavyModel(): Uint8Array {
+	const weights = new Float32Array(50_000_000);
+	weights[0] = 1;
+	return writeOnnxModel({
+		graph: {
+			name: "heavy",
+			nodes: [
+				{ opType: "ReduceSum", inputs: ["W"], outputs: ["s"] },
+				{ opType: "Add", inputs: ["x", "s"], outputs: ["y"] },
+			],
+			initializers: [{ name: "W", dims: [50_000_000], data: weights }],
+			inputs: [{ name: "x", datatype: "FP32", shape: ["n", 4] }],
+			outputs: [{ name: "y", datatype: "FP32", shape: ["n", 4] }],
+		},
+	});
+}
+
+/** A binary infer request of `rows` rows of the wide model (values that differ per element). */
+function wideRequest(rows: number): { body: Buffer; headerLength: number; tensor: Buffer } {
+	const values = new Float32Array(rows * WIDTH);
+	for (let i = 0; i < values.length; i++) values[i] = (i % 9973) / 7 - 500;
+	const tensor = Buffer.from(values.buffer);
+	const header = Buffer.from(
+		JSON.stringify({
+			inputs: [
+				{
+					name: "x",
+					shape: [rows, WIDTH],
+					datatype: "FP32",
+					parameters: { binary_data_size: tensor.length },
+				},
+			],
+			parameters: { binary_data_output: true },
+		}),
+	);
+	return { body: Buffer.concat([header, tensor]), headerLength: header.length, tensor };
+}
+
+/** The binary output bytes of a binary infer answer. */
+async function binaryOutput(response: Response): Promise<Buffer> {
+	const body = Buffer.from(await response.arrayBuffer());
+	const headerLength = Number(response.headers.get("inference-header-content-length"));
+	const header = JSON.parse(body.subarray(0, headerLength).toString("utf8")) as {
+		outputs: Array<{ parameters: { binary_data_size: number } }>;
+	};
+	return body.subarray(
+		headerLength,
+		headerLength + header.outputs[0].parameters.binary_data_size,
+	);
+}
+
+describeWithServices(["nats", "postgres"], "large requests across a fleet", () => {
+	const cluster = new FleetProcesses("large", FAST_LOOPS);
+	let database: { url: string; drop(): Promise<void> };
+	let base: string;
+	let single: TestNode;
+	/** The all-in-one node's base URL. */
+	const singleUrl = (): string => single.node.httpUrl ?? "";
+
+	async function upload(api: string, name: string, bytes: Uint8Array): Promise<void> {
+		const owner = apiClient(api, OWNER_KEY);
+		const created = await owner("/models", {
+			method: "POST",
+			body: { name, task: "other", framework: "onnx" },
+		});
+		expect(created.status).toBe(201);
+		const uploaded = await fetch(
+			`${api}/models/${name}/versions/upload?version=1.0.0&fileName=m.onnx&state=Validated`,
+			{ method: "POST", headers: { authorization: `Bearer ${OWNER_KEY}` }, body: bytes },
+		);
+		expect(uploaded.status).toBe(201);
+	}
+
+	function infer(
+		url: string,
+		model: string,
+		body: Buffer | string,
+		headerLength?: number,
+	): Promise<Response> {
+		return fetch(`${url}/v2/models/${model}/infer`, {
+			method: "POST",
+			headers: {
+				authorization: `Bearer ${OWNER_KEY}`,
+				"content-type":
+					headerLength === undefined ? "application/json" : "application/octet-stream",
+				...(headerLength === undefined
+					? {}
+					: { "inference-header-content-length": String(headerLength) }),
+			},
+			body,
+		});
+	}
+
+	beforeAll(async () => {
+		database = await createPostgresDatabase();
+		const port = await freePort();
+		base = `http://127.0.0.1:${port}`;
+		cluster.start("gateway", "gateway", { HOST: "127.0.0.1", PORT: String(port) });
+		cluster.start("control", "control", {
+			DATABASE_URL: database.url,
+			MODELFLEET_BOOTSTRAP_KEY: OWNER_KEY,
+		});
+		cluster.start("worker", "worker", {
+			MODELFLEET_CPUS: "2",
+			MODELFLEET_MEMORY: "8GiB",
+			MODELFLEET_GPUS: "none",
+			MODELFLEET_POOL_THREADS: "1",
+		});
+		single = await startTestNode(OWNER_KEY, { MODELFLEET_POOL_THREADS: "1" });
+		await waitFor(
+			"the fleet's gateway with its worker",
+			async () => {
+				const nodes = await apiClient(`${base}/api/v1`, OWNER_KEY)("/nodes");
+				const list =
+					nodes.status === 200
+						? (nodes.body as Array<{ nodeID: string; available: boolean }>)
+						: [];
+				return list.some(n => n.nodeID === "worker" && n.available) ? true : undefined;
+			},
+			60_000,
+			250,
+		).catch(cluster.failWithLogs);
+		for (const api of [`${base}/api/v1`, single.api]) {
+			await upload(api, "wide", writeOnnxModel(WIDE_SPEC));
+			await upload(api, "mlp", writeMlpModel());
+		}
+	}, 120_000);
+
+	afterAll(async () => {
+		await single?.stop();
+		await cluster.killAll();
+		await database?.drop();
+	});
+
+	it.each([
+		["8 MB", 32],
+		["48 MB", 183],
+	])(
+		"answers a %s binary infer with the all-in-one node's outputs",
+		async (_label, rows) => {
+			const { body, headerLength, tensor } = wideRequest(rows);
+			expect(body.length).toBeGreaterThan(rows * WIDTH * 4);
+			const [fleet, local] = await Promise.all([
+				infer(base, "wide", body, headerLength),
+				infer(singleUrl(), "wide", body, headerLength),
+			]);
+			if (fleet.status !== 200)
+				throw new Error(`${fleet.status} ${await fleet.text()}\n${cluster.logs()}`);
+			expect(local.status).toBe(200);
+			const [fleetOut, localOut] = await Promise.all([
+				binaryOutput(fleet),
+				binaryOutput(local),
+			]);
+			expect(fleetOut.length).toBe(tensor.length);
+			expect(fleetOut.equals(localOut)).toBe(true);
+			expect(fleetOut.equals(tensor)).toBe(true);
+		},
+		60_000,
+	);
+
+	it("answers a 3 MB JSON infer with the all-in-one node's outputs", async () => {
+		const rows = 60_000;
+		const data = Array.from({ length: rows * 4 }, (_, i) => ((i * 7919) % 10007) / 1000 - 5);
+		const body = JSON.stringify({
+			id: "big-json",
+			inputs: [{ name: "x", shape: [rows, 4], datatype: "FP32", data }],
+		});
+		expect(body.length).toBeGreaterThan(3_000_000);
+		const [fleet, local] = await Promise.all([
+			infer(base, "mlp", body),
+			infer(singleUrl(), "mlp", body),
+		]);
+		expect(fleet.status).toBe(200);
+		expect(local.status).toBe(200);
+		const [fleetJson, localJson] = await Promise.all([fleet.json(), local.json()]);
+		expect((fleetJson as { outputs: unknown[] }).outputs).toEqual(
+			(localJson as { outputs: unknown[] }).outputs,
+		);
+	}, 60_000);
+
+	it("refuses a body over MODELFLEET_MAX_BODY_BYTES with 413, as all-in-one does", async () => {
+		const { body, headerLength } = wideRequest(267); // 70 MB
+		expect(body.length).toBeGreaterThan(64 * 1024 ** 2);
+		const response = await infer(base, "wide", body, headerLength);
+		expect(response.status).toBe(413);
+		expect(await response.json()).toMatchObject({
+			error: expect.stringContaining("MODELFLEET_MAX_BODY_BYTES"),
+		});
+	}, 60_000);
+
+	it("deploys a 200 MB model file on a worker, which serves it", async () => {
+		const api = `${base}/api/v1`;
+		const model = heavyModel();
+		expect(model.length).toBeGreaterThan(200_000_000);
+		await upload(api, "heavy", model);
+		const owner = apiClient(api, OWNER_KEY);
+		const deployed = await owner("/deployments", {
+			method: "POST",
+			body: { model: "heavy", version: "1.0.0", replicas: 1 },
+		});
+		expect(deployed.status).toBe(201);
+		await waitFor(
+			"the heavy model's replica ready",
+			async () => {
+				const view = (await owner("/deployments/heavy")).body as { readyReplicas: number };
+				return view.readyReplicas === 1 ? true : undefined;
+			},
+			90_000,
+			500,
+		).catch(cluster.failWithLogs);
+		const response = await infer(
+			base,
+			"heavy",
+			JSON.stringify({
+				inputs: [{ name: "x", shape: [1, 4], datatype: "FP32", data: [1, 2, 3, 4] }],
+			}),
+		);
+		expect(response.status).toBe(200);
+		expect(await response.json()).toMatchObject({
+			outputs: [{ name: "y", data: [2, 3, 4, 5] }],
+		});
+	}, 150_000);
+});
