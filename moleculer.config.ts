@@ -43,6 +43,7 @@ export function createBrokerOptions(config: NodeConfig, extras: BrokerExtras = {
 						maxPendingBytes: 2 * config.maxMessageBytes,
 						staleAfterMs: Math.max(30_000, config.requestTimeoutMs),
 					},
+					answerProbes: true,
 				})
 			: null,
 
@@ -117,9 +118,7 @@ export function createBrokerOptions(config: NodeConfig, extras: BrokerExtras = {
 		// Nodes of a fleet answer "are you there?" on NATS, so callers notice a killed one at once.
 		metadata: {
 			...extras.metadata,
-			...(config.transporter && config.lostNodeProbeMs > 0
-				? { [ALIVE_PROBE_METADATA_KEY]: true }
-				: {}),
+			...(config.transporter ? { [ALIVE_PROBE_METADATA_KEY]: true } : {}),
 		},
 		middlewares: [
 			// Traffic splits and shadows of deployments are decided where a prediction call starts.

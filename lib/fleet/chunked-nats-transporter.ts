@@ -10,6 +10,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { Transporters } from "moleculer";
+import { aliveSubject } from "./lost-node-detector";
 import {
 	ChunkAssembler,
 	isChunk,
@@ -24,11 +25,23 @@ export interface ChunkedNatsOptions {
 	assembly: ChunkAssemblerOptions;
 	/** Chunk size when the server does not say its limit; default 1 MiB, the server default. */
 	fallbackMaxPayload?: number;
+	/**
+	 * Answer "are you there?" probes on this node's own subject (lib/fleet/lost-node-detector.ts),
+	 * from the moment the connection is up: before this node announces itself, so no caller can
+	 * probe it before it answers.
+	 */
+	answerProbes?: boolean;
 }
 
 const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
 
 type NatsClient = { info?: { max_payload?: number } } | null;
+type ProbeClient = {
+	subscribe(
+		subject: string,
+		options: { callback: (err: unknown, msg: { respond(): boolean }) => void },
+	): unknown;
+};
 
 export class ChunkedNatsTransporter extends Transporters.NATS {
 	private readonly assembler: ChunkAssembler;
@@ -36,11 +49,23 @@ export class ChunkedNatsTransporter extends Transporters.NATS {
 	/** Message ids: 8 random bytes of this process, then a counter. */
 	private readonly idPrefix = randomBytes(8);
 	private messageCount = 0;
+	private readonly answerProbes: boolean;
 
 	constructor(options: ChunkedNatsOptions) {
 		super({ servers: options.servers });
 		this.assembler = new ChunkAssembler(options.assembly);
 		this.fallbackMaxPayload = options.fallbackMaxPayload ?? DEFAULT_MAX_PAYLOAD;
+		this.answerProbes = options.answerProbes ?? false;
+	}
+
+	override onConnected(wasReconnect?: boolean): Promise<unknown> {
+		// nats.js subscribes again by itself after a reconnect.
+		if (this.answerProbes && !wasReconnect) {
+			(this.client as ProbeClient).subscribe(aliveSubject(this.prefix, this.nodeID), {
+				callback: (_err, msg) => msg.respond(),
+			});
+		}
+		return super.onConnected(wasReconnect);
 	}
 
 	/** The largest message the connected server takes. */

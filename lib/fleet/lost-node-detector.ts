@@ -1,6 +1,7 @@
 /**
  * Notices a vanished node in milliseconds instead of a heartbeat timeout. Every node keeps a
- * NATS subscription of its own (`<prefix>.MF-ALIVE.<nodeID>`) that answers an empty message.
+ * NATS subscription of its own (`<prefix>.MF-ALIVE.<nodeID>`) that answers an empty message
+ * (its transporter makes it as soon as it connects: lib/fleet/chunked-nats-transporter.ts).
  * A caller whose call to some node has waited longer than that node usually takes asks the
  * NATS server, with one request to that subject: a process killed with `kill -9` has lost its
  * connection, the server holds no subscription for it any more and answers at once with "no
@@ -39,10 +40,6 @@ export const DEFAULT_LOST_NODE_OPTIONS: Readonly<LostNodeOptions> = Object.freez
 
 /** What the detector needs of a NATS connection (nats.js). */
 interface NatsLike {
-	subscribe(
-		subject: string,
-		options: { callback: (err: unknown, msg: { respond(data?: Uint8Array): boolean }) => void },
-	): { unsubscribe(): void };
 	request(subject: string, data: Uint8Array, options: { timeout: number }): Promise<unknown>;
 }
 
@@ -53,8 +50,7 @@ const NO_RESPONDERS = "503";
 function natsOf(broker: ServiceBroker): { client: NatsLike; prefix: string } | null {
 	const tx = (broker.transit as unknown as { tx?: { client?: unknown; prefix?: string } })?.tx;
 	const client = tx?.client as Partial<NatsLike> | null | undefined;
-	if (!client || typeof client.request !== "function" || typeof client.subscribe !== "function")
-		return null;
+	if (!client || typeof client.request !== "function") return null;
 	return { client: client as NatsLike, prefix: tx?.prefix ?? "MOL" };
 }
 
@@ -70,7 +66,6 @@ export function lostNodeDetector(options: Partial<LostNodeOptions> = {}): Middle
 	const lastProbe = new Map<string, number>();
 	let broker: ServiceBroker;
 	let nats: { client: NatsLike; prefix: string } | null = null;
-	let subscription: { unsubscribe(): void } | null = null;
 	let timer: NodeJS.Timeout | null = null;
 
 	const advertisesProbe = (nodeID: string): boolean => {
@@ -123,17 +118,12 @@ export function lostNodeDetector(options: Partial<LostNodeOptions> = {}): Middle
 			if (settings.suspectAfterMs <= 0) return;
 			nats = natsOf(broker);
 			if (!nats) return;
-			subscription = nats.client.subscribe(aliveSubject(nats.prefix, broker.nodeID), {
-				callback: (_err, msg) => msg.respond(),
-			});
 			timer = setInterval(check, Math.max(10, Math.floor(settings.suspectAfterMs / 2)));
 			timer.unref();
 		},
 		stopped() {
 			if (timer) clearInterval(timer);
-			subscription?.unsubscribe();
 			timer = null;
-			subscription = null;
 		},
 		remoteAction(next: (ctx: Context) => Promise<unknown>) {
 			if (settings.suspectAfterMs <= 0) return next;

@@ -45,6 +45,7 @@ describeWithServices(["nats", "postgres"], "a control node killed mid-upload and
 		MODELFLEET_HEARTBEAT_INTERVAL_S: "1",
 		MODELFLEET_HEARTBEAT_TIMEOUT_S: "3",
 	});
+	/** Starts a control node; its node ID is `control-<n>`, n counting every process started. */
 	const startControl = () => {
 		const control = NodeProcess.start("control", "control", {
 			...common(),
@@ -200,6 +201,7 @@ describeWithServices(["nats", "postgres"], "a control node killed mid-upload and
 		await victim.exited;
 		expect(await cut).not.toBe("HTTP 201");
 
+		const restartedID = `control-${processes.length}`;
 		startControl();
 		await ready();
 		const versions = async (model: string) =>
@@ -223,12 +225,22 @@ describeWithServices(["nats", "postgres"], "a control node killed mid-upload and
 
 		// The interrupted upload's temp file went at restart; GC removes the refused upload's blob.
 		expect(listFiles(path.join(artifactsDir, "tmp"))).toEqual([]);
-		await client.waitForServices(["artifacts"], 10_000);
+		await waitFor(
+			"the restarted control node's artifacts service",
+			() =>
+				client.registry
+					.getServiceList({ onlyAvailable: true })
+					.some(service => service.name === "artifacts" && service.nodeID === restartedID)
+					? true
+					: undefined,
+			10_000,
+		);
+		// Asked of the restarted node by name: the killed one may still be in this client's
+		// registry, and a call to it fails at once (never run twice) when it is found gone.
 		const report = await client.call<{ deleted: string[] }, { dryRun: boolean }>(
 			"artifacts.gc",
-			{
-				dryRun: false,
-			},
+			{ dryRun: false },
+			{ nodeID: restartedID },
 		);
 		expect(report.deleted).toHaveLength(1);
 		expect(listFiles(path.join(artifactsDir, "sha256"))).toEqual([keptSha]);
