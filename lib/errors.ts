@@ -35,6 +35,14 @@ export const ERROR_CATALOGUE = {
 		"A prediction request carries more rows or tensor bytes than the configured limit (413); send it in parts.",
 	RATE_LIMITED:
 		"The API key (or, without one, the client address) sent more requests than its limit in the current window (429): retry after data.retryAfterMs, and Retry-After over HTTP.",
+	TOO_MANY_IN_FLIGHT:
+		"The API key (or, without one, the client address) already has as many request-body bytes or open event streams in flight as its limit allows (429): retry after data.retryAfterMs (Retry-After); data.setting names the limit.",
+	GATEWAY_BUSY:
+		"The gateway already holds its configured total of request-body bytes in flight (503): retry after data.retryAfterMs (Retry-After); data.setting names the limit.",
+	BODY_TIMEOUT:
+		"The request body stopped arriving for longer than MODELFLEET_BODY_IDLE_TIMEOUT_S (408); the connection is closed.",
+	ARCHIVE_TOO_LARGE:
+		"An archive (a TF.js .tar or .tar.gz) unpacks to more bytes or entries than the configured limit (413); data.setting names it. Unpacking stops there.",
 	OVERLOADED:
 		"The model's queue is full (503): retry after the hinted time (data.retryAfterMs, and Retry-After over HTTP).",
 	DEADLINE_EXCEEDED:
@@ -86,7 +94,7 @@ export class ServiceNotReadyError extends Errors.MoleculerRetryableError {
 
 type ClientErrorType = Exclude<
 	ErrorType,
-	"INVALID_CONFIGURATION" | "SERVICE_NOT_READY" | "ARTIFACT_CORRUPT"
+	"INVALID_CONFIGURATION" | "SERVICE_NOT_READY" | "ARTIFACT_CORRUPT" | "GATEWAY_BUSY"
 >;
 
 /** A client mistake: fixed status and type, a message that says what to do, plain-JSON data. */
@@ -223,6 +231,57 @@ export class RateLimitedError extends ClientError {
 			429,
 			"RATE_LIMITED",
 			{ limit, windowMs, retryAfterMs: wait },
+		);
+	}
+}
+
+/** One key (or address) holds as many request bytes or event streams at once as it may. */
+export class TooManyInFlightError extends ClientError {
+	constructor(what: string, limit: number, setting: string, retryAfterMs = 1000) {
+		const wait = Math.max(1, Math.ceil(retryAfterMs));
+		super(
+			`This API key (or client address) already has ${what} in flight up to its limit of ${limit} (${setting}); retry in about ${wait} ms, once some have finished.`,
+			429,
+			"TOO_MANY_IN_FLIGHT",
+			{ limit, setting, retryAfterMs: wait },
+		);
+	}
+}
+
+/** The gateway's total of request bytes in flight is spent: come back later. */
+export class GatewayBusyError extends Errors.MoleculerRetryableError {
+	constructor(limitBytes: number, setting: string, retryAfterMs = 1000) {
+		const wait = Math.max(1, Math.ceil(retryAfterMs));
+		super(
+			`The gateway already holds its limit of ${limitBytes} request-body bytes in flight (${setting}); retry in about ${wait} ms.`,
+			503,
+			"GATEWAY_BUSY" satisfies ErrorType,
+			{ limit: limitBytes, setting, retryAfterMs: wait },
+		);
+		this.name = "GatewayBusyError";
+	}
+}
+
+/** A request body that stopped arriving: the connection is dropped. */
+export class BodyTimeoutError extends ClientError {
+	constructor(idleS: number) {
+		super(
+			`The request body sent nothing for ${idleS} s (MODELFLEET_BODY_IDLE_TIMEOUT_S); the connection is closed. Send the body without pauses.`,
+			408,
+			"BODY_TIMEOUT",
+			{ idleS, setting: "MODELFLEET_BODY_IDLE_TIMEOUT_S" },
+		);
+	}
+}
+
+/** An archive that unpacks past a limit: unpacking stopped at the first byte or entry over it. */
+export class ArchiveTooLargeError extends ClientError {
+	constructor(what: "bytes" | "entries", limit: number, setting: string) {
+		super(
+			`The archive unpacks to more than ${limit} ${what === "bytes" ? "bytes" : "entries"} (${setting}); unpacking stopped there. Send a smaller model, or raise ${setting}.`,
+			413,
+			"ARCHIVE_TOO_LARGE",
+			{ what, limit, setting },
 		);
 	}
 }

@@ -86,6 +86,20 @@ export interface NodeConfig {
 	maxRequestBytes: number;
 	/** MODELFLEET_MAX_BODY_BYTES — default 64 MiB; a larger /v2 inference request body answers 413. */
 	maxBodyBytes: number;
+	/** MODELFLEET_KEY_IN_FLIGHT_BYTES — default 128 MiB: buffered request-body bytes one API key (or address) may have in flight; more answers 429. */
+	maxInFlightBytesPerKey: number;
+	/** MODELFLEET_IN_FLIGHT_BYTES — default 512 MiB: buffered request-body bytes the gateway holds in flight in all; more answers 503. */
+	maxInFlightBytes: number;
+	/** MODELFLEET_BODY_IDLE_TIMEOUT_S — default 30: a request body that sends nothing this long answers 408 and is dropped. */
+	bodyIdleTimeoutS: number;
+	/** MODELFLEET_MAX_STREAMS_PER_KEY — default 16: open Server-Sent Event streams per API key; more answers 429. */
+	maxEventStreamsPerKey: number;
+	/** MODELFLEET_MAX_ARCHIVE_BYTES — default 512 MiB: bytes a model archive (TF.js tar) may unpack to; more answers 413. */
+	maxArchiveBytes: number;
+	/** MODELFLEET_MAX_ARCHIVE_ENTRIES — default 1000: entries a model archive may hold; more answers 413. */
+	maxArchiveEntries: number;
+	/** MODELFLEET_MAX_METRIC_SERIES — default 1000: model/version label sets per node in the inference metrics; more are counted under model="_overflow". */
+	maxMetricSeries: number;
 	/** MODELFLEET_RATE_LIMIT — requests per API key (per address without one) per window; default 0: off. */
 	rateLimit: number;
 	/** MODELFLEET_RATE_LIMIT_WINDOW_MS — default 60000; the rate limit's window. */
@@ -175,6 +189,22 @@ export function loadNodeConfig(role: NodeRole, env: Environment): Readonly<NodeC
 	}
 
 	const maxMessageBytes = sizeSetting("MODELFLEET_MAX_MESSAGE_BYTES", 256 * 1024 ** 2) ?? 0;
+	const maxBodyBytes = sizeSetting("MODELFLEET_MAX_BODY_BYTES", 64 * 1024 ** 2) ?? 64 * 1024 ** 2;
+	const maxInFlightBytesPerKey =
+		sizeSetting("MODELFLEET_KEY_IN_FLIGHT_BYTES", 128 * 1024 ** 2) ?? 128 * 1024 ** 2;
+	const maxInFlightBytes =
+		sizeSetting("MODELFLEET_IN_FLIGHT_BYTES", 512 * 1024 ** 2) ?? 512 * 1024 ** 2;
+	// A body the size limit allows must fit the budgets, or it would be refused for ever.
+	if (maxInFlightBytesPerKey < maxBodyBytes)
+		read.fail(
+			"MODELFLEET_KEY_IN_FLIGHT_BYTES",
+			`${maxInFlightBytesPerKey} bytes is less than MODELFLEET_MAX_BODY_BYTES (${maxBodyBytes}): one largest request could never be read`,
+		);
+	if (maxInFlightBytes < maxInFlightBytesPerKey)
+		read.fail(
+			"MODELFLEET_IN_FLIGHT_BYTES",
+			`${maxInFlightBytes} bytes is less than MODELFLEET_KEY_IN_FLIGHT_BYTES (${maxInFlightBytesPerKey})`,
+		);
 
 	const config: NodeConfig = {
 		role,
@@ -241,7 +271,24 @@ export function loadNodeConfig(role: NodeRole, env: Environment): Readonly<NodeC
 		}),
 		maxRequestBytes:
 			sizeSetting("MODELFLEET_MAX_REQUEST_BYTES", 64 * 1024 ** 2) ?? 64 * 1024 ** 2,
-		maxBodyBytes: sizeSetting("MODELFLEET_MAX_BODY_BYTES", 64 * 1024 ** 2) ?? 64 * 1024 ** 2,
+		maxBodyBytes,
+		maxInFlightBytesPerKey,
+		maxInFlightBytes,
+		bodyIdleTimeoutS: read.number("MODELFLEET_BODY_IDLE_TIMEOUT_S", 30, { min: 0.1 }),
+		maxEventStreamsPerKey: read.number("MODELFLEET_MAX_STREAMS_PER_KEY", 16, {
+			min: 1,
+			integer: true,
+		}),
+		maxArchiveBytes:
+			sizeSetting("MODELFLEET_MAX_ARCHIVE_BYTES", 512 * 1024 ** 2) ?? 512 * 1024 ** 2,
+		maxArchiveEntries: read.number("MODELFLEET_MAX_ARCHIVE_ENTRIES", 1000, {
+			min: 1,
+			integer: true,
+		}),
+		maxMetricSeries: read.number("MODELFLEET_MAX_METRIC_SERIES", 1000, {
+			min: 1,
+			integer: true,
+		}),
 		rateLimit: read.number("MODELFLEET_RATE_LIMIT", 0, { min: 0, integer: true }),
 		rateLimitWindowMs: read.number("MODELFLEET_RATE_LIMIT_WINDOW_MS", 60_000, {
 			min: 1,
