@@ -5,6 +5,7 @@ import type { NodeCapacity } from "../lib/capacity/node-capacity";
 import type { NodeConfig } from "../lib/config/node-config";
 import type { Database } from "../lib/db/database";
 import type { InFlightCounter } from "../lib/fleet/in-flight";
+import type { ArchiveLimits } from "../lib/importers/tar-files";
 import {
 	GATEWAY_DEPENDENCIES,
 	ROLE_SERVICES,
@@ -30,6 +31,11 @@ export interface NodeContext {
 	broker: ServiceBroker;
 	/** Where the node prints what an operator must see once (the bootstrap key). */
 	print: (line: string) => void;
+}
+
+/** The archive limits of the node's settings, for importers and runtimes alike. */
+function archiveLimitsOf(config: Readonly<NodeConfig>): ArchiveLimits {
+	return { maxBytes: config.maxArchiveBytes, maxEntries: config.maxArchiveEntries };
 }
 
 function requireDatabase(node: NodeContext): Database {
@@ -69,7 +75,11 @@ const FACTORIES: Record<ServiceName, (node: NodeContext) => ServiceSchema> = {
 			print: node.print,
 		}),
 	registry: node =>
-		registryService({ database: requireDatabase(node), dataDir: node.config.dataDir }),
+		registryService({
+			database: requireDatabase(node),
+			dataDir: node.config.dataDir,
+			archiveLimits: archiveLimitsOf(node.config),
+		}),
 	artifacts: node =>
 		artifactsService({
 			dataDir: node.config.dataDir,
@@ -98,6 +108,8 @@ const FACTORIES: Record<ServiceName, (node: NodeContext) => ServiceSchema> = {
 				? ["cuda", "cpu"]
 				: ["cpu"],
 			defaultTimeoutMs: node.config.requestTimeoutMs,
+			archiveLimits: archiveLimitsOf(node.config),
+			maxMetricSeries: node.config.maxMetricSeries,
 		}),
 	trainer: node =>
 		trainerService({

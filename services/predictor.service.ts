@@ -10,6 +10,7 @@ import { requires, scopeOf, type RequestMeta } from "../lib/accounts/access";
 import type { ArtifactCall } from "../lib/artifacts/artifact-protocol";
 import { LocalBlobs } from "../lib/artifacts/local-blobs";
 import type { BatchingOptions } from "../lib/batching/batching-options";
+import type { ArchiveLimits } from "../lib/importers/tar-files";
 import { EVENTS, type EventPayloads } from "../lib/events";
 import { SERVICE } from "../lib/fleet/node-role";
 import type { RequestLimits } from "../lib/inference/request-limits";
@@ -37,6 +38,10 @@ export interface PredictorServiceOptions {
 	executionProviders: readonly string[];
 	/** Request timeout used as the deadline of queued requests when the call sets none, ms. */
 	defaultTimeoutMs: number;
+	/** How far a model archive (TF.js tar) may unpack on load; default DEFAULT_ARCHIVE_LIMITS. */
+	archiveLimits?: ArchiveLimits;
+	/** Most model/version label sets of the inference metrics; default 1000. */
+	maxMetricSeries?: number;
 }
 
 interface InferParams {
@@ -235,6 +240,7 @@ export function predictorService(options: PredictorServiceOptions): ServiceSchem
 					poolMinRows: options.poolMinRows ?? 4096,
 					executionProviders: options.executionProviders,
 					warn: message => this.logger.warn(message),
+					...(options.archiveLimits ? { archiveLimits: options.archiveLimits } : {}),
 				},
 				{
 					cache: cacheMetricHooks(metrics, {

@@ -9,7 +9,7 @@ import { LocalBlobs } from "../lib/artifacts/local-blobs";
 import type { ArtifactCall } from "../lib/artifacts/artifact-protocol";
 import { uploadArtifact } from "../lib/artifacts/artifact-upload";
 import { requireArtifacts } from "../lib/artifacts/artifact-check";
-import { importModelFile } from "../lib/importers";
+import { createModelImporters, importModelFile, type ArchiveLimits } from "../lib/importers";
 import { requires, scopeOf, type RequestMeta, type Scope } from "../lib/accounts/access";
 import { audited } from "../lib/audit/audited";
 import { listAudit } from "../lib/audit/audit-log";
@@ -51,6 +51,8 @@ export interface RegistryServiceOptions {
 	database: Database;
 	/** The node's data directory: where a co-located artifacts store keeps blobs, and the import cache. */
 	dataDir: string;
+	/** How far a model archive (TF.js tar) may unpack on import; default DEFAULT_ARCHIVE_LIMITS. */
+	archiveLimits?: ArchiveLimits;
 }
 
 const PAGE = {
@@ -85,6 +87,9 @@ function callerOf(ctx: Context): ArtifactCall {
 
 export function registryService(options: RegistryServiceOptions): ServiceSchema {
 	const { db } = options.database;
+	const importers = createModelImporters(
+		options.archiveLimits ? { archiveLimits: options.archiveLimits } : {},
+	);
 	const models = new ModelStore(db);
 	const versions = new VersionStore(db);
 	const datasets = new DatasetStore(db);
@@ -303,7 +308,12 @@ export function registryService(options: RegistryServiceOptions): ServiceSchema 
 								await requireArtifacts(callerOf(ctx), [hash]);
 							};
 							return importVersion(
-								{ requireArtifact, localBlobPath, importModelFile },
+								{
+									requireArtifact,
+									localBlobPath,
+									importModelFile: (filePath, importOptions) =>
+										importModelFile(filePath, { ...importOptions, importers }),
+								},
 								versions,
 								scope,
 								model,

@@ -3,6 +3,7 @@ import { InvalidInputError } from "../errors";
 import { MODEL_FORMATS, type ModelFormat } from "../registry/model-schema";
 import type { ModelImporter } from "./model-importer";
 import { OnnxImporter } from "./onnx-importer";
+import type { ArchiveLimits } from "./tar-files";
 import { TfjsImporter } from "./tfjs-importer";
 import { XgboostJsonImporter } from "./xgboost-json-importer";
 
@@ -12,6 +13,17 @@ export const MODEL_IMPORTERS: Readonly<Record<ModelFormat, ModelImporter>> = Obj
 	tfjs: new TfjsImporter(),
 	"xgboost-json": new XgboostJsonImporter(),
 });
+
+/** The importers with a node's own settings: how far a TF.js archive may unpack. */
+export function createModelImporters(
+	options: { archiveLimits?: ArchiveLimits } = {},
+): Readonly<Record<ModelFormat, ModelImporter>> {
+	return Object.freeze({
+		onnx: MODEL_IMPORTERS.onnx,
+		tfjs: new TfjsImporter(options.archiveLimits),
+		"xgboost-json": MODEL_IMPORTERS["xgboost-json"],
+	});
+}
 
 export function isModelFormat(name: string): name is ModelFormat {
 	return (MODEL_FORMATS as readonly string[]).includes(name);

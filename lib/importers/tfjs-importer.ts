@@ -10,7 +10,7 @@
  * zeros (dynamic dimensions as 1) and the first dimension is taken as the batch (-1).
  */
 import * as fs from "node:fs/promises";
-import { InvalidModelFileError } from "../errors";
+import { ArchiveTooLargeError, InvalidModelFileError } from "../errors";
 import {
 	graphModelSchema,
 	layersModelSchema,
@@ -18,7 +18,7 @@ import {
 } from "../runtimes/tfjs/tfjs-schema";
 import { isSystemError, reasonOf } from "./import-errors";
 import type { ImportedModel, ModelImporter } from "./model-importer";
-import { readTarFiles } from "./tar-files";
+import { DEFAULT_ARCHIVE_LIMITS, readTarFiles, type ArchiveLimits } from "./tar-files";
 import { tfjsArtifactsFromFiles } from "./tfjs-artifacts";
 import { loadTfjs } from "./tfjs-runtime";
 
@@ -26,12 +26,18 @@ export class TfjsImporter implements ModelImporter {
 	readonly format = "tfjs" as const;
 	readonly label = "TF.js";
 
+	/** @param archiveLimits how far the tar may unpack (ArchiveTooLargeError, 413, past them) */
+	constructor(private readonly archiveLimits: ArchiveLimits = DEFAULT_ARCHIVE_LIMITS) {}
+
 	async import(filePath: string): Promise<ImportedModel> {
 		let files: Map<string, Buffer>;
 		try {
-			files = await readTarFiles(filePath, { gzip: await isGzip(filePath) });
+			files = await readTarFiles(filePath, {
+				gzip: await isGzip(filePath),
+				limits: this.archiveLimits,
+			});
 		} catch (error) {
-			if (isSystemError(error)) throw error;
+			if (isSystemError(error) || error instanceof ArchiveTooLargeError) throw error;
 			throw new InvalidModelFileError(
 				this.label,
 				`not a readable tar archive: ${reasonOf(error, filePath)}`,

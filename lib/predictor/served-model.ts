@@ -1,3 +1,4 @@
+import type { ArchiveLimits } from "../importers/tar-files";
 import * as fs from "node:fs";
 import { BatchQueue, type BatchQueueHooks } from "../batching/batch-queue";
 import type { BatchingOptions } from "../batching/batching-options";
@@ -36,6 +37,8 @@ export interface ServingOptions {
 	/** Execution providers to ask for, best first. */
 	executionProviders: readonly string[];
 	warn(message: string): void;
+	/** How far a model archive (TF.js tar) may unpack; default DEFAULT_ARCHIVE_LIMITS. */
+	archiveLimits?: ArchiveLimits;
 }
 
 export interface InferResult {
@@ -65,6 +68,7 @@ class PooledModel implements LoadedModel {
 		private readonly modelKey: string,
 		private readonly filePath: string,
 		private readonly executionProviders: readonly string[],
+		private readonly archiveLimits?: ArchiveLimits,
 	) {
 		this.executionProvider = format === "tfjs" ? "wasm" : "js";
 	}
@@ -77,6 +81,7 @@ class PooledModel implements LoadedModel {
 			inputs: [...inputs],
 			outputNames: outputNames ? [...outputNames] : undefined,
 			executionProviders: [...this.executionProviders],
+			...(this.archiveLimits ? { archiveLimits: this.archiveLimits } : {}),
 		});
 		this.executionProvider = result.executionProvider;
 		return result.outputs;
@@ -155,6 +160,7 @@ export class ServedModel implements LoadedModel {
 				info.sha256,
 				filePath,
 				options.executionProviders,
+				options.archiveLimits,
 			);
 		} else {
 			runtime = await resolveRuntime(info.format).load(filePath, {
@@ -162,6 +168,7 @@ export class ServedModel implements LoadedModel {
 				intraOpThreads: 1,
 				interOpThreads: 1,
 				warn: options.warn,
+				...(options.archiveLimits ? { archiveLimits: options.archiveLimits } : {}),
 			});
 			if (pool) {
 				pooled = new PooledModel(
@@ -172,6 +179,7 @@ export class ServedModel implements LoadedModel {
 					info.sha256,
 					filePath,
 					options.executionProviders,
+					options.archiveLimits,
 				);
 			}
 		}

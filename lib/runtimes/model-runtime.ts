@@ -3,6 +3,7 @@
  * onnxruntime-node, TF.js, and XGBoost JSON through our own tree walker. A runtime loads a
  * model file from a local path (the artifact cache) and runs batches of tensors.
  */
+import type { ArchiveLimits } from "../importers/tar-files";
 import type { Tensor } from "../inference/tensor";
 import type { ModelFormat, ModelSchema } from "../registry/model-schema";
 
@@ -15,6 +16,8 @@ export interface RuntimeLoadOptions {
 	interOpThreads?: number;
 	/** Where a fall-back (CUDA → CPU, tfjs-node → wasm) is reported. */
 	warn?: (message: string) => void;
+	/** How far a model archive (TF.js tar) may unpack; default DEFAULT_ARCHIVE_LIMITS. */
+	archiveLimits?: ArchiveLimits;
 }
 
 export interface LoadedModel {

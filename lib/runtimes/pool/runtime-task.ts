@@ -1,3 +1,4 @@
+import type { ArchiveLimits } from "../../importers/tar-files";
 import type { Tensor } from "../../inference/tensor";
 import type { ModelFormat } from "../../registry/model-schema";
 
@@ -10,6 +11,8 @@ export interface RuntimeTask {
 	inputs: Tensor[];
 	outputNames?: string[];
 	executionProviders?: string[];
+	/** How far a model archive may unpack (the node's settings). */
+	archiveLimits?: ArchiveLimits;
 }
 
 export interface RuntimeTaskResult {

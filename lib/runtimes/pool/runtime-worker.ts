@@ -17,6 +17,7 @@ async function modelFor(task: RuntimeTask): Promise<LoadedModel> {
 	if (loading === undefined) {
 		loading = resolveRuntime(task.format).load(task.filePath, {
 			executionProviders: task.executionProviders,
+			...(task.archiveLimits ? { archiveLimits: task.archiveLimits } : {}),
 			intraOpThreads: 1,
 			interOpThreads: 1,
 		});

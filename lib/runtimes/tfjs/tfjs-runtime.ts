@@ -55,7 +55,10 @@ export class TfjsRuntime implements ModelRuntime {
 	async load(filePath: string, options?: RuntimeLoadOptions): Promise<LoadedModel> {
 		const resolved = resolveRuntimeLoadOptions(options);
 		try {
-			const files = await readTarFiles(filePath, { gzip: await isGzip(filePath) });
+			const files = await readTarFiles(filePath, {
+				gzip: await isGzip(filePath),
+				...(options?.archiveLimits ? { limits: options.archiveLimits } : {}),
+			});
 			const { artifacts, modelType, weightBytes } = tfjsArtifactsFromFiles(files);
 			files.clear();
 			const tf = await loadTfjs();
