@@ -16,6 +16,7 @@ import { SERVICE } from "../lib/fleet/node-role";
 import type { RequestLimits } from "../lib/inference/request-limits";
 import {
 	INFERENCE_METRICS,
+	MetricSeriesCap,
 	cacheMetricHooks,
 	queueMetricHooks,
 	registerInferenceMetrics,
@@ -56,6 +57,7 @@ export function predictorService(options: PredictorServiceOptions): ServiceSchem
 	let predictor: Predictor;
 	let pool: RuntimePool;
 	let blobs: LocalBlobs;
+	const series = new MetricSeriesCap(options.maxMetricSeries ?? 1000);
 
 	/** The fleet, as seen from one call (the caller's meta travels with it). */
 	const depsFor = (ctx: Context): PredictorDeps => ({
@@ -97,7 +99,6 @@ export function predictorService(options: PredictorServiceOptions): ServiceSchem
 					const started = performance.now();
 					const timeout = ctx.options?.timeout ?? options.defaultTimeoutMs;
 					const deadline = timeout > 0 ? Date.now() + timeout : undefined;
-					const labels = { model, version: version ?? "" };
 					try {
 						const result = await predictor.infer(
 							depsFor(ctx),
@@ -105,7 +106,7 @@ export function predictorService(options: PredictorServiceOptions): ServiceSchem
 							request,
 							deadline,
 						);
-						const done = { model: result.modelName, version: result.modelVersion };
+						const done = series.labels(result.modelName, result.modelVersion);
 						this.broker.metrics.increment(INFERENCE_METRICS.requestSuccess, done);
 						this.broker.metrics.increment(
 							INFERENCE_METRICS.inferenceCount,
@@ -121,7 +122,7 @@ export function predictorService(options: PredictorServiceOptions): ServiceSchem
 					} catch (err) {
 						const type = (err as { type?: string }).type ?? "INTERNAL_ERROR";
 						this.broker.metrics.increment(INFERENCE_METRICS.requestFailure, {
-							...labels,
+							...series.failureLabels(model, version ?? "", type),
 							reason: type,
 						});
 						if (!(err instanceof Errors.MoleculerClientError)) {
@@ -264,7 +265,7 @@ export function predictorService(options: PredictorServiceOptions): ServiceSchem
 							});
 						},
 					}),
-					queue: (model, version) => queueMetricHooks(metrics, model, version),
+					queue: (model, version) => queueMetricHooks(metrics, model, version, series),
 				},
 			);
 			const call: ArtifactCall = (action, params, callOptions) =>

@@ -27,6 +27,48 @@ export const INFERENCE_METRICS = {
 	cacheBytes: "modelfleet.model.cache.bytes",
 } as const;
 
+/** The model label of requests for a model (or version) the caller's tenant does not have. */
+export const UNKNOWN_MODEL_LABEL = "_unknown";
+/** The model label of series past the node's cap (MODELFLEET_MAX_METRIC_SERIES). */
+export const OVERFLOW_MODEL_LABEL = "_overflow";
+
+export interface ModelLabels {
+	model: string;
+	version: string;
+}
+
+/**
+ * Keeps the per-model series of a node's metrics bounded: the first `maxSeries` model/version
+ * label sets are kept as they are, any later one is counted under one overflow set; requests
+ * for unknown models all share one set. Callers' model names are theirs to choose, and every
+ * label set is a series Prometheus stores for ever.
+ */
+export class MetricSeriesCap {
+	private readonly seen = new Set<string>();
+
+	constructor(readonly maxSeries: number) {}
+
+	/** The labels to count under: these, or the overflow set once the cap is reached. */
+	labels(model: string, version: string): ModelLabels {
+		const key = `${model}\u0000${version}`;
+		if (this.seen.has(key)) return { model, version };
+		if (this.seen.size >= this.maxSeries) return { model: OVERFLOW_MODEL_LABEL, version: "" };
+		this.seen.add(key);
+		return { model, version };
+	}
+
+	/** The labels of a failed request: unknown models (NOT_FOUND) under one set, else as `labels`. */
+	failureLabels(model: string, version: string, errorType: string): ModelLabels {
+		if (errorType === "NOT_FOUND") return { model: UNKNOWN_MODEL_LABEL, version: "" };
+		return this.labels(model, version);
+	}
+
+	/** Label sets kept so far (the overflow and unknown sets not counted). */
+	get size(): number {
+		return this.seen.size;
+	}
+}
+
 const MS_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000];
 const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096, 16384, 65536];
 
@@ -89,8 +131,9 @@ export function queueMetricHooks(
 	metrics: MetricRegistry,
 	model: string,
 	version: string,
+	cap?: MetricSeriesCap,
 ): BatchQueueHooks {
-	const labels = { model, version };
+	const labels = cap ? cap.labels(model, version) : { model, version };
 	return {
 		requestDequeued: e => metrics.observe(INFERENCE_METRICS.queueDuration, e.queueMs, labels),
 		batchCompleted: e => {

@@ -57,6 +57,32 @@ describe("the /metrics endpoint", () => {
 
 	afterAll(() => testNode.stop());
 
+	it('counts infer calls to unknown models under one series, model="_unknown"', async () => {
+		const auth = { authorization: `Bearer ${KEY}`, "content-type": "application/json" };
+		const body = JSON.stringify({
+			inputs: [{ name: "x", datatype: "FP32", shape: [1, 4], data: [1, 2, 3, 4] }],
+		});
+		for (let i = 0; i < 40; i++) {
+			const response = await fetch(`${testNode.node.httpUrl}/v2/models/nope-${i}/infer`, {
+				method: "POST",
+				headers: auth,
+				body,
+			});
+			expect(response.status).toBe(404);
+			await response.text();
+		}
+		const text = await (await fetch(metricsUrl)).text();
+		expect(text).not.toMatch(/model="nope-/);
+		const unknown = text
+			.split("\n")
+			.find(
+				line =>
+					line.startsWith("modelfleet_inference_request_failure{") &&
+					line.includes('model="_unknown"'),
+			);
+		expect(Number(unknown?.split(" ").at(-1))).toBe(40);
+	});
+
 	it("shows per-model inference and cache metrics in Prometheus text", async () => {
 		const response = await fetch(metricsUrl);
 		expect(response.status).toBe(200);
