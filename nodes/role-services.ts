@@ -1,3 +1,4 @@
+import * as path from "node:path";
 import type { ServiceBroker, ServiceSchema } from "moleculer";
 import { ArtifactOwnerStore } from "../lib/artifacts/artifact-owners";
 import { modelMemoryBudget } from "../lib/capacity/model-memory";
@@ -60,6 +61,14 @@ const FACTORIES: Record<ServiceName, (node: NodeContext) => ServiceSchema> = {
 			],
 			maxBodyBytes: node.config.maxBodyBytes,
 			maxDatasetBytes: node.config.maxArtifactBytes,
+			spillDir: path.join(node.config.dataDir, "spill"),
+			maxUploadBytes: node.config.maxArtifactBytes,
+			inFlightBytes: {
+				perKey: node.config.maxInFlightBytesPerKey,
+				total: node.config.maxInFlightBytes,
+			},
+			bodyIdleTimeoutMs: node.config.bodyIdleTimeoutS * 1000,
+			maxStreamsPerKey: node.config.maxEventStreamsPerKey,
 			rateLimit: {
 				limit: node.config.rateLimit,
 				windowMs: node.config.rateLimitWindowMs,

@@ -10,6 +10,7 @@
  * predictions stream CSV or NDJSON rows through the predictor in chunks.
  */
 import { randomUUID } from "node:crypto";
+import * as fs from "node:fs";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Context, ServiceSchema } from "moleculer";
 import ApiGateway, { type ApiSettingsSchema, type RateLimitSettings } from "moleculer-web";
@@ -19,7 +20,13 @@ import { can, rolesWith, type Permission } from "../lib/accounts/roles";
 import { uploadArtifact } from "../lib/artifacts/artifact-upload";
 import type { StoredArtifact } from "../lib/artifacts/artifact-protocol";
 import type { Identity } from "../lib/accounts/accounts-store";
-import { ForbiddenError, InvalidInputError, UnauthenticatedError } from "../lib/errors";
+import {
+	ForbiddenError,
+	InvalidInputError,
+	PayloadTooLargeError,
+	TooManyInFlightError,
+	UnauthenticatedError,
+} from "../lib/errors";
 import {
 	encodeInferenceResponse,
 	type InferenceResponseParts,
@@ -52,7 +59,14 @@ import { matchInferRoute, serveInfer, type InferRouteDeps } from "../lib/http/oi
 import { MODELFLEET_VERSION } from "../lib/version";
 import type { VersionView } from "../lib/registry/version-store";
 import { TtlCache } from "../lib/http/ttl-cache";
-import { callerMiddleware, rateLimitKey, type CallerRequest } from "../lib/http/caller";
+import {
+	callerMiddleware,
+	clientAddress,
+	rateLimitKey,
+	type CallerRequest,
+} from "../lib/http/caller";
+import { BodyGuard, type BodyKind } from "../lib/http/body-guard";
+import { ByteBudget } from "../lib/http/byte-budget";
 import {
 	BINARY_TENSOR_EXTENSION,
 	INFERENCE_HEADER_LENGTH,
@@ -105,6 +119,23 @@ export interface ApiServiceOptions {
 	maxBodyBytes?: number;
 	/** Most bytes a dataset upload may have; more answers 413. Default 100 MiB. */
 	maxDatasetBytes?: number;
+	/**
+	 * Where dataset uploads spill while they are checked (MODELFLEET_DATA_DIR/spill on nodes):
+	 * emptied when the service starts, so an upload cut short by a crash leaves nothing for
+	 * long. Default: a folder of the OS temp directory, not emptied.
+	 */
+	spillDir?: string;
+	/** Most bytes an upload (artifact, model file) may have; a larger declared length answers 413 before reading. Default 2 GiB. */
+	maxUploadBytes?: number;
+	/**
+	 * Bytes of bodies held in memory (JSON, inference, repository) per caller and in total;
+	 * more answers 429 / 503. Default 128 MiB and 512 MiB.
+	 */
+	inFlightBytes?: { perKey: number; total: number };
+	/** A body that sends nothing this long is dropped (408), ms. Default 30 s. */
+	bodyIdleTimeoutMs?: number;
+	/** Event streams one API key may hold open; more answers 429. Default 16. */
+	maxStreamsPerKey?: number;
 	/** How long a model repository load waits for a ready replica before answering 503, ms. Default 20 s. */
 	repositoryLoadTimeoutMs?: number;
 	/** Batch prediction: rows per predictor call (default 512) and calls in flight (default 4). */
@@ -137,6 +168,10 @@ const ROUTING_KEY_HEADER = "x-modelfleet-routing-key";
 const SERVED_BY_HEADER = "x-modelfleet-node";
 
 const DEFAULT_MAX_BODY_BYTES = 64 * 1024 ** 2;
+/** moleculer-web's JSON body parser limit on /api/v1 (its own 413 past it). */
+const JSON_BODY_BYTES = 1024 ** 2;
+/** A multipart upload's file is the limit; its framing may take a little more. */
+const MULTIPART_SLACK_BYTES = 1024 ** 2;
 
 /** The REST routes of /api/v1: "METHOD path" → action. */
 const REST_ALIASES = {
@@ -269,8 +304,20 @@ async function uploadSource(
 	return { file: part.file, filename: part.filename || null };
 }
 
+/** Removes what a folder holds (creating it when missing). */
+async function emptyFolder(folder: string): Promise<void> {
+	await fs.promises.rm(folder, { recursive: true, force: true });
+	await fs.promises.mkdir(folder, { recursive: true });
+}
+
 /** The /api/v1 requests that go to `stream:` (upload) actions: the JSON parser leaves them alone. */
 const isStreamRequest = streamAliasMatcher(REST_ALIASES);
+/** Uploads stored as artifacts (MODELFLEET_MAX_ARTIFACT_BYTES), and dataset uploads. */
+const isFileUpload = streamAliasMatcher({
+	"POST artifacts": REST_ALIASES["POST artifacts"],
+	"POST models/:model/versions/upload": REST_ALIASES["POST models/:model/versions/upload"],
+});
+const isDatasetUpload = streamAliasMatcher({ "POST datasets": REST_ALIASES["POST datasets"] });
 const JSON_TYPE = /^application\/([\w.+-]*\+)?json\b/i;
 
 export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSettingsSchema> {
@@ -278,6 +325,13 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 	const trainingStreams = new EventStreams();
 	const identities = new TtlCache<Identity>(options.keyCacheMs ?? 10_000, 10_000);
 	const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+	const maxUploadBytes = options.maxUploadBytes ?? 2 * 1024 ** 3;
+	const maxDatasetBytes = options.maxDatasetBytes ?? 100 * 1024 ** 2;
+	const maxStreamsPerKey = options.maxStreamsPerKey ?? 16;
+	const budget = new ByteBudget({
+		perKeyBytes: options.inFlightBytes?.perKey ?? 128 * 1024 ** 2,
+		totalBytes: options.inFlightBytes?.total ?? 512 * 1024 ** 2,
+	});
 	const limits = resolveRateLimitOptions(options.rateLimit);
 	// Made when the service is created (Redis connects then), used by every route's limiter.
 	let counter: RateCounter | null = null;
@@ -290,6 +344,27 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 	const rateLimit = (
 		limits.limit > 0 ? routeRateLimit(sharedCounter, limits, rateLimitKey) : undefined
 	) as RateLimitSettings | undefined;
+
+	/** What a request's body is, for the body guard: uploads stream, the rest is held in memory. */
+	const bodyKind = (req: IncomingMessage): BodyKind => {
+		const { method, url } = req;
+		const multipart = isMultipart(req.headers["content-type"]);
+		const upload = (limit: number): BodyKind => ({
+			buffered: false,
+			maxBytes: limit + (multipart ? MULTIPART_SLACK_BYTES : 0),
+			tooLarge: () => new PayloadTooLargeError(limit),
+		});
+		if (url?.startsWith("/api/v1/") && isStreamRequest(method, url)) {
+			if (isFileUpload(method, url)) return upload(maxUploadBytes);
+			if (isDatasetUpload(method, url)) return upload(maxDatasetBytes);
+			return { buffered: false, maxBytes: Number.MAX_SAFE_INTEGER }; // batch predictions
+		}
+		return {
+			buffered: true,
+			maxBytes: url?.startsWith("/v2/") ? maxBodyBytes : JSON_BODY_BYTES,
+		};
+	};
+	let guard: BodyGuard | null = null;
 
 	/** An API key → its identity, through a short cache; 401 for an unknown or revoked key. */
 	async function identify(ctx: Context, key: string): Promise<Identity> {
@@ -468,6 +543,8 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 		},
 
 		async started() {
+			// Spill files of uploads a crash cut short: nothing else uses this folder.
+			if (options.spillDir !== undefined) await emptyFolder(options.spillDir);
 			// Requests before Redis answers would go uncounted: give it a moment at start.
 			if (counter && !(await counter.ready(5000)))
 				this.logger.warn(
@@ -476,6 +553,7 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 		},
 
 		async stopped() {
+			guard?.close();
 			await counter?.close();
 			counter = null;
 		},
@@ -525,17 +603,36 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 
 		methods: {
 			/**
-			 * Puts the OIP infer route in front of moleculer-web (lib/http/oip-infer-route.ts): the
-			 * same checks and answers without its generic pipeline. With rate limits on, infer
-			 * requests stay on moleculer-web's route, whose limiter counts them.
+			 * Puts the body guard (lib/http/body-guard.ts) in front of every request, and the OIP
+			 * infer route in front of moleculer-web (lib/http/oip-infer-route.ts): the same checks
+			 * and answers without its generic pipeline. With rate limits on, infer requests stay on
+			 * moleculer-web's route, whose limiter counts them.
 			 */
 			serveInferDirectly(): void {
 				const server = (this as unknown as { server?: Server }).server;
-				if (!server || limits.limit > 0) return;
+				if (!server) return;
 				const fallback = server.listeners("request") as Array<
 					(req: IncomingMessage, res: ServerResponse) => void
 				>;
 				server.removeAllListeners("request");
+				const bodyGuard = new BodyGuard({
+					budget,
+					idleTimeoutMs: options.bodyIdleTimeoutMs ?? 30_000,
+					classify: bodyKind,
+					callerKey: req => {
+						const key = apiKeyFromHeaders(req.headers);
+						return key !== null ? `key:${key}` : `ip:${clientAddress(req)}`;
+					},
+					writeError: (req, res, err) =>
+						(req.url?.startsWith("/v2/") ? oipError : restError).call(
+							this,
+							req,
+							res,
+							err,
+						),
+				});
+				guard = bodyGuard;
+				const direct = limits.limit === 0;
 				const deps: InferRouteDeps = {
 					identify: key => identify(this.broker as unknown as Context, key),
 					infer: async (params, meta) => {
@@ -556,7 +653,8 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 					servedByHeader: SERVED_BY_HEADER,
 				};
 				server.on("request", (req: IncomingMessage, res: ServerResponse) => {
-					const route = matchInferRoute(req.method, req.url);
+					if (!bodyGuard.admit(req, res)) return;
+					const route = direct ? matchInferRoute(req.method, req.url) : null;
 					if (route !== null) void serveInfer(req, res, route, deps);
 					else for (const listener of fallback) listener.call(server, req, res);
 				});
@@ -625,7 +723,10 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 						{
 							format: ctx.params.format,
 							labelColumn: ctx.params.labelColumn ?? null,
-							maxBytes: options.maxDatasetBytes ?? 100 * 1024 ** 2,
+							maxBytes: maxDatasetBytes,
+							...(options.spillDir !== undefined
+								? { spillDir: options.spillDir }
+								: {}),
 						},
 						(a, p, o) => ctx.call(a, p, o),
 					);
@@ -663,7 +764,15 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 						},
 						...job.progress.map(p => ({ event: "progress", data: p })),
 					];
-					const stream = trainingStreams.open(job.id, backlog);
+					// Counted from here to its close, with no wait in between: no race past the limit.
+					const owner = ctx.meta.keyId ?? "";
+					if (trainingStreams.openBy(owner) >= maxStreamsPerKey)
+						throw new TooManyInFlightError(
+							"event streams",
+							maxStreamsPerKey,
+							"MODELFLEET_MAX_STREAMS_PER_KEY",
+						);
+					const stream = trainingStreams.open(job.id, backlog, owner);
 					if (job.state !== "queued" && job.state !== "running") {
 						trainingStreams.close(job.id, "end", {
 							state: job.state,

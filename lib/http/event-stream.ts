@@ -1,19 +1,34 @@
 /**
  * Server-Sent Events for the gateway: a stream per subscriber, grouped by topic (a training
  * job's id). Events are written as `event:` / `data:` lines; a topic's streams end when it
- * closes (the job is over). Subscribers that went away are dropped on the next write.
+ * closes (the job is over). A subscriber that goes away is dropped when its stream closes
+ * (the gateway destroys it with the response). Streams are counted by owner (the API key that
+ * opened them), so a gateway can limit how many one key holds open.
  */
 import { PassThrough } from "node:stream";
 
 export class EventStreams {
 	private readonly topics = new Map<string, Set<PassThrough>>();
+	private readonly owners = new Map<string, number>();
 
-	/** A new subscriber's stream; `backlog` is written first (what happened before it joined). */
+	/**
+	 * A new subscriber's stream; `backlog` is written first (what happened before it joined).
+	 * `owner` (an API key id) is counted until the stream closes.
+	 */
 	open(
 		topic: string,
 		backlog: ReadonlyArray<{ event: string; data: unknown }> = [],
+		owner?: string,
 	): PassThrough {
 		const stream = new PassThrough();
+		if (owner !== undefined) {
+			this.owners.set(owner, (this.owners.get(owner) ?? 0) + 1);
+			stream.once("close", () => {
+				const left = (this.owners.get(owner) ?? 1) - 1;
+				if (left > 0) this.owners.set(owner, left);
+				else this.owners.delete(owner);
+			});
+		}
 		for (const item of backlog) stream.write(format(item.event, item.data));
 		let set = this.topics.get(topic);
 		if (!set) {
@@ -46,6 +61,11 @@ export class EventStreams {
 
 	subscribers(topic: string): number {
 		return this.topics.get(topic)?.size ?? 0;
+	}
+
+	/** Streams `owner` holds open now. */
+	openBy(owner: string): number {
+		return this.owners.get(owner) ?? 0;
 	}
 }
 
