@@ -167,10 +167,9 @@ export class BodyGuard {
 	private refuse(req: IncomingMessage, res: ServerResponse, err: unknown): void {
 		if (res.headersSent) return;
 		this.options.writeError(req, res, err);
-		const socket = req.socket;
 		res.once("finish", () => {
 			setTimeout(() => {
-				if (!req.complete) socket?.destroy();
+				if (!req.complete) req.destroy(err as Error);
 			}, LINGER_MS).unref();
 		});
 	}
@@ -207,19 +206,18 @@ export class BodyGuard {
 			}
 			if (now - entry.activeAt < this.options.idleTimeoutMs) continue;
 			this.watched.delete(entry);
+			// Destroying the request (and its connection) ends whatever reads the body with this
+			// error: once its answer is finished, a request is no longer aborted with its socket.
+			const error = new BodyTimeoutError(this.options.idleTimeoutMs / 1000);
 			if (res.headersSent) {
-				socket.destroy();
+				req.destroy(error);
 				continue;
 			}
 			// Nothing is arriving: the answer goes out and the connection ends after it.
 			res.setHeader("Connection", "close");
-			this.options.writeError(
-				req,
-				res,
-				new BodyTimeoutError(this.options.idleTimeoutMs / 1000),
-			);
-			res.once("finish", () => socket.destroySoon());
-			setTimeout(() => socket.destroy(), 1000).unref();
+			this.options.writeError(req, res, error);
+			res.once("finish", () => req.destroy(error));
+			setTimeout(() => req.destroy(error), 1000).unref();
 		}
 		if (this.watched.size === 0 && this.timer !== null) {
 			clearInterval(this.timer);
