@@ -374,9 +374,11 @@ export function compileRequestValidator(
 				{ where: "request" },
 			);
 		}
-		if (body.id !== undefined) decoded.id = body.id;
-		if (body.parameters !== undefined) decoded.parameters = body.parameters;
-		if (body.outputs !== undefined) decoded.outputs = body.outputs.map(o => o.name);
+		// The envelope's optional fields let null through (fastest-validator's `optional`): null
+		// is the same as left out.
+		if (body.id != null) decoded.id = body.id;
+		if (body.parameters != null) decoded.parameters = body.parameters;
+		if (body.outputs != null) decoded.outputs = body.outputs.map(o => o.name);
 		return decoded;
 	};
 }

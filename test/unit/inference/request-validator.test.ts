@@ -134,6 +134,39 @@ describe("compileRequestValidator", () => {
 			expect(decoded.outputs).toEqual(["probabilities"]);
 		});
 
+		it("takes null for the optional id, parameters and outputs as left out", () => {
+			const decoded = validate({ ...body(), id: null, parameters: null, outputs: null });
+			expect(decoded.id).toBeUndefined();
+			expect(decoded.parameters).toBeUndefined();
+			expect(decoded.outputs).toBeUndefined();
+		});
+
+		it.each<[string, (b: Body) => void]>([
+			["inputs: null", b => ((b as Record<string, unknown>).inputs = null)],
+			["instances: null with inputs", b => (b.instances = null)],
+			["a null input", b => ((b.inputs as unknown[])[0] = null)],
+			["a null name", b => ((b.inputs[0] as Record<string, unknown>).name = null)],
+			["a null shape", b => ((b.inputs[0] as Record<string, unknown>).shape = null)],
+			["a null datatype", b => ((b.inputs[0] as Record<string, unknown>).datatype = null)],
+			["null data", b => ((b.inputs[0] as Record<string, unknown>).data = null)],
+			["a null dimension", b => ((b.inputs[0].shape as unknown[])[0] = null)],
+			["a null output", b => (b.outputs = [null])],
+			["an output with a null name", b => (b.outputs = [{ name: null }])],
+			[
+				"null input parameters",
+				b => ((b.inputs[0] as Record<string, unknown>).parameters = null),
+			],
+		])("answers %s with a result or a 400, never a TypeError", (_, change) => {
+			let outcome: unknown;
+			try {
+				outcome = validate(changed(change));
+			} catch (err) {
+				outcome = err;
+			}
+			if (outcome instanceof Error) expect(outcome).toBeInstanceOf(InvalidInputError);
+			else expect(outcome).toHaveProperty("inputs");
+		});
+
 		it("accepts outputs the pipeline adds when told their names", () => {
 			const withAdded = compileRequestValidator(SCHEMA, {}, { addedOutputs: ["confidence"] });
 			expect(withAdded({ ...body(), outputs: [{ name: "confidence" }] }).outputs).toEqual([
