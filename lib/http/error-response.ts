@@ -167,7 +167,26 @@ export interface ErrorWriterThis {
 	logger: { error(...args: unknown[]): void };
 }
 
-/** Writes an error response: the status, `Retry-After` when known, and the JSON body given. */
+/**
+ * The body as JSON text. An error's data is the client's to read, not to trust: data that
+ * cannot be written (nested past the stack, a cycle, a BigInt) is left out rather than let
+ * JSON.stringify throw out of the error writer, which would end the process.
+ */
+function bodyText(response: ErrorResponse, body: (response: ErrorResponse) => unknown): string {
+	try {
+		return JSON.stringify(body(response));
+	} catch {
+		const withoutData = { ...response.body };
+		delete withoutData.data;
+		try {
+			return JSON.stringify(body({ ...response, body: withoutData }));
+		} catch {
+			return JSON.stringify(body(INTERNAL));
+		}
+	}
+}
+
+/** Writes an error response: the status, `Retry-After` when known, and the JSON body given. Never throws. */
 export function writeError(
 	this: ErrorWriterThis,
 	res: ServerResponse,
@@ -175,9 +194,14 @@ export function writeError(
 	body: (response: ErrorResponse) => unknown,
 ): void {
 	const response = toErrorResponse(err);
-	if (response.status >= 500 && response.status !== 503 && response.status !== 504)
-		this.logger.error("Request failed:", err);
-	if (res.headersSent) {
+	if (response.status >= 500 && response.status !== 503 && response.status !== 504) {
+		try {
+			this.logger.error("Request failed:", err);
+		} catch {
+			// A logger that cannot print the error (nested past the stack) must not end the process.
+		}
+	}
+	if (res.headersSent || res.destroyed) {
 		res.end();
 		return;
 	}
@@ -187,7 +211,7 @@ export function writeError(
 			? { "Retry-After": String(response.retryAfterS) }
 			: {}),
 	});
-	res.end(JSON.stringify(body(response)));
+	res.end(bodyText(response, body));
 }
 
 /** moleculer-web's `onError` for the REST routes: `{name, type, message, code, data?}`. */

@@ -1,6 +1,12 @@
 import { Errors } from "moleculer";
-import { toErrorResponse } from "../../../lib/http/error-response";
-import { OverloadedError, RateLimitedError, ServiceNotReadyError } from "../../../lib/errors";
+import type { ServerResponse } from "node:http";
+import { restError, toErrorResponse } from "../../../lib/http/error-response";
+import {
+	InvalidInputError,
+	OverloadedError,
+	RateLimitedError,
+	ServiceNotReadyError,
+} from "../../../lib/errors";
 
 describe("toErrorResponse", () => {
 	it("answers parameter validation with 400 and the fields that were wrong", () => {
@@ -98,5 +104,50 @@ describe("toErrorResponse", () => {
 		expect(response.status).toBe(400);
 		expect(JSON.stringify(response.body)).not.toMatch(/\/srv|node:fs|at Object/);
 		expect(response.body.data).toBeUndefined();
+	});
+});
+
+describe("restError", () => {
+	/** A response that keeps what was written. */
+	function recorder(): { res: ServerResponse; written: { status?: number; body?: string } } {
+		const written: { status?: number; body?: string } = {};
+		const res = {
+			headersSent: false,
+			destroyed: false,
+			writeHead(status: number) {
+				written.status = status;
+				return res;
+			},
+			end(body?: string) {
+				written.body = body;
+			},
+		};
+		return { res: res as unknown as ServerResponse, written };
+	}
+	const logger = { logger: { error: () => undefined } };
+
+	it("writes a client error whose data nests past the stack without throwing, leaving the data out", () => {
+		let deep: unknown = {};
+		for (let i = 0; i < 200_000; i++) deep = { a: deep };
+		const { res, written } = recorder();
+		expect(() =>
+			restError.call(logger, undefined as never, res, new InvalidInputError("bad", { deep })),
+		).not.toThrow();
+		expect(written.status).toBe(400);
+		expect(JSON.parse(written.body ?? "")).toEqual({
+			name: "InvalidInputError",
+			type: "INVALID_INPUT",
+			message: "bad",
+			code: 400,
+		});
+	});
+
+	it("writes a client error whose data has a cycle, leaving the data out", () => {
+		const cyclic: Record<string, unknown> = {};
+		cyclic.self = cyclic;
+		const { res, written } = recorder();
+		restError.call(logger, undefined as never, res, new InvalidInputError("bad", { cyclic }));
+		expect(written.status).toBe(400);
+		expect(JSON.parse(written.body ?? "")).toMatchObject({ type: "INVALID_INPUT" });
 	});
 });
