@@ -49,6 +49,12 @@ export const ERROR_CATALOGUE = {
 		"The request's deadline passed while it waited in the queue (504); it was not run.",
 	MODEL_LOAD_FAILED:
 		"The model version could not be loaded on this node (503, retryable): the message says why.",
+	JSON_TOO_DEEP:
+		"A JSON body (or JSON text inside a request) nests objects and arrays deeper than the limit (400); the message names it (MODELFLEET_MAX_JSON_DEPTH).",
+	INVALID_TEXT:
+		"A path, query or JSON string holds a NUL character, invalid UTF-8, a lone UTF-16 surrogate or a malformed percent-escape (400); data.where says which part.",
+	INVALID_CURSOR:
+		"A list's `cursor` is not one the list handed out (400): pass back `nextCursor` unchanged, or leave it out for the first page.",
 	ARTIFACT_CORRUPT:
 		"An artifact's bytes did not match its sha256 on arrival (500, retryable); nothing was kept.",
 } as const;
@@ -336,6 +342,42 @@ export class RequestTooLargeError extends ClientError {
 			413,
 			"REQUEST_TOO_LARGE",
 			{ limit, actual, setting },
+		);
+	}
+}
+
+/** JSON nested deeper than the decoding policy allows (lib/http/json-policy.ts). */
+export class JsonTooDeepError extends ClientError {
+	constructor(what: string, limit: number, setting: string) {
+		super(
+			`${what} nests objects and arrays deeper than the limit of ${limit} levels (${setting}); send flatter JSON.`,
+			400,
+			"JSON_TOO_DEEP",
+			{ limit, setting },
+		);
+	}
+}
+
+/** Text the node does not store or pass on: NUL, invalid UTF-8, lone surrogates, bad escapes. */
+export class InvalidTextError extends ClientError {
+	constructor(where: string, problem: string) {
+		super(
+			`${where} holds ${problem}; send UTF-8 text without NUL characters.`,
+			400,
+			"INVALID_TEXT",
+			{ where, problem },
+		);
+	}
+}
+
+/** A page cursor the list did not hand out. */
+export class InvalidCursorError extends ClientError {
+	constructor() {
+		super(
+			"The cursor is not one this list handed out: pass back nextCursor unchanged, or leave cursor out for the first page.",
+			400,
+			"INVALID_CURSOR",
+			{ where: "cursor" },
 		);
 	}
 }

@@ -27,6 +27,9 @@ const SAMPLES = [
 	new errors.OverloadedError("iris@1.0.0", 20),
 	new errors.DeadlineExceededError(12),
 	new errors.ModelLoadError("iris@1.0.0", "bad"),
+	new errors.JsonTooDeepError("The request body", 64, "MODELFLEET_MAX_JSON_DEPTH"),
+	new errors.InvalidTextError("the path", "a NUL character"),
+	new errors.InvalidCursorError(),
 ] as unknown as { type: string; code: number; name: string; constructor: { name: string } }[];
 
 describe("lib/errors", () => {
