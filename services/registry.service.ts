@@ -46,6 +46,7 @@ import { importVersion, type VersionImportInput } from "../lib/registry/version-
 import { versionArtifacts } from "../lib/registry/version-artifacts";
 import { InvalidInputError } from "../lib/errors";
 import { DatasetStore, type DatasetInput } from "../lib/registry/dataset-store";
+import { sequenceNumber } from "../lib/registry/registry-scope";
 
 export interface RegistryServiceOptions {
 	database: Database;
@@ -492,8 +493,8 @@ export function registryService(options: RegistryServiceOptions): ServiceSchema 
 					ctx: Ctx<{ target?: string; action?: string; limit: number; cursor?: string }>,
 				) {
 					const { cursor, ...query } = ctx.params;
-					const before =
-						cursor !== undefined && /^\d+$/.test(cursor) ? Number(cursor) : undefined;
+					// The audit log pages by row id, in decimal: one a bigint holds and a double keeps.
+					const before = cursor !== undefined ? sequenceNumber(cursor) : undefined;
 					return listAudit(db, scopeOf(ctx).tenantId, { ...query, before });
 				},
 			}),

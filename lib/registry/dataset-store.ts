@@ -5,7 +5,8 @@ import type { Db } from "../db/database";
 import { isUniqueViolation } from "../db/migrate";
 import { datasets, trainingJobs } from "../db/schema";
 import { NotFoundError } from "../errors";
-import { auditOk, decodeCursor, encodeCursor, type Page } from "./registry-scope";
+import { MODEL_NAME_PATTERN } from "./model-store";
+import { auditOk, decodeNamedSeqCursor, encodeCursor, type Page } from "./registry-scope";
 
 export interface DatasetView {
 	id: string;
@@ -150,11 +151,11 @@ export class DatasetStore {
 		scope: Scope,
 		query: { name?: string; limit: number; cursor?: string },
 	): Promise<Page<DatasetView>> {
-		const after = decodeCursor(query.cursor)?.split("\u0000");
+		const after = decodeNamedSeqCursor(query.cursor, MODEL_NAME_PATTERN);
 		const conditions: SQL[] = [eq(datasets.tenantId, scope.tenantId)];
 		if (query.name !== undefined) conditions.push(eq(datasets.name, query.name));
-		if (after && after.length === 2 && /^\d+$/.test(after[1])) {
-			const [name, version] = [after[0], Number(after[1])];
+		if (after !== undefined) {
+			const { name, seq: version } = after;
 			conditions.push(
 				or(
 					gt(datasets.name, name),

@@ -5,7 +5,7 @@ import type { Db } from "../db/database";
 import { isUniqueViolation } from "../db/migrate";
 import { models, modelVersions } from "../db/schema";
 import { AlreadyExistsError, NotFoundError, StateConflictError } from "../errors";
-import { auditOk, decodeCursor, encodeCursor, type Page } from "./registry-scope";
+import { auditOk, decodeNameCursor, encodeCursor, type Page } from "./registry-scope";
 
 export const MODEL_TASKS = ["classification", "regression", "nlp", "vision", "other"] as const;
 export type ModelTask = (typeof MODEL_TASKS)[number];
@@ -142,7 +142,7 @@ export class ModelStore {
 					: sql`${models.tags} @> ${JSON.stringify({ [query.tag.slice(0, eqAt)]: query.tag.slice(eqAt + 1) })}::jsonb`,
 			);
 		}
-		const after = decodeCursor(query.cursor);
+		const after = decodeNameCursor(query.cursor, MODEL_NAME_PATTERN);
 		if (after !== undefined) conditions.push(gt(models.name, after));
 		const rows = await this.db
 			.select()

@@ -8,7 +8,7 @@ import { AlreadyExistsError, InvalidInputError, NotFoundError } from "../errors"
 import { assertTransition, INITIAL_STATES, type VersionState } from "./lifecycle";
 import type { ModelFormat, ModelSchema } from "./model-schema";
 import { findModel } from "./model-store";
-import { auditOk, decodeCursor, encodeCursor, type Page } from "./registry-scope";
+import { auditOk, decodeSeqCursor, encodeCursor, type Page } from "./registry-scope";
 import {
 	compareVersionsDescending,
 	nextVersion,
@@ -231,8 +231,8 @@ export class VersionStore {
 		const model = await findModel(this.db, scope, modelName);
 		const conditions: SQL[] = [eq(modelVersions.modelId, model.id)];
 		if (query.state) conditions.push(eq(modelVersions.state, query.state));
-		const before = decodeCursor(query.cursor);
-		if (before !== undefined) conditions.push(lt(modelVersions.seq, Number(before)));
+		const before = decodeSeqCursor(query.cursor);
+		if (before !== undefined) conditions.push(lt(modelVersions.seq, before));
 		const rows = await this.db
 			.select()
 			.from(modelVersions)

@@ -6,7 +6,8 @@ import type { Db } from "../db/database";
 import { isUniqueViolation } from "../db/migrate";
 import { deploymentReplicas, deployments } from "../db/schema";
 import { AlreadyExistsError, NotFoundError } from "../errors";
-import { auditOk, decodeCursor, encodeCursor, type Page } from "../registry/registry-scope";
+import { MODEL_NAME_PATTERN } from "../registry/model-store";
+import { auditOk, decodeNameCursor, encodeCursor, type Page } from "../registry/registry-scope";
 import type {
 	DeploymentAutoscaling,
 	DeploymentResources,
@@ -180,7 +181,7 @@ export class DeploymentStore {
 		scope: Scope,
 		query: { limit: number; cursor?: string },
 	): Promise<Page<DeploymentView>> {
-		const after = decodeCursor(query.cursor);
+		const after = decodeNameCursor(query.cursor, MODEL_NAME_PATTERN);
 		const rows = await this.db
 			.select()
 			.from(deployments)

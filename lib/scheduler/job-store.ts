@@ -4,7 +4,7 @@ import type { Scope } from "../accounts/access";
 import type { Db } from "../db/database";
 import { trainingJobs } from "../db/schema";
 import { NotFoundError, StateConflictError } from "../errors";
-import { auditOk, decodeCursor, encodeCursor, type Page } from "../registry/registry-scope";
+import { auditOk, decodeSeqCursor, encodeCursor, type Page } from "../registry/registry-scope";
 
 export const JOB_STATES = ["queued", "running", "completed", "failed", "cancelled"] as const;
 export type JobState = (typeof JOB_STATES)[number];
@@ -172,7 +172,7 @@ export class JobStore {
 		scope: Scope,
 		query: { state?: JobState; limit: number; cursor?: string },
 	): Promise<Page<JobView>> {
-		const after = decodeCursor(query.cursor);
+		const after = decodeSeqCursor(query.cursor);
 		const rows = await this.db
 			.select()
 			.from(trainingJobs)
@@ -180,9 +180,7 @@ export class JobStore {
 				and(
 					eq(trainingJobs.tenantId, scope.tenantId),
 					...(query.state ? [eq(trainingJobs.state, query.state)] : []),
-					...(after !== undefined && /^\d+$/.test(after)
-						? [lt(trainingJobs.seq, Number(after))]
-						: []),
+					...(after !== undefined ? [lt(trainingJobs.seq, after)] : []),
 				),
 			)
 			.orderBy(desc(trainingJobs.seq))
