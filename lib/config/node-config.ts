@@ -4,6 +4,7 @@ import { parseDeclaredGpus, DECLARED_GPUS_FORM } from "../capacity/declared-gpus
 import type { DeclaredCapacity } from "../capacity/node-capacity";
 import type { NodeRole } from "../fleet/node-role";
 import { EnvReader, parseByteSize } from "./env-reader";
+import { DEFAULT_MAX_JSON_DEPTH, MAX_JSON_DEPTH_SETTING } from "../json-policy";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -100,6 +101,8 @@ export interface NodeConfig {
 	maxArchiveEntries: number;
 	/** MODELFLEET_MAX_METRIC_SERIES — default 1000: model/version label sets per node in the inference metrics; more are counted under model="_overflow". */
 	maxMetricSeries: number;
+	/** MODELFLEET_MAX_JSON_DEPTH — default 64; JSON a client sends nested deeper answers 400 (lib/json-policy.ts). */
+	maxJsonDepth: number;
 	/** MODELFLEET_RATE_LIMIT — requests per API key (per address without one) per window; default 0: off. */
 	rateLimit: number;
 	/** MODELFLEET_RATE_LIMIT_WINDOW_MS — default 60000; the rate limit's window. */
@@ -283,6 +286,11 @@ export function loadNodeConfig(role: NodeRole, env: Environment): Readonly<NodeC
 			sizeSetting("MODELFLEET_MAX_ARCHIVE_BYTES", 512 * 1024 ** 2) ?? 512 * 1024 ** 2,
 		maxArchiveEntries: read.number("MODELFLEET_MAX_ARCHIVE_ENTRIES", 1000, {
 			min: 1,
+			integer: true,
+		}),
+		maxJsonDepth: read.number("MODELFLEET_MAX_JSON_DEPTH", DEFAULT_MAX_JSON_DEPTH, {
+			min: 1,
+			max: MAX_JSON_DEPTH_SETTING,
 			integer: true,
 		}),
 		maxMetricSeries: read.number("MODELFLEET_MAX_METRIC_SERIES", 1000, {

@@ -1,27 +1,100 @@
 /**
- * A small JSON request body read from a stream (routes whose body parsing is their own): empty
- * is allowed and answers undefined, as Triton's repository requests may have no body.
+ * JSON request bodies under the decoding policy (lib/http/json-policy.ts): the REST routes'
+ * body parser (in place of moleculer-web's), and a small optional body read from a stream
+ * (routes whose body parsing is their own): empty is allowed and answers undefined, as
+ * Triton's repository requests may have no body.
  */
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Readable } from "node:stream";
+import { Errors } from "moleculer";
 import { InvalidInputError } from "../errors";
+import { parseClientJson } from "../json-policy";
 import { readRequestBody, type BodyReadOptions } from "./request-body";
 
 /**
  * @throws RequestTooLargeError (413) over the limit, InvalidInputError (400) for a body that
- *   is not JSON
+ *   is not JSON, JsonTooDeepError / InvalidTextError (400) for one the policy refuses
  */
 export async function readOptionalJson(
 	stream: Readable,
-	options: BodyReadOptions,
+	options: BodyReadOptions & { maxDepth?: number },
 ): Promise<unknown> {
-	const text = (await readRequestBody(stream, options)).toString("utf8").trim();
-	if (text === "") return undefined;
-	try {
-		return JSON.parse(text) as unknown;
-	} catch (error) {
-		throw new InvalidInputError(
-			`The request body is not valid JSON (${(error as Error).message}); send a JSON object.`,
-			{ where: "body" },
+	const body = await readRequestBody(stream, options);
+	if (body.toString("latin1").trim() === "") return undefined;
+	return parseClientJson(body, { maxDepth: options.maxDepth, expected: "send a JSON object." });
+}
+
+export interface JsonBodyParserOptions {
+	/** Most bytes a body may hold; more answers 413. */
+	limitBytes: number;
+	/** The limit's name in the 413. */
+	limitSetting: string;
+	/** Deepest nesting allowed. */
+	maxDepth: number;
+	/** Whether the parser reads this request's body (a JSON type, not an upload). */
+	applies(req: IncomingMessage): boolean;
+}
+
+type BodyRequest = IncomingMessage & { body?: unknown };
+
+/** The body's charset when its Content-Type names one other than UTF-8. */
+function otherCharset(contentType: string | undefined): string | null {
+	const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(contentType ?? "")?.[1];
+	return charset === undefined || /^utf-?8$/i.test(charset) ? null : charset;
+}
+
+/**
+ * A moleculer-web route middleware (`use`) that reads a JSON body into `req.body` under the
+ * policy: an object or an array (an empty body is `{}`); 400 for anything else, 413 over the
+ * limit, 415 for a compressed body or a charset other than UTF-8.
+ */
+export function jsonBodyParser(
+	options: JsonBodyParserOptions,
+): (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void {
+	return (req, _res, next) => {
+		const target = req as BodyRequest;
+		if (target.body !== undefined || !options.applies(req)) {
+			next();
+			return;
+		}
+		const encoding = req.headers["content-encoding"];
+		if (encoding !== undefined && !/^\s*identity\s*$/i.test(encoding)) {
+			// The error writer phrases this type (FRAMEWORK_ERRORS): 415, send it uncompressed.
+			next(new Errors.MoleculerClientError(encoding, 415, "encoding.unsupported"));
+			return;
+		}
+		if (otherCharset(req.headers["content-type"]) !== null) {
+			next(new Errors.MoleculerClientError("charset", 415, "charset.unsupported"));
+			return;
+		}
+		readRequestBody(req, {
+			limitBytes: options.limitBytes,
+			limitSetting: options.limitSetting,
+			contentLength: req.headers["content-length"],
+		}).then(
+			body => {
+				try {
+					if (body.length === 0) {
+						target.body = {};
+					} else {
+						const value = parseClientJson(body, {
+							maxDepth: options.maxDepth,
+							expected: "send a JSON object.",
+						});
+						if (typeof value !== "object" || value === null)
+							throw new InvalidInputError(
+								"The request body must be a JSON object; send a JSON object.",
+								{ where: "body" },
+							);
+						target.body = value;
+					}
+				} catch (err) {
+					next(err);
+					return;
+				}
+				next();
+			},
+			(err: unknown) => next(err),
 		);
-	}
+	};
 }

@@ -26,6 +26,7 @@ describe("loadNodeConfig", () => {
 			circuitBreaker: true,
 			lostNodeProbeMs: 100,
 			metricsPort: 3030,
+			maxJsonDepth: 64,
 			declaredCapacity: { cpus: null, memoryBytes: null, gpus: null },
 		});
 		expect(Object.isFrozen(config)).toBe(true);
@@ -78,6 +79,16 @@ describe("loadNodeConfig", () => {
 		expect(config.declaredCapacity.cpus).toBe(16);
 		expect(config.declaredCapacity.memoryBytes).toBe(64 * 1024 ** 3);
 		expect(config.declaredCapacity.gpus?.map(g => g.name)).toEqual(["NVIDIA L4"]);
+	});
+
+	it("takes the JSON depth limit from MODELFLEET_MAX_JSON_DEPTH, within 1–1000", () => {
+		expect(loadNodeConfig("gateway", { MODELFLEET_MAX_JSON_DEPTH: "16" }).maxJsonDepth).toBe(
+			16,
+		);
+		for (const value of ["0", "5000", "deep"])
+			expect(() => loadNodeConfig("gateway", { MODELFLEET_MAX_JSON_DEPTH: value })).toThrow(
+				/MODELFLEET_MAX_JSON_DEPTH/,
+			);
 	});
 
 	it("sends status as often as heartbeats unless told otherwise", () => {
