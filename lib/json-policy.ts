@@ -36,8 +36,11 @@ export interface JsonParseOptions {
 	expected?: string;
 	/** `data.where` of a syntax error; default "body". */
 	where?: string;
-	/** The error for text that is not JSON, given JSON.parse's reason; default a 400 from the above. */
-	syntaxError?: (reason: string) => Error;
+	/**
+	 * The error for text that is not JSON, given JSON.parse's reason (its first line, which may
+	 * quote the text) and its error; default a 400 from the above.
+	 */
+	syntaxError?: (reason: string, error: SyntaxError) => Error;
 }
 
 /** One bracket or quote: what the depth scan stops at. */
@@ -131,7 +134,7 @@ export function parseClientJson(input: Buffer | string, options: JsonParseOption
 		return JSON.parse(text) as unknown;
 	} catch (err) {
 		const reason = (err as Error).message.split("\n")[0].slice(0, 160);
-		if (options.syntaxError) throw options.syntaxError(reason);
+		if (options.syntaxError) throw options.syntaxError(reason, err as SyntaxError);
 		throw new InvalidInputError(
 			`${what} is not valid JSON (${reason}); ${options.expected ?? "send a JSON object."}`,
 			{ where: options.where ?? "body" },

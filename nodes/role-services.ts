@@ -60,6 +60,7 @@ const FACTORIES: Record<ServiceName, (node: NodeContext) => ServiceSchema> = {
 				...new Set([...GATEWAY_DEPENDENCIES, ...ROLE_SERVICES[node.config.role]]),
 			],
 			maxBodyBytes: node.config.maxBodyBytes,
+			maxJsonDepth: node.config.maxJsonDepth,
 			maxDatasetBytes: node.config.maxArtifactBytes,
 			spillDir: path.join(node.config.dataDir, "spill"),
 			maxUploadBytes: node.config.maxArtifactBytes,

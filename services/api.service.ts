@@ -80,7 +80,9 @@ import {
 	type RateLimitOptions,
 } from "../lib/http/rate-limit/rate-limit-options";
 import { routeRateLimit } from "../lib/http/rate-limit/rate-limit-store";
-import { readOptionalJson } from "../lib/http/json-body";
+import { jsonBodyParser, readOptionalJson } from "../lib/http/json-body";
+import { DEFAULT_MAX_JSON_DEPTH } from "../lib/json-policy";
+import { requestTargetProblem } from "../lib/http/request-target";
 import { parseIndexRequest, parseLoadRequest } from "../lib/http/model-repository/load-request";
 import { repositoryPort } from "../lib/http/model-repository/repository-port";
 import { repositoryIndex } from "../lib/http/model-repository/repository-index";
@@ -117,6 +119,11 @@ export interface ApiServiceOptions {
 	rateLimit?: Partial<RateLimitOptions>;
 	/** Most bytes an inference request body on /v2 may hold, JSON or binary; more answers 413. Default 64 MiB. */
 	maxBodyBytes?: number;
+	/**
+	 * Deepest nesting of objects and arrays in JSON a client sends (REST bodies, /v2 bodies and
+	 * binary headers, batch lines, repository requests); deeper answers 400. Default 64.
+	 */
+	maxJsonDepth?: number;
 	/** Most bytes a dataset upload may have; more answers 413. Default 100 MiB. */
 	maxDatasetBytes?: number;
 	/**
@@ -168,7 +175,7 @@ const ROUTING_KEY_HEADER = "x-modelfleet-routing-key";
 const SERVED_BY_HEADER = "x-modelfleet-node";
 
 const DEFAULT_MAX_BODY_BYTES = 64 * 1024 ** 2;
-/** moleculer-web's JSON body parser limit on /api/v1 (its own 413 past it). */
+/** Most bytes of a JSON body on /api/v1 (moleculer-web's body parser had the same). */
 const JSON_BODY_BYTES = 1024 ** 2;
 /** A multipart upload's file is the limit; its framing may take a little more. */
 const MULTIPART_SLACK_BYTES = 1024 ** 2;
@@ -260,8 +267,9 @@ async function predictionParts(
 async function readInferRequest(
 	ctx: Context<unknown, HttpMeta>,
 	maxBodyBytes: number,
+	maxJsonDepth: number,
 ): Promise<Record<string, unknown>> {
-	return readInferBody(requestStream(ctx), ctx.meta.oipBody ?? {}, maxBodyBytes);
+	return readInferBody(requestStream(ctx), ctx.meta.oipBody ?? {}, maxBodyBytes, maxJsonDepth);
 }
 
 /** Calls an action for the caller of `ctx` (its tenant and role travel in the meta). */
@@ -275,8 +283,10 @@ function callerOf(
 function readRepositoryBody(
 	ctx: Context<unknown, HttpMeta>,
 	maxBodyBytes: number,
+	maxJsonDepth: number,
 ): Promise<unknown> {
 	return readOptionalJson(requestStream(ctx), {
+		maxDepth: maxJsonDepth,
 		limitBytes: maxBodyBytes,
 		limitSetting: "MODELFLEET_MAX_BODY_BYTES",
 		contentLength: ctx.meta.oipBody?.contentLength,
@@ -331,6 +341,19 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 	const budget = new ByteBudget({
 		perKeyBytes: options.inFlightBytes?.perKey ?? 128 * 1024 ** 2,
 		totalBytes: options.inFlightBytes?.total ?? 512 * 1024 ** 2,
+	});
+	const maxJsonDepth = options.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH;
+	// The REST routes' JSON bodies, under the one decoding policy (lib/json-policy.ts).
+	const restJsonBody = jsonBodyParser({
+		limitBytes: JSON_BODY_BYTES,
+		limitSetting: "the 1 MiB limit of /api/v1 JSON bodies",
+		maxDepth: maxJsonDepth,
+		applies: req =>
+			JSON_TYPE.test(req.headers["content-type"] ?? "") &&
+			!isStreamRequest(
+				req.method,
+				(req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url,
+			),
 	});
 	const limits = resolveRateLimitOptions(options.rateLimit);
 	// Made when the service is created (Redis connects then), used by every route's limiter.
@@ -396,11 +419,13 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 					path: "/api",
 					mappingPolicy: "restrict",
 					aliases: { "GET openapi.json": `${SERVICE.api}.openapi` },
+					bodyParsers: false,
 					rateLimit,
 				},
 				{
 					path: "/health",
 					mappingPolicy: "restrict",
+					bodyParsers: false,
 					aliases: {
 						"GET live": `${SERVICE.api}.live`,
 						"GET ready": `${SERVICE.api}.ready`,
@@ -410,15 +435,9 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 					path: "/api/v1",
 					mappingPolicy: "restrict",
 					authentication: true,
-					bodyParsers: {
-						json: {
-							limit: "1mb",
-							type: (req: IncomingMessage & { originalUrl?: string }) =>
-								JSON_TYPE.test(req.headers["content-type"] ?? "") &&
-								!isStreamRequest(req.method, req.originalUrl ?? req.url),
-						},
-					},
-					use: [resolveCaller],
+					// JSON bodies are read by our parser (depth, NUL, UTF-8), not moleculer-web's.
+					bodyParsers: false,
+					use: [restJsonBody, resolveCaller],
 					rateLimit,
 					aliases: REST_ALIASES,
 					onBeforeCall(
@@ -461,6 +480,7 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 					// Open Inference Protocol, the parts that need no key (load balancers, clients' probes).
 					path: "/v2",
 					mappingPolicy: "restrict",
+					bodyParsers: false,
 					rateLimit,
 					aliases: {
 						"GET /": `${SERVICE.api}.v2Server`,
@@ -529,7 +549,7 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 		},
 
 		created() {
-			this.serveInferDirectly();
+			this.guardRequests();
 			if (limits.limit === 0) return;
 			let lastWarning = 0;
 			counter = createRateCounter(limits, err => {
@@ -603,12 +623,15 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 
 		methods: {
 			/**
-			 * Puts the body guard (lib/http/body-guard.ts) in front of every request, and the OIP
-			 * infer route in front of moleculer-web (lib/http/oip-infer-route.ts): the same checks
-			 * and answers without its generic pipeline. With rate limits on, infer requests stay on
+			 * Puts three things in front of moleculer-web, on the HTTP server itself. The edge check
+			 * of every request's path and query (lib/http/request-target.ts): NUL, invalid UTF-8 or
+			 * a malformed escape answers 400 before any route sees it. The body guard
+			 * (lib/http/body-guard.ts): bytes in flight, idle bodies, declared lengths. And the OIP
+			 * infer route (lib/http/oip-infer-route.ts): the same checks and answers without
+			 * moleculer-web's generic pipeline; with rate limits on, infer requests stay on
 			 * moleculer-web's route, whose limiter counts them.
 			 */
-			serveInferDirectly(): void {
+			guardRequests(): void {
 				const server = (this as unknown as { server?: Server }).server;
 				if (!server) return;
 				const fallback = server.listeners("request") as Array<
@@ -632,7 +655,6 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 						),
 				});
 				guard = bodyGuard;
-				const direct = limits.limit === 0;
 				const deps: InferRouteDeps = {
 					identify: key => identify(this.broker as unknown as Context, key),
 					infer: async (params, meta) => {
@@ -649,10 +671,19 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 					},
 					writeError: (res, err) => oipError.call(this, undefined as never, res, err),
 					maxBodyBytes,
+					maxJsonDepth,
 					routingKeyHeader: ROUTING_KEY_HEADER,
 					servedByHeader: SERVED_BY_HEADER,
 				};
+				const direct = limits.limit === 0;
 				server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+					const refused = requestTargetProblem(req.url);
+					if (refused !== null) {
+						req.resume();
+						const write = req.url?.startsWith("/v2") ? oipError : restError;
+						write.call(this, req, res, refused);
+						return;
+					}
 					if (!bodyGuard.admit(req, res)) return;
 					const route = direct ? matchInferRoute(req.method, req.url) : null;
 					if (route !== null) void serveInfer(req, res, route, deps);
@@ -936,7 +967,7 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 					version: { type: "string", optional: true, max: 128 },
 				},
 				async handler(ctx: Context<PredictParams, HttpMeta>): Promise<unknown> {
-					const request = await readInferRequest(ctx, maxBodyBytes);
+					const request = await readInferRequest(ctx, maxBodyBytes, maxJsonDepth);
 					const parts = await predictionParts(
 						ctx,
 						{ ...request, ...oipVersionRef(ctx.params) },
@@ -1000,7 +1031,9 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 			/** `POST /v2/repository/index` `{ready?}`: each version of the tenant's models and its state. */
 			repositoryIndex: requires("models.read", {
 				async handler(ctx: Context<unknown, HttpMeta>): Promise<RepositoryModelState[]> {
-					const request = parseIndexRequest(await readRepositoryBody(ctx, maxBodyBytes));
+					const request = parseIndexRequest(
+						await readRepositoryBody(ctx, maxBodyBytes, maxJsonDepth),
+					);
 					return repositoryIndex(repositoryPort(callerOf(ctx)), request);
 				},
 			}),
@@ -1018,7 +1051,7 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 				): Promise<RepositoryModelState> {
 					const ref = ctx.params.model;
 					const request = parseLoadRequest(
-						await readRepositoryBody(ctx, maxBodyBytes),
+						await readRepositoryBody(ctx, maxBodyBytes, maxJsonDepth),
 						ref.split("@")[0],
 					);
 					return loadModel(repositoryPort(callerOf(ctx)), ref, request, {
@@ -1033,7 +1066,7 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 				async handler(
 					ctx: Context<{ model: string }, HttpMeta>,
 				): Promise<RepositoryModelState> {
-					await readRepositoryBody(ctx, maxBodyBytes);
+					await readRepositoryBody(ctx, maxBodyBytes, maxJsonDepth);
 					return unloadModel(repositoryPort(callerOf(ctx)), ctx.params.model);
 				},
 			}),
@@ -1087,7 +1120,7 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 					const chunks =
 						format === "csv"
 							? await csvChunks(body, input, size, { reuseBuffers: !shadowed })
-							: rowChunks(ndjsonRows(body), size);
+							: rowChunks(ndjsonRows(body, maxJsonDepth), size);
 					// Chunk calls outlive this action's own deadline: each has the broker's timeout.
 					// One routing key for the batch, so a split deployment answers it with one version.
 					const meta = {

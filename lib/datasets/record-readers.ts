@@ -9,6 +9,7 @@ import { StringDecoder } from "node:string_decoder";
 import { CsvError, parse } from "csv-parse";
 import type { Cell } from "./column-builder";
 import { jsonSyntaxReason } from "../importers/import-errors";
+import { parseClientJson } from "../json-policy";
 import { datasetError, kindOfValue } from "./dataset-errors";
 
 export interface CsvRecord {
@@ -78,15 +79,15 @@ export async function* ndjsonRecords(
 		line++;
 		const trimmed = text.trim();
 		if (trimmed === "") return null;
-		let value: unknown;
-		try {
-			value = JSON.parse(trimmed);
-		} catch (error) {
-			throw datasetError(
-				{ line },
-				`not valid JSON (${jsonSyntaxReason(error as SyntaxError)}); NDJSON needs one object per line.`,
-			);
-		}
+		// The JSON decoding policy: a line too deep, or holding NUL, is refused like bad JSON.
+		const value = parseClientJson(trimmed, {
+			what: `Invalid dataset: line ${line}`,
+			syntaxError: (_, error) =>
+				datasetError(
+					{ line },
+					`not valid JSON (${jsonSyntaxReason(error)}); NDJSON needs one object per line.`,
+				),
+		});
 		if (value === null || typeof value !== "object" || Array.isArray(value))
 			throw datasetError(
 				{ line },

@@ -7,6 +7,7 @@ import type { Readable } from "node:stream";
 import { InvalidInputError } from "../errors";
 import type { InferenceResponseParts } from "../inference/response-encoder";
 import type { InferResult } from "../predictor/served-model";
+import { DEFAULT_MAX_JSON_DEPTH } from "../json-policy";
 import { parseHeaderLength, parseInferBody } from "./oip-binary";
 import { readRequestBody } from "./request-body";
 
@@ -15,11 +16,15 @@ export interface InferBodyHeaders {
 	contentLength?: string;
 }
 
-/** Reads and parses an infer body under the size limit; 400 unless it is a JSON object. */
+/**
+ * Reads and parses an infer body under the size limit and the JSON decoding policy (depth,
+ * NUL, UTF-8); 400 unless it is a JSON object.
+ */
 export async function readInferBody(
 	stream: Readable,
 	headers: InferBodyHeaders,
 	maxBodyBytes: number,
+	maxJsonDepth: number = DEFAULT_MAX_JSON_DEPTH,
 ): Promise<Record<string, unknown>> {
 	const headerLength = parseHeaderLength(headers.headerLength);
 	const body = await readRequestBody(stream, {
@@ -29,7 +34,7 @@ export async function readInferBody(
 		// Binary tensors become views of the body where they are aligned; JSON is only read as text.
 		...(headerLength !== null ? { alignAt: headerLength } : {}),
 	});
-	const request = parseInferBody(body, headerLength);
+	const request = parseInferBody(body, headerLength, maxJsonDepth);
 	if (typeof request !== "object" || request === null || Array.isArray(request))
 		throw new InvalidInputError(
 			"The request body must be a JSON object: an inference request with inputs.",

@@ -20,6 +20,7 @@ import {
 } from "../inference/response-encoder";
 import { TYPED_ARRAY_OF, type Tensor, type TensorData } from "../inference/tensor";
 import { OIP_DATATYPES, type OipDatatype } from "../registry/model-schema";
+import { DEFAULT_MAX_JSON_DEPTH, parseClientJson } from "../json-policy";
 
 /** The header that gives the JSON part's length, lower-case as Node hands headers over. */
 export const INFERENCE_HEADER_LENGTH = "inference-header-content-length";
@@ -69,16 +70,13 @@ export function parseHeaderLength(value: string | string[] | undefined): number 
 	return length;
 }
 
-/** The body's JSON text parsed; 400 when it is not JSON. */
-function parseJson(text: Buffer, what: string): unknown {
-	try {
-		return JSON.parse(text.toString("utf8"));
-	} catch (err) {
-		throw new InvalidInputError(
-			`${what} is not valid JSON (${(err as Error).message.split("\n")[0].slice(0, 160)}); expected an inference request object.`,
-			{ where: "body" },
-		);
-	}
+/** The body's JSON text parsed under the decoding policy; 400 when it is not JSON or the policy refuses it. */
+function parseJson(text: Buffer, what: string, maxDepth: number): unknown {
+	return parseClientJson(text, {
+		what,
+		maxDepth,
+		expected: "expected an inference request object.",
+	});
 }
 
 /** A fixed-size tensor's bytes as its datatype's typed array: a view when aligned, else one copy. */
@@ -190,14 +188,18 @@ export function attachBinaryInputs(header: unknown, binary: Buffer): unknown {
  * An inference request body: JSON when `headerLength` is null, else a JSON header of that many
  * bytes followed by binary tensor data. Throws 400 for anything malformed.
  */
-export function parseInferBody(body: Buffer, headerLength: number | null): unknown {
-	if (headerLength === null) return parseJson(body, "The request body");
+export function parseInferBody(
+	body: Buffer,
+	headerLength: number | null,
+	maxDepth: number = DEFAULT_MAX_JSON_DEPTH,
+): unknown {
+	if (headerLength === null) return parseJson(body, "The request body", maxDepth);
 	if (headerLength > body.length)
 		throw new InvalidInputError(
 			`Inference-Header-Content-Length is ${headerLength} but the body holds only ${body.length} bytes; expected the length of the JSON header, at most the body's length.`,
 			{ where: "Inference-Header-Content-Length" },
 		);
-	const header = parseJson(body.subarray(0, headerLength), "The JSON header");
+	const header = parseJson(body.subarray(0, headerLength), "The JSON header", maxDepth);
 	return attachBinaryInputs(header, body.subarray(headerLength));
 }
 

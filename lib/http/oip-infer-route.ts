@@ -62,6 +62,8 @@ export interface InferRouteDeps {
 	/** Writes an error as the OIP routes do. */
 	writeError(res: ServerResponse, err: unknown): void;
 	maxBodyBytes: number;
+	/** Deepest nesting of the JSON body (or the binary extension's JSON header). */
+	maxJsonDepth: number;
 	routingKeyHeader: string;
 	servedByHeader: string;
 }
@@ -87,6 +89,7 @@ export async function serveInfer(
 				contentLength: req.headers["content-length"],
 			},
 			deps.maxBodyBytes,
+			deps.maxJsonDepth,
 		);
 		const routingKey = req.headers[deps.routingKeyHeader];
 		const meta: RoutingMeta = {

@@ -5,6 +5,7 @@
 import * as path from "node:path";
 import type { io } from "@tensorflow/tfjs";
 import { InvalidModelFileError } from "../errors";
+import { parseClientJson } from "../json-policy";
 import { reasonOf } from "./import-errors";
 
 const LABEL = "TF.js";
@@ -38,7 +39,10 @@ export function tfjsArtifactsFromFiles(files: ReadonlyMap<string, Buffer>): Tfjs
 	const modelJsonPath = findModelJson(files);
 	let modelJson: Record<string, unknown>;
 	try {
-		const parsed: unknown = JSON.parse(String(files.get(modelJsonPath)));
+		const parsed: unknown = parseClientJson(files.get(modelJsonPath) ?? Buffer.alloc(0), {
+			what: modelJsonPath,
+			syntaxError: (_, error) => error,
+		});
 		if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
 			fail(`${modelJsonPath} is not a JSON object`);
 		modelJson = parsed as Record<string, unknown>;

@@ -13,6 +13,7 @@
  */
 import * as fs from "node:fs/promises";
 import { InvalidModelFileError } from "../errors";
+import { parseClientJson } from "../json-policy";
 import type { ModelSchema, TensorSpec } from "../registry/model-schema";
 import { isSystemError, reasonOf } from "./import-errors";
 import type { ImportedModel, ModelImporter } from "./model-importer";
@@ -61,7 +62,11 @@ export class XgboostJsonImporter implements ModelImporter {
 		let document: unknown;
 		try {
 			// One string of the whole file: V8 caps strings near 512 MiB, far above tree models.
-			document = JSON.parse(await fs.readFile(filePath, "utf8"));
+			// Under the JSON decoding policy, as any JSON a client sends (trees are flat arrays).
+			document = parseClientJson(await fs.readFile(filePath), {
+				what: "The file",
+				syntaxError: (_, error) => error,
+			});
 		} catch (error) {
 			if (isSystemError(error)) throw error;
 			throw new InvalidModelFileError(

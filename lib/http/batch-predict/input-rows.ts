@@ -6,6 +6,7 @@
  * answer); the rest go on.
  */
 import { InvalidInputError } from "../../errors";
+import { DEFAULT_MAX_JSON_DEPTH, parseClientJson } from "../../json-policy";
 import type { FeatureSpec, ModelSchema, OipDatatype } from "../../registry/model-schema";
 
 export const BATCH_FORMATS = ["csv", "ndjson"] as const;
@@ -148,9 +149,13 @@ export function csvColumns(header: readonly string[], input: TabularInput): numb
 	return names.map((_, i) => i);
 }
 
-/** The rows of an NDJSON body: each non-blank line one instance (an object or an array). */
+/**
+ * The rows of an NDJSON body: each non-blank line one instance (an object or an array), parsed
+ * under the JSON decoding policy (a line too deep or holding NUL is that row's error).
+ */
 export async function* ndjsonRows(
 	chunks: AsyncIterable<Uint8Array | string>,
+	maxDepth: number = DEFAULT_MAX_JSON_DEPTH,
 ): AsyncGenerator<BatchRow> {
 	const decoder = new TextDecoder("utf-8");
 	let pending = "";
@@ -161,9 +166,13 @@ export async function* ndjsonRows(
 		const at = row++;
 		let value: unknown;
 		try {
-			value = JSON.parse(text);
+			value = parseClientJson(text, {
+				maxDepth,
+				what: `Row ${at}`,
+				syntaxError: reason => new Error(`Row ${at} is not valid JSON (${reason}).`),
+			});
 		} catch (error) {
-			return { row: at, error: `Row ${at} is not valid JSON (${(error as Error).message}).` };
+			return { row: at, error: (error as Error).message };
 		}
 		if (typeof value !== "object" || value === null)
 			return {

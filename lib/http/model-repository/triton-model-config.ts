@@ -5,6 +5,7 @@
  * `dynamic_batching` (→ batching) and a `version_policy` naming one version.
  */
 import { InvalidInputError } from "../../errors";
+import { parseClientJson } from "../../json-policy";
 import type {
 	ModelFormat,
 	ModelSchema,
@@ -208,11 +209,10 @@ function versionOf(config: Json): string | null {
 export function parseTritonConfig(value: unknown, model: string): TritonLoadConfig {
 	let config: unknown = value;
 	if (typeof value === "string") {
-		try {
-			config = JSON.parse(value);
-		} catch (error) {
-			throw invalid(`it is not valid JSON (${(error as Error).message}).`);
-		}
+		config = parseClientJson(value, {
+			what: "The config parameter",
+			syntaxError: reason => invalid(`it is not valid JSON (${reason}).`),
+		});
 	}
 	if (!isObject(config))
 		throw invalid("give it as a JSON object (a string holding one, as Triton takes it).");
