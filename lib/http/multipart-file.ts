@@ -4,9 +4,10 @@
  * hands it on as a stream, with the form fields that came before it (send fields first).
  * Nothing is buffered beyond what busboy holds for one part.
  */
-import type { Readable } from "node:stream";
+import { PassThrough, type Readable } from "node:stream";
 import { Busboy, type BusboyInstance } from "@fastify/busboy";
-import { InvalidInputError } from "../errors";
+import { InvalidInputError, InvalidTextError } from "../errors";
+import { textProblem } from "../json-policy";
 
 export interface MultipartFile {
 	file: Readable;
@@ -17,6 +18,18 @@ export interface MultipartFile {
 
 export function isMultipart(contentType: string | undefined): boolean {
 	return typeof contentType === "string" && /^multipart\/form-data\s*;/i.test(contentType);
+}
+
+/**
+ * The file part's stream, whose failure (the body ends before the part does: "Part terminated
+ * early") is the client's, a 400, not the plain Error busboy gives.
+ */
+function clientErrorsOf(file: Readable): Readable {
+	const out = new PassThrough();
+	file.on("error", (err: Error) =>
+		out.destroy(new InvalidInputError(`Unreadable multipart body: ${err.message}.`)),
+	);
+	return file.pipe(out);
 }
 
 export function firstFilePart(body: Readable, contentType: string): Promise<MultipartFile> {
@@ -39,7 +52,18 @@ export function firstFilePart(body: Readable, contentType: string): Promise<Mult
 				return;
 			}
 			found = true;
-			resolve({ file, filename, fields });
+			const problem =
+				textProblem(filename) ??
+				Object.values(fields)
+					.map(textProblem)
+					.find(p => p !== null) ??
+				null;
+			if (problem !== null) {
+				file.resume();
+				reject(new InvalidTextError("The multipart form's file name or fields", problem));
+				return;
+			}
+			resolve({ file: clientErrorsOf(file), filename, fields });
 		});
 		parser.on("error", (err: Error) => {
 			if (!found) reject(new InvalidInputError(`Unreadable multipart body: ${err.message}.`));
