@@ -4,6 +4,7 @@
  */
 import type { BrokerOptions, Middleware } from "moleculer";
 import type { NodeConfig } from "./lib/config/node-config";
+import { GuardedCborSerializer } from "./lib/fleet/guarded-serializer";
 import { SERVICE } from "./lib/fleet/node-role";
 import { ChunkedNatsTransporter } from "./lib/fleet/chunked-nats-transporter";
 import { ALIVE_PROBE_METADATA_KEY, lostNodeDetector } from "./lib/fleet/lost-node-detector";
@@ -48,8 +49,9 @@ export function createBrokerOptions(config: NodeConfig, extras: BrokerExtras = {
 			: null,
 
 		// CBOR (cbor-x) writes typed arrays as tagged bytes, so tensors cross the transporter as
-		// bytes and arrive as the same typed array — never as JSON number arrays.
-		serializer: "CBOR",
+		// bytes and arrive as the same typed array — never as JSON number arrays. Guarded: a
+		// message nested past the stack is refused as a client error (400), never an overflow.
+		serializer: new GuardedCborSerializer(config.maxJsonDepth),
 
 		// Shared across the fleet when Redis is there, so gateways agree; memory otherwise.
 		cacher: config.redisUrl

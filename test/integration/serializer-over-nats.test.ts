@@ -16,7 +16,7 @@ function sha256(view: ArrayBufferView): string {
 describe("the transporter serializer", () => {
 	it("writes a tensor as its bytes, not as a JSON number array", () => {
 		const options = createBrokerOptions(loadNodeConfig("worker", {}));
-		expect(options.serializer).toBe("CBOR");
+		expect(options.serializer).toBeInstanceOf(Serializers.CBOR);
 		const serializer = new Serializers.CBOR();
 		serializer.init(new ServiceBroker({ logger: false }));
 		const tensor = new Float32Array(100_000).map((_, i) => Math.sin(i));
