@@ -29,7 +29,19 @@ function clientErrorsOf(file: Readable): Readable {
 	file.on("error", (err: Error) =>
 		out.destroy(new InvalidInputError(`Unreadable multipart body: ${err.message}.`)),
 	);
+	// The reader may not listen yet when the body ends early: the error waits in `out.errored`
+	// for it (streams and iterators report it), instead of ending the process unheard.
+	out.on("error", () => undefined);
 	return file.pipe(out);
+}
+
+/**
+ * Drains a file part nobody reads. A part the body ends inside of fails later ("Part terminated
+ * early"): with no listener, that error would end the process.
+ */
+function discard(file: Readable): void {
+	file.on("error", () => undefined);
+	file.resume();
 }
 
 export function firstFilePart(body: Readable, contentType: string): Promise<MultipartFile> {
@@ -48,7 +60,7 @@ export function firstFilePart(body: Readable, contentType: string): Promise<Mult
 		});
 		parser.on("file", (_field: string, file: Readable, filename: string) => {
 			if (found) {
-				file.resume();
+				discard(file);
 				return;
 			}
 			found = true;
@@ -59,7 +71,7 @@ export function firstFilePart(body: Readable, contentType: string): Promise<Mult
 					.find(p => p !== null) ??
 				null;
 			if (problem !== null) {
-				file.resume();
+				discard(file);
 				reject(new InvalidTextError("The multipart form's file name or fields", problem));
 				return;
 			}
