@@ -47,6 +47,12 @@ export async function receiveDataset(
 ): Promise<ReceivedDataset> {
 	const spillPath = path.join(options.spillDir ?? os.tmpdir(), `mf-dataset-${randomUUID()}`);
 	const file = fs.createWriteStream(spillPath);
+	// Listened to from the start: a write still in flight when a refused upload destroys the file
+	// fails afterwards, and unheard that failure would end the process.
+	let spillError: Error | null = null;
+	file.on("error", (err: Error) => {
+		spillError ??= err;
+	});
 	try {
 		const dataset = await parseDataset(spill(source, file), {
 			format: options.format,
@@ -55,6 +61,7 @@ export async function receiveDataset(
 		});
 		file.end();
 		await once(file, "finish");
+		if (spillError) throw spillError;
 		await uploadArtifact(call, fs.createReadStream(spillPath), {
 			expectedSha256: dataset.sha256,
 		});
