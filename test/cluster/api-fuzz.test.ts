@@ -6,7 +6,8 @@
  * process dead, and a good prediction still right afterwards. The counts are printed.
  *
  * Reproduce with MODELFLEET_FUZZ_SEED=<seed>; MODELFLEET_FUZZ_COUNT=<n> sets the requests per
- * target (default 10,000 each, 20,000 in all).
+ * target (default 10,000 each, 20,000 in all); MODELFLEET_FUZZ_REPORT=<path prefix> writes every
+ * failing request to a file per target.
  */
 import { createHash, randomUUID } from "node:crypto";
 import * as fs from "node:fs";
@@ -138,6 +139,13 @@ async function fuzzTarget(
 		timeoutMs: HANG_MS,
 	});
 	console.log(summarize(label, SEED, outcome));
+	// Every failing request, for whoever reproduces a red run.
+	if (process.env.MODELFLEET_FUZZ_REPORT) {
+		fs.writeFileSync(
+			`${process.env.MODELFLEET_FUZZ_REPORT}.${label.replace(/\W+/g, "-")}.txt`,
+			[...outcome.serverErrors, ...outcome.hangs, ...outcome.dropped].join("\n"),
+		);
+	}
 	expect({
 		seed: SEED,
 		serverErrors: outcome.serverErrors.slice(0, 10),
