@@ -29,6 +29,8 @@ const COUNT = Number(process.env.MODELFLEET_FUZZ_COUNT ?? 10_000);
 const CONCURRENCY = 8;
 /** No answer within this is a hang (the slowest honest answer here is far below it). */
 const HANG_MS = 20_000;
+/** The model of the good prediction after the storm (the storm may change "mlp" itself). */
+const SENTINEL = "sentinel";
 const IRIS = fs.readFileSync(path.join(__dirname, "..", "fixtures", "datasets", "iris.csv"));
 
 /** Makes the world the fuzzer aims at: keys of each role, a served model, a dataset, a job, a second tenant. */
@@ -70,6 +72,8 @@ async function buildWorld(base: string, ownerKey: string): Promise<FuzzWorld> {
 	};
 	const ownModel = writeMlpModel();
 	await upload(ownerKey, "mlp", ownModel);
+	// A model the fuzzer never names: the good prediction after the storm asks it.
+	await upload(ownerKey, SENTINEL, writeMlpModel());
 	// The other tenant's model differs in its producer, so its hash is its own.
 	const otherModel = writeOnnxModel({ ...MLP_SPEC, producer: "other-tenant" });
 	await upload(otherKey, "bmodel", otherModel);
@@ -111,7 +115,7 @@ function fuzzRequests(world: FuzzWorld, seed: number): FuzzRequest[] {
 
 /** A good prediction after the storm: the node still serves, and serves right. */
 async function expectGoodPrediction(base: string, key: string): Promise<void> {
-	const good = await fetch(`${base}/v2/models/mlp/infer`, {
+	const good = await fetch(`${base}/v2/models/${SENTINEL}/infer`, {
 		method: "POST",
 		headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
 		body: JSON.stringify({
