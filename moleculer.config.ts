@@ -5,8 +5,10 @@
 import type { BrokerOptions, Middleware } from "moleculer";
 import type { NodeConfig } from "./lib/config/node-config";
 import { GuardedCborSerializer } from "./lib/fleet/guarded-serializer";
+import type { NatsRefusedError } from "./lib/errors";
 import { SERVICE } from "./lib/fleet/node-role";
 import { ChunkedNatsTransporter } from "./lib/fleet/chunked-nats-transporter";
+import { natsConnectOptions } from "./lib/fleet/nats-connect-options";
 import { ALIVE_PROBE_METADATA_KEY, lostNodeDetector } from "./lib/fleet/lost-node-detector";
 import { registerRoutingStrategies } from "./lib/routing/model-replica-strategy";
 import { trafficMiddleware } from "./lib/routing/traffic-middleware";
@@ -18,6 +20,8 @@ export interface BrokerExtras {
 	/** Static description of this node (role, capacity), seen by every other node. */
 	metadata?: Record<string, unknown>;
 	middlewares?: Middleware[];
+	/** The NATS server refused the node's credentials or TLS; default: log and exit with 1. */
+	onNatsRefused?: (err: NatsRefusedError) => void;
 }
 
 export function createBrokerOptions(config: NodeConfig, extras: BrokerExtras = {}): BrokerOptions {
@@ -36,9 +40,12 @@ export function createBrokerOptions(config: NodeConfig, extras: BrokerExtras = {
 		// No transporter: one process, no network. NATS between machines (the TCP transporter
 		// listens everywhere and finds peers by multicast), with messages over the server's payload
 		// limit sent in chunks, so a request of any size the gateway takes crosses the fleet.
-		transporter: config.transporter
+		// With credentials and TLS when the settings give them; a server that refuses them ends
+		// the node's start (extras.onNatsRefused) instead of being retried forever.
+		transporter: config.nats
 			? new ChunkedNatsTransporter({
-					servers: [config.transporter],
+					...natsConnectOptions(config.nats),
+					...(extras.onNatsRefused ? { onRefused: extras.onNatsRefused } : {}),
 					assembly: {
 						maxMessageBytes: config.maxMessageBytes,
 						maxPendingBytes: 2 * config.maxMessageBytes,
@@ -120,7 +127,7 @@ export function createBrokerOptions(config: NodeConfig, extras: BrokerExtras = {
 		// Nodes of a fleet answer "are you there?" on NATS, so callers notice a killed one at once.
 		metadata: {
 			...extras.metadata,
-			...(config.transporter ? { [ALIVE_PROBE_METADATA_KEY]: true } : {}),
+			...(config.nats ? { [ALIVE_PROBE_METADATA_KEY]: true } : {}),
 		},
 		middlewares: [
 			// Traffic splits and shadows of deployments are decided where a prediction call starts.

@@ -10,6 +10,8 @@ import { Errors } from "moleculer";
 export const ERROR_CATALOGUE = {
 	INVALID_CONFIGURATION:
 		"An environment variable or option has a value the node cannot use; the message names it and the accepted form.",
+	NATS_REFUSED:
+		"The NATS server refused this node's credentials, or TLS to it failed: the node cannot join the fleet and does not start; the message names the settings to check.",
 	SERVICE_NOT_READY:
 		"A service this request needs is not running anywhere in the fleet yet (503); retry later.",
 	UNAUTHENTICATED: "No API key, or a key that is unknown, revoked or expired (401).",
@@ -84,6 +86,30 @@ export class InvalidConfigurationError extends Errors.MoleculerError {
 	}
 }
 
+/** Why the NATS server turned a node away: its credentials, or TLS. */
+export type NatsRefusal = "credentials" | "tls";
+
+/**
+ * Thrown at start when the NATS server refuses the node for good (an authorization violation,
+ * a certificate that does not verify): retrying with the same settings cannot succeed, so the
+ * node does not start. The message names the settings to check, never their values.
+ */
+export class NatsRefusedError extends Errors.MoleculerError {
+	constructor(reason: NatsRefusal, detail: string) {
+		super(
+			reason === "credentials"
+				? `NATS refused this node's credentials (${detail}): check the user and password or ` +
+						"token in TRANSPORTER, or MODELFLEET_NATS_CREDS / MODELFLEET_NATS_NKEY_SEED."
+				: `TLS to NATS failed (${detail}): check tls:// in TRANSPORTER and ` +
+						"MODELFLEET_NATS_TLS_CA, MODELFLEET_NATS_TLS_CERT and MODELFLEET_NATS_TLS_KEY.",
+			500,
+			"NATS_REFUSED" satisfies ErrorType,
+			{ reason, detail },
+		);
+		this.name = "NatsRefusedError";
+	}
+}
+
 /** A service the request needs has no available instance in the fleet. */
 export class ServiceNotReadyError extends Errors.MoleculerRetryableError {
 	constructor(missing: string[]) {
@@ -100,7 +126,11 @@ export class ServiceNotReadyError extends Errors.MoleculerRetryableError {
 
 type ClientErrorType = Exclude<
 	ErrorType,
-	"INVALID_CONFIGURATION" | "SERVICE_NOT_READY" | "ARTIFACT_CORRUPT" | "GATEWAY_BUSY"
+	| "INVALID_CONFIGURATION"
+	| "NATS_REFUSED"
+	| "SERVICE_NOT_READY"
+	| "ARTIFACT_CORRUPT"
+	| "GATEWAY_BUSY"
 >;
 
 /** A client mistake: fixed status and type, a message that says what to do, plain-JSON data. */

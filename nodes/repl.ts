@@ -59,7 +59,7 @@ export async function runRepl(
 		console.error(err instanceof Errors.MoleculerError ? err.message : err);
 		process.exit(1);
 	}
-	if (config.transporter === null) {
+	if (config.nats === null) {
 		console.error(
 			"error: TRANSPORTER is not set. The REPL joins a running fleet: give it the fleet's " +
 				"TRANSPORTER (nats://host:4222) and MODELFLEET_NAMESPACE.",
@@ -83,7 +83,7 @@ export async function runRepl(
 	}
 
 	print(
-		`modelfleet repl — joined namespace '${config.namespace}' over ${config.transporter} as ${broker.nodeID}`,
+		`modelfleet repl — joined namespace '${config.namespace}' over ${config.nats.displayUrl} as ${broker.nodeID}`,
 	);
 	const needed = [SERVICE.scheduler, ...(config.apiKey !== null ? [SERVICE.accounts] : [])];
 	try {

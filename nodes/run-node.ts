@@ -2,6 +2,8 @@ import { Errors } from "moleculer";
 import type { NodeRole } from "../lib/fleet/node-role";
 import { startNode, type StartedNode } from "./start-node";
 
+const STARTUP_ERRORS = new Set(["INVALID_CONFIGURATION", "NATS_REFUSED"]);
+
 /**
  * Runs a node as a process: starts it, and on SIGINT/SIGTERM stops it gracefully (in-flight
  * calls finish, up to the shutdown timeout) and exits 0. A second signal exits at once.
@@ -11,7 +13,8 @@ export async function runNode(role: NodeRole): Promise<void> {
 	try {
 		node = await startNode(role, process.env);
 	} catch (err) {
-		if (err instanceof Errors.MoleculerError && err.type === "INVALID_CONFIGURATION") {
+		// These messages say what to fix; a stack trace would only hide them.
+		if (err instanceof Errors.MoleculerError && STARTUP_ERRORS.has(err.type)) {
 			console.error(err.message);
 		} else {
 			console.error(`modelfleet ${role} node could not start:`, err);

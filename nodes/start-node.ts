@@ -6,6 +6,7 @@ import { createBrokerOptions } from "../moleculer.config";
 import { modelMemoryBudget } from "../lib/capacity/model-memory";
 import { detectCapacity, type NodeCapacity } from "../lib/capacity/node-capacity";
 import { loadNodeConfig, type Environment, type NodeConfig } from "../lib/config/node-config";
+import type { NatsSettings } from "../lib/config/nats-settings";
 import { accessMiddleware } from "../lib/accounts/access";
 import { openDatabase, type Database } from "../lib/db/database";
 import { InFlightCounter } from "../lib/fleet/in-flight";
@@ -75,11 +76,18 @@ export async function startNode(
 		? await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir })
 		: null;
 
+	// Rejected when NATS refuses the node's credentials or TLS: the start fails instead of
+	// waiting on Moleculer's retries, which would be refused the same way.
+	let refuse: (err: Error) => void = () => undefined;
+	const refused = new Promise<never>((_, reject) => (refuse = reject));
+	refused.catch(() => undefined);
+
 	const inFlight = new InFlightCounter();
 	const broker = new ServiceBroker(
 		createBrokerOptions(config, {
 			metadata: { [METADATA_KEY]: metadata },
 			middlewares: [inFlight.middleware(), accessMiddleware()],
+			onNatsRefused: err => refuse(err),
 		}),
 	);
 	for (const warning of warnings) broker.logger.warn(warning);
@@ -98,7 +106,7 @@ export async function startNode(
 		})) {
 			broker.createService(schema);
 		}
-		await broker.start();
+		await Promise.race([broker.start(), refused]);
 	} catch (err) {
 		await stop().catch(() => undefined);
 		throw err;
@@ -116,6 +124,27 @@ function listeningUrl(broker: ServiceBroker, config: Readonly<NodeConfig>): stri
 	const address = api?.server?.address();
 	if (address === null || address === undefined || typeof address === "string") return null;
 	return `http://${reachableHost(config.host, "localhost")}:${address.port}`;
+}
+
+/** Where the node's NATS is and how it connects: never the password or token. */
+function describeNats(nats: NatsSettings): string {
+	const how = [nats.tls ? "TLS" : "plain", NATS_AUTH_LABEL[nats.auth.kind]];
+	return `${nats.displayUrl} (${how.join(", ")})`;
+}
+
+const NATS_AUTH_LABEL: Record<NatsSettings["auth"]["kind"], string> = {
+	none: "no credentials",
+	password: "user and password",
+	token: "token",
+	creds: "creds file",
+	nkey: "nkey",
+};
+
+/** A URL without its password, for the banner. */
+function redactUrl(text: string): string {
+	const url = new URL(text);
+	if (url.password !== "") url.password = "***";
+	return url.toString();
 }
 
 function formatBytes(bytes: number | null): string {
@@ -151,8 +180,8 @@ function printBanner(
 		`modelfleet ${MODELFLEET_VERSION} — ${role} node started`,
 		`  nodeID       ${broker.nodeID}`,
 		`  namespace    ${config.namespace}`,
-		`  transporter  ${config.transporter ?? "none (one process)"}`,
-		`  cacher       ${config.redisUrl ? `redis ${config.redisUrl}` : "memory"}`,
+		`  transporter  ${config.nats ? describeNats(config.nats) : "none (one process)"}`,
+		`  cacher       ${config.redisUrl ? `redis ${redactUrl(config.redisUrl)}` : "memory"}`,
 		`  services     ${services.join(", ")}`,
 		...(httpUrl ? [`  http         ${httpUrl}  (GET /health/ready, /api/v1/nodes)`] : []),
 		...(config.metricsPort !== null

@@ -5,6 +5,7 @@ import type { DeclaredCapacity } from "../capacity/node-capacity";
 import type { NodeRole } from "../fleet/node-role";
 import { EnvReader, parseByteSize } from "./env-reader";
 import { DEFAULT_MAX_JSON_DEPTH, MAX_JSON_DEPTH_SETTING } from "../json-policy";
+import { resolveNatsSettings, type NatsSettings } from "./nats-settings";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -19,8 +20,13 @@ export interface NodeConfig {
 	nodeID: string | null;
 	/** MODELFLEET_NAMESPACE — default "modelfleet"; nodes only see nodes of the same namespace. */
 	namespace: string;
-	/** TRANSPORTER — default none: one process, no network. `nats://host:4222` joins a fleet. */
+	/** TRANSPORTER — default none: one process, no network. `nats://host:4222` or `tls://…` joins a fleet. */
 	transporter: string | null;
+	/**
+	 * TRANSPORTER resolved with MODELFLEET_NATS_CREDS, _NKEY_SEED, _TLS_CA, _TLS_CERT and _TLS_KEY:
+	 * servers, credentials and TLS (lib/config/nats-settings.ts); null without TRANSPORTER.
+	 */
+	nats: NatsSettings | null;
 	/** REDIS_URL — default none: memory cacher. Set: Redis cacher shared by the fleet. */
 	redisUrl: string | null;
 	/** DATABASE_URL — default none: embedded PGlite under the data directory. */
@@ -121,12 +127,17 @@ export function loadNodeConfig(role: NodeRole, env: Environment): Readonly<NodeC
 	const read = new EnvReader(env);
 
 	const transporter = read.optionalString("TRANSPORTER");
-	if (transporter !== null && !/^nats:\/\/[^\s]+$/.test(transporter)) {
-		read.fail(
-			"TRANSPORTER",
-			`"${transporter}" is not a NATS URL such as nats://127.0.0.1:4222`,
-		);
-	}
+	const nats = resolveNatsSettings(
+		{
+			transporter,
+			credsFile: read.optionalString("MODELFLEET_NATS_CREDS"),
+			nkeySeedFile: read.optionalString("MODELFLEET_NATS_NKEY_SEED"),
+			tlsCaFile: read.optionalString("MODELFLEET_NATS_TLS_CA"),
+			tlsCertFile: read.optionalString("MODELFLEET_NATS_TLS_CERT"),
+			tlsKeyFile: read.optionalString("MODELFLEET_NATS_TLS_KEY"),
+		},
+		(setting, problem) => read.fail(setting, problem),
+	);
 	const redisUrl = read.optionalString("REDIS_URL");
 	if (redisUrl !== null && !/^rediss?:\/\/\S+$/.test(redisUrl)) {
 		read.fail("REDIS_URL", `"${redisUrl}" is not a redis:// or rediss:// URL`);
@@ -214,6 +225,7 @@ export function loadNodeConfig(role: NodeRole, env: Environment): Readonly<NodeC
 		nodeID: read.optionalString("MODELFLEET_NODE_ID"),
 		namespace: read.string("MODELFLEET_NAMESPACE", "modelfleet"),
 		transporter,
+		nats,
 		redisUrl,
 		databaseUrl,
 		host: read.string("HOST", "0.0.0.0"),

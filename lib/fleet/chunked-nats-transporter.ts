@@ -11,16 +11,26 @@
 import { randomBytes } from "node:crypto";
 import { Transporters } from "moleculer";
 import { aliveSubject } from "./lost-node-detector";
+import type { NatsRefusedError } from "../errors";
 import {
 	ChunkAssembler,
 	isChunk,
 	splitMessage,
 	type ChunkAssemblerOptions,
 } from "./message-chunks";
+import type { NatsConnection } from "./nats-connect-options";
+import { natsRefusal } from "./nats-refusal";
 
 export interface ChunkedNatsOptions {
-	/** NATS server URLs. */
+	/** NATS servers: URLs or `host:port`. */
 	servers: string[];
+	/** Credentials and TLS for nats.js (lib/fleet/nats-connect-options.ts); default none, plain. */
+	connection?: NatsConnection;
+	/**
+	 * Called once when the server refuses the node for good (credentials, TLS), instead of
+	 * Moleculer's endless retries. Default: the broker's `fatal` (logs it, exits with 1).
+	 */
+	onRefused?: (err: NatsRefusedError) => void;
 	/** Bounds of reassembly on the receiving node. */
 	assembly: ChunkAssemblerOptions;
 	/** Chunk size when the server does not say its limit; default 1 MiB, the server default. */
@@ -46,13 +56,15 @@ type ProbeClient = {
 export class ChunkedNatsTransporter extends Transporters.NATS {
 	private readonly assembler: ChunkAssembler;
 	private readonly fallbackMaxPayload: number;
+	private readonly onRefused: ((err: NatsRefusedError) => void) | undefined;
 	/** Message ids: 8 random bytes of this process, then a counter. */
 	private readonly idPrefix = randomBytes(8);
 	private messageCount = 0;
 	private readonly answerProbes: boolean;
 
 	constructor(options: ChunkedNatsOptions) {
-		super({ servers: options.servers });
+		super({ ...options.connection, servers: options.servers });
+		this.onRefused = options.onRefused;
 		this.assembler = new ChunkAssembler(options.assembly);
 		this.fallbackMaxPayload = options.fallbackMaxPayload ?? DEFAULT_MAX_PAYLOAD;
 		this.answerProbes = options.answerProbes ?? false;
@@ -80,7 +92,14 @@ export class ChunkedNatsTransporter extends Transporters.NATS {
 					"The chunking NATS transporter needs Moleculer's balancer (disableBalancer: false).",
 				),
 			);
-		return super.connect();
+		return super.connect().catch((err: unknown) => {
+			const refused = natsRefusal(err);
+			if (refused === null) throw err;
+			if (this.onRefused) this.onRefused(refused);
+			else this.broker.fatal(refused.message, undefined, true);
+			// Never settles: a retry would be refused the same way, and the node is stopping.
+			return new Promise<void>(() => undefined);
+		});
 	}
 
 	override send(topic: string, data: Buffer, meta?: Record<string, unknown>): Promise<void> {

@@ -5,6 +5,7 @@ import * as errors from "../../lib/errors";
 /** One instance of every error class lib/errors.ts exports. */
 const SAMPLES = [
 	new errors.InvalidConfigurationError([{ setting: "PORT", problem: "x" }]),
+	new errors.NatsRefusedError("credentials", "Authorization Violation"),
 	new errors.ServiceNotReadyError(["scheduler"]),
 	new errors.UnauthenticatedError(),
 	new errors.ForbiddenError("viewer", "create models", ["owner", "developer"]),
