@@ -3,6 +3,7 @@ import { InvalidConfigurationError } from "../errors";
 import { parseDeclaredGpus, DECLARED_GPUS_FORM } from "../capacity/declared-gpus";
 import type { DeclaredCapacity } from "../capacity/node-capacity";
 import type { NodeRole } from "../fleet/node-role";
+import { resolvePostgresConnection } from "../db/postgres-connection";
 import { EnvReader, parseByteSize } from "./env-reader";
 import { DEFAULT_MAX_JSON_DEPTH, MAX_JSON_DEPTH_SETTING } from "../json-policy";
 import { resolveNatsSettings, type NatsSettings } from "./nats-settings";
@@ -151,7 +152,10 @@ export function loadNodeConfig(role: NodeRole, env: Environment): Readonly<NodeC
 	}
 	const databaseUrl = read.optionalString("DATABASE_URL");
 	if (databaseUrl !== null && !/^postgres(ql)?:\/\/\S+$/.test(databaseUrl)) {
-		read.fail("DATABASE_URL", `"${databaseUrl}" is not a postgres:// URL`);
+		read.fail("DATABASE_URL", "is not a postgres:// URL");
+	} else if (databaseUrl !== null) {
+		// sslmode and the certificate files it names are checked now, not at the first query.
+		resolvePostgresConnection(databaseUrl, problem => read.fail("DATABASE_URL", problem));
 	}
 
 	const heartbeatIntervalS = read.number("MODELFLEET_HEARTBEAT_INTERVAL_S", 5, { min: 0.1 });

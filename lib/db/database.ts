@@ -4,9 +4,11 @@ import { PGlite } from "@electric-sql/pglite";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { drizzle as drizzlePostgres } from "drizzle-orm/node-postgres";
-import { Pool } from "pg";
+import { Pool, type PoolClient } from "pg";
+import { InvalidConfigurationError } from "../errors";
 import { MIGRATIONS } from "./migrations";
 import { applyMigrations, type MigrationConnection } from "./migrate";
+import { resolvePostgresConnection, type PostgresTls } from "./postgres-connection";
 import { dbSchema } from "./schema";
 
 /** The drizzle database both engines give: the same query code runs on either. */
@@ -29,21 +31,7 @@ export interface DatabaseOptions {
 /** Opens the metadata database and brings its schema up to date before anything uses it. */
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
 	if (options.databaseUrl) {
-		const pool = new Pool({ connectionString: options.databaseUrl, max: 10 });
-		pool.on("error", () => {
-			// An idle client lost its server; the pool replaces it on the next query.
-		});
-		try {
-			const client = await pool.connect();
-			try {
-				await applyMigrations(pgConnection(client), MIGRATIONS, { lock: true });
-			} finally {
-				client.release();
-			}
-		} catch (err) {
-			await pool.end();
-			throw err;
-		}
+		const pool = await connectPostgres(options.databaseUrl);
 		const url = new URL(options.databaseUrl);
 		url.password = "";
 		return {
@@ -71,7 +59,50 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
 	};
 }
 
-function pgConnection(client: import("pg").PoolClient): MigrationConnection {
+/**
+ * A pool on the server of DATABASE_URL, TLS as its sslmode says, with the schema brought up
+ * to date (under the migration lock) on its first connection. With `allow` or `prefer`, a
+ * first attempt that fails is made again the other way (plain, or TLS), as libpq does.
+ */
+async function connectPostgres(databaseUrl: string): Promise<Pool> {
+	const problems: string[] = [];
+	const connection = resolvePostgresConnection(databaseUrl, problem => problems.push(problem));
+	if (connection === null)
+		throw new InvalidConfigurationError(
+			problems.map(problem => ({ setting: "DATABASE_URL", problem })),
+		);
+	const connect = async (ssl: PostgresTls): Promise<{ pool: Pool; client: PoolClient }> => {
+		const pool = new Pool({ connectionString: connection.connectionString, ssl, max: 10 });
+		pool.on("error", () => {
+			// An idle client lost its server; the pool replaces it on the next query.
+		});
+		try {
+			return { pool, client: await pool.connect() };
+		} catch (err) {
+			await pool.end();
+			throw err;
+		}
+	};
+	let opened: { pool: Pool; client: PoolClient };
+	try {
+		opened = await connect(connection.ssl);
+	} catch (err) {
+		if (connection.fallbackSsl === null) throw err;
+		opened = await connect(connection.fallbackSsl).catch(() => Promise.reject(err));
+	}
+	const { pool, client } = opened;
+	try {
+		await applyMigrations(pgConnection(client), MIGRATIONS, { lock: true });
+	} catch (err) {
+		client.release();
+		await pool.end();
+		throw err;
+	}
+	client.release();
+	return pool;
+}
+
+function pgConnection(client: PoolClient): MigrationConnection {
 	return {
 		exec: async text => {
 			await client.query(text);
