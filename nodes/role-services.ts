@@ -1,3 +1,4 @@
+import * as fs from "node:fs";
 import * as path from "node:path";
 import type { ServiceBroker, ServiceSchema } from "moleculer";
 import { ArtifactOwnerStore } from "../lib/artifacts/artifact-owners";
@@ -55,6 +56,10 @@ const FACTORIES: Record<ServiceName, (node: NodeContext) => ServiceSchema> = {
 		apiService({
 			host: node.config.host,
 			port: node.config.port,
+			https: node.config.httpsTls && {
+				cert: fs.readFileSync(node.config.httpsTls.certFile),
+				key: fs.readFileSync(node.config.httpsTls.keyFile),
+			},
 			// A gateway needs the services it calls; all-in-one also needs all of its own.
 			neededServices: [
 				...new Set([...GATEWAY_DEPENDENCIES, ...ROLE_SERVICES[node.config.role]]),

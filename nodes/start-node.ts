@@ -52,6 +52,7 @@ export async function startNode(
 	const { capacity, warnings } = await detectCapacity(config.declaredCapacity);
 	const hostname = os.hostname();
 	const advertisedHost = reachableHost(config.host, hostname);
+	const scheme = config.httpsTls ? "https" : "http";
 	const metadata: NodeMetadata = {
 		role,
 		version: MODELFLEET_VERSION,
@@ -59,7 +60,7 @@ export async function startNode(
 		capacity,
 		httpUrl:
 			servesHttp(role) && config.port !== 0
-				? `http://${advertisedHost}:${config.port}`
+				? `${scheme}://${advertisedHost}:${config.port}`
 				: null,
 		metricsUrl:
 			config.metricsPort !== null
@@ -123,7 +124,8 @@ function listeningUrl(broker: ServiceBroker, config: Readonly<NodeConfig>): stri
 	};
 	const address = api?.server?.address();
 	if (address === null || address === undefined || typeof address === "string") return null;
-	return `http://${reachableHost(config.host, "localhost")}:${address.port}`;
+	const scheme = config.httpsTls ? "https" : "http";
+	return `${scheme}://${reachableHost(config.host, "localhost")}:${address.port}`;
 }
 
 /** Where the node's NATS is and how it connects: never the password or token. */

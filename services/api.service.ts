@@ -111,6 +111,8 @@ import { fleetViewOf } from "../lib/routing/fleet-view";
 export interface ApiServiceOptions {
 	host: string;
 	port: number;
+	/** A PEM certificate and key: the gateway serves HTTPS (the direct /v2 infer route too). Default: HTTP. */
+	https?: { cert: Buffer; key: Buffer } | null;
 	/** Services that must be available in the fleet for this gateway to be ready. */
 	neededServices: readonly string[];
 	/** How long an authenticated key is trusted without asking accounts again (a revoked key works this long). */
@@ -413,6 +415,7 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 		settings: {
 			host: options.host,
 			port: options.port,
+			...(options.https ? { https: options.https } : {}),
 			routes: [
 				{
 					// The OpenAPI document of every route below, for tools and clients (no key).

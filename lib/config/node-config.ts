@@ -2,11 +2,12 @@ import * as path from "node:path";
 import { InvalidConfigurationError } from "../errors";
 import { parseDeclaredGpus, DECLARED_GPUS_FORM } from "../capacity/declared-gpus";
 import type { DeclaredCapacity } from "../capacity/node-capacity";
-import type { NodeRole } from "../fleet/node-role";
+import { servesHttp, type NodeRole } from "../fleet/node-role";
 import { resolvePostgresConnection } from "../db/postgres-connection";
 import { EnvReader, parseByteSize } from "./env-reader";
 import { DEFAULT_MAX_JSON_DEPTH, MAX_JSON_DEPTH_SETTING } from "../json-policy";
 import { resolveNatsSettings, type NatsSettings } from "./nats-settings";
+import { checkCertificateAndKey } from "./tls-files";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -32,6 +33,11 @@ export interface NodeConfig {
 	redisUrl: string | null;
 	/** DATABASE_URL — default none: embedded PGlite under the data directory. */
 	databaseUrl: string | null;
+	/**
+	 * MODELFLEET_TLS_CERT, MODELFLEET_TLS_KEY — the gateway serves HTTPS with this certificate and
+	 * key (PEM files); default null: HTTP. Read by roles that serve HTTP only.
+	 */
+	httpsTls: { certFile: string; keyFile: string } | null;
 	/** HOST — default "0.0.0.0". */
 	host: string;
 	/** PORT — default 3000. */
@@ -157,6 +163,17 @@ export function loadNodeConfig(role: NodeRole, env: Environment): Readonly<NodeC
 		// sslmode and the certificate files it names are checked now, not at the first query.
 		resolvePostgresConnection(databaseUrl, problem => read.fail("DATABASE_URL", problem));
 	}
+	// Only a node that serves HTTP reads these: a worker given the gateway's environment ignores them.
+	const httpsTls = servesHttp(role)
+		? checkCertificateAndKey(
+				(setting, problem) => read.fail(setting, problem),
+				{
+					setting: "MODELFLEET_TLS_CERT",
+					file: read.optionalString("MODELFLEET_TLS_CERT"),
+				},
+				{ setting: "MODELFLEET_TLS_KEY", file: read.optionalString("MODELFLEET_TLS_KEY") },
+			)
+		: null;
 
 	const heartbeatIntervalS = read.number("MODELFLEET_HEARTBEAT_INTERVAL_S", 5, { min: 0.1 });
 	const heartbeatTimeoutS = read.number("MODELFLEET_HEARTBEAT_TIMEOUT_S", 15, { min: 0.5 });
@@ -232,6 +249,7 @@ export function loadNodeConfig(role: NodeRole, env: Environment): Readonly<NodeC
 		nats,
 		redisUrl,
 		databaseUrl,
+		httpsTls,
 		host: read.string("HOST", "0.0.0.0"),
 		port: read.number("PORT", 3000, { min: 0, max: 65535, integer: true }),
 		dataDir: path.resolve(read.string("MODELFLEET_DATA_DIR", "./data")),
