@@ -1,0 +1,63 @@
+/**
+ * docker/docker-compose.yml, read as compose would (Docker does not run here): NATS wants a
+ * password, and every node's environment, NATS_PASSWORD filled in, is a configuration its role
+ * accepts with credentials for that NATS.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { load } from "js-yaml";
+import { loadNodeConfig } from "../../../lib/config/node-config";
+import { isNodeRole } from "../../../lib/fleet/node-role";
+
+const DOCKER = path.join(__dirname, "..", "..", "..", "docker");
+
+interface ComposeService {
+	command?: string[];
+	environment?: Record<string, string>;
+	volumes?: string[];
+}
+
+/** Compose's interpolation of ${NAME}, ${NAME:?message} and ${NAME:-default}, for one variable set. */
+function interpolate(text: string, variables: Record<string, string>): string {
+	return text.replace(/\$\{(\w+)(?::[?-][^}]*)?\}/g, (_, name: string) => {
+		const value = variables[name];
+		if (value === undefined) throw new Error(`compose would refuse: ${name} is not set`);
+		return value;
+	});
+}
+
+describe("docker-compose.yml", () => {
+	const password = "0123456789abcdef0123456789abcdef";
+	const compose = load(
+		interpolate(fs.readFileSync(path.join(DOCKER, "docker-compose.yml"), "utf8"), {
+			NATS_PASSWORD: password,
+		}),
+	) as { services: Record<string, ComposeService> };
+
+	it("runs NATS with its configuration file, which wants the password", () => {
+		const nats = compose.services.nats;
+		expect(nats.command).toEqual(["-c", "/etc/nats/nats.conf"]);
+		expect(nats.volumes).toContain("./nats.conf:/etc/nats/nats.conf:ro");
+		expect(nats.environment).toEqual({ NATS_PASSWORD: password });
+		const conf = fs.readFileSync(path.join(DOCKER, "nats.conf"), "utf8");
+		expect(conf).toMatch(/authorization \{\s+user: fleet\s+password: \$NATS_PASSWORD\s+\}/);
+		expect(conf).toMatch(/^http_port: 8222$/m);
+	});
+
+	it("gives every node a valid configuration with the NATS user and password", () => {
+		const nodes = Object.entries(compose.services).filter(
+			([, service]) => service.command !== undefined && isNodeRole(service.command[0]),
+		);
+		expect(nodes.length).toBeGreaterThanOrEqual(4);
+		for (const [, service] of nodes) {
+			const config = loadNodeConfig(
+				service.command?.[0] as "worker",
+				service.environment ?? {},
+			);
+			expect(config.nats).toMatchObject({
+				servers: ["nats:4222"],
+				auth: { kind: "password", user: "fleet", pass: password },
+			});
+		}
+	});
+});
