@@ -59,6 +59,8 @@ export const ERROR_CATALOGUE = {
 		"A list's `cursor` is not one the list handed out (400): pass back `nextCursor` unchanged, or leave it out for the first page.",
 	ARTIFACT_CORRUPT:
 		"An artifact's bytes did not match its sha256 on arrival (500, retryable); nothing was kept.",
+	ARTIFACT_UNREADABLE:
+		"A stored artifact could not be decrypted (500): its file was changed or cut short on disk, or it was encrypted under another key than MODELFLEET_ENCRYPTION_KEY (or none is set); the message says which.",
 } as const;
 
 export type ErrorType = keyof typeof ERROR_CATALOGUE;
@@ -130,6 +132,7 @@ type ClientErrorType = Exclude<
 	| "NATS_REFUSED"
 	| "SERVICE_NOT_READY"
 	| "ARTIFACT_CORRUPT"
+	| "ARTIFACT_UNREADABLE"
 	| "GATEWAY_BUSY"
 >;
 
@@ -255,6 +258,22 @@ export class ArtifactCorruptError extends Errors.MoleculerRetryableError {
 			{ expected, actual },
 		);
 		this.name = "ArtifactCorruptError";
+	}
+}
+
+/**
+ * An encrypted blob on this node's disk that does not open: tampered or truncated, or sealed
+ * under another master key than this node's. Not retryable here: the file will not change.
+ */
+export class ArtifactUnreadableError extends Errors.MoleculerError {
+	constructor(what: string, reason: string) {
+		super(
+			`Artifact ${what} could not be decrypted: ${reason}`,
+			500,
+			"ARTIFACT_UNREADABLE" satisfies ErrorType,
+			{ artifact: what, reason },
+		);
+		this.name = "ArtifactUnreadableError";
 	}
 }
 

@@ -20,6 +20,7 @@ const SAMPLES = [
 	new errors.PayloadTooLargeError(10),
 	new errors.RequestTooLargeError("rows", 11, 10, "maxRowsPerRequest", "rows"),
 	new errors.ArtifactCorruptError("a", "b"),
+	new errors.ArtifactUnreadableError("a", "tampered"),
 	new errors.RateLimitedError(10, 60_000, 1500),
 	new errors.TooManyInFlightError("request-body bytes", 10, "MODELFLEET_KEY_IN_FLIGHT_BYTES"),
 	new errors.GatewayBusyError(10, "MODELFLEET_IN_FLIGHT_BYTES"),
