@@ -8,7 +8,7 @@ import type { Context, ServiceSchema } from "moleculer";
 import { Errors } from "moleculer";
 import { requires, scopeOf, type RequestMeta } from "../lib/accounts/access";
 import type { ArtifactCall } from "../lib/artifacts/artifact-protocol";
-import { LocalBlobs } from "../lib/artifacts/local-blobs";
+import { LocalBlobs, type LocalBlobsOptions } from "../lib/artifacts/local-blobs";
 import type { BatchingOptions } from "../lib/batching/batching-options";
 import type { ArchiveLimits } from "../lib/importers/tar-files";
 import { EVENTS, type EventPayloads } from "../lib/events";
@@ -29,6 +29,8 @@ import { RuntimePool } from "../lib/runtimes/pool/runtime-pool";
 
 export interface PredictorServiceOptions {
 	dataDir: string;
+	/** Encryption at rest of the blobs this node reads (its key, where decrypted copies go). Default none. */
+	blobs?: LocalBlobsOptions;
 	cacheBytes: number;
 	poolThreads: number;
 	limits: RequestLimits;
@@ -270,7 +272,7 @@ export function predictorService(options: PredictorServiceOptions): ServiceSchem
 			);
 			const call: ArtifactCall = (action, params, callOptions) =>
 				this.broker.call(action, params, callOptions);
-			blobs = new LocalBlobs(options.dataDir, call);
+			blobs = new LocalBlobs(options.dataDir, call, options.blobs);
 		},
 
 		async started() {
@@ -288,6 +290,7 @@ export function predictorService(options: PredictorServiceOptions): ServiceSchem
 			clearInterval((this as unknown as { refresh: NodeJS.Timeout }).refresh);
 			await predictor.close();
 			await pool.close();
+			await blobs.close();
 		},
 	};
 }

@@ -5,7 +5,7 @@
  */
 import type { Readable } from "node:stream";
 import type { Context, ServiceSchema } from "moleculer";
-import { LocalBlobs } from "../lib/artifacts/local-blobs";
+import { LocalBlobs, type LocalBlobsOptions } from "../lib/artifacts/local-blobs";
 import type { ArtifactCall } from "../lib/artifacts/artifact-protocol";
 import { uploadArtifact } from "../lib/artifacts/artifact-upload";
 import { requireArtifacts } from "../lib/artifacts/artifact-check";
@@ -54,6 +54,8 @@ export interface RegistryServiceOptions {
 	dataDir: string;
 	/** How far a model archive (TF.js tar) may unpack on import; default DEFAULT_ARCHIVE_LIMITS. */
 	archiveLimits?: ArchiveLimits;
+	/** Encryption at rest of the blobs this node reads (its key, where decrypted copies go). Default none. */
+	blobs?: LocalBlobsOptions;
 }
 
 const PAGE = {
@@ -128,11 +130,15 @@ export function registryService(options: RegistryServiceOptions): ServiceSchema 
 
 		async created() {
 			call = (action, params, callOptions) => this.broker.call(action, params, callOptions);
-			blobs = new LocalBlobs(options.dataDir, call);
+			blobs = new LocalBlobs(options.dataDir, call, options.blobs);
 		},
 
 		async started() {
 			await blobs.open();
+		},
+
+		async stopped() {
+			await blobs.close();
 		},
 
 		actions: {
@@ -308,21 +314,29 @@ export function registryService(options: RegistryServiceOptions): ServiceSchema 
 							const requireArtifact = async (hash: string) => {
 								await requireArtifacts(callerOf(ctx), [hash]);
 							};
-							return importVersion(
-								{
-									requireArtifact,
-									localBlobPath,
-									importModelFile: (filePath, importOptions) =>
-										importModelFile(filePath, { ...importOptions, importers }),
-								},
-								versions,
-								scope,
-								model,
-								{
-									...input,
-									artifact: sha256,
-								},
-							);
+							try {
+								return await importVersion(
+									{
+										requireArtifact,
+										localBlobPath,
+										importModelFile: (filePath, importOptions) =>
+											importModelFile(filePath, {
+												...importOptions,
+												importers,
+											}),
+									},
+									versions,
+									scope,
+									model,
+									{
+										...input,
+										artifact: sha256,
+									},
+								);
+							} finally {
+								// A decrypted copy is needed only while the file is read.
+								await blobs.release(sha256);
+							}
 						},
 					);
 					emit(ctx, EVENTS.versionCreated, versionEvent(scope, version));

@@ -5,14 +5,14 @@
  * default, the TF.js files kept beside it). A job that fails here goes back to the scheduler,
  * which retries it elsewhere or marks it Failed.
  */
-import * as fs from "node:fs";
 import { Readable } from "node:stream";
+import { buffer } from "node:stream/consumers";
 import type { Context, ServiceSchema } from "moleculer";
 import { Errors } from "moleculer";
 import type { RequestMeta } from "../lib/accounts/access";
 import type { ArtifactCall } from "../lib/artifacts/artifact-protocol";
 import { uploadArtifact } from "../lib/artifacts/artifact-upload";
-import { LocalBlobs } from "../lib/artifacts/local-blobs";
+import { LocalBlobs, type LocalBlobsOptions } from "../lib/artifacts/local-blobs";
 import { parseDataset } from "../lib/datasets/parse-dataset";
 import { NotFoundError } from "../lib/errors";
 import { EVENTS, type EventPayloads } from "../lib/events";
@@ -26,6 +26,8 @@ import type { BackendPreference } from "../lib/training/training-types";
 
 export interface TrainerServiceOptions {
 	dataDir: string;
+	/** Encryption at rest of the blobs this node reads (its key). Default none. */
+	blobs?: LocalBlobsOptions;
 	/** Jobs run at once on this node (advertised as trainerSlots). */
 	slots: number;
 	/** TF.js backend: "auto" uses tfjs-node(-gpu) when installed, else wasm. */
@@ -135,23 +137,23 @@ export function trainerService(options: TrainerServiceOptions): ServiceSchema {
 				const call: ArtifactCall = (action, p, o) =>
 					this.broker.call(action, p, { ...o, meta });
 				try {
-					const datasetFile = await blobs.path(params.dataset.sha256);
+					// Streamed and decrypted on the way: the plaintext never touches a disk.
+					const datasetFile = await blobs.read(params.dataset.sha256);
 					if (datasetFile === null) {
 						throw new NotFoundError(
 							"dataset file",
 							`${params.dataset.ref} (sha256 ${params.dataset.sha256})`,
 						);
 					}
-					const dataset = await parseDataset(fs.createReadStream(datasetFile), {
+					const dataset = await parseDataset(datasetFile, {
 						format: params.dataset.format as "csv" | "ndjson",
 						labelColumn: params.dataset.labelColumn ?? undefined,
 						maxBytes: Number.MAX_SAFE_INTEGER,
 					});
 					let resumeFrom: Uint8Array | null = null;
 					if (params.checkpoint) {
-						const file = await blobs.path(params.checkpoint.sha256);
-						if (file !== null)
-							resumeFrom = new Uint8Array(await fs.promises.readFile(file));
+						const file = await blobs.read(params.checkpoint.sha256);
+						if (file !== null) resumeFrom = new Uint8Array(await buffer(file));
 					}
 					const spec = params.spec as unknown as JobSpec;
 					const outcome = await runTrainingJob({
@@ -273,7 +275,7 @@ export function trainerService(options: TrainerServiceOptions): ServiceSchema {
 
 		created() {
 			const call: ArtifactCall = (action, p, o) => this.broker.call(action, p, o);
-			blobs = new LocalBlobs(options.dataDir, call);
+			blobs = new LocalBlobs(options.dataDir, call, options.blobs);
 		},
 
 		async started() {
@@ -283,6 +285,7 @@ export function trainerService(options: TrainerServiceOptions): ServiceSchema {
 		async stopped() {
 			// The scheduler sees the node leave and queues its jobs again (they resume from checkpoints).
 			for (const job of running.values()) job.abort.abort(new Error("node stopping"));
+			await blobs.close();
 		},
 	};
 }

@@ -9,6 +9,7 @@ import { requireSha256 } from "./artifact-hash";
 import { ArtifactLayout } from "./artifact-layout";
 import type { ArtifactCall } from "./artifact-protocol";
 import { downloadArtifact, type DownloadOptions } from "./artifact-download";
+import type { MasterKey } from "./encryption/master-key";
 
 export interface ArtifactCacheOptions {
 	/** The directory the cache owns; nodes use `<dataDir>/artifact-cache`. Required. */
@@ -16,7 +17,9 @@ export interface ArtifactCacheOptions {
 	/** How to reach the `artifacts` service. Required. */
 	call: ArtifactCall;
 	/** Passed to every download. Default: downloadArtifact's defaults. */
-	download?: Omit<DownloadOptions, "tempDir">;
+	download?: Omit<DownloadOptions, "tempDir" | "encryptionKey">;
+	/** The node's master key: downloads are sealed under it on disk. Default null: kept plain. */
+	encryptionKey?: MasterKey | null;
 }
 
 export class ArtifactCache {
@@ -66,6 +69,7 @@ export class ArtifactCache {
 			fetching = downloadArtifact(this.options.call, key, target, {
 				...this.options.download,
 				tempDir: this.layout.tempDir,
+				encryptionKey: this.options.encryptionKey ?? null,
 			})
 				.then(async () => {
 					await fs.promises.chmod(target, 0o444);

@@ -19,6 +19,8 @@ import {
 	type ArtifactStat,
 	type GetParams,
 } from "./artifact-protocol";
+import { createBlobTemp, finishBlobTemp, sealerFor } from "./blob-file";
+import type { MasterKey } from "./encryption/master-key";
 import { fsyncPath } from "./fs-sync";
 import { writeHashed } from "./hashed-write";
 
@@ -34,6 +36,8 @@ export interface DownloadOptions {
 	 * be on the destination's filesystem, so that the final rename is atomic.
 	 */
 	tempDir?: string;
+	/** Seals the file under this master key as it is written (the hash stays the plaintext's). Default null: plain. */
+	encryptionKey?: MasterKey | null;
 }
 
 export interface DownloadedArtifact {
@@ -74,9 +78,10 @@ export async function downloadArtifact(
 	await fs.promises.mkdir(path.dirname(destination), { recursive: true });
 	const temp = path.join(tempDir, `${path.basename(destination)}.${randomUUID()}${TEMP_SUFFIX}`);
 	const hash = createHash("sha256");
+	const sealer = sealerFor(options.encryptionKey ?? null);
 	let received = 0;
 	try {
-		await fs.promises.writeFile(temp, "", { flag: "wx" });
+		await createBlobTemp(temp, sealer);
 		while (received < stat.size) {
 			const length = Math.min(partBytes, stat.size - received);
 			const params: GetParams = { sha256: expected, offset: received, length };
@@ -86,6 +91,7 @@ export async function downloadArtifact(
 				flags: "a",
 				startSize: received,
 				limitBytes: received + length,
+				seal: sealer,
 				tooLarge: () => new ArtifactCorruptError(expected, hash.copy().digest("hex")),
 				stallTimeoutMs,
 				stalled: () =>
@@ -100,6 +106,7 @@ export async function downloadArtifact(
 		}
 		const actual = hash.digest("hex");
 		if (actual !== expected) throw new ArtifactCorruptError(expected, actual);
+		await finishBlobTemp(temp, sealer, expected);
 		await fsyncPath(temp);
 		await fs.promises.rename(temp, destination);
 		return { sha256: expected, size: received, path: destination };

@@ -1,6 +1,7 @@
 /** The artifact store's options (STYLE.md §4): defaults documented, merged once, validated, frozen. */
 import * as path from "node:path";
 import { InvalidConfigurationError, type ConfigurationProblem } from "../errors";
+import type { MasterKey } from "./encryption/master-key";
 
 export interface ArtifactStoreOptions {
 	/** The directory the store owns: blobs under `sha256/`, uploads arriving under `tmp/`. Required; nodes use `<dataDir>/artifacts`. */
@@ -15,6 +16,11 @@ export interface ArtifactStoreOptions {
 	stallTimeoutMs: number;
 	/** The clock. Default Date.now; tests pass a fake one. */
 	now: () => number;
+	/**
+	 * The master key (MODELFLEET_ENCRYPTION_KEY): every new blob is sealed under it, and sealed
+	 * blobs open only with it. Default null: new blobs are written plain (sealed ones do not open).
+	 */
+	encryptionKey: MasterKey | null;
 }
 
 export const DEFAULT_ARTIFACT_STORE_OPTIONS: Readonly<Omit<ArtifactStoreOptions, "root">> =
@@ -24,6 +30,7 @@ export const DEFAULT_ARTIFACT_STORE_OPTIONS: Readonly<Omit<ArtifactStoreOptions,
 		uploadIdleTimeoutMs: 600_000,
 		stallTimeoutMs: 60_000,
 		now: Date.now,
+		encryptionKey: null,
 	});
 
 /** Merges the defaults in, checks every field at once and freezes the result. */

@@ -6,8 +6,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Readable } from "node:stream";
-import { InvalidInputError, NotFoundError } from "../errors";
+import { ArtifactUnreadableError, InvalidInputError, NotFoundError } from "../errors";
 import { ArtifactLayout } from "./artifact-layout";
+import { openBlobFile, statBlobFile, type BlobFileInfo } from "./blob-file";
 import { SHA256_PATTERN } from "./artifact-hash";
 import type { GcReport, StoredArtifact } from "./artifact-protocol";
 import { resolveArtifactStoreOptions, type ArtifactStoreOptions } from "./artifact-store-options";
@@ -25,9 +26,6 @@ export interface ByteRange {
 	offset?: number;
 	length?: number;
 }
-
-/** Reads a blob in chunks no bigger than the transporter's (transit.maxChunkSize, 256 KiB). */
-const READ_CHUNK_BYTES = 256 * 1024;
 
 function isNotFound(err: unknown): boolean {
 	return (err as NodeJS.ErrnoException | null)?.code === "ENOENT";
@@ -89,11 +87,10 @@ export class ArtifactStore {
 		});
 	}
 
-	/** Size and times of a blob, or NOT_FOUND. */
+	/** Size (of the plaintext) and times of a blob, or NOT_FOUND. */
 	async stat(sha256: string): Promise<BlobStat> {
 		try {
-			const stats = await fs.promises.stat(this.layout.blobPath(sha256));
-			return toBlobStat(sha256, stats);
+			return toBlobStat(sha256, await statBlobFile(this.layout.blobPath(sha256)));
 		} catch (err) {
 			if (isNotFound(err)) throw new NotFoundError("artifact", sha256);
 			throw err;
@@ -105,15 +102,19 @@ export class ArtifactStore {
 	 * before this returns, so a blob collected meanwhile still reads to its end.
 	 */
 	async read(sha256: string, range: ByteRange = {}): Promise<Readable> {
-		let file: fs.promises.FileHandle;
+		let file: Awaited<ReturnType<typeof openBlobFile>>;
 		try {
-			file = await fs.promises.open(this.layout.blobPath(sha256), "r");
+			file = await openBlobFile(
+				this.layout.blobPath(sha256),
+				this.options.encryptionKey,
+				sha256,
+			);
 		} catch (err) {
 			if (isNotFound(err)) throw new NotFoundError("artifact", sha256);
 			throw err;
 		}
 		try {
-			const { size } = await file.stat();
+			const { size } = file;
 			const offset = range.offset ?? 0;
 			if (offset > size) {
 				throw new InvalidInputError(
@@ -126,11 +127,7 @@ export class ArtifactStore {
 				await file.close();
 				return emptyStream();
 			}
-			return file.createReadStream({
-				start: offset,
-				end: end - 1,
-				highWaterMark: READ_CHUNK_BYTES,
-			});
+			return file.read(offset, end);
 		} catch (err) {
 			await file.close();
 			throw err;
@@ -150,10 +147,14 @@ export class ArtifactStore {
 			for (const name of names) {
 				if (!SHA256_PATTERN.test(name) || !name.startsWith(shard)) continue;
 				try {
-					const stats = await fs.promises.stat(this.layout.blobPath(name));
-					if (stats.isFile()) blobs.push(toBlobStat(name, stats));
+					const info = await statBlobFile(this.layout.blobPath(name));
+					if (info.stats.isFile()) blobs.push(toBlobStat(name, info));
 				} catch (err) {
-					if (!isNotFound(err)) throw err;
+					if (isNotFound(err)) continue;
+					if (!(err instanceof ArtifactUnreadableError)) throw err;
+					// A damaged sealed file is still a blob GC may collect: count its disk bytes.
+					const stats = await fs.promises.stat(this.layout.blobPath(name));
+					blobs.push(toBlobStat(name, { size: stats.size, keyId: null, stats }));
 				}
 			}
 		}
@@ -218,10 +219,10 @@ export class ArtifactStore {
 	}
 }
 
-function toBlobStat(sha256: string, stats: fs.Stats): BlobStat {
+function toBlobStat(sha256: string, { size, stats }: BlobFileInfo): BlobStat {
 	return {
 		sha256,
-		size: stats.size,
+		size,
 		lastStoredAtMs: stats.mtimeMs,
 		// Not every filesystem records a birth time; then the first store is not known.
 		createdAtMs: stats.birthtimeMs > 0 ? stats.birthtimeMs : stats.mtimeMs,

@@ -17,6 +17,8 @@ import {
 import { requireSha256 } from "./artifact-hash";
 import { ARTIFACT_ACTIONS, type StoredArtifact } from "./artifact-protocol";
 import type { ArtifactStore } from "./artifact-store";
+import { createBlobTemp, finishBlobTemp, sealerFor } from "./blob-file";
+import type { BlobSealer } from "./encryption/blob-sealer";
 import { writeHashed } from "./hashed-write";
 
 /** Upload ids are chosen by clients (a UUID is usual); they never reach a file name. */
@@ -39,6 +41,8 @@ interface Upload {
 	id: string | null;
 	tempPath: string;
 	hash: Hash;
+	/** Encrypts the bytes as they arrive when the store has a master key; null writes them plain. */
+	sealer: BlobSealer | null;
 	size: number;
 	expectedSha256: string | null;
 	sender: string | null;
@@ -201,6 +205,7 @@ export class ArtifactUploads {
 			id,
 			tempPath: this.store.layout.newTempPath(),
 			hash: createHash("sha256"),
+			sealer: sealerFor(this.store.options.encryptionKey),
 			size: 0,
 			expectedSha256,
 			sender,
@@ -212,7 +217,7 @@ export class ArtifactUploads {
 	}
 
 	private async createTemp(upload: Upload): Promise<void> {
-		await fs.promises.writeFile(upload.tempPath, "", { flag: "wx" });
+		await createBlobTemp(upload.tempPath, upload.sealer);
 	}
 
 	private async append(upload: Upload, source: Readable): Promise<void> {
@@ -222,6 +227,7 @@ export class ArtifactUploads {
 			flags: "a",
 			startSize: upload.size,
 			limitBytes: maxBytes,
+			seal: upload.sealer,
 			tooLarge: () => new PayloadTooLargeError(maxBytes),
 			stallTimeoutMs,
 			stalled: () =>
@@ -238,6 +244,7 @@ export class ArtifactUploads {
 		if (upload.expectedSha256 !== null && actual !== upload.expectedSha256) {
 			throw new ArtifactCorruptError(upload.expectedSha256, actual);
 		}
+		await finishBlobTemp(upload.tempPath, upload.sealer, actual);
 		return this.store.adopt(upload.tempPath, actual, upload.size);
 	}
 

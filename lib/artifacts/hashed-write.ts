@@ -6,6 +6,7 @@ import type { Hash } from "node:crypto";
 import * as fs from "node:fs";
 import { Transform, type Readable, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import type { BlobSealer } from "./encryption/blob-sealer";
 
 export interface HashedWriteOptions {
 	/** Updated with every byte written; the caller digests it when all parts are in. */
@@ -22,6 +23,8 @@ export interface HashedWriteOptions {
 	stallTimeoutMs: number;
 	/** The error for a stalled write. */
 	stalled: () => Error;
+	/** Encrypts the bytes on their way to the file (hash and counts stay the plaintext's). Default none. */
+	seal?: BlobSealer | null;
 }
 
 /** Bytes that pass through; fails when the total would pass the limit or nothing arrives in time. */
@@ -43,7 +46,9 @@ class Meter extends Transform {
 		this.written += chunk.length;
 		hash.update(chunk);
 		this.arm();
-		done(null, chunk);
+		const out = this.options.seal ? this.options.seal.update(chunk) : chunk;
+		if (out.length > 0) done(null, out);
+		else done();
 	}
 
 	override _flush(done: TransformCallback): void {
