@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { ServiceBroker, ServiceSchema } from "moleculer";
+import type { LocalBlobsOptions } from "../lib/artifacts/local-blobs";
 import { ArtifactOwnerStore } from "../lib/artifacts/artifact-owners";
 import { modelMemoryBudget } from "../lib/capacity/model-memory";
 import type { NodeCapacity } from "../lib/capacity/node-capacity";
@@ -45,6 +46,14 @@ function requireDatabase(node: NodeContext): Database {
 	return node.database;
 }
 
+/** How a service reading blobs opens sealed ones: the key, and its own folder for decrypted copies. */
+function blobsOf(node: NodeContext, service: ServiceName): LocalBlobsOptions {
+	return {
+		encryptionKey: node.config.encryptionKey,
+		plaintextDir: path.join(node.config.plaintextDir, service),
+	};
+}
+
 const FACTORIES: Record<ServiceName, (node: NodeContext) => ServiceSchema> = {
 	agent: node =>
 		agentService({
@@ -75,6 +84,7 @@ const FACTORIES: Record<ServiceName, (node: NodeContext) => ServiceSchema> = {
 			},
 			bodyIdleTimeoutMs: node.config.bodyIdleTimeoutS * 1000,
 			maxStreamsPerKey: node.config.maxEventStreamsPerKey,
+			sealSpills: node.config.encryptionKey !== null,
 			rateLimit: {
 				limit: node.config.rateLimit,
 				windowMs: node.config.rateLimitWindowMs,
@@ -94,6 +104,7 @@ const FACTORIES: Record<ServiceName, (node: NodeContext) => ServiceSchema> = {
 			database: requireDatabase(node),
 			dataDir: node.config.dataDir,
 			archiveLimits: archiveLimitsOf(node.config),
+			blobs: blobsOf(node, SERVICE.registry),
 		}),
 	artifacts: node =>
 		artifactsService({
@@ -101,6 +112,7 @@ const FACTORIES: Record<ServiceName, (node: NodeContext) => ServiceSchema> = {
 			maxArtifactBytes: node.config.maxArtifactBytes,
 			artifactGcIntervalS: node.config.artifactGcIntervalS,
 			artifactGcGraceS: node.config.artifactGcGraceS,
+			encryptionKey: node.config.encryptionKey,
 			// GC keeps what any version references; datasets and checkpoints join with training.
 			referencedArtifacts: () =>
 				node.broker.call<string[]>(`${SERVICE.registry}.referencedArtifacts`),
@@ -110,6 +122,7 @@ const FACTORIES: Record<ServiceName, (node: NodeContext) => ServiceSchema> = {
 	predictor: node =>
 		predictorService({
 			dataDir: node.config.dataDir,
+			blobs: blobsOf(node, SERVICE.predictor),
 			cacheBytes: modelMemoryBudget(node.config.modelCacheBytes, node.capacity),
 			poolThreads: node.config.poolThreads ?? Math.max(1, Math.floor(node.capacity.cpus) - 1),
 			limits: {
@@ -129,6 +142,7 @@ const FACTORIES: Record<ServiceName, (node: NodeContext) => ServiceSchema> = {
 	trainer: node =>
 		trainerService({
 			dataDir: node.config.dataDir,
+			blobs: blobsOf(node, SERVICE.trainer),
 			slots: node.config.trainerSlots,
 			backend: node.config.trainingBackend,
 		}),

@@ -8,6 +8,7 @@ import { detectCapacity, type NodeCapacity } from "../lib/capacity/node-capacity
 import { loadNodeConfig, type Environment, type NodeConfig } from "../lib/config/node-config";
 import type { NatsSettings } from "../lib/config/nats-settings";
 import { accessMiddleware } from "../lib/accounts/access";
+import { checkEncryptionKey } from "../lib/artifacts/encryption/key-check";
 import { openDatabase, type Database } from "../lib/db/database";
 import { InFlightCounter } from "../lib/fleet/in-flight";
 import { METADATA_KEY, type NodeMetadata } from "../lib/fleet/node-metadata";
@@ -48,6 +49,8 @@ export async function startNode(
 ): Promise<StartedNode> {
 	const config = loadNodeConfig(role, env);
 	fs.mkdirSync(config.dataDir, { recursive: true });
+	// Before anything reads a blob: a wrong or missing key stops the node here, naming the setting.
+	checkEncryptionKey(config.dataDir, config.encryptionKey);
 
 	const { capacity, warnings } = await detectCapacity(config.declaredCapacity);
 	const hostname = os.hostname();
@@ -193,6 +196,7 @@ function printBanner(
 			: []),
 		...(database ? [`  database     ${database.engine} ${database.location}`] : []),
 		`  data dir     ${config.dataDir}`,
+		`  encryption   ${config.encryptionKey ? `on, master key id ${config.encryptionKey.id}` : "off"}`,
 		`  capacity     ${capacity.cpus} CPUs, ${formatBytes(capacity.memoryBytes)}, GPUs: ${gpus}`,
 		`  runtimes     ${runtimes}`,
 	];

@@ -145,6 +145,8 @@ export interface ApiServiceOptions {
 	bodyIdleTimeoutMs?: number;
 	/** Event streams one API key may hold open; more answers 429. Default 16. */
 	maxStreamsPerKey?: number;
+	/** Encrypt dataset spill files under a throwaway key (encryption at rest is on). Default false. */
+	sealSpills?: boolean;
 	/** How long a model repository load waits for a ready replica before answering 503, ms. Default 20 s. */
 	repositoryLoadTimeoutMs?: number;
 	/** Batch prediction: rows per predictor call (default 512) and calls in flight (default 4). */
@@ -761,6 +763,7 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 							...(options.spillDir !== undefined
 								? { spillDir: options.spillDir }
 								: {}),
+							sealSpill: options.sealSpills ?? false,
 						},
 						(a, p, o) => ctx.call(a, p, o),
 					);

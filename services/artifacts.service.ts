@@ -29,6 +29,7 @@ import {
 } from "../lib/artifacts/artifact-protocol";
 import { ArtifactStore } from "../lib/artifacts/artifact-store";
 import type { ArtifactStoreOptions } from "../lib/artifacts/artifact-store-options";
+import type { MasterKey } from "../lib/artifacts/encryption/master-key";
 import { ArtifactUploads, UPLOAD_ID_PATTERN } from "../lib/artifacts/artifact-uploads";
 
 export interface ArtifactsServiceOptions {
@@ -47,8 +48,12 @@ export interface ArtifactsServiceOptions {
 	 * nothing is scoped: any caller reaches any blob by its hash (bare stores in tests and tools).
 	 */
 	owners?: ArtifactOwners;
+	/** NodeConfig.encryptionKey: new blobs are sealed under it; default none (stored plain). */
+	encryptionKey?: MasterKey | null;
 	/** The store's remaining options (upload idle and stall timeouts, the clock); defaults otherwise. */
-	store?: Partial<Omit<ArtifactStoreOptions, "root" | "maxBytes" | "gcGraceMs">>;
+	store?: Partial<
+		Omit<ArtifactStoreOptions, "root" | "maxBytes" | "gcGraceMs" | "encryptionKey">
+	>;
 }
 
 const sha256Param = { type: "string", pattern: SHA256_PARAM_PATTERN } as const;
@@ -71,6 +76,7 @@ export function artifactsService(options: ArtifactsServiceOptions): ServiceSchem
 		root: path.join(options.dataDir, "artifacts"),
 		maxBytes: options.maxArtifactBytes,
 		gcGraceMs: options.artifactGcGraceS * 1000,
+		encryptionKey: options.encryptionKey ?? null,
 	});
 	const uploads = new ArtifactUploads(store);
 	const access = new ArtifactAccess(options.owners ?? null);

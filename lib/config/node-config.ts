@@ -1,4 +1,8 @@
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
+import { KEY_FORM, MasterKey } from "../artifacts/encryption/master-key";
 import { InvalidConfigurationError } from "../errors";
 import { parseDeclaredGpus, DECLARED_GPUS_FORM } from "../capacity/declared-gpus";
 import type { DeclaredCapacity } from "../capacity/node-capacity";
@@ -122,6 +126,53 @@ export interface NodeConfig {
 	rateLimitWindowMs: number;
 	/** MODELFLEET_CPUS, MODELFLEET_MEMORY, MODELFLEET_GPUS — declared capacity; default detected. */
 	declaredCapacity: DeclaredCapacity;
+	/**
+	 * MODELFLEET_ENCRYPTION_KEY (base64 of 32 bytes) or MODELFLEET_ENCRYPTION_KEY_FILE (a file
+	 * holding it) — the master key of encryption at rest; default none: blobs are stored plain.
+	 */
+	encryptionKey: MasterKey | null;
+	/** MODELFLEET_ENCRYPTION_KEY_NEW — the key `modelfleet rotate-key` re-wraps every blob to (nodes ignore it). */
+	encryptionKeyNew: MasterKey | null;
+	/**
+	 * MODELFLEET_PLAINTEXT_DIR — where decrypted copies of blobs go for runtimes that open files by
+	 * name; default `/dev/shm/modelfleet-<hash of the data dir>` (memory), else the OS temp dir.
+	 */
+	plaintextDir: string;
+}
+
+/** The master key of a base64 setting or of a file setting (one of the two), or null. */
+function readMasterKey(
+	read: EnvReader,
+	name: string,
+	text: string | null,
+	fileName: string | null,
+	fileText: string | null,
+): MasterKey | null {
+	if (text !== null && fileText !== null) {
+		read.fail(name, `set either ${name} or ${fileName}, not both`);
+		return null;
+	}
+	let source = text;
+	if (fileText !== null && fileName !== null) {
+		try {
+			source = fs.readFileSync(fileText, "utf8");
+		} catch (err) {
+			read.fail(fileName, `cannot read "${fileText}": ${(err as Error).message}`);
+			return null;
+		}
+	}
+	if (source === null) return null;
+	const key = MasterKey.parse(source);
+	if (key === null)
+		read.fail(fileText !== null && fileName ? fileName : name, `is not ${KEY_FORM}`);
+	return key;
+}
+
+/** Memory-backed where the system has /dev/shm, so decrypted copies never reach a disk. */
+function defaultPlaintextDir(dataDir: string): string {
+	const tag = createHash("sha256").update(dataDir).digest("hex").slice(0, 12);
+	const base = fs.existsSync("/dev/shm") ? "/dev/shm" : os.tmpdir();
+	return path.join(base, `modelfleet-${tag}`);
 }
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -241,6 +292,31 @@ export function loadNodeConfig(role: NodeRole, env: Environment): Readonly<NodeC
 			`${maxInFlightBytes} bytes is less than MODELFLEET_KEY_IN_FLIGHT_BYTES (${maxInFlightBytesPerKey})`,
 		);
 
+	const encryptionKey = readMasterKey(
+		read,
+		"MODELFLEET_ENCRYPTION_KEY",
+		read.optionalString("MODELFLEET_ENCRYPTION_KEY"),
+		"MODELFLEET_ENCRYPTION_KEY_FILE",
+		read.optionalString("MODELFLEET_ENCRYPTION_KEY_FILE"),
+	);
+	const encryptionKeyNew = readMasterKey(
+		read,
+		"MODELFLEET_ENCRYPTION_KEY_NEW",
+		read.optionalString("MODELFLEET_ENCRYPTION_KEY_NEW"),
+		null,
+		null,
+	);
+	const dataDir = path.resolve(read.string("MODELFLEET_DATA_DIR", "./data"));
+	const plaintextText = read.optionalString("MODELFLEET_PLAINTEXT_DIR");
+	const plaintextDir =
+		plaintextText === null ? defaultPlaintextDir(dataDir) : path.resolve(plaintextText);
+	if (encryptionKey !== null && isInside(plaintextDir, dataDir)) {
+		read.fail(
+			"MODELFLEET_PLAINTEXT_DIR",
+			`"${plaintextDir}" is inside the data directory, whose files must stay encrypted; use a memory-backed folder such as /dev/shm/modelfleet`,
+		);
+	}
+
 	const config: NodeConfig = {
 		role,
 		nodeID: read.optionalString("MODELFLEET_NODE_ID"),
@@ -252,7 +328,7 @@ export function loadNodeConfig(role: NodeRole, env: Environment): Readonly<NodeC
 		httpsTls,
 		host: read.string("HOST", "0.0.0.0"),
 		port: read.number("PORT", 3000, { min: 0, max: 65535, integer: true }),
-		dataDir: path.resolve(read.string("MODELFLEET_DATA_DIR", "./data")),
+		dataDir,
 		logLevel: read.oneOf("LOG_LEVEL", LOG_LEVELS, "info"),
 		requestTimeoutMs: read.number("MODELFLEET_REQUEST_TIMEOUT_MS", 30_000, {
 			min: 0,
@@ -341,8 +417,16 @@ export function loadNodeConfig(role: NodeRole, env: Environment): Readonly<NodeC
 			memoryBytes: declaredMemory,
 			gpus: gpus.kind === "declared" ? gpus.gpus : null,
 		},
+		encryptionKey,
+		encryptionKeyNew,
+		plaintextDir,
 	};
 
 	if (read.problems.length > 0) throw new InvalidConfigurationError(read.problems);
 	return Object.freeze(config);
+}
+
+function isInside(child: string, parent: string): boolean {
+	const relative = path.relative(parent, child);
+	return relative === "" || (!relative.startsWith("..") && !path.isAbsolute(relative));
 }

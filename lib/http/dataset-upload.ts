@@ -1,7 +1,8 @@
 /**
  * A dataset upload as the gateway receives it: the body is parsed and checked while it
  * streams (nothing held whole in memory) and spilled to a temporary file; only a dataset that
- * parses is stored as an artifact and recorded — a bad CSV leaves nothing behind.
+ * parses is stored as an artifact and recorded — a bad CSV leaves nothing behind. With
+ * encryption at rest on, the spill file is sealed under a throwaway key held only in memory.
  */
 import { randomUUID } from "node:crypto";
 import * as fs from "node:fs";
@@ -11,6 +12,9 @@ import { once } from "node:events";
 import type { Readable } from "node:stream";
 import type { ArtifactCall } from "../artifacts/artifact-protocol";
 import { uploadArtifact } from "../artifacts/artifact-upload";
+import { finishBlobTemp, readBlobFile } from "../artifacts/blob-file";
+import { BlobSealer } from "../artifacts/encryption/blob-sealer";
+import { MasterKey } from "../artifacts/encryption/master-key";
 import type { DatasetFormat } from "../datasets/dataset";
 import { datasetReport, type DatasetReport } from "../datasets/dataset-report";
 import { parseDataset } from "../datasets/parse-dataset";
@@ -21,6 +25,8 @@ export interface DatasetUploadOptions {
 	maxBytes: number;
 	/** Where the spill file goes; default the OS temp directory. */
 	spillDir?: string;
+	/** Seal the spill file under a key that lives only as long as the upload. Default false. */
+	sealSpill?: boolean;
 }
 
 export interface ReceivedDataset {
@@ -32,10 +38,15 @@ export interface ReceivedDataset {
 	report: DatasetReport;
 }
 
-async function* spill(source: Readable, file: fs.WriteStream): AsyncGenerator<Uint8Array> {
+async function* spill(
+	source: Readable,
+	file: fs.WriteStream,
+	sealer: BlobSealer | null,
+): AsyncGenerator<Uint8Array> {
 	for await (const chunk of source) {
 		const bytes = chunk as Uint8Array;
-		if (!file.write(bytes)) await once(file, "drain");
+		const out = sealer ? sealer.update(Buffer.from(bytes)) : bytes;
+		if (out.length > 0 && !file.write(out)) await once(file, "drain");
 		yield bytes;
 	}
 }
@@ -46,6 +57,8 @@ export async function receiveDataset(
 	call: ArtifactCall,
 ): Promise<ReceivedDataset> {
 	const spillPath = path.join(options.spillDir ?? os.tmpdir(), `mf-dataset-${randomUUID()}`);
+	const spillKey = options.sealSpill ? MasterKey.generate() : null;
+	const sealer = spillKey ? new BlobSealer(spillKey) : null;
 	const file = fs.createWriteStream(spillPath);
 	// Listened to from the start: a write still in flight when a refused upload destroys the file
 	// fails afterwards, and unheard that failure would end the process.
@@ -53,8 +66,9 @@ export async function receiveDataset(
 	file.on("error", (err: Error) => {
 		spillError ??= err;
 	});
+	if (sealer) file.write(BlobSealer.placeholder);
 	try {
-		const dataset = await parseDataset(spill(source, file), {
+		const dataset = await parseDataset(spill(source, file, sealer), {
 			format: options.format,
 			labelColumn: options.labelColumn,
 			maxBytes: options.maxBytes,
@@ -62,7 +76,11 @@ export async function receiveDataset(
 		file.end();
 		await once(file, "finish");
 		if (spillError) throw spillError;
-		await uploadArtifact(call, fs.createReadStream(spillPath), {
+		await finishBlobTemp(spillPath, sealer, dataset.sha256);
+		const spilled = spillKey
+			? await readBlobFile(spillPath, spillKey, dataset.sha256)
+			: fs.createReadStream(spillPath);
+		await uploadArtifact(call, spilled, {
 			expectedSha256: dataset.sha256,
 		});
 		return {

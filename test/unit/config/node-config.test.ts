@@ -1,4 +1,7 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
+import { MasterKey } from "../../../lib/artifacts/encryption/master-key";
 import { loadNodeConfig } from "../../../lib/config/node-config";
 import { parseByteSize } from "../../../lib/config/env-reader";
 import { InvalidConfigurationError } from "../../../lib/errors";
@@ -132,6 +135,63 @@ describe("loadNodeConfig", () => {
 		expect((error as Error).message).toContain(
 			'LOG_LEVEL: "loud" is not one of fatal, error, warn, info, debug, trace',
 		);
+	});
+});
+
+describe("loadNodeConfig, encryption at rest", () => {
+	const key = MasterKey.generate();
+
+	it("is off without a key, with decrypted copies outside the data directory", () => {
+		const config = loadNodeConfig("all-in-one", { MODELFLEET_DATA_DIR: "/srv/mf" });
+		expect(config.encryptionKey).toBeNull();
+		expect(config.plaintextDir.startsWith("/srv/mf")).toBe(false);
+	});
+
+	it("reads the master key from the setting or from a file", () => {
+		expect(
+			loadNodeConfig("worker", { MODELFLEET_ENCRYPTION_KEY: key.toBase64() }).encryptionKey
+				?.id,
+		).toBe(key.id);
+		const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mf-key-file-"));
+		try {
+			const file = path.join(dir, "key");
+			fs.writeFileSync(file, key.toBase64() + "\n");
+			expect(
+				loadNodeConfig("worker", { MODELFLEET_ENCRYPTION_KEY_FILE: file }).encryptionKey
+					?.id,
+			).toBe(key.id);
+		} finally {
+			fs.rmSync(dir, { recursive: true, force: true });
+		}
+	});
+
+	it("names every wrong encryption setting at once", () => {
+		expect(() =>
+			loadNodeConfig("control", {
+				MODELFLEET_ENCRYPTION_KEY: "c2hvcnQ=",
+				MODELFLEET_ENCRYPTION_KEY_NEW: "not a key",
+				MODELFLEET_DATA_DIR: "/srv/mf",
+				MODELFLEET_PLAINTEXT_DIR: "/srv/mf/plain",
+			}),
+		).toThrow(
+			/MODELFLEET_ENCRYPTION_KEY: is not 32 bytes in base64[\s\S]*MODELFLEET_ENCRYPTION_KEY_NEW: is not 32 bytes/,
+		);
+		expect(() =>
+			loadNodeConfig("control", {
+				MODELFLEET_ENCRYPTION_KEY: key.toBase64(),
+				MODELFLEET_ENCRYPTION_KEY_FILE: "/nonexistent",
+			}),
+		).toThrow(/set either MODELFLEET_ENCRYPTION_KEY or MODELFLEET_ENCRYPTION_KEY_FILE/);
+		expect(() =>
+			loadNodeConfig("control", {
+				MODELFLEET_ENCRYPTION_KEY: key.toBase64(),
+				MODELFLEET_DATA_DIR: "/srv/mf",
+				MODELFLEET_PLAINTEXT_DIR: "/srv/mf/plain",
+			}),
+		).toThrow(/MODELFLEET_PLAINTEXT_DIR: "\/srv\/mf\/plain" is inside the data directory/);
+		expect(() =>
+			loadNodeConfig("control", { MODELFLEET_ENCRYPTION_KEY_FILE: "/nonexistent/key" }),
+		).toThrow(/MODELFLEET_ENCRYPTION_KEY_FILE: cannot read/);
 	});
 });
 
