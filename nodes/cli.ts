@@ -2,14 +2,17 @@
 /**
  * `modelfleet <role>` — starts a node of that role (npm start runs all-in-one;
  * `npm run node -- worker` from sources; `modelfleet worker` when installed).
- * `modelfleet repl` opens the operator REPL on a running fleet instead.
+ * `modelfleet repl` opens the operator REPL on a running fleet instead;
+ * `modelfleet rotate-key` moves a stopped node's blobs to a new encryption key.
  */
 import { NODE_ROLES, isNodeRole } from "../lib/fleet/node-role";
 import { runRepl } from "./repl";
+import { runRotateKey } from "./rotate-key";
 import { runNode } from "./run-node";
 
 const USAGE = `Usage: modelfleet <role>
        modelfleet repl
+       modelfleet rotate-key
 
 Roles:
   all-in-one  every service in one process (the default for npm start)
@@ -20,6 +23,10 @@ Roles:
 repl          the operator REPL: joins the fleet given by TRANSPORTER and
               MODELFLEET_NAMESPACE, acts with MODELFLEET_API_KEY ("fleet help" inside)
 
+rotate-key    with the node stopped: re-wraps every blob under MODELFLEET_DATA_DIR
+              from MODELFLEET_ENCRYPTION_KEY to MODELFLEET_ENCRYPTION_KEY_NEW (without
+              it, seals blobs stored before the key was set); then restart with the new key
+
 Configuration is read from the environment: see README.md, "Environment".`;
 
 const role = process.argv[2] ?? "all-in-one";
@@ -27,6 +34,8 @@ if (role === "--help" || role === "-h" || role === "help") {
 	console.log(USAGE);
 } else if (role === "repl") {
 	void runRepl(process.env);
+} else if (role === "rotate-key") {
+	void runRotateKey(process.env);
 } else if (!isNodeRole(role)) {
 	console.error(`Unknown role "${role}": expected one of ${NODE_ROLES.join(", ")}.\n\n${USAGE}`);
 	process.exit(2);
