@@ -108,7 +108,11 @@ export function predictorService(options: PredictorServiceOptions): ServiceSchem
 							request,
 							deadline,
 						);
-						const done = series.labels(result.modelName, result.modelVersion);
+						const done = series.labels(
+							scope.tenantId,
+							result.modelName,
+							result.modelVersion,
+						);
 						this.broker.metrics.increment(INFERENCE_METRICS.requestSuccess, done);
 						this.broker.metrics.increment(
 							INFERENCE_METRICS.inferenceCount,
@@ -124,7 +128,7 @@ export function predictorService(options: PredictorServiceOptions): ServiceSchem
 					} catch (err) {
 						const type = (err as { type?: string }).type ?? "INTERNAL_ERROR";
 						this.broker.metrics.increment(INFERENCE_METRICS.requestFailure, {
-							...series.failureLabels(model, version ?? "", type),
+							...series.failureLabels(scope.tenantId, model, version ?? "", type),
 							reason: type,
 						});
 						if (!(err instanceof Errors.MoleculerClientError)) {
@@ -267,7 +271,8 @@ export function predictorService(options: PredictorServiceOptions): ServiceSchem
 							});
 						},
 					}),
-					queue: (model, version) => queueMetricHooks(metrics, model, version, series),
+					queue: (tenant, model, version) =>
+						queueMetricHooks(metrics, tenant, model, version, series),
 				},
 			);
 			const call: ArtifactCall = (action, params, callOptions) =>

@@ -32,7 +32,10 @@ export const UNKNOWN_MODEL_LABEL = "_unknown";
 /** The model label of series past the node's cap (MODELFLEET_MAX_METRIC_SERIES). */
 export const OVERFLOW_MODEL_LABEL = "_overflow";
 
+/** The labels of a served version's series: whose model it is, and which. */
 export interface ModelLabels {
+	/** The tenant's id: two tenants' models of one name are separate series. */
+	tenant: string;
 	model: string;
 	version: string;
 }
@@ -48,19 +51,23 @@ export class MetricSeriesCap {
 
 	constructor(readonly maxSeries: number) {}
 
-	/** The labels to count under: these, or the overflow set once the cap is reached. */
-	labels(model: string, version: string): ModelLabels {
-		const key = `${model}\u0000${version}`;
-		if (this.seen.has(key)) return { model, version };
-		if (this.seen.size >= this.maxSeries) return { model: OVERFLOW_MODEL_LABEL, version: "" };
+	/**
+	 * The labels to count under: these, or the tenant's overflow set once the cap is reached
+	 * (tenants are few and made by an admin; model names are the tenants' to choose).
+	 */
+	labels(tenant: string, model: string, version: string): ModelLabels {
+		const key = `${tenant}\u0000${model}\u0000${version}`;
+		if (this.seen.has(key)) return { tenant, model, version };
+		if (this.seen.size >= this.maxSeries)
+			return { tenant, model: OVERFLOW_MODEL_LABEL, version: "" };
 		this.seen.add(key);
-		return { model, version };
+		return { tenant, model, version };
 	}
 
 	/** The labels of a failed request: unknown models (NOT_FOUND) under one set, else as `labels`. */
-	failureLabels(model: string, version: string, errorType: string): ModelLabels {
-		if (errorType === "NOT_FOUND") return { model: UNKNOWN_MODEL_LABEL, version: "" };
-		return this.labels(model, version);
+	failureLabels(tenant: string, model: string, version: string, errorType: string): ModelLabels {
+		if (errorType === "NOT_FOUND") return { tenant, model: UNKNOWN_MODEL_LABEL, version: "" };
+		return this.labels(tenant, model, version);
 	}
 
 	/** Label sets kept so far (the overflow and unknown sets not counted). */
@@ -73,13 +80,14 @@ const MS_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 
 const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096, 16384, 65536];
 
 export function registerInferenceMetrics(metrics: MetricRegistry): void {
-	const byVersion = ["model", "version"];
+	const byVersion = ["tenant", "model", "version"];
 	const counter = (name: string, description: string, labelNames = byVersion) =>
 		metrics.register({ type: "counter", name, description, labelNames });
 	const histogram = (name: string, description: string, buckets: number[]) =>
 		metrics.register({ type: "histogram", name, description, labelNames: byVersion, buckets });
 	counter(INFERENCE_METRICS.requestSuccess, "Prediction requests that succeeded");
 	counter(INFERENCE_METRICS.requestFailure, "Prediction requests that failed", [
+		"tenant",
 		"model",
 		"version",
 		"reason",
@@ -129,11 +137,12 @@ export function registerInferenceMetrics(metrics: MetricRegistry): void {
 /** Batching hooks that feed the metrics of one served version. */
 export function queueMetricHooks(
 	metrics: MetricRegistry,
+	tenant: string,
 	model: string,
 	version: string,
 	cap?: MetricSeriesCap,
 ): BatchQueueHooks {
-	const labels = cap ? cap.labels(model, version) : { model, version };
+	const labels = cap ? cap.labels(tenant, model, version) : { tenant, model, version };
 	return {
 		requestDequeued: e => metrics.observe(INFERENCE_METRICS.queueDuration, e.queueMs, labels),
 		batchCompleted: e => {

@@ -33,7 +33,7 @@ export interface PredictorOptions extends ServingOptions {
 export interface PredictorHooks {
 	cache?: ModelCacheHooks;
 	/** Batching hooks, per served version (model, version). */
-	queue?: (model: string, version: string) => BatchQueueHooks;
+	queue?: (tenant: string, model: string, version: string) => BatchQueueHooks;
 }
 
 /**
@@ -303,7 +303,7 @@ export class Predictor {
 				filePath,
 				deps.pool,
 				this.options,
-				this.hooks.queue?.(version.model, version.version) ?? {},
+				this.hooks.queue?.(tenant, version.model, version.version) ?? {},
 			);
 		};
 	}

@@ -57,6 +57,53 @@ describe("the /metrics endpoint", () => {
 
 	afterAll(() => testNode.stop());
 
+	it("keeps two tenants' models of one name in separate series, labelled by tenant", async () => {
+		const owner = testNode.request;
+		const tenantA = ((await owner("/tenant")).body as { id: string }).id;
+		const created = await owner("/tenants", { method: "POST", body: { name: "metrics-b" } });
+		expect(created.status).toBe(201);
+		const { tenant, ownerKey } = created.body as {
+			tenant: { id: string };
+			ownerKey: { key: string };
+		};
+		const auth = { authorization: `Bearer ${ownerKey.key}` };
+		await fetch(`${testNode.api}/models`, {
+			method: "POST",
+			headers: { ...auth, "content-type": "application/json" },
+			body: JSON.stringify({ name: "mlp", task: "classification", framework: "onnx" }),
+		});
+		const upload = await fetch(
+			`${testNode.api}/models/mlp/versions/upload?version=1.0.0&fileName=m.onnx`,
+			{ method: "POST", headers: auth, body: writeMlpModel() },
+		);
+		expect(upload.status).toBe(201);
+		const infer = await fetch(`${testNode.node.httpUrl}/v2/models/mlp/infer`, {
+			method: "POST",
+			headers: { ...auth, "content-type": "application/json" },
+			body: JSON.stringify({
+				inputs: [{ name: "x", datatype: "FP32", shape: [1, 4], data: [1, 2, 3, 4] }],
+			}),
+		});
+		expect(infer.status).toBe(200);
+
+		const text = await (await fetch(metricsUrl)).text();
+		const successes = (tenantId: string) =>
+			Number(
+				text
+					.split("\n")
+					.find(
+						line =>
+							line.startsWith("modelfleet_inference_request_success{") &&
+							line.includes(`tenant="${tenantId}"`) &&
+							line.includes('model="mlp"'),
+					)
+					?.split(" ")
+					.at(-1),
+			);
+		expect(successes(tenantA)).toBe(2);
+		expect(successes(tenant.id)).toBe(1);
+	});
+
 	it('counts infer calls to unknown models under one series, model="_unknown"', async () => {
 		const auth = { authorization: `Bearer ${KEY}`, "content-type": "application/json" };
 		const body = JSON.stringify({
