@@ -19,7 +19,8 @@ describe("BodyGuard", () => {
 		budget = new ByteBudget({ perKeyBytes: 100 * KiB, totalBytes: 150 * KiB });
 		guard = new BodyGuard({
 			budget,
-			idleTimeoutMs: 300,
+			// Long enough that a loaded 2-core machine does not time out a body the test keeps open.
+			idleTimeoutMs: 1500,
 			classify: req =>
 				req.url === "/upload"
 					? {
