@@ -17,7 +17,7 @@ const USAGE = `Usage: modelfleet <role>
 Roles:
   all-in-one  every service in one process (the default for npm start)
   gateway     HTTP API (api)
-  control     registry, artifacts, scheduler — next to PostgreSQL
+  control     accounts, registry, artifacts, scheduler — next to PostgreSQL
   worker      predictor, trainer — CPU or GPU hosts
 
 repl          the operator REPL: joins the fleet given by TRANSPORTER and
@@ -27,7 +27,7 @@ rotate-key    with the node stopped: re-wraps every blob under MODELFLEET_DATA_D
               from MODELFLEET_ENCRYPTION_KEY to MODELFLEET_ENCRYPTION_KEY_NEW (without
               it, seals blobs stored before the key was set); then restart with the new key
 
-Configuration is read from the environment: see README.md, "Environment".`;
+Configuration is read from the environment: see docs/configuration.md.`;
 
 const role = process.argv[2] ?? "all-in-one";
 if (role === "--help" || role === "-h" || role === "help") {

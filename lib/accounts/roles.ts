@@ -1,11 +1,11 @@
-/** The roles a key can have, and what each may do (README, "Roles"). */
+/** The roles a key can have, and what each may do (docs/http-api.md, "Tenants, keys and roles"). */
 export const ROLES = ["owner", "developer", "predictor", "viewer"] as const;
 export type Role = (typeof ROLES)[number];
 
 /**
- * Every permission an action can require, and the roles that have it. The README's role table
- * is this table; a test checks they agree, and the tenant-isolation matrix test checks that the
- * services enforce it.
+ * Every permission an action can require, and the roles that have it. The role table of
+ * docs/http-api.md is this table; a test checks they agree, and the tenant-isolation matrix
+ * test checks that the services enforce it.
  */
 export const PERMISSIONS = {
 	/** Read models, versions, aliases, schemas and metrics. */

@@ -18,7 +18,7 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /**
  * Everything a node is configured with, read once from the environment at start.
- * The README's environment table lists the same variables with the same defaults.
+ * docs/configuration.md lists the same variables with the same defaults.
  */
 export interface NodeConfig {
 	role: NodeRole;

@@ -1,7 +1,7 @@
 /**
  * The auth matrix: every route of /api/v1 and /v2, as the gateway's OpenAPI document lists
  * them, called with no key, a bad key, a key of each role and the owner key of another tenant.
- * What each answers follows the README's role table ("What each role may do"; the gateway's
+ * What each answers follows the role table of docs/http-api.md ("What each role may do"; the gateway's
  * own actions stand for the row they serve): 401 without a valid key, 403 for a role the table
  * does not give the route's action, 404 for another tenant's objects, never a 5xx; public
  * routes answer whatever the key.
@@ -22,7 +22,7 @@ import { writeMlpModel } from "../unit/onnx/example-models";
 
 const OWNER_KEY = "mf_auth-matrix-owner";
 const ROLES: readonly Role[] = ["owner", "developer", "predictor", "viewer"];
-const README = path.join(__dirname, "..", "..", "README.md");
+const ROLE_TABLE_DOC = path.join(__dirname, "..", "..", "docs", "http-api.md");
 /** Actions any caller with a valid key may call: fleet-wide views with nothing of a tenant's. */
 const ANY_KEY = new Set(["scheduler.nodes"]);
 /** The gateway's own actions, and the row of the role table each one serves. */
@@ -48,11 +48,11 @@ interface TableRow {
 }
 
 /**
- * The README's role table, by action. A cell of several names may shorten the later ones to
+ * The role table of docs/http-api.md, by action. A cell of several names may shorten the later ones to
  * their last part (`scheduler.deployments.create`, `.update`).
  */
 function readmeRoleTable(): Map<string, TableRow> {
-	const text = fs.readFileSync(README, "utf8");
+	const text = fs.readFileSync(ROLE_TABLE_DOC, "utf8");
 	const lines = text.slice(text.indexOf("What each role may do")).split("\n");
 	const table = new Map<string, TableRow>();
 	let started = false;
@@ -359,7 +359,8 @@ describe("auth matrix: every route × {no key, bad key, each role, another tenan
 			const row = rowOf(route);
 			const permission = permissions.get(route.action);
 			const where = `${route.method} ${route.template} → ${route.action}`;
-			if (row === undefined) problems.push(`${where}: no row in the README's role table`);
+			if (row === undefined)
+				problems.push(`${where}: no row in the role table of docs/http-api.md`);
 			else if (permission === undefined)
 				problems.push(`${where}: the action requires no permission`);
 			else if (rolesWith(permission).join() !== row.roles.join())

@@ -100,7 +100,8 @@ describeWithServices(["nats"], "typed arrays between two processes over NATS", (
 		},
 	);
 
-	// NATS refuses messages over its max_payload (1 MiB by default); see README, "Fleet".
+	// NATS refuses messages over its max_payload (1 MiB by default); larger ones travel in
+	// chunks (docs/operations.md, "Large requests").
 	it("carries a 768 KiB tensor intact", async () => {
 		const tensor = new Float32Array(3 << 16).map((_, i) => i * 0.5);
 		const reply = await broker.call<

@@ -49,9 +49,12 @@ describe("lib/errors", () => {
 		for (const error of SAMPLES) expect(error.name).toBe(error.constructor.name);
 	});
 
-	it("documents every error type in the README", () => {
-		const readme = fs.readFileSync(path.join(__dirname, "..", "..", "README.md"), "utf8");
+	it("documents every error type in docs/http-api.md", () => {
+		const doc = fs.readFileSync(
+			path.join(__dirname, "..", "..", "docs", "http-api.md"),
+			"utf8",
+		);
 		for (const type of Object.keys(errors.ERROR_CATALOGUE))
-			expect(readme).toContain(`\`${type}\``);
+			expect(doc).toContain(`\`${type}\``);
 	});
 });

@@ -1,6 +1,6 @@
 /**
  * Every registry and accounts action, called by each of the four roles of one tenant on its own
- * objects and on another tenant's: the outcome must be exactly the README's role table — 403
+ * objects and on another tenant's: the outcome must be exactly the role table of docs/http-api.md — 403
  * for a role that may not, 404 for another tenant's objects, success otherwise.
  */
 import * as fs from "node:fs";
@@ -17,9 +17,12 @@ const SCHEMA = {
 	outputs: [{ name: "y", datatype: "FP32", shape: [-1] }],
 };
 
-/** The README's table: action → the roles marked ✓ ("admin only" noted). */
+/** The role table of docs/http-api.md: action → the roles marked ✓ ("admin only" noted). */
 function readmeTable(): Map<string, { roles: Set<Role>; adminOnly: boolean }> {
-	const readme = fs.readFileSync(path.join(__dirname, "..", "..", "..", "README.md"), "utf8");
+	const readme = fs.readFileSync(
+		path.join(__dirname, "..", "..", "..", "docs", "http-api.md"),
+		"utf8",
+	);
 	const table = new Map<string, { roles: Set<Role>; adminOnly: boolean }>();
 	for (const match of readme.matchAll(
 		/^\|\s*`((?:registry|accounts)\.[\w.]+)`\s*\|(.*)\|\s*$/gm,
@@ -182,7 +185,7 @@ describeOnEachEngine("tenant isolation and roles", database => {
 
 	afterAll(() => broker?.stop());
 
-	it("documents every tenant-facing action in the README's role table", () => {
+	it("documents every tenant-facing action in the role table of docs/http-api.md", () => {
 		const published = broker.registry
 			.getActionList({ skipInternal: true })
 			.map(a => String(a.name))
