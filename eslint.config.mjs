@@ -15,7 +15,7 @@ export default tseslint.config(
 		},
 	},
 	{
-		// lib/ is domain code: it never reaches into services/ or nodes/ (STYLE.md §2).
+		// lib/ is domain code: it never reaches into services/ or nodes/ (docs/architecture.md).
 		files: ["lib/**/*.ts"],
 		rules: {
 			"no-restricted-imports": [

@@ -1,7 +1,7 @@
 /**
- * The one error module (STYLE.md §3). Every error a client or an operator can cause is a
- * class here with a fixed `code` (HTTP-like), a stable UPPER_SNAKE `type` and plain-JSON
- * `data`: only those survive the transporter, where the receiving node rebuilds the
+ * The one error module (docs/architecture.md, "Conventions"). Every error a client or an operator
+ * can cause is a class here with a fixed `code` (HTTP-like), a stable UPPER_SNAKE `type` and
+ * plain-JSON `data`: only those survive the transporter, where the receiving node rebuilds the
  * error by its class name.
  */
 import { Errors } from "moleculer";

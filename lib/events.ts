@@ -1,5 +1,5 @@
 /**
- * Event names, one constant each, and their payloads (STYLE.md §9). Services emit and
+ * Event names, one constant each, and their payloads. Services emit and
  * listen through these names only. Domain events are emitted after their transaction commits.
  */
 import type { NodeStatus } from "./fleet/node-status";

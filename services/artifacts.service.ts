@@ -1,5 +1,6 @@
 /**
- * artifacts — the content-addressed blob store of a control node (DESIGN.md, Storage): model
+ * artifacts — the content-addressed blob store of a control node (docs/architecture.md,
+ * "Storage"): model
  * files, datasets and checkpoints by sha256 under `<dataDir>/artifacts`. Bytes travel as
  * Moleculer streams; big blobs in parts (lib/artifacts/artifact-upload.ts and
  * artifact-download.ts), which keeps memory bounded across the transporter. Blobs are

@@ -37,8 +37,9 @@ export function scopeOf(ctx: Context<unknown, RequestMeta>): Scope {
 }
 
 /**
- * Tenancy and roles as one middleware (STYLE.md §8): an action marked with `requires` runs only
- * for a caller with a tenant (401 otherwise) whose role has the permission (403 otherwise).
+ * Tenancy and roles as one middleware, so no action checks them by hand: an action marked with
+ * `requires` runs only for a caller with a tenant (401 otherwise) whose role has the permission
+ * (403 otherwise).
  */
 export function accessMiddleware(): Middleware {
 	return {

@@ -1,4 +1,7 @@
-/** The artifact store's options (STYLE.md §4): defaults documented, merged once, validated, frozen. */
+/**
+ * The artifact store's options (docs/architecture.md, "Conventions"): defaults documented, merged
+ * once, validated, frozen.
+ */
 import * as path from "node:path";
 import { InvalidConfigurationError, type ConfigurationProblem } from "../errors";
 import type { MasterKey } from "./encryption/master-key";

@@ -1,5 +1,5 @@
 /**
- * Which blobs garbage collection deletes: a pure decision (STYLE.md §7) from what is stored,
+ * Which blobs garbage collection deletes: a pure decision from what is stored,
  * what is referenced and the time, so every case is a row in a table test.
  */
 import { normalizeSha256 } from "./artifact-hash";

@@ -1,5 +1,5 @@
 /**
- * When to run a batch and with which requests (STYLE.md §7): a pure function from the
+ * When to run a batch and with which requests: a pure function from the
  * waiting requests, the time and the free run slots to a decision. The BatchQueue gathers
  * the context and carries the decision out; the cases are tested as tables.
  */

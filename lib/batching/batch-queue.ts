@@ -63,7 +63,7 @@ export interface RequestRejectedEvent {
 }
 
 /**
- * Hooks for metrics, each with its payload type (STYLE.md §9). They run synchronously on the
+ * Hooks for metrics, each with its payload type. They run synchronously on the
  * queue's path; one that throws is ignored, since metrics must never break serving.
  */
 export interface BatchQueueHooks {

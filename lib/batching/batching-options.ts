@@ -1,5 +1,5 @@
 /**
- * Dynamic batching options, per loaded model version (STYLE.md §4): defaults documented,
+ * Dynamic batching options, per loaded model version: defaults documented,
  * merged once, validated at once, frozen. The names follow Triton's dynamic batcher so that
  * a Triton model configuration translates field by field.
  */

@@ -1,5 +1,5 @@
 /**
- * The clock and timers a batch queue reads (STYLE.md §6): production uses the process's
+ * The clock and timers a batch queue reads, injected: production uses the process's
  * high-resolution clock, tests hand in a fake one they advance by hand.
  */
 

@@ -1,5 +1,5 @@
 /**
- * Whether a newly loaded model may stay and what must go for it (STYLE.md §7): a pure
+ * Whether a newly loaded model may stay and what must go for it: a pure
  * function over the resident models in least-recently-used order. The ModelCache carries the
  * decision out.
  *

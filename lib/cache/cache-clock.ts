@@ -1,4 +1,4 @@
-/** The time and waiting the model cache reads (STYLE.md §6); tests pass a fake one. */
+/** The time and waiting the model cache reads, injected so that tests pass a fake one. */
 export interface CacheClock {
 	/** Milliseconds (fractions allowed). */
 	now(): number;

@@ -1,5 +1,5 @@
 /**
- * What the model cache reports (STYLE.md §9): one payload type per hook. The service turns
+ * What the model cache reports: one payload type per hook. The service turns
  * them into Prometheus metrics and log lines.
  */
 
@@ -33,7 +33,7 @@ export interface ModelDisposeFailedEvent {
 }
 
 /**
- * Hooks for metrics and logs, each with its payload type (STYLE.md §9). A hook that throws is
+ * Hooks for metrics and logs, each with its payload type. A hook that throws is
  * ignored: metrics must never break serving.
  */
 export interface ModelCacheHooks {

@@ -1,4 +1,7 @@
-/** The model cache's options (STYLE.md §4): defaults documented, merged once, validated, frozen. */
+/**
+ * The model cache's options (docs/architecture.md, "Conventions"): defaults documented, merged
+ * once, validated, frozen.
+ */
 import { InvalidConfigurationError, type ConfigurationProblem } from "../errors";
 
 export interface ModelCacheOptions {

@@ -1,6 +1,6 @@
 import * as path from "node:path";
 
-/** The model formats a node can execute (DESIGN.md, predictor). */
+/** The runtimes a node can execute models with, by the formats they serve. */
 export type RuntimeName = "onnx" | "tfjs" | "xgboost";
 
 /** One runtime a node can execute, with the execution providers it has for it, best last. */

@@ -1,6 +1,6 @@
 /**
  * How a dataset upload is read. One options object, merged with the defaults once, checked at
- * once, then frozen (STYLE.md §4).
+ * once, then frozen, so every problem is reported together and nothing changes it later.
  */
 import { InvalidInputError } from "../errors";
 import type { ColumnKind, DatasetFormat } from "./dataset";

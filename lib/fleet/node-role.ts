@@ -1,4 +1,4 @@
-/** The node roles of DESIGN.md; each runs a fixed set of services. */
+/** The node roles; each runs a fixed set of services (docs/architecture.md). */
 export const NODE_ROLES = ["all-in-one", "gateway", "control", "worker"] as const;
 export type NodeRole = (typeof NODE_ROLES)[number];
 

@@ -104,10 +104,10 @@ function isOurs(type: string): boolean {
 }
 
 /**
- * Client mistakes keep their status, type, message and data; Moleculer's parameter validation
- * (422) answers 400 as DESIGN.md's error table says; the framework's own errors are put in
- * our terms (FRAMEWORK_ERRORS), others lose their data and any path in their message.
- * Anything without an HTTP-like code is a 500 whose message does not leak internals.
+ * Client mistakes keep their status, type, message and data; Moleculer's parameter validation (422)
+ * answers 400 as docs/http-api.md's error table says (`VALIDATION_ERROR`); the framework's own
+ * errors are put in our terms (FRAMEWORK_ERRORS), others lose their data and any path in their
+ * message. Anything without an HTTP-like code is a 500 whose message does not leak internals.
  */
 export function toErrorResponse(err: unknown): ErrorResponse {
 	const e = (err ?? {}) as ErrorLike;

@@ -1,4 +1,4 @@
-/** The importer of each model format, resolved by name (STYLE.md §5). */
+/** The importer of each model format, resolved by name: a new format is one new importer. */
 import { InvalidInputError } from "../errors";
 import { MODEL_FORMATS, type ModelFormat } from "../registry/model-schema";
 import type { ModelImporter } from "./model-importer";

@@ -1,5 +1,5 @@
 /**
- * Model-file importers, one per format, resolved by name (STYLE.md §5), and importModelFile,
+ * Model-file importers, one per format, resolved by name, and importModelFile,
  * which sniffs, imports and reconciles a stored file in one call.
  */
 export {

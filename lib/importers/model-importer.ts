@@ -1,5 +1,5 @@
 /**
- * What every model-file importer does (STYLE.md §5: one implementation a format, resolved by
+ * What every model-file importer does (one implementation a format, resolved by
  * name in ./index.ts): read a stored file of its format, check that its runtime can load it,
  * and say what the model takes and gives.
  */

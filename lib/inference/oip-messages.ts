@@ -1,7 +1,8 @@
 /**
- * The Open Inference Protocol's REST bodies as JSON (shared/specs/open_inference_rest.yaml),
- * plus the tabular `instances` form this server also accepts. These are what the gateway
- * receives and returns; inside the fleet the predictor works on `Tensor`s.
+ * The Open Inference Protocol's REST bodies as JSON
+ * (test/fixtures/open-inference/open_inference_rest.yaml), plus the tabular `instances` form this
+ * server also accepts. These are what the gateway receives and returns; inside the fleet the
+ * predictor works on `Tensor`s.
  */
 import type { OipDatatype } from "../registry/model-schema";
 import type { TensorData } from "./tensor";

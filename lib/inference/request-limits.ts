@@ -1,5 +1,5 @@
 /**
- * How much one inference request may carry (STYLE.md §4). Limits are checked from the shapes
+ * How much one inference request may carry. Limits are checked from the shapes
  * before any typed array is allocated, so an oversized request costs no memory beyond its JSON.
  */
 import {

@@ -1,6 +1,6 @@
 import { InvalidTransitionError } from "../errors";
 
-/** The states of a model version (DESIGN.md, model lifecycle). */
+/** The states of a model version; the moves between them are in TRANSITIONS below. */
 export const VERSION_STATES = [
 	"Draft",
 	"Training",

@@ -1,6 +1,6 @@
 /**
- * The runtimes by model format (STYLE.md §5). Each runtime loads its native or wasm engine on
- * first use, so resolving one costs nothing.
+ * The runtimes by model format, one implementation each, resolved by name. Each runtime loads its
+ * native or wasm engine on first use, so resolving one costs nothing.
  */
 import { InvalidInputError } from "../errors";
 import { MODEL_FORMATS, type ModelFormat } from "../registry/model-schema";

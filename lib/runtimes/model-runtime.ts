@@ -1,5 +1,5 @@
 /**
- * The one interface every model runtime implements (STYLE.md §5): ONNX through
+ * The one interface every model runtime implements, one runtime per format: ONNX through
  * onnxruntime-node, TF.js, and XGBoost JSON through our own tree walker. A runtime loads a
  * model file from a local path (the artifact cache) and runs batches of tensors.
  */

@@ -1,7 +1,8 @@
 /**
  * The load options of every runtime, merged with their defaults once and checked at once
- * (STYLE.md §4). Thread counts default to 1, never to a runtime's own default of all cores:
- * the runtime pool's threads are the parallelism, and many models share one node.
+ * (docs/architecture.md, "Conventions"). Thread counts default to 1, never to a runtime's own
+ * default of all cores: the runtime pool's threads are the parallelism, and many models share one
+ * node.
  */
 import { InvalidConfigurationError, type ConfigurationProblem } from "../errors";
 import type { RuntimeLoadOptions } from "./model-runtime";

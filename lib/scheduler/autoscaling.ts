@@ -1,5 +1,5 @@
 /**
- * How many replicas a deployment wants (STYLE.md §7), on Ray Serve's signal: requests ongoing
+ * How many replicas a deployment wants, on Ray Serve's signal: requests ongoing
  * (running or queued) per replica against a target. A pure function from the policy, the
  * replicas now, the signal, the time and the previous state to a decision and the next state;
  * the scheduler samples the signal, keeps the state per deployment, emits

@@ -11,7 +11,7 @@ export interface TrainerNode {
 	nodeID: string;
 	available: boolean;
 	gpus: number;
-	/** Jobs it may run at once (MODELFLEET_TRAINER_CONCURRENCY). */
+	/** Jobs it may run at once (MODELFLEET_TRAINER_SLOTS). */
 	slots: number;
 }
 

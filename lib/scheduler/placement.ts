@@ -1,5 +1,5 @@
 /**
- * Where deployments' replicas run (STYLE.md §7): a pure function from the desired replicas,
+ * Where deployments' replicas run: a pure function from the desired replicas,
  * the nodes and the replicas placed now to a plan of replicas to place and to remove, and the
  * deployments left short with the reason an operator can act on. The scheduler gathers the
  * context, carries the plan out (load and pin, unload) and publishes the placement table.

@@ -1,6 +1,6 @@
 /**
  * Open Inference Protocol conformance, written from the protocol's own OpenAPI document
- * (test/fixtures/open-inference/open_inference_rest.yaml, a copy of shared/specs) and Triton's
+ * (test/fixtures/open-inference/open_inference_rest.yaml) and Triton's
  * binary tensor data extension: every endpoint, every datatype our runtimes take (JSON and
  * binary, in and out), nested and flat data, requested outputs, `id`, and every error path
  * with its status and `{error}` body. Every JSON body is checked against the spec's schemas.

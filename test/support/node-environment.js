@@ -1,7 +1,7 @@
 "use strict";
 // Jest runs each test file in its own realm, so typed arrays made there are not the
 // `Float32Array` that native addons (onnxruntime-node) and Buffer-producing code check
-// against. Handing the sandbox Node's own constructors makes them one (TOOLCHAIN.md, pitfall 3).
+// against. Handing the sandbox Node's own constructors makes them one.
 const { TestEnvironment } = require("jest-environment-node");
 
 const SHARED = [

@@ -1,6 +1,6 @@
 import { InvalidConfigurationError, type ConfigurationProblem } from "../../errors";
 
-/** The gateway's rate limits (STYLE.md §4). */
+/** The gateway's rate limits: defaults documented, resolved and checked once. */
 export interface RateLimitOptions {
 	/**
 	 * Requests one API key may make per window, counted over every route together; on routes

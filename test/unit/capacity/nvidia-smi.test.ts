@@ -1,7 +1,7 @@
 import { parseNvidiaSmiCsv, NVIDIA_SMI_ARGS } from "../../../lib/capacity/nvidia-smi";
 
 const MIB = 1024 * 1024;
-// Read on an H200 host (../shared/TOOLCHAIN.md).
+// Read on an H200 host.
 const H200 =
 	"0, NVIDIA H200, GPU-e6875044-d04c-6457-1800-07a6f04ddf85, 143771, 0, 143156, 0, 9.0, 580.159.04";
 
