@@ -2,6 +2,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { threadId as mainThreadId } from "node:worker_threads";
 import { resolveRuntime } from "../../lib/runtimes";
 import { RuntimePool } from "../../lib/runtimes/pool/runtime-pool";
 import type { Tensor } from "../../lib/inference/tensor";
@@ -23,13 +24,15 @@ describe("RuntimePool", () => {
 		const input = irisRows(50);
 		const local = await resolveRuntime("xgboost-json").load(XGB);
 		const [expected] = await local.run([input]);
-		const { outputs, executionProvider } = await pool.run({
+		const { outputs, executionProvider, chunks } = await pool.run({
 			modelKey: "xgb",
 			format: "xgboost-json",
 			filePath: XGB,
 			inputs: [{ ...input, data: (input.data as Float32Array).slice() }],
 		});
 		expect(executionProvider).toBe("js");
+		expect(chunks).toEqual([{ rows: 50, threadId: expect.any(Number) }]);
+		expect(chunks[0].threadId).not.toBe(mainThreadId);
 		expect(outputs[0].shape).toEqual(expected.shape);
 		expect(Array.from(outputs[0].data as Float32Array)).toEqual(
 			Array.from(expected.data as Float32Array),
@@ -45,7 +48,7 @@ describe("RuntimePool", () => {
 		let ticks = 0;
 		const timer = setInterval(() => ticks++, 5);
 		const started = Date.now();
-		const { outputs } = await pool.runChunked({
+		const { outputs, chunks } = await pool.runChunked({
 			modelKey: "xgb",
 			format: "xgboost-json",
 			filePath: XGB,
@@ -53,6 +56,9 @@ describe("RuntimePool", () => {
 		});
 		const elapsed = Date.now() - started;
 		clearInterval(timer);
+		// One chunk per thread (2 threads, 1 chunk each), each run off the main thread.
+		expect(chunks.map(c => c.rows)).toEqual([50_000, 50_000]);
+		expect(chunks.every(c => c.threadId !== mainThreadId)).toBe(true);
 		expect(outputs[0].shape).toEqual([rows, 3]);
 		expect(
 			Buffer.from((outputs[0].data as Float32Array).buffer).equals(
@@ -71,12 +77,16 @@ describe("RuntimePool", () => {
 		const [expected] = await local.run([input]);
 		const uneven = new RuntimePool({ threads: 2, minRowsPerChunk: 500, chunksPerThread: 3 });
 		try {
-			const { outputs } = await uneven.runChunked({
+			const { outputs, chunks } = await uneven.runChunked({
 				modelKey: "xgb",
 				format: "xgboost-json",
 				filePath: XGB,
 				inputs: [input],
 			});
+			// 2 threads × 3 chunks per thread, of 834 rows (the last one the rest).
+			expect(chunks.map(c => c.rows)).toEqual([834, 834, 834, 834, 834, 833]);
+			expect(new Set(chunks.map(c => c.threadId)).size).toBeLessThanOrEqual(2);
+			expect(chunks.every(c => c.threadId !== mainThreadId)).toBe(true);
 			expect(outputs[0].shape).toEqual([5003, 3]);
 			expect(Array.from(outputs[0].data as Float32Array)).toEqual(
 				Array.from(expected.data as Float32Array),
@@ -99,18 +109,31 @@ describe("RuntimePool", () => {
 		const input: Tensor = { name: "x", datatype: "FP32", shape: [rows, 4], data };
 		const local = await resolveRuntime("onnx").load(file);
 		const expected = await local.run([input], ["logits"]);
-		const { outputs } = await pool.runChunked({
+		const { outputs, chunks } = await pool.runChunked({
 			modelKey: "mlp",
 			format: "onnx",
 			filePath: file,
 			inputs: [input],
 			outputNames: ["logits"],
 		});
+		expect(chunks.map(c => c.rows)).toEqual([2500, 2500]);
 		expect(outputs.map(o => o.name)).toEqual(["logits"]);
 		expect(Array.from(outputs[0].data as Float32Array)).toEqual(
 			Array.from(expected[0].data as Float32Array),
 		);
 		await local.dispose();
+	});
+
+	it("runs a batch with too few rows for two chunks whole, on one thread", async () => {
+		const input = irisRows(1999);
+		const { outputs, chunks } = await pool.runChunked({
+			modelKey: "xgb",
+			format: "xgboost-json",
+			filePath: XGB,
+			inputs: [input],
+		});
+		expect(chunks.map(c => c.rows)).toEqual([1999]);
+		expect(outputs[0].shape).toEqual([1999, 3]);
 	});
 
 	it("reports a model that cannot load to the caller, and loads it again next time", async () => {

@@ -90,6 +90,7 @@ export class RuntimePool {
 			outputs,
 			executionProvider: results[0].executionProvider,
 			computeMs: Math.max(...results.map(r => r.computeMs)),
+			chunks: results.flatMap(r => r.chunks),
 		};
 	}
 

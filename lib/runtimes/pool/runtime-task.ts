@@ -20,4 +20,12 @@ export interface RuntimeTaskResult {
 	executionProvider: string;
 	/** Time the thread spent running (not waiting), ms. */
 	computeMs: number;
+	/** The pieces the batch ran as, in row order: one, or one per chunk of a split batch. */
+	chunks: ChunkRun[];
+}
+
+/** One piece of a batch: its rows, and the worker thread that ran it. */
+export interface ChunkRun {
+	rows: number;
+	threadId: number;
 }

@@ -4,6 +4,7 @@
  * thread: the pool's threads are the parallelism.
  */
 import { performance } from "node:perf_hooks";
+import { threadId } from "node:worker_threads";
 import { move, transferableSymbol, valueSymbol } from "piscina";
 import { resolveRuntime } from "../index";
 import type { LoadedModel } from "../model-runtime";
@@ -48,6 +49,7 @@ export default async function runTask(task: RuntimeTask): Promise<unknown> {
 		outputs,
 		executionProvider: model.executionProvider,
 		computeMs: performance.now() - started,
+		chunks: [{ rows: task.inputs[0]?.shape[0] ?? 0, threadId }],
 	};
 	// Hand the output buffers to the caller's thread instead of copying them (piscina's
 	// transferable wrapper: the value, and the buffers to move with it).
