@@ -12,6 +12,7 @@ import {
 	type TestRequestInit,
 } from "../support/test-node";
 import { waitFor } from "../support/wait";
+import { Predictor } from "../../lib/predictor/predictor";
 import { writeMlpModel } from "../unit/onnx/example-models";
 import type { DeploymentView } from "../../lib/scheduler/deployment-store";
 
@@ -206,17 +207,58 @@ describe("deployments on an all-in-one node", () => {
 		);
 	});
 
-	it("mirrors requests to a shadow version without changing the answers", async () => {
-		await request("/deployments/mlp", { method: "PATCH", body: { shadow: "1.0.0" } });
-		const counts = await countVersions(40);
-		expect(counts.get("2.0.0")).toBe(40);
-		const stats = await node.broker.call<{ models: Array<{ version: string }> }>(
-			"predictor.stats",
-		);
-		expect(stats.models.map(m => m.version)).toEqual(
-			expect.arrayContaining(["1.0.0", "2.0.0"]),
-		);
-		await request("/deployments/mlp", { method: "PATCH", body: { shadow: null } });
+	it("mirrors every request to a shadow version, once, without changing the answers", async () => {
+		// What the node's predictor was asked to run, by version: the answered calls and the copies.
+		const infer = jest.spyOn(Predictor.prototype, "infer");
+		const seen = (version: string): number[] =>
+			infer.mock.calls
+				.filter(([, ref]) => ref.version === version)
+				.map(([, , request]) => (request as typeof predictBody).inputs[0].data[0])
+				.sort((a, b) => a - b);
+		/** Predicts until `routed` holds of one request's calls (the routing table follows in a pass). */
+		const untilRouted = (what: string, routed: () => boolean) =>
+			waitFor(
+				what,
+				async () => {
+					infer.mockClear();
+					expect((await predict("mlp")).status).toBe(200);
+					return routed() ? true : undefined;
+				},
+				10_000,
+			).finally(() => infer.mockClear());
+		try {
+			await request("/deployments/mlp", { method: "PATCH", body: { shadow: "1.0.0" } });
+			await untilRouted("requests mirrored to 1.0.0", () => seen("1.0.0").length > 0);
+			// Each request has an input of its own, so each copy can be matched to its request.
+			const sent = Array.from({ length: 40 }, (_, i) => 100 + i);
+			const replies = await Promise.all(
+				sent.map(first =>
+					request("/models/mlp/predict", {
+						method: "POST",
+						body: { inputs: [{ ...predictBody.inputs[0], data: [first, 2, 3, 4] }] },
+					}),
+				),
+			);
+			expect(replies.map(r => (r.body as { model_version: string }).model_version)).toEqual(
+				sent.map(() => "2.0.0"),
+			);
+			expect(seen("2.0.0")).toEqual(sent);
+			// The copies are fire-and-forget: some may still be running when the answers are back.
+			await waitFor(
+				"the shadow version to see every request",
+				() => (seen("1.0.0").length >= sent.length ? true : undefined),
+				10_000,
+			);
+			expect(seen("1.0.0")).toEqual(sent);
+
+			await request("/deployments/mlp", { method: "PATCH", body: { shadow: null } });
+			await untilRouted("requests no longer mirrored", () => seen("1.0.0").length === 0);
+			expect((await countVersions(10)).get("2.0.0")).toBe(10);
+			expect(seen("2.0.0")).toHaveLength(10);
+			expect(seen("1.0.0")).toEqual([]);
+		} finally {
+			infer.mockRestore();
+		}
 	});
 
 	it("keeps a GPU deployment pending with its reason on a CPU-only node", async () => {
