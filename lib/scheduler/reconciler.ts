@@ -213,6 +213,7 @@ export class Reconciler {
 			this.startLoad(placement.nodeID, d);
 		}
 
+		this.unloadDeleted(deployments, nodeByID);
 		this.refreshChangedReplicas(deployments, replicas);
 		// Routes first, status after: the table is sent before a client can read "running", so a
 		// gateway normally routes to a replica as soon as its deployment shows ready.
@@ -290,6 +291,27 @@ export class Reconciler {
 				from,
 				to,
 				reason,
+			});
+		}
+	}
+
+	/**
+	 * A deleted deployment's replica rows go with it, so no removal plan names them: its
+	 * replicas are unloaded (and unpinned) here, on the nodes still up, from what was served.
+	 */
+	private unloadDeleted(
+		deployments: readonly DeploymentRecord[],
+		nodeByID: ReadonlyMap<string, ServingNode>,
+	): void {
+		for (const [key, { deployment }] of [...this.served]) {
+			if (deployments.some(d => d.id === deployment.id)) continue;
+			this.served.delete(key);
+			const nodeID = key.slice(key.indexOf("\u0000") + 1);
+			if (!nodeByID.get(nodeID)?.available) continue;
+			this.deps.unload(nodeID, deployment).catch(err => {
+				this.deps.warn(
+					`Unloading deleted ${deployment.model} on ${nodeID} failed: ${String(err)}`,
+				);
 			});
 		}
 	}

@@ -278,6 +278,15 @@ describe("deployments on an all-in-one node", () => {
 	});
 
 	it("undeploys: the version goes back to Validated and the model stops being pinned", async () => {
+		const pinned = async () =>
+			(
+				await node.broker.call<{
+					models: Array<{ model: string; version: string; pinned: boolean }>;
+				}>("predictor.stats")
+			).models
+				.filter(m => m.model === "mlp" && m.pinned)
+				.map(m => m.version);
+		expect(await pinned()).toEqual(["2.0.0"]);
 		const deleted = await request("/deployments/mlp", { method: "DELETE" });
 		expect(deleted).toMatchObject({ status: 200, body: { deleted: "mlp" } });
 		expect(await versionState("mlp", "2.0.0")).toBe("Validated");
@@ -286,6 +295,11 @@ describe("deployments on an all-in-one node", () => {
 		expect((list.body as { items: DeploymentView[] }).items.map(d => d.model)).toEqual([
 			"gpu-mlp",
 		]);
+		await waitFor(
+			"mlp unpinned on the node",
+			async () => ((await pinned()).length === 0 ? true : undefined),
+			10_000,
+		);
 	});
 
 	async function countVersions(n: number): Promise<Map<string, number>> {

@@ -167,6 +167,23 @@ describe("Reconciler", () => {
 		expect(h.tables.at(-1)?.deployments[0].replicas).toEqual(["b", "c"]);
 	});
 
+	it("unloads a deleted deployment's replicas on the nodes still up, once", async () => {
+		const store = new MemoryStore([deployment()]);
+		let nodes = [node("a"), node("b")];
+		const h = harness(store, () => nodes);
+		await h.reconciler.trigger();
+		await settle(h.reconciler);
+		expect(h.unloads).toEqual([]);
+		// Deleting a deployment deletes its replica rows with it.
+		store.deployments = [];
+		store.rows = [];
+		nodes = [node("a", { available: false }), node("b")];
+		await h.reconciler.trigger();
+		await h.reconciler.trigger();
+		expect(h.unloads).toEqual(["mlp@b"]);
+		expect(h.tables.at(-1)).toEqual({ deployments: [] });
+	});
+
 	it("says why a deployment is pending when nothing fits", async () => {
 		const store = new MemoryStore([
 			deployment({ resources: { memoryBytes: GiB, cpu: 0, gpus: 1, gpuMemoryBytes: 0 } }),
