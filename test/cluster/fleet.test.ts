@@ -134,10 +134,13 @@ describeWithServices(["nats", "postgres"], "a fleet over NATS", () => {
 		const shown = await waitFor(
 			"worker-cpu shown unavailable",
 			async () => (await nodes()).find(n => n.nodeID === "worker-cpu" && !n.available),
-			HEARTBEAT_TIMEOUT_S * 1000 + 2000,
+			2 * HEARTBEAT_TIMEOUT_S * 1000 + 2000,
 			50,
 		);
-		expect(Date.now() - killedAt).toBeLessThanOrEqual(HEARTBEAT_TIMEOUT_S * 1000 + 250);
+		// Shown once nothing was heard for the timeout (3 s): Moleculer's own check runs once per
+		// timeout and takes 3 to 6 s. Half a timeout of margin leaves a loaded 2-core machine room
+		// for the gateway's answer, and still fails most runs of a fleet that waits for Moleculer.
+		expect(Date.now() - killedAt).toBeLessThanOrEqual(HEARTBEAT_TIMEOUT_S * 1000 * 1.5);
 		expect(shown.unavailableReason).toMatch(/no heartbeat|disconnected/);
 		const others = (await nodes()).filter(n => n.nodeID !== "worker-cpu");
 		expect(others.every(n => n.available)).toBe(true);

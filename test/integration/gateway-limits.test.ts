@@ -213,9 +213,11 @@ describe("gateway request timeouts, body limits and error bodies", () => {
 
 	it("answers a call that outlives the request timeout with 504 and no internals", async () => {
 		const started = Date.now();
-		const answer = await infer(gateway.url, { sleepMs: 1000 });
+		const answer = await infer(gateway.url, { sleepMs: 5000 });
 		expect(answer.status).toBe(504);
-		expect(Date.now() - started).toBeLessThan(950);
+		// Answered at the 300 ms timeout, not when the call ends (5 s); the bound leaves a loaded
+		// 2-core machine seconds of room.
+		expect(Date.now() - started).toBeLessThan(3000);
 		expect(answer.body).toEqual({
 			error: expect.stringContaining("MODELFLEET_REQUEST_TIMEOUT_MS"),
 		});

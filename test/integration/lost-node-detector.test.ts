@@ -63,7 +63,7 @@ describeWithServices(["nats"], "lost node detection over NATS", () => {
 		expect(caller.registry.nodes.get("steady")?.available).toBe(true);
 	});
 
-	it("rejects a call pending on a node whose NATS connection dropped, within half a second", async () => {
+	it("rejects a call pending on a node whose NATS connection dropped, long before any timeout", async () => {
 		const started = Date.now();
 		const pending = caller.call("doomed.wait", { ms: 2_000 });
 		pending.catch(() => undefined);
@@ -79,7 +79,10 @@ describeWithServices(["nats"], "lost node detection over NATS", () => {
 		);
 		expect(error).toBeInstanceOf(Errors.RequestRejectedError);
 		expect((error as Errors.MoleculerRetryableError).retryable).toBe(true);
-		expect(Date.now() - started).toBeLessThan(500);
+		// The probe takes about 150 ms (100 ms of suspicion, one NATS round trip). Without it the
+		// call, whose answer can no longer arrive, would wait for the 30 s request timeout or the
+		// 60 s heartbeat; 3 s leaves a loaded 2-core machine room and still tells them apart.
+		expect(Date.now() - started).toBeLessThan(3000);
 		await waitFor(
 			"the dropped node gone from the caller's registry",
 			() => (caller.registry.nodes.get("doomed")?.available === false ? true : undefined),

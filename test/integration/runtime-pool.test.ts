@@ -65,8 +65,9 @@ describe("RuntimePool", () => {
 				Buffer.from((expected.data as Float32Array).buffer),
 			),
 		).toBe(true);
-		// The loop ran its 5 ms timer throughout: at least a third of the ticks it could have.
-		expect(ticks).toBeGreaterThanOrEqual(Math.floor(elapsed / 5 / 3));
+		// The loop ran its 5 ms timer throughout: a batch run on this thread would allow no tick.
+		// At least one tick per 50 ms, as a loaded 2-core machine may delay each one a lot.
+		expect(ticks).toBeGreaterThanOrEqual(Math.max(2, Math.floor(elapsed / 50)));
 		await local.dispose();
 	});
 
