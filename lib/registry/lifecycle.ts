@@ -27,10 +27,6 @@ export const TRANSITIONS: Readonly<Record<VersionState, readonly VersionState[]>
 /** States a version may be created in: Draft by default; Trained/Validated for imported, already-trained files. */
 export const INITIAL_STATES: readonly VersionState[] = ["Draft", "Trained", "Validated"];
 
-export function allowedTransitions(from: VersionState): readonly VersionState[] {
-	return TRANSITIONS[from];
-}
-
 /** Throws INVALID_TRANSITION (409) naming the allowed next states unless `from → to` is allowed. */
 export function assertTransition(from: VersionState, to: VersionState): void {
 	if (!TRANSITIONS[from].includes(to))
