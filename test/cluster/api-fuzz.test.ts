@@ -233,19 +233,7 @@ describeWithServices(["nats", "postgres"], "fuzzing every route as an attacker",
 
 		beforeAll(async () => {
 			database = await createPostgresDatabase();
-			const port = await freePort();
-			base = `http://127.0.0.1:${port}`;
-			cluster.start("gateway", "gateway", { HOST: "127.0.0.1", PORT: String(port) });
-			cluster.start("control", "control", {
-				DATABASE_URL: database.url,
-				MODELFLEET_BOOTSTRAP_KEY: ownerKey,
-			});
-			cluster.start("worker", "worker", {
-				MODELFLEET_CPUS: "2",
-				MODELFLEET_MEMORY: "4GiB",
-				MODELFLEET_GPUS: "none",
-				MODELFLEET_POOL_THREADS: "1",
-			});
+			base = await cluster.startBasicFleet({ ownerKey, databaseUrl: database.url });
 			await waitForGateway(base, ownerKey, "the fleet's gateway").catch(cluster.failWithLogs);
 			world = await buildWorld(base, ownerKey).catch(cluster.failWithLogs);
 		}, 120_000);

@@ -10,7 +10,6 @@ import type { DeploymentView } from "../../lib/scheduler/deployment-store";
 import { createPostgresDatabase } from "../support/databases";
 import { describeWithServices } from "../support/external-services";
 import { FAST_LOOPS, FleetProcesses } from "../support/fleet-processes";
-import { freePort } from "../support/node-process";
 import { apiClient } from "../support/test-node";
 import { waitFor } from "../support/wait";
 import { writeMlpModel } from "../unit/onnx/example-models";
@@ -34,22 +33,12 @@ describeWithServices(["nats", "postgres"], "failover when a replica's worker die
 
 	beforeAll(async () => {
 		database = await createPostgresDatabase();
-		const port = await freePort();
-		base = `http://127.0.0.1:${port}`;
-		api = `${base}/api/v1`;
-		cluster.start("gateway", "gateway", { HOST: "127.0.0.1", PORT: String(port) });
-		cluster.start("control", "control", {
-			DATABASE_URL: database.url,
-			MODELFLEET_BOOTSTRAP_KEY: OWNER_KEY,
+		base = await cluster.startBasicFleet({
+			ownerKey: OWNER_KEY,
+			databaseUrl: database.url,
+			workers: WORKERS,
 		});
-		for (const name of WORKERS) {
-			cluster.start(name, "worker", {
-				MODELFLEET_CPUS: "2",
-				MODELFLEET_MEMORY: "4GiB",
-				MODELFLEET_GPUS: "none",
-				MODELFLEET_POOL_THREADS: "1",
-			});
-		}
+		api = `${base}/api/v1`;
 		const owner = apiClient(api, OWNER_KEY);
 		await waitFor(
 			"the gateway with both workers",

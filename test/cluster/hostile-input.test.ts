@@ -8,7 +8,6 @@ import { randomUUID } from "node:crypto";
 import { createPostgresDatabase } from "../support/databases";
 import { describeWithServices } from "../support/external-services";
 import { FAST_LOOPS, FleetProcesses } from "../support/fleet-processes";
-import { freePort } from "../support/node-process";
 import { apiClient } from "../support/test-node";
 import { waitFor } from "../support/wait";
 import { MLP_EXAMPLE, writeMlpModel } from "../unit/onnx/example-models";
@@ -45,19 +44,7 @@ describeWithServices(["nats", "postgres"], "hostile input through a fleet's gate
 
 	beforeAll(async () => {
 		database = await createPostgresDatabase();
-		const port = await freePort();
-		gateway = `http://127.0.0.1:${port}`;
-		cluster.start("gateway", "gateway", { HOST: "127.0.0.1", PORT: String(port) });
-		cluster.start("control", "control", {
-			DATABASE_URL: database.url,
-			MODELFLEET_BOOTSTRAP_KEY: OWNER_KEY,
-		});
-		cluster.start("worker", "worker", {
-			MODELFLEET_CPUS: "2",
-			MODELFLEET_MEMORY: "4GiB",
-			MODELFLEET_GPUS: "none",
-			MODELFLEET_POOL_THREADS: "1",
-		});
+		gateway = await cluster.startBasicFleet({ ownerKey: OWNER_KEY, databaseUrl: database.url });
 		const api = apiClient(`${gateway}/api/v1`, OWNER_KEY);
 		await waitFor(
 			"the fleet up: the gateway answers with its worker",

@@ -10,7 +10,6 @@ import { writeOnnxModel, type OnnxModelSpec } from "../../lib/onnx/onnx-writer";
 import { createPostgresDatabase } from "../support/databases";
 import { describeWithServices } from "../support/external-services";
 import { FAST_LOOPS, FleetProcesses } from "../support/fleet-processes";
-import { freePort } from "../support/node-process";
 import { apiClient, startTestNode, type TestNode } from "../support/test-node";
 import { waitFor } from "../support/wait";
 import { writeMlpModel } from "../unit/onnx/example-models";
@@ -131,18 +130,10 @@ describeWithServices(["nats", "postgres"], "large requests across a fleet", () =
 
 	beforeAll(async () => {
 		database = await createPostgresDatabase();
-		const port = await freePort();
-		base = `http://127.0.0.1:${port}`;
-		cluster.start("gateway", "gateway", { HOST: "127.0.0.1", PORT: String(port) });
-		cluster.start("control", "control", {
-			DATABASE_URL: database.url,
-			MODELFLEET_BOOTSTRAP_KEY: OWNER_KEY,
-		});
-		cluster.start("worker", "worker", {
-			MODELFLEET_CPUS: "2",
-			MODELFLEET_MEMORY: "8GiB",
-			MODELFLEET_GPUS: "none",
-			MODELFLEET_POOL_THREADS: "1",
+		base = await cluster.startBasicFleet({
+			ownerKey: OWNER_KEY,
+			databaseUrl: database.url,
+			workerEnv: { MODELFLEET_MEMORY: "8GiB" },
 		});
 		single = await startTestNode(OWNER_KEY, { MODELFLEET_POOL_THREADS: "1" });
 		await waitFor(

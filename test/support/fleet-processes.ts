@@ -6,7 +6,7 @@
 import { randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import { serviceUrl } from "./external-services";
-import { NodeProcess } from "./node-process";
+import { NodeProcess, freePort } from "./node-process";
 
 /** The fleet's heartbeat: a node silent for `timeoutS` is shown unavailable. */
 export const FLEET_HEARTBEAT = { intervalS: 1, timeoutS: 3 } as const;
@@ -16,6 +16,27 @@ export const FAST_LOOPS: Readonly<Record<string, string>> = {
 	MODELFLEET_STATUS_INTERVAL_MS: "300",
 	MODELFLEET_RECONCILE_INTERVAL_MS: "200",
 };
+
+/** A CPU-only worker's declared capacity, the same on every machine the tests run on. */
+export const CPU_WORKER: Readonly<Record<string, string>> = {
+	MODELFLEET_CPUS: "2",
+	MODELFLEET_MEMORY: "4GiB",
+	MODELFLEET_GPUS: "none",
+	MODELFLEET_POOL_THREADS: "1",
+};
+
+export interface BasicFleetOptions {
+	/** The control node's bootstrap owner key. */
+	ownerKey: string;
+	/** The control node's PostgreSQL database. */
+	databaseUrl: string;
+	/** Names of the CPU workers; default one, "worker". */
+	workers?: readonly string[];
+	/** Added to every worker's settings (after CPU_WORKER). */
+	workerEnv?: Record<string, string>;
+	/** Added to every process's settings. */
+	env?: Record<string, string>;
+}
 
 export class FleetProcesses {
 	/** The fleet's Moleculer namespace: `<prefix>-<8 random hex digits>`. */
@@ -49,6 +70,25 @@ export class FleetProcesses {
 		});
 		this.started.push(node);
 		return node;
+	}
+
+	/**
+	 * The usual fleet: a gateway on a free port of 127.0.0.1 (named "gateway"), a control node
+	 * ("control") and CPU workers. Returns the gateway's base URL (`http://127.0.0.1:<port>`);
+	 * the caller waits for what it needs of the fleet.
+	 */
+	async startBasicFleet(options: BasicFleetOptions): Promise<string> {
+		const port = await freePort();
+		const env = options.env ?? {};
+		this.start("gateway", "gateway", { ...env, HOST: "127.0.0.1", PORT: String(port) });
+		this.start("control", "control", {
+			...env,
+			DATABASE_URL: options.databaseUrl,
+			MODELFLEET_BOOTSTRAP_KEY: options.ownerKey,
+		});
+		for (const name of options.workers ?? ["worker"])
+			this.start(name, "worker", { ...env, ...CPU_WORKER, ...options.workerEnv });
+		return `http://127.0.0.1:${port}`;
 	}
 
 	/** Every process started so far, in order, dead ones included. */

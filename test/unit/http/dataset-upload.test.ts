@@ -1,25 +1,9 @@
+import { uncaughtDuring } from "../../support/uncaught";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Readable } from "node:stream";
 import { receiveDataset } from "../../../lib/http/dataset-upload";
-
-/** The errors nobody handled while `run` was going on (and a moment after). */
-async function uncaughtDuring(run: () => Promise<unknown>): Promise<Error[]> {
-	const caught: Error[] = [];
-	const onUncaught = (err: Error) => caught.push(err);
-	const listeners = process.listeners("uncaughtException");
-	process.removeAllListeners("uncaughtException");
-	process.on("uncaughtException", onUncaught);
-	try {
-		await run().catch(() => undefined);
-		await new Promise(resolve => setTimeout(resolve, 100));
-	} finally {
-		process.off("uncaughtException", onUncaught);
-		for (const listener of listeners) process.on("uncaughtException", listener);
-	}
-	return caught;
-}
 
 describe("receiveDataset", () => {
 	const spillDir = fs.mkdtempSync(path.join(os.tmpdir(), "mf-spill-test-"));

@@ -1,26 +1,10 @@
+import { uncaughtDuring } from "../../support/uncaught";
 import { Readable } from "node:stream";
 import { firstFilePart } from "../../../lib/http/multipart-file";
 
 const TYPE = "multipart/form-data; boundary=XX";
 const part = (filename: string, content: string) =>
 	`--XX\r\nContent-Disposition: form-data; name="file"; filename="${filename}"\r\n\r\n${content}`;
-
-/** Resolves with the error events nobody handled while `run` was going on. */
-async function uncaughtDuring(run: () => Promise<unknown>): Promise<Error[]> {
-	const caught: Error[] = [];
-	const onUncaught = (err: Error) => caught.push(err);
-	const listeners = process.listeners("uncaughtException");
-	process.removeAllListeners("uncaughtException");
-	process.on("uncaughtException", onUncaught);
-	try {
-		await run().catch(() => undefined);
-		await new Promise(resolve => setTimeout(resolve, 50));
-	} finally {
-		process.off("uncaughtException", onUncaught);
-		for (const listener of listeners) process.on("uncaughtException", listener);
-	}
-	return caught;
-}
 
 describe("firstFilePart", () => {
 	it("hands on the file part and the fields before it", async () => {
