@@ -58,7 +58,7 @@ import { oipError, oipVersionRef } from "../lib/http/oip-http";
 import { matchInferRoute, serveInfer, type InferRouteDeps } from "../lib/http/oip-infer-route";
 import { MODELFLEET_VERSION } from "../lib/version";
 import type { VersionView } from "../lib/registry/version-store";
-import { TtlCache } from "../lib/http/ttl-cache";
+import { TtlCache } from "../lib/cache/ttl-cache";
 import {
 	callerMiddleware,
 	clientAddress,

@@ -8,7 +8,7 @@ import {
 	ModelLoadError,
 	NotFoundError,
 } from "../errors";
-import { TtlCache } from "../http/ttl-cache";
+import { TtlCache } from "../cache/ttl-cache";
 import type { VersionView } from "../registry/version-store";
 import type { RuntimePool } from "../runtimes/pool/runtime-pool";
 import { ServedModel, type InferResult, type ServingOptions } from "./served-model";

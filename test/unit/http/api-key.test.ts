@@ -1,5 +1,5 @@
 import { apiKeyFromHeaders } from "../../../lib/http/api-key-header";
-import { TtlCache } from "../../../lib/http/ttl-cache";
+import { TtlCache } from "../../../lib/cache/ttl-cache";
 
 describe("apiKeyFromHeaders", () => {
 	it.each([
