@@ -32,7 +32,7 @@ import {
 	type InferenceResponseParts,
 } from "../lib/inference/response-encoder";
 import type { InferResult } from "../lib/predictor/served-model";
-import { MODEL_FORMATS } from "../lib/registry/model-schema";
+import { MODEL_FORMATS } from "../lib/model-spec/model-schema";
 import { VERSION_BUMPS } from "../lib/registry/version-number";
 import { SERVICE } from "../lib/fleet/node-role";
 import { checkReadiness, type Readiness } from "../lib/health/readiness";

@@ -22,7 +22,7 @@ import {
 	registerInferenceMetrics,
 } from "../lib/predictor/inference-metrics";
 import { Predictor, type BatchingOverride, type PredictorDeps } from "../lib/predictor/predictor";
-import { SERVING_RULE } from "../lib/registry/version-spec";
+import { SERVING_RULE } from "../lib/model-spec/version-spec";
 import type { VersionView } from "../lib/registry/version-store";
 import { MODEL_REPLICA_STRATEGY } from "../lib/routing/model-replica-strategy";
 import { RuntimePool } from "../lib/runtimes/pool/runtime-pool";

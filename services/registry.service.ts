@@ -17,7 +17,7 @@ import type { Database } from "../lib/db/database";
 import { EVENTS, type EventPayloads } from "../lib/events";
 import { SERVICE } from "../lib/fleet/node-role";
 import { INITIAL_STATES, VERSION_STATES, type VersionState } from "../lib/registry/lifecycle";
-import { MODEL_FORMATS } from "../lib/registry/model-schema";
+import { MODEL_FORMATS } from "../lib/model-spec/model-schema";
 import {
 	MODEL_FRAMEWORKS,
 	MODEL_NAME_PATTERN,
@@ -40,7 +40,7 @@ import {
 	SERVING_RULE,
 	type Metric,
 	type ServingSpec,
-} from "../lib/registry/version-spec";
+} from "../lib/model-spec/version-spec";
 import { VersionStore, type VersionInput, type VersionView } from "../lib/registry/version-store";
 import { importVersion, type VersionImportInput } from "../lib/registry/version-import";
 import { versionArtifacts } from "../lib/registry/version-artifacts";

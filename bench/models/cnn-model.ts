@@ -15,7 +15,7 @@ import {
 	type OnnxNode,
 	type OnnxTensor,
 } from "../../lib/onnx/onnx-writer";
-import type { ModelSchema } from "../../lib/registry/model-schema";
+import type { ModelSchema } from "../../lib/model-spec/model-schema";
 import { seededRandom, uniformFloats, type Random } from "../support/prng";
 
 export interface CnnShape {

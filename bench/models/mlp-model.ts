@@ -3,7 +3,7 @@
  * weights from a seeded PRNG.
  */
 import { onnxAttribute, writeOnnxModel } from "../../lib/onnx/onnx-writer";
-import type { ModelSchema } from "../../lib/registry/model-schema";
+import type { ModelSchema } from "../../lib/model-spec/model-schema";
 import { seededRandom, uniformFloats } from "../support/prng";
 
 export const MLP_FEATURES = 64;

@@ -7,7 +7,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { BatchingOptions } from "../../lib/batching/batching-options";
 import { ServedModel, type ServingOptions } from "../../lib/predictor/served-model";
-import type { ModelSchema } from "../../lib/registry/model-schema";
+import type { ModelSchema } from "../../lib/model-spec/model-schema";
 import type { RuntimePool } from "../../lib/runtimes/pool/runtime-pool";
 
 const tempDir = fs.mkdtempSync(path.join(os.tmpdir(), "modelfleet-bench-"));

@@ -19,7 +19,7 @@ import {
 	type InferenceResponseParts,
 } from "../inference/response-encoder";
 import { TYPED_ARRAY_OF, type Tensor, type TensorData } from "../inference/tensor";
-import { OIP_DATATYPES, type OipDatatype } from "../registry/model-schema";
+import { OIP_DATATYPES, type OipDatatype } from "../model-spec/model-schema";
 import { DEFAULT_MAX_JSON_DEPTH, parseClientJson } from "../json-policy";
 
 /** The header that gives the JSON part's length, lower-case as Node hands headers over. */

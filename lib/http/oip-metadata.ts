@@ -2,7 +2,7 @@
  * Open Inference Protocol metadata (KServe v2 / Triton) from the registry's views. Platform
  * names follow Triton's where one exists.
  */
-import type { ModelFormat } from "../registry/model-schema";
+import type { ModelFormat } from "../model-spec/model-schema";
 import type { VersionView } from "../registry/version-store";
 
 export const OIP_PLATFORMS: Readonly<Record<ModelFormat, string>> = {

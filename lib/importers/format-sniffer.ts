@@ -4,7 +4,7 @@
  * A pure function of the bytes it is given; ./index.ts reads them.
  */
 import * as zlib from "node:zlib";
-import type { ModelFormat } from "../registry/model-schema";
+import type { ModelFormat } from "../model-spec/model-schema";
 
 /** How many leading bytes sniffing looks at (a tar header is 512). */
 export const SNIFF_HEAD_BYTES = 4096;

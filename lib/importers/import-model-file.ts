@@ -6,7 +6,7 @@
 import * as fs from "node:fs/promises";
 import { Errors } from "moleculer";
 import { InvalidModelFileError, UnsafeModelFormatError } from "../errors";
-import type { ModelFormat, ModelSchema } from "../registry/model-schema";
+import type { ModelFormat, ModelSchema } from "../model-spec/model-schema";
 import {
 	SNIFF_HEAD_BYTES,
 	sniffModelFormat,

@@ -1,6 +1,6 @@
 /** The importer of each model format, resolved by name: a new format is one new importer. */
 import { InvalidInputError } from "../errors";
-import { MODEL_FORMATS, type ModelFormat } from "../registry/model-schema";
+import { MODEL_FORMATS, type ModelFormat } from "../model-spec/model-schema";
 import type { ModelImporter } from "./model-importer";
 import { OnnxImporter } from "./onnx-importer";
 import type { ArchiveLimits } from "./tar-files";

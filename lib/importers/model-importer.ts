@@ -3,7 +3,7 @@
  * name in ./index.ts): read a stored file of its format, check that its runtime can load it,
  * and say what the model takes and gives.
  */
-import type { ModelFormat, ModelSchema } from "../registry/model-schema";
+import type { ModelFormat, ModelSchema } from "../model-spec/model-schema";
 
 /** A model file that loaded, with the schema it holds. */
 export interface ImportedModel {

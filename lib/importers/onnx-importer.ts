@@ -7,7 +7,7 @@ import type * as Ort from "onnxruntime-node";
 import { InvalidModelFileError } from "../errors";
 import { oipDatatypeOfOrtType } from "../onnx/onnx-element-types";
 import { readOnnxHeader, type OnnxHeader } from "../onnx/onnx-header";
-import type { TensorSpec } from "../registry/model-schema";
+import type { TensorSpec } from "../model-spec/model-schema";
 import { isSystemError, reasonOf } from "./import-errors";
 import type { ImportedModel, ModelImporter } from "./model-importer";
 

@@ -4,7 +4,7 @@
  * file leaves dynamic, per-feature names, ranges and categories.
  */
 import { SchemaMismatchError } from "../errors";
-import type { FeatureSpec, ModelSchema, TensorSpec } from "../registry/model-schema";
+import type { FeatureSpec, ModelSchema, TensorSpec } from "../model-spec/model-schema";
 
 /**
  * The schema to register: the file's when none is given, else the given one checked against it.

@@ -14,7 +14,7 @@
 import * as fs from "node:fs/promises";
 import { InvalidModelFileError } from "../errors";
 import { parseClientJson } from "../json-policy";
-import type { ModelSchema, TensorSpec } from "../registry/model-schema";
+import type { ModelSchema, TensorSpec } from "../model-spec/model-schema";
 import { isSystemError, reasonOf } from "./import-errors";
 import type { ImportedModel, ModelImporter } from "./model-importer";
 import { readXgboostJsonModel, type XgboostJsonModel } from "./xgboost-json-model";

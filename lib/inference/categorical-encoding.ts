@@ -10,7 +10,7 @@
  * tensor in `inputs` carries the code directly, and the pre-processing pipeline, which is
  * compiled against the same schema, maps that number back to the category it one-hots.
  */
-import type { FeatureSpec } from "../registry/model-schema";
+import type { FeatureSpec } from "../model-spec/model-schema";
 
 export type CategoryEncoding =
 	| { kind: "value"; categories: readonly number[] }

@@ -3,7 +3,7 @@
  * (NaN) only in columns the pipeline imputes, feature min/max, and categories. They run over
  * the decoded typed data, so `inputs` and `instances` are held to exactly the same rules.
  */
-import type { OipDatatype, TensorSpec } from "../registry/model-schema";
+import type { OipDatatype, TensorSpec } from "../model-spec/model-schema";
 import { categoryEncoding, categoryNumbers, listCategories } from "./categorical-encoding";
 import { columnScans, scanBound, type ColumnBounds } from "./column-scans";
 import { ELEMENT_DECODERS, storedNumber } from "./element-decoders";

@@ -8,7 +8,7 @@
  * So FP32 and FP64, nearly every tensor the checks scan, get loops of their own, and the other
  * datatypes (integers with features, FP16, 64-bit integers) share one.
  */
-import type { OipDatatype } from "../registry/model-schema";
+import type { OipDatatype } from "../model-spec/model-schema";
 import { anyNonFiniteFP32, WASM_SCAN_MIN_VALUES, WASM_SCAN_STEP } from "./finite-scan-wasm";
 import { fromHalfBits } from "./fp16";
 import type { TensorData } from "./tensor";

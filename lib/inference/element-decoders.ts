@@ -6,7 +6,7 @@
  * is the column checks' decision (only where the pipeline imputes). No other datatype can
  * hold a missing value.
  */
-import type { OipDatatype } from "../registry/model-schema";
+import type { OipDatatype } from "../model-spec/model-schema";
 import { fromHalfBits, toHalfBits } from "./fp16";
 import { show } from "./input-location";
 import { TYPED_ARRAY_OF, type TensorData } from "./tensor";

@@ -4,7 +4,7 @@
  * decoder raises names the place this way, then what it got and what it expected.
  */
 import { InvalidInputError } from "../errors";
-import type { FeatureSpec } from "../registry/model-schema";
+import type { FeatureSpec } from "../model-spec/model-schema";
 
 /** Describes the element at a flat row-major index of one decoded tensor. */
 export type ElementDescriber = (index: number) => string;

@@ -4,7 +4,7 @@
  * of values in the schema's feature order. Categorical features take the category itself; it is
  * written as its value or code (see categorical-encoding.ts). Compiled once per version.
  */
-import type { ModelSchema, TensorSpec } from "../registry/model-schema";
+import type { ModelSchema, TensorSpec } from "../model-spec/model-schema";
 import { categoryEncoding, categoryNumbers, listCategories } from "./categorical-encoding";
 import type { ColumnCheck } from "./column-checks";
 import { ELEMENT_DECODERS } from "./element-decoders";

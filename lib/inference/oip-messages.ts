@@ -4,7 +4,7 @@
  * server also accepts. These are what the gateway receives and returns; inside the fleet the
  * predictor works on `Tensor`s.
  */
-import type { OipDatatype } from "../registry/model-schema";
+import type { OipDatatype } from "../model-spec/model-schema";
 import type { TensorData } from "./tensor";
 
 /** One value of `data`: a scalar or, for nested data, an array of them (row-major). */

@@ -14,7 +14,7 @@
  */
 import Validator, { type SyncCheckFunction, type ValidationError } from "fastest-validator";
 import { InvalidInputError } from "../errors";
-import type { ModelSchema, TensorSpec } from "../registry/model-schema";
+import type { ModelSchema, TensorSpec } from "../model-spec/model-schema";
 import { compileColumnCheck, type ColumnCheck } from "./column-checks";
 import { ELEMENT_DECODERS, type ElementDecoder } from "./element-decoders";
 import { compileInstancesDecoder } from "./instances-decoder";

@@ -3,7 +3,7 @@
  * row-major, batch along the first dimension. They cross the transporter and thread
  * boundaries as typed arrays, never as JSON number arrays.
  */
-import type { OipDatatype } from "../registry/model-schema";
+import type { OipDatatype } from "../model-spec/model-schema";
 
 /** The typed array (or string list, for BYTES) that holds each datatype's values. */
 export interface TensorDataByType {

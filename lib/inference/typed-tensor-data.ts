@@ -4,7 +4,7 @@
  * copy and no per-element decoding, once it is exactly the datatype's array
  * (`TYPED_ARRAY_OF`) and as long as the shape.
  */
-import type { OipDatatype } from "../registry/model-schema";
+import type { OipDatatype } from "../model-spec/model-schema";
 import { invalidValue, type ElementDescriber } from "./input-location";
 import type { OipTypedTensorData } from "./oip-messages";
 import { elementCount, TYPED_ARRAY_OF, typedArrayName } from "./tensor";

@@ -2,7 +2,7 @@
  * ONNX tensor element types (TensorProto.DataType) and how they map to Open Inference Protocol
  * datatypes. Types the protocol cannot carry (bfloat16, complex, float8, int4) have no entry.
  */
-import type { OipDatatype } from "../registry/model-schema";
+import type { OipDatatype } from "../model-spec/model-schema";
 
 /** TensorProto.DataType values from onnx.proto. */
 export const OnnxElementType = {

@@ -3,7 +3,7 @@
  * enough for the models modelfleet builds itself (test fixtures, exported dense networks).
  * Field numbers are those of onnx/onnx.proto.
  */
-import type { OipDatatype } from "../registry/model-schema";
+import type { OipDatatype } from "../model-spec/model-schema";
 import { ONNX_ELEMENT_TYPE_OF, OnnxElementType } from "./onnx-element-types";
 import { ProtobufWriter } from "./protobuf-writer";
 

@@ -14,8 +14,8 @@
  * pre-pipeline.ts and post-pipeline.ts for each step's exact meaning).
  */
 import type { Tensor } from "../inference/tensor";
-import type { ModelSchema } from "../registry/model-schema";
-import type { PipelineSpec } from "../registry/version-spec";
+import type { ModelSchema } from "../model-spec/model-schema";
+import type { PipelineSpec } from "../model-spec/version-spec";
 import { compilePostPipeline, type CompiledPostPipeline } from "./post-pipeline";
 import {
 	compilePrePipeline,

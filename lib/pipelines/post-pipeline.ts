@@ -16,8 +16,8 @@
 import { numberReader } from "../inference/column-checks";
 import { toHalfBits } from "../inference/fp16";
 import type { Tensor } from "../inference/tensor";
-import type { TensorSpec } from "../registry/model-schema";
-import type { PostStep } from "../registry/version-spec";
+import type { TensorSpec } from "../model-spec/model-schema";
+import type { PostStep } from "../model-spec/version-spec";
 import { stepError, stepName } from "./pipeline-errors";
 
 export type PostStepType = PostStep["type"];

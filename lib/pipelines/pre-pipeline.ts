@@ -20,8 +20,8 @@ import { numberReader } from "../inference/column-checks";
 import { storedNumber } from "../inference/element-decoders";
 import { toHalfBits } from "../inference/fp16";
 import { TYPED_ARRAY_OF, type Tensor, type TensorData } from "../inference/tensor";
-import type { OipDatatype, TensorSpec } from "../registry/model-schema";
-import type { PreStep } from "../registry/version-spec";
+import type { OipDatatype, TensorSpec } from "../model-spec/model-schema";
+import type { PreStep } from "../model-spec/version-spec";
 import { stepError, stepName } from "./pipeline-errors";
 
 export type PreStepType = PreStep["type"];

@@ -6,8 +6,8 @@ import { compileRequestValidator, type RequestValidator } from "../inference/req
 import type { RequestLimits } from "../inference/request-limits";
 import type { Tensor } from "../inference/tensor";
 import { compilePipeline, type CompiledPipeline } from "../pipelines/compile-pipeline";
-import type { ModelFormat, ModelSchema } from "../registry/model-schema";
-import type { PipelineSpec } from "../registry/version-spec";
+import type { ModelFormat, ModelSchema } from "../model-spec/model-schema";
+import type { PipelineSpec } from "../model-spec/version-spec";
 import { resolveRuntime } from "../runtimes";
 import type { LoadedModel } from "../runtimes/model-runtime";
 import type { RuntimePool } from "../runtimes/pool/runtime-pool";

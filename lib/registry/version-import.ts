@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import type { Scope } from "../accounts/access";
 import { NotFoundError } from "../errors";
 import type { ImportModelFileOptions, ImportedModel } from "../importers";
-import type { ModelFormat, ModelSchema } from "./model-schema";
+import type { ModelFormat, ModelSchema } from "../model-spec/model-schema";
 import type { VersionInput, VersionStore, VersionView } from "./version-store";
 
 /** A version made from an uploaded model file: what `versions.create` takes, minus what the file tells. */

@@ -6,7 +6,7 @@ import { isUniqueViolation } from "../db/migrate";
 import { modelAliases, modelVersions } from "../db/schema";
 import { AlreadyExistsError, InvalidInputError, NotFoundError } from "../errors";
 import { assertTransition, INITIAL_STATES, type VersionState } from "./lifecycle";
-import type { ModelFormat, ModelSchema } from "./model-schema";
+import type { ModelFormat, ModelSchema } from "../model-spec/model-schema";
 import { findModel } from "./model-store";
 import { auditOk, decodeSeqCursor, encodeCursor, type Page } from "./registry-scope";
 import {
@@ -24,7 +24,7 @@ import {
 	type PipelineSpec,
 	type ResourceHints,
 	type ServingSpec,
-} from "./version-spec";
+} from "../model-spec/version-spec";
 
 /** Alias names: never a semantic version or "latest", so a selector is never ambiguous. */
 export const ALIAS_PATTERN = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;

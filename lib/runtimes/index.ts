@@ -3,7 +3,7 @@
  * native or wasm engine on first use, so resolving one costs nothing.
  */
 import { InvalidInputError } from "../errors";
-import { MODEL_FORMATS, type ModelFormat } from "../registry/model-schema";
+import { MODEL_FORMATS, type ModelFormat } from "../model-spec/model-schema";
 import type { ModelRuntime } from "./model-runtime";
 import { OnnxRuntime } from "./onnx/onnx-runtime";
 import { TfjsRuntime } from "./tfjs/tfjs-runtime";

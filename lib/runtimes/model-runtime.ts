@@ -5,7 +5,7 @@
  */
 import type { ArchiveLimits } from "../importers/tar-files";
 import type { Tensor } from "../inference/tensor";
-import type { ModelFormat, ModelSchema } from "../registry/model-schema";
+import type { ModelFormat, ModelSchema } from "../model-spec/model-schema";
 
 export interface RuntimeLoadOptions {
 	/** Execution providers to try, best first (e.g. ["cuda", "cpu"]); the first that loads wins. */

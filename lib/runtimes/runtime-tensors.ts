@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { InvalidInputError, ModelLoadError } from "../errors";
 import { reasonOf } from "../importers/import-errors";
 import { elementCount, typedArrayName, type Tensor } from "../inference/tensor";
-import type { OipDatatype, TensorSpec } from "../registry/model-schema";
+import type { OipDatatype, TensorSpec } from "../model-spec/model-schema";
 
 /**
  * The array each datatype's data must be, by its toStringTag: unlike `instanceof`, that holds

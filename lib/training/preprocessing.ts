@@ -17,8 +17,8 @@ import { numericStats, codeCounts } from "../datasets/column-stats";
 import { findColumn, type Dataset, type DatasetColumn } from "../datasets/dataset";
 import { InvalidInputError } from "../errors";
 import type { Tensor } from "../inference/tensor";
-import type { FeatureSpec, TensorSpec } from "../registry/model-schema";
-import type { PreStep } from "../registry/version-spec";
+import type { FeatureSpec, TensorSpec } from "../model-spec/model-schema";
+import type { PreStep } from "../model-spec/version-spec";
 
 export interface NumericFeature {
 	name: string;

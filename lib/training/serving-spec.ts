@@ -1,11 +1,11 @@
 /**
  * What a trained model's version carries for serving, in the registry's own formats
- * (lib/registry/model-schema.ts, lib/registry/version-spec.ts): the schema (the raw feature
+ * (lib/model-spec/model-schema.ts, lib/model-spec/version-spec.ts): the schema (the raw feature
  * columns in, probabilities or a prediction out), the pipeline (the training pre-processing;
  * argmax to a label for a classifier) and the class labels.
  */
-import type { ModelSchema } from "../registry/model-schema";
-import type { PipelineSpec } from "../registry/version-spec";
+import type { ModelSchema } from "../model-spec/model-schema";
+import type { PipelineSpec } from "../model-spec/version-spec";
 import { outputName } from "./dense-network";
 import type { Task } from "./job-spec";
 import type { Preprocessing } from "./preprocessing";

@@ -12,7 +12,7 @@
  */
 import type { Dataset } from "../datasets/dataset";
 import { splitDataset, type DatasetSplit } from "../datasets/dataset-split";
-import type { Metric, Lineage } from "../registry/version-spec";
+import type { Metric, Lineage } from "../model-spec/version-spec";
 import { checkAcceptance, type AcceptanceResult } from "./acceptance";
 import type { JobSpec, MetricName } from "./job-spec";
 import {

@@ -12,7 +12,7 @@ import Ajv, { type ValidateFunction } from "ajv";
 import { load as loadYaml } from "js-yaml";
 import { startNode, type StartedNode } from "../../nodes/start-node";
 import { writeOnnxModel } from "../../lib/onnx/onnx-writer";
-import type { OipDatatype } from "../../lib/registry/model-schema";
+import type { OipDatatype } from "../../lib/model-spec/model-schema";
 import { freePort } from "../support/node-process";
 import { startTestNode, type TestNode } from "../support/test-node";
 import { MLP_EXAMPLE, writeMlpModel } from "../unit/onnx/example-models";

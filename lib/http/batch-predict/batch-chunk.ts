@@ -5,7 +5,7 @@
  * objects: what stays alive while a chunk is in flight is then a few buffers, not a heap full
  * of values for the garbage collector to chase.
  */
-import type { OipDatatype } from "../../registry/model-schema";
+import type { OipDatatype } from "../../model-spec/model-schema";
 import type { BatchRow } from "./input-rows";
 
 /** Numeric rows as one row-major tensor. */

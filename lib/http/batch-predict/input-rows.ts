@@ -7,7 +7,7 @@
  */
 import { InvalidInputError } from "../../errors";
 import { DEFAULT_MAX_JSON_DEPTH, parseClientJson } from "../../json-policy";
-import type { FeatureSpec, ModelSchema, OipDatatype } from "../../registry/model-schema";
+import type { FeatureSpec, ModelSchema, OipDatatype } from "../../model-spec/model-schema";
 
 export const BATCH_FORMATS = ["csv", "ndjson"] as const;
 export type BatchFormat = (typeof BATCH_FORMATS)[number];

@@ -10,7 +10,7 @@ import { createHash } from "node:crypto";
 import * as semver from "semver";
 import { AlreadyExistsError, ModelLoadError, StateConflictError } from "../../errors";
 import type { BatchingOptions } from "../../batching/batching-options";
-import type { ModelFormat } from "../../registry/model-schema";
+import type { ModelFormat } from "../../model-spec/model-schema";
 import type { VersionView } from "../../registry/version-store";
 import type { UpdateDeploymentParams } from "../../scheduler/deployment-spec";
 import type { DeploymentView } from "../../scheduler/deployment-store";

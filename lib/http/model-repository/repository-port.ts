@@ -9,7 +9,7 @@ import { uploadArtifact } from "../../artifacts/artifact-upload";
 import type { FleetNode } from "../../fleet/node-inventory";
 import { SERVICE } from "../../fleet/node-role";
 import type { ModelView } from "../../registry/model-store";
-import type { ModelFormat, ModelSchema } from "../../registry/model-schema";
+import type { ModelFormat, ModelSchema } from "../../model-spec/model-schema";
 import type { VersionView } from "../../registry/version-store";
 import type {
 	CreateDeploymentParams,

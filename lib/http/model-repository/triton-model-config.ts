@@ -11,7 +11,7 @@ import type {
 	ModelSchema,
 	OipDatatype,
 	TensorSpec,
-} from "../../registry/model-schema";
+} from "../../model-spec/model-schema";
 
 /** Batching settings from a config, in the predictor's terms. */
 export interface ConfigBatching {

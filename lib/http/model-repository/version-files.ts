@@ -6,7 +6,7 @@
 import { buffer } from "node:stream/consumers";
 import * as tar from "tar-stream";
 import { InvalidInputError } from "../../errors";
-import type { ModelFormat } from "../../registry/model-schema";
+import type { ModelFormat } from "../../model-spec/model-schema";
 
 export interface VersionFile {
 	/** The bytes to store and import. */

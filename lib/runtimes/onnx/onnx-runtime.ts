@@ -11,7 +11,7 @@ import { InvalidInputError, ModelLoadError } from "../../errors";
 import { reasonOf } from "../../importers/import-errors";
 import type { Tensor } from "../../inference/tensor";
 import { oipDatatypeOfOrtType } from "../../onnx/onnx-element-types";
-import type { ModelSchema, TensorSpec } from "../../registry/model-schema";
+import type { ModelSchema, TensorSpec } from "../../model-spec/model-schema";
 import type { LoadedModel, ModelRuntime, RuntimeLoadOptions } from "../model-runtime";
 import {
 	resolveRuntimeLoadOptions,

@@ -6,7 +6,7 @@
 import type * as Ort from "onnxruntime-node";
 import type { Tensor, TensorData } from "../../inference/tensor";
 import { oipDatatypeOfOrtType } from "../../onnx/onnx-element-types";
-import type { OipDatatype } from "../../registry/model-schema";
+import type { OipDatatype } from "../../model-spec/model-schema";
 
 type OrtModule = typeof Ort;
 

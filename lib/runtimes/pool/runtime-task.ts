@@ -1,6 +1,6 @@
 import type { ArchiveLimits } from "../../importers/tar-files";
 import type { Tensor } from "../../inference/tensor";
-import type { ModelFormat } from "../../registry/model-schema";
+import type { ModelFormat } from "../../model-spec/model-schema";
 
 /** What a pool thread is asked to do: run a batch on a model it loads (once) from a local file. */
 export interface RuntimeTask {

@@ -12,7 +12,7 @@ import type { Tensor, TensorData } from "../../inference/tensor";
 import { readTarFiles } from "../../importers/tar-files";
 import { tfjsArtifactsFromFiles } from "../../importers/tfjs-artifacts";
 import { loadTfjs, type TfModule } from "../../importers/tfjs-runtime";
-import type { ModelSchema } from "../../registry/model-schema";
+import type { ModelSchema } from "../../model-spec/model-schema";
 import type { LoadedModel, ModelRuntime, RuntimeLoadOptions } from "../model-runtime";
 import { resolveRuntimeLoadOptions, warnUnlessPreferred } from "../runtime-load-options";
 import { disposedError, loadError, matchInputs, modelRef, selectOutputs } from "../runtime-tensors";

@@ -9,7 +9,7 @@
  */
 import type { GraphModel, LayersModel, ModelTensorInfo, Tensor } from "@tensorflow/tfjs";
 import type { TfModule } from "../../importers/tfjs-runtime";
-import type { ModelSchema, OipDatatype, TensorSpec } from "../../registry/model-schema";
+import type { ModelSchema, OipDatatype, TensorSpec } from "../../model-spec/model-schema";
 import { executeGraph } from "./tfjs-graph-execution";
 
 /** TF.js dtypes, and the TensorFlow DT_* names of a signature, → OIP (int64 runs as int32). */

@@ -7,7 +7,7 @@ import { listAudit } from "../../../lib/audit/audit-log";
 import { API_KEY_SECRET_NAME } from "../../../lib/accounts/key-secret";
 import { apiKeys, installationSecrets, schemaMigrations } from "../../../lib/db/schema";
 import { ModelStore } from "../../../lib/registry/model-store";
-import type { ModelSchema } from "../../../lib/registry/model-schema";
+import type { ModelSchema } from "../../../lib/model-spec/model-schema";
 import { VersionStore } from "../../../lib/registry/version-store";
 import { describeOnEachEngine } from "../../support/databases";
 

@@ -1,7 +1,7 @@
 import { InvalidModelFileError } from "../../../lib/errors";
 import { OnnxImporter } from "../../../lib/importers/onnx-importer";
 import { writeOnnxModel } from "../../../lib/onnx/onnx-writer";
-import type { OipDatatype } from "../../../lib/registry/model-schema";
+import type { OipDatatype } from "../../../lib/model-spec/model-schema";
 import { writeMlpModel } from "../onnx/example-models";
 import { temporaryFolder } from "./importer-test-files";
 

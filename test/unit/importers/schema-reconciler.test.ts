@@ -1,6 +1,6 @@
 import { SchemaMismatchError } from "../../../lib/errors";
 import { reconcileSchema } from "../../../lib/importers/schema-reconciler";
-import type { ModelSchema } from "../../../lib/registry/model-schema";
+import type { ModelSchema } from "../../../lib/model-spec/model-schema";
 
 const FILE: ModelSchema = {
 	inputs: [

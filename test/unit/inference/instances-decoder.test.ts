@@ -1,6 +1,6 @@
 import { InvalidInputError, RequestTooLargeError } from "../../../lib/errors";
 import { compileRequestValidator } from "../../../lib/inference/request-validator";
-import type { ModelSchema } from "../../../lib/registry/model-schema";
+import type { ModelSchema } from "../../../lib/model-spec/model-schema";
 import { expectRefused } from "./validator-fixtures";
 
 const SCHEMA: ModelSchema = {

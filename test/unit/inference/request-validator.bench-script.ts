@@ -10,7 +10,7 @@ import {
 	compileRequestValidator,
 	type RequestValidator,
 } from "../../../lib/inference/request-validator";
-import type { ModelSchema } from "../../../lib/registry/model-schema";
+import type { ModelSchema } from "../../../lib/model-spec/model-schema";
 
 const ROWS = 64;
 const WIDTH = 64;

@@ -4,7 +4,7 @@ import {
 	compileRequestValidator,
 	type RequestValidator,
 } from "../../../lib/inference/request-validator";
-import type { OipDatatype } from "../../../lib/registry/model-schema";
+import type { OipDatatype } from "../../../lib/model-spec/model-schema";
 import { SCHEMA, expectRefused, refusal } from "./validator-fixtures";
 
 const EXPECTED_INPUTS = "'x' FP32 [-1, 4], 'ids' INT64 [-1, 2], 'mask' BOOL [-1]";

@@ -4,7 +4,7 @@ import {
 	compileRequestValidator,
 	type RequestValidator,
 } from "../../../lib/inference/request-validator";
-import type { OipDatatype } from "../../../lib/registry/model-schema";
+import type { OipDatatype } from "../../../lib/model-spec/model-schema";
 import { SCHEMA, expectRefused } from "./validator-fixtures";
 
 const OUTPUTS = [{ name: "y", datatype: "FP32" as const, shape: [-1] }];

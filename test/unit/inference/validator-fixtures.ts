@@ -1,7 +1,7 @@
 /** What the request-validator tests share: an iris-like schema and the check of a refusal. */
 import { InvalidInputError, RequestTooLargeError } from "../../../lib/errors";
 import type { RequestValidator } from "../../../lib/inference/request-validator";
-import type { ModelSchema } from "../../../lib/registry/model-schema";
+import type { ModelSchema } from "../../../lib/model-spec/model-schema";
 
 /** Four iris-like features (one categorical), 64-bit ids and a boolean mask. */
 export const SCHEMA: ModelSchema = {

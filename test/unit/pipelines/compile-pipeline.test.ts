@@ -3,8 +3,8 @@ import { compileRequestValidator } from "../../../lib/inference/request-validato
 import { encodeInferenceResponse } from "../../../lib/inference/response-encoder";
 import type { Tensor } from "../../../lib/inference/tensor";
 import { compilePipeline } from "../../../lib/pipelines/compile-pipeline";
-import type { ModelSchema } from "../../../lib/registry/model-schema";
-import type { PipelineSpec } from "../../../lib/registry/version-spec";
+import type { ModelSchema } from "../../../lib/model-spec/model-schema";
+import type { PipelineSpec } from "../../../lib/model-spec/version-spec";
 
 const SCHEMA: ModelSchema = {
 	inputs: [

@@ -1,8 +1,8 @@
 import { InvalidInputError } from "../../../lib/errors";
 import type { Tensor } from "../../../lib/inference/tensor";
 import { compilePostPipeline } from "../../../lib/pipelines/post-pipeline";
-import type { TensorSpec } from "../../../lib/registry/model-schema";
-import type { PostStep } from "../../../lib/registry/version-spec";
+import type { TensorSpec } from "../../../lib/model-spec/model-schema";
+import type { PostStep } from "../../../lib/model-spec/version-spec";
 
 const THREE: TensorSpec[] = [
 	{ name: "logits", datatype: "FP64", shape: [-1, 3] },

@@ -2,8 +2,8 @@ import { InvalidInputError } from "../../../lib/errors";
 import { toHalfBits } from "../../../lib/inference/fp16";
 import type { Tensor } from "../../../lib/inference/tensor";
 import { compilePrePipeline } from "../../../lib/pipelines/pre-pipeline";
-import type { TensorSpec } from "../../../lib/registry/model-schema";
-import type { PreStep } from "../../../lib/registry/version-spec";
+import type { TensorSpec } from "../../../lib/model-spec/model-schema";
+import type { PreStep } from "../../../lib/model-spec/version-spec";
 
 const TWO: TensorSpec = { name: "x", datatype: "FP64", shape: [-1, 2] };
 

@@ -8,7 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { InvalidInputError, NotFoundError } from "../../../lib/errors";
 import { Predictor, type PredictorDeps } from "../../../lib/predictor/predictor";
-import type { ServingSpec } from "../../../lib/registry/version-spec";
+import type { ServingSpec } from "../../../lib/model-spec/version-spec";
 import type { VersionView } from "../../../lib/registry/version-store";
 import { MLP_EXAMPLE, writeMlpModel } from "../onnx/example-models";
 

@@ -1,5 +1,5 @@
 import { InvalidInputError } from "../../../lib/errors";
-import { MODEL_FORMATS, type ModelFormat } from "../../../lib/registry/model-schema";
+import { MODEL_FORMATS, type ModelFormat } from "../../../lib/model-spec/model-schema";
 import { OnnxRuntime, resolveRuntime, TfjsRuntime, XgboostRuntime } from "../../../lib/runtimes";
 
 describe("resolveRuntime", () => {

@@ -1,6 +1,6 @@
 import { InvalidInputError, ModelLoadError } from "../../../lib/errors";
 import type { Tensor } from "../../../lib/inference/tensor";
-import type { TensorSpec } from "../../../lib/registry/model-schema";
+import type { TensorSpec } from "../../../lib/model-spec/model-schema";
 import { loadError, matchInputs, selectOutputs } from "../../../lib/runtimes/runtime-tensors";
 
 const SPECS: TensorSpec[] = [

@@ -2,7 +2,7 @@ import { parseDataset } from "../../../lib/datasets/parse-dataset";
 import { InvalidInputError } from "../../../lib/errors";
 import { compileRequestValidator } from "../../../lib/inference/request-validator";
 import { compilePipeline } from "../../../lib/pipelines/compile-pipeline";
-import { checkVersionSpec } from "../../../lib/registry/version-spec";
+import { checkVersionSpec } from "../../../lib/model-spec/version-spec";
 import { fitPreprocessing, type RawRow } from "../../../lib/training/preprocessing";
 import { servingSpec } from "../../../lib/training/serving-spec";
 

@@ -6,7 +6,7 @@ import { splitDataset } from "../../../lib/datasets/dataset-split";
 import { parseDataset } from "../../../lib/datasets/parse-dataset";
 import { SeededRandom } from "../../../lib/datasets/seeded-random";
 import { compilePipeline } from "../../../lib/pipelines/compile-pipeline";
-import { checkVersionSpec } from "../../../lib/registry/version-spec";
+import { checkVersionSpec } from "../../../lib/model-spec/version-spec";
 import { validateJobSpec } from "../../../lib/training/job-spec";
 import { runTrainingJob, type TrainingOutcome } from "../../../lib/training/training-run";
 import type { EpochProgress } from "../../../lib/training/training-types";

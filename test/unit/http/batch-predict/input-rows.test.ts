@@ -8,7 +8,7 @@ import {
 	type BatchRow,
 	type TabularInput,
 } from "../../../../lib/http/batch-predict/input-rows";
-import type { ModelSchema } from "../../../../lib/registry/model-schema";
+import type { ModelSchema } from "../../../../lib/model-spec/model-schema";
 
 async function* chunks(...parts: string[]): AsyncGenerator<string> {
 	yield* parts;

@@ -6,7 +6,7 @@ import {
 } from "../../../../lib/errors";
 import type { Tensor } from "../../../../lib/inference/tensor";
 import { writeOnnxModel, type OnnxModelSpec } from "../../../../lib/onnx/onnx-writer";
-import type { OipDatatype } from "../../../../lib/registry/model-schema";
+import type { OipDatatype } from "../../../../lib/model-spec/model-schema";
 import {
 	ONNX_MEMORY_FACTOR,
 	ONNX_SESSION_BYTES,

@@ -1,4 +1,4 @@
-import { checkVersionSpec, type VersionSpec } from "../../../lib/registry/version-spec";
+import { checkVersionSpec, type VersionSpec } from "../../../lib/model-spec/version-spec";
 
 const base = (): VersionSpec => ({
 	schema: {
