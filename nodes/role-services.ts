@@ -8,7 +8,7 @@ import type { NodeCapacity } from "../lib/capacity/node-capacity";
 import type { NodeConfig } from "../lib/config/node-config";
 import type { Database } from "../lib/db/database";
 import type { InFlightCounter } from "../lib/fleet/in-flight";
-import type { ArchiveLimits } from "../lib/importers/tar-files";
+import type { ArchiveLimits } from "../lib/files/tar-files";
 import {
 	GATEWAY_DEPENDENCIES,
 	ROLE_SERVICES,

@@ -10,7 +10,7 @@ import { requires, scopeOf, type RequestMeta } from "../lib/accounts/access";
 import type { ArtifactCall } from "../lib/artifacts/artifact-protocol";
 import { LocalBlobs, type LocalBlobsOptions } from "../lib/artifacts/local-blobs";
 import type { BatchingOptions } from "../lib/batching/batching-options";
-import type { ArchiveLimits } from "../lib/importers/tar-files";
+import type { ArchiveLimits } from "../lib/files/tar-files";
 import { EVENTS, type EventPayloads } from "../lib/events";
 import { SERVICE } from "../lib/fleet/node-role";
 import type { RequestLimits } from "../lib/inference/request-limits";

@@ -8,7 +8,7 @@ import { pipeline } from "node:stream/promises";
 import { StringDecoder } from "node:string_decoder";
 import { CsvError, parse } from "csv-parse";
 import type { Cell } from "./column-builder";
-import { jsonSyntaxReason } from "../importers/import-errors";
+import { jsonSyntaxReason } from "../files/error-reasons";
 import { parseClientJson } from "../json-policy";
 import { datasetError, kindOfValue } from "./dataset-errors";
 

@@ -13,7 +13,7 @@ import {
 	type SniffInput,
 	type SniffResult,
 } from "./format-sniffer";
-import { isSystemError, reasonOf } from "./import-errors";
+import { isSystemError, reasonOf } from "../files/error-reasons";
 import { MODEL_IMPORTERS, resolveImporter } from "./importer-registry";
 import type { ImportedModel, ModelImporter } from "./model-importer";
 import { reconcileSchema } from "./schema-reconciler";

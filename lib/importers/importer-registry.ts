@@ -3,7 +3,7 @@ import { InvalidInputError } from "../errors";
 import { MODEL_FORMATS, type ModelFormat } from "../model-spec/model-schema";
 import type { ModelImporter } from "./model-importer";
 import { OnnxImporter } from "./onnx-importer";
-import type { ArchiveLimits } from "./tar-files";
+import type { ArchiveLimits } from "../files/tar-files";
 import { TfjsImporter } from "./tfjs-importer";
 import { XgboostJsonImporter } from "./xgboost-json-importer";
 

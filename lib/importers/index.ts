@@ -8,7 +8,7 @@ export {
 	isModelFormat,
 	resolveImporter,
 } from "./importer-registry";
-export { DEFAULT_ARCHIVE_LIMITS, type ArchiveLimits } from "./tar-files";
+export { DEFAULT_ARCHIVE_LIMITS, type ArchiveLimits } from "../files/tar-files";
 export type { ImportedModel, ModelImporter } from "./model-importer";
 export { importModelFile, sniffModelFile, type ImportModelFileOptions } from "./import-model-file";
 export { reconcileSchema } from "./schema-reconciler";

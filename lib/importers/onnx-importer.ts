@@ -8,7 +8,7 @@ import { InvalidModelFileError } from "../errors";
 import { oipDatatypeOfOrtType } from "../onnx/onnx-element-types";
 import { readOnnxHeader, type OnnxHeader } from "../onnx/onnx-header";
 import type { TensorSpec } from "../model-spec/model-schema";
-import { isSystemError, reasonOf } from "./import-errors";
+import { isSystemError, reasonOf } from "../files/error-reasons";
 import type { ImportedModel, ModelImporter } from "./model-importer";
 
 /**

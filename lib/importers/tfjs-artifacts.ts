@@ -6,7 +6,7 @@ import * as path from "node:path";
 import type { io } from "@tensorflow/tfjs";
 import { InvalidModelFileError } from "../errors";
 import { parseClientJson } from "../json-policy";
-import { reasonOf } from "./import-errors";
+import { reasonOf } from "../files/error-reasons";
 
 const LABEL = "TF.js";
 

@@ -16,9 +16,9 @@ import {
 	layersModelSchema,
 	type GraphSignature,
 } from "../runtimes/tfjs/tfjs-schema";
-import { isSystemError, reasonOf } from "./import-errors";
+import { isSystemError, reasonOf } from "../files/error-reasons";
 import type { ImportedModel, ModelImporter } from "./model-importer";
-import { DEFAULT_ARCHIVE_LIMITS, readTarFiles, type ArchiveLimits } from "./tar-files";
+import { DEFAULT_ARCHIVE_LIMITS, readTarFiles, type ArchiveLimits } from "../files/tar-files";
 import { tfjsArtifactsFromFiles } from "./tfjs-artifacts";
 import { loadTfjs } from "./tfjs-runtime";
 

@@ -15,7 +15,7 @@ import * as fs from "node:fs/promises";
 import { InvalidModelFileError } from "../errors";
 import { parseClientJson } from "../json-policy";
 import type { ModelSchema, TensorSpec } from "../model-spec/model-schema";
-import { isSystemError, reasonOf } from "./import-errors";
+import { isSystemError, reasonOf } from "../files/error-reasons";
 import type { ImportedModel, ModelImporter } from "./model-importer";
 import { readXgboostJsonModel, type XgboostJsonModel } from "./xgboost-json-model";
 

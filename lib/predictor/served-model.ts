@@ -1,4 +1,4 @@
-import type { ArchiveLimits } from "../importers/tar-files";
+import type { ArchiveLimits } from "../files/tar-files";
 import * as fs from "node:fs";
 import { BatchQueue, type BatchQueueHooks } from "../batching/batch-queue";
 import type { BatchingOptions } from "../batching/batching-options";

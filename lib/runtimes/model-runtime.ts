@@ -3,7 +3,7 @@
  * onnxruntime-node, TF.js, and XGBoost JSON through our own tree walker. A runtime loads a
  * model file from a local path (the artifact cache) and runs batches of tensors.
  */
-import type { ArchiveLimits } from "../importers/tar-files";
+import type { ArchiveLimits } from "../files/tar-files";
 import type { Tensor } from "../inference/tensor";
 import type { ModelFormat, ModelSchema } from "../model-spec/model-schema";
 

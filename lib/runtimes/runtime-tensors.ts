@@ -4,7 +4,7 @@
  */
 import * as path from "node:path";
 import { InvalidInputError, ModelLoadError } from "../errors";
-import { reasonOf } from "../importers/import-errors";
+import { reasonOf } from "../files/error-reasons";
 import { elementCount, typedArrayName, type Tensor } from "../inference/tensor";
 import type { OipDatatype, TensorSpec } from "../model-spec/model-schema";
 

@@ -8,7 +8,7 @@
 import * as fs from "node:fs/promises";
 import type * as Ort from "onnxruntime-node";
 import { InvalidInputError, ModelLoadError } from "../../errors";
-import { reasonOf } from "../../importers/import-errors";
+import { reasonOf } from "../../files/error-reasons";
 import type { Tensor } from "../../inference/tensor";
 import { oipDatatypeOfOrtType } from "../../onnx/onnx-element-types";
 import type { ModelSchema, TensorSpec } from "../../model-spec/model-schema";

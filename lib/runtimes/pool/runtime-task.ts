@@ -1,4 +1,4 @@
-import type { ArchiveLimits } from "../../importers/tar-files";
+import type { ArchiveLimits } from "../../files/tar-files";
 import type { Tensor } from "../../inference/tensor";
 import type { ModelFormat } from "../../model-spec/model-schema";
 

@@ -5,7 +5,7 @@
  * logs a warning on every call.
  */
 import type { GraphModel, Tensor as TfTensor } from "@tensorflow/tfjs";
-import { reasonOf } from "../../importers/import-errors";
+import { reasonOf } from "../../files/error-reasons";
 import type { TfModule } from "../../importers/tfjs-runtime";
 
 /** Models found to need executeAsync. */

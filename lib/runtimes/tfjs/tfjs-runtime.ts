@@ -7,9 +7,9 @@
 import * as fs from "node:fs/promises";
 import type { GraphModel, LayersModel, Tensor as TfTensor, io } from "@tensorflow/tfjs";
 import { InvalidInputError } from "../../errors";
-import { reasonOf } from "../../importers/import-errors";
+import { reasonOf } from "../../files/error-reasons";
 import type { Tensor, TensorData } from "../../inference/tensor";
-import { readTarFiles } from "../../importers/tar-files";
+import { readTarFiles } from "../../files/tar-files";
 import { tfjsArtifactsFromFiles } from "../../importers/tfjs-artifacts";
 import { loadTfjs, type TfModule } from "../../importers/tfjs-runtime";
 import type { ModelSchema } from "../../model-spec/model-schema";

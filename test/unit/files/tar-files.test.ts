@@ -1,9 +1,9 @@
 import * as zlib from "node:zlib";
 import { ArchiveTooLargeError, InvalidModelFileError } from "../../../lib/errors";
-import { readTarFiles } from "../../../lib/importers/tar-files";
+import { readTarFiles } from "../../../lib/files/tar-files";
 import { TfjsImporter } from "../../../lib/importers/tfjs-importer";
 import { tarGzBomb } from "../../support/archive-bomb";
-import { packTar, temporaryFolder } from "./importer-test-files";
+import { packTar, temporaryFolder } from "../importers/importer-test-files";
 
 const files = temporaryFolder();
 const MiB = 1024 ** 2;

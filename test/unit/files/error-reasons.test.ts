@@ -1,4 +1,4 @@
-import { jsonSyntaxReason, reasonOf } from "../../../lib/importers/import-errors";
+import { jsonSyntaxReason, reasonOf } from "../../../lib/files/error-reasons";
 
 function syntaxError(text: string): SyntaxError {
 	try {

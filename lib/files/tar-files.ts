@@ -66,7 +66,7 @@ class ByteLimit extends Transform {
 }
 
 /**
- * @returns each regular file's bytes by its normalized path ("model/model.json", no "./")
+ * @returns each regular file's bytes by its normalized path ("model/model.json", no "../importers")
  * @throws ArchiveTooLargeError past a limit; the tar or gzip parser's error when the archive is
  *   corrupt or truncated
  */
