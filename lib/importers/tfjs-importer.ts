@@ -19,8 +19,8 @@ import {
 import { isSystemError, reasonOf } from "../files/error-reasons";
 import type { ImportedModel, ModelImporter } from "./model-importer";
 import { DEFAULT_ARCHIVE_LIMITS, readTarFiles, type ArchiveLimits } from "../files/tar-files";
-import { tfjsArtifactsFromFiles } from "./tfjs-artifacts";
-import { loadTfjs } from "./tfjs-runtime";
+import { tfjsArtifactsFromFiles } from "../runtimes/tfjs/tfjs-artifacts";
+import { loadTfjs } from "../runtimes/tfjs/load-tfjs";
 
 export class TfjsImporter implements ModelImporter {
 	readonly format = "tfjs" as const;

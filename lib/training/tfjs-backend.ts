@@ -4,7 +4,7 @@
  * installed, else WebAssembly, else the pure-JS cpu backend. The native packages are optional:
  * they are imported by a name the bundler and type checker do not see, only when present.
  */
-import type { TfModule } from "../importers/tfjs-runtime";
+import type { TfModule } from "../runtimes/tfjs/load-tfjs";
 import type { BackendInfo, BackendPreference } from "./training-types";
 
 /** Imports a package that may not be installed; null when it is not (or cannot load here). */

@@ -1,12 +1,12 @@
 /**
  * A trained network as a TF.js layers model: to predict with (the "TF.js model" whose outputs
  * the ONNX export must match) and to save as model.json + weights.bin, the version's second
- * format, which lib/importers/tfjs-artifacts.ts reads back. Dropout is gone (inference only);
+ * format, which lib/runtimes/tfjs/tfjs-artifacts.ts reads back. Dropout is gone (inference only);
  * the input is named "input" and the output "probabilities" or "prediction", as in the ONNX
  * export and the version schema.
  */
 import type { LayersModel, Tensor, Tensor2D, io } from "@tensorflow/tfjs";
-import type { TfModule } from "../importers/tfjs-runtime";
+import type { TfModule } from "../runtimes/tfjs/load-tfjs";
 import { outputName } from "./dense-network";
 import type { TfjsModelFiles, TrainedNetwork } from "./training-types";
 

@@ -13,7 +13,7 @@
 import type { Optimizer, Scalar, Tensor, Variable } from "@tensorflow/tfjs";
 import { SeededRandom } from "../datasets/seeded-random";
 import { InvalidInputError } from "../errors";
-import type { TfModule } from "../importers/tfjs-runtime";
+import type { TfModule } from "../runtimes/tfjs/load-tfjs";
 import {
 	decodeCheckpoint,
 	encodeCheckpoint,

@@ -6,7 +6,7 @@
  */
 import type { GraphModel, Tensor as TfTensor } from "@tensorflow/tfjs";
 import { reasonOf } from "../../files/error-reasons";
-import type { TfModule } from "../../importers/tfjs-runtime";
+import type { TfModule } from "./load-tfjs";
 
 /** Models found to need executeAsync. */
 const needsAsync = new WeakSet<GraphModel>();

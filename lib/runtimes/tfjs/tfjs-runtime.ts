@@ -1,6 +1,6 @@
 /**
  * TF.js models, layers or graph, from the tar (or .tar.gz) the importer accepted: model.json and
- * its weight files, loaded from memory on the WebAssembly backend (lib/importers/tfjs-runtime.ts;
+ * its weight files, loaded from memory on the WebAssembly backend (lib/runtimes/tfjs/load-tfjs.ts;
  * the cpu backend where wasm cannot start). Each batch runs inside tf.tidy; outputs are read
  * back to typed arrays and every tensor is disposed before the batch returns.
  */
@@ -10,8 +10,8 @@ import { InvalidInputError } from "../../errors";
 import { reasonOf } from "../../files/error-reasons";
 import type { Tensor, TensorData } from "../../inference/tensor";
 import { readTarFiles } from "../../files/tar-files";
-import { tfjsArtifactsFromFiles } from "../../importers/tfjs-artifacts";
-import { loadTfjs, type TfModule } from "../../importers/tfjs-runtime";
+import { tfjsArtifactsFromFiles } from "./tfjs-artifacts";
+import { loadTfjs, type TfModule } from "./load-tfjs";
 import type { ModelSchema } from "../../model-spec/model-schema";
 import type { LoadedModel, ModelRuntime, RuntimeLoadOptions } from "../model-runtime";
 import { resolveRuntimeLoadOptions, warnUnlessPreferred } from "../runtime-load-options";

@@ -8,7 +8,7 @@
  * TypeError that says why (each caller turns it into its own error).
  */
 import type { GraphModel, LayersModel, ModelTensorInfo, Tensor } from "@tensorflow/tfjs";
-import type { TfModule } from "../../importers/tfjs-runtime";
+import type { TfModule } from "./load-tfjs";
 import type { ModelSchema, OipDatatype, TensorSpec } from "../../model-spec/model-schema";
 import { executeGraph } from "./tfjs-graph-execution";
 

@@ -8,7 +8,7 @@ import * as path from "node:path";
 import * as zlib from "node:zlib";
 import type { LayersModel, io } from "@tensorflow/tfjs";
 import * as tar from "tar-stream";
-import type { TfModule } from "../../../lib/importers/tfjs-runtime";
+import type { TfModule } from "../../../lib/runtimes/tfjs/load-tfjs";
 
 export const FIXTURES = path.join(__dirname, "..", "..", "fixtures");
 

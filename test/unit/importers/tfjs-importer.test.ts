@@ -1,7 +1,7 @@
 import type { SymbolicTensor } from "@tensorflow/tfjs";
 import { InvalidModelFileError } from "../../../lib/errors";
 import { TfjsImporter } from "../../../lib/importers/tfjs-importer";
-import { loadTfjs, type TfModule } from "../../../lib/importers/tfjs-runtime";
+import { loadTfjs, type TfModule } from "../../../lib/runtimes/tfjs/load-tfjs";
 import {
 	modelFolderEntries,
 	packTar,

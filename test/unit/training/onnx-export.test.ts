@@ -1,7 +1,7 @@
 import * as ort from "onnxruntime-node";
 import { SeededRandom } from "../../../lib/datasets/seeded-random";
-import type { TfModule } from "../../../lib/importers/tfjs-runtime";
-import { tfjsArtifactsFromFiles } from "../../../lib/importers/tfjs-artifacts";
+import type { TfModule } from "../../../lib/runtimes/tfjs/load-tfjs";
+import { tfjsArtifactsFromFiles } from "../../../lib/runtimes/tfjs/tfjs-artifacts";
 import { ACTIVATIONS } from "../../../lib/training/job-spec";
 import { initialWeights } from "../../../lib/training/dense-network";
 import { exportOnnx } from "../../../lib/training/onnx-export";

@@ -1,6 +1,6 @@
 import { SeededRandom } from "../../../lib/datasets/seeded-random";
 import { InvalidInputError } from "../../../lib/errors";
-import type { TfModule } from "../../../lib/importers/tfjs-runtime";
+import type { TfModule } from "../../../lib/runtimes/tfjs/load-tfjs";
 import { loadTrainingBackend } from "../../../lib/training/tfjs-backend";
 import {
 	runTrainingLoop,

@@ -1,6 +1,6 @@
 import type { LayersModel, SymbolicTensor, Tensor as TfTensor } from "@tensorflow/tfjs";
 import { InvalidInputError, ModelLoadError } from "../../../../lib/errors";
-import { loadTfjs, type TfModule } from "../../../../lib/importers/tfjs-runtime";
+import { loadTfjs, type TfModule } from "../../../../lib/runtimes/tfjs/load-tfjs";
 import type { Tensor } from "../../../../lib/inference/tensor";
 import { TfjsRuntime } from "../../../../lib/runtimes/tfjs/tfjs-runtime";
 import {

@@ -4,9 +4,9 @@
  */
 import * as path from "node:path";
 import type { io } from "@tensorflow/tfjs";
-import { InvalidModelFileError } from "../errors";
-import { parseClientJson } from "../json-policy";
-import { reasonOf } from "../files/error-reasons";
+import { InvalidModelFileError } from "../../errors";
+import { parseClientJson } from "../../json-policy";
+import { reasonOf } from "../../files/error-reasons";
 
 const LABEL = "TF.js";
 
