@@ -17,7 +17,7 @@ import { parseClientJson } from "../json-policy";
 import type { ModelSchema, TensorSpec } from "../model-spec/model-schema";
 import { isSystemError, reasonOf } from "../files/error-reasons";
 import type { ImportedModel, ModelImporter } from "./model-importer";
-import { readXgboostJsonModel, type XgboostJsonModel } from "./xgboost-json-model";
+import { readXgboostJsonModel, type XgboostJsonModel } from "../runtimes/xgboost/xgboost-json-model";
 
 /** What the output of each objective means, shown in details. */
 function outputMeaning(model: XgboostJsonModel): string {

@@ -6,7 +6,7 @@
  * No Node APIs and no module state: the arrays (`XgboostForestArrays`) are plain data that
  * cross to a worker thread by structured clone, where `new XgboostForest(arrays)` runs them.
  */
-import type { XgboostJsonModel } from "../../importers/xgboost-json-model";
+import type { XgboostJsonModel } from "./xgboost-json-model";
 import { baseMargin, predictionsOfMargins } from "./xgboost-objectives";
 
 /** Everything the walker needs, as plain data. Node indices are global across trees. */

@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { InvalidModelFileError } from "../../../lib/errors";
 import { XgboostJsonImporter } from "../../../lib/importers/xgboost-json-importer";
-import { readXgboostJsonModel } from "../../../lib/importers/xgboost-json-model";
+import { readXgboostJsonModel } from "../../../lib/runtimes/xgboost/xgboost-json-model";
 import { FIXTURES, temporaryFolder } from "./importer-test-files";
 
 const files = temporaryFolder();

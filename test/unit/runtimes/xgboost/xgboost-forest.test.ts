@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import {
 	readXgboostJsonModel,
 	type XgboostJsonModel,
-} from "../../../../lib/importers/xgboost-json-model";
+} from "../../../../lib/runtimes/xgboost/xgboost-json-model";
 import {
 	compileXgboostForest,
 	unsupportedXgboostFeature,

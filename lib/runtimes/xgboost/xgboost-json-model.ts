@@ -3,7 +3,7 @@
  * trees a tree walker can trust: every array as long as the tree says, every child index in
  * range, no cycles, every split on a feature the model has.
  */
-import { InvalidModelFileError } from "../errors";
+import { InvalidModelFileError } from "../../errors";
 
 const LABEL = "XGBoost JSON";
 
