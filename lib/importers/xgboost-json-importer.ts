@@ -1,6 +1,6 @@
 /**
  * XGBoost models saved as JSON (Booster.save_model("model.json")): parsed and checked in full
- * (./xgboost-json-model.ts), since modelfleet walks the trees itself.
+ * (lib/runtimes/xgboost/xgboost-json-model.ts), since modelfleet walks the trees itself.
  *
  * Schema: one FP32 input "input" of shape [-1, numFeatures], with the feature names when the
  * file has them; one FP32 output "predict" (the name MLServer's and KServe's XGBoost servers use)
@@ -14,10 +14,13 @@
 import * as fs from "node:fs/promises";
 import { InvalidModelFileError } from "../errors";
 import { parseClientJson } from "../json-policy";
-import type { ModelSchema, TensorSpec } from "../model-spec/model-schema";
 import { isSystemError, reasonOf } from "../files/error-reasons";
 import type { ImportedModel, ModelImporter } from "./model-importer";
-import { readXgboostJsonModel, type XgboostJsonModel } from "../runtimes/xgboost/xgboost-json-model";
+import {
+	readXgboostJsonModel,
+	xgboostSchema,
+	type XgboostJsonModel,
+} from "../runtimes/xgboost/xgboost-json-model";
 
 /** What the output of each objective means, shown in details. */
 function outputMeaning(model: XgboostJsonModel): string {
@@ -38,20 +41,6 @@ function numClasses(model: XgboostJsonModel): number {
 	if (model.objective.startsWith("binary:")) return 2;
 	if (model.objective.startsWith("multi:")) return model.numClass;
 	return 0;
-}
-
-export function xgboostSchema(model: XgboostJsonModel): ModelSchema {
-	const input: TensorSpec = {
-		name: "input",
-		datatype: "FP32",
-		shape: [-1, model.numFeatures],
-	};
-	if (model.featureNames.length > 0) input.features = model.featureNames.map(name => ({ name }));
-	let shape = [-1];
-	if (model.objective === "multi:softprob") shape = [-1, model.numClass];
-	else if (model.objective !== "multi:softmax" && model.numTarget > 1)
-		shape = [-1, model.numTarget];
-	return { inputs: [input], outputs: [{ name: "predict", datatype: "FP32", shape }] };
 }
 
 export class XgboostJsonImporter implements ModelImporter {

@@ -4,6 +4,7 @@
  * range, no cycles, every split on a feature the model has.
  */
 import { InvalidModelFileError } from "../../errors";
+import type { ModelSchema, TensorSpec } from "../../model-spec/model-schema";
 
 const LABEL = "XGBoost JSON";
 
@@ -298,4 +299,23 @@ function readTree(value: unknown, where: string, numFeatures: number): XgboostTr
 		categoriesSegments,
 		categoriesSizes,
 	};
+}
+
+/**
+ * The schema of an XGBoost JSON model: one FP32 input "input" of shape [-1, numFeatures] (with
+ * the feature names when the file has them) and one FP32 output "predict", shaped as XGBoost's
+ * own `Booster.predict` returns it (lib/importers/xgboost-json-importer.ts lists the shapes).
+ */
+export function xgboostSchema(model: XgboostJsonModel): ModelSchema {
+	const input: TensorSpec = {
+		name: "input",
+		datatype: "FP32",
+		shape: [-1, model.numFeatures],
+	};
+	if (model.featureNames.length > 0) input.features = model.featureNames.map(name => ({ name }));
+	let shape = [-1];
+	if (model.objective === "multi:softprob") shape = [-1, model.numClass];
+	else if (model.objective !== "multi:softmax" && model.numTarget > 1)
+		shape = [-1, model.numTarget];
+	return { inputs: [input], outputs: [{ name: "predict", datatype: "FP32", shape }] };
 }

@@ -6,8 +6,7 @@
 import * as fs from "node:fs/promises";
 import { ModelLoadError } from "../../errors";
 import type { Tensor } from "../../inference/tensor";
-import { xgboostSchema } from "../../importers/xgboost-json-importer";
-import { readXgboostJsonModel } from "./xgboost-json-model";
+import { readXgboostJsonModel, xgboostSchema } from "./xgboost-json-model";
 import type { ModelSchema, OipDatatype } from "../../model-spec/model-schema";
 import type { LoadedModel, ModelRuntime, RuntimeLoadOptions } from "../model-runtime";
 import { resolveRuntimeLoadOptions, warnUnlessPreferred } from "../runtime-load-options";
