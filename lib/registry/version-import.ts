@@ -1,7 +1,6 @@
 import * as fs from "node:fs";
 import type { Scope } from "../accounts/access";
 import { NotFoundError } from "../errors";
-import type { ImportModelFileOptions, ImportedModel } from "../importers";
 import type { ModelFormat, ModelSchema } from "../model-spec/model-schema";
 import type { VersionInput, VersionStore, VersionView } from "./version-store";
 
@@ -28,7 +27,25 @@ export interface VersionImportDeps {
 	requireArtifact(sha256: string): Promise<void>;
 	/** A local path of the blob: the store's own file on a control node, else a verified download. */
 	localBlobPath(sha256: string): Promise<string | null>;
-	importModelFile(filePath: string, options: ImportModelFileOptions): Promise<ImportedModel>;
+	/**
+	 * Reads the file as a model (lib/importers importModelFile, handed in by the registry
+	 * service: the registry does not import the importers, nor they the registry).
+	 */
+	importModelFile(filePath: string, options: ModelFileHints): Promise<ModelFile>;
+}
+
+/** What the upload tells about the file, for the importer to check against its bytes. */
+export interface ModelFileHints {
+	format?: string;
+	fileName?: string;
+	schema?: ModelSchema;
+}
+
+/** A model file that loaded: its format, the schema it holds, plain-JSON facts about it. */
+export interface ModelFile {
+	format: ModelFormat;
+	schema: ModelSchema;
+	details: Record<string, unknown>;
 }
 
 /**
