@@ -6,7 +6,7 @@ import { createBrokerOptions } from "../moleculer.config";
 import { modelMemoryBudget } from "../lib/capacity/model-memory";
 import { detectCapacity, type NodeCapacity } from "../lib/capacity/node-capacity";
 import { loadNodeConfig, type Environment, type NodeConfig } from "../lib/config/node-config";
-import type { NatsSettings } from "../lib/config/nats-settings";
+import type { NatsSettings } from "../lib/settings/nats-settings";
 import { accessMiddleware } from "../lib/accounts/access";
 import { checkEncryptionKey } from "../lib/artifacts/encryption/key-check";
 import { openDatabase, type Database } from "../lib/db/database";

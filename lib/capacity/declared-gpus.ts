@@ -1,5 +1,5 @@
 import type { GpuInfo } from "./gpu-info";
-import { parseByteSize } from "../config/env-reader";
+import { parseByteSize } from "../settings/env-reader";
 
 /** What an operator declares about a GPU in MODELFLEET_GPUS. */
 export interface DeclaredGpu {

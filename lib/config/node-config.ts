@@ -8,10 +8,10 @@ import { parseDeclaredGpus, DECLARED_GPUS_FORM } from "../capacity/declared-gpus
 import type { DeclaredCapacity } from "../capacity/node-capacity";
 import { servesHttp, type NodeRole } from "../fleet/node-role";
 import { resolvePostgresConnection } from "../db/postgres-connection";
-import { EnvReader, parseByteSize } from "./env-reader";
+import { EnvReader, parseByteSize } from "../settings/env-reader";
 import { DEFAULT_MAX_JSON_DEPTH, MAX_JSON_DEPTH_SETTING } from "../json-policy";
-import { resolveNatsSettings, type NatsSettings } from "./nats-settings";
-import { checkCertificateAndKey } from "./tls-files";
+import { resolveNatsSettings, type NatsSettings } from "../settings/nats-settings";
+import { checkCertificateAndKey } from "../settings/tls-files";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -30,7 +30,7 @@ export interface NodeConfig {
 	transporter: string | null;
 	/**
 	 * TRANSPORTER resolved with MODELFLEET_NATS_CREDS, _NKEY_SEED, _TLS_CA, _TLS_CERT and _TLS_KEY:
-	 * servers, credentials and TLS (lib/config/nats-settings.ts); null without TRANSPORTER.
+	 * servers, credentials and TLS (lib/settings/nats-settings.ts); null without TRANSPORTER.
 	 */
 	nats: NatsSettings | null;
 	/** REDIS_URL — default none: memory cacher. Set: Redis cacher shared by the fleet. */

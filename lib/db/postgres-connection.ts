@@ -6,7 +6,7 @@
  */
 import * as fs from "node:fs";
 import type { ConnectionOptions } from "node:tls";
-import { readCertificate, checkCertificateAndKey } from "../config/tls-files";
+import { readCertificate, checkCertificateAndKey } from "../settings/tls-files";
 
 export const SSL_MODES = [
 	"disable",

@@ -1,5 +1,5 @@
 /**
- * nats.js connection options from a node's NATS settings (lib/config/nats-settings.ts).
+ * nats.js connection options from a node's NATS settings (lib/settings/nats-settings.ts).
  * Credentials go in as authenticators — functions, which neither Moleculer's `$node.options`
  * nor any log serialises — and creds and seed files are read at each (re)connect, so a
  * rotated file is picked up without a restart.
@@ -12,7 +12,7 @@ import {
 	usernamePasswordAuthenticator,
 	type ConnectionOptions,
 } from "nats";
-import type { NatsSettings } from "../config/nats-settings";
+import type { NatsSettings } from "../settings/nats-settings";
 
 /** Credentials and TLS, passed to nats.js with the transporter's own options. */
 export type NatsConnection = Pick<ConnectionOptions, "authenticator" | "tls">;

@@ -3,7 +3,7 @@
  * does ('…' and "…" quote, \ escapes), options as `--name value` or `--name=value`, and for
  * `fleet predict` the rest of the line as the JSON request, quoted or not.
  */
-import { parseByteSize } from "../config/env-reader";
+import { parseByteSize } from "../settings/env-reader";
 import { InvalidInputError } from "../errors";
 
 export type FleetCommand =

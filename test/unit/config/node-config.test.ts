@@ -3,7 +3,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { MasterKey } from "../../../lib/artifacts/encryption/master-key";
 import { loadNodeConfig } from "../../../lib/config/node-config";
-import { parseByteSize } from "../../../lib/config/env-reader";
+import { parseByteSize } from "../../../lib/settings/env-reader";
 import { InvalidConfigurationError } from "../../../lib/errors";
 
 describe("loadNodeConfig", () => {

@@ -5,7 +5,7 @@ import {
 	redactNatsUrl,
 	resolveNatsSettings,
 	type NatsSettingsInput,
-} from "../../../lib/config/nats-settings";
+} from "../../../lib/settings/nats-settings";
 import type { ConfigurationProblem } from "../../../lib/errors";
 
 const NONE: NatsSettingsInput = {
