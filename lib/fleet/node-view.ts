@@ -3,9 +3,9 @@
  * (`tenant/model@version`) and a gateway's calls by `tenant/model`; a tenant sees only its own
  * models there, and the per-node totals of models (count, bytes, active requests) are its own
  * too. Node-wide figures that name no model (CPU, memory, GPUs, actions in flight) stay.
- * An admin — and a fleet-internal call, which carries no tenant — sees every model.
+ * An admin — and a fleet-internal call, which carries no tenant — sees every model. (The routing
+ * table as a viewer sees it: lib/routing/routing-table.ts routingTableFor.)
  */
-import type { RoutingTable } from "../routing/routing-table";
 import type { FleetNode } from "./node-inventory";
 import type { NodeStatus, ServingStatus } from "./node-status";
 
@@ -25,12 +25,6 @@ export function fleetNodesFor(nodes: readonly FleetNode[], viewer: FleetViewer):
 	return nodes.map(node =>
 		node.status === null ? node : { ...node, status: statusFor(node.status, viewer.tenant) },
 	);
-}
-
-/** The routing table as the viewer may see it: a tenant, its own deployments only. */
-export function routingTableFor(table: RoutingTable, viewer: FleetViewer): RoutingTable {
-	if (viewer.all) return table;
-	return { ...table, deployments: table.deployments.filter(d => d.tenant === viewer.tenant) };
 }
 
 function statusFor(status: NodeStatus, tenant: string): NodeStatus {

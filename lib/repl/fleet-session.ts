@@ -13,11 +13,11 @@ import {
 	UnauthenticatedError,
 } from "../errors";
 import type { FleetNode } from "../fleet/node-inventory";
-import { ALL_OF_THE_FLEET, routingTableFor, type FleetViewer } from "../fleet/node-view";
+import { ALL_OF_THE_FLEET, type FleetViewer } from "../fleet/node-view";
 import type { ModelView } from "../registry/model-store";
 import type { Page } from "../registry/registry-scope";
 import type { VersionView } from "../registry/version-store";
-import type { RoutingTable } from "../routing/routing-table";
+import { routingTableFor, type RoutingTable } from "../routing/routing-table";
 import type { CreateDeploymentParams } from "../scheduler/deployment-spec";
 import type { DeploymentView } from "../scheduler/deployment-store";
 import { FLEET_USAGE, parseFleetCommand, type FleetCommand } from "./command-line";

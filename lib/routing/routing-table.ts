@@ -3,6 +3,8 @@
  * with their traffic weights and the nodes holding a ready replica. The scheduler publishes it
  * in `placement.changed` events (the whole table: it is small) and on request.
  */
+import type { FleetViewer } from "../fleet/node-view";
+
 export interface RoutingEntry {
 	deploymentId: string;
 	tenant: string;
@@ -16,4 +18,10 @@ export interface RoutingEntry {
 
 export interface RoutingTable {
 	deployments: RoutingEntry[];
+}
+
+/** The routing table as the viewer may see it: a tenant, its own deployments only. */
+export function routingTableFor(table: RoutingTable, viewer: FleetViewer): RoutingTable {
+	if (viewer.all) return table;
+	return { ...table, deployments: table.deployments.filter(d => d.tenant === viewer.tenant) };
 }

@@ -1,12 +1,7 @@
 import type { FleetNode } from "../../../lib/fleet/node-inventory";
 import type { NodeStatus } from "../../../lib/fleet/node-status";
-import {
-	ALL_OF_THE_FLEET,
-	fleetNodesFor,
-	isTenantsModelKey,
-	routingTableFor,
-} from "../../../lib/fleet/node-view";
-import type { RoutingTable } from "../../../lib/routing/routing-table";
+import { ALL_OF_THE_FLEET, fleetNodesFor, isTenantsModelKey } from "../../../lib/fleet/node-view";
+import { routingTableFor, type RoutingTable } from "../../../lib/routing/routing-table";
 
 const A = "0b7c9a52-0000-4000-8000-00000000000a";
 const B = "0b7c9a52-0000-4000-8000-00000000000b";
