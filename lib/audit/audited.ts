@@ -1,7 +1,6 @@
 import { Errors } from "moleculer";
-import type { Scope } from "../accounts/access";
 import type { Db } from "../db/database";
-import { writeAudit } from "./audit-log";
+import { writeAudit, type AuditEntry } from "./audit-log";
 
 /**
  * Runs a mutation; when a client mistake refuses it (409, 404, 400 …) the attempt is audited
@@ -10,7 +9,7 @@ import { writeAudit } from "./audit-log";
  */
 export async function audited<T>(
 	db: Db,
-	scope: Scope,
+	scope: Pick<AuditEntry, "tenantId" | "keyId">,
 	action: string,
 	target: string,
 	run: () => Promise<T>,
