@@ -6,6 +6,7 @@ import type { NodeStatus } from "./fleet/node-status";
 import type { VersionState } from "./registry/lifecycle";
 import type { RoutingTable } from "./routing/routing-table";
 import type { AutoscalingTriggered } from "./scheduler/reconciler";
+import type { JobFailure } from "./scheduler/training-dispatcher";
 
 export const EVENTS = {
 	/** Broadcast by every node's agent every status interval: its live figures. */
@@ -151,12 +152,8 @@ export interface TrainingCompletedEvent extends TrainingEvent {
 	stoppedEarly: boolean;
 }
 
-export interface TrainingFailedEvent extends TrainingEvent {
-	nodeID: string | null;
-	reason: string;
-	/** True when the job is over (Failed); false when it goes back to the queue. */
-	final: boolean;
-}
+/** nodeID (null when no trainer had it), reason, and whether the job is over (final). */
+export interface TrainingFailedEvent extends TrainingEvent, JobFailure {}
 
 export interface EventPayloads {
 	[EVENTS.nodeStatus]: NodeStatus;

@@ -5,9 +5,19 @@
  * the others wait.
  */
 import { CoalescedPass } from "./coalesced-pass";
-import type { TrainingFailedEvent } from "../events";
 import { planDispatch, type TrainerNode } from "./job-dispatch";
 import type { JobCheckpoint, JobState, JobStore, JobView } from "./job-store";
+
+/** A job that failed on a trainer (or for good): the `training.failed` event's payload. */
+export interface JobFailure {
+	jobId: string;
+	tenant: string;
+	model: string;
+	nodeID: string | null;
+	reason: string;
+	/** True when the job is over (Failed); false when it goes back to the queue. */
+	final: boolean;
+}
 
 /** What a trainer's `run` action receives: everything it needs to run (or resume) a job. */
 export interface TrainerRunParams {
@@ -36,7 +46,7 @@ export interface DispatcherDeps {
 	startRun(nodeID: string, tenantId: string, params: TrainerRunParams): Promise<void>;
 	/** Asks a trainer to stop a job (cancelled, or past its deadline). */
 	stopRun(nodeID: string, jobId: string): Promise<void>;
-	failed(event: TrainingFailedEvent): void;
+	failed(event: JobFailure): void;
 	now(): number;
 	warn(message: string): void;
 }
