@@ -17,10 +17,10 @@ import type { Database } from "../lib/db/database";
 import { EVENTS, type EventPayloads } from "../lib/events";
 import { SERVICE } from "../lib/fleet/node-role";
 import { INITIAL_STATES, VERSION_STATES, type VersionState } from "../lib/registry/lifecycle";
+import { MODEL_NAME_PATTERN } from "../lib/model-spec/model-name";
 import { MODEL_FORMATS } from "../lib/model-spec/model-schema";
 import {
 	MODEL_FRAMEWORKS,
-	MODEL_NAME_PATTERN,
 	MODEL_TASKS,
 	ModelStore,
 	type ModelInput,

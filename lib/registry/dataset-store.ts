@@ -5,7 +5,7 @@ import type { Db } from "../db/database";
 import { isUniqueViolation } from "../db/migrate";
 import { datasets, trainingJobs } from "../db/schema";
 import { NotFoundError } from "../errors";
-import { MODEL_NAME_PATTERN } from "./model-store";
+import { MODEL_NAME_PATTERN } from "../model-spec/model-name";
 import { auditOk, decodeNamedSeqCursor, encodeCursor, type Page } from "./registry-scope";
 
 export interface DatasetView {

@@ -6,6 +6,7 @@ import { isUniqueViolation } from "../db/migrate";
 import { models, modelVersions } from "../db/schema";
 import { AlreadyExistsError, NotFoundError, StateConflictError } from "../errors";
 import { auditOk, decodeNameCursor, encodeCursor, type Page } from "./registry-scope";
+import { MODEL_NAME_PATTERN } from "../model-spec/model-name";
 
 export const MODEL_TASKS = ["classification", "regression", "nlp", "vision", "other"] as const;
 export type ModelTask = (typeof MODEL_TASKS)[number];
@@ -21,9 +22,6 @@ export const MODEL_FRAMEWORKS = [
 	"tfjs",
 	"other",
 ] as const;
-
-/** Model names are used in URLs and in `name@alias`: letters, digits, `.`, `_`, `-`. */
-export const MODEL_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 export interface ModelView {
 	id: string;

@@ -6,7 +6,7 @@ import type { Db } from "../db/database";
 import { isUniqueViolation } from "../db/migrate";
 import { deploymentReplicas, deployments } from "../db/schema";
 import { AlreadyExistsError, NotFoundError } from "../errors";
-import { MODEL_NAME_PATTERN } from "../registry/model-store";
+import { MODEL_NAME_PATTERN } from "../model-spec/model-name";
 import { auditOk, decodeNameCursor, encodeCursor, type Page } from "../registry/registry-scope";
 import type {
 	DeploymentAutoscaling,

@@ -1,5 +1,5 @@
 import { InvalidCursorError } from "../../../lib/errors";
-import { MODEL_NAME_PATTERN } from "../../../lib/registry/model-store";
+import { MODEL_NAME_PATTERN } from "../../../lib/model-spec/model-name";
 import {
 	decodeNameCursor,
 	decodeNamedSeqCursor,
