@@ -113,9 +113,14 @@ const FACTORIES: Record<ServiceName, (node: NodeContext) => ServiceSchema> = {
 			artifactGcIntervalS: node.config.artifactGcIntervalS,
 			artifactGcGraceS: node.config.artifactGcGraceS,
 			encryptionKey: node.config.encryptionKey,
-			// GC keeps what any version references; datasets and checkpoints join with training.
-			referencedArtifacts: () =>
-				node.broker.call<string[]>(`${SERVICE.registry}.referencedArtifacts`),
+			// GC keeps what versions, datasets (registry) and job checkpoints (scheduler) reference.
+			referencedArtifacts: async () => {
+				const [registered, checkpoints] = await Promise.all([
+					node.broker.call<string[]>(`${SERVICE.registry}.referencedArtifacts`),
+					node.broker.call<string[]>(`${SERVICE.scheduler}.referencedArtifacts`),
+				]);
+				return [...registered, ...checkpoints];
+			},
 			// Which tenant may name which blob: kept next to the metadata.
 			owners: new ArtifactOwnerStore(requireDatabase(node).db),
 		}),

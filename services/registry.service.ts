@@ -552,7 +552,7 @@ export function registryService(options: RegistryServiceOptions): ServiceSchema 
 				},
 			}),
 
-			/** Every artifact a version, dataset or training checkpoint references, across tenants: what artifact GC keeps. Fleet-internal. */
+			/** Every artifact a version or dataset references, across tenants: what artifact GC keeps (with the scheduler's checkpoints). Fleet-internal. */
 			referencedArtifacts: {
 				visibility: "public",
 				async handler(): Promise<string[]> {

@@ -153,6 +153,14 @@ export function schedulerService(options: SchedulerServiceOptions): ServiceSchem
 				},
 			},
 
+			/** Every blob a training job's checkpoint holds, across tenants: artifact GC keeps them. Fleet-internal. */
+			referencedArtifacts: {
+				visibility: "public",
+				handler(): Promise<string[]> {
+					return jobs.referencedArtifacts();
+				},
+			},
+
 			/** The routing table (every deployment's traffic and ready replicas). Fleet-internal. */
 			placements: {
 				retryPolicy: { enabled: true },

@@ -3,7 +3,7 @@ import { and, asc, desc, eq, gt, lt, or, type SQL } from "drizzle-orm";
 import type { Scope } from "../accounts/access";
 import type { Db } from "../db/database";
 import { isUniqueViolation } from "../db/migrate";
-import { datasets, trainingJobs } from "../db/schema";
+import { datasets } from "../db/schema";
 import { NotFoundError } from "../errors";
 import { MODEL_NAME_PATTERN } from "../model-spec/model-name";
 import { auditOk, decodeNamedSeqCursor, encodeCursor, type Page } from "./registry-scope";
@@ -180,15 +180,9 @@ export class DatasetStore {
 		};
 	}
 
-	/** Blobs datasets and job checkpoints hold: artifact GC keeps them. */
+	/** Blobs datasets hold: artifact GC keeps them (job checkpoints: the scheduler's JobStore). */
 	async referencedArtifacts(): Promise<string[]> {
 		const data = await this.db.selectDistinct({ sha256: datasets.sha256 }).from(datasets);
-		const jobs = await this.db
-			.select({ checkpoint: trainingJobs.checkpoint })
-			.from(trainingJobs);
-		const checkpoints = jobs
-			.map(j => (j.checkpoint as { sha256?: string } | null)?.sha256)
-			.filter((s): s is string => typeof s === "string");
-		return [...data.map(d => d.sha256), ...checkpoints];
+		return data.map(d => d.sha256);
 	}
 }

@@ -335,6 +335,16 @@ export class JobStore {
 		});
 	}
 
+	/** Blobs the jobs' checkpoints hold: artifact GC keeps them. */
+	async referencedArtifacts(): Promise<string[]> {
+		const jobs = await this.db
+			.select({ checkpoint: trainingJobs.checkpoint })
+			.from(trainingJobs);
+		return jobs
+			.map(j => (j.checkpoint as { sha256?: string } | null)?.sha256)
+			.filter((s): s is string => typeof s === "string");
+	}
+
 	/** Queued jobs whose deadline passed: Failed with the reason. */
 	async expire(id: string, reason: string): Promise<boolean> {
 		const rows = await this.db

@@ -137,6 +137,8 @@ describeOnEachEngine("JobStore", database => {
 			["w2", 4],
 		]);
 		expect(view).toMatchObject({ epoch: 4, attempts: 2, checkpoint: { epoch: 6 } });
+		// Artifact GC keeps the checkpoint's blob (the scheduler's referencedArtifacts).
+		expect(await jobs.referencedArtifacts()).toContain("c6".repeat(32));
 
 		expect(await jobs.complete(job.id, { version: "0.1.0" })).toBe(true);
 		expect(await jobs.complete(job.id, { version: "0.2.0" })).toBe(false);
