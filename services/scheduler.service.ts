@@ -5,7 +5,7 @@
  */
 import type { Context, ServiceSchema } from "moleculer";
 import { requires, scopeOf, type RequestMeta } from "../lib/accounts/access";
-import { AccountsStore } from "../lib/accounts/accounts-store";
+import type { TenantView } from "../lib/accounts/accounts-store";
 import type { Database } from "../lib/db/database";
 import { EVENTS, type EventPayloads } from "../lib/events";
 import { NodeInventory, type FleetNode, type RegistryNode } from "../lib/fleet/node-inventory";
@@ -24,7 +24,7 @@ import {
 import { DeploymentStore, type DeploymentRecord } from "../lib/scheduler/deployment-store";
 import { Deployments, servedVersions, type RegistryPort } from "../lib/scheduler/deployments";
 import { Reconciler, routingTable, type ServingNode } from "../lib/scheduler/reconciler";
-import { DatasetStore } from "../lib/registry/dataset-store";
+import type { DatasetView } from "../lib/registry/dataset-store";
 import { JOB_STATES, JobStore, type JobState } from "../lib/scheduler/job-store";
 import type { TrainerNode } from "../lib/scheduler/job-dispatch";
 import { callerOngoingByModel } from "../lib/scheduler/caller-load";
@@ -103,18 +103,24 @@ export function schedulerService(options: SchedulerServiceOptions): ServiceSchem
 	const store = new DeploymentStore(options.database.db);
 	const deployments = new Deployments(store);
 	const jobs = new JobStore(options.database.db);
-	const datasets = new DatasetStore(options.database.db);
-	const accounts = new AccountsStore(options.database.db);
 	/**
 	 * Who reads node status: an owner of an admin tenant sees every tenant's models, another key
-	 * only its tenant's; a fleet-internal call (no tenant in its meta) sees all.
+	 * only its tenant's; a fleet-internal call (no tenant in its meta) sees all. Whether the
+	 * tenant is an admin one is the accounts service's to say.
 	 */
-	const viewerOf = async (meta: RequestMeta): Promise<FleetViewer> => {
+	const viewerOf = async (ctx: Ctx<unknown>): Promise<FleetViewer> => {
+		const { meta } = ctx;
 		if (meta.tenant === undefined) return ALL_OF_THE_FLEET;
-		if (meta.role === "owner" && (await accounts.isAdminTenant(meta.tenant)))
+		if (
+			meta.role === "owner" &&
+			(await ctx.call<TenantView>(`${SERVICE.accounts}.tenants.get`)).isAdmin
+		)
 			return ALL_OF_THE_FLEET;
 		return { all: false, tenant: meta.tenant };
 	};
+	/** A dataset of the caller's tenant, as the registry (its owner) has it. */
+	const datasetOf = (ctx: Context, ref: string): Promise<DatasetView> =>
+		ctx.call<DatasetView, { ref: string }>(`${SERVICE.registry}.datasets.get`, { ref });
 	let reconciler: Reconciler;
 	let dispatcher: TrainingDispatcher;
 	/** A deployment change, and a reconciler pass right after it so replicas follow at once. */
@@ -149,7 +155,7 @@ export function schedulerService(options: SchedulerServiceOptions): ServiceSchem
 					const nodes = (this.fleet() as FleetNode[])
 						.filter(node => role === undefined || node.role === role)
 						.filter(node => available === undefined || node.available === available);
-					return fleetNodesFor(nodes, await viewerOf(ctx.meta));
+					return fleetNodesFor(nodes, await viewerOf(ctx));
 				},
 			},
 
@@ -180,7 +186,7 @@ export function schedulerService(options: SchedulerServiceOptions): ServiceSchem
 					const scope = scopeOf(ctx);
 					const { target, ...input } = ctx.params;
 					const spec = validateJobSpec(input);
-					const dataset = await datasets.get(scope, spec.dataset);
+					const dataset = await datasetOf(ctx, spec.dataset);
 					checkJobAgainstDataset(spec, dataset);
 					await ctx.call(`${SERVICE.registry}.models.get`, { name: target });
 					const job = await jobs.enqueue(scope, {
@@ -551,9 +557,10 @@ export function schedulerService(options: SchedulerServiceOptions): ServiceSchem
 			dispatcher = new TrainingDispatcher({
 				store: jobs,
 				dataset: async (tenantId, datasetId) => {
-					const d = await datasets.get(
-						{ tenantId, role: "owner", keyId: null },
-						datasetId,
+					const d = await this.broker.call<DatasetView, { ref: string }>(
+						`${SERVICE.registry}.datasets.get`,
+						{ ref: datasetId },
+						{ meta: { tenant: tenantId, role: "owner", keyId: null } },
 					);
 					return {
 						id: d.id,
