@@ -5,15 +5,21 @@ const ROOT = path.join(__dirname, "..", "..", "..");
 const read = (file: string) => fs.readFileSync(path.join(ROOT, file), "utf8");
 
 /**
- * Every environment variable lib/config/ reads: names passed to the EnvReader (`read.number(
+ * Every environment variable lib/config/ and lib/settings/ read: names passed to the EnvReader (`read.number(
  * "NAME"`, possibly on the next line), to a size setting (`sizeSetting("NAME"`), named as a
  * setting (`setting: "NAME"`), and any `MODELFLEET_…` name written out.
  */
 function variablesRead(): Set<string> {
 	const names = new Set<string>();
-	const folder = path.join(ROOT, "lib", "config");
-	for (const file of fs.readdirSync(folder).filter(name => name.endsWith(".ts"))) {
-		const source = fs.readFileSync(path.join(folder, file), "utf8");
+	const folders = ["config", "settings"].map(name => path.join(ROOT, "lib", name));
+	const files = folders.flatMap(folder =>
+		fs
+			.readdirSync(folder)
+			.filter(name => name.endsWith(".ts"))
+			.map(name => path.join(folder, name)),
+	);
+	for (const file of files) {
+		const source = fs.readFileSync(file, "utf8");
 		const patterns = [
 			/\bread\.\w+\(\s*"([A-Z][A-Z0-9_]+)"/g,
 			/\b\w*[sS]etting\(\s*"([A-Z][A-Z0-9_]+)"/g,
