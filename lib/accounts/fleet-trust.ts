@@ -1,0 +1,96 @@
+/**
+ * A node's hold on the fleet secret (MODELFLEET_FLEET_SECRET): it signs the identities this node
+ * vouches for and verifies the ones calls bring (lib/accounts/signed-identity.ts). Only fleet
+ * nodes have one; the REPL and any other broker on the bus do not.
+ */
+import type { Role } from "./roles";
+import { signIdentity, verifyIdentity, type VerifiedIdentity } from "./signed-identity";
+
+export interface FleetTrustOptions {
+	/** How long a signed identity is accepted, ms. Default 5 minutes. */
+	ttlMs: number;
+	/** The clock, ms since the epoch. Default Date.now. */
+	now: () => number;
+}
+
+export const DEFAULT_FLEET_TRUST_OPTIONS: Readonly<FleetTrustOptions> = Object.freeze({
+	ttlMs: 5 * 60_000,
+	now: () => Date.now(),
+});
+
+/** The shortest fleet secret accepted (MODELFLEET_FLEET_SECRET). */
+export const MIN_FLEET_SECRET_LENGTH = 32;
+
+/** A tenant's identity as a node vouches for it: an API key's, or a service's acting for a tenant. */
+export interface TenantIdentity {
+	tenant: string;
+	role: Role;
+	keyId: string | null;
+}
+
+/** The ctx.meta of a call made for a tenant, its identity signed. */
+export interface SignedMeta extends TenantIdentity {
+	identity: string;
+}
+
+export class FleetTrust {
+	private readonly options: Readonly<FleetTrustOptions>;
+	private own: { nodeID: string; token: string; renewAt: number } | null = null;
+
+	constructor(
+		private readonly secret: string,
+		options: Partial<FleetTrustOptions> = {},
+	) {
+		if (secret.length < MIN_FLEET_SECRET_LENGTH) {
+			throw new RangeError(
+				`A fleet secret has at least ${MIN_FLEET_SECRET_LENGTH} characters.`,
+			);
+		}
+		this.options = Object.freeze({ ...DEFAULT_FLEET_TRUST_OPTIONS, ...options });
+	}
+
+	/** A token for a tenant's identity this node vouches for (a key it authenticated). */
+	sign(identity: TenantIdentity, service?: string): string {
+		return this.issue(identity, service).token;
+	}
+
+	/** As `sign`, with when the token expires (ms since the epoch), for a caller that renews it. */
+	issue(identity: TenantIdentity, service?: string): { token: string; expiresAt: number } {
+		const expiresAt = this.options.now() + this.options.ttlMs;
+		const token = signIdentity(
+			{
+				tenant: identity.tenant,
+				role: identity.role,
+				keyId: identity.keyId,
+				...(service !== undefined ? { service } : {}),
+				exp: expiresAt,
+			},
+			this.secret,
+		);
+		return { token, expiresAt };
+	}
+
+	/** The meta of a call a service makes for a tenant (the scheduler loading its model). */
+	actAs(tenant: string, role: Role, service: string): SignedMeta {
+		const identity = { tenant, role, keyId: null };
+		return { ...identity, identity: this.sign(identity, service) };
+	}
+
+	/** This node's own identity, for fleet-internal calls; renewed once half its life is gone. */
+	serviceToken(nodeID: string): string {
+		const now = this.options.now();
+		if (this.own === null || this.own.nodeID !== nodeID || now >= this.own.renewAt) {
+			const exp = now + this.options.ttlMs;
+			this.own = {
+				nodeID,
+				token: signIdentity({ service: nodeID, exp }, this.secret),
+				renewAt: now + this.options.ttlMs / 2,
+			};
+		}
+		return this.own.token;
+	}
+
+	verify(token: unknown): VerifiedIdentity {
+		return verifyIdentity(token, this.secret, this.options.now());
+	}
+}
