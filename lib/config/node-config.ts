@@ -12,6 +12,7 @@ import { EnvReader, parseByteSize } from "../settings/env-reader";
 import { DEFAULT_MAX_JSON_DEPTH, MAX_JSON_DEPTH_SETTING } from "../json-policy";
 import { resolveNatsSettings, type NatsSettings } from "../settings/nats-settings";
 import { checkCertificateAndKey } from "../settings/tls-files";
+import { MIN_FLEET_SECRET_LENGTH } from "../accounts/fleet-trust";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -92,6 +93,12 @@ export interface NodeConfig {
 	bootstrapKey: string | null;
 	/** MODELFLEET_KEY_SECRET — the secret API keys are hashed with (HMAC-SHA-256), the same on every control node; default: one generated into the metadata database on first start. */
 	keySecret: string | null;
+	/**
+	 * MODELFLEET_FLEET_SECRET — what every node signs and verifies caller identities with
+	 * (lib/accounts/fleet-trust.ts), the same on every node; required with TRANSPORTER. Default
+	 * (one process): one generated into the data directory on first start.
+	 */
+	fleetSecret: string | null;
 	/** MODELFLEET_API_KEY — the key `modelfleet repl` acts with (nodes ignore it); default none: `fleet login <key>`. */
 	apiKey: string | null;
 	/** MODELFLEET_MODEL_CACHE_BYTES — memory budget of loaded models; default null: half the node's memory. */
@@ -177,11 +184,23 @@ function defaultPlaintextDir(dataDir: string): string {
 
 export type Environment = Readonly<Record<string, string | undefined>>;
 
+export interface LoadOptions {
+	/**
+	 * Whether this process joins as a fleet node, which must hold the fleet secret; default true.
+	 * The REPL joins the bus as a client: it never holds the secret, and ignores it if set.
+	 */
+	fleetNode?: boolean;
+}
+
 /**
  * Reads and validates a node's configuration. Every wrong variable is reported at once in an
  * InvalidConfigurationError; the result is frozen.
  */
-export function loadNodeConfig(role: NodeRole, env: Environment): Readonly<NodeConfig> {
+export function loadNodeConfig(
+	role: NodeRole,
+	env: Environment,
+	options: LoadOptions = {},
+): Readonly<NodeConfig> {
 	const read = new EnvReader(env);
 
 	const transporter = read.optionalString("TRANSPORTER");
@@ -205,6 +224,20 @@ export function loadNodeConfig(role: NodeRole, env: Environment): Readonly<NodeC
 		read.fail(
 			"MODELFLEET_KEY_SECRET",
 			"must be at least 32 characters (e.g. `openssl rand -hex 32`)",
+		);
+	}
+	const fleetSecret =
+		options.fleetNode === false ? null : read.optionalString("MODELFLEET_FLEET_SECRET");
+	if (fleetSecret !== null && fleetSecret.length < MIN_FLEET_SECRET_LENGTH) {
+		read.fail(
+			"MODELFLEET_FLEET_SECRET",
+			`must be at least ${MIN_FLEET_SECRET_LENGTH} characters (e.g. \`openssl rand -hex 32\`)`,
+		);
+	}
+	if (fleetSecret === null && transporter !== null && options.fleetNode !== false) {
+		read.fail(
+			"MODELFLEET_FLEET_SECRET",
+			"is required with TRANSPORTER: every node of a fleet signs and verifies caller identities with the same secret (e.g. `openssl rand -hex 32`)",
 		);
 	}
 	const databaseUrl = read.optionalString("DATABASE_URL");
@@ -372,6 +405,7 @@ export function loadNodeConfig(role: NodeRole, env: Environment): Readonly<NodeC
 		artifactGcGraceS: read.number("MODELFLEET_ARTIFACT_GC_GRACE_S", 3600, { min: 0 }),
 		bootstrapKey: read.optionalString("MODELFLEET_BOOTSTRAP_KEY"),
 		keySecret,
+		fleetSecret,
 		apiKey: read.optionalString("MODELFLEET_API_KEY"),
 		modelCacheBytes: sizeSetting("MODELFLEET_MODEL_CACHE_BYTES", null),
 		poolThreads:

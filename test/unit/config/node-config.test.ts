@@ -6,6 +6,8 @@ import { loadNodeConfig } from "../../../lib/config/node-config";
 import { parseByteSize } from "../../../lib/settings/env-reader";
 import { InvalidConfigurationError } from "../../../lib/errors";
 
+const FLEET_SECRET = "0123456789abcdef0123456789abcdef";
+
 describe("loadNodeConfig", () => {
 	it("runs as one process with embedded defaults when nothing is set", () => {
 		const config = loadNodeConfig("all-in-one", {});
@@ -40,6 +42,7 @@ describe("loadNodeConfig", () => {
 			MODELFLEET_NODE_ID: "gpu-7",
 			MODELFLEET_NAMESPACE: "prod",
 			TRANSPORTER: "nats://nats.internal:4222",
+			MODELFLEET_FLEET_SECRET: FLEET_SECRET,
 			REDIS_URL: "redis://cache:6379/2",
 			DATABASE_URL: "postgres://mf@db/modelfleet",
 			HOST: "127.0.0.1",
@@ -63,6 +66,7 @@ describe("loadNodeConfig", () => {
 			nodeID: "gpu-7",
 			namespace: "prod",
 			transporter: "nats://nats.internal:4222",
+			fleetSecret: FLEET_SECRET,
 			redisUrl: "redis://cache:6379/2",
 			databaseUrl: "postgres://mf@db/modelfleet",
 			host: "127.0.0.1",
@@ -94,6 +98,26 @@ describe("loadNodeConfig", () => {
 			);
 	});
 
+	it("requires a fleet secret of 32 characters or more with a transporter, except for the REPL", () => {
+		const fleet = { TRANSPORTER: "nats://127.0.0.1:4222" };
+		expect(() => loadNodeConfig("worker", fleet)).toThrow(
+			/MODELFLEET_FLEET_SECRET: is required with TRANSPORTER/,
+		);
+		expect(() =>
+			loadNodeConfig("worker", { ...fleet, MODELFLEET_FLEET_SECRET: "too-short" }),
+		).toThrow(/MODELFLEET_FLEET_SECRET: must be at least 32 characters/);
+		expect(loadNodeConfig("all-in-one", {}).fleetSecret).toBeNull();
+		const repl = loadNodeConfig(
+			"gateway",
+			{ ...fleet, MODELFLEET_FLEET_SECRET: FLEET_SECRET },
+			{ fleetNode: false },
+		);
+		expect(repl.fleetSecret).toBeNull();
+		expect(loadNodeConfig("gateway", fleet, { fleetNode: false }).transporter).toBe(
+			fleet.TRANSPORTER,
+		);
+	});
+
 	it("sends status as often as heartbeats unless told otherwise", () => {
 		expect(
 			loadNodeConfig("worker", { MODELFLEET_HEARTBEAT_INTERVAL_S: "1" }).statusIntervalMs,
@@ -105,6 +129,7 @@ describe("loadNodeConfig", () => {
 		try {
 			loadNodeConfig("gateway", {
 				TRANSPORTER: "tcp://x",
+				MODELFLEET_FLEET_SECRET: FLEET_SECRET,
 				PORT: "eighty",
 				LOG_LEVEL: "loud",
 				MODELFLEET_HEARTBEAT_INTERVAL_S: "10",
