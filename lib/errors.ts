@@ -14,7 +14,8 @@ export const ERROR_CATALOGUE = {
 		"The NATS server refused this node's credentials, or TLS to it failed: the node cannot join the fleet and does not start; the message names the settings to check.",
 	SERVICE_NOT_READY:
 		"A service this request needs is not running anywhere in the fleet yet (503); retry later.",
-	UNAUTHENTICATED: "No API key, or a key that is unknown, revoked or expired (401).",
+	UNAUTHENTICATED:
+		"No API key, or a key that is unknown, revoked or expired (401); inside the fleet, a call whose signed caller identity is missing, forged, changed or expired (data.reason says which).",
 	FORBIDDEN: "The key's role may not do this (403); the message names the role that may.",
 	NOT_FOUND:
 		"No such object for this tenant (404): model, version, alias, tenant, key or artifact. Another tenant's objects answer the same.",
@@ -150,8 +151,11 @@ abstract class ClientError extends Errors.MoleculerClientError {
 }
 
 export class UnauthenticatedError extends ClientError {
-	constructor(message = "Missing or invalid API key: send it as 'Authorization: Bearer <key>'.") {
-		super(message, 401, "UNAUTHENTICATED");
+	constructor(
+		message = "Missing or invalid API key: send it as 'Authorization: Bearer <key>'.",
+		data?: Record<string, unknown>,
+	) {
+		super(message, 401, "UNAUTHENTICATED", data);
 	}
 }
 

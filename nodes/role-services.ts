@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { ServiceBroker, ServiceSchema } from "moleculer";
 import type { LocalBlobsOptions } from "../lib/artifacts/local-blobs";
+import type { FleetTrust } from "../lib/accounts/fleet-trust";
 import { ArtifactOwnerStore } from "../lib/artifacts/artifact-owners";
 import { modelMemoryBudget } from "../lib/capacity/model-memory";
 import type { NodeCapacity } from "../lib/capacity/node-capacity";
@@ -34,6 +35,8 @@ export interface NodeContext {
 	broker: ServiceBroker;
 	/** Where the node prints what an operator must see once (the bootstrap key). */
 	print: (line: string) => void;
+	/** Signs the identities this node vouches for (keys it authenticated, tenants it acts for). */
+	trust: FleetTrust;
 }
 
 /** The archive limits of the node's settings, for importers and runtimes alike. */
@@ -63,6 +66,7 @@ const FACTORIES: Record<ServiceName, (node: NodeContext) => ServiceSchema> = {
 		}),
 	api: node =>
 		apiService({
+			trust: node.trust,
 			host: node.config.host,
 			port: node.config.port,
 			https: node.config.httpsTls && {
@@ -98,6 +102,7 @@ const FACTORIES: Record<ServiceName, (node: NodeContext) => ServiceSchema> = {
 			bootstrapKey: node.config.bootstrapKey,
 			keySecret: node.config.keySecret,
 			print: node.print,
+			trust: node.trust,
 		}),
 	registry: node =>
 		registryService({
@@ -150,12 +155,14 @@ const FACTORIES: Record<ServiceName, (node: NodeContext) => ServiceSchema> = {
 			blobs: blobsOf(node, SERVICE.trainer),
 			slots: node.config.trainerSlots,
 			backend: node.config.trainingBackend,
+			trust: node.trust,
 		}),
 	scheduler: node =>
 		schedulerService({
 			heartbeatTimeoutMs: node.config.heartbeatTimeoutS * 1000,
 			database: requireDatabase(node),
 			reconcileIntervalMs: node.config.reconcileIntervalMs,
+			trust: node.trust,
 		}),
 };
 

@@ -9,6 +9,8 @@ import { loadNodeConfig, type Environment, type NodeConfig } from "../lib/config
 import type { NatsSettings } from "../lib/settings/nats-settings";
 import { accessMiddleware } from "../lib/accounts/access";
 import { checkEncryptionKey } from "../lib/artifacts/encryption/key-check";
+import { fleetSecretOf } from "../lib/accounts/fleet-secret";
+import { FleetTrust } from "../lib/accounts/fleet-trust";
 import { openDatabase, type Database } from "../lib/db/database";
 import { InFlightCounter } from "../lib/fleet/in-flight";
 import { METADATA_KEY, type NodeMetadata } from "../lib/fleet/node-metadata";
@@ -87,10 +89,12 @@ export async function startNode(
 	refused.catch(() => undefined);
 
 	const inFlight = new InFlightCounter();
+	// Every call this node serves must bring an identity signed with the fleet secret.
+	const trust = new FleetTrust(fleetSecretOf(config));
 	const broker = new ServiceBroker(
 		createBrokerOptions(config, {
 			metadata: { [METADATA_KEY]: metadata },
-			middlewares: [inFlight.middleware(), accessMiddleware()],
+			middlewares: [inFlight.middleware(), accessMiddleware(trust)],
 			onNatsRefused: err => refuse(err),
 		}),
 	);
@@ -107,6 +111,7 @@ export async function startNode(
 			database,
 			print,
 			broker,
+			trust,
 		})) {
 			broker.createService(schema);
 		}

@@ -3,8 +3,9 @@
  * gateway puts in ctx.meta; everything else is scoped to the caller's tenant.
  */
 import type { Context, ServiceSchema } from "moleculer";
-import { requires, scopeOf, type RequestMeta } from "../lib/accounts/access";
+import { allowAnonymous, requires, scopeOf, type RequestMeta } from "../lib/accounts/access";
 import { AccountsStore, type Identity } from "../lib/accounts/accounts-store";
+import type { FleetTrust } from "../lib/accounts/fleet-trust";
 import { ROLES, type Role } from "../lib/accounts/roles";
 import type { Database } from "../lib/db/database";
 import { ForbiddenError } from "../lib/errors";
@@ -18,6 +19,15 @@ export interface AccountsServiceOptions {
 	keySecret?: string | null;
 	/** Where the bootstrap key is shown, once. */
 	print: (line: string) => void;
+	/** Signs the identity of an authenticated key, for callers on the bus (the REPL). */
+	trust: FleetTrust;
+}
+
+/** An authenticated key's identity, and a token of it signed by this node (see RequestMeta). */
+export interface SignedIdentity extends Identity {
+	token: string;
+	/** When the token stops being accepted, ms since the epoch: authenticate again before. */
+	tokenExpiresAt: number;
 }
 
 const NAME_RULE = { type: "string", pattern: /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/ } as const;
@@ -33,13 +43,41 @@ export function accountsService(options: AccountsServiceOptions): ServiceSchema 
 		name: SERVICE.accounts,
 
 		actions: {
-			/** A key → {tenant, tenantName, role, keyId}; 401 for an unknown, revoked or expired key. */
-			authenticate: {
+			/**
+			 * A key → {tenant, tenantName, role, keyId} and that identity signed (`token`, to send
+			 * as ctx.meta.identity); 401 for an unknown, revoked or expired key. Anyone may ask.
+			 */
+			authenticate: allowAnonymous({
 				params: { key: { type: "string", min: 1, max: 512 } },
-				handler(ctx: Context<{ key: string }>): Promise<Identity> {
-					return store.authenticate(ctx.params.key);
+				async handler(ctx: Context<{ key: string }>): Promise<SignedIdentity> {
+					const identity = await store.authenticate(ctx.params.key);
+					const { token, expiresAt } = options.trust.issue(identity);
+					return { ...identity, token, tokenExpiresAt: expiresAt };
 				},
-			},
+			}),
+
+			/**
+			 * A signed identity as owner of tenant `id`, for an admin tenant's owner acting for it
+			 * (the REPL's `--tenant`).
+			 */
+			"tenants.actFor": requires("keys.manage", {
+				params: { id: { type: "uuid" } },
+				async handler(ctx: Context<{ id: string }, RequestMeta>) {
+					const scope = scopeOf(ctx);
+					if (!(await store.isAdminTenant(scope.tenantId))) {
+						throw new ForbiddenError(scope.role, "act for another tenant", [
+							"owner of an admin tenant",
+						]);
+					}
+					const tenant = await store.getTenant(ctx.params.id);
+					const { token, expiresAt } = options.trust.issue({
+						tenant: tenant.id,
+						role: "owner",
+						keyId: scope.keyId,
+					});
+					return { token, tokenExpiresAt: expiresAt };
+				},
+			}),
 
 			"tenants.create": requires("keys.manage", {
 				params: { name: NAME_RULE, isAdmin: { type: "boolean", optional: true } },

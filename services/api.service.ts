@@ -15,7 +15,8 @@ import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Context, ServiceSchema } from "moleculer";
 import ApiGateway, { type ApiSettingsSchema, type RateLimitSettings } from "moleculer-web";
 import { Readable } from "node:stream";
-import { requires } from "../lib/accounts/access";
+import { allowAnonymous, requires, scopeOf } from "../lib/accounts/access";
+import type { FleetTrust } from "../lib/accounts/fleet-trust";
 import { can, rolesWith, type Permission } from "../lib/accounts/roles";
 import { uploadArtifact } from "../lib/artifacts/artifact-upload";
 import type { StoredArtifact } from "../lib/artifacts/artifact-protocol";
@@ -109,6 +110,8 @@ import { batchPredictLines } from "../lib/http/batch-predict/batch-predict";
 import { fleetViewOf } from "../lib/routing/fleet-view";
 
 export interface ApiServiceOptions {
+	/** Signs the identity of each authenticated request (the fleet secret). */
+	trust: FleetTrust;
 	host: string;
 	port: number;
 	/** A PEM certificate and key: the gateway serves HTTPS (the direct /v2 infer route too). Default: HTTP. */
@@ -281,6 +284,26 @@ function callerOf(
 	ctx: Context,
 ): (action: string, params: object, options?: object) => Promise<unknown> {
 	return (action, params, options) => ctx.call(action, params, options);
+}
+
+/**
+ * As `callerOf`, each call with the caller's identity signed afresh: for actions whose later
+ * calls may start after the request's own identity expired (long uploads).
+ */
+function freshCallerOf(
+	ctx: Context,
+	trust: FleetTrust,
+): (action: string, params: object, options?: object) => Promise<unknown> {
+	const scope = scopeOf(ctx);
+	const identity = { tenant: scope.tenantId, role: scope.role, keyId: scope.keyId };
+	return (action, params, options) =>
+		ctx.call(action, params, {
+			...options,
+			meta: {
+				...(options as { meta?: object } | undefined)?.meta,
+				identity: trust.sign(identity),
+			},
+		});
 }
 
 /** The body of a model repository request: JSON, or nothing. */
@@ -662,6 +685,7 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 				guard = bodyGuard;
 				const deps: InferRouteDeps = {
 					identify: key => identify(this.broker as unknown as Context, key),
+					sign: identity => options.trust.sign(identity),
 					infer: async (params, meta) => {
 						const call = this.broker.call<InferResult, Record<string, unknown>>(
 							`${SERVICE.predictor}.infer`,
@@ -712,6 +736,8 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 				ctx.meta.tenant = identity.tenant;
 				ctx.meta.role = identity.role;
 				ctx.meta.keyId = identity.keyId;
+				// What the services believe: this gateway vouches for the key it authenticated.
+				ctx.meta.identity = options.trust.sign(identity);
 				// The role is checked here, before the action validates its parameters: a caller
 				// who may not do something hears 403, not how to fix a request it may not send.
 				const action = (req as IncomingMessage & { $action?: GuardedActionInfo }).$action;
@@ -765,12 +791,12 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 								: {}),
 							sealSpill: options.sealSpills ?? false,
 						},
-						(a, p, o) => ctx.call(a, p, o),
+						freshCallerOf(ctx, options.trust),
 					);
-					const dataset = await ctx.call(`${SERVICE.registry}.datasets.create`, {
-						name: ctx.params.name,
-						...received,
-					});
+					const dataset = await freshCallerOf(ctx, options.trust)(
+						`${SERVICE.registry}.datasets.create`,
+						{ name: ctx.params.name, ...received },
+					);
 					ctx.meta.$statusCode = 201;
 					return dataset;
 				},
@@ -825,7 +851,7 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 			uploadArtifact: requires("models.write", {
 				async handler(ctx: Context<unknown, HttpMeta>): Promise<StoredArtifact> {
 					const stored = await uploadArtifact(
-						(a, p, o) => ctx.call(a, p, o),
+						freshCallerOf(ctx, options.trust),
 						(await uploadSource(ctx)).file,
 					);
 					ctx.meta.$statusCode = stored.created ? 201 : 200;
@@ -855,8 +881,9 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 					ctx: Context<Record<string, string | undefined>, HttpMeta>,
 				): Promise<unknown> {
 					const { file, filename } = await uploadSource(ctx);
-					const stored = await uploadArtifact((a, p, o) => ctx.call(a, p, o), file);
-					const version = await ctx.call(`${SERVICE.registry}.versions.import`, {
+					const call = freshCallerOf(ctx, options.trust);
+					const stored = await uploadArtifact(call, file);
+					const version = await call(`${SERVICE.registry}.versions.import`, {
 						...(filename !== null ? { fileName: filename } : {}),
 						...ctx.params,
 						artifact: stored.sha256,
@@ -882,7 +909,7 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 			}),
 
 			/** `GET /v2`: server metadata and the protocol extensions served. */
-			v2Server: {
+			v2Server: allowAnonymous({
 				handler() {
 					return {
 						name: "modelfleet",
@@ -890,17 +917,17 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 						extensions: [BINARY_TENSOR_EXTENSION, MODEL_REPOSITORY_EXTENSION],
 					};
 				},
-			},
+			}),
 
 			/** `GET /v2/health/live`. */
-			v2Live: {
+			v2Live: allowAnonymous({
 				handler(): { live: true } {
 					return { live: true };
 				},
-			},
+			}),
 
 			/** `GET /v2/health/ready`: 200 when the services inference needs run in the fleet. */
-			v2Ready: {
+			v2Ready: allowAnonymous({
 				handler(ctx: Context<unknown, HttpMeta>): { ready: boolean } {
 					const available = new Set(
 						this.broker.registry
@@ -913,7 +940,7 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 					if (!ready) ctx.meta.$statusCode = 503;
 					return { ready };
 				},
-			},
+			}),
 
 			/** `GET /v2/models/{model}[/versions/{version}]`: model metadata (404 for an unknown one). */
 			v2Model: requires("models.read", {
@@ -991,7 +1018,7 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 			}),
 
 			/** `GET /api/openapi.json`: the OpenAPI 3 document of every route, from the routes and the actions' params. */
-			openapi: {
+			openapi: allowAnonymous({
 				handler(): unknown {
 					const service = this as unknown as { aliases: OpenApiAlias[] };
 					const actions = new Map(
@@ -1005,18 +1032,18 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 						{ title: "modelfleet", version: MODELFLEET_VERSION },
 					);
 				},
-			},
+			}),
 
 			/** Liveness: the process answers. */
-			live: {
+			live: allowAnonymous({
 				visibility: "published",
 				handler(): { status: "live"; nodeID: string } {
 					return { status: "live", nodeID: this.broker.nodeID };
 				},
-			},
+			}),
 
 			/** Readiness: 200 when every needed service runs somewhere in the fleet, 503 with what is missing otherwise. */
-			ready: {
+			ready: allowAnonymous({
 				visibility: "published",
 				handler(ctx: Context<unknown, HttpMeta>): Readiness & { nodeID: string } {
 					const available = new Set(
@@ -1032,7 +1059,7 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 					if (!readiness.ready) ctx.meta.$statusCode = 503;
 					return { ...readiness, nodeID: this.broker.nodeID };
 				},
-			},
+			}),
 
 			/** `POST /v2/repository/index` `{ready?}`: each version of the tenant's models and its state. */
 			repositoryIndex: requires("models.read", {
@@ -1129,11 +1156,18 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 							: rowChunks(ndjsonRows(body, maxJsonDepth), size);
 					// Chunk calls outlive this action's own deadline: each has the broker's timeout.
 					// One routing key for the batch, so a split deployment answers it with one version.
+					// A batch may outlast a signed identity: each chunk's call is signed afresh.
+					const scope = scopeOf(ctx);
 					const meta = {
-						tenant: ctx.meta.tenant,
-						role: ctx.meta.role,
-						keyId: ctx.meta.keyId,
+						tenant: scope.tenantId,
+						role: scope.role,
+						keyId: scope.keyId,
 						routingKey: ctx.meta.routingKey ?? `batch-${randomUUID()}`,
+					};
+					const identity = {
+						tenant: scope.tenantId,
+						role: scope.role,
+						keyId: scope.keyId,
 					};
 					const infer = (payload: ChunkPayload): Promise<InferResult> =>
 						this.broker.call<InferResult, PredictParams>(
@@ -1143,7 +1177,7 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 								...(version !== undefined ? { version } : {}),
 								...inferParams(payload),
 							},
-							{ meta },
+							{ meta: { ...meta, identity: options.trust.sign(identity) } },
 						);
 					ctx.meta.$responseType = "application/x-ndjson";
 					const concurrency = options.batchPredict?.concurrency;

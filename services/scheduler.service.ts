@@ -6,6 +6,7 @@
 import type { Context, ServiceSchema } from "moleculer";
 import { requires, scopeOf, type RequestMeta } from "../lib/accounts/access";
 import type { TenantView } from "../lib/accounts/accounts-store";
+import type { FleetTrust } from "../lib/accounts/fleet-trust";
 import type { Database } from "../lib/db/database";
 import { EVENTS, type EventPayloads } from "../lib/events";
 import { NodeInventory, type FleetNode, type RegistryNode } from "../lib/fleet/node-inventory";
@@ -45,6 +46,8 @@ export interface SchedulerServiceOptions {
 	reconcileIntervalMs: number;
 	/** How long a replica's load may take before it counts as failed, ms. */
 	loadTimeoutMs?: number;
+	/** Signs the identity of the tenant a deployment's loads and a job's run act for. */
+	trust: FleetTrust;
 }
 
 interface NodesParams {
@@ -105,8 +108,8 @@ export function schedulerService(options: SchedulerServiceOptions): ServiceSchem
 	const jobs = new JobStore(options.database.db);
 	/**
 	 * Who reads node status: an owner of an admin tenant sees every tenant's models, another key
-	 * only its tenant's; a fleet-internal call (no tenant in its meta) sees all. Whether the
-	 * tenant is an admin one is the accounts service's to say.
+	 * only its tenant's; a fleet-internal call (a service identity, no tenant) sees all. Whether
+	 * the tenant is an admin one is the accounts service's to say.
 	 */
 	const viewerOf = async (ctx: Ctx<unknown>): Promise<FleetViewer> => {
 		const { meta } = ctx;
@@ -511,11 +514,9 @@ export function schedulerService(options: SchedulerServiceOptions): ServiceSchem
 
 		created() {
 			const loadTimeout = options.loadTimeoutMs ?? 120_000;
-			const asOwner = (d: DeploymentRecord): RequestMeta => ({
-				tenant: d.tenantId,
-				role: "owner",
-				keyId: null,
-			});
+			// The scheduler acts for the deployment's tenant: its identity, signed here.
+			const asOwner = (d: DeploymentRecord): RequestMeta =>
+				options.trust.actAs(d.tenantId, "owner", this.broker.nodeID);
 			reconciler = new Reconciler({
 				store,
 				nodes: () => this.servingNodes(),
@@ -574,7 +575,7 @@ export function schedulerService(options: SchedulerServiceOptions): ServiceSchem
 				startRun: async (nodeID, tenantId, params: TrainerRunParams) => {
 					await this.broker.call(`${SERVICE.trainer}.run`, params, {
 						nodeID,
-						meta: { tenant: tenantId, role: "owner", keyId: null },
+						meta: options.trust.actAs(tenantId, "owner", this.broker.nodeID),
 						timeout: 30_000,
 					});
 				},

@@ -10,6 +10,7 @@ import { buffer } from "node:stream/consumers";
 import type { Context, ServiceSchema } from "moleculer";
 import { Errors } from "moleculer";
 import type { RequestMeta } from "../lib/accounts/access";
+import type { FleetTrust } from "../lib/accounts/fleet-trust";
 import type { ArtifactCall } from "../lib/artifacts/artifact-protocol";
 import { uploadArtifact } from "../lib/artifacts/artifact-upload";
 import { LocalBlobs, type LocalBlobsOptions } from "../lib/artifacts/local-blobs";
@@ -32,6 +33,8 @@ export interface TrainerServiceOptions {
 	slots: number;
 	/** TF.js backend: "auto" uses tfjs-node(-gpu) when installed, else wasm. */
 	backend?: BackendPreference;
+	/** Signs the identity of the job's tenant for the calls the job makes (a job outlasts any one token). */
+	trust: FleetTrust;
 }
 
 interface RunningJob {
@@ -66,7 +69,7 @@ export function trainerService(options: TrainerServiceOptions): ServiceSchema {
 					const tenant = ctx.meta.tenant;
 					if (typeof tenant !== "string") {
 						throw new Errors.MoleculerClientError(
-							"trainer.run needs the job's tenant in meta.",
+							"trainer.run acts for the job's tenant: call it with that tenant's signed identity.",
 							400,
 							"INVALID_INPUT",
 						);
@@ -89,9 +92,7 @@ export function trainerService(options: TrainerServiceOptions): ServiceSchema {
 						startedAt: Date.now(),
 					};
 					running.set(ctx.params.jobId, job);
-					void this.runJob(job, { tenant, role: "owner", keyId: null }).finally(() =>
-						running.delete(ctx.params.jobId),
-					);
+					void this.runJob(job, tenant).finally(() => running.delete(ctx.params.jobId));
 					return { accepted: true, nodeID: this.broker.nodeID };
 				},
 			},
@@ -126,16 +127,19 @@ export function trainerService(options: TrainerServiceOptions): ServiceSchema {
 		},
 
 		methods: {
-			async runJob(job: RunningJob, meta: RequestMeta & { tenant: string }): Promise<void> {
+			async runJob(job: RunningJob, tenant: string): Promise<void> {
 				const { params } = job;
-				const base = { jobId: params.jobId, tenant: meta.tenant, model: params.model };
+				const base = { jobId: params.jobId, tenant, model: params.model };
+				/** The job's tenant, signed afresh for each call: a job may run for hours. */
+				const asTenant = (): RequestMeta =>
+					options.trust.actAs(tenant, "owner", this.broker.nodeID);
 				const nodeID = this.broker.nodeID;
 				const broadcast = <E extends keyof EventPayloads>(
 					event: E,
 					payload: EventPayloads[E],
 				) => this.broker.broadcast(event, payload).catch(() => undefined);
 				const call: ArtifactCall = (action, p, o) =>
-					this.broker.call(action, p, { ...o, meta });
+					this.broker.call(action, p, { ...o, meta: asTenant() });
 				try {
 					// Streamed and decrypted on the way: the plaintext never touches a disk.
 					const datasetFile = await blobs.read(params.dataset.sha256);
@@ -240,7 +244,7 @@ export function trainerService(options: TrainerServiceOptions): ServiceSchema {
 							},
 							state: outcome.state,
 						},
-						{ meta },
+						{ meta: asTenant() },
 					);
 					const metrics: Record<string, number> = {};
 					for (const m of outcome.version.metrics) metrics[m.name] = m.value;

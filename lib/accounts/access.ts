@@ -1,15 +1,21 @@
-import type { ActionSchema, Context, Middleware } from "moleculer";
+import type { ActionSchema, CallingOptions, Context, Middleware, ServiceBroker } from "moleculer";
 import { ForbiddenError, UnauthenticatedError } from "../errors";
-import { can, isRole, rolesWith, type Permission, type Role } from "./roles";
+import type { FleetTrust } from "./fleet-trust";
+import { can, rolesWith, type Permission, type Role } from "./roles";
+import type { IdentityClaims, IdentityRefusal } from "./signed-identity";
 
 /**
- * Who is asking: set in ctx.meta by the gateway from an API key (or by the operator REPL,
- * which names the tenant), and carried along every nested call.
+ * Who is asking: `identity` is the signed caller identity (lib/accounts/signed-identity.ts) a
+ * fleet node vouches for — the gateway from an API key, accounts for the REPL, a service for
+ * itself or for a tenant — and travels along every nested call. `tenant`, `role` and `keyId`
+ * are what it says, written by the access middleware once verified; unsigned, they count for
+ * nothing.
  */
 export interface RequestMeta {
 	tenant?: string;
 	role?: Role;
 	keyId?: string | null;
+	identity?: string;
 }
 
 /** The tenant and key a tenant-scoped action acts for. */
@@ -21,44 +27,139 @@ export interface Scope {
 
 interface GuardedAction {
 	permission?: Permission;
+	anonymous?: boolean;
+	visibility?: string;
 	name?: string;
 }
+
+/** Why a call was refused: a token's own refusal, or a service identity calling a tenant's action. */
+export type AccessRefusal = IdentityRefusal | "no-tenant";
+
+/** Where the verified claims of a call are kept, on its ctx.locals (never sent anywhere). */
+const VERIFIED = "verifiedIdentity";
 
 /** Marks an action as needing a permission; the access middleware enforces it. */
 export function requires<T extends ActionSchema>(permission: Permission, action: T): T {
 	return Object.assign(action, { permission });
 }
 
+/**
+ * Marks an action any caller may call without a signed identity: key authentication itself
+ * and the health and metadata routes the gateway serves without a key.
+ */
+export function allowAnonymous<T extends ActionSchema>(action: T): T {
+	return Object.assign(action, { anonymous: true });
+}
+
 /** The caller's scope; only valid inside actions marked with `requires`. */
 export function scopeOf(ctx: Context<unknown, RequestMeta>): Scope {
-	const { tenant, role, keyId } = ctx.meta;
-	if (typeof tenant !== "string" || !isRole(role)) throw new UnauthenticatedError();
-	return { tenantId: tenant, role, keyId: keyId ?? null };
+	const claims = (ctx.locals as Record<string, IdentityClaims | undefined> | undefined)?.[
+		VERIFIED
+	];
+	if (claims?.tenant === undefined || claims.role === undefined) {
+		throw refusal("no-tenant");
+	}
+	return { tenantId: claims.tenant, role: claims.role, keyId: claims.keyId ?? null };
+}
+
+const REFUSALS: Record<AccessRefusal, string> = {
+	missing:
+		"This call carries no signed caller identity: call through the gateway with an API key, or from the REPL after 'fleet login <api-key>'.",
+	malformed: "The caller identity of this call is not one this fleet signs.",
+	"bad-signature": "The caller identity of this call is not signed by this fleet.",
+	expired: "The caller identity of this call has expired: authenticate again.",
+	"no-tenant": "This action acts for a tenant, and the call's signed identity names none.",
+};
+
+function refusal(reason: AccessRefusal): UnauthenticatedError {
+	return new UnauthenticatedError(REFUSALS[reason], { reason });
 }
 
 /**
- * Tenancy and roles as one middleware, so no action checks them by hand: an action marked with
- * `requires` runs only for a caller with a tenant (401 otherwise) whose role has the permission
- * (403 otherwise).
+ * Calls any caller may make: Moleculer's own services (`$node.*`), private actions (only their
+ * own service reaches them, e.g. moleculer-web's `rest`) and those marked `allowAnonymous`.
  */
-export function accessMiddleware(): Middleware {
+function isAnonymous(action: GuardedAction): boolean {
+	return (
+		action.anonymous === true ||
+		action.visibility === "private" ||
+		(action.name ?? "").startsWith("$")
+	);
+}
+
+/** The identity a call will carry: its own meta's, else the one it inherits from its parent. */
+function outgoingIdentity(opts: CallingOptions | undefined): unknown {
+	const own = opts?.meta as RequestMeta | undefined;
+	if (own !== undefined && own !== null && "identity" in own) return own.identity;
+	return (opts?.parentCtx?.meta as RequestMeta | undefined)?.identity;
+}
+
+type CallFn = (action: string, params?: unknown, opts?: CallingOptions) => Promise<unknown>;
+
+/**
+ * Trust, tenancy and roles as one middleware, so no action checks them by hand; on every fleet
+ * node.
+ *
+ * Callee side: every action but the anonymous ones runs only for a call whose signed identity
+ * verifies with the fleet secret (401 and a warning naming the action and the caller's node
+ * otherwise — never the token); its claims replace whatever tenant, role and key the meta says.
+ * An action marked with `requires` also needs a tenant in the identity (401) whose role has the
+ * permission (403).
+ *
+ * Caller side: a call that carries no identity at all is the node's own (the scheduler asking a
+ * predictor to load, a predictor fetching a blob) and goes out with this node's service identity.
+ */
+export function accessMiddleware(trust: FleetTrust): Middleware {
+	let broker: ServiceBroker;
 	return {
 		name: "Access",
+		created(b: ServiceBroker) {
+			broker = b;
+		},
+		call(next: CallFn): CallFn {
+			return (action, params, opts) => {
+				const identity = outgoingIdentity(opts);
+				if (typeof identity === "string" && identity.length > 0) {
+					return next(action, params, opts);
+				}
+				const meta = { ...opts?.meta, identity: trust.serviceToken(broker.nodeID) };
+				return next(action, params, { ...opts, meta });
+			};
+		},
 		localAction(next: (ctx: Context) => Promise<unknown>, action: GuardedAction) {
+			if (isAnonymous(action)) return next;
 			const permission = action.permission;
-			if (permission === undefined) return next;
+			const name = action.name ?? "this action";
 			// async: a refusal must reach the caller as a rejected promise, never a synchronous throw.
 			return async (ctx: Context<unknown, RequestMeta>) => {
-				const { role } = scopeOf(ctx);
-				if (!can(role, permission)) {
-					throw new ForbiddenError(
-						role,
-						`call ${action.name ?? "this action"}`,
-						rolesWith(permission),
+				const refuse = (reason: AccessRefusal): never => {
+					broker.logger.warn(
+						`Refused ${name} called from node ${ctx.nodeID ?? broker.nodeID}: ${reason} caller identity (UNAUTHENTICATED).`,
 					);
+					throw refusal(reason);
+				};
+				const meta = ctx.meta ?? (ctx.meta = {});
+				const verified = trust.verify(meta.identity);
+				if (!verified.ok) return refuse(verified.reason);
+				const claims = verified.claims;
+				(ctx.locals as Record<string, IdentityClaims>)[VERIFIED] = claims;
+				const { tenant, role } = claims;
+				if (tenant !== undefined && role !== undefined) {
+					meta.tenant = tenant;
+					meta.role = role;
+					meta.keyId = claims.keyId ?? null;
+				} else {
+					delete meta.tenant;
+					delete meta.role;
+					delete meta.keyId;
+				}
+				if (permission === undefined) return next(ctx);
+				if (role === undefined) return refuse("no-tenant");
+				if (!can(role, permission)) {
+					throw new ForbiddenError(role, `call ${name}`, rolesWith(permission));
 				}
 				return next(ctx);
 			};
 		},
-	} as Middleware;
+	} as unknown as Middleware;
 }

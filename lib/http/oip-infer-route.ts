@@ -3,7 +3,7 @@
  * hottest request of the gateway, and moleculer-web's generic pipeline (route and alias
  * matching, middlewares, an action of its own per request, response encoding) cost about as
  * much as the prediction itself. It does what that route does, in the same order: the API key
- * (401), the role (403), the body (JSON, or the binary tensor extension; 400 / 413), then
+ * (401, and the identity signed for the services), the role (403), the body (JSON, or the binary tensor extension; 400 / 413), then
  * `predictor.infer` for the caller's tenant, and the answer as JSON or binary — errors as
  * `{"error": …}` with the same statuses. Every other request goes to moleculer-web.
  */
@@ -54,6 +54,8 @@ export function matchInferRoute(
 export interface InferRouteDeps {
 	/** An API key → its identity (cached); rejects with 401 for a bad one. */
 	identify(key: string): Promise<Identity>;
+	/** The identity signed, as the services verify it (ctx.meta.identity). */
+	sign(identity: Identity): string;
 	/** Calls `predictor.infer` for the caller; resolves with the result and the node that answered. */
 	infer(
 		params: Record<string, unknown>,
@@ -96,6 +98,7 @@ export async function serveInfer(
 			tenant: identity.tenant,
 			role: identity.role,
 			keyId: identity.keyId,
+			identity: deps.sign(identity),
 			...(typeof routingKey === "string" && routingKey.length > 0
 				? { routingKey: routingKey.slice(0, 256) }
 				: {}),

@@ -15,6 +15,7 @@ import { uploadArtifact } from "../../lib/artifacts/artifact-upload";
 import { deterministicStream, listFiles } from "../support/artifact-data";
 import { ArtifactProcess } from "../support/artifact-process";
 import { describeWithServices, serviceUrl } from "../support/external-services";
+import { TEST_FLEET_SECRET } from "../support/fleet-secret";
 import { waitFor } from "../support/wait";
 
 describeWithServices(["nats"], "a control node killed in the middle of an upload", () => {
@@ -23,6 +24,7 @@ describeWithServices(["nats"], "a control node killed in the middle of an upload
 	const artifactsDir = path.join(dataDir, "artifacts");
 	const env = {
 		TRANSPORTER: serviceUrl("nats"),
+		MODELFLEET_FLEET_SECRET: TEST_FLEET_SECRET,
 		MODELFLEET_NAMESPACE: namespace,
 		METRICS_PORT: "off",
 		MODELFLEET_HEARTBEAT_INTERVAL_S: "1",

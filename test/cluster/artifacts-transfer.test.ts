@@ -13,6 +13,7 @@ import { sha256OfFile } from "../support/artifact-data";
 import type { RssFigures } from "../support/artifact-memory";
 import { ArtifactProcess } from "../support/artifact-process";
 import { describeWithServices, serviceUrl } from "../support/external-services";
+import { TEST_FLEET_SECRET } from "../support/fleet-secret";
 
 const SIZE = 300 * 1000 * 1000;
 const RSS_LIMIT = 100 * 1000 * 1000;
@@ -37,6 +38,7 @@ describeWithServices(["nats"], "a 300 MB artifact across three processes over NA
 	const processes: ArtifactProcess[] = [];
 	const env = {
 		TRANSPORTER: serviceUrl("nats"),
+		MODELFLEET_FLEET_SECRET: TEST_FLEET_SECRET,
 		MODELFLEET_NAMESPACE: namespace,
 		METRICS_PORT: "off",
 		LOG_LEVEL: "warn",

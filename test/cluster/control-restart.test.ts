@@ -13,6 +13,8 @@ import { createBrokerOptions } from "../../moleculer.config";
 import { loadNodeConfig } from "../../lib/config/node-config";
 import { createPostgresDatabase } from "../support/databases";
 import { describeWithServices, serviceUrl } from "../support/external-services";
+import { TEST_FLEET_SECRET, testTrust } from "../support/fleet-secret";
+import { accessMiddleware } from "../../lib/accounts/access";
 import { deterministicStream } from "../support/artifact-data";
 import { NodeProcess, freePort } from "../support/node-process";
 import { waitFor } from "../support/wait";
@@ -39,6 +41,7 @@ describeWithServices(["nats", "postgres"], "a control node killed mid-upload and
 
 	const common = () => ({
 		TRANSPORTER: serviceUrl("nats"),
+		MODELFLEET_FLEET_SECRET: TEST_FLEET_SECRET,
 		MODELFLEET_NAMESPACE: namespace,
 		METRICS_PORT: "off",
 		LOG_LEVEL: "warn",
@@ -120,6 +123,8 @@ describeWithServices(["nats", "postgres"], "a control node killed mid-upload and
 					MODELFLEET_NODE_ID: "test-client",
 					LOG_LEVEL: "error",
 				}),
+				// A node of the fleet: its own calls (artifacts.gc) carry its service identity.
+				{ middlewares: [accessMiddleware(testTrust())] },
 			),
 		);
 		await client.start();

@@ -22,6 +22,7 @@ import {
 	sha256OfStream,
 } from "../support/artifact-data";
 import { describeWithServices, serviceUrl } from "../support/external-services";
+import { TEST_FLEET_SECRET } from "../support/fleet-secret";
 
 const MiB = 1024 * 1024;
 
@@ -236,6 +237,7 @@ describeWithServices(["nats"], "the artifacts service over NATS", () => {
 	const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "mf-artifacts-nats-"));
 	const env = {
 		TRANSPORTER: serviceUrl("nats"),
+		MODELFLEET_FLEET_SECRET: TEST_FLEET_SECRET,
 		MODELFLEET_NAMESPACE: namespace,
 		METRICS_PORT: "off",
 		LOG_LEVEL: "error",

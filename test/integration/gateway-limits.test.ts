@@ -13,6 +13,7 @@ import { UnauthenticatedError } from "../../lib/errors";
 import type { InferResult } from "../../lib/predictor/served-model";
 import { apiService, type ApiServiceOptions } from "../../services/api.service";
 import { describeWithServices, serviceUrl } from "../support/external-services";
+import { testTrust } from "../support/fleet-secret";
 import { freePort } from "../support/node-process";
 
 const IDENTITIES: Record<string, Identity> = {
@@ -30,11 +31,12 @@ async function startGateway(
 	requestTimeout = 0,
 ): Promise<{ url: string; broker: ServiceBroker }> {
 	const port = await freePort();
+	const trust = testTrust();
 	const broker = new ServiceBroker({
 		nodeID: `gw-${randomUUID().slice(0, 8)}`,
 		logger: false,
 		requestTimeout,
-		middlewares: [accessMiddleware()],
+		middlewares: [accessMiddleware(trust)],
 	});
 	broker.createService({
 		name: "accounts",
@@ -83,7 +85,14 @@ async function startGateway(
 		},
 	});
 	broker.createService(
-		apiService({ host: "127.0.0.1", port, neededServices: [], keyCacheMs: 60_000, ...options }),
+		apiService({
+			trust,
+			host: "127.0.0.1",
+			port,
+			neededServices: [],
+			keyCacheMs: 60_000,
+			...options,
+		}),
 	);
 	await broker.start();
 	return { url: `http://127.0.0.1:${port}`, broker };

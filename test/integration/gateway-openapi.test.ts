@@ -6,6 +6,7 @@ import Ajv from "ajv";
 import { startNode, type StartedNode } from "../../nodes/start-node";
 import { apiService } from "../../services/api.service";
 import { openApiPath } from "../../lib/http/openapi";
+import { testTrust } from "../support/fleet-secret";
 import { freePort } from "../support/node-process";
 
 type Operation = {
@@ -45,7 +46,12 @@ describe("GET /api/openapi.json", () => {
 	});
 
 	it("holds every alias of every route of the gateway, with its method and action", () => {
-		const schema = apiService({ host: "127.0.0.1", port: 0, neededServices: [] });
+		const schema = apiService({
+			trust: testTrust(),
+			host: "127.0.0.1",
+			port: 0,
+			neededServices: [],
+		});
 		const routes = (
 			schema.settings as { routes: { path: string; aliases: Record<string, string> }[] }
 		).routes;

@@ -10,12 +10,14 @@ import { Errors, ServiceBroker } from "moleculer";
 import { createBrokerOptions } from "../../moleculer.config";
 import { loadNodeConfig } from "../../lib/config/node-config";
 import { describeWithServices, serviceUrl } from "../support/external-services";
+import { TEST_FLEET_SECRET } from "../support/fleet-secret";
 import { waitFor } from "../support/wait";
 
 describeWithServices(["nats"], "lost node detection over NATS", () => {
 	const namespace = `lost-node-${randomUUID().slice(0, 8)}`;
 	const env = {
 		TRANSPORTER: serviceUrl("nats"),
+		MODELFLEET_FLEET_SECRET: TEST_FLEET_SECRET,
 		MODELFLEET_NAMESPACE: namespace,
 		METRICS_PORT: "off",
 		LOG_LEVEL: "error",

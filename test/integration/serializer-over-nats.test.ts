@@ -5,6 +5,7 @@ import { ServiceBroker, Serializers } from "moleculer";
 import { createBrokerOptions } from "../../moleculer.config";
 import { loadNodeConfig } from "../../lib/config/node-config";
 import { describeWithServices, serviceUrl } from "../support/external-services";
+import { TEST_FLEET_SECRET } from "../support/fleet-secret";
 import { REPO_ROOT } from "../support/node-process";
 
 function sha256(view: ArrayBufferView): string {
@@ -31,6 +32,7 @@ describeWithServices(["nats"], "typed arrays between two processes over NATS", (
 	const namespace = `serializer-test-${randomUUID().slice(0, 8)}`;
 	const env = {
 		TRANSPORTER: serviceUrl("nats"),
+		MODELFLEET_FLEET_SECRET: TEST_FLEET_SECRET,
 		MODELFLEET_NAMESPACE: namespace,
 		METRICS_PORT: "off",
 		LOG_LEVEL: "warn",

@@ -13,25 +13,32 @@ import type { StoredArtifact } from "../../lib/artifacts/artifact-protocol";
 import { accessMiddleware, type RequestMeta } from "../../lib/accounts/access";
 import type { Database } from "../../lib/db/database";
 import { loadNodeConfig } from "../../lib/config/node-config";
-import { accountsService } from "../../services/accounts.service";
+import { accountsService, type SignedIdentity } from "../../services/accounts.service";
 import { artifactsService } from "../../services/artifacts.service";
 import { registryService } from "../../services/registry.service";
+import { testTrust } from "./fleet-secret";
 
 export async function startControlBroker(
 	database: Database,
 	dataDir: string = fs.mkdtempSync(path.join(os.tmpdir(), "mf-control-")),
 ): Promise<{ broker: ServiceBroker; bootstrapKey: string; dataDir: string }> {
 	const printed: string[] = [];
+	const trust = testTrust();
 	const broker = new ServiceBroker(
 		createBrokerOptions(
 			loadNodeConfig("control", { LOG_LEVEL: "error", METRICS_PORT: "off" }),
 			{
-				middlewares: [accessMiddleware()],
+				middlewares: [accessMiddleware(trust)],
 			},
 		),
 	);
 	broker.createService(
-		accountsService({ database, bootstrapKey: null, print: line => printed.push(line) }),
+		accountsService({
+			database,
+			bootstrapKey: null,
+			print: line => printed.push(line),
+			trust,
+		}),
 	);
 	broker.createService(registryService({ database, dataDir }));
 	broker.createService(
@@ -63,11 +70,15 @@ export async function storeBlob(
 	return stored.sha256;
 }
 
-/** The meta the gateway would set for this key. */
+/** The meta the gateway would set for this key: its identity, signed by the broker's accounts. */
 export async function metaFor(broker: ServiceBroker, key: string): Promise<RequestMeta> {
-	const identity = await broker.call<
-		{ tenant: string; role: RequestMeta["role"]; keyId: string },
-		{ key: string }
-	>("accounts.authenticate", { key });
-	return { tenant: identity.tenant, role: identity.role, keyId: identity.keyId };
+	const identity = await broker.call<SignedIdentity, { key: string }>("accounts.authenticate", {
+		key,
+	});
+	return {
+		tenant: identity.tenant,
+		role: identity.role,
+		keyId: identity.keyId,
+		identity: identity.token,
+	};
 }

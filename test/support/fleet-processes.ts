@@ -6,6 +6,7 @@
 import { randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import { serviceUrl } from "./external-services";
+import { TEST_FLEET_SECRET } from "./fleet-secret";
 import { NodeProcess, freePort } from "./node-process";
 
 /** The fleet's heartbeat: a node silent for `timeoutS` is shown unavailable. */
@@ -58,6 +59,7 @@ export class FleetProcesses {
 	start(name: string, role: string, env: Record<string, string> = {}): NodeProcess {
 		const node = NodeProcess.start(name, role, {
 			TRANSPORTER: serviceUrl("nats"),
+			MODELFLEET_FLEET_SECRET: TEST_FLEET_SECRET,
 			MODELFLEET_NAMESPACE: this.namespace,
 			MODELFLEET_NODE_ID: name,
 			MODELFLEET_HEARTBEAT_INTERVAL_S: String(FLEET_HEARTBEAT.intervalS),

@@ -10,6 +10,7 @@ import { accessMiddleware } from "../../lib/accounts/access";
 import { loadNodeConfig } from "../../lib/config/node-config";
 import { openDatabase } from "../../lib/db/database";
 import { registryService } from "../../services/registry.service";
+import { testTrust } from "./fleet-secret";
 
 async function main(): Promise<void> {
 	const database = await openDatabase({
@@ -20,7 +21,7 @@ async function main(): Promise<void> {
 		createBrokerOptions(
 			loadNodeConfig("control", { LOG_LEVEL: "error", METRICS_PORT: "off" }),
 			{
-				middlewares: [accessMiddleware()],
+				middlewares: [accessMiddleware(testTrust())],
 			},
 		),
 	);

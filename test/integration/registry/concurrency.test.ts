@@ -15,6 +15,7 @@ import { ModelStore } from "../../../lib/registry/model-store";
 import { VersionStore } from "../../../lib/registry/version-store";
 import { createPostgresDatabase } from "../../support/databases";
 import { describeWithServices } from "../../support/external-services";
+import { signedMeta } from "../../support/fleet-secret";
 import { REPO_ROOT } from "../../support/node-process";
 
 type Outcome = { ok: boolean; code?: number; type?: string; result?: { version?: string } };
@@ -98,7 +99,7 @@ describeWithServices(["postgres"], "two control nodes racing on one PostgreSQL d
 	});
 
 	it("lets exactly one of two processes create the same model name; the other gets 409; an alias moved by both ends on one", async () => {
-		const meta = { tenant: scope.tenantId, role: "owner", keyId: scope.keyId };
+		const meta = signedMeta(scope.tenantId, "owner", scope.keyId);
 		const startAt = Date.now() + 3000;
 		const call = (version: string) => [
 			["registry.models.create", { name: "contested", task: "other", framework: "onnx" }],

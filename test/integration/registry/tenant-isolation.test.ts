@@ -147,6 +147,8 @@ describeOnEachEngine("tenant isolation and roles", database => {
 		"accounts.keys.list": () => ({}),
 		"accounts.tenants.create": n => ({ name: `t-${n}` }),
 		"accounts.tenants.list": () => ({}),
+		// A signed identity for another tenant (the REPL's --tenant): an admin tenant's owner only.
+		"accounts.tenants.actFor": () => ({ id: metas.b.owner.tenant }),
 	};
 
 	beforeAll(async () => {
