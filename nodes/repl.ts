@@ -10,6 +10,7 @@ import { createBrokerOptions } from "../moleculer.config";
 import { loadNodeConfig, type Environment, type NodeConfig } from "../lib/config/node-config";
 import { SERVICE } from "../lib/fleet/node-role";
 import { FleetSession, type FleetClient } from "../lib/repl/fleet-session";
+import { sessionIdentityMiddleware } from "../lib/repl/session-identity";
 import { fleetViewOf } from "../lib/routing/fleet-view";
 
 /** How long the REPL waits at start for the fleet's scheduler and accounts to be seen. */
@@ -53,8 +54,9 @@ export async function runRepl(
 ): Promise<void> {
 	let config: Readonly<NodeConfig>;
 	try {
-		// The REPL reads the fleet settings a gateway reads (transporter, namespace, timeouts).
-		config = loadNodeConfig("gateway", env);
+		// The REPL reads the fleet settings a gateway reads (transporter, namespace, timeouts),
+		// but is no fleet node: it never holds the fleet secret, and acts only as a key it logs in with.
+		config = loadNodeConfig("gateway", env, { fleetNode: false });
 	} catch (err) {
 		console.error(err instanceof Errors.MoleculerError ? err.message : err);
 		process.exit(1);
@@ -67,7 +69,12 @@ export async function runRepl(
 		process.exit(2);
 	}
 
-	const broker = new ServiceBroker(createBrokerOptions(replConfig(config, env)));
+	let session: FleetSession | null = null;
+	const broker = new ServiceBroker(
+		createBrokerOptions(replConfig(config, env), {
+			middlewares: [sessionIdentityMiddleware(async () => (await session?.token()) ?? null)],
+		}),
+	);
 	const stop = (): void => {
 		broker
 			.stop()
@@ -95,9 +102,10 @@ export async function runRepl(
 		);
 	}
 
-	const session = new FleetSession(brokerClient(broker), print);
+	const fleet = new FleetSession(brokerClient(broker), print);
+	session = fleet;
 	if (config.apiKey !== null) {
-		await session.run({ kind: "login", key: config.apiKey });
+		await fleet.run({ kind: "login", key: config.apiKey });
 	} else {
 		print("no MODELFLEET_API_KEY: run 'fleet login <api-key>' before tenant-scoped commands.");
 	}
@@ -122,7 +130,7 @@ export async function runRepl(
 					const line = /^\s*fleet(\s|$)/.test(lastLine)
 						? lastLine
 						: ["fleet", ...(params.args ?? [])].join(" ");
-					await session.run(line);
+					await fleet.run(line);
 				},
 			},
 		],

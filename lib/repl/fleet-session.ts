@@ -53,6 +53,7 @@ export interface FleetClient {
 export const ACTIONS = {
 	authenticate: "accounts.authenticate",
 	tenantsList: "accounts.tenants.list",
+	tenantsActFor: "accounts.tenants.actFor",
 	nodes: "scheduler.nodes",
 	placements: "scheduler.placements",
 	modelsList: "registry.models.list",
@@ -71,12 +72,26 @@ export const NO_TRAINING = "training is not available in this fleet yet";
 const MODELS_SHOWN = 100;
 const VERSIONS_SHOWN = 3;
 
+/** What `accounts.authenticate` answers: the key's identity, and that identity signed for the fleet. */
+export interface SessionIdentity extends Identity {
+	/** Sent as ctx.meta.identity with every call: the fleet believes only signed identities. */
+	token: string;
+	/** When the token expires, ms since the epoch; the session authenticates again before. */
+	tokenExpiresAt: number;
+}
+
+/** How long before its expiry a token is renewed, ms. */
+const RENEW_BEFORE_MS = 60_000;
+
 export class FleetSession {
-	private identity: Identity | null = null;
+	private identity: SessionIdentity | null = null;
+	/** The key logged in with, to renew the signed identity before it expires. */
+	private key: string | null = null;
 
 	constructor(
 		private readonly client: FleetClient,
 		private readonly print: (line: string) => void,
+		private readonly now: () => number = () => Date.now(),
 	) {}
 
 	/**
@@ -95,9 +110,31 @@ export class FleetSession {
 
 	/** Authenticates a key and acts as its identity from now on. */
 	async login(key: string): Promise<Identity> {
-		const identity = (await this.ask(ACTIONS.authenticate, { key }, {})) as Identity;
+		const identity = (await this.ask(ACTIONS.authenticate, { key }, {})) as SessionIdentity;
 		this.identity = identity;
+		this.key = key;
 		return identity;
+	}
+
+	/**
+	 * The session's signed identity, renewed when it is about to expire; null before any login.
+	 * The REPL's raw `call` sends it too (nodes/repl.ts).
+	 */
+	async token(): Promise<string | null> {
+		if (this.identity === null) return null;
+		return (await this.freshIdentity()).token;
+	}
+
+	private async freshIdentity(): Promise<SessionIdentity> {
+		const id = this.identity;
+		if (id === null || this.key === null) {
+			throw new UnauthenticatedError(
+				"No API key: start the REPL with MODELFLEET_API_KEY=<key>, or run 'fleet login <api-key>'.",
+			);
+		}
+		if (id.tokenExpiresAt - this.now() > RENEW_BEFORE_MS) return id;
+		await this.login(this.key);
+		return this.identity ?? id;
 	}
 
 	async execute(command: FleetCommand): Promise<void> {
@@ -175,11 +212,11 @@ export class FleetSession {
 	}
 
 	private async nodes(): Promise<void> {
-		// Logged in, the scheduler shows the key's own models unless it is an admin's.
-		const meta = this.identity === null ? {} : this.ownMeta();
+		// The scheduler shows the key's own models unless it is an admin's.
+		const meta = await this.ownMeta();
 		const [nodes, placements, viewer] = await Promise.all([
 			this.ask(ACTIONS.nodes, {}, meta) as Promise<FleetNode[]>,
-			this.ask(ACTIONS.placements, {}, {}) as Promise<RoutingTable>,
+			this.ask(ACTIONS.placements, {}, meta) as Promise<RoutingTable>,
 			this.viewer(),
 		]);
 		const table = routingTableFor(placements, viewer);
@@ -192,7 +229,7 @@ export class FleetSession {
 
 	private async placements(): Promise<void> {
 		const table = routingTableFor(
-			(await this.ask(ACTIONS.placements, {}, {})) as RoutingTable,
+			(await this.ask(ACTIONS.placements, {}, await this.ownMeta())) as RoutingTable,
 			await this.viewer(),
 		);
 		if (table.deployments.length === 0) {
@@ -205,14 +242,14 @@ export class FleetSession {
 
 	/**
 	 * Whose deployments and loaded models the session shows: every tenant's for an admin
-	 * tenant's owner (and before any login: the REPL is on the fleet's bus), else its own.
+	 * tenant's owner, else its own.
 	 */
 	private async viewer(): Promise<FleetViewer> {
 		const id = this.identity;
 		if (id === null) return ALL_OF_THE_FLEET;
 		if (id.role === "owner" && this.client.has(ACTIONS.tenantsList)) {
 			try {
-				await this.tenants(this.ownMeta());
+				await this.tenants(await this.ownMeta());
 				return ALL_OF_THE_FLEET;
 			} catch {
 				// Not an admin tenant.
@@ -229,7 +266,7 @@ export class FleetSession {
 		names.set(id.tenant, id.tenantName);
 		if (id.role !== "owner" || !this.client.has(ACTIONS.tenantsList)) return names;
 		try {
-			for (const t of await this.tenants(this.ownMeta())) names.set(t.id, t.name);
+			for (const t of await this.tenants(await this.ownMeta())) names.set(t.id, t.name);
 		} catch {
 			// Not an admin tenant: its own name is all this key may know.
 		}
@@ -273,7 +310,7 @@ export class FleetSession {
 		// A fresh routing table: a model's deployment decides which version answers.
 		if (this.client.has(ACTIONS.placements)) {
 			this.client.useRoutingTable(
-				(await this.ask(ACTIONS.placements, {}, {})) as RoutingTable,
+				(await this.ask(ACTIONS.placements, {}, meta)) as RoutingTable,
 			);
 		}
 		const { value, meta: back } = await this.callFleet(
@@ -305,23 +342,19 @@ export class FleetSession {
 		for (const line of lines) this.print(line);
 	}
 
-	private ownMeta(): RequestMeta {
-		const id = this.identity;
-		if (id === null) {
-			throw new UnauthenticatedError(
-				"No API key: start the REPL with MODELFLEET_API_KEY=<key>, or run 'fleet login <api-key>'.",
-			);
-		}
-		return { tenant: id.tenant, role: id.role, keyId: id.keyId };
+	/** The ctx.meta of the session's own calls: its identity, signed (renewed when due). */
+	private async ownMeta(): Promise<RequestMeta> {
+		const id = await this.freshIdentity();
+		return { tenant: id.tenant, role: id.role, keyId: id.keyId, identity: id.token };
 	}
 
 	/**
 	 * The ctx.meta of a tenant-scoped call: the session's own tenant, or with `--tenant` another
-	 * one, which only an admin tenant's owner may act for.
+	 * one, which only an admin tenant's owner may act for (accounts signs that identity).
 	 */
 	async metaFor(tenant: string | undefined): Promise<RequestMeta> {
-		const own = this.ownMeta();
-		const id = this.identity!;
+		const own = await this.ownMeta();
+		const id = await this.freshIdentity();
 		if (tenant === undefined || tenant === id.tenantName) return own;
 		const refuse = () =>
 			new ForbiddenError(id.role, `act for tenant '${tenant}' (--tenant)`, [
@@ -337,7 +370,10 @@ export class FleetSession {
 		}
 		const found = tenants.find(t => t.name === tenant);
 		if (!found) throw new NotFoundError("tenant", tenant);
-		return { tenant: found.id, role: "owner", keyId: id.keyId };
+		const { token } = (await this.ask(ACTIONS.tenantsActFor, { id: found.id }, own)) as {
+			token: string;
+		};
+		return { tenant: found.id, role: "owner", keyId: id.keyId, identity: token };
 	}
 
 	private async tenants(meta: RequestMeta): Promise<TenantView[]> {

@@ -9,6 +9,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describeWithServices, serviceUrl } from "../support/external-services";
+import { TEST_FLEET_SECRET } from "../support/fleet-secret";
 import { NodeProcess, REPO_ROOT, freePort } from "../support/node-process";
 import { waitFor } from "../support/wait";
 import { writeMlpModel } from "../unit/onnx/example-models";
@@ -28,6 +29,7 @@ describeWithServices(["nats"], "the operator REPL driven in a terminal", () => {
 	let node: NodeProcess;
 	let base: string;
 	let acmeKey: string;
+	let acmeId: string;
 	let tmuxStarted = false;
 
 	const tmux = (...args: string[]): string =>
@@ -95,6 +97,7 @@ describeWithServices(["nats"], "the operator REPL driven in a terminal", () => {
 		base = `http://127.0.0.1:${port}`;
 		node = NodeProcess.start(NODE_ID, "all-in-one", {
 			TRANSPORTER: serviceUrl("nats"),
+			MODELFLEET_FLEET_SECRET: TEST_FLEET_SECRET,
 			MODELFLEET_NAMESPACE: namespace,
 			MODELFLEET_NODE_ID: NODE_ID,
 			MODELFLEET_BOOTSTRAP_KEY: OWNER_KEY,
@@ -134,6 +137,7 @@ describeWithServices(["nats"], "the operator REPL driven in a terminal", () => {
 		const acme = await api("/api/v1/tenants", { method: "POST", body: { name: "acme" } });
 		expect(acme.status).toBe(201);
 		acmeKey = (acme.body as { ownerKey: { key: string } }).ownerKey.key;
+		acmeId = (acme.body as { tenant: { id: string } }).tenant.id;
 		const acmeModel = await api("/api/v1/models", {
 			method: "POST",
 			key: acmeKey,
@@ -258,6 +262,16 @@ describeWithServices(["nats"], "the operator REPL driven in a terminal", () => {
 			expect.stringMatching(row("MODEL", "TASK", "FRAMEWORK", "VERSIONS")),
 			expect.stringMatching(row("acme-forecast", "regression", "onnx", "-")),
 		]);
+	}, 15_000);
+
+	it("runs moleculer-repl's raw call as the logged-in key, whatever tenant its meta names", async () => {
+		// The fleet believes only the signed identity the REPL got at login, never --#tenant.
+		const out = (
+			await type(`call registry.models.list --#tenant ${acmeId} --#role owner`)
+		).join("\n");
+		expect(out).toContain(">> Response:");
+		expect(out).toContain("name: 'mlp'");
+		expect(out).not.toContain("acme-forecast");
 	}, 15_000);
 
 	it("says what training offers", async () => {

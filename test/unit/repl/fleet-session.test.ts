@@ -38,16 +38,35 @@ const TABLE: RoutingTable = {
 	],
 };
 
+/** The clock of the sessions and of the fake accounts: moved by tests. */
+let now = 1_000_000;
+/** How long the fake accounts' tokens last. */
+const TOKEN_MS = 5 * 60_000;
+
 /** A fleet of handlers by action name; it records every call. */
 class FakeFleet implements FleetClient {
 	readonly calls: Call[] = [];
 	readonly tables: RoutingTable[] = [];
 	readonly handlers = new Map<string, Handler>();
+	/** Tokens handed out so far: `signed-<keyId>-<n>`. */
+	issued = 0;
 
 	constructor(identity: Identity | null = ADMIN_OWNER) {
 		this.handlers.set(ACTIONS.authenticate, ({ key }) => {
-			if (key === "mf_good" && identity) return identity;
+			if (key === "mf_good" && identity)
+				return {
+					...identity,
+					token: `signed-${identity.keyId}-${++this.issued}`,
+					tokenExpiresAt: now + TOKEN_MS,
+				};
 			throw new UnauthenticatedError("Unknown API key.");
+		});
+		this.handlers.set(ACTIONS.tenantsActFor, ({ id }, meta) => {
+			if (meta.tenant !== "t-default")
+				throw new ForbiddenError("owner", "act for another tenant", [
+					"owner of an admin tenant",
+				]);
+			return { token: `signed-for-${String(id)}`, tokenExpiresAt: now + TOKEN_MS };
 		});
 		this.handlers.set(ACTIONS.tenantsList, (_p, meta) => {
 			if (meta.tenant !== "t-default")
@@ -86,7 +105,14 @@ class FakeFleet implements FleetClient {
 
 function session(fleet: FakeFleet): { session: FleetSession; out: string[] } {
 	const out: string[] = [];
-	return { session: new FleetSession(fleet, line => out.push(line)), out };
+	return {
+		session: new FleetSession(
+			fleet,
+			line => out.push(line),
+			() => now,
+		),
+		out,
+	};
 }
 
 describe("FleetSession", () => {
@@ -112,7 +138,26 @@ describe("FleetSession", () => {
 			tenant: "t-default",
 			role: "owner",
 			keyId: "k-1",
+			identity: "signed-k-1-1",
 		});
+	});
+
+	it("authenticates again when its signed identity is about to expire", async () => {
+		const fleet = new FakeFleet();
+		fleet.handlers.set(ACTIONS.modelsList, () => ({ items: [], nextCursor: null }));
+		const { session: s } = session(fleet);
+		await s.login("mf_good");
+		expect(await s.token()).toBe("signed-k-1-1");
+		now += TOKEN_MS - 30_000;
+		await s.run("fleet models");
+		expect(fleet.callsTo(ACTIONS.authenticate)).toHaveLength(2);
+		expect(fleet.callsTo(ACTIONS.modelsList)[0].meta.identity).toBe("signed-k-1-2");
+		expect(await s.token()).toBe("signed-k-1-2");
+	});
+
+	it("has no token to send before a login", async () => {
+		const { session: s } = session(new FakeFleet());
+		expect(await s.token()).toBeNull();
 	});
 
 	it("prints a refused login as one line and stays logged out", async () => {
@@ -146,9 +191,14 @@ describe("FleetSession", () => {
 		const { session: s, out } = session(fleet);
 		await s.login("mf_good");
 		await s.run("fleet scale mlp 3 --tenant acme");
+		// Accounts signs the identity of the tenant acted for; the REPL cannot.
+		expect(fleet.callsTo(ACTIONS.tenantsActFor)[0]).toMatchObject({
+			params: { id: "t-acme" },
+			meta: { tenant: "t-default", identity: "signed-k-1-1" },
+		});
 		expect(fleet.callsTo(ACTIONS.deploymentsScale)[0]).toMatchObject({
 			params: { model: "mlp", replicas: 3 },
-			meta: { tenant: "t-acme", role: "owner", keyId: "k-1" },
+			meta: { tenant: "t-acme", role: "owner", keyId: "k-1", identity: "signed-for-t-acme" },
 		});
 		expect(out).toEqual([
 			"DEPLOYMENT  VERSIONS    REPLICAS  READY  STATUS     RESOURCES",
@@ -310,13 +360,20 @@ describe("FleetSession", () => {
 			tenant: "t-other",
 			role: "owner",
 			keyId: "k-2",
+			identity: "signed-k-2-1",
 		});
 		expect(out[1]).toMatch(/^w1\s+worker\s+2\s+1\.0 GiB\s+-\s+-\s+0\s+up$/);
 	});
 
-	it("lists nodes without a key, and names a missing service in one line", async () => {
+	it("asks for a key before listing nodes, and names a missing service in one line", async () => {
 		const fleet = new FakeFleet();
 		const { session: s, out } = session(fleet);
+		await s.run("fleet nodes");
+		expect(out).toEqual([
+			"error: No API key: start the REPL with MODELFLEET_API_KEY=<key>, or run 'fleet login <api-key>'.",
+		]);
+		out.length = 0;
+		await s.login("mf_good");
 		await s.run("fleet nodes");
 		expect(out).toEqual([
 			"error: Not ready: no running instance of scheduler. Start a node whose role runs it (see README, node roles), or retry in a moment.",
