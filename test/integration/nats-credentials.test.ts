@@ -14,6 +14,7 @@ import { createBrokerOptions } from "../../moleculer.config";
 import { loadNodeConfig, type Environment } from "../../lib/config/node-config";
 import { NatsRefusedError } from "../../lib/errors";
 import { startNode } from "../../nodes/start-node";
+import { TEST_FLEET_SECRET } from "../support/fleet-secret";
 import { startNatsServer, type NatsServerProcess } from "../support/nats-server-process";
 import { describeWithPrograms } from "../support/programs";
 import { makeTestCertificates, type TestCertificates } from "../support/test-certificates";
@@ -60,6 +61,7 @@ describeWithPrograms(["nats-server", "openssl"], "joining NATS with credentials 
 			LOG_LEVEL: "fatal",
 			METRICS_PORT: "off",
 			MODELFLEET_NAMESPACE: namespace,
+			MODELFLEET_FLEET_SECRET: TEST_FLEET_SECRET,
 			...env,
 		});
 		const b = new ServiceBroker(createBrokerOptions(config, { onNatsRefused }));
@@ -162,6 +164,7 @@ describeWithPrograms(["nats-server", "openssl"], "joining NATS with credentials 
 			{
 				TRANSPORTER: `tls://fleet:${PASSWORD}@127.0.0.1:${tokenServer.port}`,
 				...tls(),
+				MODELFLEET_FLEET_SECRET: TEST_FLEET_SECRET,
 				MODELFLEET_NAMESPACE: namespace,
 				MODELFLEET_DATA_DIR: dataDir,
 				MODELFLEET_GPUS: "none",

@@ -1,7 +1,7 @@
 /**
  * docker/docker-compose.yml, read as compose would (Docker does not run here): NATS wants a
- * password, and every node's environment, NATS_PASSWORD filled in, is a configuration its role
- * accepts with credentials for that NATS.
+ * password, and every node's environment, NATS_PASSWORD and MODELFLEET_FLEET_SECRET filled in,
+ * is a configuration its role accepts with credentials for that NATS and the fleet's one secret.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -28,9 +28,11 @@ function interpolate(text: string, variables: Record<string, string>): string {
 
 describe("docker-compose.yml", () => {
 	const password = "0123456789abcdef0123456789abcdef";
+	const fleetSecret = "fedcba9876543210fedcba9876543210";
 	const compose = load(
 		interpolate(fs.readFileSync(path.join(DOCKER, "docker-compose.yml"), "utf8"), {
 			NATS_PASSWORD: password,
+			MODELFLEET_FLEET_SECRET: fleetSecret,
 		}),
 	) as { services: Record<string, ComposeService> };
 
@@ -58,6 +60,7 @@ describe("docker-compose.yml", () => {
 				servers: ["nats:4222"],
 				auth: { kind: "password", user: "fleet", pass: password },
 			});
+			expect(config.fleetSecret).toBe(fleetSecret);
 		}
 	});
 });

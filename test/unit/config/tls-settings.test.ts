@@ -4,6 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { loadNodeConfig, type Environment } from "../../../lib/config/node-config";
 import { InvalidConfigurationError, type ConfigurationProblem } from "../../../lib/errors";
+import { TEST_FLEET_SECRET } from "../../support/fleet-secret";
 import { makeTestCertificates, type TestCertificates } from "../../support/test-certificates";
 
 function problemsOf(
@@ -47,6 +48,7 @@ describe("TLS settings", () => {
 				MODELFLEET_TLS_KEY: certs.serverKey,
 				MODELFLEET_NATS_TLS_CA: certs.serverKey,
 				TRANSPORTER: "tls://nats:4222",
+				MODELFLEET_FLEET_SECRET: TEST_FLEET_SECRET,
 				DATABASE_URL: `postgres://mf:secret@db/mf?sslmode=verify-full&sslrootcert=${missing}`,
 			}),
 		).toEqual([
@@ -93,6 +95,7 @@ describe("TLS settings", () => {
 	it("resolves TRANSPORTER with a client certificate for NATS", () => {
 		const config = loadNodeConfig("worker", {
 			TRANSPORTER: "tls://fleet:pw@nats:4222",
+			MODELFLEET_FLEET_SECRET: TEST_FLEET_SECRET,
 			MODELFLEET_NATS_TLS_CA: certs.ca,
 			MODELFLEET_NATS_TLS_CERT: certs.clientCert,
 			MODELFLEET_NATS_TLS_KEY: certs.clientKey,
