@@ -561,7 +561,8 @@ export function schedulerService(options: SchedulerServiceOptions): ServiceSchem
 					const d = await this.broker.call<DatasetView, { ref: string }>(
 						`${SERVICE.registry}.datasets.get`,
 						{ ref: datasetId },
-						{ meta: { tenant: tenantId, role: "owner", keyId: null } },
+						// Asked for the job's tenant: a signed identity, as every tenant-scoped call.
+						{ meta: options.trust.actAs(tenantId, "owner", this.broker.nodeID) },
 					);
 					return {
 						id: d.id,
