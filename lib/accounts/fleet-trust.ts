@@ -5,6 +5,9 @@
  */
 import type { Role } from "./roles";
 import { signIdentity, verifyIdentity, type VerifiedIdentity } from "./signed-identity";
+import { MIN_FLEET_SECRET_LENGTH } from "../settings/fleet-secret";
+
+export { MIN_FLEET_SECRET_LENGTH };
 
 export interface FleetTrustOptions {
 	/** How long a signed identity is accepted, ms. Default 5 minutes. */
@@ -19,7 +22,6 @@ export const DEFAULT_FLEET_TRUST_OPTIONS: Readonly<FleetTrustOptions> = Object.f
 });
 
 /** The shortest fleet secret accepted (MODELFLEET_FLEET_SECRET). */
-export const MIN_FLEET_SECRET_LENGTH = 32;
 
 /** A tenant's identity as a node vouches for it: an API key's, or a service's acting for a tenant. */
 export interface TenantIdentity {

@@ -12,7 +12,7 @@ import { EnvReader, parseByteSize } from "../settings/env-reader";
 import { DEFAULT_MAX_JSON_DEPTH, MAX_JSON_DEPTH_SETTING } from "../json-policy";
 import { resolveNatsSettings, type NatsSettings } from "../settings/nats-settings";
 import { checkCertificateAndKey } from "../settings/tls-files";
-import { MIN_FLEET_SECRET_LENGTH } from "../accounts/fleet-trust";
+import { MIN_FLEET_SECRET_LENGTH } from "../settings/fleet-secret";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];

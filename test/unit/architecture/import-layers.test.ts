@@ -58,7 +58,7 @@ const LAYERS: readonly Layer[] = [
 			"Tenancy, blobs and model execution: accounts (tenants, keys, roles), the artifact store, " +
 			"the runtimes that run a model file (ONNX, TF.js, XGBoost) and their thread pool.",
 		modules: {
-			accounts: ["errors", "audit", "db"],
+			accounts: ["errors", "settings", "audit", "db"],
 			artifacts: ["errors", "db"],
 			runtimes: [
 				"errors",
