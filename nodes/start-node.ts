@@ -21,7 +21,10 @@ import {
 	usesDatabase,
 	type NodeRole,
 } from "../lib/fleet/node-role";
+import { startHealthServer, type HealthServer } from "../lib/health/health-server";
+import { runReadinessChecks } from "../lib/health/readiness";
 import { MODELFLEET_VERSION } from "../lib/version";
+import { nodeReadinessChecks } from "./health-checks";
 import { createRoleServices } from "./role-services";
 
 export interface StartedNode {
@@ -31,9 +34,14 @@ export interface StartedNode {
 	capacity: NodeCapacity;
 	/** The URL the gateway listens on, when this role has one. */
 	httpUrl: string | null;
+	/** The port of GET /health/live and /health/ready (MODELFLEET_HEALTH_PORT), when set. */
+	healthPort: number | null;
 	/** Stops the broker (in-flight calls finish first), then closes the database. */
 	stop(): Promise<void>;
 }
+
+/** A readiness check (the database's answer) slower than this counts as not met. */
+const HEALTH_CHECK_TIMEOUT_MS = 2000;
 
 /** Where a URL should point: a wildcard listen address is reached through the host name. */
 function reachableHost(host: string, fallback: string): string {
@@ -99,7 +107,10 @@ export async function startNode(
 		}),
 	);
 	for (const warning of warnings) broker.logger.warn(warning);
+	let health: HealthServer | null = null;
 	const stop = async (): Promise<void> => {
+		// Probes hear nothing once the node stops: the orchestrator stops sending it work first.
+		await health?.close();
 		await broker.stop();
 		await database?.close();
 	};
@@ -116,14 +127,24 @@ export async function startNode(
 			broker.createService(schema);
 		}
 		await Promise.race([broker.start(), refused]);
+		if (config.healthPort !== null) {
+			const checks = nodeReadinessChecks(role, broker, database);
+			health = await startHealthServer({
+				host: config.host,
+				port: config.healthPort,
+				nodeID: broker.nodeID,
+				ready: () => runReadinessChecks(checks, HEALTH_CHECK_TIMEOUT_MS),
+			});
+		}
 	} catch (err) {
 		await stop().catch(() => undefined);
 		throw err;
 	}
 
 	const httpUrl = servesHttp(role) ? listeningUrl(broker, config) : null;
-	printBanner(print, { role, broker, config, capacity, httpUrl, database });
-	return { broker, database, config, capacity, httpUrl, stop };
+	const healthPort = health?.port ?? null;
+	printBanner(print, { role, broker, config, capacity, httpUrl, database, healthPort });
+	return { broker, database, config, capacity, httpUrl, healthPort, stop };
 }
 
 function listeningUrl(broker: ServiceBroker, config: Readonly<NodeConfig>): string | null {
@@ -171,9 +192,10 @@ function printBanner(
 		capacity: NodeCapacity;
 		httpUrl: string | null;
 		database: Database | null;
+		healthPort: number | null;
 	},
 ): void {
-	const { role, broker, config, capacity, httpUrl, database } = node;
+	const { role, broker, config, capacity, httpUrl, database, healthPort } = node;
 	const services = broker.services
 		.map(service => service.name)
 		.filter(name => !name.startsWith("$"));
@@ -197,6 +219,11 @@ function printBanner(
 		...(config.metricsPort !== null
 			? [
 					`  metrics      http://${reachableHost(config.host, "localhost")}:${config.metricsPort}/metrics`,
+				]
+			: []),
+		...(healthPort !== null
+			? [
+					`  health       http://${reachableHost(config.host, "localhost")}:${healthPort}  (GET /health/live, /health/ready)`,
 				]
 			: []),
 		...(database ? [`  database     ${database.engine} ${database.location}`] : []),

@@ -83,6 +83,16 @@ export interface NodeConfig {
 	maxMessageBytes: number;
 	/** METRICS_PORT — default 3030; "off" or 0 disables the Prometheus endpoint. */
 	metricsPort: number | null;
+	/**
+	 * MODELFLEET_HEALTH_PORT — default none ("off"): a port of its own answering GET /health/live
+	 * and /health/ready for container probes (nodes/health-checks.ts); 0 picks a free one.
+	 */
+	healthPort: number | null;
+	/**
+	 * MODELFLEET_NODE_FORGET_S — default 3600: a node unavailable this long leaves every node's
+	 * list (`/api/v1/nodes`, `fleet nodes`); 0 keeps lost nodes until `fleet forget`.
+	 */
+	nodeForgetS: number;
 	/** MODELFLEET_MAX_ARTIFACT_BYTES — default 2 GiB; larger uploads answer 413. */
 	maxArtifactBytes: number;
 	/** MODELFLEET_ARTIFACT_GC_INTERVAL_S — default 3600; 0 turns scheduled garbage collection off. */
@@ -274,6 +284,12 @@ export function loadNodeConfig(
 			? null
 			: read.number("METRICS_PORT", 3030, { min: 1, max: 65535, integer: true });
 
+	const healthText = read.raw("MODELFLEET_HEALTH_PORT");
+	const healthPort =
+		healthText === undefined || ["off", "false", ""].includes(healthText.toLowerCase())
+			? null
+			: read.number("MODELFLEET_HEALTH_PORT", 0, { min: 0, max: 65535, integer: true });
+
 	const gpus = parseDeclaredGpus(read.raw("MODELFLEET_GPUS"));
 	if (gpus.kind === "error")
 		read.fail("MODELFLEET_GPUS", `${gpus.problem} (${DECLARED_GPUS_FORM})`);
@@ -400,6 +416,8 @@ export function loadNodeConfig(
 			integer: true,
 		}),
 		metricsPort,
+		healthPort,
+		nodeForgetS: read.number("MODELFLEET_NODE_FORGET_S", 3600, { min: 0 }),
 		maxArtifactBytes: maxArtifactBytes ?? 0,
 		artifactGcIntervalS: read.number("MODELFLEET_ARTIFACT_GC_INTERVAL_S", 3600, { min: 0 }),
 		artifactGcGraceS: read.number("MODELFLEET_ARTIFACT_GC_GRACE_S", 3600, { min: 0 }),

@@ -46,12 +46,16 @@ export const ROLE_SERVICES: Readonly<Record<NodeRole, readonly ServiceName[]>> =
 	worker: [SERVICE.agent, SERVICE.predictor, SERVICE.trainer],
 };
 
-/** The services the gateway calls: it is ready only when each runs somewhere in the fleet. */
+/**
+ * The services the gateway calls: it is ready only when each runs somewhere in the fleet — a
+ * predictor included, or nothing could predict or train behind a gateway shown ready.
+ */
 export const GATEWAY_DEPENDENCIES: readonly ServiceName[] = [
 	SERVICE.accounts,
 	SERVICE.registry,
 	SERVICE.artifacts,
 	SERVICE.scheduler,
+	SERVICE.predictor,
 ];
 
 /** Whether a role keeps the metadata database (PostgreSQL, or embedded PGlite). */

@@ -95,10 +95,16 @@ describeWithServices(["nats", "postgres"], "a control node killed mid-upload and
 		});
 	}
 
+	// This fleet has no worker: the gateway is ready but for a predictor once control is up.
 	const ready = () =>
 		waitFor(
 			"the gateway ready with a control node",
-			async () => ((await fetch(`${base}/health/ready`)).status === 200 ? true : undefined),
+			async () => {
+				const answer = (await (await fetch(`${base}/health/ready`)).json()) as {
+					missing: string[];
+				};
+				return answer.missing.join() === "predictor" ? true : undefined;
+			},
 			20_000,
 		);
 

@@ -417,7 +417,7 @@ describe("a gateway with no control node in reach", () => {
 				status: 503,
 				body: {
 					ready: false,
-					missing: ["accounts", "registry", "artifacts", "scheduler"],
+					missing: ["accounts", "registry", "artifacts", "scheduler", "predictor"],
 					nodeID: gateway.broker.nodeID,
 				},
 			});

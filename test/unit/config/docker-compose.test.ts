@@ -7,12 +7,13 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { load } from "js-yaml";
 import { loadNodeConfig } from "../../../lib/config/node-config";
-import { isNodeRole } from "../../../lib/fleet/node-role";
+import { isNodeRole, type NodeRole } from "../../../lib/fleet/node-role";
 
 const DOCKER = path.join(__dirname, "..", "..", "..", "docker");
 
 interface ComposeService {
 	command?: string[];
+	healthcheck?: { test?: string[] };
 	environment?: Record<string, string>;
 	volumes?: string[];
 }
@@ -61,6 +62,23 @@ describe("docker-compose.yml", () => {
 				auth: { kind: "password", user: "fleet", pass: password },
 			});
 			expect(config.fleetSecret).toBe(fleetSecret);
+		}
+	});
+
+	it("probes every node's readiness: the gateway's HTTP port, the others' health port", () => {
+		const nodes = Object.entries(compose.services).filter(
+			([, service]) => service.command !== undefined && isNodeRole(service.command[0]),
+		);
+		for (const [name, service] of nodes) {
+			const role = service.command?.[0] as NodeRole;
+			const config = loadNodeConfig(role, service.environment ?? {});
+			const probe = (service.healthcheck?.test ?? []).join(" ");
+			const port = role === "gateway" ? config.port : config.healthPort;
+			expect({ name, port }).toEqual({ name, port: expect.any(Number) });
+			expect({ name, probe }).toEqual({
+				name,
+				probe: expect.stringContaining(`http://127.0.0.1:${port}/health/ready`),
+			});
 		}
 	});
 });

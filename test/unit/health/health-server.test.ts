@@ -1,0 +1,57 @@
+import { startHealthServer, type HealthServer } from "../../../lib/health/health-server";
+import type { Readiness } from "../../../lib/health/readiness";
+
+describe("startHealthServer", () => {
+	let server: HealthServer;
+	let readiness: Readiness = { ready: false, missing: ["predictor"] };
+	const get = async (path: string, method = "GET") => {
+		const response = await fetch(`http://127.0.0.1:${server.port}${path}`, { method });
+		return { status: response.status, body: (await response.json()) as unknown };
+	};
+
+	beforeAll(async () => {
+		server = await startHealthServer({
+			host: "127.0.0.1",
+			port: 0,
+			nodeID: "worker-1",
+			ready: () => Promise.resolve(readiness),
+		});
+	});
+
+	afterAll(() => server.close());
+
+	it("answers live while the process answers", async () => {
+		expect(await get("/health/live")).toEqual({
+			status: 200,
+			body: { status: "live", nodeID: "worker-1" },
+		});
+	});
+
+	it("answers 503 naming what is missing, then 200 once nothing is", async () => {
+		expect(await get("/health/ready")).toEqual({
+			status: 503,
+			body: { ready: false, missing: ["predictor"], nodeID: "worker-1" },
+		});
+		readiness = { ready: true, missing: [] };
+		expect(await get("/health/ready?verbose")).toEqual({
+			status: 200,
+			body: { ready: true, missing: [], nodeID: "worker-1" },
+		});
+	});
+
+	it("answers nothing else", async () => {
+		expect((await get("/metrics")).status).toBe(404);
+		expect((await get("/health/live", "POST")).status).toBe(405);
+	});
+
+	it("refuses a port already taken", async () => {
+		await expect(
+			startHealthServer({
+				host: "127.0.0.1",
+				port: server.port,
+				nodeID: "x",
+				ready: () => Promise.resolve(readiness),
+			}),
+		).rejects.toThrow(/EADDRINUSE/);
+	});
+});
