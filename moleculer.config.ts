@@ -106,7 +106,13 @@ export function createBrokerOptions(config: NodeConfig, extras: BrokerExtras = {
 		tracking: { enabled: true, shutdownTimeout: config.shutdownTimeoutMs },
 
 		// Predictions use the ModelReplica strategy (lib/routing), named on their action.
-		registry: { strategy: "RoundRobin", preferLocal: true },
+		// Lost nodes are forgotten after MODELFLEET_NODE_FORGET_S by the agent (services/agent.service.ts),
+		// not after Moleculer's own fixed 10 minutes.
+		registry: {
+			strategy: "RoundRobin",
+			preferLocal: true,
+			discoverer: { type: "Local", options: { disableOfflineNodeRemoving: true } },
+		},
 
 		metrics: {
 			enabled: config.metricsPort !== null,

@@ -11,6 +11,8 @@ import type { JobFailure } from "./scheduler/training-dispatcher";
 export const EVENTS = {
 	/** Broadcast by every node's agent every status interval: its live figures. */
 	nodeStatus: "node.status",
+	/** An operator forgot a lost node (broadcast: every node drops it from its registry). */
+	nodeForgotten: "node.forgotten",
 	modelCreated: "model.created",
 	modelUpdated: "model.updated",
 	modelDeleted: "model.deleted",
@@ -102,6 +104,12 @@ export interface PredictionFailedEvent {
 	message: string;
 }
 
+export interface NodeForgottenEvent {
+	nodeID: string;
+	/** "operator": `fleet forget` or DELETE /api/v1/nodes/{id}; "timeout": MODELFLEET_NODE_FORGET_S passed. */
+	reason: "operator" | "timeout";
+}
+
 /** Every training event names its job and tenant. */
 export interface TrainingEvent {
 	jobId: string;
@@ -157,6 +165,7 @@ export interface TrainingFailedEvent extends TrainingEvent, JobFailure {}
 
 export interface EventPayloads {
 	[EVENTS.nodeStatus]: NodeStatus;
+	[EVENTS.nodeForgotten]: NodeForgottenEvent;
 	[EVENTS.modelCreated]: ModelEvent;
 	[EVENTS.modelUpdated]: ModelEvent;
 	[EVENTS.modelDeleted]: ModelEvent;

@@ -63,6 +63,7 @@ const FACTORIES: Record<ServiceName, (node: NodeContext) => ServiceSchema> = {
 			capacity: node.capacity,
 			inFlight: node.inFlight,
 			statusIntervalMs: node.config.statusIntervalMs,
+			nodeForgetMs: node.config.nodeForgetS * 1000,
 		}),
 	api: node =>
 		apiService({

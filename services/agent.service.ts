@@ -1,14 +1,17 @@
 /**
  * agent — runs on every node. Broadcasts the node's live figures (`node.status`) every status
  * interval; the static capacity is in the broker metadata (nodes/start-node.ts). Keeps the
- * node's fleet view (routing table, predictors' load) current for routing predictions.
+ * node's fleet view (routing table, predictors' load) current for routing predictions, and
+ * forgets lost nodes: after MODELFLEET_NODE_FORGET_S, or at once when an operator says so
+ * (`node.forgotten`, broadcast by `scheduler.nodes.forget`).
  */
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import type { Context, ServiceSchema } from "moleculer";
 import type { GpuInfo } from "../lib/capacity/gpu-info";
 import { readNvidiaSmi, type NodeCapacity } from "../lib/capacity/node-capacity";
-import { EVENTS } from "../lib/events";
+import { EVENTS, type NodeForgottenEvent } from "../lib/events";
 import type { InFlightCounter } from "../lib/fleet/in-flight";
+import { LostNodes, forgetCheckIntervalMs } from "../lib/fleet/lost-nodes";
 import { SERVICE } from "../lib/fleet/node-role";
 import { sampleNodeStatus, type NodeStatus, type ServingStatus } from "../lib/fleet/node-status";
 import { fleetViewOf } from "../lib/routing/fleet-view";
@@ -25,6 +28,8 @@ export interface AgentServiceOptions {
 	capacity: NodeCapacity;
 	inFlight: InFlightCounter;
 	statusIntervalMs: number;
+	/** A node unavailable this long leaves this node's registry, ms; 0: only when an operator forgets it. */
+	nodeForgetMs: number;
 }
 
 interface AgentState {
@@ -33,10 +38,12 @@ interface AgentState {
 	gpus: GpuInfo[];
 	refreshing: boolean;
 	tableFetched: boolean;
+	forgetTimer: NodeJS.Timeout | null;
 }
 
 export function agentService(options: AgentServiceOptions): ServiceSchema {
 	let state: AgentState;
+	const lostNodes = new LostNodes(options.nodeForgetMs);
 
 	const sample = (nodeID: string): NodeStatus => {
 		const delayNs = state.loopDelay.mean;
@@ -69,6 +76,7 @@ export function agentService(options: AgentServiceOptions): ServiceSchema {
 				gpus: options.capacity.gpus,
 				refreshing: false,
 				tableFetched: false,
+				forgetTimer: null,
 			};
 		},
 
@@ -87,6 +95,13 @@ export function agentService(options: AgentServiceOptions): ServiceSchema {
 			},
 			"$node.disconnected"(ctx: Context<{ node: { id: string } }>) {
 				fleetViewOf(this.broker).forgetNode(ctx.params.node.id);
+				lostNodes.lost(ctx.params.node.id, Date.now());
+			},
+			"$node.connected"(ctx: Context<{ node: { id: string } }>) {
+				lostNodes.clear(ctx.params.node.id);
+			},
+			[EVENTS.nodeForgotten](ctx: Context<NodeForgottenEvent>) {
+				this.forgetNode(ctx.params.nodeID);
 			},
 			async "$services.changed"() {
 				if (!state.tableFetched) await this.fetchRoutingTable();
@@ -94,6 +109,31 @@ export function agentService(options: AgentServiceOptions): ServiceSchema {
 		},
 
 		methods: {
+			/** Drops a lost node from this node's registry; false when it is not held or not lost. */
+			forgetNode(nodeID: string): boolean {
+				const node = this.broker.registry.nodes.get(nodeID);
+				if (!node || node.local || node.available) return false;
+				this.broker.registry.nodes.delete(nodeID);
+				lostNodes.clear(nodeID);
+				fleetViewOf(this.broker).forgetNode(nodeID);
+				return true;
+			},
+
+			/** Forgets the nodes lost for the forget time; local services hear of each (the scheduler's inventory). */
+			forgetLostNodes(): void {
+				const nodes = this.broker.registry.nodes
+					.toArray()
+					.map(node => ({ id: node.id, available: node.available, local: node.local }));
+				for (const nodeID of lostNodes.due(nodes, Date.now())) {
+					if (!this.forgetNode(nodeID)) continue;
+					this.logger.info(
+						`Forgot node '${nodeID}': unavailable for ${options.nodeForgetMs / 1000} s (MODELFLEET_NODE_FORGET_S).`,
+					);
+					const payload: NodeForgottenEvent = { nodeID, reason: "timeout" };
+					this.broker.broadcastLocal(EVENTS.nodeForgotten, payload);
+				}
+			},
+
 			/** A node that joins a running fleet asks for the routing table once. */
 			async fetchRoutingTable(): Promise<void> {
 				if (state.tableFetched) return;
@@ -165,10 +205,18 @@ export function agentService(options: AgentServiceOptions): ServiceSchema {
 				);
 			}, options.statusIntervalMs);
 			state.timer.unref();
+			if (options.nodeForgetMs > 0) {
+				state.forgetTimer = setInterval(
+					() => this.forgetLostNodes(),
+					forgetCheckIntervalMs(options.nodeForgetMs),
+				);
+				state.forgetTimer.unref();
+			}
 		},
 
 		stopped() {
 			if (state.timer) clearInterval(state.timer);
+			if (state.forgetTimer) clearInterval(state.forgetTimer);
 			state.loopDelay.disable();
 		},
 	};

@@ -8,7 +8,8 @@ import { requires, scopeOf, type RequestMeta } from "../lib/accounts/access";
 import type { TenantView } from "../lib/accounts/accounts-store";
 import type { FleetTrust } from "../lib/accounts/fleet-trust";
 import type { Database } from "../lib/db/database";
-import { EVENTS, type EventPayloads } from "../lib/events";
+import { EVENTS, type EventPayloads, type NodeForgottenEvent } from "../lib/events";
+import { ForbiddenError, NotFoundError, StateConflictError } from "../lib/errors";
 import { NodeInventory, type FleetNode, type RegistryNode } from "../lib/fleet/node-inventory";
 import { readNodeMetadata } from "../lib/fleet/node-metadata";
 import { ALL_OF_THE_FLEET, fleetNodesFor, type FleetViewer } from "../lib/fleet/node-view";
@@ -169,6 +170,39 @@ export function schedulerService(options: SchedulerServiceOptions): ServiceSchem
 					return jobs.referencedArtifacts();
 				},
 			},
+
+			/**
+			 * `DELETE /api/v1/nodes/{id}`, `fleet forget <node>`: every node forgets a lost node now
+			 * (owners of an admin tenant). 404 for a node no one knows, 409 for one that is up.
+			 */
+			"nodes.forget": requires("keys.manage", {
+				params: { id: { type: "string", min: 1, max: 256 } },
+				async handler(ctx: Ctx<{ id: string }>): Promise<{ forgotten: string }> {
+					const scope = scopeOf(ctx);
+					if (!(await accounts.isAdminTenant(scope.tenantId))) {
+						throw new ForbiddenError(scope.role, "forget nodes", [
+							"owner of an admin tenant",
+						]);
+					}
+					const { id } = ctx.params;
+					const node = this.broker.registry.nodes.get(id);
+					if (!node || readNodeMetadata(node.metadata) === null)
+						throw new NotFoundError("node", id);
+					if (node.available || node.local) {
+						throw new StateConflictError(
+							`Node '${id}' is available: stop it first (a running node is listed again at its next heartbeat).`,
+							{ nodeID: id },
+						);
+					}
+					// Gone from this node's list before the answer; the broadcast tells every other node.
+					this.broker.registry.nodes.delete(id);
+					inventory.forget(id);
+					const payload: NodeForgottenEvent = { nodeID: id, reason: "operator" };
+					await this.broker.broadcast(EVENTS.nodeForgotten, payload);
+					this.logger.info(`Node '${id}' forgotten at an operator's request.`);
+					return { forgotten: id };
+				},
+			}),
 
 			/** The routing table (every deployment's traffic and ready replicas). Fleet-internal. */
 			placements: {
@@ -353,6 +387,9 @@ export function schedulerService(options: SchedulerServiceOptions): ServiceSchem
 				inventory.recordSeen(ctx.params.node.id, Date.now());
 				void this.reconcile();
 				void this.dispatch();
+			},
+			[EVENTS.nodeForgotten](ctx: Context<NodeForgottenEvent>) {
+				inventory.forget(ctx.params.nodeID);
 			},
 			"$node.disconnected"(ctx: Context<NodeEventPayload>) {
 				// A graceful leave drops its stale figures; a lost node keeps them for inspection.

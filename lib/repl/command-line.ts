@@ -11,6 +11,8 @@ export type FleetCommand =
 	| { kind: "login"; key: string }
 	| { kind: "whoami" }
 	| { kind: "nodes" }
+	/** Every node drops a lost node from its list now (owners of an admin tenant). */
+	| { kind: "forget"; node: string }
 	| { kind: "placements" }
 	| { kind: "models"; tenant?: string }
 	| {
@@ -32,6 +34,7 @@ export const FLEET_USAGE = {
 	login: "fleet login <api-key>",
 	whoami: "fleet whoami",
 	nodes: "fleet nodes",
+	forget: "fleet forget <node>",
 	models: "fleet models [--tenant t]",
 	deploy: "fleet deploy <model>[@version] [--replicas n] [--gpu] [--memory bytes|1GiB] [--tenant t]",
 	scale: "fleet scale <model> <replicas> [--tenant t]",
@@ -273,6 +276,11 @@ export function parseFleetCommand(line: string): FleetCommand {
 		case "placements": {
 			expectOperands(command, parseArgs(command, rest, NONE), []);
 			return { kind: command };
+		}
+		case "forget": {
+			const args = parseArgs(command, rest, NONE);
+			expectOperands(command, args, ["<node>"]);
+			return { kind: "forget", node: args.operands[0] };
 		}
 		case "models":
 		case "jobs": {

@@ -55,6 +55,7 @@ export const ACTIONS = {
 	tenantsList: "accounts.tenants.list",
 	tenantsActFor: "accounts.tenants.actFor",
 	nodes: "scheduler.nodes",
+	nodesForget: "scheduler.nodes.forget",
 	placements: "scheduler.placements",
 	modelsList: "registry.models.list",
 	versionsList: "registry.versions.list",
@@ -152,6 +153,16 @@ export class FleetSession {
 				return;
 			case "nodes":
 				return this.nodes();
+			case "forget": {
+				// Fleet-wide: only an admin tenant's owner may (the scheduler checks).
+				const { forgotten } = (await this.ask(
+					ACTIONS.nodesForget,
+					{ id: command.node },
+					this.ownMeta(),
+				)) as { forgotten: string };
+				this.print(`forgot node ${forgotten}: no node lists it any more.`);
+				return;
+			}
 			case "placements":
 				return this.placements();
 			case "models":

@@ -39,6 +39,17 @@ describe("parseFleetCommand", () => {
 		expect(parseFleetCommand("fleet login mf_abc")).toEqual({ kind: "login", key: "mf_abc" });
 	});
 
+	it("reads forget with the node to forget", () => {
+		expect(parseFleetCommand("fleet forget worker-1")).toEqual({
+			kind: "forget",
+			node: "worker-1",
+		});
+		expect(() => parseFleetCommand("fleet forget")).toThrow(
+			"missing <node>; usage: fleet forget <node>",
+		);
+		expect(() => parseFleetCommand("fleet forget a b")).toThrow("unexpected 'b'");
+	});
+
 	it("reads deploy with a version, replicas, a GPU and memory in any order", () => {
 		expect(
 			parseFleetCommand("fleet deploy --gpu mlp@1.2.0 --memory 1GiB --replicas=3"),

@@ -1,6 +1,11 @@
 import type { RequestMeta } from "../../../lib/accounts/access";
 import type { Identity } from "../../../lib/accounts/accounts-store";
-import { ForbiddenError, NotFoundError, UnauthenticatedError } from "../../../lib/errors";
+import {
+	ForbiddenError,
+	NotFoundError,
+	StateConflictError,
+	UnauthenticatedError,
+} from "../../../lib/errors";
 import {
 	ACTIONS,
 	FleetSession,
@@ -395,5 +400,27 @@ describe("FleetSession", () => {
 		expect(await s.run("fleet undeploy mlp")).toBe(true);
 		expect(await s.run("fleet undeploy x")).toBe(false);
 		expect(out).toEqual(["undeployed mlp.", "error: deployment 'x' not found."]);
+	});
+
+	it("forgets a lost node as the logged-in key, and prints a refusal as its one line", async () => {
+		const fleet = new FakeFleet();
+		fleet.handlers.set(ACTIONS.nodesForget, ({ id }) => {
+			if (id === "worker-up") throw new StateConflictError("Node 'worker-up' is available.");
+			return { forgotten: id };
+		});
+		const { session: s, out } = session(fleet);
+		expect(await s.run("fleet forget worker-1")).toBe(false);
+		expect(fleet.callsTo(ACTIONS.nodesForget)).toEqual([]);
+		await s.login("mf_good");
+		expect(await s.run("fleet forget worker-1")).toBe(true);
+		expect(await s.run("fleet forget worker-up")).toBe(false);
+		expect(fleet.callsTo(ACTIONS.nodesForget)[0]).toMatchObject({
+			params: { id: "worker-1" },
+			meta: { tenant: "t-default", role: "owner", keyId: "k-1" },
+		});
+		expect(out.slice(1)).toEqual([
+			"forgot node worker-1: no node lists it any more.",
+			"error: Node 'worker-up' is available.",
+		]);
 	});
 });
