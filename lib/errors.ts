@@ -58,6 +58,8 @@ export const ERROR_CATALOGUE = {
 		"A path, query or JSON string holds a NUL character, invalid UTF-8, a lone UTF-16 surrogate or a malformed percent-escape (400); data.where says which part.",
 	INVALID_CURSOR:
 		"A list's `cursor` is not one the list handed out (400): pass back `nextCursor` unchanged, or leave it out for the first page.",
+	RANGE_NOT_SATISFIABLE:
+		"A download's `Range` starts at or past the end of the file (416); data.size is the file's size.",
 	ARTIFACT_CORRUPT:
 		"An artifact's bytes did not match its sha256 on arrival (500, retryable); nothing was kept.",
 	ARTIFACT_UNREADABLE:
@@ -431,6 +433,18 @@ export class InvalidCursorError extends ClientError {
 			400,
 			"INVALID_CURSOR",
 			{ where: "cursor" },
+		);
+	}
+}
+
+/** A download's byte range lies outside the file. */
+export class RangeNotSatisfiableError extends ClientError {
+	constructor(range: string, size: number) {
+		super(
+			`The range '${range}' is not within the file's ${size} bytes: ask for bytes=0-${Math.max(0, size - 1)} or less.`,
+			416,
+			"RANGE_NOT_SATISFIABLE",
+			{ range, size },
 		);
 	}
 }

@@ -19,12 +19,19 @@ import { allowAnonymous, requires, scopeOf } from "../lib/accounts/access";
 import type { FleetTrust } from "../lib/accounts/fleet-trust";
 import { can, rolesWith, type Permission } from "../lib/accounts/roles";
 import { uploadArtifact } from "../lib/artifacts/artifact-upload";
-import type { StoredArtifact } from "../lib/artifacts/artifact-protocol";
+import {
+	ARTIFACT_ACTIONS,
+	type ArtifactStat,
+	type StoredArtifact,
+} from "../lib/artifacts/artifact-protocol";
+import { artifactReadStream } from "../lib/artifacts/artifact-read-stream";
 import type { Identity } from "../lib/accounts/accounts-store";
 import {
 	ForbiddenError,
 	InvalidInputError,
+	NotFoundError,
 	PayloadTooLargeError,
+	RangeNotSatisfiableError,
 	TooManyInFlightError,
 	UnauthenticatedError,
 } from "../lib/errors";
@@ -59,6 +66,8 @@ import { oipError, oipVersionRef } from "../lib/http/oip-http";
 import { matchInferRoute, serveInfer, type InferRouteDeps } from "../lib/http/oip-infer-route";
 import { MODELFLEET_VERSION } from "../lib/version";
 import type { VersionView } from "../lib/registry/version-store";
+import type { VersionFile } from "../lib/registry/version-files";
+import { chooseRange, etagMatches } from "../lib/http/byte-range";
 import { TtlCache } from "../lib/cache/ttl-cache";
 import {
 	callerMiddleware,
@@ -168,6 +177,8 @@ interface HttpMeta extends RoutingMeta {
 	oipBody?: { headerLength?: string | string[]; contentLength?: string };
 	/** The Content-Type of a batch prediction's body, copied before the call. */
 	batchContentType?: string;
+	/** A download's conditional and range headers, copied before the call. */
+	download?: { range?: string; ifRange?: string; ifNoneMatch?: string };
 }
 
 /** What moleculer-web resolved a route to: the action's definition, with its permission. */
@@ -190,6 +201,7 @@ const MULTIPART_SLACK_BYTES = 1024 ** 2;
 /** The REST routes of /api/v1: "METHOD path" → action. */
 const REST_ALIASES = {
 	"GET nodes": `${SERVICE.scheduler}.nodes`,
+	"DELETE nodes/:id": `${SERVICE.scheduler}.nodes.forget`,
 
 	"GET tenant": `${SERVICE.accounts}.tenants.get`,
 	"GET tenants": `${SERVICE.accounts}.tenants.list`,
@@ -212,6 +224,9 @@ const REST_ALIASES = {
 	"PUT models/:model/aliases/:alias": `${SERVICE.registry}.aliases.set`,
 	"DELETE models/:model/aliases/:alias": `${SERVICE.registry}.aliases.delete`,
 	"POST models/:model/versions/import": `${SERVICE.registry}.versions.import`,
+	"GET models/:model/versions/:version/files": `${SERVICE.registry}.versions.files`,
+	// Downloads stream from the artifacts service in ranged parts (bounded memory, any size).
+	"GET models/:model/versions/:version/files/:path": `${SERVICE.api}.downloadFile`,
 	"GET audit": `${SERVICE.registry}.audit.list`,
 
 	"POST datasets": `stream:${SERVICE.api}.uploadDataset`,
@@ -339,6 +354,11 @@ async function uploadSource(
 	if (!isMultipart(type)) return { file: body, filename: null };
 	const part = await firstFilePart(body, type as string);
 	return { file: part.file, filename: part.filename || null };
+}
+
+/** A request header as one string (Node joins repeated ones, but types allow an array). */
+function headerText(value: string | string[] | undefined): string | undefined {
+	return Array.isArray(value) ? value.join(", ") : value;
 }
 
 /** Removes what a folder holds (creating it when missing). */
@@ -476,6 +496,12 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 						// A batch prediction reads its body itself, as CSV or NDJSON by its type.
 						if (req.$alias?.action === `${SERVICE.api}.batchPredict`)
 							ctx.meta.batchContentType = req.headers["content-type"];
+						if (req.$alias?.action === `${SERVICE.api}.downloadFile`)
+							ctx.meta.download = {
+								range: req.headers.range,
+								ifRange: headerText(req.headers["if-range"]),
+								ifNoneMatch: headerText(req.headers["if-none-match"]),
+							};
 						// Uploads take a raw body or a multipart form.
 						ctx.meta.uploadContentType = req.headers["content-type"];
 					},
@@ -905,6 +931,77 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 				},
 				async handler(ctx: Context<PredictParams, HttpMeta>) {
 					return encodeInferenceResponse(await predictionParts(ctx, ctx.params, true));
+				},
+			}),
+
+			/**
+			 * `GET /api/v1/models/{model}/versions/{version}/files/{path}`: the file's bytes, streamed
+			 * from the artifacts service in ranged parts (memory stays about one part). `ETag` is the
+			 * sha256; `If-None-Match` answers 304; one `Range: bytes=…` answers 206 (416 past the end).
+			 */
+			downloadFile: requires("models.read", {
+				params: {
+					model: { type: "string", min: 1, max: 256 },
+					version: { type: "string", min: 1, max: 128 },
+					path: { type: "string", min: 1, max: 256 },
+				},
+				async handler(
+					ctx: Context<{ model: string; version: string; path: string }, HttpMeta>,
+				): Promise<Readable | null> {
+					const { model, version, path: name } = ctx.params;
+					const listed = await ctx.call<
+						{ ref: string; files: VersionFile[] },
+						{ model: string; version: string }
+					>(`${SERVICE.registry}.versions.files`, { model, version });
+					const file = listed.files.find(f => f.path === name);
+					if (!file) throw new NotFoundError("file", `${listed.ref}/${name}`);
+					// Held by the caller's tenant (NOT_FOUND otherwise), and where its bytes are.
+					const stat = await ctx.call<ArtifactStat, { sha256: string }>(
+						ARTIFACT_ACTIONS.stat,
+						{ sha256: file.sha256 },
+					);
+					const etag = `"${file.sha256}"`;
+					const headers = ctx.meta.download ?? {};
+					const common = {
+						ETag: etag,
+						"Accept-Ranges": "bytes",
+						"Cache-Control": "private, max-age=0, must-revalidate",
+					};
+					if (etagMatches(headers.ifNoneMatch, etag)) {
+						ctx.meta.$statusCode = 304;
+						ctx.meta.$responseHeaders = common;
+						return null;
+					}
+					const range = chooseRange(headers.range, stat.size, {
+						header: headers.ifRange,
+						etag,
+					});
+					if (range.kind === "unsatisfiable")
+						throw new RangeNotSatisfiableError(headers.range ?? "", stat.size);
+					const start = range.kind === "partial" ? range.start : 0;
+					const length = range.kind === "partial" ? range.end - start + 1 : stat.size;
+					ctx.meta.$responseType = "application/octet-stream";
+					ctx.meta.$responseHeaders = {
+						...common,
+						"Content-Length": String(length),
+						"Content-Disposition": `attachment; filename="${file.path}"`,
+						...(range.kind === "partial"
+							? { "Content-Range": `bytes ${start}-${range.end}/${stat.size}` }
+							: {}),
+					};
+					if (range.kind === "partial") ctx.meta.$statusCode = 206;
+					// Parts outlive this action's own deadline: each has the broker's timeout.
+					const meta = {
+						tenant: ctx.meta.tenant,
+						role: ctx.meta.role,
+						keyId: ctx.meta.keyId,
+					};
+					return artifactReadStream(
+						(action, params, options) =>
+							this.broker.call(action, params, { ...options, meta }),
+						file.sha256,
+						{ size: stat.size, offset: start, length, nodeID: stat.nodeID },
+					);
 				},
 			}),
 

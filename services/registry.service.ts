@@ -44,6 +44,7 @@ import {
 import { VersionStore, type VersionInput, type VersionView } from "../lib/registry/version-store";
 import { importVersion, type VersionImportInput } from "../lib/registry/version-import";
 import { versionArtifacts } from "../lib/registry/version-artifacts";
+import { versionFiles, type VersionFile } from "../lib/registry/version-files";
 import { InvalidInputError } from "../lib/errors";
 import { DatasetStore, type DatasetInput } from "../lib/registry/dataset-store";
 import { sequenceNumber } from "../lib/registry/registry-scope";
@@ -349,6 +350,23 @@ export function registryService(options: RegistryServiceOptions): ServiceSchema 
 				handler(ctx: Ctx<RefParams>) {
 					const ref = parseVersionRef(ctx.params.model, ctx.params.version);
 					return versions.get(scopeOf(ctx), ref.model, ref.selector);
+				},
+			}),
+
+			/** `GET /api/v1/models/{model}/versions/{version}/files`: the served file and the ones kept beside it. */
+			"versions.files": requires("models.read", {
+				params: VERSION_REF,
+				async handler(
+					ctx: Ctx<RefParams>,
+				): Promise<{ model: string; version: string; ref: string; files: VersionFile[] }> {
+					const ref = parseVersionRef(ctx.params.model, ctx.params.version);
+					const found = await versions.get(scopeOf(ctx), ref.model, ref.selector);
+					return {
+						model: found.model,
+						version: found.version,
+						ref: found.ref,
+						files: versionFiles(found),
+					};
 				},
 			}),
 

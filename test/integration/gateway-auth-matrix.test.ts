@@ -33,6 +33,7 @@ const ROW_OF: Readonly<Record<string, string>> = {
 	"api.v2Model": "registry.versions.get",
 	"api.v2ModelReady": "registry.versions.get",
 	"api.uploadVersion": "registry.versions.import",
+	"api.downloadFile": "registry.versions.files",
 	"api.uploadArtifact": "registry.versions.import",
 	"api.uploadDataset": "registry.datasets.create",
 	"api.trainingEvents": "scheduler.jobs.get",
@@ -121,6 +122,7 @@ describe("auth matrix: every route × {no key, bad key, each role, another tenan
 		version: "1.0.0",
 		alias: "champion",
 		ref: "d@1",
+		path: "model.onnx",
 	};
 	/** Objects that do not exist, for allowed calls that would otherwise change something. */
 	const missing: Record<string, string> = {
@@ -129,6 +131,7 @@ describe("auth matrix: every route × {no key, bad key, each role, another tenan
 		version: "1.0.0",
 		alias: "champion",
 		ref: "nope@1",
+		path: "nope.onnx",
 		id: randomUUID(),
 	};
 	let permissions: Map<string, Permission | undefined>;

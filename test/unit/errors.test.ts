@@ -32,6 +32,7 @@ const SAMPLES = [
 	new errors.JsonTooDeepError("The request body", 64, "MODELFLEET_MAX_JSON_DEPTH"),
 	new errors.InvalidTextError("the path", "a NUL character"),
 	new errors.InvalidCursorError(),
+	new errors.RangeNotSatisfiableError("bytes=10-", 5),
 ] as unknown as { type: string; code: number; name: string; constructor: { name: string } }[];
 
 describe("lib/errors", () => {
