@@ -179,7 +179,7 @@ export function schedulerService(options: SchedulerServiceOptions): ServiceSchem
 				params: { id: { type: "string", min: 1, max: 256 } },
 				async handler(ctx: Ctx<{ id: string }>): Promise<{ forgotten: string }> {
 					const scope = scopeOf(ctx);
-					if (!(await accounts.isAdminTenant(scope.tenantId))) {
+					if (!(await ctx.call<TenantView>(`${SERVICE.accounts}.tenants.get`)).isAdmin) {
 						throw new ForbiddenError(scope.role, "forget nodes", [
 							"owner of an admin tenant",
 						]);
