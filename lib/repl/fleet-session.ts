@@ -158,7 +158,7 @@ export class FleetSession {
 				const { forgotten } = (await this.ask(
 					ACTIONS.nodesForget,
 					{ id: command.node },
-					this.ownMeta(),
+					await this.ownMeta(),
 				)) as { forgotten: string };
 				this.print(`forgot node ${forgotten}: no node lists it any more.`);
 				return;
