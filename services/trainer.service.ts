@@ -5,6 +5,7 @@
  * default, the TF.js files kept beside it). A job that fails here goes back to the scheduler,
  * which retries it elsewhere or marks it Failed.
  */
+import { registerTrainingMetrics, trainingMetricsFor } from "../lib/training/training-metrics";
 import { Readable } from "node:stream";
 import { buffer } from "node:stream/consumers";
 import type { Context, ServiceSchema } from "moleculer";
@@ -140,6 +141,7 @@ export function trainerService(options: TrainerServiceOptions): ServiceSchema {
 				) => this.broker.broadcast(event, payload).catch(() => undefined);
 				const call: ArtifactCall = (action, p, o) =>
 					this.broker.call(action, p, { ...o, meta: asTenant() });
+				const recorded = trainingMetricsFor(this.broker.metrics, tenant);
 				try {
 					// Streamed and decrypted on the way: the plaintext never touches a disk.
 					const datasetFile = await blobs.read(params.dataset.sha256);
@@ -169,6 +171,7 @@ export function trainerService(options: TrainerServiceOptions): ServiceSchema {
 						callbacks: {
 							signal: job.abort.signal,
 							onBackend: backend => {
+								recorded.device(backend.device);
 								void broadcast(EVENTS.trainingStarted, {
 									...base,
 									nodeID,
@@ -179,6 +182,7 @@ export function trainerService(options: TrainerServiceOptions): ServiceSchema {
 							},
 							onProgress: progress => {
 								job.epoch = progress.epoch;
+								recorded.epoch(progress.samplesPerSecond);
 								void broadcast(EVENTS.trainingProgress, {
 									...base,
 									nodeID,
@@ -246,6 +250,7 @@ export function trainerService(options: TrainerServiceOptions): ServiceSchema {
 						},
 						{ meta: asTenant() },
 					);
+					recorded.finished("completed");
 					const metrics: Record<string, number> = {};
 					for (const m of outcome.version.metrics) metrics[m.name] = m.value;
 					await broadcast(EVENTS.trainingCompleted, {
@@ -263,6 +268,7 @@ export function trainerService(options: TrainerServiceOptions): ServiceSchema {
 					if (cancelled) return;
 					// Bad data or a bad spec fails the same way on any node: final. Others may be this node's.
 					const final = err instanceof Errors.MoleculerClientError;
+					recorded.finished("failed");
 					this.logger.warn(
 						`Training job ${params.jobId} failed:`,
 						(err as Error).message,
@@ -278,6 +284,7 @@ export function trainerService(options: TrainerServiceOptions): ServiceSchema {
 		},
 
 		created() {
+			registerTrainingMetrics(this.broker.metrics);
 			const call: ArtifactCall = (action, p, o) => this.broker.call(action, p, o);
 			blobs = new LocalBlobs(options.dataDir, call, options.blobs);
 		},
