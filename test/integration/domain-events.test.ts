@@ -497,6 +497,39 @@ describe("domain events on an all-in-one node", () => {
 		});
 	});
 
+	it("node.forgotten: an admin forgets a lost node, and every node drops it", async () => {
+		// A worker this node saw once, then lost (as a kill -9 leaves it).
+		broker.registry.nodes.processNodeInfo({
+			sender: "ghost-worker",
+			instanceID: "ghost",
+			services: [],
+			ipList: [],
+			hostname: "ghost",
+			client: { type: "nodejs", version: "0.15.2", langVersion: "v24" },
+			config: {},
+			seq: 1,
+			metadata: {
+				modelfleet: {
+					role: "worker",
+					version: "0.1.0",
+					startedAt: new Date().toISOString(),
+					capacity: { cpus: 2, memoryBytes: 4 * 1024 ** 3, gpus: [] },
+					httpUrl: null,
+					metricsUrl: null,
+				},
+			},
+		});
+		broker.registry.nodes.disconnected("ghost-worker", true);
+		const from = heard.length;
+		const forgotten = await request("/nodes/ghost-worker", { method: "DELETE" });
+		expect(forgotten).toMatchObject({ status: 200, body: { forgotten: "ghost-worker" } });
+		expect(await waitForEvent(EVENTS.nodeForgotten, () => true, from)).toEqual({
+			nodeID: "ghost-worker",
+			reason: "operator",
+		});
+		expect(broker.registry.nodes.get("ghost-worker")).toBeUndefined();
+	});
+
 	it("heard every event of lib/events.ts (a new event needs a test above)", () => {
 		const names = new Set(heard.map(h => h.event));
 		expect(Object.values(EVENTS).filter(event => !names.has(event))).toEqual([]);
