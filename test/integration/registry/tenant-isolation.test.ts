@@ -91,6 +91,7 @@ describeOnEachEngine("tenant isolation and roles", database => {
 			bump: "patch",
 		}),
 		"registry.versions.get": async (_o, _n, t) => ({ model: `base-${t}@1.0.0` }),
+		"registry.versions.files": async (_o, _n, t) => ({ model: `base-${t}@1.0.0` }),
 		"registry.versions.list": async (_o, _n, t) => ({ model: `base-${t}` }),
 		"registry.versions.update": async (_o, _n, t) => ({
 			model: `base-${t}`,
