@@ -28,6 +28,11 @@ export interface LostNodeOptions {
 	suspectAfterMs: number;
 	/** The pending time is also at least this many times the node's usual latency. Default 4. */
 	latencyMultiple: number;
+	/**
+	 * But never more than this, ms, however slow the node usually is (a loaded machine's latency
+	 * would otherwise put the probe, and the retry, seconds away). Default 300.
+	 */
+	maxSuspectMs: number;
 	/** How long a probe waits for an answer; past it the node is left to the heartbeat. Default 1 s. */
 	probeTimeoutMs: number;
 }
@@ -35,6 +40,7 @@ export interface LostNodeOptions {
 export const DEFAULT_LOST_NODE_OPTIONS: Readonly<LostNodeOptions> = Object.freeze({
 	suspectAfterMs: 100,
 	latencyMultiple: 4,
+	maxSuspectMs: 300,
 	probeTimeoutMs: 1000,
 });
 

@@ -7,8 +7,10 @@
 export interface SuspicionSettings {
 	/** The least time a call must be pending before its node is suspect. */
 	suspectAfterMs: number;
-	/** And at least this many times the node's usual latency. */
+	/** And at least this many times the node's usual latency… */
 	latencyMultiple: number;
+	/** …but never longer than this: a probe costs one NATS round trip, a late one a slow request. */
+	maxSuspectMs: number;
 }
 
 /** How much one answered call moves a node's average latency. */
@@ -62,7 +64,10 @@ export class PendingCalls {
 	/** How long a call to `nodeID` may be pending before the node is suspect. */
 	suspectAfterMs(nodeID: string, settings: SuspicionSettings): number {
 		const latency = this.nodes.get(nodeID)?.latencyMs ?? 0;
-		return Math.max(settings.suspectAfterMs, settings.latencyMultiple * latency);
+		return Math.min(
+			settings.maxSuspectMs,
+			Math.max(settings.suspectAfterMs, settings.latencyMultiple * latency),
+		);
 	}
 
 	/** Nodes whose oldest pending call has waited longer than they should take. */

@@ -1,7 +1,7 @@
 import { PendingCalls } from "../../../lib/fleet/pending-calls";
 
 describe("PendingCalls", () => {
-	const settings = { suspectAfterMs: 100, latencyMultiple: 4 };
+	const settings = { suspectAfterMs: 100, latencyMultiple: 4, maxSuspectMs: 1000 };
 	let now = 0;
 	const clock = () => now;
 
@@ -41,6 +41,17 @@ describe("PendingCalls", () => {
 		now += 500;
 		expect(calls.suspects(now, settings)).toEqual([]);
 		now += 300;
+		expect(calls.suspects(now, settings)).toEqual(["slow"]);
+	});
+
+	it("never waits longer than the most it may, however slow the node usually is", () => {
+		const calls = new PendingCalls(clock);
+		const slow = calls.begin("slow");
+		now += 2000;
+		calls.end("slow", slow, true); // 4 × 2 s would be 8 s
+		expect(calls.suspectAfterMs("slow", settings)).toBe(1000);
+		calls.begin("slow");
+		now += 1000;
 		expect(calls.suspects(now, settings)).toEqual(["slow"]);
 	});
 
