@@ -1,48 +1,30 @@
 /**
- * Who is calling, found once per request before moleculer-web's rate limiter runs (it runs
- * before authentication), so that limits count per API key id. A route middleware resolves the
- * key to its identity and keeps the outcome on the request; the gateway's `authenticate` hook
- * then uses that outcome instead of asking again. Without a key, or with one that does not
- * resolve, the limit counts per client address.
+ * The gateway's one caller check, for every route that needs a key — moleculer-web's routes
+ * (through the `authenticate` hook) and the direct OIP infer route alike, with rate limits on
+ * or off: the API key → its identity (tenant, role, key id; cached for a short time) → the
+ * request counted in the rate limiter (per key id; per client address without a key that
+ * resolves) → 401 for a missing or bad key → 403 for a role without the permission. The count
+ * comes before the refusals, as moleculer-web's limiter did: guessing keys is limited too, and
+ * a caller over the limit hears 429 whatever else is wrong. Routes that need no key count per
+ * address only (`countAnonymous`).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Identity } from "../accounts/accounts-store";
+import { can, rolesWith, type Permission } from "../accounts/roles";
+import { ForbiddenError, RateLimitedError, UnauthenticatedError } from "../errors";
 import { apiKeyFromHeaders } from "./api-key-header";
+import type { RateCounter } from "./rate-limit";
+import type { RateLimitOptions } from "./rate-limit/rate-limit-options";
+import { TtlCache } from "../cache/ttl-cache";
 
-/** What the middleware found: the identity, or why the key did not resolve. */
-export type CallerOutcome =
-	| { kind: "anonymous" }
-	| { kind: "identified"; identity: Identity }
-	| { kind: "refused"; error: unknown };
-
-export type CallerRequest = IncomingMessage & { $caller?: CallerOutcome };
-
-/** Resolves a presented key to its identity (cached by the caller), throwing 401 for a bad one. */
-export type IdentityResolver = (req: IncomingMessage, key: string) => Promise<Identity>;
-
-/** A moleculer-web route middleware (`use`) that resolves the caller once; it never fails the request itself. */
-export function callerMiddleware(
-	resolve: IdentityResolver,
-): (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void {
-	return (req, _res, next) => {
-		const target = req as CallerRequest;
-		const key = apiKeyFromHeaders(req.headers);
-		if (key === null) {
-			target.$caller = { kind: "anonymous" };
-			next();
-			return;
-		}
-		resolve(req, key).then(
-			identity => {
-				target.$caller = { kind: "identified", identity };
-				next();
-			},
-			(error: unknown) => {
-				target.$caller = { kind: "refused", error };
-				next();
-			},
-		);
-	};
+export interface CallerCheckOptions {
+	/** Asks who a key belongs to (accounts.authenticate); rejects with 401 for a bad one. */
+	authenticate(key: string): Promise<Identity>;
+	/** How long an identity is trusted without asking again (a revoked key works this long). */
+	keyCacheMs: number;
+	/** The rate limits; `limit` 0 turns counting off. */
+	limits: Pick<Readonly<RateLimitOptions>, "limit" | "windowMs">;
+	now?: () => number;
 }
 
 /** The client's address as the socket sees it (proxies' headers are not trusted). */
@@ -50,10 +32,73 @@ export function clientAddress(req: IncomingMessage): string {
 	return req.socket?.remoteAddress ?? "unknown";
 }
 
-/** The rate-limit key of a request: its API key id once resolved, else its address. */
-export function rateLimitKey(req: IncomingMessage): string {
-	const caller = (req as CallerRequest).$caller;
-	return caller?.kind === "identified"
-		? `key:${caller.identity.keyId}`
-		: `ip:${clientAddress(req)}`;
+export class CallerCheck {
+	/** Where requests are counted; set once the store exists (Redis connects when the service is created). */
+	counter: RateCounter | null = null;
+	private readonly identities: TtlCache<Identity>;
+	private readonly limit: number;
+	private readonly windowMs: number;
+	private readonly now: () => number;
+
+	constructor(private readonly options: CallerCheckOptions) {
+		this.identities = new TtlCache<Identity>(options.keyCacheMs, 10_000);
+		this.limit = options.limits.limit;
+		this.windowMs = options.limits.windowMs;
+		this.now = options.now ?? Date.now;
+	}
+
+	/** Whether requests are counted at all. */
+	get limited(): boolean {
+		return this.limit > 0;
+	}
+
+	/**
+	 * The caller of `req`, allowed `permission` (none: any role) for `action` (named in a 403);
+	 * rejects with 429, 401 or 403 in that order. Over the limit nothing is set on `res`; under
+	 * it the X-Rate-Limit-* headers are.
+	 */
+	async check(
+		req: IncomingMessage,
+		res: ServerResponse,
+		permission: Permission | undefined,
+		action: string,
+	): Promise<Identity> {
+		const key = apiKeyFromHeaders(req.headers);
+		let identity = key !== null ? this.identities.get(key) : undefined;
+		let refusal: unknown = null;
+		if (key === null) refusal = new UnauthenticatedError();
+		else if (identity === undefined) {
+			try {
+				identity = await this.options.authenticate(key);
+				this.identities.set(key, identity);
+			} catch (err) {
+				refusal = err;
+			}
+		}
+		if (this.limit > 0)
+			await this.count(
+				identity !== undefined ? `key:${identity.keyId}` : `ip:${clientAddress(req)}`,
+				res,
+			);
+		if (identity === undefined) throw refusal;
+		if (permission !== undefined && !can(identity.role, permission))
+			throw new ForbiddenError(identity.role, `call ${action}`, rolesWith(permission));
+		return identity;
+	}
+
+	/** A request on a route that needs no key: counted per client address. */
+	async countAnonymous(req: IncomingMessage, res: ServerResponse): Promise<void> {
+		if (this.limit > 0) await this.count(`ip:${clientAddress(req)}`, res);
+	}
+
+	private async count(key: string, res: ServerResponse): Promise<void> {
+		const counter = this.counter;
+		if (counter === null) return;
+		const { count, resetAt } = await counter.hit(key);
+		if (count > this.limit)
+			throw new RateLimitedError(this.limit, this.windowMs, resetAt - this.now());
+		res.setHeader("X-Rate-Limit-Limit", this.limit);
+		res.setHeader("X-Rate-Limit-Remaining", this.limit - count);
+		res.setHeader("X-Rate-Limit-Reset", resetAt);
+	}
 }

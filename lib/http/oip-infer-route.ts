@@ -2,19 +2,18 @@
  * The Open Inference Protocol infer route, served straight from the HTTP server: it is the
  * hottest request of the gateway, and moleculer-web's generic pipeline (route and alias
  * matching, middlewares, an action of its own per request, response encoding) cost about as
- * much as the prediction itself. It does what that route does, in the same order: the API key
- * (401, and the identity signed for the services), the role (403), the body (JSON, or the binary tensor extension; 400 / 413), then
- * `predictor.infer` for the caller's tenant, and the answer as JSON or binary — errors as
- * `{"error": …}` with the same statuses. Every other request goes to moleculer-web.
+ * much as the prediction itself. It does what that route does, in the same order: the caller
+ * check both share (lib/http/caller.ts: key, rate limit, role; 401 / 429 / 403; the identity
+ * then signed for the services), the body (JSON,
+ * or the binary tensor extension; 400 / 413), then `predictor.infer` for the caller's tenant,
+ * and the answer as JSON or binary — errors as `{"error": …}` with the same statuses. Every
+ * other request goes to moleculer-web.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Identity } from "../accounts/accounts-store";
-import { can, rolesWith } from "../accounts/roles";
-import { ForbiddenError, UnauthenticatedError } from "../errors";
 import { encodeInferenceResponse } from "../inference/response-encoder";
 import type { InferResult } from "../predictor/served-model";
 import type { RoutingMeta } from "../routing/traffic-middleware";
-import { apiKeyFromHeaders } from "./api-key-header";
 import { INFERENCE_HEADER_LENGTH, binaryOutputChooser, encodeBinaryResponse } from "./oip-binary";
 import { inferResponseParts, readInferBody } from "./infer-request";
 import { oipVersionRef } from "./oip-http";
@@ -52,8 +51,11 @@ export function matchInferRoute(
 }
 
 export interface InferRouteDeps {
-	/** An API key → its identity (cached); rejects with 401 for a bad one. */
-	identify(key: string): Promise<Identity>;
+	/**
+	 * The caller check of every keyed route, with the `predict` permission: the identity, or a
+	 * rejection with 401, 403 or 429 (lib/http/caller.ts).
+	 */
+	checkCaller(req: IncomingMessage, res: ServerResponse): Promise<Identity>;
 	/** The identity signed, as the services verify it (ctx.meta.identity). */
 	sign(identity: Identity): string;
 	/** Calls `predictor.infer` for the caller; resolves with the result and the node that answered. */
@@ -78,12 +80,7 @@ export async function serveInfer(
 	deps: InferRouteDeps,
 ): Promise<void> {
 	try {
-		const key = apiKeyFromHeaders(req.headers);
-		if (key === null) throw new UnauthenticatedError();
-		const identity = await deps.identify(key);
-		if (!can(identity.role, "predict")) {
-			throw new ForbiddenError(identity.role, "call api.v2Infer", rolesWith("predict"));
-		}
+		const identity = await deps.checkCaller(req, res);
 		const request = await readInferBody(
 			req,
 			{

@@ -1,47 +1,117 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Identity } from "../../../lib/accounts/accounts-store";
-import {
-	callerMiddleware,
-	rateLimitKey,
-	type CallerRequest,
-	type IdentityResolver,
-} from "../../../lib/http/caller";
+import { CallerCheck } from "../../../lib/http/caller";
+import { MemoryRateCounter } from "../../../lib/http/rate-limit";
 import { UnauthenticatedError } from "../../../lib/errors";
 
-const IDENTITY: Identity = { tenant: "t1", tenantName: "acme", role: "owner", keyId: "k42" };
+const OWNER: Identity = { tenant: "t1", tenantName: "acme", role: "owner", keyId: "k42" };
+const VIEWER: Identity = { tenant: "t1", tenantName: "acme", role: "viewer", keyId: "k7" };
 
-function request(headers: Record<string, string>): CallerRequest {
-	return { headers, socket: { remoteAddress: "10.0.0.7" } } as unknown as CallerRequest;
+function request(headers: Record<string, string> = {}): IncomingMessage {
+	return { headers, socket: { remoteAddress: "10.0.0.7" } } as unknown as IncomingMessage;
 }
 
-async function run(resolve: IdentityResolver, req: CallerRequest): Promise<unknown> {
-	return new Promise(done =>
-		callerMiddleware(resolve)(req as IncomingMessage, {} as ServerResponse, done),
-	);
+/** A response that keeps the headers set on it. */
+function response(): ServerResponse & { headers: Record<string, unknown> } {
+	const headers: Record<string, unknown> = {};
+	return {
+		headers,
+		setHeader: (name: string, value: unknown) => (headers[name.toLowerCase()] = value),
+	} as unknown as ServerResponse & { headers: Record<string, unknown> };
 }
 
-describe("callerMiddleware and rateLimitKey", () => {
-	const resolve: IdentityResolver = (_req, key) =>
-		key === "mf_good" ? Promise.resolve(IDENTITY) : Promise.reject(new UnauthenticatedError());
+function makeCheck(limit: number, now = () => 1_000) {
+	const asked: string[] = [];
+	const check = new CallerCheck({
+		authenticate: key => {
+			asked.push(key);
+			if (key === "mf_owner") return Promise.resolve(OWNER);
+			if (key === "mf_viewer") return Promise.resolve(VIEWER);
+			return Promise.reject(new UnauthenticatedError());
+		},
+		keyCacheMs: 60_000,
+		limits: { limit, windowMs: 60_000 },
+		now,
+	});
+	const counter = new MemoryRateCounter(60_000, now);
+	const hits: string[] = [];
+	check.counter = {
+		hit: key => {
+			hits.push(key);
+			return counter.hit(key);
+		},
+		ready: () => Promise.resolve(true),
+		close: () => Promise.resolve(),
+	};
+	return { check, asked, hits };
+}
 
-	it("counts a resolved key by its id", async () => {
-		const req = request({ authorization: "Bearer mf_good" });
-		expect(await run(resolve, req)).toBeUndefined();
-		expect(req.$caller).toEqual({ kind: "identified", identity: IDENTITY });
-		expect(rateLimitKey(req)).toBe("key:k42");
+const bearer = (key: string) => request({ authorization: `Bearer ${key}` });
+
+describe("CallerCheck", () => {
+	it("resolves a key to its identity once, through the cache", async () => {
+		const { check, asked, hits } = makeCheck(0);
+		expect(await check.check(bearer("mf_owner"), response(), "predict", "api.v2Infer")).toBe(
+			OWNER,
+		);
+		expect(
+			await check.check(request({ "x-api-key": "mf_owner" }), response(), "predict", "x"),
+		).toBe(OWNER);
+		expect(asked).toEqual(["mf_owner"]);
+		expect(hits).toEqual([]); // limits off: nothing counted
 	});
 
-	it("keeps a refused key's error for authentication, counts it by address and never fails the request itself", async () => {
-		const req = request({ "x-api-key": "mf_bad" });
-		expect(await run(resolve, req)).toBeUndefined();
-		expect(req.$caller).toMatchObject({ kind: "refused", error: { code: 401 } });
-		expect(rateLimitKey(req)).toBe("ip:10.0.0.7");
+	it("answers 401 without a key or with a bad one, and 403 naming the action for a role without the permission", async () => {
+		const { check } = makeCheck(0);
+		await expect(check.check(request(), response(), "predict", "a")).rejects.toMatchObject({
+			code: 401,
+			type: "UNAUTHENTICATED",
+		});
+		await expect(
+			check.check(bearer("mf_nope"), response(), "predict", "a"),
+		).rejects.toMatchObject({ code: 401 });
+		await expect(
+			check.check(bearer("mf_viewer"), response(), "predict", "api.v2Infer"),
+		).rejects.toMatchObject({
+			code: 403,
+			type: "FORBIDDEN",
+			data: { role: "viewer", action: "call api.v2Infer" },
+		});
+		expect(await check.check(bearer("mf_viewer"), response(), undefined, "a")).toBe(VIEWER);
 	});
 
-	it("counts a request without a key by address", async () => {
-		const req = request({});
-		await run(resolve, req);
-		expect(req.$caller).toEqual({ kind: "anonymous" });
-		expect(rateLimitKey(request({}))).toBe("ip:10.0.0.7");
+	it("counts per key id (per address when the key does not resolve) before refusing, then answers 429", async () => {
+		const { check, hits } = makeCheck(2);
+		const res = response();
+		await check.check(bearer("mf_owner"), res, "predict", "a");
+		expect(res.headers).toEqual({
+			"x-rate-limit-limit": 2,
+			"x-rate-limit-remaining": 1,
+			"x-rate-limit-reset": 60_000,
+		});
+		await expect(
+			check.check(bearer("mf_viewer"), response(), "predict", "a"),
+		).rejects.toMatchObject({ code: 403 });
+		await expect(
+			check.check(bearer("mf_nope"), response(), "predict", "a"),
+		).rejects.toMatchObject({ code: 401 });
+		await check.countAnonymous(request(), response());
+		expect(hits).toEqual(["key:k42", "key:k7", "ip:10.0.0.7", "ip:10.0.0.7"]);
+
+		await check.check(bearer("mf_owner"), response(), "predict", "a");
+		const over = response();
+		await expect(check.check(bearer("mf_owner"), over, "predict", "a")).rejects.toMatchObject({
+			code: 429,
+			type: "RATE_LIMITED",
+			data: { limit: 2, windowMs: 60_000, retryAfterMs: 59_000 },
+		});
+		expect(over.headers).toEqual({});
+		// Over the limit, 429 comes before 401 and 403.
+		await expect(
+			check.check(bearer("mf_nope"), response(), "predict", "a"),
+		).rejects.toMatchObject({ code: 429 });
+		await expect(check.countAnonymous(request(), response())).rejects.toMatchObject({
+			code: 429,
+		});
 	});
 });

@@ -1,0 +1,154 @@
+/**
+ * Caller authentication and rate limiting for the gateway: the one caller check
+ * (lib/http/caller.ts) as moleculer-web's `authenticate` hook of keyed routes, as the count of
+ * public routes (the `countAnonymous` route middleware), and as `checkCaller` for the direct
+ * infer route; it signs the caller's identity for the services (the fleet secret). Owns the
+ * identity cache and the rate counter (memory, or Redis shared by every gateway).
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Context, ServiceSchema } from "moleculer";
+import type { Identity } from "../../lib/accounts/accounts-store";
+import type { FleetTrust, TenantIdentity } from "../../lib/accounts/fleet-trust";
+import type { Permission } from "../../lib/accounts/roles";
+import { SERVICE } from "../../lib/fleet/node-role";
+import { CallerCheck } from "../../lib/http/caller";
+import { createRateCounter } from "../../lib/http/rate-limit";
+import {
+	resolveRateLimitOptions,
+	type RateLimitOptions,
+} from "../../lib/http/rate-limit/rate-limit-options";
+import { ROUTING_KEY_HEADER, gatewayMixin, type HttpMeta } from "./http-context";
+
+export interface CallerOptions {
+	/** Signs the identity of each authenticated request (the fleet secret). */
+	trust: FleetTrust;
+	/** How long an authenticated key is trusted without asking accounts again (a revoked key works this long). */
+	keyCacheMs?: number;
+	/** Rate limits per API key id (per client address on public routes); default off. */
+	rateLimit?: Partial<RateLimitOptions>;
+}
+
+export interface CallerMethods {
+	/** The caller check with `permission` for `action` (named in a 403): see lib/http/caller.ts. */
+	checkCaller(
+		req: IncomingMessage,
+		res: ServerResponse,
+		permission: Permission | undefined,
+		action: string,
+	): Promise<Identity>;
+	/** The caller's identity signed, as the services verify it (ctx.meta.identity). */
+	signIdentity(identity: TenantIdentity): string;
+	/** A request on a route that needs no key, counted per client address (429 over the limit). */
+	countAnonymousCaller(req: IncomingMessage, res: ServerResponse): Promise<void>;
+}
+
+/**
+ * The route middleware (`use`) of routes that need no key: counts the request per client
+ * address, before the alias is resolved, as moleculer-web's own limiter would. moleculer-web
+ * calls route middlewares with the service as `this`.
+ */
+export function countAnonymous(
+	this: CallerMethods,
+	req: IncomingMessage,
+	res: ServerResponse,
+	next: (err?: unknown) => void,
+): void {
+	this.countAnonymousCaller(req, res).then(() => next(), next);
+}
+
+/** What moleculer-web resolved a route to: the action's definition, with its permission. */
+interface GuardedActionInfo {
+	name?: string;
+	permission?: Permission;
+}
+
+export function callerMixin(options: CallerOptions): Partial<ServiceSchema> {
+	const limits = resolveRateLimitOptions(options.rateLimit);
+	let check: CallerCheck | null = null;
+	const callerCheck = (): CallerCheck => {
+		if (check === null) throw new Error("The caller check is made when the service is.");
+		return check;
+	};
+
+	return gatewayMixin<CallerMethods>({
+		created() {
+			check = new CallerCheck({
+				authenticate: key =>
+					this.broker.call<Identity, { key: string }>(
+						`${SERVICE.accounts}.authenticate`,
+						{ key },
+					),
+				keyCacheMs: options.keyCacheMs ?? 10_000,
+				limits,
+			});
+			if (limits.limit === 0) return;
+			let lastWarning = 0;
+			check.counter = createRateCounter(limits, err => {
+				// A Redis outage lets requests through uncounted; say so, but not per request.
+				if (Date.now() - lastWarning < 10_000) return;
+				lastWarning = Date.now();
+				this.logger.warn(
+					`Rate limits are not counted: the store failed (${(err as Error).message}).`,
+				);
+			});
+		},
+
+		async started() {
+			// Requests before Redis answers would go uncounted: give it a moment at start.
+			const counter = check?.counter;
+			if (counter && !(await counter.ready(5000)))
+				this.logger.warn(
+					"Rate limits: Redis is not answering yet; requests pass uncounted until it does.",
+				);
+		},
+
+		async stopped() {
+			const counter = check?.counter;
+			if (check) check.counter = null;
+			await counter?.close();
+		},
+
+		methods: {
+			checkCaller(req, res, permission, action) {
+				return callerCheck().check(req, res, permission, action);
+			},
+
+			signIdentity(identity) {
+				return options.trust.sign(identity);
+			},
+
+			/** moleculer-web's hook of keyed routes: the caller check, then its identity in ctx.meta. */
+			async authenticate(
+				ctx: Context<unknown, HttpMeta>,
+				_route: unknown,
+				req: IncomingMessage & { $action?: GuardedActionInfo },
+				res: ServerResponse,
+			): Promise<Identity> {
+				// The role is checked here, before the action validates its parameters: a caller
+				// who may not do something hears 403, not how to fix a request it may not send.
+				const action = req.$action;
+				const identity = await callerCheck().check(
+					req,
+					res,
+					action?.permission,
+					action?.name ?? "this action",
+				);
+				ctx.meta.tenant = identity.tenant;
+				ctx.meta.role = identity.role;
+				ctx.meta.keyId = identity.keyId;
+				// What the services believe: this gateway vouches for the key it authenticated.
+				ctx.meta.identity = options.trust.sign(identity);
+				// Requests with one routing key see one version of a split (canary) deployment.
+				const routingKey = req.headers[ROUTING_KEY_HEADER];
+				if (typeof routingKey === "string" && routingKey.length > 0) {
+					ctx.meta.routingKey = routingKey.slice(0, 256);
+				}
+				return identity;
+			},
+
+			countAnonymousCaller(req, res) {
+				return callerCheck().countAnonymous(req, res);
+			},
+		},
+	});
+}

@@ -1,0 +1,239 @@
+/**
+ * The Open Inference Protocol (KServe v2 / Triton HTTP) on the gateway: server metadata and
+ * health, model metadata and readiness, inference (JSON or binary tensors) — as actions behind
+ * moleculer-web's /v2 routes, and as the direct infer route the HTTP server answers itself
+ * (`serveDirectInfer`, lib/http/oip-infer-route.ts) — plus the REST predict of /api/v1.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Context, ServiceSchema } from "moleculer";
+import { allowAnonymous, requires } from "../../lib/accounts/access";
+import { SERVICE } from "../../lib/fleet/node-role";
+import { inferResponseParts, readInferBody } from "../../lib/http/infer-request";
+import {
+	BINARY_TENSOR_EXTENSION,
+	binaryOutputChooser,
+	encodeBinaryResponse,
+} from "../../lib/http/oip-binary";
+import { oipError, oipVersionRef } from "../../lib/http/oip-http";
+import { matchInferRoute, serveInfer, type InferRouteDeps } from "../../lib/http/oip-infer-route";
+import { modelMetadata, type OipModelMetadata } from "../../lib/http/oip-metadata";
+import {
+	encodeInferenceResponse,
+	type InferenceResponseParts,
+} from "../../lib/inference/response-encoder";
+import { DEFAULT_MAX_JSON_DEPTH } from "../../lib/json-policy";
+import type { InferResult } from "../../lib/predictor/served-model";
+import type { VersionView } from "../../lib/registry/version-store";
+import { MODELFLEET_VERSION } from "../../lib/version";
+import type { CallerMethods } from "./caller.mixin";
+import {
+	ROUTING_KEY_HEADER,
+	gatewayMixin,
+	SERVED_BY_HEADER,
+	modelVersionParams,
+	requestStream,
+	type HttpContext,
+	type HttpMeta,
+	type PredictParams,
+} from "./http-context";
+
+export const DEFAULT_MAX_BODY_BYTES = 64 * 1024 ** 2;
+
+/** Triton's model repository extension, as `GET /v2` advertises it. */
+const MODEL_REPOSITORY_EXTENSION = "model_repository";
+
+export interface OipOptions {
+	/** Services that must be available in the fleet for this gateway to be ready. */
+	neededServices: readonly string[];
+	/** Most bytes an inference request body on /v2 may hold, JSON or binary; more answers 413. Default 64 MiB. */
+	maxBodyBytes?: number;
+	/**
+	 * Deepest nesting of objects and arrays in JSON a client sends (REST bodies, /v2 bodies and
+	 * binary headers, batch lines, repository requests); deeper answers 400. Default 64.
+	 */
+	maxJsonDepth?: number;
+}
+
+export interface OipMethods {
+	/** Answers `req` when it is an infer request (true), else leaves it alone (false). */
+	serveDirectInfer(req: IncomingMessage, res: ServerResponse): boolean;
+}
+
+type ModelRef = { model: string; version?: string };
+
+/**
+ * Runs a prediction through the predictor; the parts of its Open Inference Protocol answer,
+ * whose `parameters` say which execution provider ran (and, with `steps`, the pipeline steps).
+ */
+async function predictionParts(
+	ctx: HttpContext,
+	params: PredictParams,
+	steps: boolean,
+): Promise<InferenceResponseParts> {
+	const result = await ctx.call<InferResult, PredictParams>(`${SERVICE.predictor}.infer`, params);
+	if (ctx.meta.servedBy) {
+		ctx.meta.$responseHeaders = {
+			...ctx.meta.$responseHeaders,
+			[SERVED_BY_HEADER]: ctx.meta.servedBy,
+		};
+	}
+	return inferResponseParts(result, steps);
+}
+
+export function oipMixin(options: OipOptions): Partial<ServiceSchema> {
+	const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+	const maxJsonDepth = options.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH;
+	let deps: InferRouteDeps | null = null;
+
+	return gatewayMixin<OipMethods & CallerMethods>({
+		created() {
+			deps = {
+				checkCaller: (req, res) => this.checkCaller(req, res, "predict", "api.v2Infer"),
+				sign: identity => this.signIdentity(identity),
+				infer: async (params, meta) => {
+					const call = this.broker.call<InferResult, Record<string, unknown>>(
+						`${SERVICE.predictor}.infer`,
+						params,
+						{ meta },
+					);
+					const result = await call;
+					const ctx = (call as Promise<InferResult> & { ctx?: HttpContext }).ctx;
+					return { result, servedBy: ctx?.meta.servedBy ?? null };
+				},
+				writeError: (res, err) => oipError.call(this, undefined as never, res, err),
+				maxBodyBytes,
+				maxJsonDepth,
+				routingKeyHeader: ROUTING_KEY_HEADER,
+				servedByHeader: SERVED_BY_HEADER,
+			};
+		},
+
+		methods: {
+			serveDirectInfer(req, res) {
+				const route = deps !== null ? matchInferRoute(req.method, req.url) : null;
+				if (route === null) return false;
+				void serveInfer(req, res, route, deps as InferRouteDeps);
+				return true;
+			},
+		},
+
+		actions: {
+			/**
+			 * `POST /api/v1/models/{model}[/versions/{version}]/predict` with `{inputs | instances,
+			 * outputs?, id?, parameters?}` → an Open Inference Protocol response, plus the execution
+			 * provider and the pipeline steps that ran in `parameters`.
+			 */
+			predict: requires("predict", {
+				params: modelVersionParams(),
+				async handler(ctx: HttpContext<PredictParams>) {
+					return encodeInferenceResponse(await predictionParts(ctx, ctx.params, true));
+				},
+			}),
+
+			/** `GET /v2`: server metadata and the protocol extensions served. */
+			v2Server: allowAnonymous({
+				handler() {
+					return {
+						name: "modelfleet",
+						version: MODELFLEET_VERSION,
+						extensions: [BINARY_TENSOR_EXTENSION, MODEL_REPOSITORY_EXTENSION],
+					};
+				},
+			}),
+
+			/** `GET /v2/health/live`. */
+			v2Live: allowAnonymous({
+				handler(): { live: true } {
+					return { live: true };
+				},
+			}),
+
+			/** `GET /v2/health/ready`: 200 when the services inference needs run in the fleet. */
+			v2Ready: allowAnonymous({
+				handler(ctx: HttpContext): { ready: boolean } {
+					const available = new Set(
+						this.broker.registry
+							.getServiceList({ onlyAvailable: true, skipInternal: true })
+							.map(service => String(service.name)),
+					);
+					const ready = [...options.neededServices, SERVICE.predictor].every(name =>
+						available.has(name),
+					);
+					if (!ready) ctx.meta.$statusCode = 503;
+					return { ready };
+				},
+			}),
+
+			/** `GET /v2/models/{model}[/versions/{version}]`: model metadata (404 for an unknown one). */
+			v2Model: requires("models.read", {
+				params: modelVersionParams(),
+				async handler(ctx: HttpContext<ModelRef>): Promise<OipModelMetadata> {
+					const version = await ctx.call<VersionView, ModelRef>(
+						`${SERVICE.registry}.versions.get`,
+						oipVersionRef(ctx.params),
+					);
+					if (ctx.params.version !== undefined)
+						return modelMetadata(version, [version.version]);
+					const all = await ctx.call<
+						{ items: VersionView[] },
+						{ model: string; limit: number }
+					>(`${SERVICE.registry}.versions.list`, { model: version.model, limit: 500 });
+					return modelMetadata(
+						version,
+						all.items.map(v => v.version),
+					);
+				},
+			}),
+
+			/** `GET /v2/models/{model}[/versions/{version}]/ready`: 200 when it exists and a predictor can serve it. */
+			v2ModelReady: requires("models.read", {
+				params: modelVersionParams(),
+				async handler(ctx: HttpContext<ModelRef>) {
+					const version = await ctx.call<VersionView, ModelRef>(
+						`${SERVICE.registry}.versions.get`,
+						oipVersionRef(ctx.params),
+					);
+					const ready =
+						version.artifact !== null &&
+						this.broker.registry
+							.getServiceList({ onlyAvailable: true, skipInternal: true })
+							.some(service => service.name === SERVICE.predictor);
+					if (!ready) ctx.meta.$statusCode = 503;
+					return { name: version.model, version: version.version, ready };
+				},
+			}),
+
+			/**
+			 * `POST /v2/models/{model}[/versions/{version}]/infer`: the Open Inference Protocol's
+			 * inference, JSON or with binary tensors (the body is read here, after the key is
+			 * checked); outputs the request asks for as binary come back after a JSON header. The
+			 * HTTP server answers these requests itself (`serveDirectInfer`); this action serves
+			 * the same route for moleculer-web, and OpenAPI describes it.
+			 */
+			v2Infer: requires("predict", {
+				params: modelVersionParams(),
+				async handler(ctx: Context<PredictParams, HttpMeta>): Promise<unknown> {
+					const request = await readInferBody(
+						requestStream(ctx),
+						ctx.meta.oipBody ?? {},
+						maxBodyBytes,
+						maxJsonDepth,
+					);
+					const parts = await predictionParts(
+						ctx,
+						{ ...request, ...oipVersionRef(ctx.params) },
+						false,
+					);
+					const binary = encodeBinaryResponse(parts, binaryOutputChooser(request));
+					if (binary === null) return encodeInferenceResponse(parts);
+					ctx.meta.$responseType = "application/octet-stream";
+					ctx.meta.$responseHeaders = {
+						...ctx.meta.$responseHeaders,
+						"Inference-Header-Content-Length": String(binary.headerLength),
+					};
+					return binary.body;
+				},
+			}),
+		},
+	});
+}
