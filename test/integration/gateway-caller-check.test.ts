@@ -48,7 +48,7 @@ async function startGateway(options: Partial<ApiServiceOptions>): Promise<Gatewa
 	let inferActionCalls = 0;
 	broker.middlewares.add({
 		name: "CountInferAction",
-		localAction(next: (ctx: Context) => Promise<unknown>, action: { name: string }) {
+		localAction(next: (ctx: Context) => Promise<unknown>, action: { name?: string }) {
 			if (action.name !== "api.v2Infer") return next;
 			return (ctx: Context) => {
 				inferActionCalls++;

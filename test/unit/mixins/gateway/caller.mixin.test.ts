@@ -1,0 +1,139 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { ServiceBroker, type Context, type Service } from "moleculer";
+import type { Identity } from "../../../../lib/accounts/accounts-store";
+import { UnauthenticatedError } from "../../../../lib/errors";
+import type { CallerMethods } from "../../../../mixins/gateway/caller.mixin";
+import { callerMixin, countAnonymous } from "../../../../mixins/gateway/caller.mixin";
+import type { HttpMeta } from "../../../../mixins/gateway/http-context";
+
+const VIEWER: Identity = { tenant: "t1", tenantName: "one", role: "viewer", keyId: "k-viewer" };
+
+type Gateway = Service &
+	CallerMethods & {
+		authenticate(
+			ctx: { meta: HttpMeta },
+			route: unknown,
+			req: IncomingMessage,
+			res: ServerResponse,
+		): Promise<Identity>;
+	};
+
+function request(headers: Record<string, string>, action?: object): IncomingMessage {
+	return {
+		headers,
+		socket: { remoteAddress: "10.1.2.3" },
+		...(action ? { $action: action } : {}),
+	} as unknown as IncomingMessage;
+}
+
+function response(): ServerResponse & { headers: Record<string, unknown> } {
+	const headers: Record<string, unknown> = {};
+	return {
+		headers,
+		setHeader: (name: string, value: unknown) => (headers[name.toLowerCase()] = value),
+	} as unknown as ServerResponse & { headers: Record<string, unknown> };
+}
+
+async function start(
+	limit: number,
+): Promise<{ broker: ServiceBroker; gateway: Gateway; asked: () => number }> {
+	const broker = new ServiceBroker({ logger: false });
+	let asked = 0;
+	broker.createService({
+		name: "accounts",
+		actions: {
+			authenticate(ctx: Context<{ key: string }>): Identity {
+				asked++;
+				if (ctx.params.key !== "mf_viewer") throw new UnauthenticatedError();
+				return VIEWER;
+			},
+		},
+	});
+	const gateway = broker.createService({
+		name: "gw",
+		mixins: [callerMixin({ keyCacheMs: 60_000, rateLimit: { limit, windowMs: 60_000 } })],
+	}) as Gateway;
+	await broker.start();
+	return { broker, gateway, asked: () => asked };
+}
+
+describe("callerMixin", () => {
+	it("authenticates through accounts once per key, then puts the caller and routing key in ctx.meta", async () => {
+		const { broker, gateway, asked } = await start(0);
+		try {
+			const ctx = { meta: {} as HttpMeta };
+			const req = request(
+				{ authorization: "Bearer mf_viewer", "x-modelfleet-routing-key": "user-9" },
+				{ name: "gw.read", permission: "models.read" },
+			);
+			expect(await gateway.authenticate(ctx, {}, req, response())).toEqual(VIEWER);
+			expect(ctx.meta).toEqual({
+				tenant: "t1",
+				role: "viewer",
+				keyId: "k-viewer",
+				routingKey: "user-9",
+			});
+			await gateway.checkCaller(
+				request({ "x-api-key": "mf_viewer" }),
+				response(),
+				undefined,
+				"x",
+			);
+			expect(asked()).toBe(1);
+		} finally {
+			await broker.stop();
+		}
+	});
+
+	it("refuses with 401 and 403 through the hook, naming the action", async () => {
+		const { broker, gateway } = await start(0);
+		try {
+			const predict = { name: "gw.predict", permission: "predict" };
+			await expect(
+				gateway.authenticate({ meta: {} }, {}, request({}, predict), response()),
+			).rejects.toMatchObject({ code: 401 });
+			await expect(
+				gateway.authenticate(
+					{ meta: {} },
+					{},
+					request({ authorization: "Bearer mf_viewer" }, predict),
+					response(),
+				),
+			).rejects.toMatchObject({ code: 403, data: { action: "call gw.predict" } });
+		} finally {
+			await broker.stop();
+		}
+	});
+
+	it("counts keyed and anonymous requests in one limiter and answers 429 over it", async () => {
+		const { broker, gateway } = await start(1);
+		try {
+			const res = response();
+			await gateway.checkCaller(
+				request({ authorization: "Bearer mf_viewer" }),
+				res,
+				undefined,
+				"x",
+			);
+			expect(res.headers["x-rate-limit-remaining"]).toBe(0);
+			await expect(
+				gateway.checkCaller(
+					request({ authorization: "Bearer mf_viewer" }),
+					response(),
+					undefined,
+					"x",
+				),
+			).rejects.toMatchObject({ code: 429, type: "RATE_LIMITED" });
+
+			// The route middleware of public routes: counted per address, errors passed to `next`.
+			const next = (): Promise<unknown> =>
+				new Promise(resolve =>
+					countAnonymous.call(gateway, request({}), response(), err => resolve(err)),
+				);
+			expect(await next()).toBeUndefined();
+			expect(await next()).toMatchObject({ code: 429 });
+		} finally {
+			await broker.stop();
+		}
+	});
+});
