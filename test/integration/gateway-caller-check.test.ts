@@ -11,6 +11,7 @@ import type { Identity } from "../../lib/accounts/accounts-store";
 import { UnauthenticatedError } from "../../lib/errors";
 import type { InferResult } from "../../lib/predictor/served-model";
 import { apiService, type ApiServiceOptions } from "../../services/api.service";
+import { testTrust } from "../support/fleet-secret";
 import { freePort } from "../support/node-process";
 
 const IDENTITIES: Record<string, Identity> = {
@@ -40,10 +41,11 @@ interface Gateway {
 
 async function startGateway(options: Partial<ApiServiceOptions>): Promise<Gateway> {
 	const port = await freePort();
+	const trust = testTrust();
 	const broker = new ServiceBroker({
 		nodeID: `gw-${randomUUID().slice(0, 8)}`,
 		logger: false,
-		middlewares: [accessMiddleware()],
+		middlewares: [accessMiddleware(trust)],
 	});
 	let inferActionCalls = 0;
 	broker.middlewares.add({
@@ -86,7 +88,9 @@ async function startGateway(options: Partial<ApiServiceOptions>): Promise<Gatewa
 			}),
 		},
 	});
-	broker.createService(apiService({ host: "127.0.0.1", port, neededServices: [], ...options }));
+	broker.createService(
+		apiService({ trust, host: "127.0.0.1", port, neededServices: [], ...options }),
+	);
 	await broker.start();
 	return { url: `http://127.0.0.1:${port}`, broker, inferActionCalls: () => inferActionCalls };
 }

@@ -1,10 +1,12 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { ServiceBroker, type Context, type Service } from "moleculer";
+import { accessMiddleware } from "../../../../lib/accounts/access";
 import type { Identity } from "../../../../lib/accounts/accounts-store";
 import { UnauthenticatedError } from "../../../../lib/errors";
 import type { CallerMethods } from "../../../../mixins/gateway/caller.mixin";
 import { callerMixin, countAnonymous } from "../../../../mixins/gateway/caller.mixin";
 import type { HttpMeta } from "../../../../mixins/gateway/http-context";
+import { testTrust } from "../../../support/fleet-secret";
 
 const VIEWER: Identity = { tenant: "t1", tenantName: "one", role: "viewer", keyId: "k-viewer" };
 
@@ -37,7 +39,8 @@ function response(): ServerResponse & { headers: Record<string, unknown> } {
 async function start(
 	limit: number,
 ): Promise<{ broker: ServiceBroker; gateway: Gateway; asked: () => number }> {
-	const broker = new ServiceBroker({ logger: false });
+	const trust = testTrust();
+	const broker = new ServiceBroker({ logger: false, middlewares: [accessMiddleware(trust)] });
 	let asked = 0;
 	broker.createService({
 		name: "accounts",
@@ -51,7 +54,9 @@ async function start(
 	});
 	const gateway = broker.createService({
 		name: "gw",
-		mixins: [callerMixin({ keyCacheMs: 60_000, rateLimit: { limit, windowMs: 60_000 } })],
+		mixins: [
+			callerMixin({ trust, keyCacheMs: 60_000, rateLimit: { limit, windowMs: 60_000 } }),
+		],
 	}) as Gateway;
 	await broker.start();
 	return { broker, gateway, asked: () => asked };
@@ -72,6 +77,12 @@ describe("callerMixin", () => {
 				role: "viewer",
 				keyId: "k-viewer",
 				routingKey: "user-9",
+				identity: expect.any(String),
+			});
+			// The identity is signed for the services: it verifies with the fleet secret.
+			expect(testTrust().verify(ctx.meta.identity)).toMatchObject({
+				ok: true,
+				claims: { tenant: "t1", role: "viewer", keyId: "k-viewer" },
 			});
 			await gateway.checkCaller(
 				request({ "x-api-key": "mf_viewer" }),

@@ -5,11 +5,13 @@ import type { InferResult } from "../../../../lib/predictor/served-model";
 import { callerMixin } from "../../../../mixins/gateway/caller.mixin";
 import type { HttpMeta } from "../../../../mixins/gateway/http-context";
 import { oipMixin, type OipMethods } from "../../../../mixins/gateway/oip.mixin";
+import { signedMeta, testTrust } from "../../../support/fleet-secret";
 
-const META = { tenant: "t1", role: "predictor", keyId: "k1" };
+const META = signedMeta("t1", "predictor", "k1");
 
 async function start(withPredictor: boolean) {
-	const broker = new ServiceBroker({ logger: false, middlewares: [accessMiddleware()] });
+	const trust = testTrust();
+	const broker = new ServiceBroker({ logger: false, middlewares: [accessMiddleware(trust)] });
 	const seen: Array<Record<string, unknown>> = [];
 	if (withPredictor)
 		broker.createService({
@@ -38,7 +40,7 @@ async function start(withPredictor: boolean) {
 		});
 	const gateway = broker.createService({
 		name: "gw",
-		mixins: [callerMixin({}), oipMixin({ neededServices: [] })],
+		mixins: [callerMixin({ trust }), oipMixin({ neededServices: [] })],
 	}) as Service & OipMethods;
 	await broker.start();
 	return { broker, gateway, seen };
@@ -81,7 +83,11 @@ describe("oipMixin", () => {
 				"x-modelfleet-node": "worker-1",
 			});
 			await expect(
-				broker.call("gw.predict", { model: "m" }, { meta: { ...META, role: "viewer" } }),
+				broker.call(
+					"gw.predict",
+					{ model: "m" },
+					{ meta: signedMeta("t1", "viewer", "k1") },
+				),
 			).rejects.toMatchObject({ code: 403 });
 		} finally {
 			await broker.stop();

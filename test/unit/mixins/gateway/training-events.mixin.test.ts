@@ -3,9 +3,10 @@ import { ServiceBroker } from "moleculer";
 import { accessMiddleware } from "../../../../lib/accounts/access";
 import { EVENTS } from "../../../../lib/events";
 import { trainingEventsMixin } from "../../../../mixins/gateway/training-events.mixin";
+import { signedMeta, testTrust } from "../../../support/fleet-secret";
 
 const JOB_ID = "6f1c1f4e-3b7a-4f57-9a44-9d2b6f0e8a11";
-const META = { tenant: "t1", role: "viewer", keyId: "k1" };
+const META = signedMeta("t1", "viewer", "k1");
 
 function job(state: string) {
 	return {
@@ -20,7 +21,10 @@ function job(state: string) {
 }
 
 async function start(state: string) {
-	const broker = new ServiceBroker({ logger: false, middlewares: [accessMiddleware()] });
+	const broker = new ServiceBroker({
+		logger: false,
+		middlewares: [accessMiddleware(testTrust())],
+	});
 	broker.createService({ name: "scheduler", actions: { "jobs.get": () => job(state) } });
 	broker.createService({ name: "gw", mixins: [trainingEventsMixin({ maxStreamsPerKey: 1 })] });
 	await broker.start();
