@@ -54,12 +54,10 @@ export async function serveHealth(
 		answer(res, 200, { status: "live", nodeID: options.nodeID });
 		return;
 	}
-	const readiness = await options
-		.ready()
-		.catch((err: unknown): Readiness => ({
-			ready: false,
-			missing: [String((err as Error)?.message ?? err)],
-		}));
+	const readiness = await options.ready().catch((err: unknown): Readiness => ({
+		ready: false,
+		missing: [String((err as Error)?.message ?? err)],
+	}));
 	answer(res, readiness.ready ? 200 : 503, { ...readiness, nodeID: options.nodeID });
 }
 
