@@ -116,6 +116,7 @@ const FACTORIES: Record<ServiceName, (node: NodeContext) => ServiceSchema> = {
 		artifactsService({
 			dataDir: node.config.dataDir,
 			maxArtifactBytes: node.config.maxArtifactBytes,
+			backend: node.config.artifacts,
 			artifactGcIntervalS: node.config.artifactGcIntervalS,
 			artifactGcGraceS: node.config.artifactGcGraceS,
 			encryptionKey: node.config.encryptionKey,

@@ -29,6 +29,7 @@ import {
 	type StoredArtifact,
 } from "../lib/artifacts/artifact-protocol";
 import { ArtifactStore } from "../lib/artifacts/artifact-store";
+import { createBlobBackend, type ArtifactsBackendSetting } from "../lib/artifacts/backends";
 import type { ArtifactStoreOptions } from "../lib/artifacts/artifact-store-options";
 import type { MasterKey } from "../lib/artifacts/encryption/master-key";
 import { ArtifactUploads, UPLOAD_ID_PATTERN } from "../lib/artifacts/artifact-uploads";
@@ -49,6 +50,12 @@ export interface ArtifactsServiceOptions {
 	 * nothing is scoped: any caller reaches any blob by its hash (bare stores in tests and tools).
 	 */
 	owners?: ArtifactOwners;
+	/**
+	 * NodeConfig.artifacts (MODELFLEET_ARTIFACTS): where the blobs live. Default the local
+	 * directory `<dataDir>/artifacts`; with an object store that directory caches what this
+	 * node read.
+	 */
+	backend?: ArtifactsBackendSetting;
 	/** NodeConfig.encryptionKey: new blobs are sealed under it; default none (stored plain). */
 	encryptionKey?: MasterKey | null;
 	/** The store's remaining options (upload idle and stall timeouts, the clock); defaults otherwise. */
@@ -72,13 +79,17 @@ function isReadable(value: unknown): value is Readable {
 }
 
 export function artifactsService(options: ArtifactsServiceOptions): ServiceSchema {
-	const store = new ArtifactStore({
-		...options.store,
-		root: path.join(options.dataDir, "artifacts"),
-		maxBytes: options.maxArtifactBytes,
-		gcGraceMs: options.artifactGcGraceS * 1000,
-		encryptionKey: options.encryptionKey ?? null,
-	});
+	const root = path.join(options.dataDir, "artifacts");
+	const store = new ArtifactStore(
+		{
+			...options.store,
+			root,
+			maxBytes: options.maxArtifactBytes,
+			gcGraceMs: options.artifactGcGraceS * 1000,
+			encryptionKey: options.encryptionKey ?? null,
+		},
+		createBlobBackend(options.backend ?? { kind: "local" }, root),
+	);
 	const uploads = new ArtifactUploads(store);
 	const access = new ArtifactAccess(options.owners ?? null);
 	let collector: ArtifactCollector;
@@ -218,6 +229,8 @@ export function artifactsService(options: ArtifactsServiceOptions): ServiceSchem
 
 		async started() {
 			const { removedTempFiles } = await store.open();
+			if (store.cached)
+				this.logger.info(`Artifacts are kept in ${store.backend.description}.`);
 			if (removedTempFiles > 0) {
 				this.logger.info(
 					`Deleted ${removedTempFiles} temp file(s) of uploads cut off by an earlier stop.`,
@@ -256,6 +269,7 @@ export function artifactsService(options: ArtifactsServiceOptions): ServiceSchem
 		async stopped() {
 			for (const timer of timers.splice(0)) clearInterval(timer);
 			await uploads.abortIdle();
+			await store.close();
 		},
 	};
 }

@@ -1,17 +1,23 @@
 /**
- * The content-addressed blob store of a node: `<root>/sha256/ab/abcdef…`, one file per distinct
- * content, written once (read-only afterwards) and made visible only by an atomic rename of a
- * complete, verified temp file. Uploads are in artifact-uploads.ts; this file owns the blobs.
+ * The content-addressed blob store of a node: blobs by the sha256 of their plaintext, written
+ * once and made visible only when complete and verified. Where they live is the backend's
+ * business (backends/: this node's directory, a JetStream Object Store, S3); uploads arrive
+ * in temp files under `<root>/tmp/` (artifact-uploads.ts) and only verified bytes reach the
+ * backend. With a remote backend, `<root>/sha256/ab/abcdef…` is this node's cache of it: every
+ * read is served from a local file, fetched once and verified on arrival.
  */
+import { createHash, randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Readable } from "node:stream";
-import { ArtifactUnreadableError, InvalidInputError, NotFoundError } from "../errors";
-import { ArtifactLayout } from "./artifact-layout";
-import { openBlobFile, statBlobFile, type BlobFileInfo } from "./blob-file";
-import { SHA256_PATTERN } from "./artifact-hash";
+import { pipeline } from "node:stream/promises";
+import { ArtifactCorruptError, InvalidInputError, NotFoundError } from "../errors";
+import { ArtifactLayout, TEMP_SUFFIX } from "./artifact-layout";
+import { openBlobFile, readBlobFile, statBlobFile } from "./blob-file";
 import type { GcReport, StoredArtifact } from "./artifact-protocol";
 import { resolveArtifactStoreOptions, type ArtifactStoreOptions } from "./artifact-store-options";
+import type { BlobBackend, BlobObject } from "./backends/base";
+import { LocalBlobBackend, isNotFound } from "./backends/local";
 import { fsyncPath } from "./fs-sync";
 import { decideGarbage, withinGrace, type StoredBlob } from "./gc-policy";
 import { KeyedLock } from "./keyed-lock";
@@ -27,23 +33,32 @@ export interface ByteRange {
 	length?: number;
 }
 
-function isNotFound(err: unknown): boolean {
-	return (err as NodeJS.ErrnoException | null)?.code === "ENOENT";
-}
-
 export class ArtifactStore {
 	readonly options: Readonly<ArtifactStoreOptions>;
 	readonly layout: ArtifactLayout;
+	/** Where the blobs are: by default the directory `root` itself. */
+	readonly backend: BlobBackend;
 	private readonly lock = new KeyedLock();
+	private readonly fetching = new Map<string, Promise<void>>();
 
-	constructor(options: Partial<ArtifactStoreOptions> & Pick<ArtifactStoreOptions, "root">) {
+	constructor(
+		options: Partial<ArtifactStoreOptions> & Pick<ArtifactStoreOptions, "root">,
+		backend?: BlobBackend,
+	) {
 		this.options = resolveArtifactStoreOptions(options);
 		this.layout = new ArtifactLayout(this.options.root);
+		this.backend = backend ?? new LocalBlobBackend(this.options.root);
+	}
+
+	/** Whether blobs are read through this node's cache (the backend is not this directory). */
+	get cached(): boolean {
+		return this.backend.remote;
 	}
 
 	/**
-	 * Creates the directories and deletes every temp file: at start no upload is in progress,
-	 * so any there was cut off (the process was killed) and can never be finished.
+	 * Creates the directories, opens the backend and deletes every temp file: at start no
+	 * upload is in progress, so any there was cut off (the process was killed) and can never
+	 * be finished.
 	 */
 	async open(): Promise<{ removedTempFiles: number }> {
 		await fs.promises.mkdir(this.layout.blobRoot, { recursive: true });
@@ -57,7 +72,13 @@ export class ArtifactStore {
 				}),
 			),
 		);
+		await this.backend.open();
 		return { removedTempFiles: stale.length };
+	}
+
+	/** Closes the backend's connection. */
+	async close(): Promise<void> {
+		await this.backend.close();
 	}
 
 	/**
@@ -67,34 +88,34 @@ export class ArtifactStore {
 	 */
 	async adopt(tempPath: string, sha256: string, size: number): Promise<StoredArtifact> {
 		return this.lock.run(sha256, async () => {
-			const target = this.layout.blobPath(sha256);
-			const now = new Date(this.options.now());
+			const nowMs = this.options.now();
 			try {
-				await fs.promises.utimes(target, now, now);
-				await fs.promises.rm(tempPath, { force: true });
-				return { sha256, size, created: false };
-			} catch (err) {
-				if (!isNotFound(err)) throw err;
+				if (await this.backend.touch(sha256, nowMs))
+					return { sha256, size, created: false };
+				const storedBytes = (await fs.promises.stat(tempPath)).size;
+				await this.backend.putFile(sha256, tempPath, { size, storedBytes, nowMs });
+				return { sha256, size, created: true };
+			} finally {
+				// Verified bytes: kept as this node's cached copy when the blob lives elsewhere.
+				if (this.cached) await this.keepCopy(tempPath, sha256);
+				else await fs.promises.rm(tempPath, { force: true });
 			}
-			// Durable before visible: a blob that exists under its hash must hold those bytes.
-			await fsyncPath(tempPath);
-			await fs.promises.mkdir(this.layout.shardDir(sha256), { recursive: true });
-			await fs.promises.chmod(tempPath, 0o444);
-			await fs.promises.utimes(tempPath, now, now);
-			await fs.promises.rename(tempPath, target);
-			await fsyncPath(this.layout.shardDir(sha256));
-			return { sha256, size, created: true };
 		});
 	}
 
 	/** Size (of the plaintext) and times of a blob, or NOT_FOUND. */
 	async stat(sha256: string): Promise<BlobStat> {
+		let blob: BlobObject | null;
 		try {
-			return toBlobStat(sha256, await statBlobFile(this.layout.blobPath(sha256)));
+			blob = await this.backend.stat(sha256);
 		} catch (err) {
-			if (isNotFound(err)) throw new NotFoundError("artifact", sha256);
-			throw err;
+			// An object store out of reach: a copy here still answers.
+			const copy = this.cached ? await this.cachedStat(sha256) : null;
+			if (copy === null) throw err;
+			return copy;
 		}
+		if (blob === null) throw new NotFoundError("artifact", sha256);
+		return toBlobStat(blob);
 	}
 
 	/**
@@ -102,13 +123,10 @@ export class ArtifactStore {
 	 * before this returns, so a blob collected meanwhile still reads to its end.
 	 */
 	async read(sha256: string, range: ByteRange = {}): Promise<Readable> {
+		if (this.cached) await this.fetch(sha256);
 		let file: Awaited<ReturnType<typeof openBlobFile>>;
 		try {
-			file = await openBlobFile(
-				this.layout.blobPath(sha256),
-				this.options.encryptionKey,
-				sha256,
-			);
+			file = await openBlobFile(this.blobFile(sha256), this.options.encryptionKey, sha256);
 		} catch (err) {
 			if (isNotFound(err)) throw new NotFoundError("artifact", sha256);
 			throw err;
@@ -125,7 +143,7 @@ export class ArtifactStore {
 			const end = Math.min(size, range.length === undefined ? size : offset + range.length);
 			if (end === offset) {
 				await file.close();
-				return emptyStream();
+				return Readable.from([]);
 			}
 			return file.read(offset, end);
 		} catch (err) {
@@ -135,29 +153,9 @@ export class ArtifactStore {
 	}
 
 	/** Every blob with its size and last-stored time. */
-	async list(): Promise<StoredBlob[]> {
-		const blobs: StoredBlob[] = [];
-		for (const shard of await fs.promises.readdir(this.layout.blobRoot)) {
-			let names: string[];
-			try {
-				names = await fs.promises.readdir(path.join(this.layout.blobRoot, shard));
-			} catch {
-				continue; // not a directory, or removed meanwhile
-			}
-			for (const name of names) {
-				if (!SHA256_PATTERN.test(name) || !name.startsWith(shard)) continue;
-				try {
-					const info = await statBlobFile(this.layout.blobPath(name));
-					if (info.stats.isFile()) blobs.push(toBlobStat(name, info));
-				} catch (err) {
-					if (isNotFound(err)) continue;
-					if (!(err instanceof ArtifactUnreadableError)) throw err;
-					// A damaged sealed file is still a blob GC may collect: count its disk bytes.
-					const stats = await fs.promises.stat(this.layout.blobPath(name));
-					blobs.push(toBlobStat(name, { size: stats.size, keyId: null, stats }));
-				}
-			}
-		}
+	async list(): Promise<BlobStat[]> {
+		const blobs: BlobStat[] = [];
+		for await (const blob of this.backend.list()) blobs.push(toBlobStat(blob));
 		return blobs;
 	}
 
@@ -165,7 +163,8 @@ export class ArtifactStore {
 	 * Deletes the blobs nothing references that were last stored before the grace period.
 	 * Each deletion re-checks the blob's time under its lock: a put of the same content in
 	 * the meantime keeps it. `beforeDelete` runs under that lock just before a blob goes (the
-	 * service forgets its owners there); when it fails the blob stays.
+	 * service forgets its owners there); when it fails the blob stays. With a remote backend,
+	 * cached copies of blobs the backend no longer has go too.
 	 */
 	async collectGarbage(
 		referenced: Iterable<string>,
@@ -173,12 +172,8 @@ export class ArtifactStore {
 	): Promise<GcReport> {
 		const dryRun = options.dryRun ?? false;
 		const { gcGraceMs, now } = this.options;
-		const decision = decideGarbage({
-			blobs: await this.list(),
-			referenced,
-			nowMs: now(),
-			graceMs: gcGraceMs,
-		});
+		const blobs = await this.list();
+		const decision = decideGarbage({ blobs, referenced, nowMs: now(), graceMs: gcGraceMs });
 		const report: GcReport = {
 			dryRun,
 			deleted: [],
@@ -199,6 +194,7 @@ export class ArtifactStore {
 				report.kept.withinGrace++;
 			}
 		}
+		if (this.cached && !dryRun) await this.pruneCopies(new Set(blobs.map(b => b.sha256)));
 		return report;
 	}
 
@@ -208,31 +204,117 @@ export class ArtifactStore {
 		beforeDelete?: (sha256: string) => Promise<void>,
 	): Promise<"deleted" | "refreshed" | "gone"> {
 		return this.lock.run(sha256, async () => {
-			const current = await this.stat(sha256).catch(() => null);
+			const current = await this.backend.stat(sha256);
 			if (current === null) return "gone";
 			const { gcGraceMs, now } = this.options;
 			if (withinGrace(current.lastStoredAtMs, now(), gcGraceMs)) return "refreshed";
 			await beforeDelete?.(sha256);
-			await fs.promises.rm(this.layout.blobPath(sha256), { force: true });
+			await this.backend.delete(sha256);
+			if (this.cached) await fs.promises.rm(this.layout.blobPath(sha256), { force: true });
 			return "deleted";
 		});
 	}
+
+	/** Drops cached copies of blobs the backend no longer holds (another node collected them). */
+	private async pruneCopies(listed: ReadonlySet<string>): Promise<void> {
+		const copies = new LocalBlobBackend(this.layout.root);
+		for await (const copy of copies.list()) {
+			if (listed.has(copy.sha256)) continue;
+			await this.lock.run(copy.sha256, async () => {
+				if ((await this.backend.stat(copy.sha256)) === null)
+					await copies.delete(copy.sha256);
+			});
+		}
+	}
+
+	/** The local file of a blob: the local backend's own, else this node's cached copy. */
+	private blobFile(sha256: string): string {
+		return this.backend instanceof LocalBlobBackend
+			? this.backend.layout.blobPath(sha256)
+			: this.layout.blobPath(sha256);
+	}
+
+	private async cachedStat(sha256: string): Promise<BlobStat | null> {
+		const copy = await new LocalBlobBackend(this.layout.root).stat(sha256);
+		return copy === null ? null : toBlobStat(copy);
+	}
+
+	/** Moves a verified temp file in as this node's copy of the blob (or drops it: one is there). */
+	private async keepCopy(tempPath: string, sha256: string): Promise<void> {
+		try {
+			await fs.promises.access(this.layout.blobPath(sha256));
+			await fs.promises.rm(tempPath, { force: true });
+		} catch {
+			await new LocalBlobBackend(this.layout.root)
+				.putFile(sha256, tempPath, {
+					size: 0,
+					storedBytes: 0,
+					nowMs: this.options.now(),
+				})
+				.catch(() => fs.promises.rm(tempPath, { force: true }));
+		}
+	}
+
+	/**
+	 * Brings a remote blob into this node's cache unless it is there: the stored bytes (sealed
+	 * or plain) into a temp file, kept only when their plaintext hashes to `sha256`. Concurrent
+	 * reads of one blob share one fetch.
+	 */
+	private async fetch(sha256: string): Promise<void> {
+		try {
+			await fs.promises.access(this.layout.blobPath(sha256));
+			return;
+		} catch {
+			// not cached yet
+		}
+		let fetching = this.fetching.get(sha256);
+		if (!fetching) {
+			fetching = this.fetchOnce(sha256).finally(() => this.fetching.delete(sha256));
+			this.fetching.set(sha256, fetching);
+		}
+		await fetching;
+	}
+
+	private async fetchOnce(sha256: string): Promise<void> {
+		const temp = path.join(this.layout.tempDir, `${randomUUID()}.fetch${TEMP_SUFFIX}`);
+		try {
+			await pipeline(
+				await this.backend.get(sha256),
+				fs.createWriteStream(temp, { flags: "wx" }),
+			);
+			await verifyBlobFile(temp, this.options.encryptionKey, sha256);
+			await fsyncPath(temp);
+			await this.lock.run(sha256, () => this.keepCopy(temp, sha256));
+		} finally {
+			await fs.promises.rm(temp, { force: true });
+		}
+	}
 }
 
-function toBlobStat(sha256: string, { size, stats }: BlobFileInfo): BlobStat {
+/** Fails with ARTIFACT_CORRUPT unless the file's plaintext hashes to `sha256`. */
+export async function verifyBlobFile(
+	file: string,
+	key: ArtifactStoreOptions["encryptionKey"],
+	sha256: string,
+): Promise<{ size: number }> {
+	const hash = createHash("sha256");
+	let size = 0;
+	if ((await statBlobFile(file)).size > 0) {
+		for await (const chunk of await readBlobFile(file, key, sha256)) {
+			hash.update(chunk as Buffer);
+			size += (chunk as Buffer).length;
+		}
+	}
+	const actual = hash.digest("hex");
+	if (actual !== sha256) throw new ArtifactCorruptError(sha256, actual);
+	return { size };
+}
+
+function toBlobStat(blob: BlobObject): BlobStat {
 	return {
-		sha256,
-		size,
-		lastStoredAtMs: stats.mtimeMs,
-		// Not every filesystem records a birth time; then the first store is not known.
-		createdAtMs: stats.birthtimeMs > 0 ? stats.birthtimeMs : stats.mtimeMs,
+		sha256: blob.sha256,
+		size: blob.size,
+		lastStoredAtMs: blob.lastStoredAtMs,
+		createdAtMs: blob.createdAtMs,
 	};
-}
-
-function emptyStream(): Readable {
-	return new Readable({
-		read() {
-			this.push(null);
-		},
-	});
 }

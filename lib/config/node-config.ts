@@ -8,6 +8,8 @@ import { parseDeclaredGpus, DECLARED_GPUS_FORM } from "../capacity/declared-gpus
 import type { DeclaredCapacity } from "../capacity/node-capacity";
 import { servesHttp, type NodeRole } from "../fleet/node-role";
 import { resolvePostgresConnection } from "../db/postgres-connection";
+import type { ArtifactsBackendSetting } from "../artifacts/backends";
+import { readArtifactsSetting } from "./artifact-settings";
 import { EnvReader, parseByteSize } from "../settings/env-reader";
 import { DEFAULT_MAX_JSON_DEPTH, MAX_JSON_DEPTH_SETTING } from "../json-policy";
 import { resolveNatsSettings, type NatsSettings } from "../settings/nats-settings";
@@ -93,6 +95,12 @@ export interface NodeConfig {
 	 * list (`/api/v1/nodes`, `fleet nodes`); 0 keeps lost nodes until `fleet forget`.
 	 */
 	nodeForgetS: number;
+	/**
+	 * MODELFLEET_ARTIFACTS (local, nats or s3://bucket/prefix) and its MODELFLEET_ARTIFACTS_*
+	 * settings (lib/config/artifact-settings.ts) — where control nodes keep blobs; default nats
+	 * on a control node of a NATS fleet, else local.
+	 */
+	artifacts: ArtifactsBackendSetting;
 	/** MODELFLEET_MAX_ARTIFACT_BYTES — default 2 GiB; larger uploads answer 413. */
 	maxArtifactBytes: number;
 	/** MODELFLEET_ARTIFACT_GC_INTERVAL_S — default 3600; 0 turns scheduled garbage collection off. */
@@ -366,10 +374,13 @@ export function loadNodeConfig(
 		);
 	}
 
+	const namespace = read.string("MODELFLEET_NAMESPACE", "modelfleet");
+	const artifacts = readArtifactsSetting(read, { role, namespace, nats });
+
 	const config: NodeConfig = {
 		role,
 		nodeID: read.optionalString("MODELFLEET_NODE_ID"),
-		namespace: read.string("MODELFLEET_NAMESPACE", "modelfleet"),
+		namespace,
 		transporter,
 		nats,
 		redisUrl,
@@ -418,6 +429,7 @@ export function loadNodeConfig(
 		metricsPort,
 		healthPort,
 		nodeForgetS: read.number("MODELFLEET_NODE_FORGET_S", 3600, { min: 0 }),
+		artifacts,
 		maxArtifactBytes: maxArtifactBytes ?? 0,
 		artifactGcIntervalS: read.number("MODELFLEET_ARTIFACT_GC_INTERVAL_S", 3600, { min: 0 }),
 		artifactGcGraceS: read.number("MODELFLEET_ARTIFACT_GC_GRACE_S", 3600, { min: 0 }),

@@ -58,6 +58,7 @@ describeWithServices(["nats", "postgres"], "a control node killed mid-upload and
 			MODELFLEET_BOOTSTRAP_KEY: OWNER_KEY,
 			MODELFLEET_ARTIFACT_GC_INTERVAL_S: "0",
 			MODELFLEET_ARTIFACT_GC_GRACE_S: "0",
+			MODELFLEET_ARTIFACTS: "local",
 		});
 		processes.push(control);
 		return control;

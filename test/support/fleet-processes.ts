@@ -64,6 +64,9 @@ export class FleetProcesses {
 			MODELFLEET_NODE_ID: name,
 			MODELFLEET_HEARTBEAT_INTERVAL_S: String(FLEET_HEARTBEAT.intervalS),
 			MODELFLEET_HEARTBEAT_TIMEOUT_S: String(FLEET_HEARTBEAT.timeoutS),
+			// Blobs on the control node's disk unless a test picks a backend: a bucket per test
+			// would stay on the shared NATS server.
+			MODELFLEET_ARTIFACTS: "local",
 			...this.env,
 			MODELFLEET_DATA_DIR: `/tmp/${this.namespace}/${name}`,
 			METRICS_PORT: "off",
