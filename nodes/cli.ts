@@ -3,9 +3,11 @@
  * `modelfleet <role>` — starts a node of that role (npm start runs all-in-one;
  * `npm run node -- worker` from sources; `modelfleet worker` when installed).
  * `modelfleet repl` opens the operator REPL on a running fleet instead;
- * `modelfleet rotate-key` moves a stopped node's blobs to a new encryption key.
+ * `modelfleet rotate-key` moves a stopped node's blobs to a new encryption key;
+ * `modelfleet migrate-artifacts` copies the artifact store to another backend.
  */
 import { NODE_ROLES, isNodeRole } from "../lib/fleet/node-role";
+import { runMigrateArtifacts } from "./migrate-artifacts";
 import { runRepl } from "./repl";
 import { runRotateKey } from "./rotate-key";
 import { runNode } from "./run-node";
@@ -13,6 +15,7 @@ import { runNode } from "./run-node";
 const USAGE = `Usage: modelfleet <role>
        modelfleet repl
        modelfleet rotate-key
+       modelfleet migrate-artifacts --from <store> --to <store>
 
 Roles:
   all-in-one  every service in one process (the default for npm start)
@@ -27,6 +30,10 @@ rotate-key    with the node stopped: re-wraps every blob under MODELFLEET_DATA_D
               from MODELFLEET_ENCRYPTION_KEY to MODELFLEET_ENCRYPTION_KEY_NEW (without
               it, seals blobs stored before the key was set); then restart with the new key
 
+migrate-artifacts  with the control nodes stopped: copies every blob from one store to
+              another (local, nats or s3://bucket/prefix, as MODELFLEET_ARTIFACTS), each
+              verified against its sha256; then restart with the new MODELFLEET_ARTIFACTS
+
 Configuration is read from the environment: see docs/configuration.md.`;
 
 const role = process.argv[2] ?? "all-in-one";
@@ -36,6 +43,8 @@ if (role === "--help" || role === "-h" || role === "help") {
 	void runRepl(process.env);
 } else if (role === "rotate-key") {
 	void runRotateKey(process.env);
+} else if (role === "migrate-artifacts") {
+	void runMigrateArtifacts(process.env, process.argv.slice(3));
 } else if (!isNodeRole(role)) {
 	console.error(`Unknown role "${role}": expected one of ${NODE_ROLES.join(", ")}.\n\n${USAGE}`);
 	process.exit(2);
