@@ -81,4 +81,18 @@ describe("docker-compose.yml", () => {
 			});
 		}
 	});
+
+	it("keeps the control node's artifacts in JetStream on the fleet's NATS", () => {
+		const control = compose.services.control;
+		const config = loadNodeConfig("control", control.environment ?? {});
+		expect(config.artifacts).toMatchObject({
+			kind: "nats",
+			bucket: "modelfleet-artifacts",
+			replicas: 1,
+			nats: { servers: ["nats:4222"] },
+		});
+		const conf = fs.readFileSync(path.join(DOCKER, "nats.conf"), "utf8");
+		expect(conf).toMatch(/^jetstream \{\s+store_dir: "\/data"\s+\}/m);
+		expect(compose.services.nats.volumes).toContain("nats-data:/data");
+	});
 });
