@@ -14,7 +14,7 @@ import { Errors } from "moleculer";
 import { verifyBlobFile } from "../lib/artifacts/artifact-store";
 import { createBlobBackend, type ArtifactsBackendSetting } from "../lib/artifacts/backends";
 import { readArtifactsSetting } from "../lib/config/artifact-settings";
-import { EnvReader } from "../lib/config/env-reader";
+import { EnvReader } from "../lib/settings/env-reader";
 import { loadNodeConfig, type Environment } from "../lib/config/node-config";
 import { InvalidConfigurationError } from "../lib/errors";
 

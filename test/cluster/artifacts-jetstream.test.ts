@@ -9,13 +9,13 @@ import { randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import { NatsBlobBackend } from "../../lib/artifacts/backends";
 import { listBlobFiles } from "../../lib/artifacts/encryption/key-rotation";
-import { defaultNatsBucket } from "../../lib/config/artifact-settings";
 import { loadNodeConfig } from "../../lib/config/node-config";
 import { writeOnnxModel } from "../../lib/onnx/onnx-writer";
 import { sha256Of, sha256OfFile } from "../support/artifact-data";
 import { createPostgresDatabase } from "../support/databases";
 import { describeWithServices, serviceUrl } from "../support/external-services";
 import { CPU_WORKER, FAST_LOOPS, FleetProcesses } from "../support/fleet-processes";
+import { TEST_FLEET_SECRET } from "../support/fleet-secret";
 import { freePort } from "../support/node-process";
 import { apiClient } from "../support/test-node";
 import { waitFor } from "../support/wait";
@@ -56,14 +56,12 @@ describeWithServices(["nats", "postgres"], "artifacts in JetStream across contro
 		await cluster.killAll();
 		const config = loadNodeConfig("control", {
 			TRANSPORTER: serviceUrl("nats"),
+			MODELFLEET_FLEET_SECRET: TEST_FLEET_SECRET,
+			MODELFLEET_NAMESPACE: cluster.namespace,
 			MODELFLEET_ARTIFACTS: "nats",
 		});
-		if (config.nats) {
-			const bucket = new NatsBlobBackend({
-				nats: config.nats,
-				bucket: defaultNatsBucket(cluster.namespace),
-				replicas: 1,
-			});
+		if (config.artifacts.kind === "nats") {
+			const bucket = new NatsBlobBackend({ ...config.artifacts });
 			await bucket.open();
 			await bucket.destroy();
 			await bucket.close();

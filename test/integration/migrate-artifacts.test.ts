@@ -16,6 +16,7 @@ import { loadNodeConfig } from "../../lib/config/node-config";
 import { migrateArtifacts } from "../../nodes/migrate-artifacts";
 import { collect, deterministicBytes, sha256Of } from "../support/artifact-data";
 import { describeWithServices, serviceUrl } from "../support/external-services";
+import { TEST_FLEET_SECRET } from "../support/fleet-secret";
 import { startS3Server, type S3Server } from "../support/s3-server";
 
 const KEY = Buffer.alloc(32, 3).toString("base64");
@@ -27,6 +28,7 @@ describeWithServices(["nats"], "modelfleet migrate-artifacts", () => {
 	let s3: S3Server;
 	const env = () => ({
 		TRANSPORTER: serviceUrl("nats"),
+		MODELFLEET_FLEET_SECRET: TEST_FLEET_SECRET,
 		MODELFLEET_DATA_DIR: dataDir,
 		MODELFLEET_ENCRYPTION_KEY: KEY,
 		MODELFLEET_ARTIFACTS_NATS_BUCKET: bucket,
