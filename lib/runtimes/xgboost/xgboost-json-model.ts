@@ -27,6 +27,8 @@ export interface XgboostTree {
 	categoriesNodes: number[];
 	categoriesSegments: number[];
 	categoriesSizes: number[];
+	/** Per node, the training rows' hessian sum that reached it (its cover); [] when the file has none. */
+	sumHessian: number[];
 }
 
 export interface XgboostJsonModel {
@@ -241,6 +243,7 @@ function readTree(value: unknown, where: string, numFeatures: number): XgboostTr
 		);
 	const splitType =
 		tree.split_type === undefined ? new Array<number>(numNodes).fill(0) : field("split_type");
+	const sumHessian = tree.sum_hessian === undefined ? [] : field("sum_hessian");
 
 	// Walk from the root: every child in range, leaves have no children, no node reached twice.
 	const seen = new Uint8Array(numNodes);
@@ -298,6 +301,7 @@ function readTree(value: unknown, where: string, numFeatures: number): XgboostTr
 		categoriesNodes,
 		categoriesSegments,
 		categoriesSizes,
+		sumHessian,
 	};
 }
 
