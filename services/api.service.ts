@@ -108,6 +108,8 @@ const REST_ALIASES = {
 	// Predictions as JSON: Open Inference Protocol `inputs` or tabular `instances`.
 	"POST models/:model/predict": `${SERVICE.api}.predict`,
 	"POST models/:model/versions/:version/predict": `${SERVICE.api}.predict`,
+	"POST models/:model/explain": `${SERVICE.predictor}.explain`,
+	"POST models/:model/versions/:version/explain": `${SERVICE.predictor}.explain`,
 	// Uploads stream through this gateway to the artifacts service part by part (bounded memory).
 	"POST artifacts": `stream:${SERVICE.api}.uploadArtifact`,
 	"POST models/:model/versions/upload": `stream:${SERVICE.api}.uploadVersion`,

@@ -26,6 +26,13 @@ import { SERVING_RULE } from "../lib/model-spec/version-spec";
 import type { VersionView } from "../lib/registry/version-store";
 import { MODEL_REPLICA_STRATEGY } from "../lib/routing/model-replica-strategy";
 import { RuntimePool } from "../lib/runtimes/pool/runtime-pool";
+import { DatasetRows } from "../lib/explain/dataset-rows";
+import {
+	EXPLAIN_PARAMS,
+	explainPrediction,
+	type ExplainParams,
+} from "../lib/explain/explain-model";
+import type { DatasetView } from "../lib/registry/dataset-store";
 
 export interface PredictorServiceOptions {
 	dataDir: string;
@@ -60,6 +67,7 @@ export function predictorService(options: PredictorServiceOptions): ServiceSchem
 	let pool: RuntimePool;
 	let blobs: LocalBlobs;
 	const series = new MetricSeriesCap(options.maxMetricSeries ?? 1000);
+	const datasetRows = new DatasetRows();
 
 	/** The fleet, as seen from one call (the caller's meta travels with it). */
 	const depsFor = (ctx: Context): PredictorDeps => ({
@@ -144,6 +152,50 @@ export function predictorService(options: PredictorServiceOptions): ServiceSchem
 						}
 						throw err;
 					}
+				},
+			}),
+
+			/**
+			 * Explains predictions (lib/explain/explain-model.ts): TreeSHAP for XGBoost, KernelSHAP
+			 * for any format; runs here, where the version is loaded (its trees, its runtime).
+			 */
+			explain: requires("predict", {
+				strategy: MODEL_REPLICA_STRATEGY,
+				params: {
+					model: { type: "string", min: 1, max: 256 },
+					version: { type: "string", optional: true, max: 128 },
+					...EXPLAIN_PARAMS,
+				},
+				async handler(ctx: Ctx<InferParams & ExplainParams>) {
+					const scope = scopeOf(ctx);
+					(ctx.meta as { servedBy?: string }).servedBy = this.broker.nodeID;
+					const { model, version, ...params } = ctx.params;
+					const timeout = ctx.options?.timeout ?? options.defaultTimeoutMs;
+					const deadline = timeout > 0 ? Date.now() + timeout : undefined;
+					return predictor.use(
+						depsFor(ctx),
+						{ tenant: scope.tenantId, model, version },
+						(served, resolved) =>
+							explainPrediction(
+								{
+									model: served,
+									version: resolved,
+									deadline,
+									loadDatasetRows: datasetRows.loader(
+										{
+											getDataset: ref =>
+												ctx.call<DatasetView, { ref: string }>(
+													`${SERVICE.registry}.datasets.get`,
+													{ ref },
+												),
+											readBlob: sha256 => blobs.read(sha256),
+										},
+										served,
+									),
+								},
+								params,
+							),
+					);
 				},
 			}),
 

@@ -142,6 +142,32 @@ export class Predictor {
 		}
 	}
 
+	/**
+	 * Runs `work` on the version a reference names, loaded here as `infer` loads it (and
+	 * counted as a request in progress meanwhile): explanations.
+	 */
+	async use<T>(
+		deps: PredictorDeps,
+		ref: VersionRequest,
+		work: (model: ServedModel, version: VersionView) => Promise<T>,
+	): Promise<T> {
+		this.active++;
+		let key: string | undefined;
+		try {
+			const version = await this.resolve(deps, ref);
+			key = Predictor.key(ref.tenant, version.model, version.version);
+			this.ongoing.begin(key);
+			return await this.cache.use(
+				key,
+				() => this.loader(deps, ref.tenant, version)(),
+				model => work(model as ServedModel, version),
+			);
+		} finally {
+			this.active--;
+			if (key !== undefined) this.ongoing.end(key);
+		}
+	}
+
 	/** Requests being served right now (queued or running): the node's live load. */
 	get activeRequests(): number {
 		return this.active;

@@ -2,7 +2,11 @@ import type { ArchiveLimits } from "../files/tar-files";
 import * as fs from "node:fs";
 import { BatchQueue, type BatchQueueHooks } from "../batching/batch-queue";
 import type { BatchingOptions } from "../batching/batching-options";
-import { compileRequestValidator, type RequestValidator } from "../inference/request-validator";
+import {
+	compileRequestValidator,
+	type DecodedRequest,
+	type RequestValidator,
+} from "../inference/request-validator";
 import type { RequestLimits } from "../inference/request-limits";
 import type { Tensor } from "../inference/tensor";
 import { compilePipeline, type CompiledPipeline } from "../pipelines/compile-pipeline";
@@ -114,6 +118,8 @@ export class ServedModel implements LoadedModel {
 
 	private constructor(
 		readonly info: ServedVersionInfo,
+		/** The model file on this node (explanations read an XGBoost model's trees from it). */
+		readonly filePath: string,
 		private readonly runtime: LoadedModel,
 		private readonly pooled: LoadedModel | null,
 		private readonly validate: RequestValidator,
@@ -194,6 +200,7 @@ export class ServedModel implements LoadedModel {
 		});
 		target.model = new ServedModel(
 			info,
+			filePath,
 			runtime,
 			pooled,
 			validate,
@@ -230,6 +237,27 @@ export class ServedModel implements LoadedModel {
 		if (decoded.id !== undefined) result.id = decoded.id;
 		if (decoded.parameters !== undefined) result.parameters = decoded.parameters;
 		return result;
+	}
+
+	/**
+	 * Decodes and checks a request as `infer` does, without running it (explanations): the
+	 * inputs as the client gave them, before pre-processing.
+	 */
+	decode(request: unknown): DecodedRequest {
+		return this.validate(request);
+	}
+
+	/** The version's pre-processing applied to decoded inputs (no copy without steps). */
+	preprocess(inputs: Tensor[]): Tensor[] {
+		return this.hasPre ? this.pipeline.preprocess(inputs) : inputs;
+	}
+
+	/**
+	 * Runs pre-processed inputs of `rows` rows through the batching queue (its deadline and
+	 * backpressure) and the runtime: the model's raw outputs, before post-processing.
+	 */
+	runQueued(inputs: Tensor[], rows: number, deadline?: number): Promise<Tensor[]> {
+		return this.queue.submit({ inputs, rows, deadline });
 	}
 
 	/** Runs a batch the queue formed: large ONNX batches go to the pool, split across threads. */
