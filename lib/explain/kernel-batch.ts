@@ -82,19 +82,25 @@ function allocate(like: TensorData, length: number): TensorData {
 	return new ctor(length);
 }
 
-function copyRow(
+/** Copies `count` rows of `m` values from row `fromRow` of `from` to row `toRow` of `to`. */
+function copyRows(
 	from: TensorData,
 	fromRow: number,
+	count: number,
 	to: TensorData,
 	toRow: number,
 	m: number,
 ): void {
 	if (Array.isArray(from)) {
-		for (let j = 0; j < m; j++) (to as string[])[toRow * m + j] = from[fromRow * m + j];
+		for (let i = 0; i < count * m; i++) (to as string[])[toRow * m + i] = from[fromRow * m + i];
 		return;
 	}
 	const typed = from as Float64Array;
-	(to as Float64Array).set(typed.subarray(fromRow * m, (fromRow + 1) * m), toRow * m);
+	const source =
+		fromRow === 0 && count * m === typed.length
+			? typed
+			: typed.subarray(fromRow * m, (fromRow + count) * m);
+	(to as Float64Array).set(source, toRow * m);
 }
 
 /** Every evaluation as one [batchRows × features] array of the inputs' datatype. */
@@ -103,22 +109,26 @@ export function kernelShapBatch(job: KernelShapJob): TensorData {
 	const n = job.backgroundRows;
 	const out = allocate(job.x, job.batchRows * m);
 	const write = out as unknown as Writable;
+	const x = job.x as unknown as ArrayLike<unknown>;
+	const block = n * m;
 	let at = 0;
-	for (let b = 0; b < n; b++) copyRow(job.background, b, out, at++, m);
+	copyRows(job.background, 0, n, out, at, m);
+	at += n;
 	for (let r = 0; r < job.rows; r++) {
-		copyRow(job.x, r, out, at++, m);
+		copyRows(job.x, r, 1, out, at++, m);
 		const { varying, plan } = job.plans[r];
 		const k = plan.features;
 		for (let s = 0; s < plan.count; s++) {
-			for (let b = 0; b < n; b++) {
-				copyRow(job.background, b, out, at, m);
-				for (let i = 0; i < k; i++)
-					if (plan.masks[s * k + i] === 1) {
-						const j = varying[i];
-						write[at * m + j] = job.x[r * m + j];
-					}
-				at++;
+			// The whole background at once, then x's values in the coalition's columns.
+			copyRows(job.background, 0, n, out, at, m);
+			const base = at * m;
+			for (let i = 0; i < k; i++) {
+				if (plan.masks[s * k + i] !== 1) continue;
+				const j = varying[i];
+				const v = x[r * m + j];
+				for (let p = base + j; p < base + block; p += m) write[p] = v;
 			}
+			at += n;
 		}
 	}
 	return out;
@@ -152,18 +162,25 @@ export function kernelShapResults(
 ): KernelShapResult {
 	const n = job.backgroundRows;
 	const k = columns.length;
-	const value = (row: number, c: number) => Number(outputs[row * width + columns[c]]);
+	/** Sums `count` rows' explained outputs from row `from` into `into` at `offset`. */
+	const sumRows = (from: number, count: number, into: Float64Array, offset: number): void => {
+		for (let c = 0; c < k; c++) {
+			let sum = 0;
+			for (let p = from * width + columns[c], end = p + count * width; p < end; p += width)
+				sum += outputs[p];
+			into[offset + c] = sum;
+		}
+	};
 	const base = new Float64Array(k);
-	for (let b = 0; b < n; b++) for (let c = 0; c < k; c++) base[c] += value(b, c);
+	sumRows(0, n, base, 0);
 	for (let c = 0; c < k; c++) base[c] /= n;
 	let at = n;
 	const rows = job.plans.map(({ varying, plan }) => {
-		const output = Float64Array.from({ length: k }, (_, c) => value(at, c));
-		at++;
+		const output = new Float64Array(k);
+		sumRows(at++, 1, output, 0);
 		const means = new Float64Array(plan.count * k);
-		for (let s = 0; s < plan.count; s++) {
-			for (let b = 0; b < n; b++, at++)
-				for (let c = 0; c < k; c++) means[s * k + c] += value(at, c);
+		for (let s = 0; s < plan.count; s++, at += n) {
+			sumRows(at, n, means, s * k);
 			for (let c = 0; c < k; c++) means[s * k + c] /= n;
 		}
 		const phi = kernelShapValues(plan, means, output, base);
