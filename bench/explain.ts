@@ -13,7 +13,7 @@
 import type { ServedModel } from "../lib/predictor/served-model";
 import { explainPrediction } from "../lib/explain/explain-model";
 import { TreeShap } from "../lib/explain/tree-shap";
-import { readXgboostJsonModel } from "../lib/importers/xgboost-json-model";
+import { readXgboostJsonModel } from "../lib/runtimes/xgboost/xgboost-json-model";
 import type { VersionView } from "../lib/registry/version-store";
 import { RuntimePool } from "../lib/runtimes/pool/runtime-pool";
 import { MLP_FEATURES, MLP_SCHEMA, writeBenchMlp } from "./models/mlp-model";

@@ -7,7 +7,7 @@
 import type { Readable } from "node:stream";
 import { parseDataset } from "../datasets/parse-dataset";
 import { NotFoundError } from "../errors";
-import { TtlCache } from "../http/ttl-cache";
+import { TtlCache } from "../cache/ttl-cache";
 import type { ServedModel } from "../predictor/served-model";
 import type { DatasetView } from "../registry/dataset-store";
 import { datasetInstances } from "./dataset-background";

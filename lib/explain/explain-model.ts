@@ -19,7 +19,7 @@
 import * as fs from "node:fs/promises";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { DeadlineExceededError, InvalidInputError } from "../errors";
-import { readXgboostJsonModel } from "../importers/xgboost-json-model";
+import { readXgboostJsonModel } from "../runtimes/xgboost/xgboost-json-model";
 import type { Tensor, TensorData } from "../inference/tensor";
 import type { ServedModel } from "../predictor/served-model";
 import type { VersionView } from "../registry/version-store";

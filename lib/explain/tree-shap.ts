@@ -13,7 +13,7 @@
  *
  * Pure: no Node APIs and no module state.
  */
-import type { XgboostJsonModel } from "../importers/xgboost-json-model";
+import type { XgboostJsonModel } from "../runtimes/xgboost/xgboost-json-model";
 import { baseMargin } from "../runtimes/xgboost/xgboost-objectives";
 
 /** Categories above this are not categories (as the tree walker decides). */

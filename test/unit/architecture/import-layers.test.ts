@@ -102,6 +102,22 @@ const LAYERS: readonly Layer[] = [
 		},
 	},
 	{
+		about:
+			"Explaining predictions where a version is served: TreeSHAP over the XGBoost model the " +
+			"runtime reads, KernelSHAP through the predictor's served model.",
+		modules: {
+			explain: [
+				"errors",
+				"cache",
+				"datasets",
+				"inference",
+				"predictor",
+				"registry",
+				"runtimes",
+			],
+		},
+	},
+	{
 		about: "Routing a call to a replica: traffic splits, shadows, replica choice, the routing table.",
 		modules: {
 			routing: ["errors", "accounts", "fleet", "predictor", "registry", "model-spec"],

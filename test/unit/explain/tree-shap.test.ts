@@ -6,7 +6,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { TreeShap } from "../../../lib/explain/tree-shap";
-import { readXgboostJsonModel } from "../../../lib/importers/xgboost-json-model";
+import { readXgboostJsonModel } from "../../../lib/runtimes/xgboost/xgboost-json-model";
 import { XgboostForest } from "../../../lib/runtimes/xgboost/xgboost-forest";
 
 const DIR = path.join(__dirname, "..", "..", "fixtures", "xgboost", "shap");
