@@ -119,6 +119,7 @@ export class Predictor {
 		return `${tenant}/${model}@${version}`;
 	}
 
+	/** `use` with the model's own infer, written out: the hottest path keeps one async frame fewer. */
 	async infer(
 		deps: PredictorDeps,
 		ref: VersionRequest,
