@@ -261,4 +261,23 @@ describe("lib/ layers", () => {
 		);
 		expect(outside).toEqual([]);
 	});
+
+	it("never imports mixins/ (services' shared parts sit above lib)", () => {
+		const upward = IMPORTS.filter(imp => imp.to?.startsWith("mixins/")).map(
+			imp => `${imp.from} → ${imp.specifier}`,
+		);
+		expect(upward).toEqual([]);
+	});
+});
+
+describe("mixins/", () => {
+	it("imports lib/ and other mixins, never services/, nodes/ or test/", () => {
+		const files = tsFilesUnder("mixins");
+		expect(files.length).toBeGreaterThan(0);
+		const upward = files
+			.flatMap(importsOf)
+			.filter(imp => imp.to !== null && !/^(lib|mixins)\//.test(imp.to))
+			.map(imp => `${imp.from} → ${imp.specifier}`);
+		expect(upward).toEqual([]);
+	});
 });

@@ -53,7 +53,7 @@ const TABLES = new Map(
 	[...schemaText.matchAll(/export const (\w+) = pgTable\(\s*"(\w+)"/g)].map(m => [m[1], m[2]]),
 );
 
-const CODE = ["lib", "services", "nodes", "scripts", "bench"]
+const CODE = ["lib", "services", "mixins", "nodes", "scripts", "bench"]
 	.filter(dir => fs.existsSync(path.join(ROOT, dir)))
 	.flatMap(tsFilesUnder);
 const IMPORTS = CODE.flatMap(importsOf);
@@ -66,8 +66,10 @@ for (const imp of IMPORTS) {
 	if (tables.length > 0) TABLE_FILES.set(imp.from, tables);
 }
 
+/** The service a file is part of: its own file, or a mixin of its folder under mixins/. */
 function serviceOf(file: string): string | null {
-	const match = /^services\/([\w-]+)\.service\.ts$/.exec(file);
+	const match =
+		/^services\/([\w-]+)\.service\.ts$/.exec(file) ?? /^mixins\/([\w-]+)\//.exec(file);
 	return match ? match[1] : null;
 }
 

@@ -1,0 +1,272 @@
+/**
+ * The scheduler's training queue: `jobs.*` (enqueue, get, list, cancel), the dispatcher that
+ * starts queued jobs on trainer nodes (retrying elsewhere, failing past deadlines), and the
+ * job records the trainers' events keep current. Only the leading scheduler writes them.
+ */
+import type { Context, Service, ServiceSchema } from "moleculer";
+import { requires, scopeOf } from "../../lib/accounts/access";
+import type { FleetTrust } from "../../lib/accounts/fleet-trust";
+import {
+	EVENTS,
+	type TrainingCheckpointEvent,
+	type TrainingCompletedEvent,
+	type TrainingFailedEvent,
+	type TrainingProgressEvent,
+	type TrainingStartedEvent,
+} from "../../lib/events";
+import type { FleetNode } from "../../lib/fleet/node-inventory";
+import { readNodeMetadata } from "../../lib/fleet/node-metadata";
+import { SERVICE } from "../../lib/fleet/node-role";
+import type { DatasetView } from "../../lib/registry/dataset-store";
+import type { TrainerNode } from "../../lib/scheduler/job-dispatch";
+import { JOB_STATES, type JobState, type JobStore } from "../../lib/scheduler/job-store";
+import { checkJobAgainstDataset } from "../../lib/scheduler/job-submission";
+import { TrainingDispatcher, type TrainerRunParams } from "../../lib/scheduler/training-dispatcher";
+import { validateJobSpec } from "../../lib/training/job-spec";
+import type { DomainEventMethods } from "../domain-events.mixin";
+import { PAGE_PARAMS, type Ctx, type PageParams } from "../params";
+
+/** The service as the queue's actions see it: the domain-events mixin and `dispatch`. */
+type Queue = Service & DomainEventMethods & { dispatch(): Promise<void> };
+
+export interface TrainingQueueMixinOptions {
+	jobs: JobStore;
+	/** Signs the identity of the tenant a job's run acts for. */
+	trust: FleetTrust;
+}
+
+function failureKey(event: TrainingFailedEvent): string {
+	return JSON.stringify([event.jobId, event.nodeID, event.reason]);
+}
+
+/** A dataset of the caller's tenant, as the registry (its owner) has it. */
+function datasetOf(ctx: Context, ref: string): Promise<DatasetView> {
+	return ctx.call<DatasetView, { ref: string }>(`${SERVICE.registry}.datasets.get`, { ref });
+}
+
+/** Needs the fleet-nodes mixin (`fleet`, `isLeader`) and the domain-events mixin. */
+export function trainingQueueMixin(options: TrainingQueueMixinOptions): Partial<ServiceSchema> {
+	const { jobs } = options;
+	let dispatcher: TrainingDispatcher;
+	/** Failures the dispatcher broadcast, so this node's handler skips them when they come back. */
+	const ownFailures = new Set<string>();
+
+	return {
+		actions: {
+			/** Every blob a training job's checkpoint holds, across tenants: artifact GC keeps them. Fleet-internal. */
+			referencedArtifacts: {
+				visibility: "public",
+				handler(): Promise<string[]> {
+					return jobs.referencedArtifacts();
+				},
+			},
+
+			/**
+			 * Queues a training job for `target` (the model that gets the trained version); the
+			 * rest is the job spec (lib/training/job-spec.ts), validated with errors naming the field.
+			 */
+			"jobs.enqueue": requires("train", {
+				params: { target: { type: "string", min: 1, max: 256 }, $$strict: false },
+				async handler(ctx: Ctx<Record<string, unknown> & { target: string }>) {
+					const scope = scopeOf(ctx);
+					const { target, ...input } = ctx.params;
+					const spec = validateJobSpec(input);
+					const dataset = await datasetOf(ctx, spec.dataset);
+					checkJobAgainstDataset(spec, dataset);
+					await ctx.call(`${SERVICE.registry}.models.get`, { name: target });
+					const job = await jobs.enqueue(scope, {
+						model: target,
+						datasetId: dataset.id,
+						spec: spec as unknown as Record<string, unknown>,
+						priority: spec.priority,
+						gpu: spec.resources.gpu,
+						deadlineAt:
+							spec.deadlineMs !== null
+								? new Date(Date.now() + spec.deadlineMs)
+								: null,
+					});
+					(ctx.meta as { $statusCode?: number }).$statusCode = 201;
+					const self = this as unknown as Queue;
+					void self.broadcastEvent(EVENTS.jobQueued, {
+						jobId: job.id,
+						tenant: scope.tenantId,
+						model: target,
+						priority: job.priority,
+						gpu: job.gpu,
+					});
+					void self.dispatch();
+					return job;
+				},
+			}),
+
+			"jobs.get": requires("models.read", {
+				retryPolicy: { enabled: true },
+				params: { id: { type: "uuid" } },
+				handler(ctx: Ctx<{ id: string }>) {
+					return jobs.get(scopeOf(ctx), ctx.params.id);
+				},
+			}),
+
+			"jobs.list": requires("models.read", {
+				retryPolicy: { enabled: true },
+				params: {
+					state: { type: "enum", values: [...JOB_STATES], optional: true },
+					...PAGE_PARAMS,
+				},
+				handler(ctx: Ctx<{ state?: JobState } & PageParams>) {
+					return jobs.list(scopeOf(ctx), ctx.params);
+				},
+			}),
+
+			"jobs.cancel": requires("train", {
+				params: { id: { type: "uuid" } },
+				async handler(ctx: Ctx<{ id: string }>) {
+					const { job, stopOn } = await jobs.cancel(scopeOf(ctx), ctx.params.id);
+					if (stopOn !== null) {
+						await this.broker
+							.call(
+								`${SERVICE.trainer}.cancel`,
+								{ jobId: job.id },
+								{ nodeID: stopOn },
+							)
+							.catch((err: unknown) =>
+								this.logger.warn(
+									`Stopping job ${job.id} on ${stopOn} failed:`,
+									err,
+								),
+							);
+					}
+					void (this as unknown as Queue).dispatch();
+					return job;
+				},
+			}),
+		},
+
+		events: {
+			async [EVENTS.trainingStarted](ctx: Context<TrainingStartedEvent>) {
+				if (!this.isLeader()) return;
+				const p = ctx.params;
+				await jobs.recordStarted(p.jobId, p.nodeID, `${p.backend} (${p.device})`);
+			},
+			async [EVENTS.trainingProgress](ctx: Context<TrainingProgressEvent>) {
+				if (!this.isLeader()) return;
+				const p = ctx.params;
+				await jobs.recordProgress(p.jobId, {
+					epoch: p.epoch,
+					metrics: p.metrics,
+					samplesPerSecond: p.samplesPerSecond,
+					etaMs: p.etaMs,
+					nodeID: p.nodeID,
+					at: new Date().toISOString(),
+				});
+			},
+			async [EVENTS.trainingCheckpoint](ctx: Context<TrainingCheckpointEvent>) {
+				if (!this.isLeader()) return;
+				const p = ctx.params;
+				await jobs.recordCheckpoint(p.jobId, {
+					sha256: p.sha256,
+					epoch: p.epoch,
+					size: p.size,
+				});
+			},
+			async [EVENTS.trainingCompleted](ctx: Context<TrainingCompletedEvent>) {
+				if (!this.isLeader()) return;
+				const {
+					jobId,
+					model,
+					version,
+					state,
+					metrics,
+					bestEpoch,
+					epochsRun,
+					stoppedEarly,
+				} = ctx.params;
+				await jobs.complete(jobId, {
+					model,
+					version,
+					state,
+					metrics,
+					bestEpoch,
+					epochsRun,
+					stoppedEarly,
+				});
+				void this.dispatch();
+			},
+			async [EVENTS.trainingFailed](ctx: Context<TrainingFailedEvent>) {
+				// Failures the scheduler itself found (lost nodes, deadlines) are already recorded;
+				// a trainer's own report may come from this node too (all-in-one).
+				const p = ctx.params;
+				const own = ctx.nodeID === this.broker.nodeID && ownFailures.delete(failureKey(p));
+				if (own || !this.isLeader()) return;
+				await jobs.runFailed(p.jobId, p.nodeID, p.reason, p.final);
+				void this.dispatch();
+			},
+		},
+
+		methods: {
+			/** Trainer nodes as dispatch sees them. */
+			trainerNodes(): TrainerNode[] {
+				return (this.fleet() as FleetNode[])
+					.filter(node => node.services.includes(SERVICE.trainer))
+					.map(node => {
+						const meta = readNodeMetadata(
+							this.broker.registry.nodes.get(node.nodeID)?.metadata,
+						);
+						return {
+							nodeID: node.nodeID,
+							available: node.available,
+							gpus: node.capacity.gpus.length,
+							slots: meta?.trainerSlots ?? 1,
+						};
+					});
+			},
+
+			async dispatch(): Promise<void> {
+				if (!this.isLeader()) return;
+				await dispatcher.trigger().catch((err: unknown) => {
+					this.logger.warn("Dispatching training jobs failed:", err);
+				});
+			},
+		},
+
+		created() {
+			/** The job's tenant, signed here: every tenant-scoped call carries a signed identity. */
+			const asTenant = (tenantId: string) =>
+				options.trust.actAs(tenantId, "owner", this.broker.nodeID);
+			dispatcher = new TrainingDispatcher({
+				store: jobs,
+				dataset: async (tenantId, datasetId) => {
+					const d = await this.broker.call<DatasetView, { ref: string }>(
+						`${SERVICE.registry}.datasets.get`,
+						{ ref: datasetId },
+						{ meta: asTenant(tenantId) },
+					);
+					return {
+						id: d.id,
+						ref: d.ref,
+						sha256: d.sha256,
+						format: d.format,
+						labelColumn: d.labelColumn,
+					};
+				},
+				trainers: () => this.trainerNodes(),
+				startRun: async (nodeID, tenantId, params: TrainerRunParams) => {
+					await this.broker.call(`${SERVICE.trainer}.run`, params, {
+						nodeID,
+						meta: asTenant(tenantId),
+						timeout: 30_000,
+					});
+				},
+				stopRun: async (nodeID, jobId) => {
+					await this.broker.call(`${SERVICE.trainer}.cancel`, { jobId }, { nodeID });
+				},
+				failed: event => {
+					ownFailures.add(failureKey(event));
+					void this.broadcastEvent(EVENTS.trainingFailed, event);
+				},
+				now: () => Date.now(),
+				warn: message => this.logger.warn(message),
+			});
+		},
+	};
+}
