@@ -1,0 +1,38 @@
+/**
+ * What the registry's mixins share: the stores on the registry's tables, handed in by
+ * services/registry.service.ts, how the service looks from inside a `requires` action, the
+ * caller's artifact calls, and the rules of model names and tags.
+ */
+import type { Context, Service } from "moleculer";
+import type { ArtifactCall } from "../../lib/artifacts/artifact-protocol";
+import type { Database } from "../../lib/db/database";
+import { MODEL_NAME_PATTERN } from "../../lib/model-spec/model-name";
+import type { DatasetStore } from "../../lib/registry/dataset-store";
+import type { ModelStore } from "../../lib/registry/model-store";
+import type { VersionStore } from "../../lib/registry/version-store";
+import type { DomainEventMethods } from "../domain-events.mixin";
+
+export interface RegistryStores {
+	db: Database["db"];
+	models: ModelStore;
+	versions: VersionStore;
+	datasets: DatasetStore;
+}
+
+/** The registry service as its actions see it: it emits domain events (domain-events mixin). */
+export type RegistryThis = Service & DomainEventMethods;
+
+/** Calls for the caller of `ctx`: its tenant travels in the meta, so artifacts answer for it. */
+export function callerOf(ctx: Context): ArtifactCall {
+	return (action, params, options) => ctx.call(action, params, options);
+}
+
+/** A new model's (or alias's model's) name. */
+export const MODEL_NAME_RULE = { type: "string", pattern: MODEL_NAME_PATTERN } as const;
+
+export const TAGS_RULE = {
+	type: "record",
+	optional: true,
+	key: { type: "string", min: 1, max: 64 },
+	value: { type: "string", max: 256 },
+} as const;
