@@ -1,30 +1,52 @@
 /**
  * trainer — runs training jobs on this node (workers, all-in-one) when the scheduler sends
- * them: reads the dataset from artifacts, trains TF.js in a worker thread (lib/training), emits
- * progress per epoch, stores checkpoints, and registers the trained version (ONNX served by
- * default, the TF.js files kept beside it). A job that fails here goes back to the scheduler,
- * which retries it elsewhere or marks it Failed.
+ * them: the job flow (lib/training/job-runner.ts) reads the dataset from artifacts, trains
+ * TF.js in a worker thread (lib/training), reports progress per epoch, stores checkpoints, and
+ * registers the trained version (ONNX served by default, the TF.js files kept beside it). A
+ * job that fails here goes back to the scheduler, which retries it elsewhere or marks it Failed.
  */
-import { registerTrainingMetrics, trainingMetricsFor } from "../lib/training/training-metrics";
 import { Readable } from "node:stream";
-import { buffer } from "node:stream/consumers";
-import type { Context, ServiceSchema } from "moleculer";
+import type { ServiceSchema } from "moleculer";
 import { Errors } from "moleculer";
 import type { RequestMeta } from "../lib/accounts/access";
 import type { FleetTrust } from "../lib/accounts/fleet-trust";
-import type { ArtifactCall } from "../lib/artifacts/artifact-protocol";
 import { uploadArtifact } from "../lib/artifacts/artifact-upload";
-import { LocalBlobs, type LocalBlobsOptions } from "../lib/artifacts/local-blobs";
-import { parseDataset } from "../lib/datasets/parse-dataset";
-import { NotFoundError } from "../lib/errors";
+import type { LocalBlobsOptions } from "../lib/artifacts/local-blobs";
 import { EVENTS, type EventPayloads } from "../lib/events";
 import { SERVICE } from "../lib/fleet/node-role";
 import type { VersionView } from "../lib/registry/version-store";
 import type { TrainerRunParams } from "../lib/scheduler/training-dispatcher";
-import type { JobSpec } from "../lib/training/job-spec";
-import { tfjsTar } from "../lib/training/tfjs-tar";
-import { runTrainingJob } from "../lib/training/training-run";
+import {
+	runJob,
+	type JobProgress,
+	type JobRunnerEvents,
+	type JobRunnerPorts,
+	type TrainedVersion,
+} from "../lib/training/job-runner";
+import { registerTrainingMetrics, trainingMetricsFor } from "../lib/training/training-metrics";
 import type { BackendPreference } from "../lib/training/training-types";
+import { domainEventsMixin, type DomainEventMethods } from "../mixins/domain-events.mixin";
+import { localBlobsMixin, type LocalBlobsService } from "../mixins/local-blobs.mixin";
+import type { Ctx } from "../mixins/params";
+
+/** The job runner's events, as the bus names them. */
+const JOB_EVENTS = {
+	started: EVENTS.trainingStarted,
+	progress: EVENTS.trainingProgress,
+	checkpoint: EVENTS.trainingCheckpoint,
+	completed: EVENTS.trainingCompleted,
+	failed: EVENTS.trainingFailed,
+} as const satisfies Record<keyof JobRunnerEvents, string>;
+
+/** Compiles only while each runner event's payload is the bus event's (the emit below casts). */
+const PAYLOADS_MATCH: {
+	[K in keyof JobRunnerEvents]: JobRunnerEvents[K] extends EventPayloads[(typeof JOB_EVENTS)[K]]
+		? true
+		: false;
+} = { started: true, progress: true, checkpoint: true, completed: true, failed: true };
+void PAYLOADS_MATCH;
+
+type TrainerThis = DomainEventMethods & LocalBlobsService;
 
 export interface TrainerServiceOptions {
 	dataDir: string;
@@ -41,18 +63,20 @@ export interface TrainerServiceOptions {
 interface RunningJob {
 	params: TrainerRunParams;
 	abort: AbortController;
-	epoch: number;
+	/** Its abort signal, and the epoch the runner reached (for `status`). */
+	progress: JobProgress;
 	startedAt: number;
 }
 
-type Ctx<P> = Context<P, RequestMeta>;
-
 export function trainerService(options: TrainerServiceOptions): ServiceSchema {
-	let blobs: LocalBlobs;
 	const running = new Map<string, RunningJob>();
 
 	return {
 		name: SERVICE.trainer,
+		mixins: [
+			domainEventsMixin(),
+			localBlobsMixin({ dataDir: options.dataDir, blobs: options.blobs }),
+		],
 
 		actions: {
 			/** Starts (or resumes) a job; answers once accepted. Fleet-internal: the scheduler calls it. */
@@ -86,10 +110,14 @@ export function trainerService(options: TrainerServiceOptions): ServiceSchema {
 					}
 					if (running.has(ctx.params.jobId))
 						return { accepted: true, nodeID: this.broker.nodeID };
+					const abort = new AbortController();
 					const job: RunningJob = {
 						params: ctx.params,
-						abort: new AbortController(),
-						epoch: ctx.params.checkpoint?.epoch ?? 0,
+						abort,
+						progress: {
+							signal: abort.signal,
+							epoch: ctx.params.checkpoint?.epoch ?? 0,
+						},
 						startedAt: Date.now(),
 					};
 					running.set(ctx.params.jobId, job);
@@ -102,7 +130,7 @@ export function trainerService(options: TrainerServiceOptions): ServiceSchema {
 			cancel: {
 				visibility: "public",
 				params: { jobId: { type: "uuid" } },
-				handler(ctx: Context<{ jobId: string }>) {
+				handler(ctx: Ctx<{ jobId: string }>) {
 					const job = running.get(ctx.params.jobId);
 					job?.abort.abort(new Error("cancelled"));
 					return { cancelled: job !== undefined };
@@ -119,7 +147,7 @@ export function trainerService(options: TrainerServiceOptions): ServiceSchema {
 						jobs: [...running.values()].map(j => ({
 							jobId: j.params.jobId,
 							model: j.params.model,
-							epoch: j.epoch,
+							epoch: j.progress.epoch,
 							startedAt: new Date(j.startedAt).toISOString(),
 						})),
 					};
@@ -128,175 +156,48 @@ export function trainerService(options: TrainerServiceOptions): ServiceSchema {
 		},
 
 		methods: {
+			/** Runs the job (lib/training/job-runner.ts) with this node's ports. */
 			async runJob(job: RunningJob, tenant: string): Promise<void> {
-				const { params } = job;
-				const base = { jobId: params.jobId, tenant, model: params.model };
+				const service = this as unknown as TrainerThis;
 				/** The job's tenant, signed afresh for each call: a job may run for hours. */
 				const asTenant = (): RequestMeta =>
 					options.trust.actAs(tenant, "owner", this.broker.nodeID);
-				const nodeID = this.broker.nodeID;
-				const broadcast = <E extends keyof EventPayloads>(
-					event: E,
-					payload: EventPayloads[E],
-				) => this.broker.broadcast(event, payload).catch(() => undefined);
-				const call: ArtifactCall = (action, p, o) =>
-					this.broker.call(action, p, { ...o, meta: asTenant() });
-				const recorded = trainingMetricsFor(this.broker.metrics, tenant);
-				try {
-					// Streamed and decrypted on the way: the plaintext never touches a disk.
-					const datasetFile = await blobs.read(params.dataset.sha256);
-					if (datasetFile === null) {
-						throw new NotFoundError(
-							"dataset file",
-							`${params.dataset.ref} (sha256 ${params.dataset.sha256})`,
-						);
-					}
-					const dataset = await parseDataset(datasetFile, {
-						format: params.dataset.format as "csv" | "ndjson",
-						labelColumn: params.dataset.labelColumn ?? undefined,
-						maxBytes: Number.MAX_SAFE_INTEGER,
-					});
-					let resumeFrom: Uint8Array | null = null;
-					if (params.checkpoint) {
-						const file = await blobs.read(params.checkpoint.sha256);
-						if (file !== null) resumeFrom = new Uint8Array(await buffer(file));
-					}
-					const spec = params.spec as unknown as JobSpec;
-					const outcome = await runTrainingJob({
-						dataset,
-						spec,
-						jobId: params.jobId,
-						resumeFrom,
-						backend: options.backend ?? "auto",
-						callbacks: {
-							signal: job.abort.signal,
-							onBackend: backend => {
-								recorded.device(backend.device);
-								void broadcast(EVENTS.trainingStarted, {
-									...base,
-									nodeID,
-									fromEpoch: (params.checkpoint?.epoch ?? 0) + 1,
-									backend: backend.name,
-									device: backend.device,
-								});
-							},
-							onProgress: progress => {
-								job.epoch = progress.epoch;
-								recorded.epoch(progress.samplesPerSecond);
-								void broadcast(EVENTS.trainingProgress, {
-									...base,
-									nodeID,
-									epoch: progress.epoch,
-									epochs: progress.epochs,
-									metrics: {
-										loss: progress.loss,
-										...progress.metrics,
-										...(progress.validation ?? {}),
-									},
-									samplesPerSecond: progress.samplesPerSecond,
-									etaMs: progress.etaMs,
-								});
-							},
-							onCheckpoint: async (epoch, bytes) => {
-								const stored = await uploadArtifact(
-									call,
-									Readable.from([Buffer.from(bytes)]),
-								);
-								await broadcast(EVENTS.trainingCheckpoint, {
-									...base,
-									nodeID,
-									epoch,
-									sha256: stored.sha256,
-									size: stored.size,
-								});
-							},
-						},
-					});
-					const onnx = await uploadArtifact(
-						call,
-						Readable.from([Buffer.from(outcome.onnx)]),
-					);
-					const alternates = [];
-					if (outcome.tfjs) {
-						const tar = await tfjsTar(outcome.tfjs);
-						const stored = await uploadArtifact(
-							call,
-							Readable.from([Buffer.from(tar)]),
-						);
-						alternates.push({
-							format: "tfjs",
-							artifact: { sha256: stored.sha256, size: stored.size },
-						});
-					}
-					const version = await this.broker.call<VersionView, Record<string, unknown>>(
-						`${SERVICE.registry}.versions.create`,
-						{
-							model: params.model,
-							bump: "minor",
-							format: "onnx",
-							artifact: { sha256: onnx.sha256, size: onnx.size },
-							description: `Trained by job ${params.jobId} on dataset ${params.dataset.ref}.`,
-							schema: outcome.version.schema,
-							pipeline: outcome.version.pipeline,
-							labels: outcome.version.labels,
-							metrics: outcome.version.metrics,
-							lineage: outcome.version.lineage,
-							details: {
-								alternates,
-								split: outcome.split,
-								backend: outcome.training.backend,
-							},
-							state: outcome.state,
-						},
-						{ meta: asTenant() },
-					);
-					recorded.finished("completed");
-					const metrics: Record<string, number> = {};
-					for (const m of outcome.version.metrics) metrics[m.name] = m.value;
-					await broadcast(EVENTS.trainingCompleted, {
-						...base,
-						nodeID,
-						version: version.version,
-						state: outcome.state,
-						metrics,
-						bestEpoch: outcome.training.bestEpoch,
-						epochsRun: outcome.training.epochs,
-						stoppedEarly: outcome.training.stoppedEarly,
-					});
-				} catch (err) {
-					const cancelled = job.abort.signal.aborted;
-					if (cancelled) return;
-					// Bad data or a bad spec fails the same way on any node: final. Others may be this node's.
-					const final = err instanceof Errors.MoleculerClientError;
-					recorded.finished("failed");
-					this.logger.warn(
-						`Training job ${params.jobId} failed:`,
-						(err as Error).message,
-					);
-					await broadcast(EVENTS.trainingFailed, {
-						...base,
-						nodeID,
-						reason: (err as Error).message,
-						final,
-					});
-				}
+				const ports: JobRunnerPorts<RequestMeta> = {
+					identity: asTenant,
+					readBlob: sha256 => service.blobs.read(sha256),
+					storeArtifact: (bytes, identity) =>
+						uploadArtifact(
+							(action, p, o) =>
+								this.broker.call(action, p, { ...o, meta: identity() }),
+							Readable.from([Buffer.from(bytes)]),
+						),
+					registerVersion: (version, meta) =>
+						this.broker.call<VersionView, TrainedVersion>(
+							`${SERVICE.registry}.versions.create`,
+							version,
+							{ meta },
+						),
+					emit: (event, payload) =>
+						service.broadcastEvent(JOB_EVENTS[event], payload as never),
+					metrics: trainingMetricsFor(this.broker.metrics, tenant),
+					isFinal: err => err instanceof Errors.MoleculerClientError,
+					warn: (message, err) => this.logger.warn(message, err),
+				};
+				await runJob(job.params, tenant, job.progress, ports, {
+					nodeID: this.broker.nodeID,
+					backend: options.backend ?? "auto",
+				});
 			},
 		},
 
 		created() {
 			registerTrainingMetrics(this.broker.metrics);
-			const call: ArtifactCall = (action, p, o) => this.broker.call(action, p, o);
-			blobs = new LocalBlobs(options.dataDir, call, options.blobs);
 		},
 
-		async started() {
-			await blobs.open();
-		},
-
-		async stopped() {
+		stopped() {
 			// The scheduler sees the node leave and queues its jobs again (they resume from checkpoints).
+			// Before the local-blobs mixin's stop (a mixin's `stopped` runs after the service's).
 			for (const job of running.values()) job.abort.abort(new Error("node stopping"));
-			await blobs.close();
 		},
 	};
 }

@@ -1,0 +1,259 @@
+/**
+ * One training job on a trainer, from its dataset to its registered version: read and parse
+ * the dataset (and the checkpoint it resumes from), train, store each checkpoint, store the
+ * trained model (ONNX, served) and its TF.js files (kept beside it), register the version, and
+ * report every step as a training event. What it reaches outside — blobs, the artifact store,
+ * the registry, the event bus, the metrics, the job tenant's signed identity — comes in as
+ * ports, so the flow runs without a broker (the trainer service wires them).
+ */
+import type { Readable } from "node:stream";
+import { buffer } from "node:stream/consumers";
+import { parseDataset } from "../datasets/parse-dataset";
+import { NotFoundError } from "../errors";
+import type { JobSpec } from "./job-spec";
+import { tfjsTar } from "./tfjs-tar";
+import type { TrainingMetricsRecorder } from "./training-metrics";
+import { runTrainingJob, type TrainingOutcome } from "./training-run";
+import type { BackendPreference } from "./training-types";
+
+/** The job as the scheduler hands it to the trainer (lib/scheduler TrainerRunParams). */
+export interface TrainingJobRun {
+	jobId: string;
+	model: string;
+	/** The validated job spec (job-spec.ts), as stored. */
+	spec: Record<string, unknown>;
+	dataset: { ref: string; sha256: string; format: string; labelColumn: string | null };
+	/** Where to resume from; null: from the start. */
+	checkpoint: { sha256: string; epoch: number } | null;
+}
+
+/** What every event of the job says (lib/events.ts TrainingEvent and the trainer's node). */
+interface JobEventBase {
+	jobId: string;
+	tenant: string;
+	model: string;
+	nodeID: string;
+}
+
+/** The job's events, by step: the payloads of lib/events.ts `training.*`. */
+export interface JobRunnerEvents {
+	started: JobEventBase & { fromEpoch: number; backend: string; device: string };
+	progress: JobEventBase & {
+		epoch: number;
+		epochs: number;
+		metrics: Record<string, number>;
+		samplesPerSecond: number;
+		etaMs: number;
+	};
+	checkpoint: JobEventBase & { epoch: number; sha256: string; size: number };
+	completed: JobEventBase & {
+		version: string;
+		state: "Trained" | "Validated";
+		metrics: Record<string, number>;
+		bestEpoch: number;
+		epochsRun: number;
+		stoppedEarly: boolean;
+	};
+	failed: JobEventBase & { reason: string; final: boolean };
+}
+
+/** What `versions.create` takes for the trained version. */
+export interface TrainedVersion {
+	model: string;
+	bump: "minor";
+	format: "onnx";
+	artifact: StoredBlob;
+	description: string;
+	schema: TrainingOutcome["version"]["schema"];
+	pipeline: TrainingOutcome["version"]["pipeline"];
+	labels: TrainingOutcome["version"]["labels"];
+	metrics: TrainingOutcome["version"]["metrics"];
+	lineage: TrainingOutcome["version"]["lineage"];
+	details: {
+		alternates: { format: string; artifact: StoredBlob }[];
+		split: TrainingOutcome["split"];
+		backend: TrainingOutcome["training"]["backend"];
+	};
+	state: TrainingOutcome["state"];
+}
+
+export interface StoredBlob {
+	sha256: string;
+	size: number;
+}
+
+/** The ports of a job run; `I` is the signed identity the calls act with. */
+export interface JobRunnerPorts<I> {
+	/** The job tenant's signed identity, afresh for each call: a job may run for hours. */
+	identity(): I;
+	/** Dataset source: a stored blob's plaintext, streamed; null when the fleet does not have it. */
+	readBlob(sha256: string): Promise<Readable | null>;
+	/** Artifact sink: stores bytes for the job's tenant (an identity per call: an upload may take parts). */
+	storeArtifact(bytes: Uint8Array, identity: () => I): Promise<StoredBlob>;
+	/** Registrar: registers the trained version for the job's tenant, answering its number. */
+	registerVersion(version: TrainedVersion, identity: I): Promise<{ version: string }>;
+	/** Event sink: a failed report must not fail the job (the sink swallows its own errors). */
+	emit<E extends keyof JobRunnerEvents>(event: E, payload: JobRunnerEvents[E]): Promise<void>;
+	/** The job's metrics (its device set once the backend is known). */
+	metrics: TrainingMetricsRecorder & { device(name: string): void };
+	/** Whether a failure is the job's own (bad data, a bad spec): it fails the same on any node. */
+	isFinal(err: unknown): boolean;
+	warn(message: string, err?: unknown): void;
+}
+
+export interface JobRunnerOptions {
+	/** The trainer's node, named in every event. */
+	nodeID: string;
+	/** TF.js backend preference; default "auto". */
+	backend?: BackendPreference;
+	/** The seam for tests: trains the parsed dataset (default runTrainingJob). */
+	train?: typeof runTrainingJob;
+}
+
+/** A running job as the trainer tracks it: its abort signal, and its epoch (updated here). */
+export interface JobProgress {
+	signal: AbortSignal;
+	epoch: number;
+}
+
+/**
+ * Runs the job to its end: resolves once `completed` or `failed` is reported (or at once
+ * when the job was stopped — a stop reports nothing, the scheduler already knows). Never rejects.
+ */
+export async function runJob<I>(
+	job: TrainingJobRun,
+	tenant: string,
+	progress: JobProgress,
+	ports: JobRunnerPorts<I>,
+	options: JobRunnerOptions,
+): Promise<void> {
+	const base: JobEventBase = {
+		jobId: job.jobId,
+		tenant,
+		model: job.model,
+		nodeID: options.nodeID,
+	};
+	try {
+		const outcome = await train(job, base, progress, ports, options);
+		const version = await register(job, outcome, ports);
+		ports.metrics.finished("completed");
+		const metrics: Record<string, number> = {};
+		for (const m of outcome.version.metrics) metrics[m.name] = m.value;
+		await ports.emit("completed", {
+			...base,
+			version: version.version,
+			state: outcome.state,
+			metrics,
+			bestEpoch: outcome.training.bestEpoch,
+			epochsRun: outcome.training.epochs,
+			stoppedEarly: outcome.training.stoppedEarly,
+		});
+	} catch (err) {
+		if (progress.signal.aborted) return;
+		const final = ports.isFinal(err);
+		ports.metrics.finished("failed");
+		ports.warn(`Training job ${job.jobId} failed:`, (err as Error).message);
+		await ports.emit("failed", { ...base, reason: (err as Error).message, final });
+	}
+}
+
+/** Reads the dataset and the checkpoint, and trains, reporting the backend, epochs and checkpoints. */
+async function train<I>(
+	job: TrainingJobRun,
+	base: JobEventBase,
+	progress: JobProgress,
+	ports: JobRunnerPorts<I>,
+	options: JobRunnerOptions,
+): Promise<TrainingOutcome> {
+	// Streamed and decrypted on the way: the plaintext never touches a disk.
+	const datasetFile = await ports.readBlob(job.dataset.sha256);
+	if (datasetFile === null) {
+		throw new NotFoundError(
+			"dataset file",
+			`${job.dataset.ref} (sha256 ${job.dataset.sha256})`,
+		);
+	}
+	const dataset = await parseDataset(datasetFile, {
+		format: job.dataset.format as "csv" | "ndjson",
+		labelColumn: job.dataset.labelColumn ?? undefined,
+		maxBytes: Number.MAX_SAFE_INTEGER,
+	});
+	let resumeFrom: Uint8Array | null = null;
+	if (job.checkpoint) {
+		const file = await ports.readBlob(job.checkpoint.sha256);
+		if (file !== null) resumeFrom = new Uint8Array(await buffer(file));
+	}
+	return (options.train ?? runTrainingJob)({
+		dataset,
+		spec: job.spec as unknown as JobSpec,
+		jobId: job.jobId,
+		resumeFrom,
+		backend: options.backend ?? "auto",
+		callbacks: {
+			signal: progress.signal,
+			onBackend: backend => {
+				ports.metrics.device(backend.device);
+				void ports.emit("started", {
+					...base,
+					fromEpoch: (job.checkpoint?.epoch ?? 0) + 1,
+					backend: backend.name,
+					device: backend.device,
+				});
+			},
+			onProgress: p => {
+				progress.epoch = p.epoch;
+				ports.metrics.epoch(p.samplesPerSecond);
+				void ports.emit("progress", {
+					...base,
+					epoch: p.epoch,
+					epochs: p.epochs,
+					metrics: { loss: p.loss, ...p.metrics, ...(p.validation ?? {}) },
+					samplesPerSecond: p.samplesPerSecond,
+					etaMs: p.etaMs,
+				});
+			},
+			onCheckpoint: async (epoch, bytes) => {
+				const stored = await ports.storeArtifact(bytes, () => ports.identity());
+				await ports.emit("checkpoint", {
+					...base,
+					epoch,
+					sha256: stored.sha256,
+					size: stored.size,
+				});
+			},
+		},
+	});
+}
+
+/** Stores the ONNX model and the TF.js files, and registers the version that serves the ONNX. */
+async function register<I>(
+	job: TrainingJobRun,
+	outcome: TrainingOutcome,
+	ports: JobRunnerPorts<I>,
+): Promise<{ version: string }> {
+	const onnx = await ports.storeArtifact(outcome.onnx, () => ports.identity());
+	const alternates: TrainedVersion["details"]["alternates"] = [];
+	if (outcome.tfjs) {
+		const stored = await ports.storeArtifact(await tfjsTar(outcome.tfjs), () =>
+			ports.identity(),
+		);
+		alternates.push({ format: "tfjs", artifact: { sha256: stored.sha256, size: stored.size } });
+	}
+	return ports.registerVersion(
+		{
+			model: job.model,
+			bump: "minor",
+			format: "onnx",
+			artifact: { sha256: onnx.sha256, size: onnx.size },
+			description: `Trained by job ${job.jobId} on dataset ${job.dataset.ref}.`,
+			schema: outcome.version.schema,
+			pipeline: outcome.version.pipeline,
+			labels: outcome.version.labels,
+			metrics: outcome.version.metrics,
+			lineage: outcome.version.lineage,
+			details: { alternates, split: outcome.split, backend: outcome.training.backend },
+			state: outcome.state,
+		},
+		ports.identity(),
+	);
+}

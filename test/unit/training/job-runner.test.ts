@@ -1,0 +1,228 @@
+import { Readable } from "node:stream";
+import { InvalidInputError } from "../../../lib/errors";
+import {
+	runJob,
+	type JobProgress,
+	type JobRunnerEvents,
+	type JobRunnerPorts,
+	type TrainedVersion,
+	type TrainingJobRun,
+} from "../../../lib/training/job-runner";
+import type { runTrainingJob, TrainingOutcome } from "../../../lib/training/training-run";
+
+const CSV = "x,label\n1,a\n2,b\n3,a\n4,b\n";
+const DATASET_SHA = "d".repeat(64);
+const CHECKPOINT_SHA = "c".repeat(64);
+
+const JOB: TrainingJobRun = {
+	jobId: "00000000-0000-4000-8000-000000000001",
+	model: "churn",
+	spec: { dataset: "customers" },
+	dataset: { ref: "customers@1", sha256: DATASET_SHA, format: "csv", labelColumn: "label" },
+	checkpoint: null,
+};
+
+interface Fakes {
+	ports: JobRunnerPorts<string>;
+	events: { event: keyof JobRunnerEvents; payload: unknown }[];
+	stored: { bytes: string; identity: string }[];
+	registered: { version: TrainedVersion; identity: string }[];
+	finished: string[];
+	warnings: string[];
+}
+
+function fakes(blobs: Record<string, string> = { [DATASET_SHA]: CSV }): Fakes {
+	const f: Omit<Fakes, "ports"> = {
+		events: [],
+		stored: [],
+		registered: [],
+		finished: [],
+		warnings: [],
+	};
+	let signed = 0;
+	const ports: JobRunnerPorts<string> = {
+		identity: () => `token-${++signed}`,
+		readBlob: async sha256 => (sha256 in blobs ? Readable.from([blobs[sha256]]) : null),
+		storeArtifact: async (bytes, identity) => {
+			f.stored.push({ bytes: Buffer.from(bytes).toString(), identity: identity() });
+			return { sha256: String(f.stored.length).repeat(64), size: bytes.length };
+		},
+		registerVersion: async (version, identity) => {
+			f.registered.push({ version, identity });
+			return { version: "1.1.0" };
+		},
+		emit: async (event, payload) => {
+			f.events.push({ event, payload });
+		},
+		metrics: {
+			device: () => undefined,
+			epoch: () => undefined,
+			finished: outcome => f.finished.push(outcome),
+		},
+		isFinal: err => err instanceof InvalidInputError,
+		warn: message => f.warnings.push(message),
+	};
+	return { ...f, ports };
+}
+
+function outcome(): TrainingOutcome {
+	return {
+		split: { train: 2, validation: 1, test: 1 },
+		state: "Validated",
+		version: {
+			schema: { inputs: [], outputs: [] },
+			pipeline: null,
+			labels: ["a", "b"],
+			metrics: [{ name: "accuracy", value: 0.75, split: "test" }],
+			lineage: { jobId: JOB.jobId },
+		},
+		onnx: Buffer.from("onnx-bytes"),
+		tfjs: null,
+		training: {
+			bestEpoch: 2,
+			epochs: 3,
+			stoppedEarly: true,
+			backend: { name: "wasm", device: "cpu" },
+		},
+	} as unknown as TrainingOutcome;
+}
+
+/** Trains nothing: reports a backend, an epoch and a checkpoint, and answers `result`. */
+function fakeTrain(result: () => TrainingOutcome): typeof runTrainingJob {
+	return async input => {
+		expect(input.dataset.rowCount).toBe(4);
+		input.callbacks?.onBackend?.({ name: "wasm", device: "cpu" } as never);
+		input.callbacks?.onProgress?.({
+			epoch: 1,
+			epochs: 3,
+			loss: 0.5,
+			metrics: { accuracy: 0.5 },
+			validation: { val_loss: 0.6 },
+			samplesPerSecond: 100,
+			etaMs: 20,
+		} as never);
+		await input.callbacks?.onCheckpoint?.(1, Buffer.from("checkpoint-1"));
+		return result();
+	};
+}
+
+function progress(): JobProgress & { abort: AbortController } {
+	const abort = new AbortController();
+	return { abort, signal: abort.signal, epoch: 0 };
+}
+
+describe("runJob", () => {
+	it("trains, stores the checkpoint and the model, registers the version and reports each step", async () => {
+		const f = fakes();
+		const p = progress();
+		await runJob(JOB, "tenant-1", p, f.ports, {
+			nodeID: "worker-1",
+			train: fakeTrain(outcome),
+		});
+
+		expect(f.events.map(e => e.event)).toEqual([
+			"started",
+			"progress",
+			"checkpoint",
+			"completed",
+		]);
+		const base = { jobId: JOB.jobId, tenant: "tenant-1", model: "churn", nodeID: "worker-1" };
+		expect(f.events[0].payload).toEqual({
+			...base,
+			fromEpoch: 1,
+			backend: "wasm",
+			device: "cpu",
+		});
+		expect(f.events[1].payload).toEqual({
+			...base,
+			epoch: 1,
+			epochs: 3,
+			metrics: { loss: 0.5, accuracy: 0.5, val_loss: 0.6 },
+			samplesPerSecond: 100,
+			etaMs: 20,
+		});
+		expect(f.events[2].payload).toEqual({
+			...base,
+			epoch: 1,
+			sha256: "1".repeat(64),
+			size: 12,
+		});
+		expect(f.events[3].payload).toEqual({
+			...base,
+			version: "1.1.0",
+			state: "Validated",
+			metrics: { accuracy: 0.75 },
+			bestEpoch: 2,
+			epochsRun: 3,
+			stoppedEarly: true,
+		});
+		expect(p.epoch).toBe(1);
+		expect(f.stored.map(s => s.bytes)).toEqual(["checkpoint-1", "onnx-bytes"]);
+		// Each call acts with an identity signed for it.
+		expect(new Set([...f.stored.map(s => s.identity), f.registered[0].identity]).size).toBe(3);
+		expect(f.registered[0].version).toMatchObject({
+			model: "churn",
+			bump: "minor",
+			format: "onnx",
+			artifact: { sha256: "2".repeat(64), size: 10 },
+			description: `Trained by job ${JOB.jobId} on dataset customers@1.`,
+			details: { alternates: [], split: { train: 2, validation: 1, test: 1 } },
+			state: "Validated",
+		});
+		expect(f.finished).toEqual(["completed"]);
+	});
+
+	it("resumes from the checkpoint's bytes and says so in `started`", async () => {
+		const f = fakes({ [DATASET_SHA]: CSV, [CHECKPOINT_SHA]: "weights" });
+		let resumed: string | null = null;
+		const train: typeof runTrainingJob = async input => {
+			resumed = Buffer.from(input.resumeFrom ?? []).toString();
+			return fakeTrain(outcome)(input);
+		};
+		const job = { ...JOB, checkpoint: { sha256: CHECKPOINT_SHA, epoch: 4 } };
+		await runJob(job, "tenant-1", progress(), f.ports, { nodeID: "w", train });
+		expect(resumed).toBe("weights");
+		expect(f.events[0].payload).toMatchObject({ fromEpoch: 5 });
+	});
+
+	it("reports a missing dataset as a failure, not final, and registers nothing", async () => {
+		const f = fakes({});
+		await runJob(JOB, "tenant-1", progress(), f.ports, {
+			nodeID: "w",
+			train: fakeTrain(outcome),
+		});
+		expect(f.events.map(e => e.event)).toEqual(["failed"]);
+		expect(f.events[0].payload).toMatchObject({ final: false, nodeID: "w" });
+		expect((f.events[0].payload as { reason: string }).reason).toMatch(/dataset file/);
+		expect(f.registered).toEqual([]);
+		expect(f.finished).toEqual(["failed"]);
+		expect(f.warnings).toHaveLength(1);
+	});
+
+	it("reports the job's own mistakes as final", async () => {
+		const f = fakes();
+		const train = fakeTrain(() => {
+			throw new InvalidInputError("No rows left after the split.");
+		});
+		await runJob(JOB, "tenant-1", progress(), f.ports, { nodeID: "w", train });
+		expect(f.events.at(-1)).toEqual({
+			event: "failed",
+			payload: expect.objectContaining({
+				reason: "No rows left after the split.",
+				final: true,
+			}),
+		});
+	});
+
+	it("reports nothing for a stopped job", async () => {
+		const f = fakes();
+		const p = progress();
+		const train: typeof runTrainingJob = async () => {
+			p.abort.abort(new Error("cancelled"));
+			throw new Error("cancelled");
+		};
+		await runJob(JOB, "tenant-1", p, f.ports, { nodeID: "w", train });
+		expect(f.events).toEqual([]);
+		expect(f.finished).toEqual([]);
+	});
+});
