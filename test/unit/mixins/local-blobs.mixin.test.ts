@@ -1,0 +1,61 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { ServiceBroker, type Service } from "moleculer";
+import { LocalBlobs } from "../../../lib/artifacts/local-blobs";
+import { localBlobsMixin, type LocalBlobsService } from "../../../mixins/local-blobs.mixin";
+
+describe("localBlobsMixin", () => {
+	let dataDir: string;
+
+	beforeEach(() => {
+		dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "mf-blobs-mixin-"));
+	});
+
+	afterEach(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+
+	it("makes the blobs before the service's created, opens them at start and closes them after the service's stop", async () => {
+		const broker = new ServiceBroker({ logger: false });
+		const order: string[] = [];
+		const open = jest.spyOn(LocalBlobs.prototype, "open");
+		const close = jest.spyOn(LocalBlobs.prototype, "close");
+		open.mockImplementation(async () => void order.push("open"));
+		close.mockImplementation(async () => void order.push("close"));
+		const service = broker.createService({
+			name: "reader",
+			mixins: [localBlobsMixin({ dataDir })],
+			created() {
+				order.push(
+					`created: ${(this as unknown as LocalBlobsService).blobs instanceof LocalBlobs}`,
+				);
+			},
+			started() {
+				order.push("started");
+			},
+			stopped() {
+				order.push("stopped");
+			},
+		}) as Service & LocalBlobsService;
+		await broker.start();
+		expect(service.blobs).toBeInstanceOf(LocalBlobs);
+		await broker.stop();
+		expect(order).toEqual(["created: true", "open", "started", "stopped", "close"]);
+		open.mockRestore();
+		close.mockRestore();
+	});
+
+	it("answers null for a blob neither this node nor the fleet has", async () => {
+		const broker = new ServiceBroker({ logger: false });
+		const service = broker.createService({
+			name: "reader",
+			mixins: [localBlobsMixin({ dataDir })],
+		}) as Service & LocalBlobsService;
+		await broker.start();
+		try {
+			// No co-located store holds it, and no artifacts service answers for it.
+			await expect(service.blobs.path("0".repeat(64))).resolves.toBeNull();
+		} finally {
+			await broker.stop();
+		}
+	});
+});
