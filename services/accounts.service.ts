@@ -8,8 +8,8 @@ import { AccountsStore, type Identity } from "../lib/accounts/accounts-store";
 import type { FleetTrust } from "../lib/accounts/fleet-trust";
 import { ROLES, type Role } from "../lib/accounts/roles";
 import type { Database } from "../lib/db/database";
-import { ForbiddenError } from "../lib/errors";
 import { SERVICE } from "../lib/fleet/node-role";
+import { tenantAccessMixin, type TenantAccessMethods } from "../mixins/tenant-access.mixin";
 
 export interface AccountsServiceOptions {
 	database: Database;
@@ -41,6 +41,8 @@ export function accountsService(options: AccountsServiceOptions): ServiceSchema 
 
 	return {
 		name: SERVICE.accounts,
+		// Accounts knows which tenants are admin ones: its own store answers.
+		mixins: [tenantAccessMixin({ isAdminTenant: tenantId => store.isAdminTenant(tenantId) })],
 
 		actions: {
 			/**
@@ -64,11 +66,10 @@ export function accountsService(options: AccountsServiceOptions): ServiceSchema 
 				params: { id: { type: "uuid" } },
 				async handler(ctx: Context<{ id: string }, RequestMeta>) {
 					const scope = scopeOf(ctx);
-					if (!(await store.isAdminTenant(scope.tenantId))) {
-						throw new ForbiddenError(scope.role, "act for another tenant", [
-							"owner of an admin tenant",
-						]);
-					}
+					await (this as unknown as TenantAccessMethods).requireAdminTenant(
+						ctx,
+						"act for another tenant",
+					);
 					const tenant = await store.getTenant(ctx.params.id);
 					const { token, expiresAt } = options.trust.issue({
 						tenant: tenant.id,
@@ -83,23 +84,20 @@ export function accountsService(options: AccountsServiceOptions): ServiceSchema 
 				params: { name: NAME_RULE, isAdmin: { type: "boolean", optional: true } },
 				async handler(ctx: Context<{ name: string; isAdmin?: boolean }, RequestMeta>) {
 					const scope = scopeOf(ctx);
-					if (!(await store.isAdminTenant(scope.tenantId))) {
-						throw new ForbiddenError(scope.role, "create tenants", [
-							"owner of an admin tenant",
-						]);
-					}
+					await (this as unknown as TenantAccessMethods).requireAdminTenant(
+						ctx,
+						"create tenants",
+					);
 					return store.createTenant(scope, ctx.params);
 				},
 			}),
 
 			"tenants.list": requires("keys.manage", {
 				async handler(ctx: Context<unknown, RequestMeta>) {
-					const scope = scopeOf(ctx);
-					if (!(await store.isAdminTenant(scope.tenantId))) {
-						throw new ForbiddenError(scope.role, "list tenants", [
-							"owner of an admin tenant",
-						]);
-					}
+					await (this as unknown as TenantAccessMethods).requireAdminTenant(
+						ctx,
+						"list tenants",
+					);
 					return store.listTenants();
 				},
 			}),

@@ -15,6 +15,7 @@ import { LostNodes, forgetCheckIntervalMs } from "../lib/fleet/lost-nodes";
 import { SERVICE } from "../lib/fleet/node-role";
 import { sampleNodeStatus, type NodeStatus, type ServingStatus } from "../lib/fleet/node-status";
 import { fleetViewOf } from "../lib/routing/fleet-view";
+import { fleetServicesMixin } from "../mixins/fleet-services.mixin";
 import type { RoutingTable } from "../lib/routing/routing-table";
 
 /** What `predictor.stats` answers, as far as the agent reads it. */
@@ -59,6 +60,7 @@ export function agentService(options: AgentServiceOptions): ServiceSchema {
 
 	return {
 		name: SERVICE.agent,
+		mixins: [fleetServicesMixin()],
 
 		actions: {
 			/** This node's live figures, sampled now. */
@@ -137,10 +139,7 @@ export function agentService(options: AgentServiceOptions): ServiceSchema {
 			/** A node that joins a running fleet asks for the routing table once. */
 			async fetchRoutingTable(): Promise<void> {
 				if (state.tableFetched) return;
-				const hasScheduler = this.broker.registry
-					.getServiceList({ onlyAvailable: true, skipInternal: true })
-					.some(service => service.name === SERVICE.scheduler);
-				if (!hasScheduler) return;
+				if (!this.serviceAvailable(SERVICE.scheduler)) return;
 				const table = await this.broker
 					.call<RoutingTable, Record<string, never>>(
 						`${SERVICE.scheduler}.placements`,

@@ -33,6 +33,7 @@ import { createBlobBackend, type ArtifactsBackendSetting } from "../lib/artifact
 import type { ArtifactStoreOptions } from "../lib/artifacts/artifact-store-options";
 import type { MasterKey } from "../lib/artifacts/encryption/master-key";
 import { ArtifactUploads, UPLOAD_ID_PATTERN } from "../lib/artifacts/artifact-uploads";
+import { domainEventsMixin, type DomainEventMethods } from "../mixins/domain-events.mixin";
 
 export interface ArtifactsServiceOptions {
 	/** NodeConfig.dataDir: blobs go under `<dataDir>/artifacts`. */
@@ -97,6 +98,7 @@ export function artifactsService(options: ArtifactsServiceOptions): ServiceSchem
 
 	/** The put's answer as the caller's tenant sees it; the event says what the store did. */
 	async function stored(
+		events: DomainEventMethods,
 		ctx: Context<unknown, RequestMeta>,
 		result: StoredArtifact,
 	): Promise<StoredArtifact> {
@@ -104,15 +106,14 @@ export function artifactsService(options: ArtifactsServiceOptions): ServiceSchem
 		if (result.created) {
 			const payload: ArtifactStoredPayload = { sha256: result.sha256, size: result.size };
 			// The blob is stored whatever happens to the event: a failed emit must not fail the put.
-			ctx.emit(EVENTS.artifactStored, payload).catch((err: unknown) =>
-				ctx.broker.logger.warn(`Could not emit ${EVENTS.artifactStored}:`, err),
-			);
+			void events.emitEvent(EVENTS.artifactStored, payload, ctx);
 		}
 		return answer;
 	}
 
 	return {
 		name: ARTIFACTS_SERVICE,
+		mixins: [domainEventsMixin()],
 
 		actions: {
 			/**
@@ -140,7 +141,11 @@ export function artifactsService(options: ArtifactsServiceOptions): ServiceSchem
 									: "artifacts.put needs the content as a stream: broker.call('artifacts.put', params, { stream }).",
 							);
 						}
-						return stored(ctx, await uploads.put(stream, { expectedSha256 }));
+						return stored(
+							this as unknown as DomainEventMethods,
+							ctx,
+							await uploads.put(stream, { expectedSha256 }),
+						);
 					}
 					const result = await uploads.putPart(
 						{
@@ -152,7 +157,8 @@ export function artifactsService(options: ArtifactsServiceOptions): ServiceSchem
 						},
 						stream,
 					);
-					if ("sha256" in result) return stored(ctx, result);
+					if ("sha256" in result)
+						return stored(this as unknown as DomainEventMethods, ctx, result);
 					return { ...result, nodeID: this.broker.nodeID };
 				},
 			},

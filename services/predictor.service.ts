@@ -6,9 +6,8 @@
  */
 import type { Context, ServiceSchema } from "moleculer";
 import { Errors } from "moleculer";
-import { requires, scopeOf, type RequestMeta } from "../lib/accounts/access";
-import type { ArtifactCall } from "../lib/artifacts/artifact-protocol";
-import { LocalBlobs, type LocalBlobsOptions } from "../lib/artifacts/local-blobs";
+import { requires, scopeOf } from "../lib/accounts/access";
+import type { LocalBlobs, LocalBlobsOptions } from "../lib/artifacts/local-blobs";
 import type { BatchingOptions } from "../lib/batching/batching-options";
 import type { ArchiveLimits } from "../lib/files/tar-files";
 import { EVENTS, type EventPayloads } from "../lib/events";
@@ -33,6 +32,10 @@ import {
 	type ExplainParams,
 } from "../lib/explain/explain-model";
 import type { DatasetView } from "../lib/registry/dataset-store";
+
+import { domainEventsMixin, type DomainEventMethods } from "../mixins/domain-events.mixin";
+import { localBlobsMixin, type LocalBlobsService } from "../mixins/local-blobs.mixin";
+import { MODEL_REF_RULE, type Ctx } from "../mixins/params";
 
 export interface PredictorServiceOptions {
 	dataDir: string;
@@ -60,8 +63,6 @@ interface InferParams {
 	[field: string]: unknown;
 }
 
-type Ctx<P> = Context<P, RequestMeta>;
-
 export function predictorService(options: PredictorServiceOptions): ServiceSchema {
 	let predictor: Predictor;
 	let pool: RuntimePool;
@@ -85,6 +86,10 @@ export function predictorService(options: PredictorServiceOptions): ServiceSchem
 
 	return {
 		name: SERVICE.predictor,
+		mixins: [
+			domainEventsMixin(),
+			localBlobsMixin({ dataDir: options.dataDir, blobs: options.blobs }),
+		],
 
 		actions: {
 			/**
@@ -98,7 +103,7 @@ export function predictorService(options: PredictorServiceOptions): ServiceSchem
 				// Callers pick the node holding the model's replica (lib/routing).
 				strategy: MODEL_REPLICA_STRATEGY,
 				params: {
-					model: { type: "string", min: 1, max: 256 },
+					model: MODEL_REF_RULE,
 					version: { type: "string", optional: true, max: 128 },
 				},
 				async handler(ctx: Ctx<InferParams>) {
@@ -148,7 +153,8 @@ export function predictorService(options: PredictorServiceOptions): ServiceSchem
 								type,
 								message: (err as Error).message,
 							};
-							ctx.emit(EVENTS.predictionFailed, payload).catch(() => undefined);
+							const events = this as unknown as DomainEventMethods;
+							void events.emitEvent(EVENTS.predictionFailed, payload, ctx);
 						}
 						throw err;
 					}
@@ -162,7 +168,7 @@ export function predictorService(options: PredictorServiceOptions): ServiceSchem
 			explain: requires("predict", {
 				strategy: MODEL_REPLICA_STRATEGY,
 				params: {
-					model: { type: "string", min: 1, max: 256 },
+					model: MODEL_REF_RULE,
 					version: { type: "string", optional: true, max: 128 },
 					...EXPLAIN_PARAMS,
 				},
@@ -206,7 +212,7 @@ export function predictorService(options: PredictorServiceOptions): ServiceSchem
 			 */
 			load: requires("models.write", {
 				params: {
-					model: { type: "string", min: 1, max: 256 },
+					model: MODEL_REF_RULE,
 					version: { type: "string", optional: true, max: 128 },
 					pin: { type: "boolean", optional: true, default: false },
 					batching: SERVING_RULE.props.batching,
@@ -246,7 +252,7 @@ export function predictorService(options: PredictorServiceOptions): ServiceSchem
 			 */
 			unload: requires("models.write", {
 				params: {
-					model: { type: "string", min: 1, max: 256 },
+					model: MODEL_REF_RULE,
 					version: { type: "string", optional: true, max: 128 },
 					unpin: { type: "boolean", optional: true, default: false },
 				},
@@ -288,7 +294,9 @@ export function predictorService(options: PredictorServiceOptions): ServiceSchem
 			const metrics = this.broker.metrics;
 			registerInferenceMetrics(metrics);
 			const emit = <E extends keyof EventPayloads>(event: E, payload: EventPayloads[E]) =>
-				this.broker.emit(event, payload).catch(() => undefined);
+				(this as unknown as DomainEventMethods).emitEvent(event, payload);
+			// Made by the local-blobs mixin's `created`, which runs before this one.
+			blobs = (this as unknown as LocalBlobsService).blobs;
 			pool = new RuntimePool({ threads: options.poolThreads });
 			predictor = new Predictor(
 				{
@@ -327,13 +335,9 @@ export function predictorService(options: PredictorServiceOptions): ServiceSchem
 						queueMetricHooks(metrics, tenant, model, version, series),
 				},
 			);
-			const call: ArtifactCall = (action, params, callOptions) =>
-				this.broker.call(action, params, callOptions);
-			blobs = new LocalBlobs(options.dataDir, call, options.blobs);
 		},
 
 		async started() {
-			await blobs.open();
 			const refresh = setInterval(() => {
 				const stats = predictor.stats();
 				this.broker.metrics.set(INFERENCE_METRICS.cacheHitRatio, stats.hitRatio);
@@ -347,7 +351,6 @@ export function predictorService(options: PredictorServiceOptions): ServiceSchem
 			clearInterval((this as unknown as { refresh: NodeJS.Timeout }).refresh);
 			await predictor.close();
 			await pool.close();
-			await blobs.close();
 		},
 	};
 }
