@@ -7,6 +7,7 @@
  * tenant-scoped (lib/artifacts/artifact-access.ts): a call acting for a tenant reaches only the
  * blobs that tenant stored or that were made for it; this service keeps those records.
  */
+import { fleetInternal } from "../lib/accounts/access";
 import * as path from "node:path";
 import type { Readable } from "node:stream";
 import type { Context, ServiceSchema } from "moleculer";
@@ -203,12 +204,12 @@ export function artifactsService(options: ArtifactsServiceOptions): ServiceSchem
 			 * is no reference: a blob nothing references goes after the grace period, and its
 			 * owners are forgotten with it.
 			 */
-			gc: {
+			gc: fleetInternal({
 				params: { dryRun: { type: "boolean", convert: true, optional: true } },
 				handler(ctx: Context<GcParams>): Promise<GcReport> {
 					return collector.run({ dryRun: ctx.params.dryRun ?? false });
 				},
-			},
+			}),
 		},
 
 		events: {

@@ -4,6 +4,7 @@
  * own transaction and announced by an event after it commits. Its parts are mixins of
  * mixins/registry/; this file builds the stores on the database and hands the importers in.
  */
+import { fleetInternal } from "../lib/accounts/access";
 import type { ServiceSchema } from "moleculer";
 import type { LocalBlobsOptions } from "../lib/artifacts/local-blobs";
 import type { Database } from "../lib/db/database";
@@ -57,7 +58,7 @@ export function registryService(options: RegistryServiceOptions): ServiceSchema 
 
 		actions: {
 			/** Every artifact a version or dataset references, across tenants: what artifact GC keeps (with the scheduler's checkpoints). Fleet-internal. */
-			referencedArtifacts: {
+			referencedArtifacts: fleetInternal({
 				visibility: "public",
 				async handler(): Promise<string[]> {
 					return [
@@ -65,7 +66,7 @@ export function registryService(options: RegistryServiceOptions): ServiceSchema 
 						...(await stores.datasets.referencedArtifacts()),
 					];
 				},
-			},
+			}),
 		},
 	};
 }

@@ -5,6 +5,7 @@
  * registers the trained version (ONNX served by default, the TF.js files kept beside it). A
  * job that fails here goes back to the scheduler, which retries it elsewhere or marks it Failed.
  */
+import { fleetInternal } from "../lib/accounts/access";
 import { Readable } from "node:stream";
 import type { ServiceSchema } from "moleculer";
 import { Errors } from "moleculer";
@@ -80,7 +81,7 @@ export function trainerService(options: TrainerServiceOptions): ServiceSchema {
 
 		actions: {
 			/** Starts (or resumes) a job; answers once accepted. Fleet-internal: the scheduler calls it. */
-			run: {
+			run: fleetInternal({
 				visibility: "public",
 				params: {
 					jobId: { type: "uuid" },
@@ -121,13 +122,17 @@ export function trainerService(options: TrainerServiceOptions): ServiceSchema {
 						startedAt: Date.now(),
 					};
 					running.set(ctx.params.jobId, job);
-					void this.runJob(job, tenant).finally(() => running.delete(ctx.params.jobId));
+					// `fleetInternal(…)` takes the action out of the schema's `this` typing.
+					const self = this as unknown as {
+						runJob(job: RunningJob, tenant: string): Promise<void>;
+					};
+					void self.runJob(job, tenant).finally(() => running.delete(ctx.params.jobId));
 					return { accepted: true, nodeID: this.broker.nodeID };
 				},
-			},
+			}),
 
 			/** Stops a job running here (cancelled, or past its deadline). */
-			cancel: {
+			cancel: fleetInternal({
 				visibility: "public",
 				params: { jobId: { type: "uuid" } },
 				handler(ctx: Ctx<{ jobId: string }>) {
@@ -135,7 +140,7 @@ export function trainerService(options: TrainerServiceOptions): ServiceSchema {
 					job?.abort.abort(new Error("cancelled"));
 					return { cancelled: job !== undefined };
 				},
-			},
+			}),
 
 			/** The jobs running on this node. */
 			status: {

@@ -28,6 +28,7 @@ export interface Scope {
 interface GuardedAction {
 	permission?: Permission;
 	anonymous?: boolean;
+	fleetInternal?: boolean;
 	visibility?: string;
 	name?: string;
 }
@@ -49,6 +50,15 @@ export function requires<T extends ActionSchema>(permission: Permission, action:
  */
 export function allowAnonymous<T extends ActionSchema>(action: T): T {
 	return Object.assign(action, { anonymous: true });
+}
+
+/**
+ * Marks an action only fleet nodes may call, under their own service identity (a signed
+ * identity with a `service` claim): garbage collection, a trainer's run and cancel, the lists of
+ * referenced blobs. A key holder's identity — even an owner's, even from the REPL — is refused 403.
+ */
+export function fleetInternal<T extends ActionSchema>(action: T): T {
+	return Object.assign(action, { fleetInternal: true });
 }
 
 /** The caller's scope; only valid inside actions marked with `requires`. */
@@ -152,6 +162,12 @@ export function accessMiddleware(trust: FleetTrust): Middleware {
 					delete meta.tenant;
 					delete meta.role;
 					delete meta.keyId;
+				}
+				if (action.fleetInternal === true && claims.service === undefined) {
+					broker.logger.warn(
+						`Refused ${name} called from node ${ctx.nodeID ?? broker.nodeID}: a key holder's identity on a fleet-internal action (FORBIDDEN).`,
+					);
+					throw new ForbiddenError(role ?? "none", `call ${name}`, ["a fleet node"]);
 				}
 				if (permission === undefined) return next(ctx);
 				if (role === undefined) return refuse("no-tenant");

@@ -4,7 +4,7 @@
  * job records the trainers' events keep current. Only the leading scheduler writes them.
  */
 import type { Context, Service, ServiceSchema } from "moleculer";
-import { requires, scopeOf } from "../../lib/accounts/access";
+import { requires, scopeOf, fleetInternal } from "../../lib/accounts/access";
 import type { FleetTrust } from "../../lib/accounts/fleet-trust";
 import {
 	EVENTS,
@@ -54,12 +54,12 @@ export function trainingQueueMixin(options: TrainingQueueMixinOptions): Partial<
 	return {
 		actions: {
 			/** Every blob a training job's checkpoint holds, across tenants: artifact GC keeps them. Fleet-internal. */
-			referencedArtifacts: {
+			referencedArtifacts: fleetInternal({
 				visibility: "public",
 				handler(): Promise<string[]> {
 					return jobs.referencedArtifacts();
 				},
-			},
+			}),
 
 			/**
 			 * Queues a training job for `target` (the model that gets the trained version); the

@@ -2,6 +2,7 @@ import { ServiceBroker, type Context } from "moleculer";
 import {
 	accessMiddleware,
 	allowAnonymous,
+	fleetInternal,
 	requires,
 	scopeOf,
 	type RequestMeta,
@@ -52,6 +53,7 @@ describe("accessMiddleware", () => {
 						return { tenant: ctx.meta.tenant ?? null };
 					},
 				},
+				fleetOnly: fleetInternal({ handler: () => "node work" }),
 				open: allowAnonymous({ handler: () => "open" }),
 				/** Calls `internal` as the node itself: no identity of its own. */
 				relay: allowAnonymous({
@@ -169,6 +171,29 @@ describe("accessMiddleware", () => {
 		expect(await refusal({}, "guarded.internal")).toMatchObject({
 			data: { reason: "missing" },
 		});
+	});
+
+	it("runs a fleet-internal action for a node's service identity, and refuses a key holder's (403), an owner's too", async () => {
+		await expect(
+			caller.call(
+				"guarded.fleetOnly",
+				{},
+				{ meta: { identity: trust.serviceToken("control-1") } },
+			),
+		).resolves.toBe("node work");
+		await expect(
+			caller.call(
+				"guarded.fleetOnly",
+				{},
+				{ meta: trust.actAs("t-mine", "owner", "scheduler-1") },
+			),
+		).resolves.toBe("node work");
+		const owner = trust.sign({ tenant: "t-mine", role: "owner", keyId: "k-1" });
+		expect(await refusal({ identity: owner }, "guarded.fleetOnly")).toMatchObject({
+			code: 403,
+			type: "FORBIDDEN",
+		});
+		expect(warnings.join("\n")).toMatch(/guarded\.fleetOnly.*intruder/);
 	});
 
 	it("lets anyone call anonymous actions and Moleculer's own, and signs the node's own calls", async () => {
