@@ -118,6 +118,386 @@ function monitored(progress: EpochProgress, monitor: Monitor): number {
 	return value;
 }
 
+type TargetScale = { mean: number; std: number };
+
+/** A regression target's mean and spread, so the network learns it in standard units. */
+function regressionTargetScale(train: TrainingData): TargetScale {
+	let sum = 0;
+	for (let i = 0; i < train.rows; i++) sum += train.y[i];
+	const mean = sum / train.rows;
+	let squares = 0;
+	for (let i = 0; i < train.rows; i++) squares += (train.y[i] - mean) ** 2;
+	const std = Math.sqrt(squares / train.rows);
+	return { mean, std: std > 1e-12 ? std : 1 };
+}
+
+/** What a run carries from epoch to epoch, and what a checkpoint saves and restores. */
+interface LoopState {
+	startEpoch: number;
+	elapsedBefore: number;
+	history: EpochProgress[];
+	early: EarlyStoppingState;
+	resumedFromEpoch: number | null;
+	targetScale: TargetScale | null;
+	shuffleRandom: SeededRandom;
+	dropoutRandom: SeededRandom;
+}
+
+interface LayerVariables {
+	kernel: Variable;
+	bias: Variable;
+}
+
+/** The network's variables, initialised from the job's seed. */
+function createVariables(
+	tf: TfModule,
+	config: TrainingConfig,
+	width: number,
+	initRandom: SeededRandom,
+): LayerVariables[] {
+	const initial = initialWeights(width, config.layers, config.outputs, initRandom);
+	return initial.map(layer => ({
+		kernel: tf.tidy(() => tf.variable(tf.tensor2d(layer.kernel, [layer.inputs, layer.units]))),
+		bias: tf.tidy(() => tf.variable(tf.tensor1d(layer.bias))),
+	}));
+}
+
+/** Loads a checkpoint's weights, optimizer slots, random streams and history into the run. */
+async function resumeFromCheckpoint(
+	tf: TfModule,
+	bytes: Uint8Array,
+	fingerprint: string,
+	varList: Variable[],
+	optimizer: Optimizer,
+	run: LoopState,
+): Promise<void> {
+	const state = decodeCheckpoint(bytes);
+	if (state.fingerprint !== fingerprint)
+		throw new InvalidInputError(
+			"The checkpoint belongs to another job: its hyperparameters or data shape differ from this run's.",
+			{ field: "checkpoint" },
+		);
+	if (state.weights.length !== varList.length)
+		throw new InvalidInputError("The checkpoint holds another network's weights.", {
+			field: "checkpoint",
+		});
+	tf.tidy(() => varList.forEach((v, i) => v.assign(tf.tensor(state.weights[i], v.shape))));
+	if (state.optimizer.length > 0) {
+		const named = state.optimizer.map(o => ({
+			name: o.name,
+			tensor: tf.tensor(o.values, o.shape, o.dtype),
+		}));
+		// The optimizer makes variables of its own from these.
+		await optimizer.setWeights(named);
+		tf.dispose(named.map(n => n.tensor));
+	}
+	run.shuffleRandom = new SeededRandom(state.random.shuffle);
+	run.dropoutRandom = new SeededRandom(state.random.dropout);
+	run.early = state.early;
+	run.history = state.history;
+	run.targetScale = state.targetScale;
+	run.startEpoch = run.resumedFromEpoch = state.epoch;
+	run.elapsedBefore = state.elapsedMs;
+}
+
+/** The dense network's forward pass, loss, metric and batching over its TF.js variables. */
+class DenseNet {
+	readonly classification: boolean;
+	readonly metricName: string;
+	readonly varList: Variable[];
+
+	constructor(
+		private readonly tf: TfModule,
+		private readonly config: TrainingConfig,
+		private readonly variables: LayerVariables[],
+		private readonly width: number,
+		private readonly dropoutRandom: SeededRandom,
+		readonly scale: TargetScale,
+	) {
+		this.classification = config.task === "classification";
+		this.metricName = this.classification ? "accuracy" : "mae";
+		this.varList = variables.flatMap(v => [v.kernel, v.bias]);
+	}
+
+	forward(x: Tensor, training: boolean): Tensor {
+		const { tf, config, dropoutRandom } = this;
+		let h = x;
+		this.variables.forEach((v, i) => {
+			h = tf.add(tf.matMul(h, v.kernel), v.bias);
+			const layer = config.layers[i];
+			if (layer === undefined) return; // the output layer: logits or scaled values
+			h = activate(tf, h, layer.activation);
+			if (training && layer.dropout > 0)
+				h = tf.dropout(h, layer.dropout, undefined, dropoutRandom.nextUint32());
+		});
+		return h;
+	}
+
+	lossOf(y: Tensor, out: Tensor): Scalar {
+		return this.classification
+			? (this.tf.losses.softmaxCrossEntropy(y, out) as Scalar)
+			: (this.tf.losses.meanSquaredError(y, out) as Scalar);
+	}
+
+	/** Correct predictions (classification) or the sum of absolute errors (regression). */
+	metricSum(out: Tensor, labels: Tensor, y: Tensor): Scalar {
+		const tf = this.tf;
+		return this.classification
+			? tf.sum(tf.equal(tf.argMax(out, 1), labels))
+			: tf.sum(tf.abs(tf.sub(out, y)));
+	}
+
+	/** x, one-hot or scaled y, and labels for `rows` of `data`. */
+	batchTensors(data: TrainingData, rows: ArrayLike<number>) {
+		const { tf, width, scale } = this;
+		const n = rows.length;
+		const x = new Float32Array(n * width);
+		for (let j = 0; j < n; j++)
+			x.set(data.x.subarray(rows[j] * width, (rows[j] + 1) * width), j * width);
+		if (this.classification) {
+			const k = this.config.outputs;
+			const y = new Float32Array(n * k);
+			const labels = new Int32Array(n);
+			for (let j = 0; j < n; j++) {
+				labels[j] = data.y[rows[j]];
+				y[j * k + labels[j]] = 1;
+			}
+			return {
+				x: tf.tensor2d(x, [n, width]),
+				y: tf.tensor2d(y, [n, k]),
+				labels: tf.tensor1d(labels, "int32"),
+			};
+		}
+		const y = new Float32Array(n);
+		for (let j = 0; j < n; j++) y[j] = (data.y[rows[j]] - scale.mean) / scale.std;
+		const yTensor = tf.tensor2d(y, [n, 1]);
+		return { x: tf.tensor2d(x, [n, width]), y: yTensor, labels: yTensor };
+	}
+
+	/** Mean loss and metric over a whole split, in inference mode (regression: scaled units). */
+	evaluate(data: TrainingData): { loss: number; metric: number } {
+		const tf = this.tf;
+		let loss = 0;
+		let metric = 0;
+		for (let from = 0; from < data.rows; from += EVAL_BATCH) {
+			const n = Math.min(EVAL_BATCH, data.rows - from);
+			const rows = Uint32Array.from({ length: n }, (_, j) => from + j);
+			const batch = this.batchTensors(data, rows);
+			const [l, m] = tf.tidy(() => {
+				const out = this.forward(batch.x, false);
+				return [
+					this.lossOf(batch.y, out).mul(n),
+					this.metricSum(out, batch.labels, batch.y),
+				];
+			});
+			loss += l.dataSync()[0] as number;
+			metric += m.dataSync()[0] as number;
+			tf.dispose([l, m, batch.x, batch.y, batch.labels]);
+		}
+		return { loss: loss / data.rows, metric: metric / data.rows };
+	}
+
+	/** Scaled loss and metric back to the label's units (regression). */
+	unscale(loss: number, metric: number): { loss: number; metric: number } {
+		return this.classification
+			? { loss, metric }
+			: { loss: loss * this.scale.std ** 2, metric: metric * this.scale.std };
+	}
+
+	readVariables(): Float32Array[] {
+		return this.varList.map(v => Float32Array.from(v.dataSync() as Float32Array));
+	}
+
+	assignVariables(values: Float32Array[]): void {
+		const tf = this.tf;
+		tf.tidy(() => this.varList.forEach((v, i) => v.assign(tf.tensor(values[i], v.shape))));
+	}
+}
+
+/** Everything one run's phases share. */
+interface Run {
+	tf: TfModule;
+	request: TrainRequest;
+	hooks: LoopHooks;
+	optimizer: Optimizer;
+	fingerprint: string;
+	state: LoopState;
+	net: DenseNet;
+}
+
+/** The run's whole state as checkpoint bytes. */
+async function checkpointBytes(run: Run, epoch: number, elapsedMs: number): Promise<Uint8Array> {
+	const { state } = run;
+	const named = await run.optimizer.getWeights();
+	const optimizerState: OptimizerVariable[] = named.map(({ name, tensor }) => ({
+		name,
+		dtype: tensor.dtype === "int32" ? "int32" : "float32",
+		shape: [...tensor.shape],
+		values: Float32Array.from(tensor.dataSync() as ArrayLike<number>),
+	}));
+	// The step count comes first, as a scalar made for this call; the rest are the optimizer's own.
+	if (named[0]?.name === "iter") named[0].tensor.dispose();
+	const checkpoint: CheckpointState = {
+		fingerprint: run.fingerprint,
+		epoch,
+		elapsedMs,
+		random: { shuffle: state.shuffleRandom.state, dropout: state.dropoutRandom.state },
+		weights: run.net.readVariables(),
+		optimizer: optimizerState,
+		early: state.early,
+		targetScale: state.targetScale,
+		history: state.history,
+	};
+	return encodeCheckpoint(checkpoint);
+}
+
+/** One pass over the shuffled training rows; the mean loss and metric in the label's units. */
+function trainOneEpoch(run: Run): { loss: number; metric: number } {
+	const { tf, net, optimizer, hooks } = run;
+	const { config, train } = run.request;
+	const order = run.state.shuffleRandom.permutation(train.rows);
+	let lossSum = 0;
+	let metricTotal = 0;
+	for (let from = 0; from < train.rows; from += config.batchSize) {
+		const rows = order.subarray(from, Math.min(from + config.batchSize, train.rows));
+		const batch = net.batchTensors(train, rows);
+		let metricTensor: Scalar | undefined;
+		const cost = optimizer.minimize(
+			() => {
+				const out = net.forward(batch.x, true);
+				metricTensor = tf.keep(net.metricSum(out, batch.labels, batch.y));
+				return net.lossOf(batch.y, out);
+			},
+			true,
+			net.varList,
+		) as Scalar;
+		lossSum += (cost.dataSync()[0] as number) * rows.length;
+		metricTotal += (metricTensor as Scalar).dataSync()[0] as number;
+		tf.dispose([cost, metricTensor as Scalar, batch.x, batch.y, batch.labels]);
+		if (hooks.isCancelled?.()) throw new TrainingCancelledError();
+	}
+	return net.unscale(lossSum / train.rows, metricTotal / train.rows);
+}
+
+/** The validation split's loss and metric, or null without one. */
+function scoreValidation(run: Run): Record<string, number> | null {
+	const { validation } = run.request;
+	if (!validation || validation.rows === 0) return null;
+	const v = run.net.evaluate(validation);
+	const u = run.net.unscale(v.loss, v.metric);
+	return { val_loss: u.loss, [`val_${run.net.metricName}`]: u.metric };
+}
+
+/** Updates early stopping with this epoch's monitored value; true when patience ran out. */
+function updateEarlyStopping(run: Run, progress: EpochProgress): boolean {
+	const stopping = run.request.config.earlyStopping;
+	if (!stopping) return false;
+	const { state } = run;
+	const value = monitored(progress, stopping.monitor);
+	if (isBetter(stopping.monitor, value, state.early.best, stopping.minDelta)) {
+		state.early = {
+			best: value,
+			bestEpoch: progress.epoch,
+			wait: 0,
+			bestWeights: stopping.restoreBestWeights ? run.net.readVariables() : null,
+		};
+	} else {
+		state.early = { ...state.early, wait: state.early.wait + 1 };
+	}
+	progress.bestEpoch = state.early.bestEpoch;
+	return state.early.wait > 0 && state.early.wait >= stopping.patience;
+}
+
+/** Trains epoch after epoch until the last one or early stopping; see the module comment. */
+async function runEpochs(
+	run: Run,
+	started: number,
+): Promise<{ lastEpoch: number; stoppedEarly: boolean }> {
+	const { config, train } = run.request;
+	const { state, hooks } = run;
+	let stoppedEarly = false;
+	let lastEpoch = state.startEpoch;
+	const epochTimes: number[] = [];
+	for (let epoch = state.startEpoch + 1; epoch <= config.epochs; epoch++) {
+		const epochStart = performance.now();
+		const trained = trainOneEpoch(run);
+		const scored = scoreValidation(run);
+		const now = performance.now();
+		epochTimes.push(now - epochStart);
+		const meanEpochMs = epochTimes.reduce((a, b) => a + b, 0) / epochTimes.length;
+		const progress: EpochProgress = {
+			epoch,
+			epochs: config.epochs,
+			loss: trained.loss,
+			metrics: { [run.net.metricName]: trained.metric },
+			validation: scored,
+			samplesPerSecond: train.rows / ((now - epochStart) / 1000),
+			etaMs: meanEpochMs * (config.epochs - epoch),
+			elapsedMs: state.elapsedBefore + (now - started),
+			bestEpoch: epoch,
+		};
+		const patienceSpent = updateEarlyStopping(run, progress);
+		state.history = [...state.history, progress];
+		lastEpoch = epoch;
+		hooks.onProgress?.(progress);
+		if (patienceSpent) stoppedEarly = true;
+		if (
+			config.checkpointEvery > 0 &&
+			epoch % config.checkpointEvery === 0 &&
+			hooks.onCheckpoint
+		)
+			hooks.onCheckpoint(epoch, await checkpointBytes(run, epoch, progress.elapsedMs));
+		if (stoppedEarly) break;
+	}
+	return { lastEpoch, stoppedEarly };
+}
+
+/** Restores the best weights if asked, builds the inference network, predicts and exports. */
+async function finishRun(
+	run: Run,
+	backend: BackendInfo,
+	started: number,
+	outcome: { lastEpoch: number; stoppedEarly: boolean },
+): Promise<TrainResult> {
+	const { tf, request, state, net } = run;
+	const { config } = request;
+	const { lastEpoch, stoppedEarly } = outcome;
+	let bestEpoch = lastEpoch;
+	let restoredBestWeights = false;
+	const stopping = config.earlyStopping;
+	if (stopping) {
+		bestEpoch = state.early.bestEpoch;
+		const best = state.early.bestWeights;
+		if (stopping.restoreBestWeights && best && state.early.bestEpoch !== lastEpoch) {
+			net.assignVariables(best);
+			restoredBestWeights = true;
+		}
+	}
+	const network = trainedNetwork(config, request.train.width, net.readVariables(), net.scale);
+	const model = layersModel(tf, network);
+	try {
+		const predictions = request.predict
+			? predictWith(tf, model, network, request.predict.x, request.predict.rows)
+			: null;
+		const tfjs = request.exportTfjs === false ? null : await saveLayersModel(tf, model);
+		return {
+			network,
+			history: state.history,
+			epochs: lastEpoch,
+			stoppedEarly,
+			bestEpoch,
+			restoredBestWeights,
+			resumedFromEpoch: state.resumedFromEpoch,
+			backend,
+			predictions,
+			trainingMs: state.elapsedBefore + (performance.now() - started),
+			tfjs,
+		};
+	} finally {
+		model.dispose();
+	}
+}
+
 /** Builds, trains and finishes one run; see the module comment. */
 export async function runTrainingLoop(
 	tf: TfModule,
@@ -125,281 +505,39 @@ export async function runTrainingLoop(
 	request: TrainRequest,
 	hooks: LoopHooks = {},
 ): Promise<TrainResult> {
-	const { config, train, validation } = request;
-	const classification = config.task === "classification";
-	const width = train.width;
+	const { config, train } = request;
 	const random = new SeededRandom(config.seed);
 	const initRandom = random.fork();
-	let shuffleRandom = random.fork();
-	let dropoutRandom = random.fork();
+	const state: LoopState = {
+		shuffleRandom: random.fork(),
+		dropoutRandom: random.fork(),
+		startEpoch: 0,
+		elapsedBefore: 0,
+		history: [],
+		early: { best: null, bestEpoch: 0, wait: 0, bestWeights: null },
+		resumedFromEpoch: null,
+		targetScale: config.task === "classification" ? null : regressionTargetScale(train),
+	};
 	const fingerprint = configFingerprint(config, train);
-
-	let targetScale: { mean: number; std: number } | null = null;
-	if (!classification) {
-		let sum = 0;
-		for (let i = 0; i < train.rows; i++) sum += train.y[i];
-		const mean = sum / train.rows;
-		let squares = 0;
-		for (let i = 0; i < train.rows; i++) squares += (train.y[i] - mean) ** 2;
-		const std = Math.sqrt(squares / train.rows);
-		targetScale = { mean, std: std > 1e-12 ? std : 1 };
-	}
-
-	const initial = initialWeights(width, config.layers, config.outputs, initRandom);
-	const variables = initial.map(layer => ({
-		kernel: tf.tidy(() => tf.variable(tf.tensor2d(layer.kernel, [layer.inputs, layer.units]))),
-		bias: tf.tidy(() => tf.variable(tf.tensor1d(layer.bias))),
-	}));
+	const variables = createVariables(tf, config, train.width, initRandom);
 	const varList: Variable[] = variables.flatMap(v => [v.kernel, v.bias]);
 	const optimizer = makeOptimizer(tf, config);
 	try {
-		let startEpoch = 0;
-		let elapsedBefore = 0;
-		let history: EpochProgress[] = [];
-		let early: EarlyStoppingState = { best: null, bestEpoch: 0, wait: 0, bestWeights: null };
-		let resumedFromEpoch: number | null = null;
-		if (request.resumeFrom) {
-			const state = decodeCheckpoint(request.resumeFrom);
-			if (state.fingerprint !== fingerprint)
-				throw new InvalidInputError(
-					"The checkpoint belongs to another job: its hyperparameters or data shape differ from this run's.",
-					{ field: "checkpoint" },
-				);
-			if (state.weights.length !== varList.length)
-				throw new InvalidInputError("The checkpoint holds another network's weights.", {
-					field: "checkpoint",
-				});
-			tf.tidy(() =>
-				varList.forEach((v, i) => v.assign(tf.tensor(state.weights[i], v.shape))),
-			);
-			if (state.optimizer.length > 0) {
-				const named = state.optimizer.map(o => ({
-					name: o.name,
-					tensor: tf.tensor(o.values, o.shape, o.dtype),
-				}));
-				// The optimizer makes variables of its own from these.
-				await optimizer.setWeights(named);
-				tf.dispose(named.map(n => n.tensor));
-			}
-			shuffleRandom = new SeededRandom(state.random.shuffle);
-			dropoutRandom = new SeededRandom(state.random.dropout);
-			({ early, history, targetScale } = state);
-			startEpoch = resumedFromEpoch = state.epoch;
-			elapsedBefore = state.elapsedMs;
-		}
-		const scale = targetScale ?? { mean: 0, std: 1 };
-
-		const forward = (x: Tensor, training: boolean): Tensor => {
-			let h = x;
-			variables.forEach((v, i) => {
-				h = tf.add(tf.matMul(h, v.kernel), v.bias);
-				const layer = config.layers[i];
-				if (layer === undefined) return; // the output layer: logits or scaled values
-				h = activate(tf, h, layer.activation);
-				if (training && layer.dropout > 0)
-					h = tf.dropout(h, layer.dropout, undefined, dropoutRandom.nextUint32());
-			});
-			return h;
-		};
-		const lossOf = (y: Tensor, out: Tensor): Scalar =>
-			classification
-				? (tf.losses.softmaxCrossEntropy(y, out) as Scalar)
-				: (tf.losses.meanSquaredError(y, out) as Scalar);
-		/** Correct predictions (classification) or the sum of absolute errors (regression). */
-		const metricSum = (out: Tensor, labels: Tensor, y: Tensor): Scalar =>
-			classification
-				? tf.sum(tf.equal(tf.argMax(out, 1), labels))
-				: tf.sum(tf.abs(tf.sub(out, y)));
-
-		/** x, one-hot or scaled y, and labels for `rows` of `data`. */
-		const batchTensors = (data: TrainingData, rows: ArrayLike<number>) => {
-			const n = rows.length;
-			const x = new Float32Array(n * width);
-			for (let j = 0; j < n; j++)
-				x.set(data.x.subarray(rows[j] * width, (rows[j] + 1) * width), j * width);
-			if (classification) {
-				const k = config.outputs;
-				const y = new Float32Array(n * k);
-				const labels = new Int32Array(n);
-				for (let j = 0; j < n; j++) {
-					labels[j] = data.y[rows[j]];
-					y[j * k + labels[j]] = 1;
-				}
-				return {
-					x: tf.tensor2d(x, [n, width]),
-					y: tf.tensor2d(y, [n, k]),
-					labels: tf.tensor1d(labels, "int32"),
-				};
-			}
-			const y = new Float32Array(n);
-			for (let j = 0; j < n; j++) y[j] = (data.y[rows[j]] - scale.mean) / scale.std;
-			const yTensor = tf.tensor2d(y, [n, 1]);
-			return { x: tf.tensor2d(x, [n, width]), y: yTensor, labels: yTensor };
-		};
-
-		/** Mean loss and metric over a whole split, in inference mode (regression: scaled units). */
-		const evaluate = (data: TrainingData): { loss: number; metric: number } => {
-			let loss = 0;
-			let metric = 0;
-			for (let from = 0; from < data.rows; from += EVAL_BATCH) {
-				const n = Math.min(EVAL_BATCH, data.rows - from);
-				const rows = Uint32Array.from({ length: n }, (_, j) => from + j);
-				const batch = batchTensors(data, rows);
-				const [l, m] = tf.tidy(() => {
-					const out = forward(batch.x, false);
-					return [lossOf(batch.y, out).mul(n), metricSum(out, batch.labels, batch.y)];
-				});
-				loss += l.dataSync()[0] as number;
-				metric += m.dataSync()[0] as number;
-				tf.dispose([l, m, batch.x, batch.y, batch.labels]);
-			}
-			return { loss: loss / data.rows, metric: metric / data.rows };
-		};
-
-		const metricName = classification ? "accuracy" : "mae";
-		/** Scaled loss and metric back to the label's units (regression). */
-		const unscale = (loss: number, metric: number) =>
-			classification
-				? { loss, metric }
-				: { loss: loss * scale.std ** 2, metric: metric * scale.std };
-
-		const readVariables = (): Float32Array[] =>
-			varList.map(v => Float32Array.from(v.dataSync() as Float32Array));
-
-		const checkpoint = async (epoch: number, elapsedMs: number): Promise<Uint8Array> => {
-			const named = await optimizer.getWeights();
-			const optimizerState: OptimizerVariable[] = named.map(({ name, tensor }) => ({
-				name,
-				dtype: tensor.dtype === "int32" ? "int32" : "float32",
-				shape: [...tensor.shape],
-				values: Float32Array.from(tensor.dataSync() as ArrayLike<number>),
-			}));
-			// The step count comes first, as a scalar made for this call; the rest are the optimizer's own.
-			if (named[0]?.name === "iter") named[0].tensor.dispose();
-			const state: CheckpointState = {
+		if (request.resumeFrom)
+			await resumeFromCheckpoint(
+				tf,
+				request.resumeFrom,
 				fingerprint,
-				epoch,
-				elapsedMs,
-				random: { shuffle: shuffleRandom.state, dropout: dropoutRandom.state },
-				weights: readVariables(),
-				optimizer: optimizerState,
-				early,
-				targetScale,
-				history,
-			};
-			return encodeCheckpoint(state);
-		};
-
+				varList,
+				optimizer,
+				state,
+			);
+		const scale = state.targetScale ?? { mean: 0, std: 1 };
+		const net = new DenseNet(tf, config, variables, train.width, state.dropoutRandom, scale);
+		const run: Run = { tf, request, hooks, optimizer, fingerprint, state, net };
 		const started = performance.now();
-		let stoppedEarly = false;
-		let lastEpoch = startEpoch;
-		const epochTimes: number[] = [];
-		for (let epoch = startEpoch + 1; epoch <= config.epochs; epoch++) {
-			const epochStart = performance.now();
-			const order = shuffleRandom.permutation(train.rows);
-			let lossSum = 0;
-			let metricTotal = 0;
-			for (let from = 0; from < train.rows; from += config.batchSize) {
-				const rows = order.subarray(from, Math.min(from + config.batchSize, train.rows));
-				const batch = batchTensors(train, rows);
-				let metricTensor: Scalar | undefined;
-				const cost = optimizer.minimize(
-					() => {
-						const out = forward(batch.x, true);
-						metricTensor = tf.keep(metricSum(out, batch.labels, batch.y));
-						return lossOf(batch.y, out);
-					},
-					true,
-					varList,
-				) as Scalar;
-				lossSum += (cost.dataSync()[0] as number) * rows.length;
-				metricTotal += (metricTensor as Scalar).dataSync()[0] as number;
-				tf.dispose([cost, metricTensor as Scalar, batch.x, batch.y, batch.labels]);
-				if (hooks.isCancelled?.()) throw new TrainingCancelledError();
-			}
-			const trained = unscale(lossSum / train.rows, metricTotal / train.rows);
-			let scored: Record<string, number> | null = null;
-			if (validation && validation.rows > 0) {
-				const v = evaluate(validation);
-				const u = unscale(v.loss, v.metric);
-				scored = { val_loss: u.loss, [`val_${metricName}`]: u.metric };
-			}
-			const now = performance.now();
-			epochTimes.push(now - epochStart);
-			const meanEpochMs = epochTimes.reduce((a, b) => a + b, 0) / epochTimes.length;
-			const progress: EpochProgress = {
-				epoch,
-				epochs: config.epochs,
-				loss: trained.loss,
-				metrics: { [metricName]: trained.metric },
-				validation: scored,
-				samplesPerSecond: train.rows / ((now - epochStart) / 1000),
-				etaMs: meanEpochMs * (config.epochs - epoch),
-				elapsedMs: elapsedBefore + (now - started),
-				bestEpoch: epoch,
-			};
-			const stopping = config.earlyStopping;
-			if (stopping) {
-				const value = monitored(progress, stopping.monitor);
-				if (isBetter(stopping.monitor, value, early.best, stopping.minDelta)) {
-					early = {
-						best: value,
-						bestEpoch: epoch,
-						wait: 0,
-						bestWeights: stopping.restoreBestWeights ? readVariables() : null,
-					};
-				} else {
-					early = { ...early, wait: early.wait + 1 };
-				}
-				progress.bestEpoch = early.bestEpoch;
-			}
-			history = [...history, progress];
-			lastEpoch = epoch;
-			hooks.onProgress?.(progress);
-			if (stopping && early.wait > 0 && early.wait >= stopping.patience) stoppedEarly = true;
-			if (
-				config.checkpointEvery > 0 &&
-				epoch % config.checkpointEvery === 0 &&
-				hooks.onCheckpoint
-			)
-				hooks.onCheckpoint(epoch, await checkpoint(epoch, progress.elapsedMs));
-			if (stoppedEarly) break;
-		}
-
-		let bestEpoch = lastEpoch;
-		let restoredBestWeights = false;
-		const stopping = config.earlyStopping;
-		if (stopping) {
-			bestEpoch = early.bestEpoch;
-			if (stopping.restoreBestWeights && early.bestWeights && early.bestEpoch !== lastEpoch) {
-				const best = early.bestWeights;
-				tf.tidy(() => varList.forEach((v, i) => v.assign(tf.tensor(best[i], v.shape))));
-				restoredBestWeights = true;
-			}
-		}
-		const network = trainedNetwork(config, width, readVariables(), scale);
-		const model = layersModel(tf, network);
-		try {
-			const predictions = request.predict
-				? predictWith(tf, model, network, request.predict.x, request.predict.rows)
-				: null;
-			const tfjs = request.exportTfjs === false ? null : await saveLayersModel(tf, model);
-			return {
-				network,
-				history,
-				epochs: lastEpoch,
-				stoppedEarly,
-				bestEpoch,
-				restoredBestWeights,
-				resumedFromEpoch,
-				backend,
-				predictions,
-				trainingMs: elapsedBefore + (performance.now() - started),
-				tfjs,
-			};
-		} finally {
-			model.dispose();
-		}
+		const outcome = await runEpochs(run, started);
+		return await finishRun(run, backend, started, outcome);
 	} finally {
 		optimizer.dispose();
 		tf.dispose(varList);
