@@ -92,23 +92,19 @@ function evaluationMetrics(evaluation: Evaluation): Partial<Record<MetricName, n
 	return { mse, mae, r2 };
 }
 
-/** Runs the job; see the module comment. */
-export async function runTrainingJob(input: TrainingJobInput): Promise<TrainingOutcome> {
+type Targets = ReturnType<typeof datasetTargets>;
+
+/** The worker's request: the config from the spec and the split's features and targets. */
+function buildTrainRequest(
+	input: TrainingJobInput,
+	targets: Targets,
+	split: DatasetSplit,
+	preprocessing: Preprocessing,
+	classes: string[] | null,
+	testFeatures: Float32Array,
+): TrainRequest {
 	const { dataset, spec } = input;
-	const targets = datasetTargets(dataset, spec.labelColumn, spec.task);
-	const split: DatasetSplit = splitDataset(dataset, {
-		fractions: spec.split,
-		seed: spec.seed,
-		stratifyBy: spec.task === "classification" ? spec.labelColumn : null,
-	});
-	const preprocessing = fitPreprocessing(dataset, {
-		labelColumn: spec.labelColumn,
-		features: spec.features,
-		trainRows: split.train,
-	});
-	const classes = targets.task === "classification" ? targets.classes : null;
-	const testFeatures = preprocessing.transformDataset(dataset, split.test);
-	const request: TrainRequest = {
+	return {
 		config: {
 			task: spec.task,
 			outputs: classes?.length ?? 1,
@@ -136,36 +132,39 @@ export async function runTrainingJob(input: TrainingJobInput): Promise<TrainingO
 		backend: input.backend ?? "auto",
 		gpu: spec.resources.gpu,
 	};
-	const train = input.train ?? trainInWorker;
-	const training = await train(request, input.callbacks ?? {});
+}
 
-	let evaluation: Evaluation | null = null;
-	if (training.predictions && split.test.length > 0) {
-		const truth = targetsOf(targets, split.test);
-		evaluation =
-			spec.task === "classification"
-				? {
-						task: "classification",
-						rows: split.test.length,
-						...classificationMetrics(truth, training.predictions, classes?.length ?? 0),
-					}
-				: {
-						task: "regression",
-						rows: split.test.length,
-						...regressionMetrics(truth, training.predictions),
-					};
-	}
-	const values = evaluation ? evaluationMetrics(evaluation) : {};
-	const acceptance = checkAcceptance(spec.acceptance, values);
-	const hasThresholds = Object.keys(spec.acceptance).length > 0;
-	const metrics: Metric[] = Object.entries(values)
-		.filter((entry): entry is [string, number] => typeof entry[1] === "number")
-		.map(([name, value]) => ({
-			name,
-			value,
-			dataset: { sha256: dataset.sha256, split: "test" },
-		}));
-	const lineage: Lineage = {
+/** The test split's metrics from the run's predictions; null without test rows. */
+function evaluateTestSplit(
+	spec: JobSpec,
+	targets: Targets,
+	split: DatasetSplit,
+	classes: string[] | null,
+	training: TrainResult,
+): Evaluation | null {
+	if (!training.predictions || split.test.length === 0) return null;
+	const truth = targetsOf(targets, split.test);
+	return spec.task === "classification"
+		? {
+				task: "classification",
+				rows: split.test.length,
+				...classificationMetrics(truth, training.predictions, classes?.length ?? 0),
+			}
+		: {
+				task: "regression",
+				rows: split.test.length,
+				...regressionMetrics(truth, training.predictions),
+			};
+}
+
+/** The version's lineage: the job, the dataset, the seed and the hyperparameters as run. */
+function trainingLineage(
+	input: TrainingJobInput,
+	preprocessing: Preprocessing,
+	training: TrainResult,
+): Lineage {
+	const { dataset, spec } = input;
+	return {
 		...(input.jobId ? { trainingJob: input.jobId } : {}),
 		datasetSha256: dataset.sha256,
 		seed: spec.seed,
@@ -187,6 +186,40 @@ export async function runTrainingJob(input: TrainingJobInput): Promise<TrainingO
 			device: training.backend.device,
 		},
 	};
+}
+
+/** Runs the job; see the module comment. */
+export async function runTrainingJob(input: TrainingJobInput): Promise<TrainingOutcome> {
+	const { dataset, spec } = input;
+	const targets = datasetTargets(dataset, spec.labelColumn, spec.task);
+	const split: DatasetSplit = splitDataset(dataset, {
+		fractions: spec.split,
+		seed: spec.seed,
+		stratifyBy: spec.task === "classification" ? spec.labelColumn : null,
+	});
+	const preprocessing = fitPreprocessing(dataset, {
+		labelColumn: spec.labelColumn,
+		features: spec.features,
+		trainRows: split.train,
+	});
+	const classes = targets.task === "classification" ? targets.classes : null;
+	const testFeatures = preprocessing.transformDataset(dataset, split.test);
+	const request = buildTrainRequest(input, targets, split, preprocessing, classes, testFeatures);
+	const train = input.train ?? trainInWorker;
+	const training = await train(request, input.callbacks ?? {});
+
+	const evaluation = evaluateTestSplit(spec, targets, split, classes, training);
+	const values = evaluation ? evaluationMetrics(evaluation) : {};
+	const acceptance = checkAcceptance(spec.acceptance, values);
+	const hasThresholds = Object.keys(spec.acceptance).length > 0;
+	const metrics: Metric[] = Object.entries(values)
+		.filter((entry): entry is [string, number] => typeof entry[1] === "number")
+		.map(([name, value]) => ({
+			name,
+			value,
+			dataset: { sha256: dataset.sha256, split: "test" },
+		}));
+	const lineage = trainingLineage(input, preprocessing, training);
 	const onnx = exportOnnx(training.network, {
 		docString: `Dense network trained by modelfleet on dataset sha256:${dataset.sha256}.`,
 		metadata: {
