@@ -6,7 +6,7 @@
  * background and trigger another pass when they finish.
  */
 import { CoalescedPass } from "./coalesced-pass";
-import type { PlacementNode, PlacedReplica, DeploymentDemand } from "./placement";
+import type { PlacementNode, PlacedReplica, DeploymentDemand, PlacementPlan } from "./placement";
 import { planPlacement } from "./placement";
 import { decideReplicas, INITIAL_AUTOSCALING_STATE, type AutoscalingState } from "./autoscaling";
 import type { DeploymentRecord, DeploymentStatus, PlacedReplicaRow } from "./deployment-store";
@@ -107,6 +107,29 @@ function servingSignature(d: DeploymentRecord): string {
 	]);
 }
 
+/** The placed replicas with the resources placement counts them at. */
+function placedReplicas(
+	deployments: readonly DeploymentRecord[],
+	demands: readonly DeploymentDemand[],
+	rows: readonly PlacedReplicaRow[],
+): PlacedReplica[] {
+	return rows.map(r => {
+		const d = deployments.find(x => x.id === r.deploymentId);
+		const demand = demands.find(x => x.deploymentId === r.deploymentId);
+		return {
+			deploymentId: r.deploymentId,
+			nodeID: r.nodeID,
+			gpuIndex: r.gpuIndex,
+			resources: demand?.resources ?? {
+				memoryBytes: d ? estimateReplicaMemory(d) : 0,
+				cpu: 0,
+				gpus: 0,
+				gpuMemoryBytes: 0,
+			},
+		};
+	});
+}
+
 /** How long a deployment waits before a node that failed to load it is tried again. */
 const LOAD_RETRY_MS = 10_000;
 
@@ -148,7 +171,25 @@ export class Reconciler {
 			if (!deployments.some(d => d.id === id)) this.autoscaling.delete(id);
 		}
 
-		const demands: DeploymentDemand[] = deployments.map(d => {
+		const demands = this.demandsOf(deployments, rows, now);
+		const plan = planPlacement(demands, nodes, placedReplicas(deployments, demands, rows));
+		const replicas = await this.applyPlan(plan, deployments, rows, nodeByID);
+
+		this.unloadDeleted(deployments, nodeByID);
+		this.refreshChangedReplicas(deployments, replicas);
+		// Routes first, status after: the table is sent before a client can read "running", so a
+		// gateway normally routes to a replica as soon as its deployment shows ready.
+		this.publish(deployments, replicas);
+		await this.recordStatuses(deployments, replicas, plan, now);
+	}
+
+	/** What each deployment asks of placement now. */
+	private demandsOf(
+		deployments: readonly DeploymentRecord[],
+		rows: readonly PlacedReplicaRow[],
+		now: number,
+	): DeploymentDemand[] {
+		return deployments.map(d => {
 			const held = this.backoff.get(d.id);
 			const placed = rows.filter(r => r.deploymentId === d.id).length;
 			return {
@@ -164,23 +205,15 @@ export class Reconciler {
 				createdAt: Date.parse(d.createdAt),
 			};
 		});
-		const current: PlacedReplica[] = rows.map(r => {
-			const d = deployments.find(x => x.id === r.deploymentId);
-			const demand = demands.find(x => x.deploymentId === r.deploymentId);
-			return {
-				deploymentId: r.deploymentId,
-				nodeID: r.nodeID,
-				gpuIndex: r.gpuIndex,
-				resources: demand?.resources ?? {
-					memoryBytes: d ? estimateReplicaMemory(d) : 0,
-					cpu: 0,
-					gpus: 0,
-					gpuMemoryBytes: 0,
-				},
-			};
-		});
-		const plan = planPlacement(demands, nodes, current);
+	}
 
+	/** Removes and adds replicas as planned, unpinning and loading; the replicas after. */
+	private async applyPlan(
+		plan: PlacementPlan,
+		deployments: readonly DeploymentRecord[],
+		rows: PlacedReplicaRow[],
+		nodeByID: ReadonlyMap<string, ServingNode>,
+	): Promise<PlacedReplicaRow[]> {
 		let replicas = rows;
 		for (const removal of plan.remove) {
 			await this.deps.store.removeReplica(removal.deploymentId, removal.nodeID);
@@ -212,13 +245,16 @@ export class Reconciler {
 			];
 			this.startLoad(placement.nodeID, d);
 		}
+		return replicas;
+	}
 
-		this.unloadDeleted(deployments, nodeByID);
-		this.refreshChangedReplicas(deployments, replicas);
-		// Routes first, status after: the table is sent before a client can read "running", so a
-		// gateway normally routes to a replica as soon as its deployment shows ready.
-		this.publish(deployments, replicas);
-
+	/** Sets each deployment's status (and reason) where it changed. */
+	private async recordStatuses(
+		deployments: readonly DeploymentRecord[],
+		replicas: readonly PlacedReplicaRow[],
+		plan: PlacementPlan,
+		now: number,
+	): Promise<void> {
 		for (const d of deployments) {
 			const mine = replicas.filter(r => r.deploymentId === d.id);
 			const ready = mine.filter(r => r.state === "ready").length;
