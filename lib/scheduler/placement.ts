@@ -129,6 +129,35 @@ export function planPlacement(
 	}
 
 	// 1. Lost nodes, deleted deployments.
+	const survivors = removeLostAndDeleted(current, demandById, nodeById, plan);
+
+	// 2. Shrink, busiest nodes first.
+	const kept = shrink(survivors, demandById, nodeById, plan);
+
+	// 3. Keep what still fits where it is.
+	const ledgers = new Map<string, NodeLedger>();
+	for (const node of nodeById.values()) {
+		if (node.available) ledgers.set(node.nodeID, newLedger(node));
+	}
+	kept.sort(
+		(a, b) =>
+			(rank.get(a.deploymentId) ?? 0) - (rank.get(b.deploymentId) ?? 0) ||
+			compareIds(a.nodeID, b.nodeID),
+	);
+	const have = keepInPlace(kept, demandById, ledgers, plan);
+
+	// 4. Place what is missing.
+	placeMissing(ordered, have, [...ledgers.values()], nodeById.size, plan);
+	return plan;
+}
+
+/** Step 1: removes replicas on lost nodes or of deleted deployments (and duplicates); the rest. */
+function removeLostAndDeleted(
+	current: readonly PlacedReplica[],
+	demandById: ReadonlyMap<string, DeploymentDemand>,
+	nodeById: ReadonlyMap<string, PlacementNode>,
+	plan: PlacementPlan,
+): PlacedReplica[] {
 	const seen = new Set<string>();
 	const survivors: PlacedReplica[] = [];
 	const byReplica = [...current].sort(
@@ -150,20 +179,16 @@ export function planPlacement(
 		else if (!demandById.has(replica.deploymentId)) remove("deployment deleted");
 		else survivors.push(replica);
 	}
+	return survivors;
+}
 
-	// 2. Shrink, busiest nodes first.
-	const kept = shrink(survivors, demandById, nodeById, plan);
-
-	// 3. Keep what still fits where it is.
-	const ledgers = new Map<string, NodeLedger>();
-	for (const node of nodeById.values()) {
-		if (node.available) ledgers.set(node.nodeID, newLedger(node));
-	}
-	kept.sort(
-		(a, b) =>
-			(rank.get(a.deploymentId) ?? 0) - (rank.get(b.deploymentId) ?? 0) ||
-			compareIds(a.nodeID, b.nodeID),
-	);
+/** Step 3: keeps each replica that still fits where it is; the count kept per deployment. */
+function keepInPlace(
+	kept: readonly PlacedReplica[],
+	demandById: ReadonlyMap<string, DeploymentDemand>,
+	ledgers: ReadonlyMap<string, NodeLedger>,
+	plan: PlacementPlan,
+): Map<string, number> {
 	const have = new Map<string, number>();
 	for (const replica of kept) {
 		const demand = demandById.get(replica.deploymentId) as DeploymentDemand;
@@ -182,9 +207,17 @@ export function planPlacement(
 		commit(ledger, replica.deploymentId, demand.resources, gpuIndex);
 		have.set(replica.deploymentId, (have.get(replica.deploymentId) ?? 0) + 1);
 	}
+	return have;
+}
 
-	// 4. Place what is missing.
-	const available = [...ledgers.values()];
+/** Step 4: places the missing replicas in deployment order, or records why they wait. */
+function placeMissing(
+	ordered: readonly DeploymentDemand[],
+	have: ReadonlyMap<string, number>,
+	available: readonly NodeLedger[],
+	nodeCount: number,
+	plan: PlacementPlan,
+): void {
 	for (const demand of ordered) {
 		const desired = desiredCount(demand);
 		let placed = have.get(demand.deploymentId) ?? 0;
@@ -194,7 +227,7 @@ export function planPlacement(
 				plan.pending.push({
 					deploymentId: demand.deploymentId,
 					missing: desired - placed,
-					reason: pendingReason(demand, desired, placed, nodeById.size, available),
+					reason: pendingReason(demand, desired, placed, nodeCount, available),
 				});
 				break;
 			}
@@ -207,7 +240,6 @@ export function planPlacement(
 			placed++;
 		}
 	}
-	return plan;
 }
 
 /** "2.0 GB": decimal units, one decimal place. */
