@@ -98,6 +98,60 @@ function common(rule: Rule, schema: JsonSchema): JsonSchema {
 	return schema;
 }
 
+function stringSchema(rule: Rule): JsonSchema {
+	const schema: JsonSchema = { type: "string" };
+	const min = numberish(rule.min) ?? (rule.empty === false ? 1 : undefined);
+	if (min !== undefined) schema.minLength = min;
+	if (numberish(rule.max) !== undefined) schema.maxLength = rule.max;
+	if (numberish(rule.length) !== undefined) schema.minLength = schema.maxLength = rule.length;
+	if (typeof rule.pattern === "string") schema.pattern = rule.pattern;
+	else if (rule.pattern instanceof RegExp) schema.pattern = rule.pattern.source;
+	if (Array.isArray(rule.enum)) schema.enum = [...rule.enum];
+	if (rule.numeric === true) schema.pattern = "^-?[0-9]+(\\.[0-9]+)?$";
+	return common(rule, schema);
+}
+
+function numberSchema(rule: Rule): JsonSchema {
+	const schema: JsonSchema = { type: rule.integer === true ? "integer" : "number" };
+	if (numberish(rule.min) !== undefined) schema.minimum = rule.min;
+	if (numberish(rule.max) !== undefined) schema.maximum = rule.max;
+	if (numberish(rule.equal) !== undefined) schema.enum = [rule.equal];
+	if (rule.positive === true && schema.minimum === undefined) schema.exclusiveMinimum = 0;
+	if (rule.negative === true && schema.maximum === undefined) schema.exclusiveMaximum = 0;
+	return common(rule, schema);
+}
+
+function arraySchema(rule: Rule): JsonSchema {
+	const schema: JsonSchema = { type: "array" };
+	if (rule.items !== undefined) schema.items = fastestValidatorToJsonSchema(rule.items);
+	const min = numberish(rule.min) ?? (rule.empty === false ? 1 : undefined);
+	if (min !== undefined) schema.minItems = min;
+	if (numberish(rule.max) !== undefined) schema.maxItems = rule.max;
+	if (numberish(rule.length) !== undefined) schema.minItems = schema.maxItems = rule.length;
+	if (rule.unique === true) schema.uniqueItems = true;
+	if (Array.isArray(rule.enum)) schema.items = { enum: [...rule.enum] };
+	return common(rule, schema);
+}
+
+function tupleSchema(rule: Rule): JsonSchema {
+	const items = Array.isArray(rule.items) ? rule.items : [];
+	return common(rule, {
+		type: "array",
+		items: items.length > 0 ? { anyOf: items.map(i => fastestValidatorToJsonSchema(i)) } : {},
+		minItems: items.length,
+		maxItems: items.length,
+	});
+}
+
+function objectRuleSchema(rule: Rule): JsonSchema {
+	const props = (rule.props ?? rule.properties) as Record<string, unknown> | undefined;
+	const schema: JsonSchema =
+		props !== undefined ? objectSchema(props, rule.strict) : { type: "object" };
+	if (numberish(rule.minProps) !== undefined) schema.minProperties = rule.minProps;
+	if (numberish(rule.maxProps) !== undefined) schema.maxProperties = rule.maxProps;
+	return common(rule, schema);
+}
+
 /** One fastest-validator rule (object, shorthand string, or a list of alternatives) as JSON Schema. */
 export function fastestValidatorToJsonSchema(input: unknown): JsonSchema {
 	const rule = asRule(input);
@@ -110,28 +164,10 @@ export function fastestValidatorToJsonSchema(input: unknown): JsonSchema {
 	}
 	const type = typeof rule.type === "string" ? rule.type : "any";
 	switch (type) {
-		case "string": {
-			const schema: JsonSchema = { type: "string" };
-			const min = numberish(rule.min) ?? (rule.empty === false ? 1 : undefined);
-			if (min !== undefined) schema.minLength = min;
-			if (numberish(rule.max) !== undefined) schema.maxLength = rule.max;
-			if (numberish(rule.length) !== undefined)
-				schema.minLength = schema.maxLength = rule.length;
-			if (typeof rule.pattern === "string") schema.pattern = rule.pattern;
-			else if (rule.pattern instanceof RegExp) schema.pattern = rule.pattern.source;
-			if (Array.isArray(rule.enum)) schema.enum = [...rule.enum];
-			if (rule.numeric === true) schema.pattern = "^-?[0-9]+(\\.[0-9]+)?$";
-			return common(rule, schema);
-		}
-		case "number": {
-			const schema: JsonSchema = { type: rule.integer === true ? "integer" : "number" };
-			if (numberish(rule.min) !== undefined) schema.minimum = rule.min;
-			if (numberish(rule.max) !== undefined) schema.maximum = rule.max;
-			if (numberish(rule.equal) !== undefined) schema.enum = [rule.equal];
-			if (rule.positive === true && schema.minimum === undefined) schema.exclusiveMinimum = 0;
-			if (rule.negative === true && schema.maximum === undefined) schema.exclusiveMaximum = 0;
-			return common(rule, schema);
-		}
+		case "string":
+			return stringSchema(rule);
+		case "number":
+			return numberSchema(rule);
 		case "boolean":
 			return common(rule, { type: "boolean" });
 		case "enum":
@@ -151,38 +187,12 @@ export function fastestValidatorToJsonSchema(input: unknown): JsonSchema {
 		case "mac":
 		case "luhn":
 			return common(rule, { type: "string" });
-		case "array": {
-			const schema: JsonSchema = { type: "array" };
-			if (rule.items !== undefined) schema.items = fastestValidatorToJsonSchema(rule.items);
-			const min = numberish(rule.min) ?? (rule.empty === false ? 1 : undefined);
-			if (min !== undefined) schema.minItems = min;
-			if (numberish(rule.max) !== undefined) schema.maxItems = rule.max;
-			if (numberish(rule.length) !== undefined)
-				schema.minItems = schema.maxItems = rule.length;
-			if (rule.unique === true) schema.uniqueItems = true;
-			if (Array.isArray(rule.enum)) schema.items = { enum: [...rule.enum] };
-			return common(rule, schema);
-		}
-		case "tuple": {
-			const items = Array.isArray(rule.items) ? rule.items : [];
-			return common(rule, {
-				type: "array",
-				items:
-					items.length > 0
-						? { anyOf: items.map(i => fastestValidatorToJsonSchema(i)) }
-						: {},
-				minItems: items.length,
-				maxItems: items.length,
-			});
-		}
-		case "object": {
-			const props = (rule.props ?? rule.properties) as Record<string, unknown> | undefined;
-			const schema: JsonSchema =
-				props !== undefined ? objectSchema(props, rule.strict) : { type: "object" };
-			if (numberish(rule.minProps) !== undefined) schema.minProperties = rule.minProps;
-			if (numberish(rule.maxProps) !== undefined) schema.maxProperties = rule.maxProps;
-			return common(rule, schema);
-		}
+		case "array":
+			return arraySchema(rule);
+		case "tuple":
+			return tupleSchema(rule);
+		case "object":
+			return objectRuleSchema(rule);
 		case "record":
 			return common(rule, {
 				type: "object",
@@ -242,6 +252,136 @@ function errorResponse(fullPath: string): Record<string, unknown> {
 	};
 }
 
+type ParamEntry = [string, JsonSchema];
+
+/** The JSON body of a POST/PUT/PATCH operation: the action's parameters not in the path. */
+function jsonRequestBody(rest: readonly ParamEntry[], required: ReadonlySet<string>) {
+	return {
+		required: rest.some(([name]) => required.has(name)),
+		content: {
+			"application/json": {
+				schema: {
+					type: "object",
+					properties: Object.fromEntries(rest),
+					...(rest.some(([name]) => required.has(name))
+						? { required: rest.map(([n]) => n).filter(n => required.has(n)) }
+						: {}),
+				},
+			},
+		},
+	};
+}
+
+/** The body of a streaming alias: raw bytes (and JSON on the Open Inference Protocol). */
+function streamRequestBody(path: string) {
+	return {
+		required: true,
+		content: {
+			"application/octet-stream": {
+				schema: { type: "string", format: "binary" },
+			},
+			...(path.startsWith("/v2/")
+				? { "application/json": { schema: { type: "object" } } }
+				: {}),
+		},
+	};
+}
+
+/** One method of one alias as an OpenAPI operation. */
+function aliasOperation(
+	alias: OpenApiAlias & { action: string },
+	method: string,
+	path: string,
+	pathParameters: readonly Record<string, unknown>[],
+	rest: readonly ParamEntry[],
+	required: ReadonlySet<string>,
+): Record<string, unknown> {
+	const stream = alias.type === "stream";
+	const inBody = BODY_METHODS.has(method) && !stream;
+	const operation: Record<string, unknown> = {
+		operationId: operationId(method, path),
+		summary: alias.action,
+		"x-action": alias.action,
+		parameters: [
+			...pathParameters,
+			...(inBody
+				? []
+				: rest.map(([name, s]) => ({
+						name,
+						in: "query",
+						required: required.has(name),
+						schema: s,
+					}))),
+		],
+		responses: {
+			"200": {
+				description: "Success",
+				content: { "application/json": { schema: {} } },
+			},
+			default: errorResponse(alias.fullPath),
+		},
+	};
+	if (inBody) operation.requestBody = jsonRequestBody(rest, required);
+	if (stream) operation.requestBody = streamRequestBody(path);
+	if (alias.route.opts.authentication) operation.security = [{ bearer: [] }, { apiKey: [] }];
+	return operation;
+}
+
+/** Adds the operations of one alias (one per method) to `paths`. */
+function addAliasPaths(
+	paths: Record<string, Record<string, unknown>>,
+	alias: OpenApiAlias & { action: string },
+	actionOf: (name: string) => OpenApiAction | undefined,
+): void {
+	const { path, names } = openApiPath(alias.fullPath);
+	const methods = alias.method === "*" ? ALL_METHODS : [alias.method.toLowerCase()];
+	const schema = paramsSchema(actionOf(alias.action));
+	const required = new Set(schema.required ?? []);
+	const parameters: Record<string, unknown>[] = names.map(name => ({
+		name,
+		in: "path",
+		required: true,
+		schema: schema.properties[name] ?? { type: "string" },
+	}));
+	const rest = Object.entries(schema.properties).filter(([name]) => !names.includes(name));
+	for (const method of methods) {
+		const operation = aliasOperation(alias, method, path, parameters, rest, required);
+		paths[path] = { ...(paths[path] ?? {}), [method]: operation };
+	}
+}
+
+/** The document's security schemes and error bodies. */
+function openApiComponents(): Record<string, unknown> {
+	return {
+		securitySchemes: {
+			bearer: {
+				type: "http",
+				scheme: "bearer",
+				description: "An API key: `Authorization: Bearer mf_…`.",
+			},
+			apiKey: { type: "apiKey", in: "header", name: "x-api-key" },
+		},
+		schemas: {
+			Error: {
+				type: "object",
+				properties: {
+					name: { type: "string" },
+					type: { type: "string" },
+					message: { type: "string" },
+					code: { type: "integer" },
+					data: {},
+				},
+				required: ["name", "type", "message", "code"],
+			},
+			OipError: {
+				type: "object",
+				properties: { error: { type: "string" } },
+				required: ["error"],
+			},
+		},
+	};
+}
+
 /** The whole document. `actionOf` returns the definition of an action by name (with its `params`). */
 export function buildOpenApiDocument(
 	aliases: readonly OpenApiAlias[],
@@ -251,78 +391,7 @@ export function buildOpenApiDocument(
 	const paths: Record<string, Record<string, unknown>> = {};
 	for (const alias of aliases) {
 		if (alias.action === null) continue;
-		const { path, names } = openApiPath(alias.fullPath);
-		const methods = alias.method === "*" ? ALL_METHODS : [alias.method.toLowerCase()];
-		const schema = paramsSchema(actionOf(alias.action));
-		const required = new Set(schema.required ?? []);
-		const parameters: Record<string, unknown>[] = names.map(name => ({
-			name,
-			in: "path",
-			required: true,
-			schema: schema.properties[name] ?? { type: "string" },
-		}));
-		const rest = Object.entries(schema.properties).filter(([name]) => !names.includes(name));
-		for (const method of methods) {
-			const stream = alias.type === "stream";
-			const inBody = BODY_METHODS.has(method) && !stream;
-			const operation: Record<string, unknown> = {
-				operationId: operationId(method, path),
-				summary: alias.action,
-				"x-action": alias.action,
-				parameters: [
-					...parameters,
-					...(inBody
-						? []
-						: rest.map(([name, s]) => ({
-								name,
-								in: "query",
-								required: required.has(name),
-								schema: s,
-							}))),
-				],
-				responses: {
-					"200": {
-						description: "Success",
-						content: { "application/json": { schema: {} } },
-					},
-					default: errorResponse(alias.fullPath),
-				},
-			};
-			if (inBody)
-				operation.requestBody = {
-					required: rest.some(([name]) => required.has(name)),
-					content: {
-						"application/json": {
-							schema: {
-								type: "object",
-								properties: Object.fromEntries(rest),
-								...(rest.some(([name]) => required.has(name))
-									? {
-											required: rest
-												.map(([n]) => n)
-												.filter(n => required.has(n)),
-										}
-									: {}),
-							},
-						},
-					},
-				};
-			if (stream)
-				operation.requestBody = {
-					required: true,
-					content: {
-						"application/octet-stream": {
-							schema: { type: "string", format: "binary" },
-						},
-						...(path.startsWith("/v2/")
-							? { "application/json": { schema: { type: "object" } } }
-							: {}),
-					},
-				};
-			if (alias.route.opts.authentication)
-				operation.security = [{ bearer: [] }, { apiKey: [] }];
-			paths[path] = { ...(paths[path] ?? {}), [method]: operation };
-		}
+		addAliasPaths(paths, alias as OpenApiAlias & { action: string }, actionOf);
 	}
 	return {
 		openapi: "3.1.0",
@@ -333,33 +402,6 @@ export function buildOpenApiDocument(
 				"Generated from the gateway's routes and the parameter schemas of the actions they call.",
 		},
 		paths,
-		components: {
-			securitySchemes: {
-				bearer: {
-					type: "http",
-					scheme: "bearer",
-					description: "An API key: `Authorization: Bearer mf_…`.",
-				},
-				apiKey: { type: "apiKey", in: "header", name: "x-api-key" },
-			},
-			schemas: {
-				Error: {
-					type: "object",
-					properties: {
-						name: { type: "string" },
-						type: { type: "string" },
-						message: { type: "string" },
-						code: { type: "integer" },
-						data: {},
-					},
-					required: ["name", "type", "message", "code"],
-				},
-				OipError: {
-					type: "object",
-					properties: { error: { type: "string" } },
-					required: ["error"],
-				},
-			},
-		},
+		components: openApiComponents(),
 	};
 }
