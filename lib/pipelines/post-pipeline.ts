@@ -134,18 +134,17 @@ function confidence(scores: Float64Array, rows: number, classes: number) {
 	return { top, margin };
 }
 
-/**
- * Compiles the post-processing once per version. Throws 400 naming the step where the
- * spec, the primary output and the labels disagree.
- */
-export function compilePostPipeline(
-	steps: readonly PostStep[],
+interface NamedStep {
+	step: PostStep;
+	name: string;
+}
+
+/** The outputs the steps add; throws when the steps or the model's outputs conflict with them. */
+function addedOutputNames(
+	named: readonly NamedStep[],
 	outputs: readonly TensorSpec[],
-	labels: readonly string[] | null,
-): CompiledPostPipeline {
-	const spec = outputs[0];
-	const named = steps.map((s, i) => ({ step: s, name: stepName("post", i, s.type) }));
-	const classifies = steps.some(s => s.type !== "softmax" && s.type !== "sigmoid");
+	classifies: boolean,
+): string[] {
 	const labelStep = named.filter(n => n.step.type === "threshold" || n.step.type === "argmax");
 	const topKSteps = named.filter(n => n.step.type === "top-k");
 	if (labelStep.length > 1)
@@ -166,48 +165,152 @@ export function compilePostPipeline(
 				"pipeline.post",
 				`the model already has an output named '${name}', which the post-processing adds; rename the model's output`,
 			);
+	return added;
+}
+
+/** Checks the class count against each step; at compile time when the schema fixes it. */
+function checkClasses(
+	named: readonly NamedStep[],
+	spec: TensorSpec,
+	labels: readonly string[] | null,
+	classes: number,
+): void {
+	for (const { step, name } of named) {
+		if (step.type === "threshold") {
+			if (classes > 2)
+				throw stepError(
+					name,
+					`'${spec.name}' has ${classes} classes; expected a binary output of 1 or 2 columns`,
+				);
+			if (labels && labels.length !== 2)
+				throw stepError(
+					name,
+					`the version has ${labels.length} labels; expected 2 (negative, positive)`,
+				);
+		}
+		if (step.type === "argmax" || step.type === "top-k") {
+			if (classes < 2)
+				throw stepError(
+					name,
+					`'${spec.name}' has ${classes} column; expected at least 2 classes (use threshold for one score)`,
+				);
+			if (labels && labels.length !== classes)
+				throw stepError(
+					name,
+					`the version has ${labels.length} labels but '${spec.name}' has ${classes} classes; expected one label per class`,
+				);
+		}
+	}
+}
+
+/** Class indices as labels (BYTES) when the version has them, else as INT64. */
+function classTensor(
+	labels: readonly string[] | null,
+	name: string,
+	shape: number[],
+	indices: Int32Array,
+): Tensor {
+	return labels
+		? { name, datatype: "BYTES", shape, data: Array.from(indices, i => labels[i]) }
+		: { name, datatype: "INT64", shape, data: BigInt64Array.from(indices, i => BigInt(i)) };
+}
+
+/** Runs the steps over the scores in place; whether they were rescored and what was classified. */
+function runSteps(
+	named: readonly NamedStep[],
+	scores: Float64Array,
+	rows: number,
+	classes: number,
+): { rescored: boolean; found: Classification } {
+	let rescored = false;
+	const found: Classification = {};
+	for (const { step } of named) {
+		switch (step.type) {
+			case "softmax":
+				softmax(scores, rows, classes);
+				rescored = true;
+				break;
+			case "sigmoid":
+				sigmoid(scores);
+				rescored = true;
+				break;
+			case "threshold": {
+				const predicted = new Int32Array(rows);
+				for (let r = 0; r < rows; r++) {
+					const p = classes === 1 ? scores[r] : scores[r * 2 + 1];
+					predicted[r] = p >= step.value ? 1 : 0;
+				}
+				found.predicted = predicted;
+				break;
+			}
+			case "argmax":
+				found.predicted = argmax(scores, rows, classes);
+				break;
+			case "top-k": {
+				const k = Math.min(step.k, classes);
+				found.topK = topK(scores, rows, classes, k);
+				break;
+			}
+		}
+	}
+	return { rescored, found };
+}
+
+/** Appends the label, top-k and confidence outputs to `result`. */
+function pushAddedOutputs(
+	result: Tensor[],
+	labels: readonly string[] | null,
+	found: Classification,
+	classifies: boolean,
+	scores: Float64Array,
+	rows: number,
+	classes: number,
+): void {
+	if (found.predicted)
+		result.push(classTensor(labels, POST_OUTPUT_NAMES.label, [rows], found.predicted));
+	if (found.topK) {
+		const { k, indices, scores: best } = found.topK;
+		result.push(classTensor(labels, POST_OUTPUT_NAMES.topKLabels, [rows, k], indices));
+		result.push({
+			name: POST_OUTPUT_NAMES.topKScores,
+			datatype: "FP64",
+			shape: [rows, k],
+			data: best,
+		});
+	}
+	if (classifies) {
+		const { top, margin } = confidence(scores, rows, classes);
+		const one = (name: string, data: Float64Array): Tensor => ({
+			name,
+			datatype: "FP64",
+			shape: [rows],
+			data,
+		});
+		result.push(one(POST_OUTPUT_NAMES.confidence, top));
+		result.push(one(POST_OUTPUT_NAMES.margin, margin));
+	}
+}
+
+/**
+ * Compiles the post-processing once per version. Throws 400 naming the step where the
+ * spec, the primary output and the labels disagree.
+ */
+export function compilePostPipeline(
+	steps: readonly PostStep[],
+	outputs: readonly TensorSpec[],
+	labels: readonly string[] | null,
+): CompiledPostPipeline {
+	const spec = outputs[0];
+	const named = steps.map((s, i) => ({ step: s, name: stepName("post", i, s.type) }));
+	const classifies = steps.some(s => s.type !== "softmax" && s.type !== "sigmoid");
+	const added = addedOutputNames(named, outputs, classifies);
 	if (steps.length > 0 && (spec.shape.length < 1 || spec.shape.length > 2))
 		throw stepError(
 			named[0].name,
 			`the primary output '${spec.name}' is shaped [${spec.shape.join(", ")}]; expected [rows] or [rows, classes]`,
 		);
-
-	/** Checks the class count against each step; at compile time when the schema fixes it. */
-	const checkClasses = (classes: number): void => {
-		for (const { step, name } of named) {
-			if (step.type === "threshold") {
-				if (classes > 2)
-					throw stepError(
-						name,
-						`'${spec.name}' has ${classes} classes; expected a binary output of 1 or 2 columns`,
-					);
-				if (labels && labels.length !== 2)
-					throw stepError(
-						name,
-						`the version has ${labels.length} labels; expected 2 (negative, positive)`,
-					);
-			}
-			if (step.type === "argmax" || step.type === "top-k") {
-				if (classes < 2)
-					throw stepError(
-						name,
-						`'${spec.name}' has ${classes} column; expected at least 2 classes (use threshold for one score)`,
-					);
-				if (labels && labels.length !== classes)
-					throw stepError(
-						name,
-						`the version has ${labels.length} labels but '${spec.name}' has ${classes} classes; expected one label per class`,
-					);
-			}
-		}
-	};
 	const fixedClasses = spec.shape.length === 1 ? 1 : spec.shape[1];
-	if (steps.length > 0 && fixedClasses !== -1) checkClasses(fixedClasses);
-
-	const classTensor = (name: string, shape: number[], indices: Int32Array): Tensor =>
-		labels
-			? { name, datatype: "BYTES", shape, data: Array.from(indices, i => labels[i]) }
-			: { name, datatype: "INT64", shape, data: BigInt64Array.from(indices, i => BigInt(i)) };
+	if (steps.length > 0 && fixedClasses !== -1) checkClasses(named, spec, labels, fixedClasses);
 
 	return {
 		steps: [...steps.map(s => s.type), ...(classifies ? ["confidence"] : [])],
@@ -224,66 +327,14 @@ export function compilePostPipeline(
 			const primary = modelOutputs[at];
 			const rows = primary.shape[0];
 			const classes = primary.shape.length === 1 ? 1 : primary.shape[1];
-			if (fixedClasses === -1) checkClasses(classes);
+			if (fixedClasses === -1) checkClasses(named, spec, labels, classes);
 			const read = numberReader(primary.datatype, primary.data);
 			const scores = new Float64Array(rows * classes);
 			for (let i = 0; i < scores.length; i++) scores[i] = read(i);
-			let rescored = false;
-			const found: Classification = {};
-			for (const { step } of named) {
-				switch (step.type) {
-					case "softmax":
-						softmax(scores, rows, classes);
-						rescored = true;
-						break;
-					case "sigmoid":
-						sigmoid(scores);
-						rescored = true;
-						break;
-					case "threshold": {
-						const predicted = new Int32Array(rows);
-						for (let r = 0; r < rows; r++) {
-							const p = classes === 1 ? scores[r] : scores[r * 2 + 1];
-							predicted[r] = p >= step.value ? 1 : 0;
-						}
-						found.predicted = predicted;
-						break;
-					}
-					case "argmax":
-						found.predicted = argmax(scores, rows, classes);
-						break;
-					case "top-k": {
-						const k = Math.min(step.k, classes);
-						found.topK = topK(scores, rows, classes, k);
-						break;
-					}
-				}
-			}
+			const { rescored, found } = runSteps(named, scores, rows, classes);
 			const result = [...modelOutputs];
 			if (rescored) result[at] = rescoredTensor(primary, scores);
-			if (found.predicted)
-				result.push(classTensor(POST_OUTPUT_NAMES.label, [rows], found.predicted));
-			if (found.topK) {
-				const { k, indices, scores: best } = found.topK;
-				result.push(classTensor(POST_OUTPUT_NAMES.topKLabels, [rows, k], indices));
-				result.push({
-					name: POST_OUTPUT_NAMES.topKScores,
-					datatype: "FP64",
-					shape: [rows, k],
-					data: best,
-				});
-			}
-			if (classifies) {
-				const { top, margin } = confidence(scores, rows, classes);
-				const one = (name: string, data: Float64Array): Tensor => ({
-					name,
-					datatype: "FP64",
-					shape: [rows],
-					data,
-				});
-				result.push(one(POST_OUTPUT_NAMES.confidence, top));
-				result.push(one(POST_OUTPUT_NAMES.margin, margin));
-			}
+			pushAddedOutputs(result, labels, found, classifies, scores, rows, classes);
 			return result;
 		},
 	};
