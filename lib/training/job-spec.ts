@@ -229,11 +229,14 @@ function fail(field: string, message: string): never {
 /** What a client may send: any subset of JobSpec's fields, layers without defaults. */
 export type JobSpecInput = Record<string, unknown>;
 
-/** Checks and completes a job spec; see the module comment. Does not change `input`. */
-export function validateJobSpec(
-	input: unknown,
-	randomSeed: () => number = () => Math.floor(Math.random() * 2 ** 31),
-): JobSpec {
+/** A client's spec once the schema has checked every type: what follows reads them as such. */
+type RawJobSpec = Partial<Omit<JobSpec, "model" | "earlyStopping">> & {
+	model?: { layers?: Partial<DenseLayerSpec>[]; preset?: Preset };
+	earlyStopping?: Partial<EarlyStoppingSpec>;
+};
+
+/** Throws 400 with every schema violation at once; the input as a raw spec when none. */
+function checkSchema(input: unknown): RawJobSpec {
 	if (input === null || typeof input !== "object" || Array.isArray(input))
 		throw new InvalidInputError("Invalid training job: expected a JSON object.", {
 			field: "spec",
@@ -246,12 +249,11 @@ export function validateJobSpec(
 			{ field: problems[0].field, errors: problems },
 		);
 	}
-	// The schema has checked every type: what follows reads them as such.
-	const raw = input as Partial<Omit<JobSpec, "model" | "earlyStopping">> & {
-		model?: { layers?: Partial<DenseLayerSpec>[]; preset?: Preset };
-		earlyStopping?: Partial<EarlyStoppingSpec>;
-	};
-	const task = raw.task ?? JOB_SPEC_DEFAULTS.task;
+	return input as RawJobSpec;
+}
+
+/** The network: the given layers (with their defaults) or a preset's. */
+function modelOf(raw: RawJobSpec): JobSpec["model"] {
 	if (raw.model?.layers && raw.model.preset)
 		fail("model", "give either layers or a preset, not both");
 	const preset = raw.model?.layers ? null : (raw.model?.preset ?? JOB_SPEC_DEFAULTS.preset);
@@ -260,35 +262,36 @@ export function validateJobSpec(
 		activation: layer.activation ?? "relu",
 		dropout: layer.dropout ?? 0,
 	}));
-	const split = { ...(raw.split ?? JOB_SPEC_DEFAULTS.split) };
-	checkSplitFractions(split, "split");
+	return { layers, preset };
+}
 
-	let earlyStopping: EarlyStoppingSpec | null = null;
-	if (raw.earlyStopping) {
-		const monitor = raw.earlyStopping.monitor ?? (split.validation > 0 ? "val_loss" : "loss");
-		if (monitor.startsWith("val_") && !(split.validation > 0))
-			fail("earlyStopping.monitor", `${monitor} needs a validation split above 0`);
-		if (/accuracy$/.test(monitor) && task !== "classification")
-			fail(
-				"earlyStopping.monitor",
-				`${monitor} is for classification; use val_loss or val_mae`,
-			);
-		if (/mae$/.test(monitor) && task !== "regression")
-			fail(
-				"earlyStopping.monitor",
-				`${monitor} is for regression; use val_loss or val_accuracy`,
-			);
-		earlyStopping = {
-			monitor,
-			patience: raw.earlyStopping.patience ?? JOB_SPEC_DEFAULTS.earlyStopping.patience,
-			minDelta: raw.earlyStopping.minDelta ?? JOB_SPEC_DEFAULTS.earlyStopping.minDelta,
-			restoreBestWeights:
-				raw.earlyStopping.restoreBestWeights ??
-				JOB_SPEC_DEFAULTS.earlyStopping.restoreBestWeights,
-		};
-	}
+/** Early stopping with its defaults, its monitor checked against the split and the task. */
+function earlyStoppingOf(
+	given: Partial<EarlyStoppingSpec>,
+	split: { validation: number },
+	task: JobSpec["task"],
+): EarlyStoppingSpec {
+	const monitor = given.monitor ?? (split.validation > 0 ? "val_loss" : "loss");
+	if (monitor.startsWith("val_") && !(split.validation > 0))
+		fail("earlyStopping.monitor", `${monitor} needs a validation split above 0`);
+	if (/accuracy$/.test(monitor) && task !== "classification")
+		fail("earlyStopping.monitor", `${monitor} is for classification; use val_loss or val_mae`);
+	if (/mae$/.test(monitor) && task !== "regression")
+		fail("earlyStopping.monitor", `${monitor} is for regression; use val_loss or val_accuracy`);
+	return {
+		monitor,
+		patience: given.patience ?? JOB_SPEC_DEFAULTS.earlyStopping.patience,
+		minDelta: given.minDelta ?? JOB_SPEC_DEFAULTS.earlyStopping.minDelta,
+		restoreBestWeights:
+			given.restoreBestWeights ?? JOB_SPEC_DEFAULTS.earlyStopping.restoreBestWeights,
+	};
+}
 
-	const acceptance = { ...(raw.acceptance ?? {}) };
+/** Each acceptance threshold names a metric of the task and a non-empty range. */
+function checkAcceptanceThresholds(
+	acceptance: Partial<Record<MetricName, Threshold>>,
+	task: JobSpec["task"],
+): void {
 	for (const [metric, bounds] of Object.entries(acceptance) as [MetricName, Threshold][]) {
 		if (!(TASK_METRICS[task] as readonly string[]).includes(metric))
 			fail(
@@ -300,6 +303,23 @@ export function validateJobSpec(
 		if (bounds.min !== undefined && bounds.max !== undefined && bounds.min > bounds.max)
 			fail(`acceptance.${metric}`, `min ${bounds.min} is above max ${bounds.max}`);
 	}
+}
+
+/** Checks and completes a job spec; see the module comment. Does not change `input`. */
+export function validateJobSpec(
+	input: unknown,
+	randomSeed: () => number = () => Math.floor(Math.random() * 2 ** 31),
+): JobSpec {
+	const raw = checkSchema(input);
+	const task = raw.task ?? JOB_SPEC_DEFAULTS.task;
+	const model = modelOf(raw);
+	const split = { ...(raw.split ?? JOB_SPEC_DEFAULTS.split) };
+	checkSplitFractions(split, "split");
+	const earlyStopping = raw.earlyStopping
+		? earlyStoppingOf(raw.earlyStopping, split, task)
+		: null;
+	const acceptance = { ...(raw.acceptance ?? {}) };
+	checkAcceptanceThresholds(acceptance, task);
 	if (raw.features?.includes(raw.labelColumn as string))
 		fail("features", `the label column '${raw.labelColumn}' cannot also be a feature`);
 
@@ -308,7 +328,7 @@ export function validateJobSpec(
 		labelColumn: raw.labelColumn as string,
 		features: raw.features ? [...raw.features] : null,
 		task,
-		model: { layers, preset },
+		model,
 		optimizer: raw.optimizer ?? JOB_SPEC_DEFAULTS.optimizer,
 		learningRate: raw.learningRate ?? JOB_SPEC_DEFAULTS.learningRate,
 		epochs: raw.epochs ?? JOB_SPEC_DEFAULTS.epochs,
