@@ -25,7 +25,7 @@ import { startHealthServer, type HealthServer } from "../lib/health/health-serve
 import { runReadinessChecks } from "../lib/health/readiness";
 import { MODELFLEET_VERSION } from "../lib/version";
 import { nodeReadinessChecks } from "./health-checks";
-import { createRoleServices } from "./role-services";
+import { createRoleServices, type NodeContext } from "./role-services";
 
 export interface StartedNode {
 	broker: ServiceBroker;
@@ -48,25 +48,16 @@ function reachableHost(host: string, fallback: string): string {
 	return host === "0.0.0.0" || host === "::" ? fallback : host;
 }
 
-/**
- * Starts a node of a role: reads configuration, detects capacity, creates the broker with
- * the node's metadata and the role's services, starts it and prints what it runs.
- */
-export async function startNode(
+/** What the node announces to the fleet: its role, version, capacity and where it is reached. */
+function nodeMetadata(
 	role: NodeRole,
-	env: Environment,
-	print: (line: string) => void = line => console.log(line),
-): Promise<StartedNode> {
-	const config = loadNodeConfig(role, env);
-	fs.mkdirSync(config.dataDir, { recursive: true });
-	// Before anything reads a blob: a wrong or missing key stops the node here, naming the setting.
-	checkEncryptionKey(config.dataDir, config.encryptionKey);
-
-	const { capacity, warnings } = await detectCapacity(config.declaredCapacity);
+	config: Readonly<NodeConfig>,
+	capacity: NodeCapacity,
+): NodeMetadata {
 	const hostname = os.hostname();
 	const advertisedHost = reachableHost(config.host, hostname);
 	const scheme = config.httpsTls ? "https" : "http";
-	const metadata: NodeMetadata = {
+	return {
 		role,
 		version: MODELFLEET_VERSION,
 		startedAt: new Date().toISOString(),
@@ -84,18 +75,64 @@ export async function startNode(
 			: null,
 		trainerSlots: ROLE_SERVICES[role].includes(SERVICE.trainer) ? config.trainerSlots : null,
 	};
+}
+
+/**
+ * A promise rejected when NATS refuses the node's credentials or TLS: the start fails instead
+ * of waiting on Moleculer's retries, which would be refused the same way.
+ */
+function natsRefusal(): { refused: Promise<never>; refuse: (err: Error) => void } {
+	let refuse: (err: Error) => void = () => undefined;
+	const refused = new Promise<never>((_, reject) => (refuse = reject));
+	refused.catch(() => undefined);
+	return { refused, refuse: err => refuse(err) };
+}
+
+/** Creates the role's services, starts the broker and, when configured, the health server. */
+async function startServices(
+	role: NodeRole,
+	broker: ServiceBroker,
+	refused: Promise<never>,
+	context: Omit<NodeContext, "broker">,
+): Promise<HealthServer | null> {
+	const { config, database } = context;
+	for (const schema of createRoleServices({ ...context, broker })) {
+		broker.createService(schema);
+	}
+	await Promise.race([broker.start(), refused]);
+	if (config.healthPort === null) return null;
+	const checks = nodeReadinessChecks(role, broker, database);
+	return await startHealthServer({
+		host: config.host,
+		port: config.healthPort,
+		nodeID: broker.nodeID,
+		ready: () => runReadinessChecks(checks, HEALTH_CHECK_TIMEOUT_MS),
+	});
+}
+
+/**
+ * Starts a node of a role: reads configuration, detects capacity, creates the broker with
+ * the node's metadata and the role's services, starts it and prints what it runs.
+ */
+export async function startNode(
+	role: NodeRole,
+	env: Environment,
+	print: (line: string) => void = line => console.log(line),
+): Promise<StartedNode> {
+	const config = loadNodeConfig(role, env);
+	fs.mkdirSync(config.dataDir, { recursive: true });
+	// Before anything reads a blob: a wrong or missing key stops the node here, naming the setting.
+	checkEncryptionKey(config.dataDir, config.encryptionKey);
+
+	const { capacity, warnings } = await detectCapacity(config.declaredCapacity);
+	const metadata = nodeMetadata(role, config, capacity);
 
 	// The schema is brought up to date before any service can touch it.
 	const database = usesDatabase(role)
 		? await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir })
 		: null;
 
-	// Rejected when NATS refuses the node's credentials or TLS: the start fails instead of
-	// waiting on Moleculer's retries, which would be refused the same way.
-	let refuse: (err: Error) => void = () => undefined;
-	const refused = new Promise<never>((_, reject) => (refuse = reject));
-	refused.catch(() => undefined);
-
+	const { refused, refuse } = natsRefusal();
 	const inFlight = new InFlightCounter();
 	// Every call this node serves must bring an identity signed with the fleet secret.
 	const trust = new FleetTrust(fleetSecretOf(config));
@@ -115,27 +152,8 @@ export async function startNode(
 		await database?.close();
 	};
 	try {
-		for (const schema of createRoleServices({
-			config,
-			capacity,
-			inFlight,
-			database,
-			print,
-			broker,
-			trust,
-		})) {
-			broker.createService(schema);
-		}
-		await Promise.race([broker.start(), refused]);
-		if (config.healthPort !== null) {
-			const checks = nodeReadinessChecks(role, broker, database);
-			health = await startHealthServer({
-				host: config.host,
-				port: config.healthPort,
-				nodeID: broker.nodeID,
-				ready: () => runReadinessChecks(checks, HEALTH_CHECK_TIMEOUT_MS),
-			});
-		}
+		const context = { config, capacity, inFlight, database, print, trust };
+		health = await startServices(role, broker, refused, context);
 	} catch (err) {
 		await stop().catch(() => undefined);
 		throw err;
