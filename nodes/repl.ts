@@ -47,11 +47,10 @@ function replConfig(config: Readonly<NodeConfig>, env: Environment): NodeConfig 
 	};
 }
 
-/** Starts the REPL; resolves once it is open (it ends the process when the operator quits). */
-export async function runRepl(
-	env: Environment,
-	print: (line: string) => void = line => console.log(line),
-): Promise<void> {
+type ReplNodeConfig = Readonly<NodeConfig> & { nats: NonNullable<NodeConfig["nats"]> };
+
+/** The fleet settings the REPL joins with; ends the process when they are wrong or missing. */
+function loadReplConfig(env: Environment): ReplNodeConfig {
 	let config: Readonly<NodeConfig>;
 	try {
 		// The REPL reads the fleet settings a gateway reads (transporter, namespace, timeouts),
@@ -68,20 +67,15 @@ export async function runRepl(
 		);
 		process.exit(2);
 	}
+	return config as ReplNodeConfig;
+}
 
-	let session: FleetSession | null = null;
-	const broker = new ServiceBroker(
-		createBrokerOptions(replConfig(config, env), {
-			middlewares: [sessionIdentityMiddleware(async () => (await session?.token()) ?? null)],
-		}),
-	);
-	const stop = (): void => {
-		broker
-			.stop()
-			.catch(() => undefined)
-			.finally(() => process.exit(0));
-	};
-	process.on("SIGTERM", stop);
+/** Starts the broker (ending the process when it cannot join) and waits for the control services. */
+async function joinFleet(
+	broker: ServiceBroker,
+	config: ReplNodeConfig,
+	print: (line: string) => void,
+): Promise<void> {
 	try {
 		await broker.start();
 	} catch (err) {
@@ -101,16 +95,10 @@ export async function runRepl(
 				"fleet commands fail until the fleet's control node is up.",
 		);
 	}
+}
 
-	const fleet = new FleetSession(brokerClient(broker), print);
-	session = fleet;
-	if (config.apiKey !== null) {
-		await fleet.run({ kind: "login", key: config.apiKey });
-	} else {
-		print("no MODELFLEET_API_KEY: run 'fleet login <api-key>' before tenant-scoped commands.");
-	}
-	print("Type 'fleet help' for the fleet commands, 'help' for moleculer-repl's own.");
-
+/** Opens moleculer-repl with the `fleet …` command. */
+function openRepl(broker: ServiceBroker, fleet: FleetSession): void {
 	// moleculer-repl splits a line into words before a command sees it; `fleet` reads the line
 	// as typed, so a JSON request needs no shell quoting.
 	let lastLine = "";
@@ -138,4 +126,36 @@ export async function runRepl(
 	server.prependListener("line", (line: string) => {
 		lastLine = line;
 	});
+}
+
+/** Starts the REPL; resolves once it is open (it ends the process when the operator quits). */
+export async function runRepl(
+	env: Environment,
+	print: (line: string) => void = line => console.log(line),
+): Promise<void> {
+	const config = loadReplConfig(env);
+	let session: FleetSession | null = null;
+	const broker = new ServiceBroker(
+		createBrokerOptions(replConfig(config, env), {
+			middlewares: [sessionIdentityMiddleware(async () => (await session?.token()) ?? null)],
+		}),
+	);
+	const stop = (): void => {
+		broker
+			.stop()
+			.catch(() => undefined)
+			.finally(() => process.exit(0));
+	};
+	process.on("SIGTERM", stop);
+	await joinFleet(broker, config, print);
+
+	const fleet = new FleetSession(brokerClient(broker), print);
+	session = fleet;
+	if (config.apiKey !== null) {
+		await fleet.run({ kind: "login", key: config.apiKey });
+	} else {
+		print("no MODELFLEET_API_KEY: run 'fleet login <api-key>' before tenant-scoped commands.");
+	}
+	print("Type 'fleet help' for the fleet commands, 'help' for moleculer-repl's own.");
+	openRepl(broker, fleet);
 }
