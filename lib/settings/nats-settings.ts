@@ -134,51 +134,32 @@ export function redactNatsUrl(text: string): string {
 		.join(",");
 }
 
-/**
- * Resolves the NATS settings; every problem goes to `fail`, naming its setting. Null when
- * TRANSPORTER is unset (a node of one process), or when a problem was found.
- */
-export function resolveNatsSettings(
-	input: NatsSettingsInput,
-	fail: FailSetting,
-): NatsSettings | null {
-	const fileSettings: Array<[string, string | null]> = [
-		[NATS_SETTING.creds, input.credsFile],
-		[NATS_SETTING.nkeySeed, input.nkeySeedFile],
-		[NATS_SETTING.tlsCa, input.tlsCaFile],
-		[NATS_SETTING.tlsCert, input.tlsCertFile],
-		[NATS_SETTING.tlsKey, input.tlsKeyFile],
-	];
-	if (input.transporter === null) {
-		for (const [setting, value] of fileSettings)
-			if (value !== null)
-				fail(
-					setting,
-					`is set but TRANSPORTER is not: a node without TRANSPORTER uses no NATS`,
-				);
-		return null;
-	}
-	const problems = { count: 0 };
-	const note: FailSetting = (setting, problem) => {
-		problems.count++;
-		fail(setting, problem);
-	};
-
-	const parts = input.transporter.split(",").map(part => part.trim());
+/** TRANSPORTER's URLs, each problem noted; the ones that parse. */
+function parseServers(transporter: string, note: FailSetting): ServerUrl[] {
+	const parts = transporter.split(",").map(part => part.trim());
 	const urls: ServerUrl[] = [];
 	parts.forEach((part, i) => {
 		const parsed = parseServerUrl(part, parts.length === 1 ? "" : `URL ${i + 1} `);
 		if (typeof parsed === "string") note(NATS_SETTING.transporter, parsed);
 		else urls.push(parsed);
 	});
+	return urls;
+}
+
+/** The credentials the URLs carry; noted when they differ between URLs. */
+function urlAuth(urls: readonly ServerUrl[], note: FailSetting): NatsAuth {
 	const withCredentials = urls.filter(url => url.auth.kind !== "none");
 	if (withCredentials.some(url => !sameAuth(url.auth, withCredentials[0].auth)))
 		note(
 			NATS_SETTING.transporter,
 			"its URLs carry different credentials; give every URL the same ones, or only the first",
 		);
-	let auth: NatsAuth = withCredentials[0]?.auth ?? { kind: "none" };
+	return withCredentials[0]?.auth ?? { kind: "none" };
+}
 
+/** The node's credentials: the URL's, a creds file's or an nkey seed's; only one may be given. */
+function resolveAuth(input: NatsSettingsInput, fromUrl: NatsAuth, note: FailSetting): NatsAuth {
+	let auth = fromUrl;
 	const credentialSources = [
 		...(auth.kind !== "none" ? [`${NATS_SETTING.transporter} (${auth.kind} in the URL)`] : []),
 		...(input.credsFile !== null ? [NATS_SETTING.creds] : []),
@@ -213,7 +194,15 @@ export function resolveNatsSettings(
 			);
 		auth = { kind: "nkey", seedFile: input.nkeySeedFile };
 	}
+	return auth;
+}
 
+/** TLS when a TLS file is given or a URL asks for it (tls://); the files checked. */
+function resolveTls(
+	input: NatsSettingsInput,
+	urls: readonly ServerUrl[],
+	note: FailSetting,
+): NatsTls | null {
 	const tlsSettings =
 		input.tlsCaFile !== null || input.tlsCertFile !== null || input.tlsKeyFile !== null;
 	checkCaFile(note, NATS_SETTING.tlsCa, input.tlsCaFile);
@@ -222,10 +211,44 @@ export function resolveNatsSettings(
 		{ setting: NATS_SETTING.tlsCert, file: input.tlsCertFile },
 		{ setting: NATS_SETTING.tlsKey, file: input.tlsKeyFile },
 	);
-	const tls: NatsTls | null =
-		tlsSettings || urls.some(url => url.tls)
-			? { caFile: input.tlsCaFile, certFile: input.tlsCertFile, keyFile: input.tlsKeyFile }
-			: null;
+	return tlsSettings || urls.some(url => url.tls)
+		? { caFile: input.tlsCaFile, certFile: input.tlsCertFile, keyFile: input.tlsKeyFile }
+		: null;
+}
+
+/**
+ * Resolves the NATS settings; every problem goes to `fail`, naming its setting. Null when
+ * TRANSPORTER is unset (a node of one process), or when a problem was found.
+ */
+export function resolveNatsSettings(
+	input: NatsSettingsInput,
+	fail: FailSetting,
+): NatsSettings | null {
+	const fileSettings: Array<[string, string | null]> = [
+		[NATS_SETTING.creds, input.credsFile],
+		[NATS_SETTING.nkeySeed, input.nkeySeedFile],
+		[NATS_SETTING.tlsCa, input.tlsCaFile],
+		[NATS_SETTING.tlsCert, input.tlsCertFile],
+		[NATS_SETTING.tlsKey, input.tlsKeyFile],
+	];
+	if (input.transporter === null) {
+		for (const [setting, value] of fileSettings)
+			if (value !== null)
+				fail(
+					setting,
+					`is set but TRANSPORTER is not: a node without TRANSPORTER uses no NATS`,
+				);
+		return null;
+	}
+	const problems = { count: 0 };
+	const note: FailSetting = (setting, problem) => {
+		problems.count++;
+		fail(setting, problem);
+	};
+
+	const urls = parseServers(input.transporter, note);
+	const auth = resolveAuth(input, urlAuth(urls, note), note);
+	const tls = resolveTls(input, urls, note);
 
 	if (problems.count > 0) return null;
 	return {
