@@ -26,6 +26,95 @@ export function defaultNatsBucket(namespace: string): string {
 	return `${namespace.replace(/[^\w-]/g, "-")}-artifacts`;
 }
 
+type ParsedLocation = Exclude<ReturnType<typeof parseArtifactsLocation>, string>;
+
+/** The nats backend: its bucket and replicas, on the fleet's NATS (local, with a problem, without one). */
+function readNatsBackend(
+	read: EnvReader,
+	context: { namespace: string; nats: NatsSettings | null },
+	setting: string,
+): ArtifactsBackendSetting {
+	const bucket = read.string(
+		"MODELFLEET_ARTIFACTS_NATS_BUCKET",
+		defaultNatsBucket(context.namespace),
+	);
+	if (!/^[\w-]+$/.test(bucket)) {
+		read.fail(
+			"MODELFLEET_ARTIFACTS_NATS_BUCKET",
+			`"${bucket}" is not a bucket name (letters, digits, '-' and '_')`,
+		);
+	}
+	const replicas = read.number("MODELFLEET_ARTIFACTS_NATS_REPLICAS", 1, {
+		min: 1,
+		max: 5,
+		integer: true,
+	});
+	if (context.nats === null) {
+		read.fail(
+			setting,
+			"nats keeps the blobs on the fleet's NATS, but TRANSPORTER names no NATS server; set TRANSPORTER or use local",
+		);
+		return { kind: "local" };
+	}
+	const { servers, connection } = natsConnectOptions(context.nats);
+	return {
+		kind: "nats",
+		bucket,
+		replicas,
+		nats: { servers, connection, displayUrl: context.nats.displayUrl },
+	};
+}
+
+/** The s3 backend: its endpoint, credentials (both or neither), region and part size. */
+function readS3Backend(
+	read: EnvReader,
+	parsed: Extract<ParsedLocation, { kind: "s3" }>,
+): ArtifactsBackendSetting {
+	const endpoint = read.optionalString("MODELFLEET_ARTIFACTS_S3_ENDPOINT");
+	if (endpoint !== null && !/^https?:\/\/[^\s/]+/.test(endpoint)) {
+		read.fail(
+			"MODELFLEET_ARTIFACTS_S3_ENDPOINT",
+			`"${endpoint}" is not an http:// or https:// URL`,
+		);
+	}
+	const accessKeyId = read.optionalString("MODELFLEET_ARTIFACTS_S3_ACCESS_KEY_ID");
+	const secretAccessKey = read.optionalString("MODELFLEET_ARTIFACTS_S3_SECRET_ACCESS_KEY");
+	if ((accessKeyId === null) !== (secretAccessKey === null)) {
+		read.fail(
+			accessKeyId === null
+				? "MODELFLEET_ARTIFACTS_S3_ACCESS_KEY_ID"
+				: "MODELFLEET_ARTIFACTS_S3_SECRET_ACCESS_KEY",
+			"set both MODELFLEET_ARTIFACTS_S3_ACCESS_KEY_ID and MODELFLEET_ARTIFACTS_S3_SECRET_ACCESS_KEY, or neither (the AWS SDK's default credentials)",
+		);
+	}
+	const partText = read.raw("MODELFLEET_ARTIFACTS_S3_PART_BYTES");
+	let partBytes = S3_DEFAULT_PART_BYTES;
+	if (partText !== undefined) {
+		const bytes = parseByteSize(partText);
+		if (bytes === null || bytes < S3_MIN_PART_BYTES || bytes > S3_MAX_PART_BYTES) {
+			read.fail(
+				"MODELFLEET_ARTIFACTS_S3_PART_BYTES",
+				`"${partText}" is not a size from 5MiB to 5GiB (S3's part limits)`,
+			);
+		} else {
+			partBytes = bytes;
+		}
+	}
+	return {
+		kind: "s3",
+		bucket: parsed.bucket,
+		prefix: parsed.prefix,
+		endpoint,
+		region: read.string("MODELFLEET_ARTIFACTS_S3_REGION", "us-east-1"),
+		credentials:
+			accessKeyId !== null && secretAccessKey !== null
+				? { accessKeyId, secretAccessKey }
+				: null,
+		forcePathStyle: read.boolean("MODELFLEET_ARTIFACTS_S3_FORCE_PATH_STYLE", endpoint !== null),
+		partBytes,
+	};
+}
+
 /**
  * The backend setting of a node. `location` overrides MODELFLEET_ARTIFACTS (the arguments of
  * `modelfleet migrate-artifacts`), naming `setting` in its problems.
@@ -47,86 +136,9 @@ export function readArtifactsSetting(
 	switch (parsed.kind) {
 		case "local":
 			return parsed;
-		case "nats": {
-			const bucket = read.string(
-				"MODELFLEET_ARTIFACTS_NATS_BUCKET",
-				defaultNatsBucket(context.namespace),
-			);
-			if (!/^[\w-]+$/.test(bucket)) {
-				read.fail(
-					"MODELFLEET_ARTIFACTS_NATS_BUCKET",
-					`"${bucket}" is not a bucket name (letters, digits, '-' and '_')`,
-				);
-			}
-			const replicas = read.number("MODELFLEET_ARTIFACTS_NATS_REPLICAS", 1, {
-				min: 1,
-				max: 5,
-				integer: true,
-			});
-			if (context.nats === null) {
-				read.fail(
-					location.setting,
-					"nats keeps the blobs on the fleet's NATS, but TRANSPORTER names no NATS server; set TRANSPORTER or use local",
-				);
-				return { kind: "local" };
-			}
-			const { servers, connection } = natsConnectOptions(context.nats);
-			return {
-				kind: "nats",
-				bucket,
-				replicas,
-				nats: { servers, connection, displayUrl: context.nats.displayUrl },
-			};
-		}
-		case "s3": {
-			const endpoint = read.optionalString("MODELFLEET_ARTIFACTS_S3_ENDPOINT");
-			if (endpoint !== null && !/^https?:\/\/[^\s/]+/.test(endpoint)) {
-				read.fail(
-					"MODELFLEET_ARTIFACTS_S3_ENDPOINT",
-					`"${endpoint}" is not an http:// or https:// URL`,
-				);
-			}
-			const accessKeyId = read.optionalString("MODELFLEET_ARTIFACTS_S3_ACCESS_KEY_ID");
-			const secretAccessKey = read.optionalString(
-				"MODELFLEET_ARTIFACTS_S3_SECRET_ACCESS_KEY",
-			);
-			if ((accessKeyId === null) !== (secretAccessKey === null)) {
-				read.fail(
-					accessKeyId === null
-						? "MODELFLEET_ARTIFACTS_S3_ACCESS_KEY_ID"
-						: "MODELFLEET_ARTIFACTS_S3_SECRET_ACCESS_KEY",
-					"set both MODELFLEET_ARTIFACTS_S3_ACCESS_KEY_ID and MODELFLEET_ARTIFACTS_S3_SECRET_ACCESS_KEY, or neither (the AWS SDK's default credentials)",
-				);
-			}
-			const partText = read.raw("MODELFLEET_ARTIFACTS_S3_PART_BYTES");
-			let partBytes = S3_DEFAULT_PART_BYTES;
-			if (partText !== undefined) {
-				const bytes = parseByteSize(partText);
-				if (bytes === null || bytes < S3_MIN_PART_BYTES || bytes > S3_MAX_PART_BYTES) {
-					read.fail(
-						"MODELFLEET_ARTIFACTS_S3_PART_BYTES",
-						`"${partText}" is not a size from 5MiB to 5GiB (S3's part limits)`,
-					);
-				} else {
-					partBytes = bytes;
-				}
-			}
-			return {
-				kind: "s3",
-				bucket: parsed.bucket,
-				prefix: parsed.prefix,
-				endpoint,
-				region: read.string("MODELFLEET_ARTIFACTS_S3_REGION", "us-east-1"),
-				credentials:
-					accessKeyId !== null && secretAccessKey !== null
-						? { accessKeyId, secretAccessKey }
-						: null,
-				forcePathStyle: read.boolean(
-					"MODELFLEET_ARTIFACTS_S3_FORCE_PATH_STYLE",
-					endpoint !== null,
-				),
-				partBytes,
-			};
-		}
+		case "nats":
+			return readNatsBackend(read, context, location.setting);
+		case "s3":
+			return readS3Backend(read, parsed);
 	}
 }
