@@ -95,28 +95,41 @@ function enumerateAll(m: number): CoalitionPlan {
 	return { features: m, count, masks, weights, exact: true };
 }
 
-function sampleCoalitions(m: number, nsamples: number, random: SeededRandom): CoalitionPlan {
-	const sizes = Math.ceil((m - 1) / 2);
-	const paired = Math.floor((m - 1) / 2);
-	// The kernel's total weight per subset size (a paired size carries its complement's too).
+/** Coalitions chosen so far, and how many evaluations the budget has left. */
+interface CoalitionDraft {
+	masks: Uint8Array[];
+	weights: number[];
+	left: number;
+}
+
+/** The kernel's total weight per subset size, normalised (a paired size carries its complement's too). */
+function sizeWeightsOf(m: number, sizes: number, paired: number): number[] {
 	const sizeWeight = Array.from({ length: sizes }, (_, i) => {
 		const s = i + 1;
 		return ((m - 1) / (s * (m - s))) * (s <= paired ? 2 : 1);
 	});
 	const sum = sizeWeight.reduce((a, b) => a + b, 0);
 	for (let i = 0; i < sizes; i++) sizeWeight[i] /= sum;
+	return sizeWeight;
+}
 
-	const masks: Uint8Array[] = [];
-	const weights: number[] = [];
-	let left = nsamples;
+/** Enumerates whole subset sizes, smallest first, while the budget covers them; how many were. */
+function enumerateFullSizes(
+	m: number,
+	sizeWeight: readonly number[],
+	paired: number,
+	draft: CoalitionDraft,
+): number {
+	const sizes = sizeWeight.length;
+	const { masks, weights } = draft;
 	let remaining = [...sizeWeight];
 	let full = 0;
 	for (let s = 1; s <= sizes; s++) {
 		const isPaired = s <= paired;
 		const n = binomial(m, s) * (isPaired ? 2 : 1);
-		if ((left * remaining[s - 1]) / n < 1 - 1e-8) break;
+		if ((draft.left * remaining[s - 1]) / n < 1 - 1e-8) break;
 		full++;
-		left -= n;
+		draft.left -= n;
 		if (remaining[s - 1] < 1) {
 			const rest = 1 - remaining[s - 1];
 			remaining = remaining.map(w => w / rest);
@@ -133,52 +146,78 @@ function sampleCoalitions(m: number, nsamples: number, random: SeededRandom): Co
 			}
 		}
 	}
+	return full;
+}
+
+/**
+ * Draws coalitions of the sizes not enumerated until the budget is spent, then gives them the
+ * weight those sizes left.
+ */
+function drawCoalitions(
+	m: number,
+	nsamples: number,
+	sizeWeight: readonly number[],
+	paired: number,
+	full: number,
+	draft: CoalitionDraft,
+	random: SeededRandom,
+): void {
+	const { masks, weights } = draft;
 	const fixed = masks.length;
-	if (full < sizes && left > 0) {
-		// Draw sizes by their remaining weight; a paired size's draw brings its complement.
-		const draw = sizeWeight.slice(full).map((w, i) => (full + i + 1 <= paired ? w / 2 : w));
-		const total = draw.reduce((a, b) => a + b, 0);
-		const cumulative: number[] = [];
-		let acc = 0;
-		for (const w of draw) cumulative.push((acc += w / total));
-		const seen = new Map<string, number>();
-		// A new coalition takes a sample; one drawn again adds to its weight instead.
-		const add = (mask: Uint8Array): void => {
-			const key = mask.join("");
-			const at = seen.get(key);
-			if (at !== undefined) {
-				weights[at] += 1;
-				return;
-			}
-			seen.set(key, masks.length);
-			masks.push(mask);
-			weights.push(1);
-			left--;
-		};
-		const order = new Uint32Array(m);
-		for (let tries = 0; left > 0 && tries < 4 * nsamples; tries++) {
-			const u = random.next();
-			let k = 0;
-			while (k < cumulative.length - 1 && u >= cumulative[k]) k++;
-			const size = full + k + 1;
-			for (let i = 0; i < m; i++) order[i] = i;
-			// A partial Fisher–Yates shuffle: the first `size` places are a uniform subset.
-			const mask = new Uint8Array(m);
-			for (let i = 0; i < size; i++) {
-				const j = i + random.int(m - i);
-				const t = order[i];
-				order[i] = order[j];
-				order[j] = t;
-				mask[order[i]] = 1;
-			}
-			add(mask);
-			if (size <= paired && left > 0) add(mask.map(v => 1 - v));
+	// Draw sizes by their remaining weight; a paired size's draw brings its complement.
+	const draw = sizeWeight.slice(full).map((w, i) => (full + i + 1 <= paired ? w / 2 : w));
+	const total = draw.reduce((a, b) => a + b, 0);
+	const cumulative: number[] = [];
+	let acc = 0;
+	for (const w of draw) cumulative.push((acc += w / total));
+	const seen = new Map<string, number>();
+	// A new coalition takes a sample; one drawn again adds to its weight instead.
+	const add = (mask: Uint8Array): void => {
+		const key = mask.join("");
+		const at = seen.get(key);
+		if (at !== undefined) {
+			weights[at] += 1;
+			return;
 		}
-		// The drawn coalitions share the weight the enumerated sizes left.
-		const weightLeft = sizeWeight.slice(full).reduce((a, b) => a + b, 0);
-		const drawn = weights.slice(fixed).reduce((a, b) => a + b, 0);
-		for (let i = fixed; i < weights.length; i++) weights[i] *= weightLeft / drawn;
+		seen.set(key, masks.length);
+		masks.push(mask);
+		weights.push(1);
+		draft.left--;
+	};
+	const order = new Uint32Array(m);
+	for (let tries = 0; draft.left > 0 && tries < 4 * nsamples; tries++) {
+		const u = random.next();
+		let k = 0;
+		while (k < cumulative.length - 1 && u >= cumulative[k]) k++;
+		const size = full + k + 1;
+		for (let i = 0; i < m; i++) order[i] = i;
+		// A partial Fisher–Yates shuffle: the first `size` places are a uniform subset.
+		const mask = new Uint8Array(m);
+		for (let i = 0; i < size; i++) {
+			const j = i + random.int(m - i);
+			const t = order[i];
+			order[i] = order[j];
+			order[j] = t;
+			mask[order[i]] = 1;
+		}
+		add(mask);
+		if (size <= paired && draft.left > 0) add(mask.map(v => 1 - v));
 	}
+	// The drawn coalitions share the weight the enumerated sizes left.
+	const weightLeft = sizeWeight.slice(full).reduce((a, b) => a + b, 0);
+	const drawn = weights.slice(fixed).reduce((a, b) => a + b, 0);
+	for (let i = fixed; i < weights.length; i++) weights[i] *= weightLeft / drawn;
+}
+
+function sampleCoalitions(m: number, nsamples: number, random: SeededRandom): CoalitionPlan {
+	const sizes = Math.ceil((m - 1) / 2);
+	const paired = Math.floor((m - 1) / 2);
+	const sizeWeight = sizeWeightsOf(m, sizes, paired);
+	const draft: CoalitionDraft = { masks: [], weights: [], left: nsamples };
+	const full = enumerateFullSizes(m, sizeWeight, paired, draft);
+	if (full < sizes && draft.left > 0)
+		drawCoalitions(m, nsamples, sizeWeight, paired, full, draft, random);
+	const { masks, weights } = draft;
 	const out = new Uint8Array(masks.length * m);
 	masks.forEach((mask, i) => out.set(mask, i * m));
 	return {
