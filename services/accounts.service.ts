@@ -33,6 +33,8 @@ export interface SignedIdentity extends Identity {
 const NAME_RULE = { type: "string", pattern: /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/ } as const;
 
 export function accountsService(options: AccountsServiceOptions): ServiceSchema {
+	// Long because it is a service schema (a declaration, not a procedure): authenticate and the
+	// tenants.* and keys.* actions, each a few lines over the one accounts store.
 	const store = new AccountsStore(
 		options.database.db,
 		() => new Date(),

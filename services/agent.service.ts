@@ -43,6 +43,9 @@ interface AgentState {
 }
 
 export function agentService(options: AgentServiceOptions): ServiceSchema {
+	// Long because it is a service schema (a declaration, not a procedure): the status action, the
+	// fleet events it follows and the status/forget methods, each short, sharing the agent's
+	// state.
 	let state: AgentState;
 	const lostNodes = new LostNodes(options.nodeForgetMs);
 

@@ -123,6 +123,8 @@ const isStreamRequest = streamAliasMatcher(REST_ALIASES);
 const JSON_TYPE = /^application\/([\w.+-]*\+)?json\b/i;
 
 export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSettingsSchema> {
+	// Long because it is the gateway's schema (a declaration, not a procedure): its settings are
+	// the table of routes and aliases the mixins serve; the code in it is a few short hooks.
 	// The REST routes' JSON bodies, under the one decoding policy (lib/json-policy.ts).
 	const restJsonBody = jsonBodyParser({
 		limitBytes: JSON_BODY_BYTES,

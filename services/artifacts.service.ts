@@ -81,6 +81,8 @@ function isReadable(value: unknown): value is Readable {
 }
 
 export function artifactsService(options: ArtifactsServiceOptions): ServiceSchema {
+	// Long because it is a service schema (a declaration, not a procedure): the put, get, stat and
+	// gc actions and the GC timers, each short, sharing one artifact store.
 	const root = path.join(options.dataDir, "artifacts");
 	const store = new ArtifactStore(
 		{

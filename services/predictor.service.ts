@@ -64,6 +64,9 @@ interface InferParams {
 }
 
 export function predictorService(options: PredictorServiceOptions): ServiceSchema {
+	// Long because it is a service schema (a declaration, not a procedure): the infer, explain,
+	// load, unload and stats actions and the start/stop hooks, each short, sharing the predictor
+	// and its runtime pool.
 	let predictor: Predictor;
 	let pool: RuntimePool;
 	let blobs: LocalBlobs;

@@ -70,6 +70,8 @@ interface RunningJob {
 }
 
 export function trainerService(options: TrainerServiceOptions): ServiceSchema {
+	// Long because it is a service schema (a declaration, not a procedure): the run, cancel and
+	// status actions over the running jobs; the job flow itself is lib/training/job-runner.ts.
 	const running = new Map<string, RunningJob>();
 
 	return {

@@ -219,6 +219,8 @@ export function loadNodeConfig(
 	env: Environment,
 	options: LoadOptions = {},
 ): Readonly<NodeConfig> {
+	// Long because it is one flat table of settings read in order into one reader, so every wrong
+	// one is reported at once; splitting it would scatter the table, not simplify it.
 	const read = new EnvReader(env);
 
 	const transporter = read.optionalString("TRANSPORTER");

@@ -66,6 +66,9 @@ export function aliveSubject(prefix: string, nodeID: string): string {
 }
 
 export function lostNodeDetector(options: Partial<LostNodeOptions> = {}): Middleware {
+	// Long because it is a Moleculer middleware: its hooks (created, started, stopped,
+	// remoteAction) and the probe helpers share the pending calls and the NATS client held in this
+	// closure; each hook is short.
 	const settings: LostNodeOptions = { ...DEFAULT_LOST_NODE_OPTIONS, ...options };
 	const pending = new PendingCalls();
 	const probing = new Set<string>();

@@ -129,6 +129,9 @@ export function compileColumnCheck(
 	spec: TensorSpec,
 	imputedColumns: ReadonlySet<number>,
 ): ColumnCheck {
+	// Long because it compiles, once per input, one check closure per element type and imputation
+	// case: each branch is a short closure, picked here so the per-value loop has no branches of
+	// its own.
 	const { datatype } = spec;
 	const float = FLOATS.has(datatype);
 	// Integers and strings without features have no rule beyond their datatype's.

@@ -59,6 +59,9 @@ export function compileInstancesDecoder(
 	limits: Readonly<RequestLimits>,
 	check: ColumnCheck,
 ): InstancesDecoder {
+	// Long because it compiles, once per version, the row decoder the per-request path runs: the
+	// column checks and limits it closes over are resolved here, so decoding a row makes no
+	// lookups.
 	const [spec] = schema.inputs;
 	if (schema.inputs.length !== 1)
 		return unsupported(

@@ -197,6 +197,9 @@ export function compileRequestValidator(
 	limits: Partial<RequestLimits> = {},
 	options: RequestValidatorOptions = {},
 ): RequestValidator {
+	// Long because it compiles, once per version, the closures the per-request hot path runs: the
+	// input table, the limits and the per-input decoders they share live in this one scope, so a
+	// request pays no lookups.
 	const resolved = resolveRequestLimits(limits);
 	const validator = new Validator();
 	const compile = (rule: Record<string, unknown>): SyncCheckFunction =>
@@ -247,6 +250,8 @@ export function compileRequestValidator(
 	};
 
 	const decodeCurrent = (given: readonly OipRequestInput[]): DecodedRequest => {
+		// Long because it is the per-request decode loop itself (match, shape, size, decode each
+		// input): kept in one body so the hot path makes no extra calls per input.
 		const count = inputs.length;
 		for (let g = 0; g < given.length; g++) {
 			const tensor = given[g];

@@ -51,6 +51,8 @@ interface BatchParams {
 }
 
 export function batchPredictMixin(options: BatchPredictOptions): Partial<ServiceSchema> {
+	// Long because it is a mixin schema (a declaration, not a procedure): the batchPredict
+	// action's params rule and its handler, with the limits it closes over.
 	const maxJsonDepth = options.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH;
 
 	return gatewayMixin<CallerMethods>({

@@ -63,6 +63,9 @@ interface GuardedActionInfo {
 }
 
 export function callerMixin(options: CallerOptions): Partial<ServiceSchema> {
+	// Long because it is a mixin schema (a declaration, not a procedure): the lifecycle hooks and
+	// the checkCaller, signIdentity, authenticate and countAnonymousCaller methods, each short,
+	// sharing the rate limits.
 	const limits = resolveRateLimitOptions(options.rateLimit);
 	let check: CallerCheck | null = null;
 	const callerCheck = (): CallerCheck => {

@@ -81,6 +81,8 @@ async function predictionParts(
 }
 
 export function oipMixin(options: OipOptions): Partial<ServiceSchema> {
+	// Long because it is a mixin schema (a declaration, not a procedure): the Open Inference
+	// Protocol actions (v2Server … v2Infer, predict), each a few lines.
 	const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
 	const maxJsonDepth = options.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH;
 	let deps: InferRouteDeps | null = null;

@@ -24,6 +24,8 @@ export interface TrainingEventsOptions {
 }
 
 export function trainingEventsMixin(options: TrainingEventsOptions): Partial<ServiceSchema> {
+	// Long because it is a mixin schema (a declaration, not a procedure): the four training events
+	// feeding the SSE streams and the trainingEvents action that opens one.
 	/** Open SSE streams of training jobs, fed by the trainers' broadcast events. */
 	const streams = new EventStreams();
 	const maxStreamsPerKey = options.maxStreamsPerKey ?? 16;

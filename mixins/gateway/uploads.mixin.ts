@@ -70,6 +70,8 @@ function freshCallerOf(
 }
 
 export function uploadsMixin(options: UploadsOptions): Partial<ServiceSchema> {
+	// Long because it is a mixin schema (a declaration, not a procedure): the uploadDataset,
+	// uploadArtifact and uploadVersion actions, each a short handler.
 	const maxDatasetBytes = options.maxDatasetBytes ?? DEFAULT_MAX_DATASET_BYTES;
 
 	return gatewayMixin<CallerMethods>({

@@ -16,6 +16,8 @@ const ALIAS_RULE = { type: "string", min: 1, max: 64 } as const;
 
 /** Needs the domain-events mixin. */
 export function aliasesMixin({ db, versions }: RegistryStores): Partial<ServiceSchema> {
+	// Long because it is a mixin schema (a declaration, not a procedure): the aliases.set,
+	// aliases.delete, aliases.list and audit.list actions, each a few lines.
 	return {
 		actions: {
 			"aliases.set": requires("models.write", {

@@ -69,6 +69,8 @@ export function versionsMixin(
 	{ db, versions }: RegistryStores,
 	importModelFile: VersionImportDeps["importModelFile"],
 ): Partial<ServiceSchema> {
+	// Long because it is a mixin schema (a declaration, not a procedure): the seven versions.*
+	// actions, each a params rule and a short handler.
 	return {
 		actions: {
 			"versions.create": requires("models.write", {

@@ -60,6 +60,8 @@ function registryFor(ctx: Context): RegistryPort {
 
 /** Needs the fleet-nodes mixin (`fleet`, `isLeader`) and the domain-events mixin. */
 export function deploymentsMixin(options: DeploymentsMixinOptions): Partial<ServiceSchema> {
+	// Long because it is a mixin schema (a declaration, not a procedure): placements and the
+	// deployments.* actions, each short, and the reconcile wiring they share.
 	const { store } = options;
 	const deployments = new Deployments(store);
 	let reconciler: Reconciler;

@@ -45,6 +45,8 @@ async function viewerOf(ctx: Ctx<unknown>): Promise<FleetViewer> {
 
 /** Needs the tenant-access mixin (`requireAdminTenant`) and `reconcile`/`dispatch` methods. */
 export function fleetNodesMixin(inventory: NodeInventory): Partial<ServiceSchema> {
+	// Long because it is a mixin schema (a declaration, not a procedure): the nodes actions, the
+	// node events feeding the inventory and the fleet/isLeader methods, each short.
 	return {
 		actions: {
 			/**

@@ -46,6 +46,8 @@ function datasetOf(ctx: Context, ref: string): Promise<DatasetView> {
 
 /** Needs the fleet-nodes mixin (`fleet`, `isLeader`) and the domain-events mixin. */
 export function trainingQueueMixin(options: TrainingQueueMixinOptions): Partial<ServiceSchema> {
+	// Long because it is a mixin schema (a declaration, not a procedure): the jobs.* actions, the
+	// training events that move a job and the dispatch wiring, each short.
 	const { jobs } = options;
 	let dispatcher: TrainingDispatcher;
 	/** Failures the dispatcher broadcast, so this node's handler skips them when they come back. */
