@@ -128,6 +128,51 @@ function baseScores(value: unknown, where: string): number[] {
 	return [parameter(value, where)];
 }
 
+/** The learner's objective; one modelfleet runs, with the classes a multi-class one needs. */
+function readObjective(learner: Json, numClass: number): string {
+	const objective = object(learner.objective, "learner.objective").name;
+	if (typeof objective !== "string") fail("learner.objective.name is missing");
+	if (!(XGBOOST_OBJECTIVES as readonly string[]).includes(objective))
+		fail(`objective '${objective}' is not one modelfleet can run`);
+	if (objective.startsWith("multi:") && numClass < 2)
+		fail(`objective ${objective} needs learner_model_param.num_class ≥ 2, not ${numClass}`);
+	return objective;
+}
+
+/** The tree model of a gbtree or dart booster, with dart's tree weights. */
+function boosterModel(booster: Json): { model: Json; weightDrop: number[] | undefined } {
+	if (booster.name === "gbtree")
+		return { model: object(booster.model, "gradient_booster.model"), weightDrop: undefined };
+	if (booster.name === "dart") {
+		const inner = object(booster.gbtree, "gradient_booster.gbtree");
+		const model = object(inner.model, "gradient_booster.gbtree.model");
+		const weightDrop = numbers(booster.weight_drop, "gradient_booster.weight_drop");
+		return { model, weightDrop };
+	}
+	fail(
+		`booster '${String(booster.name)}' is not supported; modelfleet runs tree boosters (gbtree, dart)`,
+	);
+}
+
+/** The feature names and types: lists of strings, empty or one per feature. */
+function readFeatureLists(
+	learner: Json,
+	numFeatures: number,
+): { featureNames: string[]; featureTypes: string[] } {
+	const featureNames = (learner.feature_names ?? []) as unknown[];
+	const featureTypes = (learner.feature_types ?? []) as unknown[];
+	for (const [list, where] of [
+		[featureNames, "learner.feature_names"],
+		[featureTypes, "learner.feature_types"],
+	] as const) {
+		if (!Array.isArray(list) || list.some(name => typeof name !== "string"))
+			fail(`${where} is not a list of strings`);
+		if (list.length !== 0 && list.length !== numFeatures)
+			fail(`${where} has ${list.length} entries for ${numFeatures} features`);
+	}
+	return { featureNames: featureNames as string[], featureTypes: featureTypes as string[] };
+}
+
 /** @throws InvalidModelFileError saying which part of the document is wrong */
 export function readXgboostJsonModel(document: unknown): XgboostJsonModel {
 	const root = object(document, "the document");
@@ -140,27 +185,10 @@ export function readXgboostJsonModel(document: unknown): XgboostJsonModel {
 		1,
 		count(params.num_target ?? "1", "learner_model_param.num_target"),
 	);
-	const objective = object(learner.objective, "learner.objective").name;
-	if (typeof objective !== "string") fail("learner.objective.name is missing");
-	if (!(XGBOOST_OBJECTIVES as readonly string[]).includes(objective))
-		fail(`objective '${objective}' is not one modelfleet can run`);
-	if (objective.startsWith("multi:") && numClass < 2)
-		fail(`objective ${objective} needs learner_model_param.num_class ≥ 2, not ${numClass}`);
+	const objective = readObjective(learner, numClass);
 
 	const booster = object(learner.gradient_booster, "learner.gradient_booster");
-	let model: Json;
-	let weightDrop: number[] | undefined;
-	if (booster.name === "gbtree") {
-		model = object(booster.model, "gradient_booster.model");
-	} else if (booster.name === "dart") {
-		const inner = object(booster.gbtree, "gradient_booster.gbtree");
-		model = object(inner.model, "gradient_booster.gbtree.model");
-		weightDrop = numbers(booster.weight_drop, "gradient_booster.weight_drop");
-	} else {
-		fail(
-			`booster '${String(booster.name)}' is not supported; modelfleet runs tree boosters (gbtree, dart)`,
-		);
-	}
+	const { model, weightDrop } = boosterModel(booster);
 
 	const trees = array(model.trees, "gradient_booster.model.trees").map((tree, i) =>
 		readTree(tree, `trees[${i}]`, numFeatures),
@@ -184,17 +212,7 @@ export function readXgboostJsonModel(document: unknown): XgboostJsonModel {
 		);
 
 	const baseScore = baseScores(params.base_score ?? "0.5", "learner_model_param.base_score");
-	const featureNames = (learner.feature_names ?? []) as unknown[];
-	const featureTypes = (learner.feature_types ?? []) as unknown[];
-	for (const [list, where] of [
-		[featureNames, "learner.feature_names"],
-		[featureTypes, "learner.feature_types"],
-	] as const) {
-		if (!Array.isArray(list) || list.some(name => typeof name !== "string"))
-			fail(`${where} is not a list of strings`);
-		if (list.length !== 0 && list.length !== numFeatures)
-			fail(`${where} has ${list.length} entries for ${numFeatures} features`);
-	}
+	const { featureNames, featureTypes } = readFeatureLists(learner, numFeatures);
 
 	const version = Array.isArray(root.version) ? root.version.join(".") : undefined;
 	return {
@@ -205,12 +223,68 @@ export function readXgboostJsonModel(document: unknown): XgboostJsonModel {
 		numClass,
 		numTarget,
 		baseScore,
-		featureNames: featureNames as string[],
-		featureTypes: featureTypes as string[],
+		featureNames,
+		featureTypes,
 		trees,
 		treeInfo,
 		...(weightDrop !== undefined ? { weightDrop } : {}),
 	};
+}
+
+/** Walks a tree from the root: every child in range, leaves have no children, no node reached twice. */
+function checkTreeWalk(
+	where: string,
+	numFeatures: number,
+	leftChildren: readonly number[],
+	rightChildren: readonly number[],
+	splitIndices: readonly number[],
+): void {
+	const numNodes = leftChildren.length;
+	const seen = new Uint8Array(numNodes);
+	const stack = [0];
+	while (stack.length > 0) {
+		const node = stack.pop() as number;
+		if (seen[node]) fail(`${where}: node ${node} is reached twice (the tree has a cycle)`);
+		seen[node] = 1;
+		const left = leftChildren[node];
+		const right = rightChildren[node];
+		if (left === -1 && right === -1) continue;
+		for (const child of [left, right]) {
+			if (!Number.isInteger(child) || child < 0 || child >= numNodes)
+				fail(`${where}: node ${node} has child ${child}, outside 0…${numNodes - 1}`);
+		}
+		const feature = splitIndices[node];
+		if (!Number.isInteger(feature) || feature < 0 || feature >= numFeatures)
+			fail(
+				`${where}: node ${node} splits on feature ${feature}, but the model has ${numFeatures}`,
+			);
+		stack.push(left, right);
+	}
+}
+
+/** A tree's categorical splits: each names a categorical split node and a range of the categories. */
+function readCategories(tree: Json, where: string, numNodes: number, splitType: readonly number[]) {
+	const categories = optionalNumbers(tree.categories, `${where}.categories`);
+	const categoriesNodes = optionalNumbers(tree.categories_nodes, `${where}.categories_nodes`);
+	const categoriesSegments = optionalNumbers(
+		tree.categories_segments,
+		`${where}.categories_segments`,
+	);
+	const categoriesSizes = optionalNumbers(tree.categories_sizes, `${where}.categories_sizes`);
+	if (
+		categoriesSegments.length !== categoriesNodes.length ||
+		categoriesSizes.length !== categoriesNodes.length
+	)
+		fail(
+			`${where}: categories_nodes, categories_segments and categories_sizes differ in length`,
+		);
+	categoriesNodes.forEach((node, k) => {
+		if (node < 0 || node >= numNodes || splitType[node] !== 1)
+			fail(`${where}.categories_nodes[${k}] is ${node}, not a categorical split node`);
+		if (categoriesSegments[k] + categoriesSizes[k] > categories.length)
+			fail(`${where}: the categories of node ${node} run past the categories list`);
+	});
+	return { categories, categoriesNodes, categoriesSegments, categoriesSizes };
 }
 
 function readTree(value: unknown, where: string, numFeatures: number): XgboostTree {
@@ -245,48 +319,14 @@ function readTree(value: unknown, where: string, numFeatures: number): XgboostTr
 		tree.split_type === undefined ? new Array<number>(numNodes).fill(0) : field("split_type");
 	const sumHessian = tree.sum_hessian === undefined ? [] : field("sum_hessian");
 
-	// Walk from the root: every child in range, leaves have no children, no node reached twice.
-	const seen = new Uint8Array(numNodes);
-	const stack = [0];
-	while (stack.length > 0) {
-		const node = stack.pop() as number;
-		if (seen[node]) fail(`${where}: node ${node} is reached twice (the tree has a cycle)`);
-		seen[node] = 1;
-		const left = leftChildren[node];
-		const right = rightChildren[node];
-		if (left === -1 && right === -1) continue;
-		for (const child of [left, right]) {
-			if (!Number.isInteger(child) || child < 0 || child >= numNodes)
-				fail(`${where}: node ${node} has child ${child}, outside 0…${numNodes - 1}`);
-		}
-		const feature = splitIndices[node];
-		if (!Number.isInteger(feature) || feature < 0 || feature >= numFeatures)
-			fail(
-				`${where}: node ${node} splits on feature ${feature}, but the model has ${numFeatures}`,
-			);
-		stack.push(left, right);
-	}
+	checkTreeWalk(where, numFeatures, leftChildren, rightChildren, splitIndices);
 
-	const categories = optionalNumbers(tree.categories, `${where}.categories`);
-	const categoriesNodes = optionalNumbers(tree.categories_nodes, `${where}.categories_nodes`);
-	const categoriesSegments = optionalNumbers(
-		tree.categories_segments,
-		`${where}.categories_segments`,
+	const { categories, categoriesNodes, categoriesSegments, categoriesSizes } = readCategories(
+		tree,
+		where,
+		numNodes,
+		splitType,
 	);
-	const categoriesSizes = optionalNumbers(tree.categories_sizes, `${where}.categories_sizes`);
-	if (
-		categoriesSegments.length !== categoriesNodes.length ||
-		categoriesSizes.length !== categoriesNodes.length
-	)
-		fail(
-			`${where}: categories_nodes, categories_segments and categories_sizes differ in length`,
-		);
-	categoriesNodes.forEach((node, k) => {
-		if (node < 0 || node >= numNodes || splitType[node] !== 1)
-			fail(`${where}.categories_nodes[${k}] is ${node}, not a categorical split node`);
-		if (categoriesSegments[k] + categoriesSizes[k] > categories.length)
-			fail(`${where}: the categories of node ${node} run past the categories list`);
-	});
 
 	return {
 		numNodes,
