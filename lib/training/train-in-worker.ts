@@ -54,6 +54,31 @@ function rebuildError(error: { name: string; message: string; data?: Record<stri
 	return rebuilt;
 }
 
+/** Passes the worker's backend, progress and checkpoint messages on; false for the others. */
+function forwardToCallbacks(
+	message: WorkerMessage,
+	callbacks: TrainCallbacks,
+	pending: Promise<void>[],
+): boolean {
+	switch (message.type) {
+		case "backend":
+			callbacks.onBackend?.(message.backend);
+			return true;
+		case "progress":
+			callbacks.onProgress?.(message.progress);
+			return true;
+		case "checkpoint": {
+			const stored = Promise.resolve(callbacks.onCheckpoint?.(message.epoch, message.bytes));
+			// Awaited with the result; marked handled here so it cannot go unhandled first.
+			stored.catch(() => undefined);
+			pending.push(stored);
+			return true;
+		}
+		default:
+			return false;
+	}
+}
+
 export function trainInWorker(
 	request: TrainRequest,
 	callbacks: TrainCallbacks = {},
@@ -93,22 +118,8 @@ export function trainInWorker(
 			}
 		});
 		const handle = (message: WorkerMessage) => {
+			if (forwardToCallbacks(message, callbacks, pending)) return;
 			switch (message.type) {
-				case "backend":
-					callbacks.onBackend?.(message.backend);
-					break;
-				case "progress":
-					callbacks.onProgress?.(message.progress);
-					break;
-				case "checkpoint": {
-					const stored = Promise.resolve(
-						callbacks.onCheckpoint?.(message.epoch, message.bytes),
-					);
-					// Awaited with the result; marked handled here so it cannot go unhandled first.
-					stored.catch(() => undefined);
-					pending.push(stored);
-					break;
-				}
 				case "done":
 					// The worker may exit now; the result waits for the checkpoints being stored.
 					answered = true;
