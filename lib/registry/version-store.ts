@@ -112,30 +112,36 @@ function versionView(row: VersionRow, model: string, aliases: string[]): Version
 	};
 }
 
+/** The new version's pipeline, metrics and initial state, its spec checked; 400 when wrong. */
+function checkedVersionInput(input: VersionInput) {
+	const pipeline: PipelineSpec = {
+		pre: input.pipeline?.pre ?? [],
+		post: input.pipeline?.post ?? [],
+	};
+	const metrics = input.metrics ?? [];
+	checkVersionSpec({ schema: input.schema, pipeline, labels: input.labels ?? null, metrics });
+	const state = input.state ?? "Draft";
+	if (!INITIAL_STATES.includes(state)) {
+		throw new InvalidInputError(
+			`A version starts in one of ${INITIAL_STATES.join(", ")}, not ${state}.`,
+			{ field: "state" },
+		);
+	}
+	if (input.version === undefined && input.bump === undefined) {
+		throw new InvalidInputError(
+			"Give either version (e.g. 1.0.0) or bump (major, minor or patch).",
+			{ field: "version" },
+		);
+	}
+	return { pipeline, metrics, state };
+}
+
 /** Model versions and their aliases. Versions are immutable but for state, description and metrics. */
 export class VersionStore {
 	constructor(private readonly db: Db) {}
 
 	async create(scope: Scope, modelName: string, input: VersionInput): Promise<VersionView> {
-		const pipeline: PipelineSpec = {
-			pre: input.pipeline?.pre ?? [],
-			post: input.pipeline?.post ?? [],
-		};
-		const metrics = input.metrics ?? [];
-		checkVersionSpec({ schema: input.schema, pipeline, labels: input.labels ?? null, metrics });
-		const state = input.state ?? "Draft";
-		if (!INITIAL_STATES.includes(state)) {
-			throw new InvalidInputError(
-				`A version starts in one of ${INITIAL_STATES.join(", ")}, not ${state}.`,
-				{ field: "state" },
-			);
-		}
-		if (input.version === undefined && input.bump === undefined) {
-			throw new InvalidInputError(
-				"Give either version (e.g. 1.0.0) or bump (major, minor or patch).",
-				{ field: "version" },
-			);
-		}
+		const { pipeline, metrics, state } = checkedVersionInput(input);
 		const exact = input.version !== undefined ? parseVersion(input.version) : undefined;
 		// A bump races with another bump of the same model: the unique constraint refuses one,
 		// which then takes the next number.
