@@ -39,12 +39,32 @@ function alignedBuffer(size: number, alignAt: number): Buffer {
 	return Buffer.allocUnsafeSlow(size + pad).subarray(pad, pad + size);
 }
 
+/** Content-Length as a number, or null when absent or not a plain decimal. */
+function declaredLength(contentLength: string | undefined): number | null {
+	return contentLength !== undefined && /^\d{1,15}$/.test(contentLength.trim())
+		? Number(contentLength.trim())
+		: null;
+}
+
+/** The chunks as one buffer: the only chunk itself when no alignment is asked. */
+function joinChunks(
+	chunks: readonly Buffer[],
+	received: number,
+	alignAt: number | undefined,
+): Buffer {
+	if (alignAt === undefined && chunks.length === 1) return chunks[0];
+	const body = alignedBuffer(received, alignAt ?? 0);
+	let at = 0;
+	for (const chunk of chunks) {
+		chunk.copy(body, at);
+		at += chunk.length;
+	}
+	return body;
+}
+
 /** The whole body; 413 over the limit, 400 when the client stops sending part way. */
 export function readRequestBody(stream: Readable, options: BodyReadOptions): Promise<Buffer> {
-	const declared =
-		options.contentLength !== undefined && /^\d{1,15}$/.test(options.contentLength.trim())
-			? Number(options.contentLength.trim())
-			: null;
+	const declared = declaredLength(options.contentLength);
 	if (declared !== null && declared > options.limitBytes)
 		return Promise.reject(tooLarge(declared, options));
 	const alignAt = options.alignAt;
@@ -98,17 +118,7 @@ export function readRequestBody(stream: Readable, options: BodyReadOptions): Pro
 					resolve(target);
 					return;
 				}
-				if (alignAt === undefined && chunks.length === 1) {
-					resolve(chunks[0]);
-					return;
-				}
-				const body = alignedBuffer(received, alignAt ?? 0);
-				let at = 0;
-				for (const chunk of chunks) {
-					chunk.copy(body, at);
-					at += chunk.length;
-				}
-				resolve(body);
+				resolve(joinChunks(chunks, received, alignAt));
 			});
 		const onError = (): void =>
 			finish(() =>
