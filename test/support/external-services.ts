@@ -102,15 +102,23 @@ export function describeWithServices(
 		describe(name, body);
 		return;
 	}
-	const message = unreachableMessage(missing);
+	describeUnlessMissing(name, unreachableMessage(missing), body);
+}
+
+/**
+ * The one place a test block is skipped: `missing` says what the machine lacks. Skipped with a
+ * printed notice — or, under MODELFLEET_REQUIRE_SERVICES=1 (CI), a failing test instead, so no
+ * block can be skipped where it matters.
+ */
+export function describeUnlessMissing(name: string, missing: string, body: () => void): void {
 	if (servicesRequired()) {
 		describe(name, () => {
-			it("has the servers it needs", () => {
-				throw new Error(`MODELFLEET_REQUIRE_SERVICES=1 and ${message}`);
+			it("has what it needs", () => {
+				throw new Error(`MODELFLEET_REQUIRE_SERVICES=1 and ${missing}`);
 			});
 		});
 		return;
 	}
-	console.warn(`[modelfleet tests] NOTICE: skipping "${name}": ${message}.`);
+	console.warn(`[modelfleet tests] NOTICE: skipping "${name}": ${missing}.`);
 	describe.skip(name, body);
 }

@@ -1,6 +1,6 @@
 /** Tests that need programs on the machine (nats-server, openssl, PostgreSQL's binaries). */
 import { spawnSync } from "node:child_process";
-import { servicesRequired } from "./external-services";
+import { describeUnlessMissing } from "./external-services";
 
 /** Whether a program is on PATH. */
 export function hasProgram(name: string): boolean {
@@ -8,8 +8,8 @@ export function hasProgram(name: string): boolean {
 }
 
 /**
- * `describe` for tests that need programs (nats-server, openssl, PostgreSQL's): skipped with a
- * notice when one is missing, failed under MODELFLEET_REQUIRE_SERVICES=1.
+ * `describe` for tests that need programs (nats-server, openssl, PostgreSQL's): see
+ * describeUnlessMissing for what happens when one is missing.
  */
 export function describeWithPrograms(
 	programs: readonly string[],
@@ -21,15 +21,5 @@ export function describeWithPrograms(
 		describe(name, body);
 		return;
 	}
-	const message = `${missing.join(", ")} not found on PATH`;
-	if (servicesRequired()) {
-		describe(name, () => {
-			it("has the programs it needs", () => {
-				throw new Error(`MODELFLEET_REQUIRE_SERVICES=1 and ${message}`);
-			});
-		});
-		return;
-	}
-	console.warn(`[modelfleet tests] NOTICE: skipping "${name}": ${message}.`);
-	describe.skip(name, body);
+	describeUnlessMissing(name, `${missing.join(", ")} not found on PATH`, body);
 }
