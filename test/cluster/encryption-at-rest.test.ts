@@ -16,7 +16,7 @@ import { describeWithServices } from "../support/external-services";
 import { FAST_LOOPS, FleetProcesses } from "../support/fleet-processes";
 import { freePort } from "../support/node-process";
 import { apiClient } from "../support/test-node";
-import { waitFor } from "../support/wait";
+import { deployAndWait, publishModel, waitForWorkers } from "../support/fleet-api";
 import { MLP_SPEC } from "../unit/onnx/example-models";
 
 const OWNER_KEY = `mf_sealed-${randomUUID()}`;
@@ -54,19 +54,7 @@ describeWithServices(["nats", "postgres"], "encryption at rest across a fleet", 
 			MODELFLEET_POOL_THREADS: "1",
 			MODELFLEET_PLAINTEXT_DIR: `/tmp/${cluster.namespace}-plain`,
 		});
-		await waitFor(
-			"the fleet's gateway with its worker",
-			async () => {
-				const nodes = await apiClient(api, OWNER_KEY)("/nodes");
-				const list =
-					nodes.status === 200
-						? (nodes.body as Array<{ nodeID: string; available: boolean }>)
-						: [];
-				return list.some(n => n.nodeID === "worker" && n.available) ? true : undefined;
-			},
-			60_000,
-			250,
-		).catch(cluster.failWithLogs);
+		await waitForWorkers(api, OWNER_KEY, ["worker"]).catch(cluster.failWithLogs);
 	}, 90_000);
 
 	afterAll(async () => {
@@ -77,33 +65,13 @@ describeWithServices(["nats", "postgres"], "encryption at rest across a fleet", 
 
 	it("serves a model from the worker with no plaintext in the store or the worker's cache", async () => {
 		const owner = apiClient(api, OWNER_KEY);
-		await owner("/models", {
-			method: "POST",
-			body: { name: "mlp", task: "classification", framework: "onnx" },
-		});
-		const uploaded = await fetch(
-			`${api}/models/mlp/versions/upload?version=1.0.0&fileName=m.onnx&state=Validated`,
-			{
-				method: "POST",
-				headers: { authorization: `Bearer ${OWNER_KEY}` },
-				body: writeOnnxModel({ ...MLP_SPEC, docString: MARKER }),
-			},
+		await publishModel(
+			api,
+			OWNER_KEY,
+			"mlp",
+			writeOnnxModel({ ...MLP_SPEC, docString: MARKER }),
 		);
-		expect(uploaded.status).toBe(201);
-		const deployed = await owner("/deployments", {
-			method: "POST",
-			body: { model: "mlp", version: "1.0.0", replicas: 1 },
-		});
-		expect(deployed.status).toBe(201);
-		await waitFor(
-			"the model's replica ready on the worker",
-			async () => {
-				const view = (await owner("/deployments/mlp")).body as { readyReplicas: number };
-				return view.readyReplicas === 1 ? true : undefined;
-			},
-			60_000,
-			250,
-		).catch(cluster.failWithLogs);
+		await deployAndWait(api, OWNER_KEY, "mlp").catch(cluster.failWithLogs);
 		const predicted = await owner("/models/mlp/versions/1.0.0/predict", {
 			method: "POST",
 			body: {

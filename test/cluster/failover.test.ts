@@ -12,6 +12,7 @@ import { describeWithServices } from "../support/external-services";
 import { FAST_LOOPS, FleetProcesses } from "../support/fleet-processes";
 import { apiClient } from "../support/test-node";
 import { waitFor } from "../support/wait";
+import { publishModel, waitForWorkers } from "../support/fleet-api";
 import { writeMlpModel } from "../unit/onnx/example-models";
 
 const OWNER_KEY = `mf_failover-${randomUUID()}`;
@@ -40,37 +41,9 @@ describeWithServices(["nats", "postgres"], "failover when a replica's worker die
 		});
 		api = `${base}/api/v1`;
 		const owner = apiClient(api, OWNER_KEY);
-		await waitFor(
-			"the gateway with both workers",
-			async () => {
-				const nodes = await owner("/nodes");
-				if (nodes.status !== 200) return undefined;
-				const list = nodes.body as Array<{ nodeID: string; available: boolean }>;
-				return WORKERS.every(w => list.some(n => n.nodeID === w && n.available))
-					? true
-					: undefined;
-			},
-			60_000,
-			250,
-		).catch(cluster.failWithLogs);
+		await waitForWorkers(api, OWNER_KEY, WORKERS).catch(cluster.failWithLogs);
 
-		expect(
-			(
-				await owner("/models", {
-					method: "POST",
-					body: { name: "mlp", task: "classification", framework: "onnx" },
-				})
-			).status,
-		).toBe(201);
-		const uploaded = await fetch(
-			`${api}/models/mlp/versions/upload?version=1.0.0&fileName=m.onnx&state=Validated`,
-			{
-				method: "POST",
-				headers: { authorization: `Bearer ${OWNER_KEY}` },
-				body: writeMlpModel(),
-			},
-		);
-		expect(uploaded.status).toBe(201);
+		await publishModel(api, OWNER_KEY, "mlp", writeMlpModel());
 		const deployed = await owner("/deployments", {
 			method: "POST",
 			body: { model: "mlp", version: "1.0.0", replicas: 2 },

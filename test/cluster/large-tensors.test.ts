@@ -10,8 +10,8 @@ import { writeOnnxModel, type OnnxModelSpec } from "../../lib/onnx/onnx-writer";
 import { createPostgresDatabase } from "../support/databases";
 import { describeWithServices } from "../support/external-services";
 import { FAST_LOOPS, FleetProcesses } from "../support/fleet-processes";
-import { apiClient, startTestNode, type TestNode } from "../support/test-node";
-import { waitFor } from "../support/wait";
+import { startTestNode, type TestNode } from "../support/test-node";
+import { deployAndWait, publishModel, waitForWorkers } from "../support/fleet-api";
 import { writeMlpModel } from "../unit/onnx/example-models";
 
 const OWNER_KEY = `mf_large-${randomUUID()}`;
@@ -93,21 +93,6 @@ describeWithServices(["nats", "postgres"], "large requests across a fleet", () =
 	/** The all-in-one node's base URL. */
 	const singleUrl = (): string => single.node.httpUrl ?? "";
 
-	async function upload(api: string, name: string, bytes: Uint8Array): Promise<void> {
-		const owner = apiClient(api, OWNER_KEY);
-		const created = await owner("/models", {
-			method: "POST",
-			body: { name, task: "other", framework: "onnx" },
-		});
-		expect(created.status).toBe(201);
-		const uploaded = await fetch(
-			`${api}/models/${name}/versions/upload?version=1.0.0&fileName=m.onnx&state=Validated`,
-			{ method: "POST", headers: { authorization: `Bearer ${OWNER_KEY}` }, body: bytes },
-		);
-		if (uploaded.status !== 201)
-			throw new Error(`upload ${uploaded.status} ${await uploaded.text()}`);
-	}
-
 	function infer(
 		url: string,
 		model: string,
@@ -136,22 +121,12 @@ describeWithServices(["nats", "postgres"], "large requests across a fleet", () =
 			workerEnv: { MODELFLEET_MEMORY: "8GiB" },
 		});
 		single = await startTestNode(OWNER_KEY, { MODELFLEET_POOL_THREADS: "1" });
-		await waitFor(
-			"the fleet's gateway with its worker",
-			async () => {
-				const nodes = await apiClient(`${base}/api/v1`, OWNER_KEY)("/nodes");
-				const list =
-					nodes.status === 200
-						? (nodes.body as Array<{ nodeID: string; available: boolean }>)
-						: [];
-				return list.some(n => n.nodeID === "worker" && n.available) ? true : undefined;
-			},
-			60_000,
-			250,
-		).catch(cluster.failWithLogs);
+		await waitForWorkers(`${base}/api/v1`, OWNER_KEY, ["worker"]).catch(cluster.failWithLogs);
 		for (const api of [`${base}/api/v1`, single.api]) {
-			await upload(api, "wide", writeOnnxModel(WIDE_SPEC));
-			await upload(api, "mlp", writeMlpModel());
+			await publishModel(api, OWNER_KEY, "wide", writeOnnxModel(WIDE_SPEC), {
+				task: "other",
+			});
+			await publishModel(api, OWNER_KEY, "mlp", writeMlpModel(), { task: "other" });
 		}
 	}, 120_000);
 
@@ -221,22 +196,10 @@ describeWithServices(["nats", "postgres"], "large requests across a fleet", () =
 		const api = `${base}/api/v1`;
 		const model = heavyModel();
 		expect(model.length).toBeGreaterThan(200_000_000);
-		await upload(api, "heavy", model);
-		const owner = apiClient(api, OWNER_KEY);
-		const deployed = await owner("/deployments", {
-			method: "POST",
-			body: { model: "heavy", version: "1.0.0", replicas: 1 },
-		});
-		expect(deployed.status).toBe(201);
-		await waitFor(
-			"the heavy model's replica ready",
-			async () => {
-				const view = (await owner("/deployments/heavy")).body as { readyReplicas: number };
-				return view.readyReplicas === 1 ? true : undefined;
-			},
-			90_000,
-			500,
-		).catch(cluster.failWithLogs);
+		await publishModel(api, OWNER_KEY, "heavy", model, { task: "other" });
+		await deployAndWait(api, OWNER_KEY, "heavy", { timeoutMs: 90_000 }).catch(
+			cluster.failWithLogs,
+		);
 		const response = await infer(
 			base,
 			"heavy",
