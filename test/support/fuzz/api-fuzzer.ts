@@ -281,6 +281,29 @@ const REST_ROUTES: readonly RestRoute[] = [
 		body: () => ({}),
 	},
 	{
+		family: "explain",
+		method: "POST",
+		path: "/models/:model/explain",
+		body: (_w, f) => ({
+			...(f.inferBody() as Record<string, unknown>),
+			nsamples: f.pick([64, 0, -1, 1e9, 2 ** 53]),
+			background: f.pick<unknown>([
+				[[0, 0, 0, 0]],
+				{ dataset: "iris@1", rows: 1e9 },
+				"x",
+				[],
+			]),
+			output: f.pick<unknown>([0, 1, "logits", -1, null]),
+		}),
+	},
+	{ family: "downloads", method: "GET", path: "/models/:model/versions/:version/files" },
+	{
+		family: "downloads",
+		method: "GET",
+		path: "/models/:model/versions/:version/files/:file",
+	},
+	{ family: "nodes", method: "DELETE", path: "/nodes/:node" },
+	{
 		family: "predict",
 		method: "POST",
 		path: "/models/:model/predict",
@@ -490,6 +513,12 @@ export class ApiFuzzer {
 					return this.segment(
 						this.pick([w.jobId, "00000000-0000-4000-8000-000000000000"]),
 					);
+				case "file":
+					return this.segment(
+						this.pick(["m.onnx", "model-tfjs.tar", "../../etc/passwd"]),
+					);
+				case "node":
+					return this.segment(this.pick(["worker", "ghost", "gateway"]));
 				case "keyId":
 					return this.segment("00000000-0000-4000-8000-000000000000");
 				default:
@@ -505,6 +534,16 @@ export class ApiFuzzer {
 			: route.method;
 		const path = `/api/v1${this.fillPath(route.path)}${this.query(route.query === "list")}`;
 		const headers: Record<string, string> = { ...this.auth() };
+		if (route.family === "downloads" && this.chance(0.5))
+			headers.range = this.pick([
+				"bytes=0-99",
+				"bytes=-5",
+				"bytes=99999999999-",
+				"bytes=5-1",
+				"bytes=0-1,4-5",
+				"items=0-1",
+				"bytes=\u00ff",
+			]);
 		let body: Buffer | undefined;
 		if (route.body && method !== "GET") {
 			body = this.render(route.body(this.world, this));
