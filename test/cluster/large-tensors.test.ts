@@ -10,7 +10,7 @@ import { writeOnnxModel, type OnnxModelSpec } from "../../lib/onnx/onnx-writer";
 import { createPostgresDatabase } from "../support/databases";
 import { describeWithServices } from "../support/external-services";
 import { FAST_LOOPS, FleetProcesses } from "../support/fleet-processes";
-import { startTestNode, type TestNode } from "../support/test-node";
+import { apiClient, startTestNode, type TestNode } from "../support/test-node";
 import { deployAndWait, publishModel, waitForWorkers } from "../support/fleet-api";
 import { writeMlpModel } from "../unit/onnx/example-models";
 
@@ -192,7 +192,7 @@ describeWithServices(["nats", "postgres"], "large requests across a fleet", () =
 		});
 	}, 60_000);
 
-	it("deploys a 200 MB model file on a worker, which serves it", async () => {
+	it("deploys a 200 MB model file on a worker, which serves and explains it", async () => {
 		const api = `${base}/api/v1`;
 		const model = heavyModel();
 		expect(model.length).toBeGreaterThan(200_000_000);
@@ -211,5 +211,27 @@ describeWithServices(["nats", "postgres"], "large requests across a fleet", () =
 		expect(await response.json()).toMatchObject({
 			outputs: [{ name: "y", data: [2, 3, 4, 5] }],
 		});
+
+		// Explained on the worker that holds the deployed replica, over NATS: y₀ = x₀ + 1 against a
+		// zero background gives x₀ to feature 0 and nothing to the others.
+		const explained = await apiClient(api, OWNER_KEY)("/models/heavy/explain", {
+			method: "POST",
+			body: { instances: [[1, 2, 3, 4]], background: [[0, 0, 0, 0]], output: 0 },
+		});
+		expect(explained.status).toBe(200);
+		const [row] = (
+			explained.body as {
+				explanations: Array<{
+					baseValue: number;
+					output: number;
+					contributions: Record<string, number>;
+				}>;
+			}
+		).explanations;
+		expect(row.baseValue).toBeCloseTo(1, 5);
+		expect(row.output).toBeCloseTo(2, 5);
+		const values = Object.values(row.contributions);
+		expect(values[0]).toBeCloseTo(1, 5);
+		for (const v of values.slice(1)) expect(v).toBeCloseTo(0, 5);
 	}, 150_000);
 });
