@@ -5,6 +5,7 @@
  * registers the trained version (ONNX served by default, the TF.js files kept beside it). A
  * job that fails here goes back to the scheduler, which retries it elsewhere or marks it Failed.
  */
+import { trainedImportance } from "../lib/explain/trained-importance";
 import { fleetInternal } from "../lib/accounts/access";
 import { Readable } from "node:stream";
 import type { ServiceSchema } from "moleculer";
@@ -193,6 +194,11 @@ export function trainerService(options: TrainerServiceOptions): ServiceSchema {
 				await runJob(job.params, tenant, job.progress, ports, {
 					nodeID: this.broker.nodeID,
 					backend: options.backend ?? "auto",
+					assess: (outcome, run) =>
+						trainedImportance(outcome, {
+							seed: (run.spec as { seed: number }).seed,
+							datasetSha256: run.dataset.sha256,
+						}),
 				});
 			},
 		},

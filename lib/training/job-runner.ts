@@ -73,6 +73,8 @@ export interface TrainedVersion {
 		alternates: { format: string; artifact: StoredBlob }[];
 		split: TrainingOutcome["split"];
 		backend: TrainingOutcome["training"]["backend"];
+		/** What `options.assess` found (permutation importance on the test split). */
+		importance?: unknown;
 	};
 	state: TrainingOutcome["state"];
 }
@@ -108,6 +110,13 @@ export interface JobRunnerOptions {
 	backend?: BackendPreference;
 	/** The seam for tests: trains the parsed dataset (default runTrainingJob). */
 	train?: typeof runTrainingJob;
+	/**
+	 * Assesses the trained model before it is registered: its global importance on the test
+	 * split (lib/explain/trained-importance.ts, handed in by the trainer service: the explain
+	 * layer sits above training), kept as the version's `details.importance`. A failure is
+	 * reported as a warning and the version is registered without it.
+	 */
+	assess?: (outcome: TrainingOutcome, job: TrainingJobRun) => Promise<unknown>;
 }
 
 /** A running job as the trainer tracks it: its abort signal, and its epoch (updated here). */
@@ -135,7 +144,8 @@ export async function runJob<I>(
 	};
 	try {
 		const outcome = await train(job, base, progress, ports, options);
-		const version = await register(job, outcome, ports);
+		const importance = await assess(job, outcome, ports, options);
+		const version = await register(job, outcome, importance, ports);
 		ports.metrics.finished("completed");
 		const metrics: Record<string, number> = {};
 		for (const m of outcome.version.metrics) metrics[m.name] = m.value;
@@ -225,10 +235,30 @@ async function train<I>(
 	});
 }
 
+/** The outcome's assessment (options.assess); null when there is none or it failed. */
+async function assess<I>(
+	job: TrainingJobRun,
+	outcome: TrainingOutcome,
+	ports: JobRunnerPorts<I>,
+	options: JobRunnerOptions,
+): Promise<unknown> {
+	if (!options.assess) return null;
+	try {
+		return await options.assess(outcome, job);
+	} catch (err) {
+		ports.warn(
+			`Training job ${job.jobId}: no importance for its version:`,
+			(err as Error).message,
+		);
+		return null;
+	}
+}
+
 /** Stores the ONNX model and the TF.js files, and registers the version that serves the ONNX. */
 async function register<I>(
 	job: TrainingJobRun,
 	outcome: TrainingOutcome,
+	importance: unknown,
 	ports: JobRunnerPorts<I>,
 ): Promise<{ version: string }> {
 	const onnx = await ports.storeArtifact(outcome.onnx, () => ports.identity());
@@ -251,7 +281,12 @@ async function register<I>(
 			labels: outcome.version.labels,
 			metrics: outcome.version.metrics,
 			lineage: outcome.version.lineage,
-			details: { alternates, split: outcome.split, backend: outcome.training.backend },
+			details: {
+				alternates,
+				split: outcome.split,
+				backend: outcome.training.backend,
+				...(importance != null ? { importance } : {}),
+			},
 			state: outcome.state,
 		},
 		ports.identity(),

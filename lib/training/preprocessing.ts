@@ -77,6 +77,12 @@ export class Preprocessing {
 		this.outputWidth = width;
 	}
 
+	/** The network input columns input column `c` becomes: itself, or its one-hot block. */
+	columnsOf(c: number): number[] {
+		const width = this.features[c].kind === "categorical" ? this.widths[c] : 1;
+		return Array.from({ length: width }, (_, i) => this.offsets[c] + i);
+	}
+
 	/** The version's `pipeline.pre`: impute, standardize, then one-hot per categorical column, last first. */
 	get pipelineSteps(): PreStep[] {
 		const steps: PreStep[] = [

@@ -65,8 +65,16 @@ export interface TrainingOutcome {
 	onnx: Uint8Array;
 	tfjs: TfjsModelFiles | null;
 	training: TrainResult;
-	/** The test rows (dataset indices), their features and the TF.js predictions for them. */
-	test: { rows: Uint32Array; features: Float32Array; predictions: Float32Array | null };
+	/**
+	 * The test rows (dataset indices), their features, the TF.js predictions for them and
+	 * their targets (class indices or values).
+	 */
+	test: {
+		rows: Uint32Array;
+		features: Float32Array;
+		predictions: Float32Array | null;
+		truth: Int32Array | Float64Array;
+	};
 }
 
 function trainingData(
@@ -242,6 +250,11 @@ export async function runTrainingJob(input: TrainingJobInput): Promise<TrainingO
 		onnx,
 		tfjs: training.tfjs,
 		training,
-		test: { rows: split.test, features: testFeatures, predictions: training.predictions },
+		test: {
+			rows: split.test,
+			features: testFeatures,
+			predictions: training.predictions,
+			truth: targetsOf(targets, split.test),
+		},
 	};
 }

@@ -104,7 +104,8 @@ const LAYERS: readonly Layer[] = [
 	{
 		about:
 			"Explaining predictions where a version is served: TreeSHAP over the XGBoost model the " +
-			"runtime reads, KernelSHAP through the predictor's served model.",
+			"runtime reads, KernelSHAP through the predictor's served model; permutation importance " +
+			"of a trained network (on the trainer) or of a served version.",
 		modules: {
 			explain: [
 				"errors",
@@ -114,6 +115,7 @@ const LAYERS: readonly Layer[] = [
 				"predictor",
 				"registry",
 				"runtimes",
+				"training",
 			],
 		},
 	},

@@ -172,6 +172,33 @@ describe("runJob", () => {
 		expect(f.finished).toEqual(["completed"]);
 	});
 
+	it("keeps the assessment (global importance) in the version's details; a failed one only warns", async () => {
+		const f = fakes();
+		const importance = { method: "permutation", ranking: ["x"] };
+		const seen: unknown[] = [];
+		await runJob(JOB, "tenant-1", progress(), f.ports, {
+			nodeID: "worker-1",
+			train: fakeTrain(outcome),
+			assess: async (result, job) => {
+				seen.push(result.version.labels, job.jobId);
+				return importance;
+			},
+		});
+		expect(seen).toEqual([["a", "b"], JOB.jobId]);
+		expect(f.registered[0].version.details.importance).toEqual(importance);
+
+		const g = fakes();
+		await runJob(JOB, "tenant-1", progress(), g.ports, {
+			nodeID: "worker-1",
+			train: fakeTrain(outcome),
+			assess: () => Promise.reject(new Error("no rows")),
+		});
+		expect(g.registered).toHaveLength(1);
+		expect(g.registered[0].version.details).not.toHaveProperty("importance");
+		expect(g.warnings.join(" ")).toContain("no importance");
+		expect(g.events.map(e => e.event)).toContain("completed");
+	});
+
 	it("resumes from the checkpoint's bytes and says so in `started`", async () => {
 		const f = fakes({ [DATASET_SHA]: CSV, [CHECKPOINT_SHA]: "weights" });
 		let resumed: string | null = null;

@@ -7,6 +7,8 @@ import { parseDataset } from "../../../lib/datasets/parse-dataset";
 import { SeededRandom } from "../../../lib/datasets/seeded-random";
 import { compilePipeline } from "../../../lib/pipelines/compile-pipeline";
 import { checkVersionSpec } from "../../../lib/model-spec/version-spec";
+import { trainedImportance } from "../../../lib/explain/trained-importance";
+import { forwardNetwork } from "../../../lib/training/network-forward";
 import { validateJobSpec } from "../../../lib/training/job-spec";
 import { runTrainingJob, type TrainingOutcome } from "../../../lib/training/training-run";
 import type { EpochProgress } from "../../../lib/training/training-types";
@@ -102,6 +104,36 @@ describe("runTrainingJob on the shipped fixtures", () => {
 		);
 		const [served] = pipeline.preprocess([outcome.preprocessing.inputTensor(raw)]);
 		expect(Array.from(served.data as Float32Array)).toEqual(Array.from(outcome.test.features));
+
+		// Global importance on the test split, through the plain forward pass: its baseline is
+		// the test accuracy (the forward pass agrees with TF.js), a petal measure ranks first.
+		const rows = outcome.test.rows.length;
+		expect(
+			maxRelativeDifference(
+				Float32Array.from(
+					forwardNetwork(outcome.training.network, outcome.test.features, rows),
+				),
+				tfjs,
+			),
+		).toBeLessThan(1e-4);
+		const importance = await trainedImportance(outcome, {
+			seed: 3,
+			datasetSha256: iris.sha256,
+		});
+		expect(importance).toMatchObject({
+			method: "permutation",
+			metric: "accuracy",
+			rows,
+			repeats: 5,
+			seed: 3,
+			dataset: { sha256: iris.sha256, split: "test" },
+		});
+		expect(Math.abs(importance!.baseline - evaluation.accuracy)).toBeLessThanOrEqual(1 / rows);
+		expect(importance!.features.map(f => f.name)).toEqual(names);
+		expect(["petal_length", "petal_width"]).toContain(importance!.ranking[0]);
+		expect(
+			importance!.features.find(f => f.name === importance!.ranking[0])!.importance,
+		).toBeGreaterThan(0.1);
 	});
 
 	it("reaches test accuracy ≥ 0.95 on digits, ONNX equal to TF.js", async () => {
@@ -235,5 +267,16 @@ describe("runTrainingJob on the shipped fixtures", () => {
 		expect(maxRelativeDifference(onnx, outcome.test.predictions as Float32Array)).toBeLessThan(
 			1e-5,
 		);
+
+		// Importance by RMSE, per dataset feature (region's one-hot block shuffled as one), in
+		// the order of the price formula's spread: size (±100), region (±25), age (±10).
+		const importance = await trainedImportance(outcome, {
+			seed: 1,
+			datasetSha256: dataset.sha256,
+		});
+		expect(importance?.metric).toBe("rmse");
+		expect(importance?.baseline).toBeCloseTo(Math.sqrt(evaluation.mse), 1);
+		expect(importance?.ranking).toEqual(["size", "region", "age"]);
+		for (const f of importance!.features) expect(f.importance).toBeGreaterThan(0);
 	});
 });
