@@ -110,6 +110,7 @@ const REST_ALIASES = {
 	"POST models/:model/versions/:version/predict": `${SERVICE.api}.predict`,
 	"POST models/:model/explain": `${SERVICE.predictor}.explain`,
 	"POST models/:model/versions/:version/explain": `${SERVICE.predictor}.explain`,
+	"POST models/:model/versions/:version/importance": `${SERVICE.predictor}.importance`,
 	// Uploads stream through this gateway to the artifacts service part by part (bounded memory).
 	"POST artifacts": `stream:${SERVICE.api}.uploadArtifact`,
 	"POST models/:model/versions/upload": `stream:${SERVICE.api}.uploadVersion`,

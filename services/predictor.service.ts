@@ -36,6 +36,8 @@ import type { DatasetView } from "../lib/registry/dataset-store";
 import { domainEventsMixin, type DomainEventMethods } from "../mixins/domain-events.mixin";
 import { localBlobsMixin, type LocalBlobsService } from "../mixins/local-blobs.mixin";
 import { MODEL_REF_RULE, type Ctx } from "../mixins/params";
+import { importanceMixin } from "../mixins/predictor/importance.mixin";
+import type { PredictorParts } from "../mixins/predictor/predictor-parts";
 
 export interface PredictorServiceOptions {
 	dataDir: string;
@@ -86,12 +88,19 @@ export function predictorService(options: PredictorServiceOptions): ServiceSchem
 		blobPath: sha256 => blobs.path(sha256),
 		pool,
 	});
+	const parts: PredictorParts = {
+		predictor: () => predictor,
+		deps: depsFor,
+		blobs: () => blobs,
+		defaultTimeoutMs: options.defaultTimeoutMs,
+	};
 
 	return {
 		name: SERVICE.predictor,
 		mixins: [
 			domainEventsMixin(),
 			localBlobsMixin({ dataDir: options.dataDir, blobs: options.blobs }),
+			importanceMixin(parts),
 		],
 
 		actions: {

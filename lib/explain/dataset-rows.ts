@@ -10,7 +10,7 @@ import { NotFoundError } from "../errors";
 import { TtlCache } from "../cache/ttl-cache";
 import type { ServedModel } from "../predictor/served-model";
 import type { DatasetView } from "../registry/dataset-store";
-import { datasetInstances } from "./dataset-background";
+import { datasetInstances, labelledInstances } from "./dataset-background";
 import type { DatasetRowsLoader } from "./explain-model";
 
 export interface DatasetRowsDeps {
@@ -20,8 +20,47 @@ export interface DatasetRowsDeps {
 	readBlob(sha256: string): Promise<Readable | null>;
 }
 
+/** A dataset's rows with their labels, and the dataset they came from. */
+export interface LabelledRows {
+	instances: unknown[];
+	labels: (number | string | null)[];
+	ref: string;
+	sha256: string;
+}
+
 export class DatasetRows {
 	private readonly samples = new TtlCache<unknown[]>(10 * 60_000, 64);
+
+	/**
+	 * Labelled rows of a dataset for one call and one served version (permutation importance):
+	 * not cached, importance is asked for rarely and names the dataset it measures on.
+	 */
+	async labelled(
+		deps: DatasetRowsDeps,
+		model: ServedModel,
+		source: { dataset: string; rows: number; seed: number; labelColumn: string | null },
+	): Promise<LabelledRows> {
+		const view = await deps.getDataset(source.dataset);
+		const input = model.schema.inputs[0];
+		const names = input?.features?.map(f => f.name) ?? null;
+		const width = input?.shape[1] ?? names?.length ?? 0;
+		const file = await deps.readBlob(view.sha256);
+		if (file === null) throw new NotFoundError("dataset file", view.ref);
+		const parsed = await parseDataset(file, {
+			format: view.format as "csv" | "ndjson",
+			labelColumn: source.labelColumn ?? view.labelColumn ?? undefined,
+			maxBytes: Number.MAX_SAFE_INTEGER,
+		});
+		const labelled = labelledInstances(
+			parsed,
+			names,
+			width,
+			source.rows,
+			source.seed,
+			source.labelColumn ?? view.labelColumn,
+		);
+		return { ...labelled, ref: view.ref, sha256: view.sha256 };
+	}
 
 	/** The loader for one call (its caller's tenant) and one served version (its features). */
 	loader(deps: DatasetRowsDeps, model: ServedModel): DatasetRowsLoader {

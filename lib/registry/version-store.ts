@@ -296,7 +296,13 @@ export class VersionStore {
 		scope: Scope,
 		modelName: string,
 		selector: VersionSelector | string,
-		patch: { description?: string; metrics?: Metric[]; serving?: ServingSpec },
+		patch: {
+			description?: string;
+			metrics?: Metric[];
+			serving?: ServingSpec;
+			/** Global importance: replaces `details.importance`. */
+			importance?: Record<string, unknown>;
+		},
 	): Promise<VersionView> {
 		return this.db.transaction(async tx => {
 			const model = await findModel(tx, scope, modelName);
@@ -312,6 +318,14 @@ export class VersionStore {
 					description: patch.description ?? current.description,
 					metrics: [...merged.values()],
 					serving: patch.serving ?? current.serving,
+					...(patch.importance !== undefined
+						? {
+								details: {
+									...(current.details as Record<string, unknown>),
+									importance: patch.importance,
+								},
+							}
+						: {}),
 					updatedAt: new Date(),
 				})
 				.where(eq(modelVersions.id, current.id))

@@ -223,6 +223,8 @@ export function versionsMixin(
 					description: { type: "string", optional: true, max: 4096 },
 					metrics: METRICS_RULE,
 					serving: SERVING_RULE,
+					/** Global importance (predictor.importance), kept as `details.importance`. */
+					importance: { type: "object", optional: true },
 				},
 				async handler(
 					ctx: Ctx<
@@ -230,12 +232,13 @@ export function versionsMixin(
 							description?: string;
 							metrics?: Metric[];
 							serving?: ServingSpec;
+							importance?: Record<string, unknown>;
 						}
 					>,
 				) {
 					const scope = scopeOf(ctx);
 					const ref = parseVersionRef(ctx.params.model, ctx.params.version);
-					const { description, metrics, serving } = ctx.params;
+					const { description, metrics, serving, importance } = ctx.params;
 					const version = await audited(
 						db,
 						scope,
@@ -246,6 +249,7 @@ export function versionsMixin(
 								description,
 								metrics,
 								serving,
+								importance,
 							}),
 					);
 					const self = this as unknown as RegistryThis;

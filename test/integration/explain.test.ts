@@ -251,4 +251,126 @@ describe("POST /api/v1/models/{model}[/versions/{version}]/explain", () => {
 			).status,
 		).toBe(403);
 	});
+
+	describe("POST /api/v1/models/{model}/versions/{version}/importance", () => {
+		// y = x·w + 0.5 with a feature the model ignores (w = 0): it must score exactly 0.
+		const W = Float32Array.of(2, 0, -1, 0.5, 3);
+		const rows = Array.from({ length: 120 }, () => Array.from(uniform(random, M, -1, 1)));
+
+		beforeAll(async () => {
+			expect(
+				(
+					await request("/models", {
+						method: "POST",
+						body: { name: "lin0", task: "regression", framework: "onnx" },
+					})
+				).status,
+			).toBe(201);
+			const upload = await fetch(
+				`${testNode.api}/models/lin0/versions/upload?version=2.0.0`,
+				{
+					method: "POST",
+					headers: { authorization: `Bearer ${KEY}` },
+					body: writeLinearModel(W, 0.5),
+				},
+			);
+			expect(upload.status).toBe(201);
+			const csv = [
+				"f0,f1,f2,f3,f4,y",
+				...rows.map(
+					row => `${row.join(",")},${row.reduce((a, v, j) => a + v * W[j], 0.5)}`,
+				),
+			];
+			const dataset = await fetch(`${testNode.api}/datasets?name=lin0-eval&labelColumn=y`, {
+				method: "POST",
+				headers: { authorization: `Bearer ${KEY}`, "content-type": "text/csv" },
+				body: csv.join("\n") + "\n",
+			});
+			expect(dataset.status).toBe(201);
+		});
+
+		it("measures an imported version against a named dataset, keeps it with the version and shows it", async () => {
+			const answer = await request("/models/lin0/versions/2.0.0/importance", {
+				method: "POST",
+				body: { dataset: "lin0-eval", repeats: 3, seed: 4 },
+			});
+			expect(answer.status).toBe(200);
+			const body = answer.body as {
+				model: string;
+				version: string;
+				importance: {
+					method: string;
+					metric: string;
+					baseline: number;
+					rows: number;
+					repeats: number;
+					ranking: string[];
+					features: { name: string; importance: number; std: number; drops: number[] }[];
+					dataset: { ref: string; sha256: string };
+				};
+			};
+			expect(body).toMatchObject({ model: "lin0", version: "2.0.0" });
+			const { importance } = body;
+			expect(importance).toMatchObject({
+				method: "permutation",
+				metric: "rmse",
+				rows: 120,
+				repeats: 3,
+				dataset: { ref: "lin0-eval@1" },
+			});
+			expect(importance.baseline).toBeLessThan(1e-5);
+			expect(importance.ranking).toEqual(["f4", "f0", "f2", "f3", "f1"]);
+			const f1 = importance.features.find(f => f.name === "f1")!;
+			expect(f1).toMatchObject({ importance: 0, std: 0, drops: [0, 0, 0] });
+
+			const version = await request("/models/lin0/versions/2.0.0");
+			expect(version.status).toBe(200);
+			expect(
+				(version.body as { details: { importance: unknown } }).details.importance,
+			).toEqual(importance);
+		});
+
+		it("refuses a dataset without the label column (400), a viewer (403) and another tenant (404)", async () => {
+			const noLabel = await request("/models/lin0/versions/2.0.0/importance", {
+				method: "POST",
+				body: { dataset: "lin0-eval", labelColumn: "nope" },
+			});
+			expect(noLabel.status).toBe(400);
+			expect(JSON.stringify(noLabel.body)).toContain("nope");
+			const missing = await request("/models/lin0/versions/2.0.0/importance", {
+				method: "POST",
+				body: { dataset: "no-such-dataset" },
+			});
+			expect(missing.status).toBe(404);
+			const viewer = await request("/keys", {
+				method: "POST",
+				body: { name: "importance-viewer", role: "viewer" },
+			});
+			const asViewer = apiClient(testNode.api, (viewer.body as { key: string }).key);
+			expect(
+				(
+					await asViewer("/models/lin0/versions/2.0.0/importance", {
+						method: "POST",
+						body: { dataset: "lin0-eval" },
+					})
+				).status,
+			).toBe(403);
+			const tenant = await request("/tenants", {
+				method: "POST",
+				body: { name: "importance-other" },
+			});
+			const other = apiClient(
+				testNode.api,
+				(tenant.body as { ownerKey: { key: string } }).ownerKey.key,
+			);
+			expect(
+				(
+					await other("/models/lin0/versions/2.0.0/importance", {
+						method: "POST",
+						body: { dataset: "lin0-eval" },
+					})
+				).status,
+			).toBe(404);
+		});
+	});
 });

@@ -296,6 +296,18 @@ const REST_ROUTES: readonly RestRoute[] = [
 			output: f.pick<unknown>([0, 1, "logits", -1, null]),
 		}),
 	},
+	{
+		family: "explain",
+		method: "POST",
+		path: "/models/:model/versions/:version/importance",
+		body: (_w, f) => ({
+			dataset: f.pick<unknown>(["iris@1", "no-such", "", 7, null]),
+			rows: f.pick<unknown>([10, 0, -1, 1e9, "x"]),
+			repeats: f.pick<unknown>([1, 0, 51, 2 ** 53]),
+			labelColumn: f.pick<unknown>([undefined, "label", "nope", ""]),
+			metric: f.pick<unknown>([undefined, "accuracy", "rmse", "auc"]),
+		}),
+	},
 	{ family: "downloads", method: "GET", path: "/models/:model/versions/:version/files" },
 	{
 		family: "downloads",
