@@ -19,7 +19,14 @@ import { inferResponseParts, readInferBody } from "./infer-request";
 import { oipVersionRef } from "./oip-http";
 
 /** `POST /v2/models/{model}[/versions/{version}]/infer`, with its path parameters. */
-const INFER_PATH = /^\/v2\/models\/([^/?]+)(?:\/versions\/([^/?]+))?\/infer\/?(?:\?.*)?$/;
+const INFER_PATH = /^\/v2\/models\/([^/?]+)(?:\/versions\/([^/?]+))?\/infer\/?(?:\?(.*))?$/;
+
+/** The `version` of a query string (the first one), decoded; undefined when absent or empty. */
+function queryVersion(query: string | undefined): string | undefined {
+	if (query === undefined) return undefined;
+	const version = new URLSearchParams(query).get("version");
+	return version === null || version === "" ? undefined : version;
+}
 
 export interface InferRoute {
 	model: string;
@@ -36,7 +43,9 @@ export function matchInferRoute(
 	if (!match) return null;
 	try {
 		const model = decodeURIComponent(match[1]);
-		const version = match[2] !== undefined ? decodeURIComponent(match[2]) : undefined;
+		// The path's version, else the query's (`?version=`), as moleculer-web's routes take it.
+		const version =
+			match[2] !== undefined ? decodeURIComponent(match[2]) : queryVersion(match[3]);
 		if (
 			model.length === 0 ||
 			model.length > 256 ||

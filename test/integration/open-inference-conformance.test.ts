@@ -701,6 +701,37 @@ describe("Open Inference Protocol conformance", () => {
 			expectError(await call("/v2/nothing", { key: null }), 404, "Not found");
 		});
 	});
+
+	describe("the version query", () => {
+		const x = { inputs: [{ name: "x", shape: [1, 4], datatype: "FP32", data: [1, 2, 3, 4] }] };
+
+		it("is honoured on every infer path: an unknown version answers 404, a known one serves it", async () => {
+			expectError(
+				await call("/v2/models/mlp/infer?version=9.9.9", { json: x }),
+				404,
+				"9.9.9",
+			);
+			expectError(await call("/v2/models/mlp/infer/?version=9", { json: x }), 404, "9.0.0");
+			const known = await call("/v2/models/mlp/infer?version=1", { json: x });
+			expect(known.status).toBe(200);
+			expect(known.body.model_version).toBe("1.0.0");
+			// The path's version wins over the query's, as on the metadata routes.
+			const both = await call("/v2/models/mlp/versions/1/infer?version=9.9.9", { json: x });
+			expect(both.status).toBe(200);
+			const rest = await call("/api/v1/models/mlp/predict?version=9.9.9", {
+				json: { instances: [[1, 2, 3, 4]] },
+			});
+			expect(rest.status).toBe(404);
+			const batch = await fetch(`${base}/api/v1/models/mlp/batch-predict?version=9.9.9`, {
+				method: "POST",
+				headers: { authorization: `Bearer ${KEY}`, "content-type": "text/csv" },
+				body: "a,b,c,d\n1,2,3,4\n",
+			});
+			expect(batch.status).toBe(404);
+			expect(await call("/v2/models/mlp?version=9.9.9")).toMatchObject({ status: 404 });
+			expect(await call("/v2/models/mlp/ready?version=9.9.9")).toMatchObject({ status: 404 });
+		});
+	});
 });
 
 describe("Open Inference Protocol on a gateway with no predictor in reach", () => {

@@ -12,6 +12,25 @@ describe("matchInferRoute", () => {
 		});
 	});
 
+	it("takes the version query when the path names none (the path's wins)", () => {
+		expect(matchInferRoute("POST", "/v2/models/mlp/infer?version=9.9.9")).toEqual({
+			model: "mlp",
+			version: "9.9.9",
+		});
+		expect(matchInferRoute("POST", "/v2/models/mlp/infer/?a=1&version=2%2E0")).toEqual({
+			model: "mlp",
+			version: "2.0",
+		});
+		expect(matchInferRoute("POST", "/v2/models/mlp/versions/1/infer?version=9")).toEqual({
+			model: "mlp",
+			version: "1",
+		});
+		expect(matchInferRoute("POST", "/v2/models/mlp/infer?version=")).toEqual({ model: "mlp" });
+		expect(
+			matchInferRoute("POST", `/v2/models/mlp/infer?version=${"9".repeat(200)}`),
+		).toBeNull();
+	});
+
 	it("leaves every other request, and malformed names, to moleculer-web", () => {
 		expect(matchInferRoute("GET", "/v2/models/mlp/infer")).toBeNull();
 		expect(matchInferRoute("POST", "/v2/models/mlp")).toBeNull();
