@@ -34,6 +34,7 @@ import {
 	type ModelRepositoryOptions,
 } from "../mixins/gateway/model-repository.mixin";
 import { oipMixin, type OipOptions } from "../mixins/gateway/oip.mixin";
+import { tritonMixin } from "../mixins/gateway/triton.mixin";
 import {
 	trainingEventsMixin,
 	type TrainingEventsOptions,
@@ -156,6 +157,7 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 			edgeMixin(options, streamRoutes),
 			oipMixin(options),
 			modelRepositoryMixin(options),
+			tritonMixin(),
 			batchPredictMixin(options),
 			uploadsMixin(options),
 			downloadsMixin(),
@@ -253,6 +255,12 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 					// Infer reads its own body (JSON or binary tensors) once the key is checked.
 					bodyParsers: false,
 					aliases: {
+						// Before ":model": `stats` is the statistics of every model, not a model.
+						"GET stats": `${SERVICE.api}.v2Stats`,
+						"GET :model/stats": `${SERVICE.api}.v2Stats`,
+						"GET :model/versions/:version/stats": `${SERVICE.api}.v2Stats`,
+						"GET :model/config": `${SERVICE.api}.v2ModelConfig`,
+						"GET :model/versions/:version/config": `${SERVICE.api}.v2ModelConfig`,
 						"GET :model": `${SERVICE.api}.v2Model`,
 						"GET :model/versions/:version": `${SERVICE.api}.v2Model`,
 						"GET :model/ready": `${SERVICE.api}.v2ModelReady`,

@@ -20,6 +20,11 @@ import {
 	queueMetricHooks,
 	registerInferenceMetrics,
 } from "../lib/predictor/inference-metrics";
+import {
+	ModelStatistics,
+	countServed,
+	countingQueueHooks,
+} from "../lib/predictor/model-statistics";
 import { Predictor, type BatchingOverride, type PredictorDeps } from "../lib/predictor/predictor";
 import { SERVING_RULE } from "../lib/model-spec/version-spec";
 import type { VersionView } from "../lib/registry/version-store";
@@ -37,6 +42,7 @@ import { domainEventsMixin, type DomainEventMethods } from "../mixins/domain-eve
 import { localBlobsMixin, type LocalBlobsService } from "../mixins/local-blobs.mixin";
 import { MODEL_REF_RULE, type Ctx } from "../mixins/params";
 import { importanceMixin } from "../mixins/predictor/importance.mixin";
+import { statisticsMixin } from "../mixins/predictor/statistics.mixin";
 import type { PredictorParts } from "../mixins/predictor/predictor-parts";
 
 export interface PredictorServiceOptions {
@@ -74,6 +80,7 @@ export function predictorService(options: PredictorServiceOptions): ServiceSchem
 	let blobs: LocalBlobs;
 	const series = new MetricSeriesCap(options.maxMetricSeries ?? 1000);
 	const datasetRows = new DatasetRows();
+	const statistics = new ModelStatistics();
 
 	/** The fleet, as seen from one call (the caller's meta travels with it). */
 	const depsFor = (ctx: Context): PredictorDeps => ({
@@ -101,6 +108,7 @@ export function predictorService(options: PredictorServiceOptions): ServiceSchem
 			domainEventsMixin(),
 			localBlobsMixin({ dataDir: options.dataDir, blobs: options.blobs }),
 			importanceMixin(parts),
+			statisticsMixin(statistics),
 		],
 
 		actions: {
@@ -344,7 +352,14 @@ export function predictorService(options: PredictorServiceOptions): ServiceSchem
 						},
 					}),
 					queue: (tenant, model, version) =>
-						queueMetricHooks(metrics, tenant, model, version, series),
+						countingQueueHooks(
+							queueMetricHooks(metrics, tenant, model, version, series),
+							statistics,
+							tenant,
+							model,
+							version,
+						),
+					served: countServed(statistics),
 				},
 			);
 		},

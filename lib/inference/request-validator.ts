@@ -12,6 +12,7 @@
  * (`inputs[0] 'x' row 3 feature 'petal_width' (index 2)`) and the expected form, or a 413 when
  * the request is over a limit (rows per request, bytes of decoded data).
  */
+import { classificationCount } from "./classification";
 import Validator, { type SyncCheckFunction, type ValidationError } from "fastest-validator";
 import { InvalidInputError } from "../errors";
 import type { ModelSchema, TensorSpec } from "../model-spec/model-schema";
@@ -46,6 +47,8 @@ export interface DecodedRequest {
 	inputs: Tensor[];
 	/** The output names asked for; undefined for all. */
 	outputs?: string[];
+	/** Outputs asked for as their top k classes (Triton's classification extension), by name. */
+	classification?: Record<string, number>;
 	/** The batch size every input shares (the number of instances). */
 	rows: number;
 	/** Bytes the typed data holds, all inputs together (what maxRequestBytes counts). */
@@ -383,7 +386,13 @@ export function compileRequestValidator(
 		// is the same as left out.
 		if (body.id != null) decoded.id = body.id;
 		if (body.parameters != null) decoded.parameters = body.parameters;
-		if (body.outputs != null) decoded.outputs = body.outputs.map(o => o.name);
+		if (body.outputs != null) {
+			decoded.outputs = body.outputs.map(o => o.name);
+			for (const output of body.outputs) {
+				const k = classificationCount(output.parameters, output.name);
+				if (k !== undefined) (decoded.classification ??= {})[output.name] = k;
+			}
+		}
 		return decoded;
 	};
 }

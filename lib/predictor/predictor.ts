@@ -11,7 +11,12 @@ import {
 import { TtlCache } from "../cache/ttl-cache";
 import type { VersionView } from "../registry/version-store";
 import type { RuntimePool } from "../runtimes/pool/runtime-pool";
-import { ServedModel, type InferResult, type ServingOptions } from "./served-model";
+import {
+	ServedModel,
+	type InferResult,
+	type InferTiming,
+	type ServingOptions,
+} from "./served-model";
 import { OngoingRequests } from "./ongoing-requests";
 
 /** How the predictor reaches the rest of the fleet; the service provides them, tests fake them. */
@@ -34,6 +39,22 @@ export interface PredictorHooks {
 	cache?: ModelCacheHooks;
 	/** Batching hooks, per served version (model, version). */
 	queue?: (tenant: string, model: string, version: string) => BatchQueueHooks;
+	/**
+	 * An infer request for a resolved version ended (statistics): succeeded with its rows and
+	 * where its time went, or failed. Requests for a version that does not resolve are not told.
+	 */
+	served?: (event: ServedEvent) => void;
+}
+
+export interface ServedEvent {
+	tenant: string;
+	model: string;
+	version: string;
+	ok: boolean;
+	/** The whole request on this node, resolution included, ms. */
+	totalMs: number;
+	rows: number;
+	timing: InferTiming;
 }
 
 /**
@@ -128,18 +149,53 @@ export class Predictor {
 	): Promise<InferResult> {
 		this.active++;
 		let key: string | undefined;
+		const started = performance.now();
+		let version: VersionView | undefined;
+		const timing: InferTiming = { inputMs: 0, outputMs: 0 };
 		try {
-			const version = await this.resolve(deps, ref);
-			key = Predictor.key(ref.tenant, version.model, version.version);
+			const resolved = await this.resolve(deps, ref);
+			version = resolved;
+			key = Predictor.key(ref.tenant, resolved.model, resolved.version);
 			this.ongoing.begin(key);
-			return await this.cache.use(
+			const result = await this.cache.use(
 				key,
-				() => this.loader(deps, ref.tenant, version)(),
-				model => (model as ServedModel).infer(request, deadline),
+				() => this.loader(deps, ref.tenant, resolved)(),
+				model => (model as ServedModel).infer(request, deadline, timing),
 			);
+			this.tellServed(ref.tenant, resolved, true, started, result.rows, timing);
+			return result;
+		} catch (err) {
+			if (version !== undefined)
+				this.tellServed(ref.tenant, version, false, started, 0, timing);
+			throw err;
 		} finally {
 			this.active--;
 			if (key !== undefined) this.ongoing.end(key);
+		}
+	}
+
+	private tellServed(
+		tenant: string,
+		version: VersionView,
+		ok: boolean,
+		started: number,
+		rows: number,
+		timing: InferTiming,
+	): void {
+		const served = this.hooks.served;
+		if (served === undefined) return;
+		try {
+			served({
+				tenant,
+				model: version.model,
+				version: version.version,
+				ok,
+				totalMs: performance.now() - started,
+				rows,
+				timing,
+			});
+		} catch {
+			// Statistics must never break serving.
 		}
 	}
 

@@ -1,3 +1,4 @@
+import { classify } from "../inference/classification";
 import type { ArchiveLimits } from "../files/tar-files";
 import * as fs from "node:fs";
 import { BatchQueue, type BatchQueueHooks } from "../batching/batch-queue";
@@ -43,6 +44,14 @@ export interface ServingOptions {
 	warn(message: string): void;
 	/** How far a model archive (TF.js tar) may unpack; default DEFAULT_ARCHIVE_LIMITS. */
 	archiveLimits?: ArchiveLimits;
+}
+
+/** Where one request's time went on this node (filled in by `infer`), in ms. */
+export interface InferTiming {
+	/** Validation and pre-processing. */
+	inputMs: number;
+	/** Post-processing, the outputs asked for, classification. */
+	outputMs: number;
 }
 
 export interface InferResult {
@@ -216,26 +225,42 @@ export class ServedModel implements LoadedModel {
 	 * Validates, pre-processes, queues for a batch, runs, post-processes: one client request.
 	 * One await on the way (the batch): a version without pipeline steps skips their pass.
 	 */
-	async infer(request: unknown, deadline?: number): Promise<InferResult> {
+	async infer(request: unknown, deadline?: number, timing?: InferTiming): Promise<InferResult> {
+		const started = performance.now();
 		const decoded = this.validate(request);
 		const inputs = this.hasPre ? this.pipeline.preprocess(decoded.inputs) : decoded.inputs;
+		const queued = performance.now();
 		const ran = await this.queue.submit({
 			inputs,
 			rows: this.rowsChecked ? decoded.rows : undefined,
 			deadline,
 		});
+		const ranAt = performance.now();
 		const outputs = this.hasPost ? this.pipeline.post.apply(ran) : ran;
 		const wanted = decoded.outputs;
+		const picked = wanted ? pick(outputs, wanted) : outputs;
+		const classes = decoded.classification;
 		const result: InferResult = {
 			modelName: this.info.model,
 			modelVersion: this.info.version,
-			outputs: wanted ? pick(outputs, wanted) : outputs,
+			outputs:
+				classes === undefined
+					? picked
+					: picked.map(t =>
+							classes[t.name] !== undefined
+								? classify(t, classes[t.name], this.info.labels)
+								: t,
+						),
 			executionProvider: this.runtime.executionProvider,
 			steps: this.steps.length === 0 ? [] : [...this.steps],
 			rows: decoded.rows,
 		};
 		if (decoded.id !== undefined) result.id = decoded.id;
 		if (decoded.parameters !== undefined) result.parameters = decoded.parameters;
+		if (timing !== undefined) {
+			timing.inputMs = queued - started;
+			timing.outputMs = performance.now() - ranAt;
+		}
 		return result;
 	}
 

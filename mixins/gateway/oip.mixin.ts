@@ -17,6 +17,8 @@ import {
 import { oipError, oipVersionRef } from "../../lib/http/oip-http";
 import { matchInferRoute, serveInfer, type InferRouteDeps } from "../../lib/http/oip-infer-route";
 import { modelMetadata, type OipModelMetadata } from "../../lib/http/oip-metadata";
+import { versionState } from "../../lib/http/model-repository/repository-index";
+import { repositoryPort } from "../../lib/http/model-repository/repository-port";
 import {
 	encodeInferenceResponse,
 	type InferenceResponseParts,
@@ -39,8 +41,18 @@ import {
 
 export const DEFAULT_MAX_BODY_BYTES = 64 * 1024 ** 2;
 
-/** Triton's model repository extension, as `GET /v2` advertises it. */
-const MODEL_REPOSITORY_EXTENSION = "model_repository";
+/**
+ * The protocol extensions served, as `GET /v2` advertises them (Triton's names): binary
+ * tensors, the classification output parameter, model configuration, the model repository,
+ * statistics, and compressed bodies (`Content-Encoding`/`Accept-Encoding` gzip and deflate).
+ */
+export const OIP_EXTENSIONS = [
+	BINARY_TENSOR_EXTENSION,
+	"classification",
+	"model_configuration",
+	"model_repository",
+	"statistics",
+] as const;
 
 export interface OipOptions {
 	/** Services that must be available in the fleet for this gateway to be ready. */
@@ -138,7 +150,7 @@ export function oipMixin(options: OipOptions): Partial<ServiceSchema> {
 					return {
 						name: "modelfleet",
 						version: MODELFLEET_VERSION,
-						extensions: [BINARY_TENSOR_EXTENSION, MODEL_REPOSITORY_EXTENSION],
+						extensions: [...OIP_EXTENSIONS],
 					};
 				},
 			}),
@@ -187,7 +199,12 @@ export function oipMixin(options: OipOptions): Partial<ServiceSchema> {
 				},
 			}),
 
-			/** `GET /v2/models/{model}[/versions/{version}]/ready`: 200 when it exists and a predictor can serve it. */
+			/**
+			 * `GET /v2/models/{model}[/versions/{version}]/ready`: 200 when the repository index says
+			 * READY (a ready replica of the model's deployment serves the version), else 400 with the
+			 * index's state and reason — the same function answers both. 400, not 503: the protocol
+			 * answers "false" with a 4xx, as Triton does, and a not-ready model is no server fault.
+			 */
 			v2ModelReady: requires("models.read", {
 				params: modelVersionParams(),
 				async handler(ctx: HttpContext<ModelRef>) {
@@ -195,13 +212,18 @@ export function oipMixin(options: OipOptions): Partial<ServiceSchema> {
 						`${SERVICE.registry}.versions.get`,
 						oipVersionRef(ctx.params),
 					);
-					const ready =
-						version.artifact !== null &&
-						this.broker.registry
-							.getServiceList({ onlyAvailable: true, skipInternal: true })
-							.some(service => service.name === SERVICE.predictor);
-					if (!ready) ctx.meta.$statusCode = 503;
-					return { name: version.model, version: version.version, ready };
+					const deployment = await repositoryPort((action, params, opts) =>
+						ctx.call(action, params, opts),
+					).deployment(version.model);
+					const { state, reason } = versionState(version, deployment);
+					const ready = state === "READY";
+					if (!ready) ctx.meta.$statusCode = 400;
+					return {
+						name: version.model,
+						version: version.version,
+						ready,
+						...(ready ? {} : { state, reason }),
+					};
 				},
 			}),
 

@@ -281,12 +281,35 @@ describe("Open Inference Protocol conformance", () => {
 			},
 		);
 
-		it("says a model is ready, with and without a version", async () => {
-			for (const route of ["/v2/models/mlp/ready", "/v2/models/mlp/versions/1/ready"])
+		it("says a model is ready once a replica serves it, as the repository index says, with and without a version", async () => {
+			await call("/api/v1/models", {
+				json: { name: "ready-mlp", task: "other", framework: "onnx" },
+			});
+			const uploaded = await call(
+				"/api/v1/models/ready-mlp/versions/upload?version=1.0.0&state=Validated",
+				{ raw: writeMlpModel(), headers: { "content-type": "application/octet-stream" } },
+			);
+			expect(uploaded.status).toBe(201);
+			const routes = ["/v2/models/ready-mlp/ready", "/v2/models/ready-mlp/versions/1/ready"];
+			for (const route of routes)
 				expect(await call(route)).toMatchObject({
-					status: 200,
-					body: { name: "mlp", version: "1.0.0", ready: true },
+					status: 400,
+					body: {
+						name: "ready-mlp",
+						version: "1.0.0",
+						ready: false,
+						state: "UNAVAILABLE",
+					},
 				});
+			const loaded = await call("/v2/repository/models/ready-mlp/load", { method: "POST" });
+			expect(loaded.body).toMatchObject({ state: "READY" });
+			for (const route of routes)
+				expect(await call(route)).toEqual(
+					expect.objectContaining({
+						status: 200,
+						body: { name: "ready-mlp", version: "1.0.0", ready: true },
+					}),
+				);
 		});
 
 		it("answers 404 {error} for an unknown model or version, on every endpoint", async () => {
@@ -699,6 +722,213 @@ describe("Open Inference Protocol conformance", () => {
 		it("answers 404 {error} for a route the protocol does not have", async () => {
 			expectError(await call("/v2/models/mlp/infer"), 404, "Not found");
 			expectError(await call("/v2/nothing", { key: null }), 404, "Not found");
+		});
+	});
+
+	describe("Triton's extensions", () => {
+		const row = (values: number[]) => ({
+			inputs: [{ name: "x", shape: [values.length / 4, 4], datatype: "FP32", data: values }],
+		});
+
+		it("advertises every extension served", async () => {
+			const answer = await call("/v2", { key: null });
+			expectConforms("metadata_server_response", answer.body);
+			expect(answer.body.extensions).toEqual([
+				"binary_tensor_data",
+				"classification",
+				"model_configuration",
+				"model_repository",
+				"statistics",
+			]);
+		});
+
+		it("gives a version's model configuration as Triton's ModelConfig, 404 for an unknown one", async () => {
+			for (const route of ["/v2/models/mlp/config", "/v2/models/mlp/versions/1/config"]) {
+				const answer = await call(route);
+				expect(answer.status).toBe(200);
+				expect(answer.body).toEqual({
+					name: "mlp",
+					platform: "onnxruntime_onnx",
+					backend: "onnxruntime",
+					version_policy: { latest: { num_versions: 1 } },
+					max_batch_size: 64,
+					input: [
+						{
+							name: "x",
+							data_type: "TYPE_FP32",
+							format: "FORMAT_NONE",
+							dims: [4],
+							is_shape_tensor: false,
+							allow_ragged_batch: false,
+							optional: false,
+						},
+					],
+					output: ["logits", "probabilities"].map(name => ({
+						name,
+						data_type: "TYPE_FP32",
+						dims: [2],
+						label_filename: "",
+						is_shape_tensor: false,
+					})),
+					dynamic_batching: {
+						preferred_batch_size: [],
+						max_queue_delay_microseconds: 0,
+						preserve_ordering: false,
+						default_queue_policy: { max_queue_size: 1024 },
+					},
+					instance_group: [{ name: "mlp", kind: "KIND_AUTO", count: 1 }],
+					parameters: {},
+				});
+			}
+			expectError(await call("/v2/models/nothing/config"), 404, "nothing");
+			expectError(await call("/v2/models/mlp/versions/9/config"), 404, "9.0.0");
+			expectError(await call("/v2/models/mlp/config", { key: otherTenantKey }), 404, "mlp");
+		});
+
+		it("counts what was served in Triton's statistics: the requests sent, their rows, failures", async () => {
+			await upload("stats-mlp", writeMlpModel());
+			const before = await call("/v2/models/stats-mlp/stats");
+			expect(before.status).toBe(200);
+			expect(before.body.model_stats).toEqual([
+				expect.objectContaining({
+					name: "stats-mlp",
+					version: "1.0.0",
+					inference_count: 0,
+					execution_count: 0,
+					last_inference: 0,
+				}),
+			]);
+			const sizes = [1, 2, 3, 1, 5];
+			const started = Date.now();
+			for (const rows of sizes) {
+				const values = Array.from({ length: rows * 4 }, (_, i) => i % 7);
+				expect(
+					(await call("/v2/models/stats-mlp/infer", { json: row(values) })).status,
+				).toBe(200);
+			}
+			// Through the action route and the REST predict too: the predictor counts them all.
+			expect(
+				(await call("/v2/models/stats-mlp/versions/1/infer", { json: row([1, 2, 3, 4]) }))
+					.status,
+			).toBe(200);
+			expect(
+				(
+					await call("/api/v1/models/stats-mlp/predict", {
+						json: { instances: [[1, 2, 3, 4]] },
+					})
+				).status,
+			).toBe(200);
+			// Two that fail once the version is known (a wrong shape, a wrong datatype).
+			const bad = [
+				{ inputs: [{ name: "x", shape: [1, 3], datatype: "FP32", data: [1, 2, 3] }] },
+				{ inputs: [{ name: "x", shape: [1, 4], datatype: "INT8", data: [1, 2, 3, 4] }] },
+			];
+			for (const body of bad)
+				expect((await call("/v2/models/stats-mlp/infer", { json: body })).status).toBe(400);
+			const answer = await call("/v2/models/stats-mlp/stats");
+			expect(answer.status).toBe(200);
+			const [stat] = answer.body.model_stats as {
+				name: string;
+				version: string;
+				last_inference: number;
+				inference_count: number;
+				execution_count: number;
+				inference_stats: Record<string, { count: number; ns: number }>;
+				batch_stats: { batch_size: number; compute_infer: { count: number; ns: number } }[];
+			}[];
+			const requests = sizes.length + 2;
+			expect(stat.name).toBe("stats-mlp");
+			expect(stat.version).toBe("1.0.0");
+			expect(stat.inference_count).toBe(sizes.reduce((a, b) => a + b, 0) + 2);
+			const s = stat.inference_stats;
+			expect(s.success.count).toBe(requests);
+			expect(s.fail.count).toBe(bad.length);
+			expect(s.queue.count).toBe(requests);
+			expect(s.compute_input.count).toBe(requests);
+			expect(s.compute_infer.count).toBe(requests);
+			expect(s.compute_output.count).toBe(requests);
+			expect(s.cache_hit).toEqual({ count: 0, ns: 0 });
+			for (const name of ["success", "fail", "compute_infer"])
+				expect(s[name].ns).toBeGreaterThan(0);
+			expect(s.success.ns).toBeGreaterThanOrEqual(s.compute_infer.ns);
+			// Sequential requests each run alone: one execution per request, by its batch size.
+			expect(stat.execution_count).toBe(requests);
+			expect(stat.batch_stats.map(b => b.batch_size)).toEqual([1, 2, 3, 5]);
+			expect(stat.batch_stats.reduce((a, b) => a + b.compute_infer.count, 0)).toBe(requests);
+			expect(stat.last_inference).toBeGreaterThanOrEqual(started);
+			expect(stat.last_inference).toBeLessThanOrEqual(Date.now());
+
+			// The same entry by version, and among every model's; another tenant sees none of it.
+			const byVersion = await call("/v2/models/stats-mlp/versions/1/stats");
+			expect(byVersion.body.model_stats).toEqual([stat]);
+			const all = await call("/v2/models/stats");
+			expect(all.status).toBe(200);
+			expect(
+				(all.body.model_stats as { name: string }[]).find(m => m.name === "stats-mlp"),
+			).toEqual(stat);
+			const viewer = await call("/v2/models/stats-mlp/stats", { key: viewerKey });
+			expect(viewer.status).toBe(200);
+			const other = await call("/v2/models/stats", { key: otherTenantKey });
+			expect(other).toMatchObject({ status: 200, body: { model_stats: [] } });
+			expectError(
+				await call("/v2/models/stats-mlp/stats", { key: otherTenantKey }),
+				404,
+				"stats-mlp",
+			);
+			expectError(await call("/v2/models/nothing/stats"), 404, "nothing");
+			expectError(await call("/v2/models/stats-mlp/versions/9/stats"), 404, "9.0.0");
+		});
+
+		it("answers an output asked for by classification as its top classes, 'value:index'", async () => {
+			const values = [1, 2, 3, 4, -1, 0, 1, 0];
+			const plain = await call("/v2/models/mlp/infer", {
+				json: { ...row(values), outputs: [{ name: "probabilities" }] },
+			});
+			const probabilities = (plain.body.outputs as { data: number[] }[])[0].data;
+			const top = (r: number, k: number) =>
+				[0, 1]
+					.map(i => ({ i, p: probabilities[r * 2 + i] }))
+					.sort((a, b) => b.p - a.p || a.i - b.i)
+					.slice(0, k)
+					.map(({ i, p }) => `${p.toFixed(6)}:${i}`);
+			for (const k of [1, 2, 5]) {
+				const answer = await call("/v2/models/mlp/infer", {
+					json: {
+						...row(values),
+						outputs: [
+							{ name: "probabilities", parameters: { classification: k } },
+							{ name: "logits" },
+						],
+					},
+				});
+				expect(answer.status).toBe(200);
+				expectConforms("inference_response", answer.body);
+				const [classes, logits] = answer.body.outputs as {
+					name: string;
+					datatype: string;
+					shape: number[];
+					data: unknown[];
+				}[];
+				const kept = Math.min(k, 2);
+				expect(classes).toEqual({
+					name: "probabilities",
+					datatype: "BYTES",
+					shape: [2, kept],
+					data: [...top(0, kept), ...top(1, kept)],
+				});
+				expect(logits).toMatchObject({ name: "logits", datatype: "FP32", shape: [2, 2] });
+			}
+			for (const k of [0, -1, 1.5, "2"])
+				expectError(
+					await call("/v2/models/mlp/infer", {
+						json: {
+							...row(values),
+							outputs: [{ name: "probabilities", parameters: { classification: k } }],
+						},
+					}),
+					400,
+					"classification",
+				);
 		});
 	});
 

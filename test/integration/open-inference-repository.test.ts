@@ -198,6 +198,21 @@ describe("Open Inference Protocol model repository extension", () => {
 		expect(await index({ ready: true })).toEqual([]);
 	});
 
+	it("answers model readiness as the index says: 400 with its state and reason until loaded", async () => {
+		for (const [name, route] of [
+			["draft", "/v2/models/draft/ready"],
+			["mlp", "/v2/models/mlp/ready"],
+			["mlp", "/v2/models/mlp/versions/1/ready"],
+		]) {
+			const { state, reason } = (await entry(name, "1.0.0"))!;
+			expect(state).toBe("UNAVAILABLE");
+			expect(await call(route)).toEqual({
+				status: 400,
+				body: { name, version: "1.0.0", ready: false, state, reason },
+			});
+		}
+	});
+
 	it("loads a registered version as a one-replica deployment, ready to infer when it answers", async () => {
 		const loaded = await load("mlp");
 		expect(loaded).toEqual({
@@ -213,6 +228,10 @@ describe("Open Inference Protocol model repository extension", () => {
 		expect(await index({ ready: true })).toEqual([
 			{ name: "mlp", version: "1.0.0", state: "READY", reason: "" },
 		]);
+		expect(await call("/v2/models/mlp/ready")).toEqual({
+			status: 200,
+			body: { name: "mlp", version: "1.0.0", ready: true },
+		});
 		const answer = await infer("mlp");
 		expect(answer.status).toBe(200);
 		expect((answer.body as { outputs: { data: number[] }[] }).outputs[0].data).toEqual(
@@ -233,6 +252,7 @@ describe("Open Inference Protocol model repository extension", () => {
 			state: "UNAVAILABLE",
 			reason: "unloaded",
 		});
+		expect((await call("/v2/models/mlp/ready")).status).toBe(400);
 		// Unloading what is not loaded is not an error, as in Triton.
 		expect((await unload("mlp")).status).toBe(200);
 	});
@@ -262,6 +282,21 @@ describe("Open Inference Protocol model repository extension", () => {
 		});
 		expect((await call("/api/v1/deployments/triton-mlp")).body).toMatchObject({
 			batching: { enabled: true, maxBatchSize: 16, maxQueueDelayMicros: 100 },
+		});
+		// The model configuration extension gives the config back, as Triton writes it.
+		const config = await call("/v2/models/triton-mlp/config");
+		expect(config.status).toBe(200);
+		expect(config.body).toMatchObject({
+			name: "triton-mlp",
+			backend: "onnxruntime",
+			platform: "onnxruntime_onnx",
+			max_batch_size: 16,
+			input: [{ name: "x", data_type: "TYPE_FP32", dims: [4] }],
+			output: [
+				{ name: "logits", data_type: "TYPE_FP32", dims: [2] },
+				{ name: "probabilities", data_type: "TYPE_FP32", dims: [2] },
+			],
+			dynamic_batching: { max_queue_delay_microseconds: 100, preferred_batch_size: [4, 8] },
 		});
 		const answer = await infer("triton-mlp");
 		expect((answer.body as { outputs: { data: number[] }[] }).outputs[0].data).toEqual(

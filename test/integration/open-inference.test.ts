@@ -64,7 +64,13 @@ describe("Open Inference Protocol /v2", () => {
 		expect(server.body).toEqual({
 			name: "modelfleet",
 			version: expect.any(String),
-			extensions: ["binary_tensor_data", "model_repository"],
+			extensions: [
+				"binary_tensor_data",
+				"classification",
+				"model_configuration",
+				"model_repository",
+				"statistics",
+			],
 		});
 	});
 
@@ -86,9 +92,14 @@ describe("Open Inference Protocol /v2", () => {
 			name: "mlp",
 			versions: ["1.0.0"],
 		});
+		// Not deployed (a Draft): served on demand, but not ready, as the repository index says.
 		expect(await http("/v2/models/mlp/versions/1.0.0/ready")).toMatchObject({
-			status: 200,
-			body: { ready: true },
+			status: 400,
+			body: {
+				ready: false,
+				state: "UNAVAILABLE",
+				reason: expect.stringContaining("Validated"),
+			},
 		});
 	});
 
