@@ -33,6 +33,7 @@ import {
 	modelRepositoryMixin,
 	type ModelRepositoryOptions,
 } from "../mixins/gateway/model-repository.mixin";
+import { compressAnswers } from "../lib/http/content-encoding";
 import { oipMixin, type OipOptions } from "../mixins/gateway/oip.mixin";
 import { tritonMixin } from "../mixins/gateway/triton.mixin";
 import {
@@ -176,7 +177,7 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 					mappingPolicy: "restrict",
 					aliases: { "GET openapi.json": `${SERVICE.api}.openapi` },
 					bodyParsers: false,
-					use: [countAnonymous],
+					use: [countAnonymous, compressAnswers],
 				},
 				{
 					path: "/health",
@@ -193,7 +194,7 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 					authentication: true,
 					// JSON bodies are read by our parser (depth, NUL, UTF-8), not moleculer-web's.
 					bodyParsers: false,
-					use: [restJsonBody],
+					use: [compressAnswers, restJsonBody],
 					aliases: REST_ALIASES,
 					onBeforeCall(
 						ctx: Context<unknown, HttpMeta>,
@@ -238,7 +239,7 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 					path: "/v2",
 					mappingPolicy: "restrict",
 					bodyParsers: false,
-					use: [countAnonymous],
+					use: [countAnonymous, compressAnswers],
 					aliases: {
 						"GET /": `${SERVICE.api}.v2Server`,
 						"GET health/live": `${SERVICE.api}.v2Live`,
@@ -254,6 +255,8 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 					authentication: true,
 					// Infer reads its own body (JSON or binary tensors) once the key is checked.
 					bodyParsers: false,
+					// Answers are gzip- or deflate-compressed for clients that accept it.
+					use: [compressAnswers],
 					aliases: {
 						// Before ":model": `stats` is the statistics of every model, not a model.
 						"GET stats": `${SERVICE.api}.v2Stats`,
@@ -276,6 +279,7 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 						ctx.meta.oipBody = {
 							headerLength: req.headers[INFERENCE_HEADER_LENGTH],
 							contentLength: req.headers["content-length"],
+							contentEncoding: req.headers["content-encoding"],
 						};
 					},
 					onError: oipError,
@@ -288,6 +292,7 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 					mappingPolicy: "restrict",
 					authentication: true,
 					bodyParsers: false,
+					use: [compressAnswers],
 					aliases: {
 						"POST index": `stream:${SERVICE.api}.repositoryIndex`,
 						"POST models/:model/load": `stream:${SERVICE.api}.repositoryLoad`,
@@ -298,7 +303,10 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 						_route: unknown,
 						req: IncomingMessage,
 					) {
-						ctx.meta.oipBody = { contentLength: req.headers["content-length"] };
+						ctx.meta.oipBody = {
+							contentLength: req.headers["content-length"],
+							contentEncoding: req.headers["content-encoding"],
+						};
 					},
 					onError: oipError,
 				},

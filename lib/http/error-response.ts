@@ -71,7 +71,8 @@ const FRAMEWORK_ERRORS: Readonly<
 	"encoding.unsupported": {
 		status: 415,
 		type: "INVALID_INPUT",
-		message: "The request body's Content-Encoding is not supported; send it uncompressed.",
+		message:
+			"The request body's Content-Encoding is not supported; send it uncompressed, or as gzip or deflate.",
 	},
 	"charset.unsupported": {
 		status: 415,

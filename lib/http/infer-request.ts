@@ -9,16 +9,19 @@ import type { InferenceResponseParts } from "../inference/response-encoder";
 import type { InferResult } from "../predictor/served-model";
 import { DEFAULT_MAX_JSON_DEPTH } from "../json-policy";
 import { parseHeaderLength, parseInferBody } from "./oip-binary";
-import { readRequestBody } from "./request-body";
+import { bodyEncoding, readEncodedBody } from "./content-encoding";
 
 export interface InferBodyHeaders {
 	headerLength?: string | string[];
 	contentLength?: string;
+	/** `Content-Encoding`: gzip and deflate bodies are inflated (the limit counts inflated bytes). */
+	contentEncoding?: string | string[];
 }
 
 /**
  * Reads and parses an infer body under the size limit and the JSON decoding policy (depth,
- * NUL, UTF-8); 400 unless it is a JSON object.
+ * NUL, UTF-8), inflating a gzip or deflate body (the limit counts inflated bytes; 415 for
+ * another encoding); 400 unless it is a JSON object.
  */
 export async function readInferBody(
 	stream: Readable,
@@ -27,7 +30,7 @@ export async function readInferBody(
 	maxJsonDepth: number = DEFAULT_MAX_JSON_DEPTH,
 ): Promise<Record<string, unknown>> {
 	const headerLength = parseHeaderLength(headers.headerLength);
-	const body = await readRequestBody(stream, {
+	const body = await readEncodedBody(stream, bodyEncoding(headers.contentEncoding), {
 		limitBytes: maxBodyBytes,
 		limitSetting: "MODELFLEET_MAX_BODY_BYTES",
 		contentLength: headers.contentLength,

@@ -9,7 +9,8 @@ import type { Readable } from "node:stream";
 import { Errors } from "moleculer";
 import { InvalidInputError } from "../errors";
 import { parseClientJson } from "../json-policy";
-import { readRequestBody, type BodyReadOptions } from "./request-body";
+import { bodyEncoding, readEncodedBody, type BodyEncoding } from "./content-encoding";
+import type { BodyReadOptions } from "./request-body";
 
 /**
  * @throws RequestTooLargeError (413) over the limit, InvalidInputError (400) for a body that
@@ -17,9 +18,9 @@ import { readRequestBody, type BodyReadOptions } from "./request-body";
  */
 export async function readOptionalJson(
 	stream: Readable,
-	options: BodyReadOptions & { maxDepth?: number },
+	options: BodyReadOptions & { maxDepth?: number; contentEncoding?: string | string[] },
 ): Promise<unknown> {
-	const body = await readRequestBody(stream, options);
+	const body = await readEncodedBody(stream, bodyEncoding(options.contentEncoding), options);
 	if (body.toString("latin1").trim() === "") return undefined;
 	return parseClientJson(body, { maxDepth: options.maxDepth, expected: "send a JSON object." });
 }
@@ -46,7 +47,8 @@ function otherCharset(contentType: string | undefined): string | null {
 /**
  * A moleculer-web route middleware (`use`) that reads a JSON body into `req.body` under the
  * policy: an object or an array (an empty body is `{}`); 400 for anything else, 413 over the
- * limit, 415 for a compressed body or a charset other than UTF-8.
+ * limit (of inflated bytes, for a gzip or deflate body), 415 for another Content-Encoding or
+ * a charset other than UTF-8.
  */
 export function jsonBodyParser(
 	options: JsonBodyParserOptions,
@@ -57,17 +59,19 @@ export function jsonBodyParser(
 			next();
 			return;
 		}
-		const encoding = req.headers["content-encoding"];
-		if (encoding !== undefined && !/^\s*identity\s*$/i.test(encoding)) {
-			// The error writer phrases this type (FRAMEWORK_ERRORS): 415, send it uncompressed.
-			next(new Errors.MoleculerClientError(encoding, 415, "encoding.unsupported"));
+		let encoding: BodyEncoding | null;
+		try {
+			// gzip and deflate are inflated under the limit; any other answers 415.
+			encoding = bodyEncoding(req.headers["content-encoding"]);
+		} catch (err) {
+			next(err);
 			return;
 		}
 		if (otherCharset(req.headers["content-type"]) !== null) {
 			next(new Errors.MoleculerClientError("charset", 415, "charset.unsupported"));
 			return;
 		}
-		readRequestBody(req, {
+		readEncodedBody(req, encoding, {
 			limitBytes: options.limitBytes,
 			limitSetting: options.limitSetting,
 			contentLength: req.headers["content-length"],

@@ -5,7 +5,7 @@
  * much as the prediction itself. It does what that route does, in the same order: the caller
  * check both share (lib/http/caller.ts: key, rate limit, role; 401 / 429 / 403; the identity
  * then signed for the services), the body (JSON,
- * or the binary tensor extension; 400 / 413), then `predictor.infer` for the caller's tenant,
+ * or the binary tensor extension, either of them gzip or deflate; 400 / 413 / 415), then `predictor.infer` for the caller's tenant,
  * and the answer as JSON or binary — errors as `{"error": …}` with the same statuses. Every
  * other request goes to moleculer-web.
  */
@@ -16,6 +16,7 @@ import type { InferResult } from "../predictor/served-model";
 import type { RoutingMeta } from "../routing/traffic-middleware";
 import { INFERENCE_HEADER_LENGTH, binaryOutputChooser, encodeBinaryResponse } from "./oip-binary";
 import { inferResponseParts, readInferBody } from "./infer-request";
+import { writeBody } from "./content-encoding";
 import { oipVersionRef } from "./oip-http";
 
 /** `POST /v2/models/{model}[/versions/{version}]/infer`, with its path parameters. */
@@ -95,6 +96,7 @@ export async function serveInfer(
 			{
 				headerLength: req.headers[INFERENCE_HEADER_LENGTH],
 				contentLength: req.headers["content-length"],
+				contentEncoding: req.headers["content-encoding"],
 			},
 			deps.maxBodyBytes,
 			deps.maxJsonDepth,
@@ -116,23 +118,29 @@ export async function serveInfer(
 		const parts = inferResponseParts(result, false);
 		const headers: Record<string, string> = servedBy ? { [deps.servedByHeader]: servedBy } : {};
 		const binary = encodeBinaryResponse(parts, binaryOutputChooser(request));
+		// Compressed when the client accepts gzip or deflate (and the answer is worth it).
 		if (binary !== null) {
-			res.writeHead(200, {
-				...headers,
-				"Content-Type": "application/octet-stream",
-				"Inference-Header-Content-Length": String(binary.headerLength),
-				"Content-Length": String(binary.body.length),
-			});
-			res.end(binary.body);
+			await writeBody(
+				req,
+				res,
+				200,
+				{
+					...headers,
+					"Content-Type": "application/octet-stream",
+					"Inference-Header-Content-Length": String(binary.headerLength),
+				},
+				binary.body,
+			);
 			return;
 		}
 		const text = JSON.stringify(encodeInferenceResponse(parts));
-		res.writeHead(200, {
-			...headers,
-			"Content-Type": "application/json; charset=utf-8",
-			"Content-Length": String(Buffer.byteLength(text)),
-		});
-		res.end(text);
+		await writeBody(
+			req,
+			res,
+			200,
+			{ ...headers, "Content-Type": "application/json; charset=utf-8" },
+			Buffer.from(text),
+		);
 	} catch (err) {
 		// A refused request may still be sending its body: read it away so the connection stays usable.
 		if (!req.readableEnded) req.resume();

@@ -17,7 +17,11 @@ export interface HttpMeta extends RoutingMeta {
 	/** The Content-Type of an upload's body: raw, or multipart/form-data. */
 	uploadContentType?: string;
 	/** The HTTP headers an Open Inference Protocol infer body is read by, copied before the call. */
-	oipBody?: { headerLength?: string | string[]; contentLength?: string };
+	oipBody?: {
+		headerLength?: string | string[];
+		contentLength?: string;
+		contentEncoding?: string | string[];
+	};
 	/** The Content-Type of a batch prediction's body, copied before the call. */
 	batchContentType?: string;
 	/** A download's conditional and range headers, copied before the call. */

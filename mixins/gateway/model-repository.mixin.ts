@@ -42,6 +42,7 @@ export function modelRepositoryMixin(options: ModelRepositoryOptions): Partial<S
 			limitBytes: maxBodyBytes,
 			limitSetting: "MODELFLEET_MAX_BODY_BYTES",
 			contentLength: ctx.meta.oipBody?.contentLength,
+			contentEncoding: ctx.meta.oipBody?.contentEncoding,
 		});
 
 	return {

@@ -6,8 +6,10 @@
  * with its status and `{error}` body. Every JSON body is checked against the spec's schemas.
  */
 import * as fs from "node:fs";
+import * as http from "node:http";
 import * as os from "node:os";
 import * as path from "node:path";
+import * as zlib from "node:zlib";
 import Ajv, { type ValidateFunction } from "ajv";
 import { load as loadYaml } from "js-yaml";
 import { startNode, type StartedNode } from "../../nodes/start-node";
@@ -929,6 +931,166 @@ describe("Open Inference Protocol conformance", () => {
 					400,
 					"classification",
 				);
+		});
+	});
+
+	describe("compressed bodies and answers (gzip, deflate)", () => {
+		const rows = 64;
+		const x = Array.from({ length: rows * 4 }, (_, i) => (i % 9) - 4);
+		const request = {
+			inputs: [{ name: "x", shape: [rows, 4], datatype: "FP32", data: x }],
+		};
+
+		/** A request whose answer is read raw (fetch would inflate it and hide the encoding). */
+		function raw(
+			route: string,
+			init: { method?: string; headers?: Record<string, string>; body?: Buffer } = {},
+		): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
+			return new Promise((resolve, reject) => {
+				const req = http.request(
+					`${base}${route}`,
+					{
+						method: init.method ?? (init.body ? "POST" : "GET"),
+						headers: { authorization: `Bearer ${KEY}`, ...init.headers },
+					},
+					res => {
+						const chunks: Buffer[] = [];
+						res.on("data", chunk => chunks.push(chunk as Buffer));
+						res.on("end", () =>
+							resolve({
+								status: res.statusCode ?? 0,
+								headers: res.headers,
+								body: Buffer.concat(chunks),
+							}),
+						);
+					},
+				);
+				req.on("error", reject);
+				req.end(init.body);
+			});
+		}
+
+		it("takes gzip and deflate request bodies, JSON and binary, as the same request", async () => {
+			const plain = await call("/v2/models/mlp/infer", { json: request });
+			expect(plain.status).toBe(200);
+			for (const [encoding, pack] of [
+				["gzip", zlib.gzipSync],
+				["deflate", zlib.deflateSync],
+			] as const) {
+				const answer = await raw("/v2/models/mlp/infer", {
+					headers: { "content-type": "application/json", "content-encoding": encoding },
+					body: pack(JSON.stringify(request)),
+				});
+				expect(answer.status).toBe(200);
+				expect(JSON.parse(answer.body.toString())).toEqual(plain.body);
+				// The same through moleculer-web's route (the versioned path takes it there too).
+				const versioned = await raw("/v2/models/mlp/versions/1/infer", {
+					headers: { "content-type": "application/json", "content-encoding": encoding },
+					body: pack(JSON.stringify(request)),
+				});
+				expect(versioned.status).toBe(200);
+				expect(JSON.parse(versioned.body.toString()).outputs).toEqual(plain.body.outputs);
+			}
+			const header = Buffer.from(
+				JSON.stringify({
+					inputs: [
+						{
+							name: "x",
+							shape: [rows, 4],
+							datatype: "FP32",
+							parameters: { binary_data_size: rows * 16 },
+						},
+					],
+				}),
+			);
+			const binaryBody = Buffer.concat([header, Buffer.from(Float32Array.from(x).buffer)]);
+			const binary = await raw("/v2/models/mlp/infer", {
+				headers: {
+					"content-type": "application/octet-stream",
+					"content-encoding": "gzip",
+					"inference-header-content-length": String(header.length),
+				},
+				body: zlib.gzipSync(binaryBody),
+			});
+			expect(binary.status).toBe(200);
+			expect(JSON.parse(binary.body.toString()).outputs).toEqual(plain.body.outputs);
+		});
+
+		it("answers gzip or deflate to a client that accepts it, and small answers as they are", async () => {
+			const plain = await raw("/v2/models/mlp/infer", {
+				headers: { "content-type": "application/json" },
+				body: Buffer.from(JSON.stringify(request)),
+			});
+			expect(plain.headers["content-encoding"]).toBeUndefined();
+			expect(plain.body.length).toBeGreaterThan(1024);
+			for (const [accept, encoding, unpack] of [
+				["gzip, deflate, br", "gzip", zlib.gunzipSync],
+				["deflate;q=0.5, gzip;q=0", "deflate", zlib.inflateSync],
+			] as const) {
+				const answer = await raw("/v2/models/mlp/infer", {
+					headers: { "content-type": "application/json", "accept-encoding": accept },
+					body: Buffer.from(JSON.stringify(request)),
+				});
+				expect(answer.headers["content-encoding"]).toBe(encoding);
+				expect(answer.headers.vary).toBe("Accept-Encoding");
+				expect(Number(answer.headers["content-length"])).toBe(answer.body.length);
+				expect(answer.body.length).toBeLessThan(plain.body.length);
+				expect(unpack(answer.body)).toEqual(plain.body);
+				// moleculer-web's routes too: the versioned infer, and the statistics.
+				const versioned = await raw("/v2/models/mlp/versions/1/infer", {
+					headers: { "content-type": "application/json", "accept-encoding": accept },
+					body: Buffer.from(JSON.stringify(request)),
+				});
+				expect(versioned.headers["content-encoding"]).toBe(encoding);
+				expect(JSON.parse(unpack(versioned.body).toString()).outputs).toEqual(
+					JSON.parse(plain.body.toString()).outputs,
+				);
+			}
+			const small = await raw("/v2/models/mlp", { headers: { "accept-encoding": "gzip" } });
+			expect(small.status).toBe(200);
+			expect(small.headers["content-encoding"]).toBeUndefined();
+			expect(JSON.parse(small.body.toString())).toMatchObject({ name: "mlp" });
+			const identity = await raw("/v2/models/mlp/infer", {
+				headers: { "content-type": "application/json", "accept-encoding": "identity" },
+				body: Buffer.from(JSON.stringify(request)),
+			});
+			expect(identity.headers["content-encoding"]).toBeUndefined();
+		});
+
+		it("answers 413 to a gzip bomb (the limit counts inflated bytes), 400 to broken data, 415 to another encoding", async () => {
+			// 64 MiB of spaces in a JSON body: about 64 KiB compressed, far past the 1 MiB limit.
+			const bomb = zlib.gzipSync(
+				Buffer.concat([
+					Buffer.from('{"inputs":[]'),
+					Buffer.alloc(64 * 1024 ** 2, 0x20),
+					Buffer.from("}"),
+				]),
+			);
+			expect(bomb.length).toBeLessThan(1024 ** 2);
+			for (const route of ["/v2/models/mlp/infer", "/v2/models/mlp/versions/1/infer"]) {
+				const answer = await raw(route, {
+					headers: { "content-type": "application/json", "content-encoding": "gzip" },
+					body: bomb,
+				});
+				expect(answer.status).toBe(413);
+				expect(JSON.parse(answer.body.toString()).error).toContain(
+					"MODELFLEET_MAX_BODY_BYTES",
+				);
+			}
+			const broken = await raw("/v2/models/mlp/infer", {
+				headers: { "content-type": "application/json", "content-encoding": "gzip" },
+				body: Buffer.from("this is not gzip"),
+			});
+			expect(broken.status).toBe(400);
+			expect(JSON.parse(broken.body.toString()).error).toContain("not valid gzip");
+			const brotli = await raw("/v2/models/mlp/infer", {
+				headers: { "content-type": "application/json", "content-encoding": "br" },
+				body: zlib.brotliCompressSync(JSON.stringify(request)),
+			});
+			expect(brotli.status).toBe(415);
+			expect(JSON.parse(brotli.body.toString()).error).toContain("gzip or deflate");
+			// The server is still fine.
+			expect((await call("/v2/models/mlp/infer", { json: request })).status).toBe(200);
 		});
 	});
 

@@ -1,3 +1,4 @@
+import { deflateSync, gzipSync } from "node:zlib";
 import {
 	InvalidInputError,
 	InvalidTextError,
@@ -149,7 +150,28 @@ describe("jsonBodyParser (the REST routes' body parser)", () => {
 		await expect(parse("")).resolves.toEqual({});
 	});
 
-	it("refuses deep, NUL, non-UTF-8, non-object, over-size, compressed and non-UTF-8 charset bodies", async () => {
+	it("inflates gzip and deflate bodies under the limit, counting inflated bytes (a bomb is 413)", async () => {
+		await expect(
+			parse(gzipSync('{"a":[1,2]}'), { "content-encoding": "gzip" }),
+		).resolves.toEqual({
+			a: [1, 2],
+		});
+		await expect(parse(deflateSync("[3]"), { "content-encoding": "deflate" })).resolves.toEqual(
+			[3],
+		);
+		// 2,000 spaces compress to a few bytes but inflate past the 1 KiB limit.
+		await expect(
+			parse(gzipSync(`{"a":1}${" ".repeat(2000)}`), { "content-encoding": "gzip" }),
+		).rejects.toBeInstanceOf(RequestTooLargeError);
+		await expect(
+			parse(Buffer.from("not gzip"), { "content-encoding": "gzip" }),
+		).rejects.toMatchObject({
+			code: 400,
+			message: expect.stringContaining("not valid gzip"),
+		});
+	});
+
+	it("refuses deep, NUL, non-UTF-8, non-object, over-size, brotli-compressed and non-UTF-8 charset bodies", async () => {
 		await expect(parse(arrays(9))).rejects.toMatchObject({ code: 400, type: "JSON_TOO_DEEP" });
 		await expect(parse('{"a":"\\u0000"}')).rejects.toMatchObject({ type: "INVALID_TEXT" });
 		await expect(parse(Buffer.from([0x7b, 0xff, 0x7d]))).rejects.toMatchObject({
@@ -157,7 +179,7 @@ describe("jsonBodyParser (the REST routes' body parser)", () => {
 		});
 		await expect(parse('"text"')).rejects.toMatchObject({ code: 400, type: "INVALID_INPUT" });
 		await expect(parse(" ".repeat(2000))).rejects.toBeInstanceOf(RequestTooLargeError);
-		await expect(parse("{}", { "content-encoding": "gzip" })).rejects.toMatchObject({
+		await expect(parse("{}", { "content-encoding": "br" })).rejects.toMatchObject({
 			code: 415,
 		});
 		await expect(
