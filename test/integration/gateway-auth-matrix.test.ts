@@ -32,6 +32,8 @@ const ROW_OF: Readonly<Record<string, string>> = {
 	"api.batchPredict": "predictor.infer",
 	"api.v2Model": "registry.versions.get",
 	"api.v2ModelReady": "registry.versions.get",
+	"api.v2ModelConfig": "registry.versions.get",
+	"api.v2Stats": "predictor.statistics",
 	"api.uploadVersion": "registry.versions.import",
 	"api.downloadFile": "registry.versions.files",
 	"api.uploadArtifact": "registry.versions.import",

@@ -9,6 +9,7 @@
  * limits, lying lengths, truncated multipart forms, another tenant's names, and every kind of
  * key (each role, another tenant's owner, none, a bad one).
  */
+import * as zlib from "node:zlib";
 import type { SeededRandom } from "../../../lib/datasets/seeded-random";
 
 /** The names and keys of what exists on the gateway under test. */
@@ -588,7 +589,23 @@ export class ApiFuzzer {
 			outputs: [
 				{
 					name: this.pick(["logits", "probabilities"]),
-					parameters: { binary_data: false },
+					parameters: {
+						binary_data: this.chance(0.8) ? false : true,
+						...(this.chance(0.3)
+							? {
+									classification: this.pick<unknown>([
+										1,
+										2,
+										5,
+										0,
+										-1,
+										"2",
+										1e9,
+										null,
+									]),
+								}
+							: {}),
+					},
 				},
 			],
 			parameters: { binary_data_output: false },
@@ -640,6 +657,29 @@ export class ApiFuzzer {
 				body: Buffer.concat([header, tensor]),
 			};
 		}
+		if (this.chance(0.2)) {
+			// Compressed bodies: gzip, deflate, mislabelled, truncated, or a small bomb.
+			const json = this.render(this.inferBody());
+			const encoding = this.pick(["gzip", "deflate", "br", "gzip, gzip", "identity"]);
+			const packed = this.pick([
+				() => (encoding === "deflate" ? zlib.deflateSync(json) : zlib.gzipSync(json)),
+				() => zlib.gzipSync(json).subarray(0, 12),
+				() => json,
+				() => zlib.gzipSync(Buffer.alloc(4 * 1024 ** 2, 0x20)),
+			])();
+			return {
+				family: "v2:infer-compressed",
+				method: "POST",
+				path,
+				headers: {
+					...this.auth(),
+					"content-type": "application/json",
+					"content-encoding": encoding,
+					"accept-encoding": this.pick(["gzip", "deflate;q=0", "*", "br"]),
+				},
+				body: packed,
+			};
+		}
 		return {
 			family: "v2:infer-json",
 			method: "POST",
@@ -663,6 +703,11 @@ export class ApiFuzzer {
 					`/v2/models/${model}/versions/${this.segment("1")}`,
 					`/v2/models/${model}/versions/${this.segment("1")}/ready`,
 					`/v2/models/${model}?version=${this.pick(["9.9.9", "%00", "1"])}`,
+					`/v2/models/${model}/config`,
+					`/v2/models/${model}/versions/${this.segment("1")}/config`,
+					`/v2/models/stats`,
+					`/v2/models/${model}/stats`,
+					`/v2/models/${model}/versions/${this.segment("1")}/stats`,
 				]),
 				headers: this.auth(),
 			};
