@@ -144,6 +144,26 @@ describe("training through the gateway", () => {
 			}
 		).alternates;
 		expect(alternates.map(a => a.format)).toEqual(["tfjs"]);
+		// Its global importance, measured on the test split after training, is kept with it.
+		const importance = (
+			version.details as {
+				importance: {
+					method: string;
+					metric: string;
+					baseline: number;
+					ranking: string[];
+					dataset: { split: string };
+				};
+			}
+		).importance;
+		expect(importance).toMatchObject({
+			method: "permutation",
+			metric: "accuracy",
+			seed: 3,
+			dataset: { split: "test" },
+		});
+		expect(importance.baseline).toBeCloseTo(result.metrics.accuracy, 1);
+		expect(importance.ranking).toHaveLength(4);
 
 		// The TF.js files kept beside it import as a version of their own…
 		const tfjs = await request("/models/iris/versions/import", {
