@@ -1050,6 +1050,21 @@ describe("Open Inference Protocol conformance", () => {
 			expect(small.status).toBe(200);
 			expect(small.headers["content-encoding"]).toBeUndefined();
 			expect(JSON.parse(small.body.toString())).toMatchObject({ name: "mlp" });
+			// /api/v1 the same way: a gzip JSON body in, a gzip answer out.
+			const rest = await raw("/api/v1/models/mlp/predict", {
+				headers: {
+					"content-type": "application/json",
+					"content-encoding": "gzip",
+					"accept-encoding": "gzip",
+				},
+				body: zlib.gzipSync(JSON.stringify(request)),
+			});
+			expect(rest.status).toBe(200);
+			expect(rest.headers["content-encoding"]).toBe("gzip");
+			expect(JSON.parse(zlib.gunzipSync(rest.body).toString())).toMatchObject({
+				model_name: "mlp",
+				outputs: expect.any(Array),
+			});
 			const identity = await raw("/v2/models/mlp/infer", {
 				headers: { "content-type": "application/json", "accept-encoding": "identity" },
 				body: Buffer.from(JSON.stringify(request)),
