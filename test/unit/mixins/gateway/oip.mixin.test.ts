@@ -52,7 +52,13 @@ describe("oipMixin", () => {
 		try {
 			expect(await broker.call("gw.v2Server")).toMatchObject({
 				name: "modelfleet",
-				extensions: ["binary_tensor_data", "model_repository"],
+				extensions: [
+					"binary_tensor_data",
+					"classification",
+					"model_configuration",
+					"model_repository",
+					"statistics",
+				],
 			});
 			const ctx = broker.ContextFactory.create(broker, null as never, {}, { meta: {} });
 			expect(await ctx.call("gw.v2Ready")).toEqual({ ready: false });
