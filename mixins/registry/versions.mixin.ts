@@ -11,6 +11,7 @@ import { requireArtifacts } from "../../lib/artifacts/artifact-check";
 import { uploadArtifact } from "../../lib/artifacts/artifact-upload";
 import { audited } from "../../lib/audit/audited";
 import { InvalidInputError } from "../../lib/errors";
+import { IMPORTANCE_METRICS } from "../../lib/explain/permutation-importance";
 import { EVENTS, type VersionEvent } from "../../lib/events";
 import type { VersionImportDeps } from "../../lib/registry/version-import";
 import { MODEL_FORMATS } from "../../lib/model-spec/model-schema";
@@ -224,7 +225,16 @@ export function versionsMixin(
 					metrics: METRICS_RULE,
 					serving: SERVING_RULE,
 					/** Global importance (predictor.importance), kept as `details.importance`. */
-					importance: { type: "object", optional: true },
+					importance: {
+						type: "object",
+						optional: true,
+						props: {
+							method: { type: "equal", value: "permutation" },
+							metric: { type: "enum", values: [...IMPORTANCE_METRICS] },
+							features: { type: "array", max: 100_000, items: "object" },
+							ranking: { type: "array", max: 100_000, items: "string" },
+						},
+					},
 				},
 				async handler(
 					ctx: Ctx<
