@@ -176,6 +176,9 @@ export function compressAnswers(
 			(typeof chunk !== "string" && !Buffer.isBuffer(chunk)) ||
 			res.headersSent ||
 			res.getHeader("Content-Encoding") !== undefined ||
+			// A range of a file is that file's bytes: compressed, Content-Range would lie.
+			res.getHeader("Content-Range") !== undefined ||
+			res.statusCode === 206 ||
 			res.statusCode === 204 ||
 			res.statusCode === 304
 		)

@@ -1,8 +1,11 @@
 /** Content-Encoding in, Accept-Encoding out: which codings, and the limit on inflated bytes. */
 import { Readable } from "node:stream";
 import * as zlib from "node:zlib";
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
 import {
 	bodyEncoding,
+	compressAnswers,
 	readEncodedBody,
 	responseEncoding,
 } from "../../../lib/http/content-encoding";
@@ -62,5 +65,45 @@ describe("content encoding", () => {
 		await expect(readEncodedBody(Readable.from([cut]), "gzip", options)).rejects.toMatchObject({
 			code: 400,
 		});
+	});
+
+	it("compresses whole answers after it, and leaves small ones, ranges and written heads alone", async () => {
+		const big = Buffer.from("x".repeat(5000));
+		const server = http.createServer((req, res) => {
+			compressAnswers(req, res, () => {
+				if (req.url === "/range") {
+					res.statusCode = 206;
+					res.setHeader("Content-Range", "bytes 0-4999/9999");
+					res.end(big);
+				} else if (req.url === "/head") {
+					res.writeHead(200);
+					res.end(big);
+				} else res.end(req.url === "/small" ? "ok" : big);
+			});
+		});
+		await new Promise<void>(resolve => server.listen(0, "127.0.0.1", resolve));
+		const port = (server.address() as AddressInfo).port;
+		const get = (path: string) =>
+			new Promise<{ headers: http.IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
+				http.get({ port, path, headers: { "accept-encoding": "gzip" } }, res => {
+					const chunks: Buffer[] = [];
+					res.on("data", c => chunks.push(c as Buffer));
+					res.on("end", () =>
+						resolve({ headers: res.headers, body: Buffer.concat(chunks) }),
+					);
+				}).on("error", reject);
+			});
+		try {
+			const whole = await get("/");
+			expect(whole.headers["content-encoding"]).toBe("gzip");
+			expect(zlib.gunzipSync(whole.body)).toEqual(big);
+			for (const path of ["/small", "/range", "/head"]) {
+				const answer = await get(path);
+				expect(answer.headers["content-encoding"]).toBeUndefined();
+				expect(answer.body.toString()).toBe(path === "/small" ? "ok" : big.toString());
+			}
+		} finally {
+			server.close();
+		}
 	});
 });
