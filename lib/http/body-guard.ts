@@ -7,7 +7,8 @@
  *   from a ByteBudget, per caller and in total: the declared length before reading (429 or
  *   503 at once), or, without one, each chunk as it arrives (the answer is given as soon as the
  *   count would pass a limit, and the rest of the body is read into nothing). The bytes are
- *   given back when the response is done. Uploads stream through and are not counted.
+ *   given back when the response is done. A compressed body's reader also takes the bytes it
+ *   inflates, as they come. Uploads stream through and are not counted.
  * - A body that sends nothing for `idleTimeoutMs` is dropped: 408 while an answer can still be
  *   written, and the connection is closed. One timer checks every body in progress by its
  *   socket's byte count, so nothing is done per chunk; a body the gateway itself is not
@@ -20,6 +21,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { BodyTimeoutError, GatewayBusyError, TooManyInFlightError } from "../errors";
 import type { ByteBudget } from "./byte-budget";
+import { INFLATED_BUDGET, type InflatedBudget } from "./content-encoding";
 
 /** What a request's body is, for the guard. */
 export interface BodyKind {
@@ -60,6 +62,12 @@ interface Watched {
 	activeAt: number;
 }
 
+/** Whether the body comes compressed (any Content-Encoding but identity). */
+function isEncoded(req: IncomingMessage): boolean {
+	const encoding = req.headers["content-encoding"];
+	return encoding !== undefined && !/^\s*identity\s*$/i.test(encoding);
+}
+
 /** A declared Content-Length; null when there is none (chunked) or it is not a number. */
 function declaredLength(req: IncomingMessage): number | null {
 	const text = req.headers["content-length"];
@@ -92,6 +100,7 @@ export class BodyGuard {
 
 		const key = this.options.callerKey(req);
 		const budget = this.options.budget;
+		if (isEncoded(req)) this.countInflated(req, res, key);
 		if (declared !== null) {
 			const refusal = budget.take(key, declared);
 			if (refusal !== null) {
@@ -115,6 +124,32 @@ export class BodyGuard {
 	/** Bodies being watched for stalls now. */
 	get bodiesInProgress(): number {
 		return this.watched.size;
+	}
+
+	/**
+	 * A compressed body: its reader (content-encoding.ts) takes the bytes it inflates from the
+	 * same budget, chunk by chunk, given back when the response is done.
+	 */
+	private countInflated(req: IncomingMessage, res: ServerResponse, key: string): void {
+		const budget = this.options.budget;
+		let held = 0;
+		let done = false;
+		const inflated: InflatedBudget = {
+			take: bytes => {
+				if (done) return null;
+				const refusal = budget.take(key, bytes);
+				if (refusal !== null) return this.budgetError(refusal);
+				held += bytes;
+				return null;
+			},
+		};
+		(req as IncomingMessage & { [INFLATED_BUDGET]?: InflatedBudget })[INFLATED_BUDGET] =
+			inflated;
+		res.once("close", () => {
+			done = true;
+			budget.give(key, held);
+			held = 0;
+		});
 	}
 
 	/**

@@ -10,13 +10,24 @@
  * gzip, deflate or identity answers 415.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Readable } from "node:stream";
+import { Transform, type Readable } from "node:stream";
 import * as zlib from "node:zlib";
 import { Errors } from "moleculer";
 import { InvalidInputError, RequestTooLargeError } from "../errors";
 import { readRequestBody, type BodyReadOptions } from "./request-body";
 
 export type BodyEncoding = "gzip" | "deflate";
+
+/**
+ * Where the gateway's body guard (body-guard.ts) lets the reader of a compressed body count
+ * the bytes it inflates against the caller's in-flight budget: the guard counted only the
+ * bytes sent. `take` answers the refusal (429 or 503) past a budget, else null.
+ */
+export const INFLATED_BUDGET = Symbol("modelfleet.inflatedBudget");
+
+export interface InflatedBudget {
+	take(bytes: number): Error | null;
+}
 
 /**
  * The body's encoding: null when there is none (or `identity`).
@@ -72,13 +83,31 @@ export async function readEncodedBody(
 	stream.once("aborted", abort);
 	stream.once("error", abort);
 	stream.once("close", abort);
+	// Inflated bytes count against the caller's in-flight budget as they come (when the gateway
+	// guards the request): many bombs at once are refused like many large bodies.
+	const budget = (stream as Readable & { [INFLATED_BUDGET]?: InflatedBudget })[INFLATED_BUDGET];
+	let refusal: Error | null = null;
+	const output: Readable =
+		budget === undefined
+			? inflater
+			: inflater.pipe(
+					new Transform({
+						transform(chunk: Buffer, _encoding, done) {
+							refusal = budget.take(chunk.length);
+							done(refusal, refusal === null ? chunk : undefined);
+						},
+					}),
+				);
+	if (output !== inflater) inflater.once("error", err => (output as Transform).destroy(err));
 	stream.pipe(inflater);
 	try {
-		return await readRequestBody(inflater, { ...options, contentLength: undefined });
+		return await readRequestBody(output, { ...options, contentLength: undefined });
 	} catch (err) {
 		stream.unpipe(inflater);
 		inflater.destroy();
+		if (output !== inflater) output.destroy();
 		if (!stream.readableEnded) stream.resume();
+		if (refusal !== null) throw refusal;
 		if (aborted)
 			throw new InvalidInputError("The request body could not be read to its end.", {
 				where: "body",

@@ -1,11 +1,13 @@
 import * as http from "node:http";
+import * as zlib from "node:zlib";
 import type { AddressInfo } from "node:net";
 import { PayloadTooLargeError } from "../../../lib/errors";
 import { BodyGuard } from "../../../lib/http/body-guard";
 import { ByteBudget } from "../../../lib/http/byte-budget";
 import { restError } from "../../../lib/http/error-response";
-import { readRequestBody } from "../../../lib/http/request-body";
+import { bodyEncoding, readEncodedBody } from "../../../lib/http/content-encoding";
 import { RawRequest, postHead } from "../../support/raw-http";
+import { waitFor } from "../../support/wait";
 
 const KiB = 1024;
 
@@ -44,7 +46,7 @@ describe("BodyGuard", () => {
 							req.on("end", () => resolve(n));
 							req.on("error", reject);
 						})
-					: readRequestBody(req, {
+					: readEncodedBody(req, bodyEncoding(req.headers["content-encoding"]), {
 							limitBytes: 90 * KiB,
 							limitSetting: "LIMIT",
 							contentLength: req.headers["content-length"],
@@ -69,6 +71,35 @@ describe("BodyGuard", () => {
 
 	const post = (path: string, key: string, headers: Record<string, string | number>) =>
 		new RawRequest(port, postHead(path, { "x-key": key, ...headers }));
+
+	it("counts what a compressed body inflates to against the budget, and gives it back", async () => {
+		// 60 KiB each, sent as about 100 bytes of gzip: two at once pass the key's 100 KiB.
+		const packed = zlib.gzipSync(Buffer.alloc(60 * KiB, 0x20));
+		const first = post("/json", "a", {
+			"content-length": packed.length,
+			"content-encoding": "gzip",
+		});
+		// All but the trailer: the reader holds 60 KiB inflated, waiting for the end.
+		first.socket.write(packed.subarray(0, packed.length - 8));
+		await waitFor(
+			"the first body inflated and counted",
+			() => (budget.inFlight("a") >= 60 * KiB ? true : undefined),
+			5000,
+			10,
+		);
+		const second = post("/json", "a", {
+			"content-length": packed.length,
+			"content-encoding": "gzip",
+		});
+		second.socket.write(packed);
+		expect(await second.answer).toMatchObject({ status: 429 });
+		first.socket.write(packed.subarray(packed.length - 8));
+		expect(await first.answer).toMatchObject({ status: 200, body: `{"n":${60 * KiB}}` });
+		first.destroy();
+		second.destroy();
+		await Promise.all([first.closed, second.closed]);
+		expect(budget.inFlight()).toBe(0);
+	});
 
 	it("reads bodies within the budget, and gives the bytes back after the answer", async () => {
 		const request = post("/json", "a", { "content-length": 80 * KiB });
