@@ -30,17 +30,11 @@ import { SERVING_RULE } from "../lib/model-spec/version-spec";
 import type { VersionView } from "../lib/registry/version-store";
 import { MODEL_REPLICA_STRATEGY } from "../lib/routing/model-replica-strategy";
 import { RuntimePool } from "../lib/runtimes/pool/runtime-pool";
-import { DatasetRows } from "../lib/explain/dataset-rows";
-import {
-	EXPLAIN_PARAMS,
-	explainPrediction,
-	type ExplainParams,
-} from "../lib/explain/explain-model";
-import type { DatasetView } from "../lib/registry/dataset-store";
 
 import { domainEventsMixin, type DomainEventMethods } from "../mixins/domain-events.mixin";
 import { localBlobsMixin, type LocalBlobsService } from "../mixins/local-blobs.mixin";
 import { MODEL_REF_RULE, type Ctx } from "../mixins/params";
+import { explainMixin } from "../mixins/predictor/explain.mixin";
 import { importanceMixin } from "../mixins/predictor/importance.mixin";
 import { statisticsMixin } from "../mixins/predictor/statistics.mixin";
 import type { PredictorParts } from "../mixins/predictor/predictor-parts";
@@ -72,14 +66,13 @@ interface InferParams {
 }
 
 export function predictorService(options: PredictorServiceOptions): ServiceSchema {
-	// Long because it is a service schema (a declaration, not a procedure): the infer, explain,
-	// load, unload and stats actions and the start/stop hooks, each short, sharing the predictor
-	// and its runtime pool.
+	// Long because it is a service schema (a declaration, not a procedure): the infer, load,
+	// unload and stats actions and the start/stop hooks, each short, sharing the predictor and
+	// its runtime pool (explain, importance and statistics are its mixins').
 	let predictor: Predictor;
 	let pool: RuntimePool;
 	let blobs: LocalBlobs;
 	const series = new MetricSeriesCap(options.maxMetricSeries ?? 1000);
-	const datasetRows = new DatasetRows();
 	const statistics = new ModelStatistics();
 
 	/** The fleet, as seen from one call (the caller's meta travels with it). */
@@ -107,6 +100,7 @@ export function predictorService(options: PredictorServiceOptions): ServiceSchem
 		mixins: [
 			domainEventsMixin(),
 			localBlobsMixin({ dataDir: options.dataDir, blobs: options.blobs }),
+			explainMixin(parts),
 			importanceMixin(parts),
 			statisticsMixin(statistics),
 		],
@@ -178,50 +172,6 @@ export function predictorService(options: PredictorServiceOptions): ServiceSchem
 						}
 						throw err;
 					}
-				},
-			}),
-
-			/**
-			 * Explains predictions (lib/explain/explain-model.ts): TreeSHAP for XGBoost, KernelSHAP
-			 * for any format; runs here, where the version is loaded (its trees, its runtime).
-			 */
-			explain: requires("predict", {
-				strategy: MODEL_REPLICA_STRATEGY,
-				params: {
-					model: MODEL_REF_RULE,
-					version: { type: "string", optional: true, max: 128 },
-					...EXPLAIN_PARAMS,
-				},
-				async handler(ctx: Ctx<InferParams & ExplainParams>) {
-					const scope = scopeOf(ctx);
-					(ctx.meta as { servedBy?: string }).servedBy = this.broker.nodeID;
-					const { model, version, ...params } = ctx.params;
-					const timeout = ctx.options?.timeout ?? options.defaultTimeoutMs;
-					const deadline = timeout > 0 ? Date.now() + timeout : undefined;
-					return predictor.use(
-						depsFor(ctx),
-						{ tenant: scope.tenantId, model, version },
-						(served, resolved) =>
-							explainPrediction(
-								{
-									model: served,
-									version: resolved,
-									deadline,
-									loadDatasetRows: datasetRows.loader(
-										{
-											getDataset: ref =>
-												ctx.call<DatasetView, { ref: string }>(
-													`${SERVICE.registry}.datasets.get`,
-													{ ref },
-												),
-											readBlob: sha256 => blobs.read(sha256),
-										},
-										served,
-									),
-								},
-								params,
-							),
-					);
 				},
 			}),
 

@@ -14,10 +14,10 @@ import {
 	type VersionImportanceParams,
 } from "../../lib/explain/version-importance";
 import { SERVICE } from "../../lib/fleet/node-role";
-import type { DatasetView } from "../../lib/registry/dataset-store";
 import type { VersionView } from "../../lib/registry/version-store";
 import { MODEL_REPLICA_STRATEGY } from "../../lib/routing/model-replica-strategy";
 import { MODEL_REF_RULE, type Ctx } from "../params";
+import { datasetDeps } from "./explain.mixin";
 import { deadlineOf, type PredictorParts } from "./predictor-parts";
 
 export function importanceMixin(parts: PredictorParts): Partial<ServiceSchema> {
@@ -56,14 +56,7 @@ export function importanceMixin(parts: PredictorParts): Partial<ServiceSchema> {
 										deadline,
 										loadRows: source =>
 											datasetRows.labelled(
-												{
-													getDataset: ref =>
-														ctx.call<DatasetView, { ref: string }>(
-															`${SERVICE.registry}.datasets.get`,
-															{ ref },
-														),
-													readBlob: sha256 => parts.blobs().read(sha256),
-												},
+												datasetDeps(ctx, parts),
 												served,
 												source,
 											),
