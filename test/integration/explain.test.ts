@@ -9,6 +9,7 @@ import * as path from "node:path";
 import { SeededRandom } from "../../lib/datasets/seeded-random";
 import { apiClient, startTestNode, type TestNode } from "../support/test-node";
 import { uniform, writeLinearModel } from "../unit/explain/explain-models";
+import { writeMlpModel } from "../unit/onnx/example-models";
 
 const KEY = "mf_explain-test-owner";
 const SHAP = path.join(__dirname, "..", "fixtures", "xgboost", "shap");
@@ -328,6 +329,32 @@ describe("POST /api/v1/models/{model}[/versions/{version}]/explain", () => {
 			expect(
 				(version.body as { details: { importance: unknown } }).details.importance,
 			).toEqual(importance);
+		});
+
+		it("scores a classifier by accuracy against class labels, as the walk-through in explanations.md does", async () => {
+			await upload("mlp-imp", writeMlpModel(), "onnx");
+			const csv = "a,b,c,d,label\n1,2,3,4,1\n-1,0,1,0,0\n2,1,0,3,1\n0,0,1,1,0\n";
+			const dataset = await fetch(
+				`${testNode.api}/datasets?name=mlp-eval&labelColumn=label`,
+				{
+					method: "POST",
+					headers: { authorization: `Bearer ${KEY}`, "content-type": "text/csv" },
+					body: csv,
+				},
+			);
+			expect(dataset.status).toBe(201);
+			const answer = await request("/models/mlp-imp/versions/1.0.0/importance", {
+				method: "POST",
+				body: { dataset: "mlp-eval", repeats: 10, seed: 1 },
+			});
+			expect(answer.status).toBe(200);
+			const { importance } = answer.body as {
+				importance: { metric: string; rows: number; baseline: number; features: unknown[] };
+			};
+			expect(importance).toMatchObject({ metric: "accuracy", rows: 4 });
+			expect(importance.features).toHaveLength(4);
+			expect(importance.baseline).toBeGreaterThanOrEqual(0);
+			expect(importance.baseline).toBeLessThanOrEqual(1);
 		});
 
 		it("refuses a dataset without the label column (400), a viewer (403) and another tenant (404)", async () => {
