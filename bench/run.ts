@@ -1,5 +1,5 @@
 /**
- * The benchmark runner: `npm run bench -- <overhead|batching|pool|oip|training|explain|all>`. Prints the machine
+ * The benchmark runner: `npm run bench -- <overhead|batching|pool|oip|training|explain|quota|all>`. Prints the machine
  * and each benchmark's table as Markdown (the form RESULTS.md keeps).
  *
  * Between benchmarks the heap is collected and the process rests a moment: the batching
@@ -13,6 +13,7 @@ import { runExplain } from "./explain";
 import { runOipLoad } from "./oip-load";
 import { runOverhead } from "./overhead";
 import { runPool } from "./pool";
+import { runQuotaLoad } from "./quota-load";
 import { runTraining } from "./training";
 import { describeMachine } from "./support/machine";
 
@@ -23,6 +24,7 @@ const BENCHMARKS: Readonly<Record<string, () => Promise<string>>> = {
 	oip: runOipLoad,
 	training: runTraining,
 	explain: runExplain,
+	quota: runQuotaLoad,
 };
 
 /** A full garbage collection, now (`gc` exposed at run time, without a flag on the command). */

@@ -38,6 +38,8 @@ export const ERROR_CATALOGUE = {
 		"A prediction request carries more rows or tensor bytes than the configured limit (413); send it in parts.",
 	RATE_LIMITED:
 		"The API key (or, without one, the client address) sent more requests than its limit in the current window (429): retry after data.retryAfterMs, and Retry-After over HTTP.",
+	RESOURCE_LIMIT_EXCEEDED:
+		"The tenant reached one of its quotas (docs/usage-and-quotas.md): 403 for a size (models, versions, stored bytes, deployments, replicas, GPUs, concurrent training jobs), 429 for a prediction rate (retry after data.retryAfterMs); data names the quota, its limit and the current use.",
 	TOO_MANY_IN_FLIGHT:
 		"The API key (or, without one, the client address) already has as many request-body bytes or open event streams in flight as its limit allows (429): retry after data.retryAfterMs (Retry-After); data.setting names the limit.",
 	GATEWAY_BUSY:
@@ -292,6 +294,31 @@ export class RateLimitedError extends ClientError {
 			429,
 			"RATE_LIMITED",
 			{ limit, windowMs, retryAfterMs: wait },
+		);
+	}
+}
+
+/**
+ * A tenant's quota is reached (lib/quotas): a size answers 403 (delete something, or ask an
+ * admin for more), a rate 429 with the time until its window ends.
+ */
+export class ResourceLimitExceededError extends ClientError {
+	constructor(
+		quota: string,
+		kind: "size" | "rate",
+		limit: number,
+		current: number,
+		retryAfterMs?: number,
+	) {
+		const rate = kind === "rate";
+		const wait = rate ? Math.max(1, Math.ceil(retryAfterMs ?? 1000)) : undefined;
+		super(
+			rate
+				? `The tenant's quota '${quota}' of ${limit} is used up (${current} so far); retry in about ${wait} ms, or ask an admin to raise it (PUT /api/v1/tenants/{id}/quotas).`
+				: `The tenant's quota '${quota}' is ${limit} and ${current} are in use: this would exceed it. Delete what is no longer needed, or ask an admin to raise it (PUT /api/v1/tenants/{id}/quotas).`,
+			rate ? 429 : 403,
+			"RESOURCE_LIMIT_EXCEEDED",
+			{ quota, limit, current, ...(wait !== undefined ? { retryAfterMs: wait } : {}) },
 		);
 	}
 }

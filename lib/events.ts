@@ -3,6 +3,7 @@
  * listen through these names only. Domain events are emitted after their transaction commits.
  */
 import type { NodeStatus } from "./fleet/node-status";
+import type { QuotaRefusal } from "./quotas/quota-decision";
 import type { VersionState } from "./registry/lifecycle";
 import type { RoutingTable } from "./routing/routing-table";
 import type { AutoscalingTriggered } from "./scheduler/reconciler";
@@ -49,6 +50,8 @@ export const EVENTS = {
 	trainingCompleted: "training.completed",
 	/** A job failed on a trainer, or for good (ModelTrainingFailed). */
 	trainingFailed: "training.failed",
+	/** A tenant's request was refused for one of its quotas (ResourceLimitExceeded). */
+	resourceLimitExceeded: "tenant.resource_limit_exceeded",
 } as const;
 
 /** Every domain event says which tenant and key caused it. */
@@ -163,6 +166,16 @@ export interface TrainingCompletedEvent extends TrainingEvent {
 /** nodeID (null when no trainer had it), reason, and whether the job is over (final). */
 export interface TrainingFailedEvent extends TrainingEvent, JobFailure {}
 
+/**
+ * A quota refused a request: which, its limit and the use then. Rate quotas report once per
+ * tenant, quota and window on each gateway, not once per refused request.
+ */
+export interface ResourceLimitExceededEvent
+	extends DomainEvent, Omit<QuotaRefusal, "retryAfterMs"> {
+	/** The node that refused it. */
+	nodeID: string;
+}
+
 export interface EventPayloads {
 	[EVENTS.nodeStatus]: NodeStatus;
 	[EVENTS.nodeForgotten]: NodeForgottenEvent;
@@ -188,4 +201,5 @@ export interface EventPayloads {
 	[EVENTS.trainingCheckpoint]: TrainingCheckpointEvent;
 	[EVENTS.trainingCompleted]: TrainingCompletedEvent;
 	[EVENTS.trainingFailed]: TrainingFailedEvent;
+	[EVENTS.resourceLimitExceeded]: ResourceLimitExceededEvent;
 }

@@ -96,6 +96,10 @@ const FACTORIES: Record<ServiceName, (node: NodeContext) => ServiceSchema> = {
 				redisUrl: node.config.redisUrl,
 				keyPrefix: `${node.config.namespace}:ratelimit:`,
 			},
+			predictionQuota: {
+				syncMs: node.config.quotaSyncMs,
+				keyPrefix: `${node.config.namespace}:quota:`,
+			},
 		}),
 	accounts: node =>
 		accountsService({
@@ -104,6 +108,7 @@ const FACTORIES: Record<ServiceName, (node: NodeContext) => ServiceSchema> = {
 			keySecret: node.config.keySecret,
 			print: node.print,
 			trust: node.trust,
+			usageStorageIntervalMs: node.config.usageStorageIntervalS * 1000,
 		}),
 	registry: node =>
 		registryService({
@@ -150,6 +155,7 @@ const FACTORIES: Record<ServiceName, (node: NodeContext) => ServiceSchema> = {
 			defaultTimeoutMs: node.config.requestTimeoutMs,
 			archiveLimits: archiveLimitsOf(node.config),
 			maxMetricSeries: node.config.maxMetricSeries,
+			usageFlushMs: node.config.usageFlushMs,
 		}),
 	trainer: node =>
 		trainerService({
@@ -158,6 +164,7 @@ const FACTORIES: Record<ServiceName, (node: NodeContext) => ServiceSchema> = {
 			slots: node.config.trainerSlots,
 			backend: node.config.trainingBackend,
 			trust: node.trust,
+			usageFlushMs: node.config.usageFlushMs,
 		}),
 	scheduler: node =>
 		schedulerService({

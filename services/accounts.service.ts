@@ -1,6 +1,7 @@
 /**
  * accounts — tenants, API keys and roles. `authenticate` turns a key into the identity the
- * gateway puts in ctx.meta; everything else is scoped to the caller's tenant.
+ * gateway puts in ctx.meta; everything else is scoped to the caller's tenant. Each tenant's
+ * usage and quotas are kept here too (mixins/accounts/).
  */
 import type { Context, ServiceSchema } from "moleculer";
 import { allowAnonymous, requires, scopeOf, type RequestMeta } from "../lib/accounts/access";
@@ -9,6 +10,10 @@ import type { FleetTrust } from "../lib/accounts/fleet-trust";
 import { ROLES, type Role } from "../lib/accounts/roles";
 import type { Database } from "../lib/db/database";
 import { SERVICE } from "../lib/fleet/node-role";
+import { UsageStore } from "../lib/metering/usage-store";
+import { QuotaStore } from "../lib/quotas/quota-store";
+import { quotasMixin } from "../mixins/accounts/quotas.mixin";
+import { usageMixin } from "../mixins/accounts/usage.mixin";
 import { tenantAccessMixin, type TenantAccessMethods } from "../mixins/tenant-access.mixin";
 
 export interface AccountsServiceOptions {
@@ -21,6 +26,8 @@ export interface AccountsServiceOptions {
 	print: (line: string) => void;
 	/** Signs the identity of an authenticated key, for callers on the bus (the REPL). */
 	trust: FleetTrust;
+	/** MODELFLEET_USAGE_STORAGE_INTERVAL_S in ms: how often stored bytes are measured; 0 never. Default 0. */
+	usageStorageIntervalMs?: number;
 }
 
 /** An authenticated key's identity, and a token of it signed by this node (see RequestMeta). */
@@ -43,8 +50,16 @@ export function accountsService(options: AccountsServiceOptions): ServiceSchema 
 
 	return {
 		name: SERVICE.accounts,
-		// Accounts knows which tenants are admin ones: its own store answers.
-		mixins: [tenantAccessMixin({ isAdminTenant: tenantId => store.isAdminTenant(tenantId) })],
+		mixins: [
+			// Accounts knows which tenants are admin ones: its own store answers.
+			tenantAccessMixin({ isAdminTenant: tenantId => store.isAdminTenant(tenantId) }),
+			// Usage (metering) and quotas are kept per tenant, next to the tenants.
+			usageMixin({
+				store: new UsageStore(options.database.db),
+				storageIntervalMs: options.usageStorageIntervalMs ?? 0,
+			}),
+			quotasMixin({ quotas: new QuotaStore(options.database.db), accounts: store }),
+		],
 
 		actions: {
 			/**

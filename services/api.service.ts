@@ -65,6 +65,9 @@ const REST_ALIASES = {
 
 	"GET tenant": `${SERVICE.accounts}.tenants.get`,
 	"GET tenants": `${SERVICE.accounts}.tenants.list`,
+	"GET tenants/:id/quotas": `${SERVICE.accounts}.quotas.get`,
+	"PUT tenants/:id/quotas": `${SERVICE.accounts}.quotas.set`,
+	"GET usage": `${SERVICE.accounts}.usage.get`,
 	"POST tenants": `${SERVICE.accounts}.tenants.create`,
 	"GET keys": `${SERVICE.accounts}.keys.list`,
 	"POST keys": `${SERVICE.accounts}.keys.create`,
@@ -206,6 +209,9 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 							ctx.meta.batchContentType = req.headers["content-type"];
 						if (req.$alias?.action === `${SERVICE.api}.downloadFile`)
 							ctx.meta.download = downloadHeaders(req);
+						// The usage report answers CSV for `Accept: text/csv`.
+						if (req.$alias?.action === `${SERVICE.accounts}.usage.get`)
+							(ctx.meta as { accept?: string }).accept = req.headers.accept;
 						// Uploads take a raw body or a multipart form.
 						ctx.meta.uploadContentType = req.headers["content-type"];
 					},

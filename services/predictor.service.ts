@@ -34,6 +34,7 @@ import { RuntimePool } from "../lib/runtimes/pool/runtime-pool";
 import { domainEventsMixin, type DomainEventMethods } from "../mixins/domain-events.mixin";
 import { localBlobsMixin, type LocalBlobsService } from "../mixins/local-blobs.mixin";
 import { MODEL_REF_RULE, type Ctx } from "../mixins/params";
+import { meteredVersion, predictionMeterMixin } from "../mixins/prediction-meter.mixin";
 import { explainMixin } from "../mixins/predictor/explain.mixin";
 import { importanceMixin } from "../mixins/predictor/importance.mixin";
 import { statisticsMixin } from "../mixins/predictor/statistics.mixin";
@@ -57,6 +58,8 @@ export interface PredictorServiceOptions {
 	archiveLimits?: ArchiveLimits;
 	/** Most model/version label sets of the inference metrics; default 1000. */
 	maxMetricSeries?: number;
+	/** How often usage counts are flushed to accounts, ms; default 10 000. */
+	usageFlushMs?: number;
 }
 
 interface InferParams {
@@ -87,6 +90,7 @@ export function predictorService(options: PredictorServiceOptions): ServiceSchem
 			),
 		blobPath: sha256 => blobs.path(sha256),
 		pool,
+		resolved: version => meteredVersion(ctx, version),
 	});
 	const parts: PredictorParts = {
 		predictor: () => predictor,
@@ -100,6 +104,8 @@ export function predictorService(options: PredictorServiceOptions): ServiceSchem
 		mixins: [
 			domainEventsMixin(),
 			localBlobsMixin({ dataDir: options.dataDir, blobs: options.blobs }),
+			// Usage metering: counts each infer call (its hooks), flushes to accounts.
+			predictionMeterMixin(options.usageFlushMs ?? 10_000),
 			explainMixin(parts),
 			importanceMixin(parts),
 			statisticsMixin(statistics),

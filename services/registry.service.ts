@@ -12,9 +12,11 @@ import { SERVICE } from "../lib/fleet/node-role";
 import { createModelImporters, importModelFile, type ArchiveLimits } from "../lib/importers";
 import { DatasetStore } from "../lib/registry/dataset-store";
 import { ModelStore } from "../lib/registry/model-store";
+import { storedBytes, type TenantStoredBytes } from "../lib/registry/tenant-usage";
 import { VersionStore } from "../lib/registry/version-store";
 import { domainEventsMixin } from "../mixins/domain-events.mixin";
 import { localBlobsMixin } from "../mixins/local-blobs.mixin";
+import { quotaGuardMixin } from "../mixins/quota-guard.mixin";
 import { aliasesMixin } from "../mixins/registry/aliases.mixin";
 import { datasetsMixin } from "../mixins/registry/datasets.mixin";
 import { modelsMixin } from "../mixins/registry/models.mixin";
@@ -47,6 +49,7 @@ export function registryService(options: RegistryServiceOptions): ServiceSchema 
 		name: SERVICE.registry,
 		mixins: [
 			domainEventsMixin(),
+			quotaGuardMixin(),
 			localBlobsMixin({ dataDir: options.dataDir, blobs: options.blobs }),
 			modelsMixin(stores),
 			versionsMixin(stores, (filePath, hints) =>
@@ -65,6 +68,14 @@ export function registryService(options: RegistryServiceOptions): ServiceSchema 
 						...(await stores.versions.referencedArtifacts()),
 						...(await stores.datasets.referencedArtifacts()),
 					];
+				},
+			}),
+
+			/** Each tenant's stored bytes (model files, datasets): the usage report's daily figure. Fleet-internal. */
+			storedBytes: fleetInternal({
+				visibility: "public",
+				handler(): Promise<TenantStoredBytes[]> {
+					return storedBytes(db);
 				},
 			}),
 		},

@@ -15,6 +15,7 @@ import { DeploymentStore } from "../lib/scheduler/deployment-store";
 import { JobStore } from "../lib/scheduler/job-store";
 import { domainEventsMixin } from "../mixins/domain-events.mixin";
 import { fleetServicesMixin } from "../mixins/fleet-services.mixin";
+import { quotaGuardMixin } from "../mixins/quota-guard.mixin";
 import { deploymentsMixin } from "../mixins/scheduler/deployments.mixin";
 import { fleetNodesMixin } from "../mixins/scheduler/fleet-nodes.mixin";
 import { trainingQueueMixin } from "../mixins/scheduler/training-queue.mixin";
@@ -38,6 +39,7 @@ export function schedulerService(options: SchedulerServiceOptions): ServiceSchem
 		name: SERVICE.scheduler,
 		mixins: [
 			domainEventsMixin(),
+			quotaGuardMixin(),
 			fleetServicesMixin(),
 			tenantAccessMixin(),
 			fleetNodesMixin(new NodeInventory(options.heartbeatTimeoutMs)),

@@ -27,6 +27,8 @@ import {
 } from "../lib/training/job-runner";
 import { registerTrainingMetrics, trainingMetricsFor } from "../lib/training/training-metrics";
 import type { BackendPreference } from "../lib/training/training-types";
+import type { UsageMeter } from "../lib/metering/usage-meter";
+import { usageMeterMixin, type UsageMeterService } from "../mixins/usage-meter.mixin";
 import { domainEventsMixin, type DomainEventMethods } from "../mixins/domain-events.mixin";
 import { localBlobsMixin, type LocalBlobsService } from "../mixins/local-blobs.mixin";
 import type { Ctx } from "../mixins/params";
@@ -60,6 +62,8 @@ export interface TrainerServiceOptions {
 	backend?: BackendPreference;
 	/** Signs the identity of the job's tenant for the calls the job makes (a job outlasts any one token). */
 	trust: FleetTrust;
+	/** How often usage counts (training seconds) are flushed to accounts, ms; default 10 000. */
+	usageFlushMs?: number;
 }
 
 interface RunningJob {
@@ -68,18 +72,40 @@ interface RunningJob {
 	/** Its abort signal, and the epoch the runner reached (for `status`). */
 	progress: JobProgress;
 	startedAt: number;
+	/** Metering: until when its time is counted, ms since the epoch. */
+	meteredTo: number;
+	tenant: string;
 }
 
 export function trainerService(options: TrainerServiceOptions): ServiceSchema {
 	// Long because it is a service schema (a declaration, not a procedure): the run, cancel and
 	// status actions over the running jobs; the job flow itself is lib/training/job-runner.ts.
 	const running = new Map<string, RunningJob>();
+	/**
+	 * Counts a job's training time since it was last counted (metering): whole seconds at each
+	 * flush; at the job's end (`final`) the started second counts too.
+	 */
+	const meterJob = (meter: UsageMeter, job: RunningJob, final = false): void => {
+		const elapsed = (Date.now() - job.meteredTo) / 1000;
+		const seconds = final ? Math.ceil(elapsed) : Math.floor(elapsed);
+		if (seconds <= 0) return;
+		job.meteredTo += seconds * 1000;
+		const gpu = (job.params.spec as { resources?: { gpu?: unknown } }).resources?.gpu === true;
+		meter.training(job.tenant, job.params.model, seconds, gpu);
+	};
 
 	return {
 		name: SERVICE.trainer,
 		mixins: [
 			domainEventsMixin(),
 			localBlobsMixin({ dataDir: options.dataDir, blobs: options.blobs }),
+			// Usage metering: training seconds of running jobs, counted at each flush.
+			usageMeterMixin({
+				flushMs: options.usageFlushMs ?? 10_000,
+				beforeFlush: meter => {
+					for (const job of running.values()) meterJob(meter, job);
+				},
+			}),
 		],
 
 		actions: {
@@ -123,13 +149,19 @@ export function trainerService(options: TrainerServiceOptions): ServiceSchema {
 							epoch: ctx.params.checkpoint?.epoch ?? 0,
 						},
 						startedAt: Date.now(),
+						meteredTo: Date.now(),
+						tenant,
 					};
 					running.set(ctx.params.jobId, job);
 					// `fleetInternal(…)` takes the action out of the schema's `this` typing.
 					const self = this as unknown as {
 						runJob(job: RunningJob, tenant: string): Promise<void>;
 					};
-					void self.runJob(job, tenant).finally(() => running.delete(ctx.params.jobId));
+					const { meter } = this as unknown as UsageMeterService;
+					void self.runJob(job, tenant).finally(() => {
+						meterJob(meter, job, true);
+						running.delete(ctx.params.jobId);
+					});
 					return { accepted: true, nodeID: this.broker.nodeID };
 				},
 			}),

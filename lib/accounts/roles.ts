@@ -24,6 +24,8 @@ export const PERMISSIONS = {
 	"keys.manage": ["owner"],
 	/** Read the tenant's audit log. */
 	"audit.read": ["owner"],
+	/** Read the tenant's usage (requests, rows, runtime, training time, stored bytes). */
+	"usage.read": ["owner", "developer", "predictor", "viewer"],
 	/** Read the tenant itself. */
 	"tenant.read": ["owner", "developer", "predictor", "viewer"],
 } as const satisfies Record<string, readonly Role[]>;

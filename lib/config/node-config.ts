@@ -149,6 +149,12 @@ export interface NodeConfig {
 	rateLimit: number;
 	/** MODELFLEET_RATE_LIMIT_WINDOW_MS — default 60000; the rate limit's window. */
 	rateLimitWindowMs: number;
+	/** MODELFLEET_USAGE_FLUSH_MS — default 10000: how often a node flushes its usage counts (the most a killed node loses). */
+	usageFlushMs: number;
+	/** MODELFLEET_USAGE_STORAGE_INTERVAL_S — default 3600: how often control nodes measure stored bytes per tenant; 0: never. */
+	usageStorageIntervalS: number;
+	/** MODELFLEET_QUOTA_SYNC_MS — default 1000: how often gateways reconcile their prediction counts for the rate quotas. */
+	quotaSyncMs: number;
 	/** MODELFLEET_CPUS, MODELFLEET_MEMORY, MODELFLEET_GPUS — declared capacity; default detected. */
 	declaredCapacity: DeclaredCapacity;
 	/**
@@ -478,6 +484,12 @@ export function loadNodeConfig(
 			min: 1,
 			integer: true,
 		}),
+		usageFlushMs: read.number("MODELFLEET_USAGE_FLUSH_MS", 10_000, { min: 100, integer: true }),
+		usageStorageIntervalS: read.number("MODELFLEET_USAGE_STORAGE_INTERVAL_S", 3600, {
+			min: 0,
+			integer: true,
+		}),
+		quotaSyncMs: read.number("MODELFLEET_QUOTA_SYNC_MS", 1000, { min: 50, integer: true }),
 		declaredCapacity: {
 			cpus: cpusText === undefined ? null : read.number("MODELFLEET_CPUS", 1, { min: 0.1 }),
 			memoryBytes: declaredMemory,

@@ -261,6 +261,66 @@ export const artifactOwners = pgTable(
 	],
 );
 
+/** Metering (lib/metering): the counters of one tenant, model, version and UTC hour. */
+export const usageHourly = pgTable(
+	"usage_hourly",
+	{
+		tenantId: uuid("tenant_id").notNull(),
+		model: text("model").notNull(),
+		/** "" for requests that failed before a version was resolved, and for training. */
+		version: text("version").notNull(),
+		hour: timestamp("hour", { withTimezone: true }).notNull(),
+		requests: bigint("requests", { mode: "number" }).notNull().default(0),
+		rows: bigint("rows", { mode: "number" }).notNull().default(0),
+		errors: bigint("errors", { mode: "number" }).notNull().default(0),
+		cpuMs: bigint("cpu_ms", { mode: "number" }).notNull().default(0),
+		gpuMs: bigint("gpu_ms", { mode: "number" }).notNull().default(0),
+		bytesIn: bigint("bytes_in", { mode: "number" }).notNull().default(0),
+		bytesOut: bigint("bytes_out", { mode: "number" }).notNull().default(0),
+		trainingCpuS: bigint("training_cpu_s", { mode: "number" }).notNull().default(0),
+		trainingGpuS: bigint("training_gpu_s", { mode: "number" }).notNull().default(0),
+	},
+	table => [
+		primaryKey({ columns: [table.tenantId, table.model, table.version, table.hour] }),
+		index("usage_hourly_tenant_hour").on(table.tenantId, table.hour),
+	],
+);
+
+/** The flushes already applied to usage_hourly: a repeated (node, incarnation, seq) is ignored. */
+export const usageFlushes = pgTable(
+	"usage_flushes",
+	{
+		node: text("node").notNull(),
+		incarnation: text("incarnation").notNull(),
+		seq: integer("seq").notNull(),
+		appliedAt: timestamp("applied_at", { withTimezone: true }).notNull().defaultNow(),
+	},
+	table => [primaryKey({ columns: [table.node, table.incarnation, table.seq] })],
+);
+
+/** Stored bytes of a tenant per UTC day: the most seen by any snapshot of that day. */
+export const usageStorageDaily = pgTable(
+	"usage_storage_daily",
+	{
+		tenantId: uuid("tenant_id").notNull(),
+		day: timestamp("day", { withTimezone: true }).notNull(),
+		artifactsBytes: bigint("artifacts_bytes", { mode: "number" }).notNull().default(0),
+		datasetsBytes: bigint("datasets_bytes", { mode: "number" }).notNull().default(0),
+		capturesBytes: bigint("captures_bytes", { mode: "number" }).notNull().default(0),
+		measuredAt: timestamp("measured_at", { withTimezone: true }).notNull().defaultNow(),
+	},
+	table => [primaryKey({ columns: [table.tenantId, table.day] })],
+);
+
+/** A tenant's quotas (lib/quotas), set by an admin; no row: unlimited. */
+export const tenantQuotas = pgTable("tenant_quotas", {
+	tenantId: uuid("tenant_id")
+		.primaryKey()
+		.references(() => tenants.id, { onDelete: "cascade" }),
+	quotas: jsonb("quotas").notNull(),
+	updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+});
+
 export const schemaMigrations = pgTable("schema_migrations", {
 	id: text("id").primaryKey(),
 	appliedAt: timestamp("applied_at", { withTimezone: true }).notNull().defaultNow(),
@@ -280,4 +340,9 @@ export const dbSchema = {
 	installationSecrets,
 	artifactOwners,
 	schemaMigrations,
+	// Metering and quotas (accounts).
+	usageHourly,
+	usageFlushes,
+	usageStorageDaily,
+	tenantQuotas,
 };

@@ -6,12 +6,19 @@
  * resolves) → 401 for a missing or bad key → 403 for a role without the permission. The count
  * comes before the refusals, as moleculer-web's limiter did: guessing keys is limited too, and
  * a caller over the limit hears 429 whatever else is wrong. Routes that need no key count per
- * address only (`countAnonymous`).
+ * address only (`countAnonymous`). Last, a `predict` request counts against its tenant's
+ * prediction quotas (lib/quotas/prediction-quota.ts: 429 RESOURCE_LIMIT_EXCEEDED over one).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Identity } from "../accounts/accounts-store";
 import { can, rolesWith, type Permission } from "../accounts/roles";
-import { ForbiddenError, RateLimitedError, UnauthenticatedError } from "../errors";
+import {
+	ForbiddenError,
+	RateLimitedError,
+	ResourceLimitExceededError,
+	UnauthenticatedError,
+} from "../errors";
+import type { PredictionQuota } from "../quotas/prediction-quota";
 import { apiKeyFromHeaders } from "./api-key-header";
 import type { RateCounter } from "./rate-limit";
 import type { RateLimitOptions } from "./rate-limit/rate-limit-options";
@@ -35,6 +42,8 @@ export function clientAddress(req: IncomingMessage): string {
 export class CallerCheck {
 	/** Where requests are counted; set once the store exists (Redis connects when the service is created). */
 	counter: RateCounter | null = null;
+	/** The tenants' prediction rate quotas, counted for every `predict` request allowed. */
+	predictionQuota: PredictionQuota | null = null;
 	private readonly identities: TtlCache<Identity>;
 	private readonly limit: number;
 	private readonly windowMs: number;
@@ -83,6 +92,17 @@ export class CallerCheck {
 		if (identity === undefined) throw refusal;
 		if (permission !== undefined && !can(identity.role, permission))
 			throw new ForbiddenError(identity.role, `call ${action}`, rolesWith(permission));
+		if (permission === "predict" && this.predictionQuota !== null) {
+			const refusal = await this.predictionQuota.admit(identity.tenant);
+			if (refusal !== null)
+				throw new ResourceLimitExceededError(
+					refusal.quota,
+					refusal.kind,
+					refusal.limit,
+					refusal.current,
+					refusal.retryAfterMs,
+				);
+		}
 		return identity;
 	}
 

@@ -26,6 +26,8 @@ export interface PredictorDeps {
 	/** A local file of the blob (null: the fleet does not have it). */
 	blobPath(sha256: string): Promise<string | null>;
 	pool: RuntimePool | null;
+	/** Told which version a request resolved to, before it runs (metering counts failures under it). */
+	resolved?(version: VersionView): void;
 }
 
 export interface PredictorOptions extends ServingOptions {
@@ -155,6 +157,7 @@ export class Predictor {
 		try {
 			const resolved = await this.resolve(deps, ref);
 			version = resolved;
+			deps.resolved?.(resolved);
 			key = Predictor.key(ref.tenant, resolved.model, resolved.version);
 			this.ongoing.begin(key);
 			const result = await this.cache.use(

@@ -168,6 +168,15 @@ export class DeploymentStore {
 		return this.withReplicas(record(row));
 	}
 
+	/** Every deployment of the scope's tenant (its quotas count them). */
+	async ofTenant(scope: Scope): Promise<DeploymentRecord[]> {
+		const rows = await this.db
+			.select()
+			.from(deployments)
+			.where(eq(deployments.tenantId, scope.tenantId));
+		return rows.map(record);
+	}
+
 	async exists(scope: Scope, model: string): Promise<boolean> {
 		const rows = await this.db
 			.select({ id: deployments.id })

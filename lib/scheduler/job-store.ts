@@ -168,6 +168,20 @@ export class JobStore {
 	}
 
 	/** The tenant's jobs, newest first; `cursor` is the previous page's `nextCursor`. */
+	/** The scope's tenant's jobs queued or running (its concurrent-jobs quota counts them). */
+	async countActive(scope: Scope): Promise<number> {
+		const rows = await this.db
+			.select({ id: trainingJobs.id })
+			.from(trainingJobs)
+			.where(
+				and(
+					eq(trainingJobs.tenantId, scope.tenantId),
+					sql`${trainingJobs.state} IN ('queued', 'running')`,
+				),
+			);
+		return rows.length;
+	}
+
 	async list(
 		scope: Scope,
 		query: { state?: JobState; limit: number; cursor?: string },

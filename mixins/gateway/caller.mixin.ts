@@ -12,7 +12,16 @@ import type { FleetTrust, TenantIdentity } from "../../lib/accounts/fleet-trust"
 import type { Permission } from "../../lib/accounts/roles";
 import { SERVICE } from "../../lib/fleet/node-role";
 import { CallerCheck } from "../../lib/http/caller";
+import Redis from "ioredis";
+import { EVENTS } from "../../lib/events";
 import { createRateCounter } from "../../lib/http/rate-limit";
+import { PredictionQuota } from "../../lib/quotas/prediction-quota";
+import type { Quotas } from "../../lib/quotas/quota-spec";
+import {
+	MemorySharedCount,
+	RedisSharedCount,
+	type SharedCount,
+} from "../../lib/quotas/shared-count";
 import {
 	resolveRateLimitOptions,
 	type RateLimitOptions,
@@ -26,6 +35,27 @@ export interface CallerOptions {
 	keyCacheMs?: number;
 	/** Rate limits per API key id (per client address on public routes); default off. */
 	rateLimit?: Partial<RateLimitOptions>;
+	/**
+	 * The prediction quotas: how often gateways reconcile their counts (ms, default 1000) and
+	 * the prefix of the shared counts' keys in Redis (the rate limits' server, when it has one).
+	 */
+	predictionQuota?: { syncMs: number; keyPrefix: string };
+}
+
+/** Where the gateways add up their prediction counts: Redis when the rate limits have one. */
+function sharedCount(
+	redisUrl: string | null,
+	keyPrefix: string,
+	onError: (err: unknown) => void,
+): SharedCount {
+	if (redisUrl === null) return new MemorySharedCount();
+	const redis = new Redis(redisUrl, {
+		enableOfflineQueue: false,
+		maxRetriesPerRequest: 1,
+		commandTimeout: 1000,
+	});
+	redis.on("error", onError);
+	return new RedisSharedCount(redis, keyPrefix);
 }
 
 export interface CallerMethods {
@@ -84,6 +114,48 @@ export function callerMixin(options: CallerOptions): Partial<ServiceSchema> {
 				keyCacheMs: options.keyCacheMs ?? 10_000,
 				limits,
 			});
+			let lastQuotaWarning = 0;
+			const quotaStoreFailed = (err: unknown): void => {
+				// Decided on this gateway's own counts meanwhile; say so, but not per request.
+				if (Date.now() - lastQuotaWarning < 10_000) return;
+				lastQuotaWarning = Date.now();
+				this.logger.warn(
+					`Prediction quotas: the shared count failed (${(err as Error).message}).`,
+				);
+			};
+			check.predictionQuota = new PredictionQuota({
+				// Under this node's own identity: any tenant's quotas are the gateway's to read.
+				loadQuotas: tenant =>
+					this.broker.call<Quotas, { tenant: string }>(
+						`${SERVICE.accounts}.quotas.ofTenant`,
+						{ tenant },
+					),
+				shared: sharedCount(
+					limits.redisUrl,
+					options.predictionQuota?.keyPrefix ?? "modelfleet:quota:",
+					quotaStoreFailed,
+				),
+				syncMs: options.predictionQuota?.syncMs ?? 1000,
+				onExceeded: (tenant, refusal) =>
+					void this.broker
+						.emit(EVENTS.resourceLimitExceeded, {
+							tenant,
+							keyId: null,
+							nodeID: this.broker.nodeID,
+							quota: refusal.quota,
+							kind: refusal.kind,
+							limit: refusal.limit,
+							current: refusal.current,
+						})
+						.catch((err: unknown) =>
+							this.logger.warn(
+								`Could not emit ${EVENTS.resourceLimitExceeded}:`,
+								err,
+							),
+						),
+				onError: quotaStoreFailed,
+			});
+			check.predictionQuota.start();
 			if (limits.limit === 0) return;
 			let lastWarning = 0;
 			check.counter = createRateCounter(limits, err => {
@@ -107,8 +179,13 @@ export function callerMixin(options: CallerOptions): Partial<ServiceSchema> {
 
 		async stopped() {
 			const counter = check?.counter;
-			if (check) check.counter = null;
+			const quota = check?.predictionQuota;
+			if (check) {
+				check.counter = null;
+				check.predictionQuota = null;
+			}
 			await counter?.close();
+			await quota?.close();
 		},
 
 		methods: {

@@ -7,10 +7,11 @@ import { requires, scopeOf } from "../../lib/accounts/access";
 import { requireArtifacts } from "../../lib/artifacts/artifact-check";
 import { MODEL_NAME_PATTERN } from "../../lib/model-spec/model-name";
 import type { DatasetInput } from "../../lib/registry/dataset-store";
+import { tenantStoredBytes } from "../../lib/registry/tenant-usage";
 import { PAGE_PARAMS, type Ctx, type PageParams } from "../params";
-import { callerOf, type RegistryStores } from "./registry-parts";
+import { callerOf, type RegistryStores, type RegistryThis } from "./registry-parts";
 
-export function datasetsMixin({ datasets }: RegistryStores): Partial<ServiceSchema> {
+export function datasetsMixin({ db, datasets }: RegistryStores): Partial<ServiceSchema> {
 	return {
 		actions: {
 			/**
@@ -30,6 +31,12 @@ export function datasetsMixin({ datasets }: RegistryStores): Partial<ServiceSche
 				async handler(ctx: Ctx<DatasetInput>) {
 					const scope = scopeOf(ctx);
 					await requireArtifacts(callerOf(ctx), [ctx.params.sha256]);
+					await (this as unknown as RegistryThis).enforceQuota(
+						ctx,
+						"storedBytes",
+						() => tenantStoredBytes(db, scope.tenantId),
+						ctx.params.size,
+					);
 					return datasets.create(scope, {
 						...ctx.params,
 						labelColumn: ctx.params.labelColumn ?? null,

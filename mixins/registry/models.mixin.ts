@@ -14,6 +14,7 @@ import {
 	type ModelQuery,
 	type ModelView,
 } from "../../lib/registry/model-store";
+import { countModels } from "../../lib/registry/tenant-usage";
 import { PAGE_PARAMS, type Ctx } from "../params";
 import {
 	MODEL_NAME_RULE,
@@ -31,6 +32,8 @@ const modelEvent = (scope: Scope, model: ModelView): ModelEvent => ({
 
 /** Needs the domain-events mixin. */
 export function modelsMixin({ db, models }: RegistryStores): Partial<ServiceSchema> {
+	// Long because it is a mixin schema (a declaration, not a procedure): the models.* actions,
+	// each a params rule and a short handler.
 	return {
 		actions: {
 			"models.create": requires("models.write", {
@@ -48,7 +51,16 @@ export function modelsMixin({ db, models }: RegistryStores): Partial<ServiceSche
 						scope,
 						"models.create",
 						`model:${ctx.params.name}`,
-						() => models.create(scope, ctx.params),
+						async () => {
+							const self = this as unknown as RegistryThis;
+							await self.enforceQuota(
+								ctx,
+								"models",
+								() => countModels(db, scope.tenantId),
+								1,
+							);
+							return models.create(scope, ctx.params);
+						},
 					);
 					const self = this as unknown as RegistryThis;
 					void self.emitEvent(EVENTS.modelCreated, modelEvent(scope, model), ctx);

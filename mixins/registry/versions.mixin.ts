@@ -35,7 +35,7 @@ import { formatRef, parseVersionRef } from "../../lib/registry/version-ref";
 import type { VersionInput, VersionView } from "../../lib/registry/version-store";
 import type { LocalBlobsService } from "../local-blobs.mixin";
 import { PAGE_PARAMS, VERSION_REF_PARAMS, type Ctx, type PageParams } from "../params";
-import { callerOf, type RegistryStores, type RegistryThis } from "./registry-parts";
+import { callerOf, versionQuotas, type RegistryStores, type RegistryThis } from "./registry-parts";
 
 interface RefParams {
 	model: string;
@@ -104,6 +104,12 @@ export function versionsMixin(
 						async () => {
 							// A version may name only blobs of its own tenant (another's answers 404).
 							await requireArtifacts(callerOf(ctx), versionArtifacts(input));
+							await versionQuotas(
+								this as unknown as RegistryThis,
+								ctx,
+								db,
+								input.artifact?.size ?? 0,
+							);
 							return versions.create(scope, model, input);
 						},
 					);
@@ -143,6 +149,8 @@ export function versionsMixin(
 						target,
 						async () => {
 							await versions.assertModel(scope, model);
+							// The file's size is not known yet: a tenant at its stored bytes stores no more.
+							await versionQuotas(this as unknown as RegistryThis, ctx, db, 1);
 							let sha256 = artifact;
 							const stream = (ctx as unknown as { stream?: Readable | null }).stream;
 							if (sha256 === undefined) {

@@ -16,12 +16,17 @@ import type { RoutingTable } from "../../lib/routing/routing-table";
 import { callerOngoingByModel } from "../../lib/scheduler/caller-load";
 import {
 	CREATE_DEPLOYMENT_PARAMS,
+	resolveAutoscaling,
+	resolveReplicaBounds,
+	resolveResources,
 	UPDATE_DEPLOYMENT_PARAMS,
 	type CreateDeploymentParams,
 	type UpdateDeploymentParams,
 } from "../../lib/scheduler/deployment-spec";
 import type { DeploymentRecord, DeploymentStore } from "../../lib/scheduler/deployment-store";
+import { totalUse, useOf, type DeploymentShape } from "../../lib/scheduler/deployment-use";
 import { Deployments, servedVersions, type RegistryPort } from "../../lib/scheduler/deployments";
+import type { QuotaGuardMethods } from "../quota-guard.mixin";
 import { Reconciler, routingTable, type ServingNode } from "../../lib/scheduler/reconciler";
 import { MODEL_PARAM, PAGE_PARAMS, type Ctx, type PageParams } from "../params";
 
@@ -73,6 +78,33 @@ export function deploymentsMixin(options: DeploymentsMixinOptions): Partial<Serv
 	};
 	type Write<P> = Context<P, RequestMeta>;
 
+	/**
+	 * The tenant's deployment quotas for a deployment becoming `proposed` (`model`'s, which
+	 * exists unless `created`): what it adds over what it held counts against them.
+	 */
+	async function deploymentQuotas(
+		guard: QuotaGuardMethods,
+		ctx: Write<unknown>,
+		model: string,
+		proposed: DeploymentShape,
+		created: boolean,
+	): Promise<void> {
+		const held = await store.ofTenant(scopeOf(ctx));
+		const before = totalUse(held);
+		const old = held.find(d => d.model === model);
+		const was = old !== undefined ? useOf(old) : { deployments: 0, replicas: 0, gpus: 0 };
+		const next = useOf(proposed);
+		const current = (n: number) => () => Promise.resolve(n);
+		if (created) await guard.enforceQuota(ctx, "deployments", current(before.deployments), 1);
+		await guard.enforceQuota(
+			ctx,
+			"replicas",
+			current(before.replicas),
+			next.replicas - was.replicas,
+		);
+		await guard.enforceQuota(ctx, "gpus", current(before.gpus), next.gpus - was.gpus);
+	}
+
 	return {
 		actions: {
 			/** The routing table (every deployment's traffic and ready replicas). Fleet-internal. */
@@ -86,7 +118,19 @@ export function deploymentsMixin(options: DeploymentsMixinOptions): Partial<Serv
 
 			"deployments.create": requires("deployments.write", {
 				params: CREATE_DEPLOYMENT_PARAMS,
-				handler(ctx: Write<CreateDeploymentParams>) {
+				async handler(ctx: Write<CreateDeploymentParams>) {
+					const autoscaling = resolveAutoscaling(ctx.params.autoscaling, null);
+					await deploymentQuotas(
+						this as unknown as QuotaGuardMethods,
+						ctx,
+						ctx.params.model.split("@")[0],
+						{
+							...resolveReplicaBounds(ctx.params, autoscaling !== null, null),
+							autoscaling,
+							resources: resolveResources(ctx.params.resources),
+						},
+						true,
+					);
 					return reconciled(
 						deployments.create(scopeOf(ctx), registryFor(ctx), ctx.params),
 					);
@@ -111,7 +155,26 @@ export function deploymentsMixin(options: DeploymentsMixinOptions): Partial<Serv
 
 			"deployments.update": requires("deployments.write", {
 				params: UPDATE_DEPLOYMENT_PARAMS,
-				handler(ctx: Write<UpdateDeploymentParams>) {
+				async handler(ctx: Write<UpdateDeploymentParams>) {
+					const current = await store.get(scopeOf(ctx), ctx.params.model);
+					const autoscaling =
+						ctx.params.autoscaling !== undefined
+							? resolveAutoscaling(ctx.params.autoscaling, current.autoscaling)
+							: current.autoscaling;
+					await deploymentQuotas(
+						this as unknown as QuotaGuardMethods,
+						ctx,
+						current.model,
+						{
+							...resolveReplicaBounds(ctx.params, autoscaling !== null, current),
+							autoscaling,
+							resources:
+								ctx.params.resources !== undefined
+									? resolveResources(ctx.params.resources, current.resources)
+									: current.resources,
+						},
+						false,
+					);
 					return reconciled(
 						deployments.update(scopeOf(ctx), registryFor(ctx), ctx.params),
 					);
@@ -123,8 +186,20 @@ export function deploymentsMixin(options: DeploymentsMixinOptions): Partial<Serv
 					...MODEL_PARAM,
 					replicas: { type: "number", integer: true, min: 0, max: 64, convert: true },
 				},
-				handler(ctx: Write<{ model: string; replicas: number }>) {
+				async handler(ctx: Write<{ model: string; replicas: number }>) {
 					const { model, replicas } = ctx.params;
+					const current = await store.get(scopeOf(ctx), model);
+					await deploymentQuotas(
+						this as unknown as QuotaGuardMethods,
+						ctx,
+						current.model,
+						{
+							...current,
+							replicas,
+							maxReplicas: current.autoscaling ? current.maxReplicas : replicas,
+						},
+						false,
+					);
 					return reconciled(
 						deployments.scale(scopeOf(ctx), registryFor(ctx), model, replicas),
 					);

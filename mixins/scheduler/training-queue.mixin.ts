@@ -24,6 +24,7 @@ import { checkJobAgainstDataset } from "../../lib/scheduler/job-submission";
 import { TrainingDispatcher, type TrainerRunParams } from "../../lib/scheduler/training-dispatcher";
 import { validateJobSpec } from "../../lib/training/job-spec";
 import type { DomainEventMethods } from "../domain-events.mixin";
+import type { QuotaGuardMethods } from "../quota-guard.mixin";
 import { PAGE_PARAMS, type Ctx, type PageParams } from "../params";
 
 /** The service as the queue's actions see it: the domain-events mixin and `dispatch`. */
@@ -76,6 +77,12 @@ export function trainingQueueMixin(options: TrainingQueueMixinOptions): Partial<
 					const dataset = await datasetOf(ctx, spec.dataset);
 					checkJobAgainstDataset(spec, dataset);
 					await ctx.call(`${SERVICE.registry}.models.get`, { name: target });
+					await (this as unknown as QuotaGuardMethods).enforceQuota(
+						ctx,
+						"concurrentTrainingJobs",
+						() => jobs.countActive(scope),
+						1,
+					);
 					const job = await jobs.enqueue(scope, {
 						model: target,
 						datasetId: dataset.id,

@@ -530,6 +530,28 @@ describe("domain events on an all-in-one node", () => {
 		expect(broker.registry.nodes.get("ghost-worker")).toBeUndefined();
 	});
 
+	it("tenant.resource_limit_exceeded: a quota refuses a request, naming the quota, its limit and use", async () => {
+		const quotas = `/tenants/${tenant}/quotas`;
+		expect((await request(quotas, { method: "PUT", body: { models: 0 } })).status).toBe(200);
+		const from = heard.length;
+		const refused = await request("/models", {
+			method: "POST",
+			body: { name: "over-quota", task: "classification", framework: "onnx" },
+		});
+		expect(refused).toMatchObject({ status: 403, body: { type: "RESOURCE_LIMIT_EXCEEDED" } });
+		const current = (refused.body as { data: { current: number } }).data.current;
+		expect(await waitForEvent(EVENTS.resourceLimitExceeded, () => true, from)).toEqual({
+			tenant,
+			keyId,
+			nodeID: broker.nodeID,
+			quota: "models",
+			kind: "size",
+			limit: 0,
+			current,
+		});
+		expect((await request(quotas, { method: "PUT", body: {} })).status).toBe(200);
+	});
+
 	it("heard every event of lib/events.ts (a new event needs a test above)", () => {
 		const names = new Set(heard.map(h => h.event));
 		expect(Object.values(EVENTS).filter(event => !names.has(event))).toEqual([]);

@@ -22,6 +22,7 @@ const SAMPLES = [
 	new errors.ArtifactCorruptError("a", "b"),
 	new errors.ArtifactUnreadableError("a", "tampered"),
 	new errors.RateLimitedError(10, 60_000, 1500),
+	new errors.ResourceLimitExceededError("models", "size", 3, 3),
 	new errors.TooManyInFlightError("request-body bytes", 10, "MODELFLEET_KEY_IN_FLIGHT_BYTES"),
 	new errors.GatewayBusyError(10, "MODELFLEET_IN_FLIGHT_BYTES"),
 	new errors.BodyTimeoutError(30),

@@ -4,6 +4,7 @@ import * as deployments from "./0003-deployments";
 import * as training from "./0004-training";
 import * as apiKeySecret from "./0005-api-key-secret";
 import * as artifactOwners from "./0006-artifact-owners";
+import * as usageAndQuotas from "./0007-usage-and-quotas";
 
 /** Every migration, in the order it is applied. Add new ones at the end; never edit an applied one. */
 export const MIGRATIONS: readonly { id: string; up: string }[] = [
@@ -13,4 +14,5 @@ export const MIGRATIONS: readonly { id: string; up: string }[] = [
 	{ id: "0004-training", up: training.up },
 	{ id: "0005-api-key-secret", up: apiKeySecret.up },
 	{ id: "0006-artifact-owners", up: artifactOwners.up },
+	{ id: "0007-usage-and-quotas", up: usageAndQuotas.up },
 ];

@@ -47,6 +47,7 @@ describeOnEachEngine("registry stores", database => {
 				"0004-training",
 				"0005-api-key-secret",
 				"0006-artifact-owners",
+				"0007-usage-and-quotas",
 			]);
 		});
 	});

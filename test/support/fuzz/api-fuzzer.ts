@@ -1,6 +1,6 @@
 /**
  * A seeded generator of hostile requests for every route family of a gateway: the REST API
- * (registry, datasets, training jobs, deployments, keys, tenants, audit, nodes), uploads,
+ * (registry, datasets, training jobs, deployments, keys, tenants, quotas, usage, audit, nodes), uploads,
  * batch predictions, the training event stream, the Open Inference Protocol (metadata, infer
  * as JSON and binary, the model repository), health and the OpenAPI document. Each request
  * starts from a well-formed one and is then spoiled the way an attacker would: JSON mutations
@@ -129,7 +129,7 @@ interface RestRoute {
 	/** Path under /api/v1 with `:params`. */
 	path: string;
 	body?: BodyMaker;
-	query?: "list";
+	query?: "list" | "usage";
 	stream?: boolean;
 }
 
@@ -142,6 +142,18 @@ const REST_ROUTES: readonly RestRoute[] = [
 		method: "POST",
 		path: "/tenants",
 		body: (_w, f) => ({ name: `fz-${f.int(1e6)}`, isAdmin: false }),
+	},
+	{ family: "usage", method: "GET", path: "/usage", query: "usage" },
+	{ family: "quotas", method: "GET", path: "/tenants/:tenantId/quotas" },
+	{
+		family: "quotas",
+		method: "PUT",
+		path: "/tenants/:tenantId/quotas",
+		body: (_w, f) => ({
+			models: f.pick([1, 0, -1, 1.5, null, "3", 1e300]),
+			predictionsPerMinute: f.pick([100, null, {}, []]),
+			...(f.chance(0.3) ? { [f.pick(["gpu", "__proto__", "constructor"])]: 1 } : {}),
+		}),
 	},
 	{ family: "keys", method: "GET", path: "/keys" },
 	{
@@ -416,6 +428,28 @@ export class ApiFuzzer {
 	}
 
 	/** A query string for a list route (or any route, now and then). */
+	/** The usage report's parameters, odd ones among them. */
+	usageQuery(): string {
+		const parts: string[] = [];
+		const times = [
+			"2026-01-01",
+			"0",
+			"-1",
+			"1e20",
+			"yesterday",
+			"%00",
+			"2026-13-45T99:00Z",
+			"",
+		];
+		if (this.chance(0.6)) parts.push(`from=${this.pick(times)}`);
+		if (this.chance(0.6)) parts.push(`to=${this.pick(times)}`);
+		if (this.chance(0.5))
+			parts.push(`granularity=${this.pick(["hour", "day", "week", "%FF", "x".repeat(300)])}`);
+		if (this.chance(0.3)) parts.push(`model=${this.pick(["mlp", "%00", "x".repeat(2000)])}`);
+		if (this.chance(0.3)) parts.push(`tenant=${this.pick(["*", "not-a-uuid", "%00"])}`);
+		return parts.length ? `?${parts.join("&")}` : "";
+	}
+
 	query(list: boolean): string {
 		if (!list && !this.chance(0.1)) return "";
 		const parts: string[] = [];
@@ -534,6 +568,10 @@ export class ApiFuzzer {
 					return this.segment(this.pick(["worker", "ghost", "gateway"]));
 				case "keyId":
 					return this.segment("00000000-0000-4000-8000-000000000000");
+				case "tenantId":
+					return this.segment(
+						this.pick(["00000000-0000-4000-8000-000000000000", "not-a-uuid", "*"]),
+					);
 				default:
 					return this.segment(name);
 			}
@@ -545,7 +583,9 @@ export class ApiFuzzer {
 		const method = this.chance(0.05)
 			? this.pick(["PUT", "PATCH", "DELETE", "OPTIONS"])
 			: route.method;
-		const path = `/api/v1${this.fillPath(route.path)}${this.query(route.query === "list")}`;
+		const path = `/api/v1${this.fillPath(route.path)}${
+			route.query === "usage" ? this.usageQuery() : this.query(route.query === "list")
+		}`;
 		const headers: Record<string, string> = { ...this.auth() };
 		if (route.family === "downloads" && this.chance(0.5))
 			headers.range = this.pick([

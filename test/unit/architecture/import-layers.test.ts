@@ -55,10 +55,13 @@ const LAYERS: readonly Layer[] = [
 	},
 	{
 		about:
-			"Tenancy, blobs and model execution: accounts (tenants, keys, roles), the artifact store, " +
-			"the runtimes that run a model file (ONNX, TF.js, XGBoost) and their thread pool.",
+			"Tenancy, blobs and model execution: accounts (tenants, keys, roles), metering (usage " +
+			"counters and their flushes) and quotas (limits and the pure decisions), the artifact " +
+			"store, the runtimes that run a model file (ONNX, TF.js, XGBoost) and their thread pool.",
 		modules: {
 			accounts: ["errors", "settings", "audit", "db"],
+			metering: ["errors", "db", "inference"],
+			quotas: ["errors", "audit", "db"],
 			artifacts: ["errors", "db"],
 			runtimes: [
 				"errors",
@@ -149,7 +152,7 @@ const LAYERS: readonly Layer[] = [
 			"What gathers everything: the event catalogue (names and payloads of every domain event) " +
 			"and a node's whole configuration.",
 		modules: {
-			events: ["fleet", "model-spec", "registry", "routing", "scheduler"],
+			events: ["fleet", "model-spec", "quotas", "registry", "routing", "scheduler"],
 			config: ["errors", "json-policy", "settings", "artifacts", "capacity", "db", "fleet"],
 		},
 	},
@@ -168,6 +171,7 @@ const LAYERS: readonly Layer[] = [
 				"inference",
 				"model-spec",
 				"predictor",
+				"quotas",
 				"registry",
 				"routing",
 				"scheduler",

@@ -39,6 +39,12 @@ const OWNERS: Record<string, Owner> = {
 	 * `audit.list`.
 	 */
 	audit_log: { lib: "audit", service: "registry" },
+	/** Metering: accounts applies the nodes' flushes and keeps the usage report. */
+	usage_hourly: { lib: "metering", service: "accounts" },
+	usage_flushes: { lib: "metering", service: "accounts" },
+	usage_storage_daily: { lib: "metering", service: "accounts" },
+	/** Quotas are set on tenants; other services ask accounts for them. */
+	tenant_quotas: { lib: "quotas", service: "accounts" },
 	/** Written by the migrator at start, before any service. */
 	schema_migrations: { lib: "db", service: "(migrations)" },
 };
