@@ -14,6 +14,10 @@ export const ERROR_CATALOGUE = {
 		"The NATS server refused this node's credentials, or TLS to it failed: the node cannot join the fleet and does not start; the message names the settings to check.",
 	SERVICE_NOT_READY:
 		"A service this request needs is not running anywhere in the fleet yet (503); retry later.",
+	CONTROL_PLANE_UNAVAILABLE:
+		"No control node answers (503): writes (models, versions, keys, deployments, jobs) wait until one is back; predictions of deployed models go on (data.service names what was missing). Retry after data.retryAfterMs (Retry-After).",
+	LEASE_LOST:
+		"A control node's write as leader was refused because its leadership lease lapsed or passed to another node (503, internal): the node stopped acting; the new leader carries on.",
 	UNAUTHENTICATED:
 		"No API key, or a key that is unknown, revoked or expired (401); inside the fleet, a call whose signed caller identity is missing, forged, changed or expired (data.reason says which).",
 	FORBIDDEN: "The key's role may not do this (403); the message names the role that may.",
@@ -131,11 +135,45 @@ export class ServiceNotReadyError extends Errors.MoleculerRetryableError {
 	}
 }
 
+/**
+ * A write (or a read only the control plane can answer) while no control node answers: the
+ * control plane is down or unreachable. Predictions of deployed models do not need it.
+ */
+export class ControlPlaneUnavailableError extends Errors.MoleculerRetryableError {
+	constructor(service: string, retryAfterMs = 5000) {
+		super(
+			`No control node answers right now (the ${service} service is unreachable): this request needs the control plane and was not done; retry once a control node is back. Predictions of deployed models keep working meanwhile.`,
+			503,
+			"CONTROL_PLANE_UNAVAILABLE" satisfies ErrorType,
+			{ service, retryAfterMs },
+		);
+		this.name = "ControlPlaneUnavailableError";
+	}
+}
+
+/**
+ * A leader's write refused by the fence: the node's leadership lease (epoch `epoch`) lapsed or
+ * passed to another node, so it must stop acting as leader.
+ */
+export class LeaseLostError extends Errors.MoleculerError {
+	constructor(lease: string, epoch: number | null, reason: string) {
+		super(
+			`This node no longer holds the '${lease}' lease${epoch !== null ? ` (epoch ${epoch})` : ""}: ${reason}; its write as leader was refused.`,
+			503,
+			"LEASE_LOST" satisfies ErrorType,
+			{ lease, epoch, reason },
+		);
+		this.name = "LeaseLostError";
+	}
+}
+
 type ClientErrorType = Exclude<
 	ErrorType,
 	| "INVALID_CONFIGURATION"
 	| "NATS_REFUSED"
 	| "SERVICE_NOT_READY"
+	| "CONTROL_PLANE_UNAVAILABLE"
+	| "LEASE_LOST"
 	| "ARTIFACT_CORRUPT"
 	| "ARTIFACT_UNREADABLE"
 	| "GATEWAY_BUSY"

@@ -319,6 +319,17 @@ export const tenantQuotas = pgTable("tenant_quotas", {
 		.references(() => tenants.id, { onDelete: "cascade" }),
 	quotas: jsonb("quotas").notNull(),
 	updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+/**
+ * The control plane's leadership lease (migration 0008): the holder (node ID and process
+ * instance), its epoch, and the expiry by the database's clock (lib/scheduler/leader-lease.ts).
+ */
+export const controlLeases = pgTable("control_leases", {
+	name: text("name").primaryKey(),
+	holder: text("holder").notNull(),
+	nodeId: text("node_id").notNull(),
+	epoch: bigint("epoch", { mode: "number" }).notNull(),
+	acquiredAt: timestamp("acquired_at", { withTimezone: true }).notNull(),
+	expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
 });
 
 export const schemaMigrations = pgTable("schema_migrations", {
@@ -339,6 +350,7 @@ export const dbSchema = {
 	trainingJobs,
 	installationSecrets,
 	artifactOwners,
+	controlLeases,
 	schemaMigrations,
 	// Metering and quotas (accounts).
 	usageHourly,
