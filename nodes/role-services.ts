@@ -16,6 +16,7 @@ import {
 	SERVICE,
 	type ServiceName,
 } from "../lib/fleet/node-role";
+import { LeaderLease } from "../lib/scheduler/leader-lease";
 import { accountsService } from "../services/accounts.service";
 import { agentService } from "../services/agent.service";
 import { artifactsService } from "../services/artifacts.service";
@@ -42,6 +43,26 @@ export interface NodeContext {
 /** The archive limits of the node's settings, for importers and runtimes alike. */
 function archiveLimitsOf(config: Readonly<NodeConfig>): ArchiveLimits {
 	return { maxBytes: config.maxArchiveBytes, maxEntries: config.maxArchiveEntries };
+}
+
+/** The one lease per node, shared by the services that act only as leader (scheduler, artifact GC). */
+const leases = new WeakMap<ServiceBroker, LeaderLease>();
+
+/** The control plane's leadership lease of this node (lib/scheduler/leader-lease.ts). */
+function leaseOf(node: NodeContext): LeaderLease {
+	let lease = leases.get(node.broker);
+	if (!lease) {
+		lease = new LeaderLease({
+			db: requireDatabase(node).db,
+			name: "control",
+			nodeID: node.broker.nodeID,
+			instanceID: node.broker.instanceID,
+			ttlMs: node.config.leaderLeaseMs,
+			renewMs: node.config.leaderRenewMs,
+		});
+		leases.set(node.broker, lease);
+	}
+	return lease;
 }
 
 function requireDatabase(node: NodeContext): Database {
@@ -135,6 +156,8 @@ const FACTORIES: Record<ServiceName, (node: NodeContext) => ServiceSchema> = {
 			},
 			// Which tenant may name which blob: kept next to the metadata.
 			owners: new ArtifactOwnerStore(requireDatabase(node).db),
+			// A store every control node shares is collected by the leader only, fenced by its lease.
+			leadership: leaseOf(node),
 		}),
 	predictor: node =>
 		predictorService({
@@ -172,6 +195,7 @@ const FACTORIES: Record<ServiceName, (node: NodeContext) => ServiceSchema> = {
 			database: requireDatabase(node),
 			reconcileIntervalMs: node.config.reconcileIntervalMs,
 			trust: node.trust,
+			lease: leaseOf(node),
 		}),
 };
 

@@ -60,6 +60,12 @@ export interface ArtifactsServiceOptions {
 	backend?: ArtifactsBackendSetting;
 	/** NodeConfig.encryptionKey: new blobs are sealed under it; default none (stored plain). */
 	encryptionKey?: MasterKey | null;
+	/**
+	 * The control plane's leadership (lib/scheduler/leader-lease.ts). With a store every control
+	 * node shares (nats, s3) only the leader runs scheduled GC, and each deletion waits for the
+	 * lease to be confirmed in force; with the local directory each node collects its own disk.
+	 */
+	leadership?: { isLeader(): boolean; check(): Promise<void> };
 	/** The store's remaining options (upload idle and stall timeouts, the clock); defaults otherwise. */
 	store?: Partial<
 		Omit<ArtifactStoreOptions, "root" | "maxBytes" | "gcGraceMs" | "encryptionKey">
@@ -246,10 +252,12 @@ export function artifactsService(options: ArtifactsServiceOptions): ServiceSchem
 				);
 			}
 			if (options.artifactGcIntervalS > 0) {
+				const leadership = store.cached ? options.leadership : undefined;
 				timers.push(
 					setInterval(() => {
+						if (leadership && !leadership.isLeader()) return;
 						collector
-							.run()
+							.run(leadership ? { fence: () => leadership.check() } : {})
 							.catch((err: unknown) => this.logger.warn("Artifact GC failed:", err));
 					}, options.artifactGcIntervalS * 1000),
 				);

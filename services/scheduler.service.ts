@@ -4,7 +4,9 @@
  * fleet's nodes (inventory, `nodes`, `nodes.forget`, who leads), the deployments (a reconciler
  * keeps replicas on fitting predictor nodes, re-places those of lost nodes, autoscales, and
  * publishes the routing table every caller routes with) and the training queue (`jobs.*` and
- * the dispatcher). This file builds the stores on the database and runs the periodic passes.
+ * the dispatcher). Only the holder of the leadership lease (lib/scheduler/leader-lease.ts) acts,
+ * and its stores' writes are fenced by the lease. This file builds the stores on the database,
+ * runs the lease and the periodic passes.
  */
 import type { ServiceSchema } from "moleculer";
 import type { FleetTrust } from "../lib/accounts/fleet-trust";
@@ -13,6 +15,7 @@ import { NodeInventory } from "../lib/fleet/node-inventory";
 import { SERVICE } from "../lib/fleet/node-role";
 import { DeploymentStore } from "../lib/scheduler/deployment-store";
 import { JobStore } from "../lib/scheduler/job-store";
+import type { LeaderLease } from "../lib/scheduler/leader-lease";
 import { domainEventsMixin } from "../mixins/domain-events.mixin";
 import { fleetServicesMixin } from "../mixins/fleet-services.mixin";
 import { quotaGuardMixin } from "../mixins/quota-guard.mixin";
@@ -29,11 +32,14 @@ export interface SchedulerServiceOptions {
 	loadTimeoutMs?: number;
 	/** Signs the identity of the tenant a deployment's loads and a job's run act for. */
 	trust: FleetTrust;
+	/** The control plane's leadership lease: only its holder reconciles and dispatches. */
+	lease: LeaderLease;
 }
 
 export function schedulerService(options: SchedulerServiceOptions): ServiceSchema {
-	const { trust } = options;
+	const { trust, lease } = options;
 	let timer: NodeJS.Timeout | null = null;
+	let unsubscribe: (() => void) | null = null;
 
 	return {
 		name: SERVICE.scheduler,
@@ -42,18 +48,33 @@ export function schedulerService(options: SchedulerServiceOptions): ServiceSchem
 			quotaGuardMixin(),
 			fleetServicesMixin(),
 			tenantAccessMixin(),
-			fleetNodesMixin(new NodeInventory(options.heartbeatTimeoutMs)),
+			fleetNodesMixin(new NodeInventory(options.heartbeatTimeoutMs), lease),
 			deploymentsMixin({
-				store: new DeploymentStore(options.database.db),
+				// Every write the reconciler makes is fenced by the lease's epoch.
+				store: new DeploymentStore(options.database.db, lease),
 				trust,
 				...(options.loadTimeoutMs !== undefined
 					? { loadTimeoutMs: options.loadTimeoutMs }
 					: {}),
 			}),
-			trainingQueueMixin({ jobs: new JobStore(options.database.db), trust }),
+			trainingQueueMixin({ jobs: new JobStore(options.database.db, lease), trust }),
 		],
 
-		started() {
+		async started() {
+			unsubscribe = lease.subscribe((leading, epoch, reason) => {
+				if (!leading) {
+					this.logger.warn(
+						`Control node '${this.broker.nodeID}' stopped leading (lease epoch ${epoch}): ${reason}.`,
+					);
+					return;
+				}
+				this.logger.info(
+					`Control node '${this.broker.nodeID}' now leads the control plane (lease epoch ${epoch}): it reconciles deployments, dispatches training jobs and collects garbage.`,
+				);
+				void this.reconcile();
+				void this.dispatch();
+			});
+			await lease.start();
 			timer = setInterval(() => {
 				void this.reconcile();
 				void this.dispatch();
@@ -61,8 +82,11 @@ export function schedulerService(options: SchedulerServiceOptions): ServiceSchem
 			timer.unref();
 		},
 
-		stopped() {
+		async stopped() {
 			if (timer) clearInterval(timer);
+			// Handed back, so another control node leads at once rather than after the lease.
+			await lease.stop();
+			unsubscribe?.();
 		},
 	};
 }

@@ -25,14 +25,17 @@ export class ArtifactCollector {
 		private readonly beforeDelete?: (sha256: string) => Promise<void>,
 	) {}
 
-	/** Runs one collection; runs asked for while one is going wait for it to finish. */
-	run(options: { dryRun?: boolean } = {}): Promise<GcReport> {
-		const next = this.tail.then(() => this.once(options.dryRun ?? false));
+	/**
+	 * Runs one collection; runs asked for while one is going wait for it to finish. `fence`, when
+	 * given, runs before each deletion and stops the run by rejecting (the leader's lease lapsed).
+	 */
+	run(options: { dryRun?: boolean; fence?: () => Promise<void> } = {}): Promise<GcReport> {
+		const next = this.tail.then(() => this.once(options.dryRun ?? false, options.fence));
 		this.tail = next.catch(() => undefined);
 		return next;
 	}
 
-	private async once(dryRun: boolean): Promise<GcReport> {
+	private async once(dryRun: boolean, fence?: () => Promise<void>): Promise<GcReport> {
 		if (!this.referenced) {
 			return this.skip(dryRun, "no provider of referenced artifacts is configured");
 		}
@@ -45,9 +48,16 @@ export class ArtifactCollector {
 				`the referenced artifacts could not be read: ${(err as Error)?.message ?? String(err)}`,
 			);
 		}
+		const before = this.beforeDelete;
 		const report = await this.store.collectGarbage(referenced, {
 			dryRun,
-			beforeDelete: this.beforeDelete,
+			beforeDelete:
+				fence === undefined
+					? before
+					: async sha256 => {
+							await fence();
+							await before?.(sha256);
+						},
 		});
 		if (report.deleted.length > 0) {
 			this.logger.info(

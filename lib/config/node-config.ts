@@ -69,6 +69,25 @@ export interface NodeConfig {
 	trainingBackend: "auto" | "wasm" | "cpu" | "tensorflow";
 	/** MODELFLEET_RECONCILE_INTERVAL_MS — default 1000: how often the scheduler checks placements and autoscaling. */
 	reconcileIntervalMs: number;
+	/**
+	 * MODELFLEET_LEADER_LEASE_MS — default 6000: how long a control node's leadership lease lasts
+	 * without renewal (lib/scheduler/leader-lease.ts); another control node leads at most this
+	 * plus the renew interval after the leader dies.
+	 */
+	leaderLeaseMs: number;
+	/** MODELFLEET_LEADER_RENEW_MS — default 1000: how often the leader renews, and others try to take the lease. */
+	leaderRenewMs: number;
+	/**
+	 * MODELFLEET_CONTROL_OUTAGE_S — default 3600: how long gateways and predictors keep answering
+	 * from what they already know (verified API keys, resolved versions) while no control node
+	 * answers (lib/cache/fallback-cache.ts); 0 turns that off.
+	 */
+	controlOutageS: number;
+	/**
+	 * MODELFLEET_CONTROL_WAIT_MS — default 500: how long a request waits for a control node's
+	 * answer it already has an older copy of, before going on with that copy.
+	 */
+	controlWaitMs: number;
 	/** MODELFLEET_SHUTDOWN_TIMEOUT_MS — default 10000. */
 	shutdownTimeoutMs: number;
 	/** MODELFLEET_CIRCUIT_BREAKER — default true. */
@@ -294,6 +313,21 @@ export function loadNodeConfig(
 		);
 	}
 
+	const leaderLeaseMs = read.number("MODELFLEET_LEADER_LEASE_MS", 6000, {
+		min: 200,
+		integer: true,
+	});
+	const leaderRenewMs = read.number("MODELFLEET_LEADER_RENEW_MS", 1000, {
+		min: 50,
+		integer: true,
+	});
+	if (leaderRenewMs * 2 > leaderLeaseMs) {
+		read.fail(
+			"MODELFLEET_LEADER_RENEW_MS",
+			`${leaderRenewMs} ms must be at most half the lease (MODELFLEET_LEADER_LEASE_MS, ${leaderLeaseMs} ms), so a slow round does not lose it`,
+		);
+	}
+
 	const metricsText = read.raw("METRICS_PORT");
 	const metricsPort =
 		metricsText !== undefined && ["off", "false", "0"].includes(metricsText.toLowerCase())
@@ -421,6 +455,14 @@ export function loadNodeConfig(
 		),
 		reconcileIntervalMs: read.number("MODELFLEET_RECONCILE_INTERVAL_MS", 1000, {
 			min: 50,
+			integer: true,
+		}),
+		leaderLeaseMs,
+		leaderRenewMs,
+		controlOutageS: read.number("MODELFLEET_CONTROL_OUTAGE_S", 3600, { min: 0 }),
+		controlWaitMs: read.number("MODELFLEET_CONTROL_WAIT_MS", 500, {
+			min: 1,
+			max: 60_000,
 			integer: true,
 		}),
 		shutdownTimeoutMs: read.number("MODELFLEET_SHUTDOWN_TIMEOUT_MS", 10_000, {

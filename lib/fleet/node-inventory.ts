@@ -30,6 +30,12 @@ export interface FleetNode {
 	/** When the last sign of life (status event, connection) arrived, ISO 8601. */
 	lastSeenAt: string | null;
 	status: NodeStatus | null;
+	/**
+	 * On control nodes: whether this one holds the control plane's leadership lease (reconciles,
+	 * dispatches, collects garbage), and under which epoch; absent on other roles.
+	 */
+	leader?: boolean;
+	leaderEpoch?: number;
 }
 
 interface Sighting {

@@ -74,7 +74,11 @@ export function nodesTable(nodes: readonly FleetNode[], placements: RoutingTable
 			gpusCell(node),
 			loadCell(node),
 			node.services.includes("predictor") ? String(replicas.get(node.nodeID) ?? 0) : "-",
-			node.available ? "up" : `down (${node.unavailableReason ?? "unavailable"})`,
+			node.available
+				? node.leader === true
+					? "up, leader"
+					: "up"
+				: `down (${node.unavailableReason ?? "unavailable"})`,
 		]),
 	);
 }

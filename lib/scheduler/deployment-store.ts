@@ -4,8 +4,9 @@ import type { Scope } from "../accounts/access";
 import type { BatchingOptions } from "../batching/batching-options";
 import type { Db } from "../db/database";
 import { isUniqueViolation } from "../db/migrate";
+import { unfenced, type WriteFence } from "./leader-lease";
 import { deploymentReplicas, deployments } from "../db/schema";
-import { AlreadyExistsError, NotFoundError } from "../errors";
+import { AlreadyExistsError, LeaseLostError, NotFoundError } from "../errors";
 import { MODEL_NAME_PATTERN } from "../model-spec/model-name";
 import { auditOk, decodeNameCursor, encodeCursor, type Page } from "../registry/registry-scope";
 import type {
@@ -118,7 +119,14 @@ function record(row: Row): DeploymentRecord {
  * caller's scope (another tenant's deployment is a 404); the reconciler's take ids.
  */
 export class DeploymentStore {
-	constructor(private readonly db: Db) {}
+	/**
+	 * `fence` runs the reconciler's writes (placements, replica states, status, autoscaling):
+	 * the scheduler passes its leadership lease, so a node that lost it writes nothing.
+	 */
+	constructor(
+		private readonly db: Db,
+		private readonly fence: WriteFence = unfenced(db),
+	) {}
 
 	async create(scope: Scope, input: NewDeployment): Promise<DeploymentView> {
 		try {
@@ -263,17 +271,21 @@ export class DeploymentStore {
 
 	/** The autoscaler's move: the desired count, within the bounds it already checked. */
 	async setReplicas(id: string, replicas: number): Promise<void> {
-		await this.db
-			.update(deployments)
-			.set({ replicas, updatedAt: new Date() })
-			.where(eq(deployments.id, id));
+		await this.fence.write(db =>
+			db
+				.update(deployments)
+				.set({ replicas, updatedAt: new Date() })
+				.where(eq(deployments.id, id)),
+		);
 	}
 
 	async setStatus(id: string, status: DeploymentStatus, reason: string | null): Promise<void> {
-		await this.db
-			.update(deployments)
-			.set({ status, statusReason: reason })
-			.where(eq(deployments.id, id));
+		await this.fence.write(db =>
+			db
+				.update(deployments)
+				.set({ status, statusReason: reason })
+				.where(eq(deployments.id, id)),
+		);
 	}
 
 	async replicas(): Promise<PlacedReplicaRow[]> {
@@ -294,12 +306,15 @@ export class DeploymentStore {
 		gpuIndex: number | null,
 	): Promise<boolean> {
 		try {
-			await this.db
-				.insert(deploymentReplicas)
-				.values({ deploymentId, nodeId: nodeID, gpuIndex, state: "loading" })
-				.onConflictDoNothing();
+			await this.fence.write(db =>
+				db
+					.insert(deploymentReplicas)
+					.values({ deploymentId, nodeId: nodeID, gpuIndex, state: "loading" })
+					.onConflictDoNothing(),
+			);
 			return true;
-		} catch {
+		} catch (err) {
+			if (err instanceof LeaseLostError) throw err;
 			// Foreign key: the deployment was deleted while the reconciler planned.
 			return false;
 		}
@@ -310,26 +325,30 @@ export class DeploymentStore {
 		nodeID: string,
 		state: ReplicaState,
 	): Promise<void> {
-		await this.db
-			.update(deploymentReplicas)
-			.set({ state, updatedAt: new Date() })
-			.where(
-				and(
-					eq(deploymentReplicas.deploymentId, deploymentId),
-					eq(deploymentReplicas.nodeId, nodeID),
+		await this.fence.write(db =>
+			db
+				.update(deploymentReplicas)
+				.set({ state, updatedAt: new Date() })
+				.where(
+					and(
+						eq(deploymentReplicas.deploymentId, deploymentId),
+						eq(deploymentReplicas.nodeId, nodeID),
+					),
 				),
-			);
+		);
 	}
 
 	async removeReplica(deploymentId: string, nodeID: string): Promise<void> {
-		await this.db
-			.delete(deploymentReplicas)
-			.where(
-				and(
-					eq(deploymentReplicas.deploymentId, deploymentId),
-					eq(deploymentReplicas.nodeId, nodeID),
+		await this.fence.write(db =>
+			db
+				.delete(deploymentReplicas)
+				.where(
+					and(
+						eq(deploymentReplicas.deploymentId, deploymentId),
+						eq(deploymentReplicas.nodeId, nodeID),
+					),
 				),
-			);
+		);
 	}
 
 	private async withReplicas(deployment: DeploymentRecord, db: Db = this.db) {

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { and, asc, desc, eq, lt, sql } from "drizzle-orm";
 import type { Scope } from "../accounts/access";
 import type { Db } from "../db/database";
+import { unfenced, type WriteFence } from "./leader-lease";
 import { trainingJobs } from "../db/schema";
 import { NotFoundError, StateConflictError } from "../errors";
 import { auditOk, decodeSeqCursor, encodeCursor, type Page } from "../registry/registry-scope";
@@ -129,7 +130,15 @@ export interface NewJob {
  * loss, a cancel) are conditional updates on the state they expect, so each happens once.
  */
 export class JobStore {
-	constructor(private readonly db: Db) {}
+	/**
+	 * `fence` runs the dispatcher's and the trainers' reports' writes (claims, progress,
+	 * completion, failures, deadlines): the scheduler passes its leadership lease, so a node
+	 * that lost it writes nothing. Enqueue and cancel are the caller's own writes, unfenced.
+	 */
+	constructor(
+		private readonly db: Db,
+		private readonly fence: WriteFence = unfenced(db),
+	) {}
 
 	async enqueue(scope: Scope, job: NewJob): Promise<JobView> {
 		return this.db.transaction(async tx => {
@@ -218,44 +227,52 @@ export class JobStore {
 
 	/** Queued → running on a node; false when someone else moved it first. */
 	async claim(id: string, nodeID: string): Promise<boolean> {
-		const rows = await this.db
-			.update(trainingJobs)
-			.set({
-				state: "running",
-				nodeId: nodeID,
-				attempts: sql`${trainingJobs.attempts} + 1`,
-				waitingReason: null,
-				startedAt: sql`COALESCE(${trainingJobs.startedAt}, now())`,
-				updatedAt: new Date(),
-			})
-			.where(and(eq(trainingJobs.id, id), eq(trainingJobs.state, "queued")))
-			.returning({ id: trainingJobs.id });
+		const rows = await this.fence.write(db =>
+			db
+				.update(trainingJobs)
+				.set({
+					state: "running",
+					nodeId: nodeID,
+					attempts: sql`${trainingJobs.attempts} + 1`,
+					waitingReason: null,
+					startedAt: sql`COALESCE(${trainingJobs.startedAt}, now())`,
+					updatedAt: new Date(),
+				})
+				.where(and(eq(trainingJobs.id, id), eq(trainingJobs.state, "queued")))
+				.returning({ id: trainingJobs.id }),
+		);
 		return rows.length === 1;
 	}
 
 	async setWaiting(id: string, reason: string | null): Promise<void> {
-		await this.db
-			.update(trainingJobs)
-			.set({ waitingReason: reason })
-			.where(and(eq(trainingJobs.id, id), eq(trainingJobs.state, "queued")));
+		await this.fence.write(db =>
+			db
+				.update(trainingJobs)
+				.set({ waitingReason: reason })
+				.where(and(eq(trainingJobs.id, id), eq(trainingJobs.state, "queued"))),
+		);
 	}
 
 	async recordStarted(id: string, nodeID: string, backend: string): Promise<void> {
-		await this.db
-			.update(trainingJobs)
-			.set({ backend, updatedAt: new Date() })
-			.where(and(eq(trainingJobs.id, id), eq(trainingJobs.nodeId, nodeID)));
+		await this.fence.write(db =>
+			db
+				.update(trainingJobs)
+				.set({ backend, updatedAt: new Date() })
+				.where(and(eq(trainingJobs.id, id), eq(trainingJobs.nodeId, nodeID))),
+		);
 	}
 
 	async recordProgress(id: string, progress: JobProgress): Promise<void> {
-		await this.db
-			.update(trainingJobs)
-			.set({
-				epoch: progress.epoch,
-				progress: sql`${trainingJobs.progress} || ${JSON.stringify([progress])}::jsonb`,
-				updatedAt: new Date(),
-			})
-			.where(and(eq(trainingJobs.id, id), eq(trainingJobs.state, "running")));
+		await this.fence.write(db =>
+			db
+				.update(trainingJobs)
+				.set({
+					epoch: progress.epoch,
+					progress: sql`${trainingJobs.progress} || ${JSON.stringify([progress])}::jsonb`,
+					updatedAt: new Date(),
+				})
+				.where(and(eq(trainingJobs.id, id), eq(trainingJobs.state, "running"))),
+		);
 	}
 
 	/**
@@ -263,23 +280,27 @@ export class JobStore {
 	 * an older one never replaces a newer one.
 	 */
 	async recordCheckpoint(id: string, checkpoint: JobCheckpoint): Promise<void> {
-		await this.db
-			.update(trainingJobs)
-			.set({ checkpoint, updatedAt: new Date() })
-			.where(
-				and(
-					eq(trainingJobs.id, id),
-					sql`(${trainingJobs.checkpoint} IS NULL OR (${trainingJobs.checkpoint}->>'epoch')::int < ${checkpoint.epoch})`,
+		await this.fence.write(db =>
+			db
+				.update(trainingJobs)
+				.set({ checkpoint, updatedAt: new Date() })
+				.where(
+					and(
+						eq(trainingJobs.id, id),
+						sql`(${trainingJobs.checkpoint} IS NULL OR (${trainingJobs.checkpoint}->>'epoch')::int < ${checkpoint.epoch})`,
+					),
 				),
-			);
+		);
 	}
 
 	async complete(id: string, result: Record<string, unknown>): Promise<boolean> {
-		const rows = await this.db
-			.update(trainingJobs)
-			.set({ state: "completed", result, finishedAt: new Date(), updatedAt: new Date() })
-			.where(and(eq(trainingJobs.id, id), eq(trainingJobs.state, "running")))
-			.returning({ id: trainingJobs.id });
+		const rows = await this.fence.write(db =>
+			db
+				.update(trainingJobs)
+				.set({ state: "completed", result, finishedAt: new Date(), updatedAt: new Date() })
+				.where(and(eq(trainingJobs.id, id), eq(trainingJobs.state, "running")))
+				.returning({ id: trainingJobs.id }),
+		);
 		return rows.length === 1;
 	}
 
@@ -294,7 +315,7 @@ export class JobStore {
 		reason: string,
 		final = false,
 	): Promise<JobState | null> {
-		return this.db.transaction(async tx => {
+		return this.fence.write(async tx => {
 			const [row] = await tx
 				.select()
 				.from(trainingJobs)
@@ -361,13 +382,23 @@ export class JobStore {
 
 	/** Queued jobs whose deadline passed: Failed with the reason. */
 	async expire(id: string, reason: string): Promise<boolean> {
-		const rows = await this.db
-			.update(trainingJobs)
-			.set({ state: "failed", error: reason, finishedAt: new Date(), updatedAt: new Date() })
-			.where(
-				and(eq(trainingJobs.id, id), sql`${trainingJobs.state} IN ('queued', 'running')`),
-			)
-			.returning({ id: trainingJobs.id });
+		const rows = await this.fence.write(db =>
+			db
+				.update(trainingJobs)
+				.set({
+					state: "failed",
+					error: reason,
+					finishedAt: new Date(),
+					updatedAt: new Date(),
+				})
+				.where(
+					and(
+						eq(trainingJobs.id, id),
+						sql`${trainingJobs.state} IN ('queued', 'running')`,
+					),
+				)
+				.returning({ id: trainingJobs.id }),
+		);
 		return rows.length === 1;
 	}
 }

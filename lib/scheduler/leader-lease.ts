@@ -30,12 +30,12 @@ import { LeaseLostError } from "../errors";
 /** A write run under the lease's fence (or, outside a fleet's leader, plainly). */
 export interface WriteFence {
 	/** Runs `write` in a transaction; a fenced one first checks that the lease is still held. */
-	write<T>(write: (db: Db) => Promise<T>): Promise<T>;
+	write<T>(write: (db: Db) => PromiseLike<T>): Promise<T>;
 }
 
 /** A fence that checks nothing: stores used outside the scheduler (tests, tools). */
 export function unfenced(db: Db): WriteFence {
-	return { write: write => db.transaction(tx => write(tx as unknown as Db)) };
+	return { write: write => db.transaction(async tx => await write(tx as unknown as Db)) };
 }
 
 export interface LeaderLeaseOptions {
@@ -57,6 +57,9 @@ export interface LeaderLeaseOptions {
 	/** Told when a round with the database failed (it is tried again next round). */
 	warn?: (message: string) => void;
 }
+
+/** Told of a change of this node's leadership: whether it leads now, the epoch, and why. */
+export type LeadershipListener = (leading: boolean, epoch: number | null, reason: string) => void;
 
 /** Who holds the lease, as the database has it. */
 export interface LeaseHolder {
@@ -84,10 +87,17 @@ export class LeaderLease implements WriteFence {
 	private round: Promise<void> = Promise.resolve();
 	private readonly now: () => number;
 	private readonly holder: string;
+	private readonly listeners = new Set<LeadershipListener>();
 
 	constructor(private readonly options: LeaderLeaseOptions) {
 		this.now = options.now ?? (() => performance.now());
 		this.holder = `${options.nodeID}#${options.instanceID}`;
+	}
+
+	/** Adds a listener of leadership changes; answers the function that removes it. */
+	subscribe(listener: LeadershipListener): () => void {
+		this.listeners.add(listener);
+		return () => this.listeners.delete(listener);
 	}
 
 	/** Whether this node leads now: it holds the lease and its belief has not run out. */
@@ -166,7 +176,7 @@ export class LeaderLease implements WriteFence {
 	 * this node's epoch and an expiry to come. Refused with LeaseLostError (and the node steps
 	 * down) when this node does not lead, or the database says its lease is over.
 	 */
-	async write<T>(write: (db: Db) => Promise<T>): Promise<T> {
+	async write<T>(write: (db: Db) => PromiseLike<T>): Promise<T> {
 		const epoch = this.currentEpoch();
 		if (epoch === null)
 			throw new LeaseLostError(this.options.name, null, "this node does not lead");
@@ -271,7 +281,7 @@ export class LeaderLease implements WriteFence {
 		// Says so the moment the belief runs out, not at the next use.
 		this.deadline = setTimeout(() => this.currentEpoch(), Math.max(0, until - this.now()) + 1);
 		this.deadline.unref();
-		if (taken) this.options.onChange?.(true, epoch, "it took the lease");
+		if (taken) this.changed(true, epoch, "it took the lease");
 	}
 
 	private stepDown(reason: string, epoch: number | null = this.held?.epoch ?? null): void {
@@ -279,6 +289,11 @@ export class LeaderLease implements WriteFence {
 		this.held = null;
 		if (this.deadline) clearTimeout(this.deadline);
 		this.deadline = null;
-		this.options.onChange?.(false, epoch, reason);
+		this.changed(false, epoch, reason);
+	}
+
+	private changed(leading: boolean, epoch: number | null, reason: string): void {
+		this.options.onChange?.(leading, epoch, reason);
+		for (const listener of this.listeners) listener(leading, epoch, reason);
 	}
 }

@@ -1,6 +1,6 @@
 /**
  * The scheduler's view of the fleet: the node inventory (heartbeats, capacity, last status),
- * `nodes` and `nodes.forget`, and which scheduler leads (reconciles and dispatches). A node
+ * `nodes` and `nodes.forget`, and whether this scheduler leads (holds the leadership lease). A node
  * joining or leaving starts a reconciler pass and a dispatch pass at once (the deployments
  * and training-queue mixins' `reconcile` and `dispatch`).
  */
@@ -14,6 +14,7 @@ import { readNodeMetadata } from "../../lib/fleet/node-metadata";
 import { ALL_OF_THE_FLEET, fleetNodesFor, type FleetViewer } from "../../lib/fleet/node-view";
 import { NODE_ROLES, SERVICE, type NodeRole } from "../../lib/fleet/node-role";
 import type { NodeStatus } from "../../lib/fleet/node-status";
+import type { LeaderLease } from "../../lib/scheduler/leader-lease";
 import type { Ctx } from "../params";
 import type { TenantAccessMethods } from "../tenant-access.mixin";
 
@@ -43,8 +44,26 @@ async function viewerOf(ctx: Ctx<unknown>): Promise<FleetViewer> {
 	return { all: false, tenant: meta.tenant };
 }
 
+/**
+ * Marks the control nodes with who leads, as the lease's row says (any control node can answer
+ * `nodes`, the leader or not). Without an answer from the database nodes are shown unmarked.
+ */
+async function withLeader(nodes: FleetNode[], lease: LeaderLease): Promise<FleetNode[]> {
+	const holder = await lease.holderNow().catch(() => null);
+	return nodes.map(node => {
+		if (!node.services.includes(SERVICE.scheduler)) return node;
+		const leads = holder !== null && holder.live && holder.nodeID === node.nodeID;
+		return leads
+			? { ...node, leader: true, leaderEpoch: holder.epoch }
+			: { ...node, leader: false };
+	});
+}
+
 /** Needs the tenant-access mixin (`requireAdminTenant`) and `reconcile`/`dispatch` methods. */
-export function fleetNodesMixin(inventory: NodeInventory): Partial<ServiceSchema> {
+export function fleetNodesMixin(
+	inventory: NodeInventory,
+	lease: LeaderLease,
+): Partial<ServiceSchema> {
 	// Long because it is a mixin schema (a declaration, not a procedure): the nodes actions, the
 	// node events feeding the inventory and the fleet/isLeader methods, each short.
 	return {
@@ -65,7 +84,7 @@ export function fleetNodesMixin(inventory: NodeInventory): Partial<ServiceSchema
 					const nodes = (this.fleet() as FleetNode[])
 						.filter(node => role === undefined || node.role === role)
 						.filter(node => available === undefined || node.available === available);
-					return fleetNodesFor(nodes, await viewerOf(ctx));
+					return fleetNodesFor(await withLeader(nodes, lease), await viewerOf(ctx));
 				},
 			},
 
@@ -140,13 +159,11 @@ export function fleetNodesMixin(inventory: NodeInventory): Partial<ServiceSchema
 			},
 
 			/**
-			 * One control node reconciles: the available scheduler with the smallest node ID, so
-			 * two control nodes never place the same replica twice.
+			 * One control node reconciles, dispatches and collects garbage: the holder of the
+			 * leadership lease (lib/scheduler/leader-lease.ts), whose writes are fenced by its epoch.
 			 */
 			isLeader(): boolean {
-				const schedulers = this.nodesRunning(SERVICE.scheduler) as string[];
-				const leader = [...schedulers, this.broker.nodeID].sort()[0];
-				return leader === this.broker.nodeID;
+				return lease.isLeader();
 			},
 		},
 	};
