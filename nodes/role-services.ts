@@ -89,6 +89,9 @@ const FACTORIES: Record<ServiceName, (node: NodeContext) => ServiceSchema> = {
 	api: node =>
 		apiService({
 			trust: node.trust,
+			// The data plane outlives the control plane: keys and versions from what it knows.
+			controlOutageMs: node.config.controlOutageS * 1000,
+			controlWaitMs: node.config.controlWaitMs,
 			host: node.config.host,
 			port: node.config.port,
 			https: node.config.httpsTls && {
@@ -179,6 +182,8 @@ const FACTORIES: Record<ServiceName, (node: NodeContext) => ServiceSchema> = {
 			archiveLimits: archiveLimitsOf(node.config),
 			maxMetricSeries: node.config.maxMetricSeries,
 			usageFlushMs: node.config.usageFlushMs,
+			controlOutageMs: node.config.controlOutageS * 1000,
+			controlWaitMs: node.config.controlWaitMs,
 		}),
 	trainer: node =>
 		trainerService({

@@ -25,7 +25,12 @@ import {
 	countServed,
 	countingQueueHooks,
 } from "../lib/predictor/model-statistics";
-import { Predictor, type BatchingOverride, type PredictorDeps } from "../lib/predictor/predictor";
+import {
+	Predictor,
+	registryOutageMessage,
+	type BatchingOverride,
+	type PredictorDeps,
+} from "../lib/predictor/predictor";
 import { SERVING_RULE } from "../lib/model-spec/version-spec";
 import type { VersionView } from "../lib/registry/version-store";
 import { MODEL_REPLICA_STRATEGY } from "../lib/routing/model-replica-strategy";
@@ -60,6 +65,9 @@ export interface PredictorServiceOptions {
 	maxMetricSeries?: number;
 	/** How often usage counts are flushed to accounts, ms; default 10 000. */
 	usageFlushMs?: number;
+	/** MODELFLEET_CONTROL_OUTAGE_S and _WAIT_MS, ms: see PredictorOptions. */
+	controlOutageMs?: number;
+	controlWaitMs?: number;
 }
 
 interface InferParams {
@@ -278,6 +286,9 @@ export function predictorService(options: PredictorServiceOptions): ServiceSchem
 				{
 					cacheBytes: options.cacheBytes,
 					resolveTtlMs: 2000,
+					controlOutageMs: options.controlOutageMs ?? 0,
+					controlWaitMs: options.controlWaitMs ?? 500,
+					onControlOutage: down => this.logger.warn(registryOutageMessage(down)),
 					limits: options.limits,
 					batching: options.batching ?? {},
 					poolMinRows: options.poolMinRows ?? 4096,

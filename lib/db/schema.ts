@@ -319,6 +319,8 @@ export const tenantQuotas = pgTable("tenant_quotas", {
 		.references(() => tenants.id, { onDelete: "cascade" }),
 	quotas: jsonb("quotas").notNull(),
 	updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+});
+
 /**
  * The control plane's leadership lease (migration 0008): the holder (node ID and process
  * instance), its epoch, and the expiry by the database's clock (lib/scheduler/leader-lease.ts).

@@ -22,13 +22,22 @@ import type { PredictionQuota } from "../quotas/prediction-quota";
 import { apiKeyFromHeaders } from "./api-key-header";
 import type { RateCounter } from "./rate-limit";
 import type { RateLimitOptions } from "./rate-limit/rate-limit-options";
-import { TtlCache } from "../cache/ttl-cache";
+import { FallbackCache } from "../cache/fallback-cache";
 
 export interface CallerCheckOptions {
 	/** Asks who a key belongs to (accounts.authenticate); rejects with 401 for a bad one. */
 	authenticate(key: string): Promise<Identity>;
 	/** How long an identity is trusted without asking again (a revoked key works this long). */
 	keyCacheMs: number;
+	/**
+	 * How long a verified identity keeps being accepted while accounts cannot answer (no control
+	 * node), after accounts last confirmed it; 0: never (lib/cache/fallback-cache.ts).
+	 */
+	controlOutageMs?: number;
+	/** How long a request waits for accounts when it holds an older identity, ms. Default 500. */
+	controlWaitMs?: number;
+	/** Told when keys start (or stop) being accepted from the cache because accounts is unreachable. */
+	onOutage?: (down: boolean, err?: unknown) => void;
 	/** The rate limits; `limit` 0 turns counting off. */
 	limits: Pick<Readonly<RateLimitOptions>, "limit" | "windowMs">;
 	now?: () => number;
@@ -44,13 +53,20 @@ export class CallerCheck {
 	counter: RateCounter | null = null;
 	/** The tenants' prediction rate quotas, counted for every `predict` request allowed. */
 	predictionQuota: PredictionQuota | null = null;
-	private readonly identities: TtlCache<Identity>;
+	private readonly identities: FallbackCache<Identity>;
 	private readonly limit: number;
 	private readonly windowMs: number;
 	private readonly now: () => number;
 
 	constructor(private readonly options: CallerCheckOptions) {
-		this.identities = new TtlCache<Identity>(options.keyCacheMs, 10_000);
+		this.identities = new FallbackCache<Identity>({
+			freshMs: options.keyCacheMs,
+			staleMs: options.controlOutageMs ?? 0,
+			waitMs: options.controlWaitMs ?? 500,
+			maxEntries: 10_000,
+			...(options.now ? { now: options.now } : {}),
+			...(options.onOutage ? { onOutage: options.onOutage } : {}),
+		});
 		this.limit = options.limits.limit;
 		this.windowMs = options.limits.windowMs;
 		this.now = options.now ?? Date.now;
@@ -73,13 +89,12 @@ export class CallerCheck {
 		action: string,
 	): Promise<Identity> {
 		const key = apiKeyFromHeaders(req.headers);
-		let identity = key !== null ? this.identities.get(key) : undefined;
+		let identity: Identity | undefined;
 		let refusal: unknown = null;
 		if (key === null) refusal = new UnauthenticatedError();
-		else if (identity === undefined) {
+		else {
 			try {
-				identity = await this.options.authenticate(key);
-				this.identities.set(key, identity);
+				identity = await this.identities.get(key, () => this.options.authenticate(key));
 			} catch (err) {
 				refusal = err;
 			}

@@ -1,6 +1,7 @@
 /** How an error becomes an HTTP response: the status code and a JSON body a client can act on. */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { ERROR_CATALOGUE } from "../errors";
+import { ControlPlaneUnavailableError, ERROR_CATALOGUE } from "../errors";
+import { ROLE_SERVICES } from "../fleet/node-role";
 
 export interface ErrorResponse {
 	status: number;
@@ -91,6 +92,32 @@ const FRAMEWORK_ERRORS: Readonly<
 	},
 };
 
+/** The services only control nodes run: accounts, registry, artifacts, scheduler. */
+const CONTROL_SERVICES: ReadonlySet<string> = new Set(
+	ROLE_SERVICES.control.filter(name => !ROLE_SERVICES.gateway.includes(name)),
+);
+
+/** Moleculer's errors for a call that found no instance to answer it. */
+const NO_INSTANCE = new Set(["SERVICE_NOT_FOUND", "SERVICE_NOT_AVAILABLE", "REQUEST_REJECTED"]);
+
+/**
+ * A call to a control service that found no control node (all down, or the one it was sent to
+ * vanished): said as the control plane being unavailable, naming the service, so a client
+ * knows its write was not done and why, and that predictions are not affected.
+ */
+function controlPlaneDown(type: string | null, data: unknown): ControlPlaneUnavailableError | null {
+	if (type === null || !NO_INSTANCE.has(type)) return null;
+	const action = (data as { action?: unknown } | undefined)?.action;
+	const name =
+		typeof action === "string"
+			? action
+			: typeof (action as { name?: unknown } | undefined)?.name === "string"
+				? (action as { name: string }).name
+				: "";
+	const service = name.split(".")[0];
+	return CONTROL_SERVICES.has(service) ? new ControlPlaneUnavailableError(service) : null;
+}
+
 /** The first line of a message with file paths cut out, for errors whose text we did not write. */
 export function scrubMessage(message: string): string {
 	return message
@@ -117,6 +144,8 @@ export function toErrorResponse(err: unknown): ErrorResponse {
 	const type = typeof e.type === "string" && e.type !== "" ? e.type : null;
 	const name = typeof e.name === "string" ? e.name : "Error";
 	const message = typeof e.message === "string" ? e.message : "";
+	const controlDown = controlPlaneDown(type, e.data);
+	if (controlDown !== null) return toErrorResponse(controlDown);
 
 	if (type !== null && isOurs(type)) {
 		const status = type === "VALIDATION_ERROR" ? 400 : code;

@@ -8,7 +8,7 @@ import {
 	ModelLoadError,
 	NotFoundError,
 } from "../errors";
-import { TtlCache } from "../cache/ttl-cache";
+import { FallbackCache } from "../cache/fallback-cache";
 import type { VersionView } from "../registry/version-store";
 import type { RuntimePool } from "../runtimes/pool/runtime-pool";
 import {
@@ -35,6 +35,15 @@ export interface PredictorOptions extends ServingOptions {
 	cacheBytes: number;
 	/** How long a resolved alias or "latest" is trusted before asking the registry again, ms. */
 	resolveTtlMs: number;
+	/**
+	 * How long a resolved version keeps serving while the registry cannot answer (no control
+	 * node), ms after the registry last confirmed it; default 0: never (lib/cache/fallback-cache.ts).
+	 */
+	controlOutageMs?: number;
+	/** How long a request waits for the registry when it holds an older answer, ms. Default 500. */
+	controlWaitMs?: number;
+	/** Told when versions start (or stop) being served from older answers. */
+	onControlOutage?: (down: boolean, err?: unknown) => void;
 }
 
 export interface PredictorHooks {
@@ -105,6 +114,13 @@ export interface UnloadResult {
 	unpinned: boolean;
 }
 
+/** What a predictor logs when the registry stops (or starts again) answering. */
+export function registryOutageMessage(down: boolean): string {
+	return down
+		? "The registry cannot be reached: versions are served as it last resolved them until a control node answers."
+		: "The registry answers again: versions are resolved by it.";
+}
+
 /** A reference as a tenant names it; resolved to an exact version per call (aliases move). */
 export interface VersionRequest {
 	tenant: string;
@@ -119,7 +135,7 @@ export interface VersionRequest {
  */
 export class Predictor {
 	private readonly cache: ModelCache;
-	private readonly resolved: TtlCache<VersionView>;
+	private readonly resolved: FallbackCache<VersionView>;
 	private active = 0;
 	/** Requests in progress per version key (resolved, not finished). */
 	private readonly ongoing = new OngoingRequests();
@@ -134,7 +150,13 @@ export class Predictor {
 			options: { budgetBytes: options.cacheBytes },
 			hooks: hooks.cache,
 		});
-		this.resolved = new TtlCache(options.resolveTtlMs, 10_000);
+		this.resolved = new FallbackCache<VersionView>({
+			freshMs: options.resolveTtlMs,
+			staleMs: options.controlOutageMs ?? 0,
+			waitMs: options.controlWaitMs ?? 500,
+			maxEntries: 10_000,
+			...(options.onControlOutage ? { onOutage: options.onControlOutage } : {}),
+		});
 	}
 
 	/** The cache key of a version: tenants never share a served model. */
@@ -317,13 +339,10 @@ export class Predictor {
 		await this.cache.close();
 	}
 
-	private async resolve(deps: PredictorDeps, ref: VersionRequest): Promise<VersionView> {
+	/** The version a reference names; while the registry cannot answer, as it last did. */
+	private resolve(deps: PredictorDeps, ref: VersionRequest): Promise<VersionView> {
 		const cacheKey = `${ref.tenant}\u0000${ref.model}\u0000${ref.version ?? ""}`;
-		const known = this.resolved.get(cacheKey);
-		if (known) return known;
-		const version = await deps.resolveVersion(ref.model, ref.version);
-		this.resolved.set(cacheKey, version);
-		return version;
+		return this.resolved.get(cacheKey, () => deps.resolveVersion(ref.model, ref.version));
 	}
 
 	/** The version's own batching settings with this node's override over them. */

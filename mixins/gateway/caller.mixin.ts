@@ -33,6 +33,13 @@ export interface CallerOptions {
 	trust: FleetTrust;
 	/** How long an authenticated key is trusted without asking accounts again (a revoked key works this long). */
 	keyCacheMs?: number;
+	/**
+	 * How long a verified key keeps working while no control node answers (accounts unreachable),
+	 * ms after accounts last confirmed it (MODELFLEET_CONTROL_OUTAGE_S); default 0: never.
+	 */
+	controlOutageMs?: number;
+	/** How long a request waits for accounts when it holds an older answer (MODELFLEET_CONTROL_WAIT_MS). */
+	controlWaitMs?: number;
 	/** Rate limits per API key id (per client address on public routes); default off. */
 	rateLimit?: Partial<RateLimitOptions>;
 	/**
@@ -112,6 +119,22 @@ export function callerMixin(options: CallerOptions): Partial<ServiceSchema> {
 						{ key },
 					),
 				keyCacheMs: options.keyCacheMs ?? 10_000,
+				...(options.controlOutageMs !== undefined
+					? { controlOutageMs: options.controlOutageMs }
+					: {}),
+				...(options.controlWaitMs !== undefined
+					? { controlWaitMs: options.controlWaitMs }
+					: {}),
+				onOutage: (down, err) => {
+					if (down)
+						this.logger.warn(
+							`Accounts cannot be reached (${(err as Error)?.message ?? String(err)}): API keys verified in the last ${Math.round((options.controlOutageMs ?? 0) / 1000)} s are accepted from this gateway's cache until a control node answers.`,
+						);
+					else
+						this.logger.info(
+							"Accounts answer again: API keys are verified by accounts.",
+						);
+				},
 				limits,
 			});
 			let lastQuotaWarning = 0;

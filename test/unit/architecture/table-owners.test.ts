@@ -31,6 +31,11 @@ const OWNERS: Record<string, Owner> = {
 	deployment_replicas: SCHEDULER,
 	/** With their checkpoints: the scheduler tells artifact GC which blobs those hold. */
 	training_jobs: SCHEDULER,
+	/**
+	 * The control plane's leadership lease: the scheduler runs it; the node's wiring hands the
+	 * same lease to the artifacts service (as `leadership`), which only asks it.
+	 */
+	control_leases: SCHEDULER,
 	/** Which tenant may name which blob. */
 	artifact_owners: { lib: "artifacts", service: "artifacts" },
 	/**

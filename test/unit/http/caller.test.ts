@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { Errors } from "moleculer";
 import type { Identity } from "../../../lib/accounts/accounts-store";
 import { CallerCheck } from "../../../lib/http/caller";
 import { MemoryRateCounter } from "../../../lib/http/rate-limit";
@@ -59,6 +60,43 @@ describe("CallerCheck", () => {
 		).toBe(OWNER);
 		expect(asked).toEqual(["mf_owner"]);
 		expect(hits).toEqual([]); // limits off: nothing counted
+	});
+
+	it("accepts a verified key while accounts is unreachable, within the outage bound, and honours a revocation once accounts answers", async () => {
+		const clock = { t: 0 };
+		let accounts: "up" | "down" | "revoked" = "up";
+		const check = new CallerCheck({
+			authenticate: () =>
+				accounts === "up"
+					? Promise.resolve(OWNER)
+					: Promise.reject(
+							accounts === "down"
+								? new Errors.ServiceNotAvailableError({
+										action: "accounts.authenticate",
+									})
+								: new UnauthenticatedError(),
+						),
+			keyCacheMs: 10_000,
+			controlOutageMs: 60_000,
+			limits: { limit: 0, windowMs: 60_000 },
+			now: () => clock.t,
+		});
+		const ask = () => check.check(bearer("mf_owner"), response(), "predict", "api.v2Infer");
+		expect(await ask()).toBe(OWNER);
+		accounts = "down";
+		clock.t = 30_000;
+		expect(await ask()).toBe(OWNER);
+		// Past the bound the key needs accounts again.
+		clock.t = 60_000;
+		await expect(ask()).rejects.toMatchObject({ type: "SERVICE_NOT_AVAILABLE" });
+		// Accounts back, the key revoked meanwhile: refused at its first use.
+		accounts = "up";
+		expect(await ask()).toBe(OWNER);
+		accounts = "revoked";
+		clock.t = 70_001;
+		await expect(ask()).rejects.toThrow(UnauthenticatedError);
+		accounts = "down";
+		await expect(ask()).rejects.toMatchObject({ type: "SERVICE_NOT_AVAILABLE" });
 	});
 
 	it("answers 401 without a key or with a bad one, and 403 naming the action for a role without the permission", async () => {

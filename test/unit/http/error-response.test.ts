@@ -72,6 +72,28 @@ describe("toErrorResponse", () => {
 		expect(response.body.message).not.toContain("predictor");
 	});
 
+	it("says a control service with no instance is the control plane being down, naming the service", () => {
+		for (const err of [
+			new Errors.ServiceNotAvailableError({ action: "registry.models.create", nodeID: "c1" }),
+			new Errors.ServiceNotFoundError({ action: "registry.models.create" }),
+			new Errors.RequestRejectedError({ action: "registry.models.create", nodeID: "c1" }),
+		]) {
+			const response = toErrorResponse(err);
+			expect(response).toMatchObject({
+				status: 503,
+				body: { type: "CONTROL_PLANE_UNAVAILABLE", data: { service: "registry" } },
+				retryAfterS: 5,
+			});
+			expect(response.body.message).toMatch(/No control node answers/);
+			expect(response.body.message).toMatch(/Predictions of deployed models keep working/);
+		}
+		// A worker's service missing is not the control plane's.
+		expect(
+			toErrorResponse(new Errors.ServiceNotAvailableError({ action: "predictor.infer" })).body
+				.type,
+		).toBe("SERVICE_NOT_READY");
+	});
+
 	it("puts the JSON body parser's errors in our terms", () => {
 		const parse = new Errors.MoleculerError(
 			"Unexpected token } in JSON at position 9",
