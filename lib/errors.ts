@@ -142,7 +142,7 @@ export class ServiceNotReadyError extends Errors.MoleculerRetryableError {
 export class ControlPlaneUnavailableError extends Errors.MoleculerRetryableError {
 	constructor(service: string, retryAfterMs = 5000) {
 		super(
-			`No control node answers right now (the ${service} service is unreachable): this request needs the control plane and was not done; retry once a control node is back. Predictions of deployed models keep working meanwhile.`,
+			`No control node answers right now (the ${service} service is unreachable) and this request needs one: it was not done; retry once a control node is back. Predictions of versions the workers already serve go on meanwhile (for up to MODELFLEET_CONTROL_OUTAGE_S).`,
 			503,
 			"CONTROL_PLANE_UNAVAILABLE" satisfies ErrorType,
 			{ service, retryAfterMs },

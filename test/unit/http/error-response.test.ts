@@ -85,7 +85,7 @@ describe("toErrorResponse", () => {
 				retryAfterS: 5,
 			});
 			expect(response.body.message).toMatch(/No control node answers/);
-			expect(response.body.message).toMatch(/Predictions of deployed models keep working/);
+			expect(response.body.message).toMatch(/Predictions of versions the workers already serve go on/);
 		}
 		// A worker's service missing is not the control plane's.
 		expect(
