@@ -10,8 +10,9 @@
  * - when control cannot answer (no instance, the node vanished, a timeout, a 5xx), the older
  *   answer is used, for at most `staleMs` after it was last confirmed;
  * - a request never waits longer than `waitMs` for control when it holds an older answer, and
- *   not at all while control is known to be down (a refresh goes on in the background, one per
- *   key at a time, and the first that succeeds ends the outage).
+ *   not at all while control is known to be down or slow (it failed, or did not answer within
+ *   `waitMs`): a refresh goes on in the background, one per key at a time, and the first that
+ *   succeeds ends the outage.
  * Entries older than `staleMs`, and keys never seen, need control to answer. The cache holds at
  * most `maxEntries` keys (oldest out first).
  */
@@ -85,7 +86,11 @@ export class FallbackCache<V> {
 		});
 		try {
 			const answer = await Promise.race([refresh, waited]);
-			return answer === "waited" ? usable.value : answer;
+			if (answer !== "waited") return answer;
+			// A control that does not answer in time (a frozen node) counts as down until one
+			// refresh succeeds: the requests after this one do not wait for it again.
+			this.outage(true, new Error(`no answer within ${this.options.waitMs} ms`));
+			return usable.value;
 		} catch (err) {
 			if (!isControlUnreachable(err)) throw err;
 			return usable.value;

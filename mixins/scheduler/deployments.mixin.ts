@@ -70,10 +70,14 @@ export function deploymentsMixin(options: DeploymentsMixinOptions): Partial<Serv
 	const { store } = options;
 	const deployments = new Deployments(store);
 	let reconciler: Reconciler;
-	/** A deployment change, and a reconciler pass right after it so replicas follow at once. */
-	const reconciled = async <T>(change: Promise<T>): Promise<T> => {
+	/**
+	 * A deployment change, and a reconciler pass right after it so replicas follow at once — on
+	 * this node if it leads (`reconcile` asks the lease); otherwise the leader's next periodic
+	 * pass places it.
+	 */
+	const reconciled = async <T>(service: unknown, change: Promise<T>): Promise<T> => {
 		const result = await change;
-		void reconciler.trigger();
+		void (service as { reconcile(): Promise<void> }).reconcile();
 		return result;
 	};
 	type Write<P> = Context<P, RequestMeta>;
@@ -132,6 +136,7 @@ export function deploymentsMixin(options: DeploymentsMixinOptions): Partial<Serv
 						true,
 					);
 					return reconciled(
+						this,
 						deployments.create(scopeOf(ctx), registryFor(ctx), ctx.params),
 					);
 				},
@@ -176,6 +181,7 @@ export function deploymentsMixin(options: DeploymentsMixinOptions): Partial<Serv
 						false,
 					);
 					return reconciled(
+						this,
 						deployments.update(scopeOf(ctx), registryFor(ctx), ctx.params),
 					);
 				},
@@ -201,6 +207,7 @@ export function deploymentsMixin(options: DeploymentsMixinOptions): Partial<Serv
 						false,
 					);
 					return reconciled(
+						this,
 						deployments.scale(scopeOf(ctx), registryFor(ctx), model, replicas),
 					);
 				},
@@ -214,6 +221,7 @@ export function deploymentsMixin(options: DeploymentsMixinOptions): Partial<Serv
 				handler(ctx: Write<{ model: string; version?: string }>) {
 					const { model, version } = ctx.params;
 					return reconciled(
+						this,
 						deployments.promote(scopeOf(ctx), registryFor(ctx), model, version),
 					);
 				},
@@ -223,6 +231,7 @@ export function deploymentsMixin(options: DeploymentsMixinOptions): Partial<Serv
 				params: MODEL_PARAM,
 				handler(ctx: Write<{ model: string }>) {
 					return reconciled(
+						this,
 						deployments.rollback(scopeOf(ctx), registryFor(ctx), ctx.params.model),
 					);
 				},
@@ -232,6 +241,7 @@ export function deploymentsMixin(options: DeploymentsMixinOptions): Partial<Serv
 				params: MODEL_PARAM,
 				async handler(ctx: Write<{ model: string }>) {
 					const deleted = await reconciled(
+						this,
 						deployments.delete(scopeOf(ctx), registryFor(ctx), ctx.params.model),
 					);
 					return { deleted: deleted.model };

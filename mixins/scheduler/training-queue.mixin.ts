@@ -23,6 +23,7 @@ import { JOB_STATES, type JobState, type JobStore } from "../../lib/scheduler/jo
 import { checkJobAgainstDataset } from "../../lib/scheduler/job-submission";
 import { TrainingDispatcher, type TrainerRunParams } from "../../lib/scheduler/training-dispatcher";
 import { validateJobSpec } from "../../lib/training/job-spec";
+import { LeaseLostError } from "../../lib/errors";
 import type { DomainEventMethods } from "../domain-events.mixin";
 import type { QuotaGuardMethods } from "../quota-guard.mixin";
 import { PAGE_PARAMS, type Ctx, type PageParams } from "../params";
@@ -38,6 +39,16 @@ export interface TrainingQueueMixinOptions {
 
 function failureKey(event: TrainingFailedEvent): string {
 	return JSON.stringify([event.jobId, event.nodeID, event.reason]);
+}
+
+/**
+ * A leader's record of a trainer's report; refused when the lease passed on meanwhile (the
+ * node has stepped down, and the new leader records what follows).
+ */
+async function asLeader(write: Promise<unknown>): Promise<void> {
+	await write.catch((err: unknown) => {
+		if (!(err instanceof LeaseLostError)) throw err;
+	});
 }
 
 /** A dataset of the caller's tenant, as the registry (its owner) has it. */
@@ -155,28 +166,32 @@ export function trainingQueueMixin(options: TrainingQueueMixinOptions): Partial<
 			async [EVENTS.trainingStarted](ctx: Context<TrainingStartedEvent>) {
 				if (!this.isLeader()) return;
 				const p = ctx.params;
-				await jobs.recordStarted(p.jobId, p.nodeID, `${p.backend} (${p.device})`);
+				await asLeader(jobs.recordStarted(p.jobId, p.nodeID, `${p.backend} (${p.device})`));
 			},
 			async [EVENTS.trainingProgress](ctx: Context<TrainingProgressEvent>) {
 				if (!this.isLeader()) return;
 				const p = ctx.params;
-				await jobs.recordProgress(p.jobId, {
-					epoch: p.epoch,
-					metrics: p.metrics,
-					samplesPerSecond: p.samplesPerSecond,
-					etaMs: p.etaMs,
-					nodeID: p.nodeID,
-					at: new Date().toISOString(),
-				});
+				await asLeader(
+					jobs.recordProgress(p.jobId, {
+						epoch: p.epoch,
+						metrics: p.metrics,
+						samplesPerSecond: p.samplesPerSecond,
+						etaMs: p.etaMs,
+						nodeID: p.nodeID,
+						at: new Date().toISOString(),
+					}),
+				);
 			},
 			async [EVENTS.trainingCheckpoint](ctx: Context<TrainingCheckpointEvent>) {
 				if (!this.isLeader()) return;
 				const p = ctx.params;
-				await jobs.recordCheckpoint(p.jobId, {
-					sha256: p.sha256,
-					epoch: p.epoch,
-					size: p.size,
-				});
+				await asLeader(
+					jobs.recordCheckpoint(p.jobId, {
+						sha256: p.sha256,
+						epoch: p.epoch,
+						size: p.size,
+					}),
+				);
 			},
 			async [EVENTS.trainingCompleted](ctx: Context<TrainingCompletedEvent>) {
 				if (!this.isLeader()) return;
@@ -190,15 +205,17 @@ export function trainingQueueMixin(options: TrainingQueueMixinOptions): Partial<
 					epochsRun,
 					stoppedEarly,
 				} = ctx.params;
-				await jobs.complete(jobId, {
-					model,
-					version,
-					state,
-					metrics,
-					bestEpoch,
-					epochsRun,
-					stoppedEarly,
-				});
+				await asLeader(
+					jobs.complete(jobId, {
+						model,
+						version,
+						state,
+						metrics,
+						bestEpoch,
+						epochsRun,
+						stoppedEarly,
+					}),
+				);
 				void this.dispatch();
 			},
 			async [EVENTS.trainingFailed](ctx: Context<TrainingFailedEvent>) {
@@ -207,7 +224,7 @@ export function trainingQueueMixin(options: TrainingQueueMixinOptions): Partial<
 				const p = ctx.params;
 				const own = ctx.nodeID === this.broker.nodeID && ownFailures.delete(failureKey(p));
 				if (own || !this.isLeader()) return;
-				await jobs.runFailed(p.jobId, p.nodeID, p.reason, p.final);
+				await asLeader(jobs.runFailed(p.jobId, p.nodeID, p.reason, p.final));
 				void this.dispatch();
 			},
 		},

@@ -82,6 +82,11 @@ describe("FallbackCache", () => {
 		let started = performance.now();
 		expect(await c.get("k", never)).toBe("v1");
 		expect(performance.now() - started).toBeLessThan(1000);
+		// A control that did not answer in time (frozen) is not waited for again.
+		expect(c.controlDown).toBe(true);
+		started = performance.now();
+		expect(await c.get("k", never)).toBe("v1");
+		expect(performance.now() - started).toBeLessThan(20);
 
 		await c.get("j", async () => "j1");
 		clock.t = 40_000;
