@@ -14,7 +14,7 @@ export const ERROR_CATALOGUE = {
 		"The NATS server refused this node's credentials, or TLS to it failed: the node cannot join the fleet and does not start; the message names the settings to check.",
 	SERVICE_NOT_READY:
 		"A service this request needs is not running anywhere in the fleet yet (503); retry later.",
-	CONTROL_PLANE_UNAVAILABLE:
+	CONTROL_UNAVAILABLE:
 		"No control node answers (503): writes (models, versions, keys, deployments, jobs) wait until one is back; predictions of deployed models go on (data.service names what was missing). Retry after data.retryAfterMs (Retry-After).",
 	LEASE_LOST:
 		"A control node's write as leader was refused because its leadership lease lapsed or passed to another node (503, internal): the node stopped acting; the new leader carries on.",
@@ -139,15 +139,15 @@ export class ServiceNotReadyError extends Errors.MoleculerRetryableError {
  * A write (or a read only the control plane can answer) while no control node answers: the
  * control plane is down or unreachable. Predictions of deployed models do not need it.
  */
-export class ControlPlaneUnavailableError extends Errors.MoleculerRetryableError {
+export class ControlUnavailableError extends Errors.MoleculerRetryableError {
 	constructor(service: string, retryAfterMs = 5000) {
 		super(
 			`No control node answers right now (the ${service} service is unreachable) and this request needs one: it was not done; retry once a control node is back. Predictions of versions the workers already serve go on meanwhile (for up to MODELFLEET_CONTROL_OUTAGE_S).`,
 			503,
-			"CONTROL_PLANE_UNAVAILABLE" satisfies ErrorType,
+			"CONTROL_UNAVAILABLE" satisfies ErrorType,
 			{ service, retryAfterMs },
 		);
-		this.name = "ControlPlaneUnavailableError";
+		this.name = "ControlUnavailableError";
 	}
 }
 
@@ -172,7 +172,7 @@ type ClientErrorType = Exclude<
 	| "INVALID_CONFIGURATION"
 	| "NATS_REFUSED"
 	| "SERVICE_NOT_READY"
-	| "CONTROL_PLANE_UNAVAILABLE"
+	| "CONTROL_UNAVAILABLE"
 	| "LEASE_LOST"
 	| "ARTIFACT_CORRUPT"
 	| "ARTIFACT_UNREADABLE"

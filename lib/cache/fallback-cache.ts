@@ -43,7 +43,7 @@ const NOT_REACHED = new Set([
 	"REQUEST_TIMEOUT",
 	"REQUEST_REJECTED",
 	"REQUEST_SKIPPED",
-	"CONTROL_PLANE_UNAVAILABLE",
+	"CONTROL_UNAVAILABLE",
 ]);
 
 /** Whether an error means "control could not answer" rather than "control said no". */

@@ -1,6 +1,6 @@
 /** How an error becomes an HTTP response: the status code and a JSON body a client can act on. */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { ControlPlaneUnavailableError, ERROR_CATALOGUE } from "../errors";
+import { ControlUnavailableError, ERROR_CATALOGUE } from "../errors";
 import { ROLE_SERVICES } from "../fleet/node-role";
 
 export interface ErrorResponse {
@@ -105,7 +105,7 @@ const NO_INSTANCE = new Set(["SERVICE_NOT_FOUND", "SERVICE_NOT_AVAILABLE", "REQU
  * vanished): said as the control plane being unavailable, naming the service, so a client
  * knows its write was not done and why, and that predictions are not affected.
  */
-function controlPlaneDown(type: string | null, data: unknown): ControlPlaneUnavailableError | null {
+function controlPlaneDown(type: string | null, data: unknown): ControlUnavailableError | null {
 	if (type === null || !NO_INSTANCE.has(type)) return null;
 	const action = (data as { action?: unknown } | undefined)?.action;
 	const name =
@@ -115,7 +115,7 @@ function controlPlaneDown(type: string | null, data: unknown): ControlPlaneUnava
 				? (action as { name: string }).name
 				: "";
 	const service = name.split(".")[0];
-	return CONTROL_SERVICES.has(service) ? new ControlPlaneUnavailableError(service) : null;
+	return CONTROL_SERVICES.has(service) ? new ControlUnavailableError(service) : null;
 }
 
 /** The first line of a message with file paths cut out, for errors whose text we did not write. */

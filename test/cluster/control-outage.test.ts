@@ -4,7 +4,7 @@
  * for 30 s, and is started again on the same database. No prediction fails and none takes a
  * second: the gateway accepts the key it verified before from its cache, the worker serves the
  * version it resolved before, and the routing table is the one the gateway already holds.
- * Model creation during the outage answers 503 CONTROL_PLANE_UNAVAILABLE, quickly, saying why;
+ * Model creation during the outage answers 503 CONTROL_UNAVAILABLE, quickly, saying why;
  * once the control node is back it works again. The fleet runs Moleculer's default heartbeat
  * (15 s timeout), so nothing here can lean on the heartbeat noticing the dead node.
  */
@@ -99,7 +99,7 @@ describeWithServices(
 
 			expect(refused.status).toBe(503);
 			expect(refused.body).toMatchObject({
-				type: "CONTROL_PLANE_UNAVAILABLE",
+				type: "CONTROL_UNAVAILABLE",
 				message: expect.stringMatching(/No control node answers.*registry/),
 			});
 			expect(refused.ms).toBeLessThan(5000);

@@ -10,6 +10,11 @@ import { LeaseLostError } from "../../lib/errors";
 import { LeaderLease, type LeaderLeaseOptions } from "../../lib/scheduler/leader-lease";
 import { describeOnEachEngine } from "../support/databases";
 
+/** Long enough that a loaded machine's slow query does not decide a test, short enough to wait out. */
+const TTL_MS = 1500;
+/** Past a lease's expiry, with margin. */
+const EXPIRY_MS = TTL_MS + 400;
+
 describeOnEachEngine("the leadership lease", database => {
 	const changes: string[] = [];
 	/** A lease on the shared database with a clock the test moves; no loop (rounds by hand). */
@@ -24,7 +29,7 @@ describeOnEachEngine("the leadership lease", database => {
 			name: lease,
 			nodeID: name,
 			instanceID: randomUUID(),
-			ttlMs: 400,
+			ttlMs: TTL_MS,
 			renewMs: 60_000,
 			now: () => clock.t,
 			onChange: (leading, epoch, reason) =>
@@ -47,15 +52,15 @@ describeOnEachEngine("the leadership lease", database => {
 		expect(await b.holderNow()).toMatchObject({ nodeID: "a", epoch: 1, live: true });
 
 		// a renews while its lease is in force: b still cannot take it.
-		await sleep(200);
+		await sleep(TTL_MS / 2);
 		await a.tick();
-		await sleep(250);
+		await sleep(TTL_MS / 2);
 		await b.tick();
 		expect(b.isLeader()).toBe(false);
 		expect(a.currentEpoch()).toBe(1);
 
 		// a stops renewing (dead): once the database's expiry passes, b leads under epoch 2.
-		await sleep(450);
+		await sleep(EXPIRY_MS);
 		await b.tick();
 		expect(b.currentEpoch()).toBe(2);
 		expect(await a.holderNow()).toMatchObject({ nodeID: "b", epoch: 2, live: true });
@@ -69,7 +74,7 @@ describeOnEachEngine("the leadership lease", database => {
 		await a.tick();
 		expect(a.isLeader()).toBe(true);
 		// A pause (SIGSTOP) longer than the lease: the first thing a resumed node asks says no.
-		clock.t += 400;
+		clock.t += TTL_MS;
 		expect(a.isLeader()).toBe(false);
 		expect(changes.at(-1)).toBe("a steps down @1: its lease ran out before it could renew it");
 		await expect(a.write(async () => "written")).rejects.toBeInstanceOf(LeaseLostError);
@@ -84,7 +89,7 @@ describeOnEachEngine("the leadership lease", database => {
 		const b = node("b", lease, { t: 0 });
 		await a.tick();
 		await a.write(tx => tx.insert(installationSecrets).values({ name: row, value: "a@1" }));
-		await sleep(450);
+		await sleep(EXPIRY_MS);
 		await b.tick();
 		expect(b.currentEpoch()).toBe(2);
 		await b.write(tx =>
@@ -131,7 +136,7 @@ describeOnEachEngine("the leadership lease", database => {
 		const restarted = node("control", lease, { t: 0 });
 		await restarted.tick();
 		expect(restarted.isLeader()).toBe(false);
-		await sleep(450);
+		await sleep(EXPIRY_MS);
 		await restarted.tick();
 		expect(restarted.currentEpoch()).toBe(2);
 		await expect(old.check()).rejects.toBeInstanceOf(LeaseLostError);

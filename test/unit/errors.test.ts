@@ -7,7 +7,7 @@ const SAMPLES = [
 	new errors.InvalidConfigurationError([{ setting: "PORT", problem: "x" }]),
 	new errors.NatsRefusedError("credentials", "Authorization Violation"),
 	new errors.ServiceNotReadyError(["scheduler"]),
-	new errors.ControlPlaneUnavailableError("registry"),
+	new errors.ControlUnavailableError("registry"),
 	new errors.LeaseLostError("control", 3, "it expired"),
 	new errors.UnauthenticatedError(),
 	new errors.ForbiddenError("viewer", "create models", ["owner", "developer"]),

@@ -81,11 +81,13 @@ describe("toErrorResponse", () => {
 			const response = toErrorResponse(err);
 			expect(response).toMatchObject({
 				status: 503,
-				body: { type: "CONTROL_PLANE_UNAVAILABLE", data: { service: "registry" } },
+				body: { type: "CONTROL_UNAVAILABLE", data: { service: "registry" } },
 				retryAfterS: 5,
 			});
 			expect(response.body.message).toMatch(/No control node answers/);
-			expect(response.body.message).toMatch(/Predictions of versions the workers already serve go on/);
+			expect(response.body.message).toMatch(
+				/Predictions of versions the workers already serve go on/,
+			);
 		}
 		// A worker's service missing is not the control plane's.
 		expect(
