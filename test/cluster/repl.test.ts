@@ -203,7 +203,7 @@ describeWithServices(["nats"], "the operator REPL driven in a terminal", () => {
 		);
 		expect(out[1]).toMatch(row(NODE_ID, "all-in-one"));
 		expect(out[1]).toMatch(
-			/\s\d+(\.\d+)?\s+\d+\.\d GiB\s+-\s+cpu \d+\.\d\d, 0 active\s+0\s+up$/,
+			/\s\d+(\.\d+)?\s+\d+\.\d GiB\s+-\s+cpu \d+\.\d\d, 0 active\s+0\s+up, leader$/,
 		);
 		expect(out).toHaveLength(2);
 	}, 15_000);
@@ -229,7 +229,7 @@ describeWithServices(["nats"], "the operator REPL driven in a terminal", () => {
 		expect(placed[0]).toMatch(row("DEPLOYMENT", "TENANT", "VERSIONS", "READY", "NODES"));
 
 		const nodes = await type("fleet nodes");
-		expect(nodes[1]).toMatch(/\s1\s+up$/);
+		expect(nodes[1]).toMatch(/\s1\s+up, leader$/);
 
 		const predicted = await type(
 			'fleet predict mlp {"instances": [[1, 2, 3, 4], [-1, 0, 1, 0]]}',
