@@ -128,17 +128,26 @@ export class LeaderLease implements WriteFence {
 		this.stopped = true;
 		if (this.timer) clearTimeout(this.timer);
 		this.timer = null;
-		await this.round.catch(() => undefined);
+		// A database that does not answer must not hold the node's shutdown up.
+		const atMost = (work: Promise<unknown>) =>
+			Promise.race([
+				work.catch(() => undefined),
+				new Promise(resolve => setTimeout(resolve, this.options.renewMs).unref()),
+			]);
+		await atMost(this.round);
 		const held = this.held;
 		this.stepDown("the node is stopping");
 		if (held === null) return;
-		await this.options.db
-			.update(controlLeases)
-			.set({ expiresAt: sql`now()` })
-			.where(this.mine(held.epoch))
-			.catch((err: unknown) =>
+		await atMost(
+			Promise.resolve(
+				this.options.db
+					.update(controlLeases)
+					.set({ expiresAt: sql`now()` })
+					.where(this.mine(held.epoch)),
+			).catch((err: unknown) =>
 				this.options.warn?.(`Could not hand the lease back: ${(err as Error).message}`),
-			);
+			),
+		);
 	}
 
 	/** One round now: renew (holder) or try to take the lease (others). For tests and `start`. */
@@ -209,6 +218,8 @@ export class LeaderLease implements WriteFence {
 	}
 
 	private schedule(): void {
+		if (this.timer) clearTimeout(this.timer);
+		this.timer = null;
 		if (!this.running) return;
 		this.timer = setTimeout(() => void this.tick(), this.options.renewMs);
 		this.timer.unref();
@@ -222,7 +233,8 @@ export class LeaderLease implements WriteFence {
 			const renewed = epoch !== null ? await this.renew(epoch) : await this.acquire();
 			if (this.stopped) return;
 			if (renewed === null) {
-				if (epoch !== null) this.stepDown("another node holds its lease", epoch);
+				if (epoch !== null)
+					this.stepDown("its lease expired or another node holds it", epoch);
 				return;
 			}
 			this.hold(renewed, sentAt + this.options.ttlMs);
