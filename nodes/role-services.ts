@@ -183,7 +183,6 @@ const FACTORIES: Record<ServiceName, (node: NodeContext) => ServiceSchema> = {
 			maxMetricSeries: node.config.maxMetricSeries,
 			usageFlushMs: node.config.usageFlushMs,
 			controlOutageMs: node.config.controlOutageS * 1000,
-			controlWaitMs: node.config.controlWaitMs,
 		}),
 	trainer: node =>
 		trainerService({

@@ -65,9 +65,8 @@ export interface PredictorServiceOptions {
 	maxMetricSeries?: number;
 	/** How often usage counts are flushed to accounts, ms; default 10 000. */
 	usageFlushMs?: number;
-	/** MODELFLEET_CONTROL_OUTAGE_S and _WAIT_MS, ms: see PredictorOptions. */
+	/** MODELFLEET_CONTROL_OUTAGE_S, ms: see PredictorOptions. */
 	controlOutageMs?: number;
-	controlWaitMs?: number;
 }
 
 interface InferParams {
@@ -287,7 +286,6 @@ export function predictorService(options: PredictorServiceOptions): ServiceSchem
 					cacheBytes: options.cacheBytes,
 					resolveTtlMs: 2000,
 					controlOutageMs: options.controlOutageMs ?? 0,
-					controlWaitMs: options.controlWaitMs ?? 500,
 					onControlOutage: down => this.logger.warn(registryOutageMessage(down)),
 					limits: options.limits,
 					batching: options.batching ?? {},

@@ -22,7 +22,7 @@ export interface FallbackCacheOptions {
 	freshMs: number;
 	/** How long an answer may stand in while control cannot answer, ms after it was confirmed; 0: never. */
 	staleMs: number;
-	/** How long a request that holds an older answer waits for a new one, ms. */
+	/** How long a request that holds an older answer waits for a new one, ms; 0: not at all (the refresh goes on behind it). */
 	waitMs: number;
 	maxEntries: number;
 	now?: () => number;
@@ -79,7 +79,7 @@ export class FallbackCache<V> {
 		if (usable === undefined) return refresh;
 		// Control's answer, if it comes soon; the older answer otherwise.
 		refresh.catch(() => undefined);
-		if (this.down) return usable.value;
+		if (this.down || this.options.waitMs <= 0) return usable.value;
 		let timer: NodeJS.Timeout | undefined;
 		const waited = new Promise<"waited">(resolve => {
 			timer = setTimeout(() => resolve("waited"), this.options.waitMs);

@@ -84,8 +84,8 @@ export interface NodeConfig {
 	 */
 	controlOutageS: number;
 	/**
-	 * MODELFLEET_CONTROL_WAIT_MS — default 500: how long a request waits for a control node's
-	 * answer it already has an older copy of, before going on with that copy.
+	 * MODELFLEET_CONTROL_WAIT_MS — default 500: how long a request waits for accounts to confirm
+	 * a key the gateway already verified before, before going on with that answer.
 	 */
 	controlWaitMs: number;
 	/** MODELFLEET_SHUTDOWN_TIMEOUT_MS — default 10000. */

@@ -38,10 +38,9 @@ export interface PredictorOptions extends ServingOptions {
 	/**
 	 * How long a resolved version keeps serving while the registry cannot answer (no control
 	 * node), ms after the registry last confirmed it; default 0: never (lib/cache/fallback-cache.ts).
+	 * Past `resolveTtlMs` the registry is asked again behind the request, which is not held up.
 	 */
 	controlOutageMs?: number;
-	/** How long a request waits for the registry when it holds an older answer, ms. Default 500. */
-	controlWaitMs?: number;
 	/** Told when versions start (or stop) being served from older answers. */
 	onControlOutage?: (down: boolean, err?: unknown) => void;
 }
@@ -153,7 +152,9 @@ export class Predictor {
 		this.resolved = new FallbackCache<VersionView>({
 			freshMs: options.resolveTtlMs,
 			staleMs: options.controlOutageMs ?? 0,
-			waitMs: options.controlWaitMs ?? 500,
+			// A request holding an answer never waits for the registry: the refresh runs behind
+			// it. The gateway may already have waited for accounts on the same request.
+			waitMs: 0,
 			maxEntries: 10_000,
 			...(options.onControlOutage ? { onOutage: options.onControlOutage } : {}),
 		});

@@ -79,6 +79,11 @@ describeWithServices(
 			// Well into the outage (the key's 10 s cache long expired): a write says why it fails.
 			await new Promise(resolve => setTimeout(resolve, 12_000));
 			const refused = await createModel("during-outage");
+			// The REST predict route serves from the same caches.
+			const restPredict = await apiClient(api, OWNER_KEY)("/models/mlp/predict", {
+				method: "POST",
+				body: { instances: [[1, 2, 3, 4]] },
+			});
 			await new Promise(resolve => setTimeout(resolve, OUTAGE_MS - 12_000));
 			const duringOutage = load.count - beforeKill;
 
@@ -97,6 +102,7 @@ describeWithServices(
 					`model creation during the outage: ${refused.status} in ${refused.ms.toFixed(0)} ms`,
 			);
 
+			expect(restPredict.status).toBe(200);
 			expect(refused.status).toBe(503);
 			expect(refused.body).toMatchObject({
 				type: "CONTROL_UNAVAILABLE",

@@ -4,6 +4,7 @@ import * as path from "node:path";
 import { ArtifactCollector, type GcLogger } from "../../../lib/artifacts/artifact-gc";
 import { ArtifactStore } from "../../../lib/artifacts/artifact-store";
 import { ArtifactUploads } from "../../../lib/artifacts/artifact-uploads";
+import { LeaseLostError } from "../../../lib/errors";
 import { deterministicStream } from "../../support/artifact-data";
 
 const HOUR = 3600_000;
@@ -61,6 +62,19 @@ describe("ArtifactCollector", () => {
 		expect(report.deleted).toEqual([{ sha256: oldSha, size: 100 }]);
 		expect(logged).toEqual([{ level: "info", text: expect.stringContaining("deleted 1") }]);
 		await expect(store.list()).resolves.toEqual([]);
+	});
+
+	it("deletes nothing once its fence refuses (a leader whose lease lapsed)", async () => {
+		const collector = new ArtifactCollector(store, async () => new Set<string>(), logger);
+		const fence = jest.fn(async () => {
+			throw new LeaseLostError("control", 3, "it expired");
+		});
+		await expect(collector.run({ fence })).rejects.toBeInstanceOf(LeaseLostError);
+		expect(fence).toHaveBeenCalledTimes(1);
+		await expect(store.stat(oldSha)).resolves.toMatchObject({ size: 100 });
+		// A fence that lets it through: collected as usual.
+		const report = await collector.run({ fence: async () => undefined });
+		expect(report.deleted).toEqual([{ sha256: oldSha, size: 100 }]);
 	});
 
 	it("keeps a blob the provider lists", async () => {

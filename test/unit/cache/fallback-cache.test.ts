@@ -99,6 +99,27 @@ describe("FallbackCache", () => {
 		expect(load).toHaveBeenCalledTimes(1);
 	});
 
+	it("with no wait, answers from what it holds and refreshes behind the request", async () => {
+		const clock = { t: 0 };
+		const c = new FallbackCache<string>({
+			freshMs: 2000,
+			staleMs: 60_000,
+			waitMs: 0,
+			maxEntries: 10,
+			now: () => clock.t,
+		});
+		await c.get("k", async () => "v1");
+		clock.t = 5000;
+		let answer!: (value: string) => void;
+		const load = jest.fn(() => new Promise<string>(resolve => (answer = resolve)));
+		expect(await c.get("k", load)).toBe("v1");
+		expect(load).toHaveBeenCalledTimes(1);
+		answer("v2");
+		await new Promise(resolve => setImmediate(resolve));
+		expect(await c.get("k", load)).toBe("v2");
+		expect(load).toHaveBeenCalledTimes(1);
+	});
+
 	it("keeps at most maxEntries keys", async () => {
 		const c = cache({ t: 0 });
 		for (const key of ["a", "b", "c"]) await c.get(key, async () => key);
