@@ -48,6 +48,7 @@ describeOnEachEngine("registry stores", database => {
 				"0005-api-key-secret",
 				"0006-artifact-owners",
 				"0007-usage-and-quotas",
+				"0008-control-lease",
 			]);
 		});
 	});
