@@ -29,6 +29,18 @@ export interface PredictionQuotaOptions {
 	quotaCacheMs?: number;
 	/** How often the counts are reconciled with the other gateways, ms. Default 1000. */
 	syncMs?: number;
+	/**
+	 * While accounts cannot answer (no control node), how long a tenant's quotas keep applying
+	 * after they were last read, ms (MODELFLEET_CONTROL_OUTAGE_S). With it, quotas past
+	 * `quotaCacheMs` are read again behind the request, which is decided on the ones held.
+	 * Default 0: a request waits for accounts whenever the cached quotas are old.
+	 */
+	controlOutageMs?: number;
+	/**
+	 * How long a request waits for accounts to read quotas, ms; past it the request is allowed
+	 * (the read goes on behind it). Default: as long as the call takes.
+	 */
+	controlWaitMs?: number;
 	/** Told once per tenant, quota and window when a request is first refused (the domain event). */
 	onExceeded?(tenant: string, refusal: QuotaRefusal): void;
 	/** Told when the shared store fails (requests are still decided on what is known). */
@@ -47,8 +59,13 @@ interface WindowCount {
 }
 
 export class PredictionQuota {
-	/** Each tenant's quotas and until when they are trusted. */
-	private readonly quotas = new Map<string, { quotas: Quotas; expiresAt: number }>();
+	/** Each tenant's quotas, until when they are trusted, and when accounts last gave them. */
+	private readonly quotas = new Map<
+		string,
+		{ quotas: Quotas; expiresAt: number; loadedAt: number }
+	>();
+	/** One read of a tenant's quotas at a time: its answer (null when it failed). */
+	private readonly reading = new Map<string, Promise<Quotas | null>>();
 	private readonly quotaCacheMs: number;
 	private readonly counts = new Map<string, WindowCount>();
 	private readonly now: () => number;
@@ -77,14 +94,16 @@ export class PredictionQuota {
 		let quotas: Quotas;
 		if (cached !== undefined && cached.expiresAt > this.now()) quotas = cached.quotas;
 		else {
-			try {
-				quotas = await this.options.loadQuotas(tenant);
-			} catch (err) {
-				// Quotas that cannot be read should not take predictions down: allowed, asked again next time.
-				this.options.onError?.(err);
-				return null;
+			const read = this.read(tenant);
+			const outageMs = this.options.controlOutageMs ?? 0;
+			if (cached !== undefined && this.now() - cached.loadedAt < outageMs)
+				quotas = cached.quotas;
+			else {
+				// Quotas that cannot be read (in time) should not take predictions down: allowed.
+				const answer = await this.within(read);
+				if (answer === null) return null;
+				quotas = answer;
 			}
-			this.quotas.set(tenant, { quotas, expiresAt: this.now() + this.quotaCacheMs });
 		}
 		if (quotas.predictionsPerMinute === undefined && quotas.predictionsPerDay === undefined)
 			return null;
@@ -120,6 +139,48 @@ export class PredictionQuota {
 		this.timer = null;
 		await this.syncing;
 		await this.options.shared.close();
+	}
+
+	/** Reads a tenant's quotas from accounts (one read at a time); null when it failed. */
+	private read(tenant: string): Promise<Quotas | null> {
+		let reading = this.reading.get(tenant);
+		if (reading === undefined) {
+			reading = this.options
+				.loadQuotas(tenant)
+				.then(
+					quotas => {
+						const now = this.now();
+						this.quotas.set(tenant, {
+							quotas,
+							expiresAt: now + this.quotaCacheMs,
+							loadedAt: now,
+						});
+						return quotas;
+					},
+					(err: unknown) => {
+						this.options.onError?.(err);
+						return null;
+					},
+				)
+				.finally(() => this.reading.delete(tenant));
+			this.reading.set(tenant, reading);
+		}
+		return reading;
+	}
+
+	/** `read`'s answer, or null once `controlWaitMs` has passed without one. */
+	private async within(read: Promise<Quotas | null>): Promise<Quotas | null> {
+		const waitMs = this.options.controlWaitMs;
+		if (waitMs === undefined) return read;
+		let timer: NodeJS.Timeout | undefined;
+		const late = new Promise<null>(resolve => {
+			timer = setTimeout(() => resolve(null), waitMs);
+		});
+		try {
+			return await Promise.race([read, late]);
+		} finally {
+			clearTimeout(timer);
+		}
 	}
 
 	private windowOf(tenant: string, quota: RateQuota, now: number): WindowCount {

@@ -159,6 +159,11 @@ export function callerMixin(options: CallerOptions): Partial<ServiceSchema> {
 					quotaStoreFailed,
 				),
 				syncMs: options.predictionQuota?.syncMs ?? 1000,
+				// Never held up by a control plane that does not answer (docs/operations.md).
+				...(options.controlOutageMs !== undefined
+					? { controlOutageMs: options.controlOutageMs }
+					: {}),
+				controlWaitMs: options.controlWaitMs ?? 500,
 				onExceeded: (tenant, refusal) =>
 					void this.broker
 						.emit(EVENTS.resourceLimitExceeded, {

@@ -75,6 +75,34 @@ describe("PredictionQuota", () => {
 		expect(await a.admit("t")).toMatchObject({ quota: "predictionsPerDay", current: 10 });
 	});
 
+	it("is never held up by accounts that do not answer: known quotas keep applying, unknown ones wait at most controlWaitMs", async () => {
+		const clock = { now: START };
+		let accounts: "up" | "frozen" = "up";
+		const quota = new PredictionQuota({
+			loadQuotas: () =>
+				accounts === "up"
+					? Promise.resolve({ predictionsPerMinute: 2 })
+					: new Promise<Quotas>(() => undefined),
+			shared: new MemorySharedCount(() => clock.now),
+			now: () => clock.now,
+			controlOutageMs: 3600_000,
+			controlWaitMs: 50,
+		});
+		expect(await quota.admit("t")).toBeNull();
+		accounts = "frozen";
+		clock.now += 60_000; // past the 10 s quota cache, in a new minute
+		let started = performance.now();
+		expect(await quota.admit("t")).toBeNull();
+		expect(await quota.admit("t")).toBeNull();
+		// Still decided on the quotas it knows: the third in this minute is refused.
+		expect(await quota.admit("t")).toMatchObject({ quota: "predictionsPerMinute" });
+		expect(performance.now() - started).toBeLessThan(40);
+		// A tenant never read: allowed after the wait, not after the call's timeout.
+		started = performance.now();
+		expect(await quota.admit("other")).toBeNull();
+		expect(performance.now() - started).toBeLessThan(1000);
+	});
+
 	it("lets predictions through when the quotas cannot be read", async () => {
 		const quota = new PredictionQuota({
 			loadQuotas: () => Promise.reject(new Error("accounts away")),
