@@ -99,6 +99,13 @@ interface GuardedActionInfo {
 	permission?: Permission;
 }
 
+/** What a gateway logs when accounts stops (or starts again) answering its key checks. */
+function accountsOutageMessage(down: boolean, err: unknown, outageMs: number): string {
+	return down
+		? `Accounts cannot be reached (${(err as Error)?.message ?? String(err)}): API keys verified in the last ${Math.round(outageMs / 1000)} s are accepted from this gateway's cache until a control node answers.`
+		: "Accounts answer again: API keys are verified by accounts.";
+}
+
 export function callerMixin(options: CallerOptions): Partial<ServiceSchema> {
 	// Long because it is a mixin schema (a declaration, not a procedure): the lifecycle hooks and
 	// the checkCaller, signIdentity, authenticate and countAnonymousCaller methods, each short,
@@ -119,22 +126,12 @@ export function callerMixin(options: CallerOptions): Partial<ServiceSchema> {
 						{ key },
 					),
 				keyCacheMs: options.keyCacheMs ?? 10_000,
-				...(options.controlOutageMs !== undefined
-					? { controlOutageMs: options.controlOutageMs }
-					: {}),
-				...(options.controlWaitMs !== undefined
-					? { controlWaitMs: options.controlWaitMs }
-					: {}),
-				onOutage: (down, err) => {
-					if (down)
-						this.logger.warn(
-							`Accounts cannot be reached (${(err as Error)?.message ?? String(err)}): API keys verified in the last ${Math.round((options.controlOutageMs ?? 0) / 1000)} s are accepted from this gateway's cache until a control node answers.`,
-						);
-					else
-						this.logger.info(
-							"Accounts answer again: API keys are verified by accounts.",
-						);
-				},
+				controlOutageMs: options.controlOutageMs ?? 0,
+				controlWaitMs: options.controlWaitMs ?? 500,
+				onOutage: (down, err) =>
+					this.logger.warn(
+						accountsOutageMessage(down, err, options.controlOutageMs ?? 0),
+					),
 				limits,
 			});
 			let lastQuotaWarning = 0;
