@@ -84,8 +84,9 @@ export interface NodeConfig {
 	 */
 	controlOutageS: number;
 	/**
-	 * MODELFLEET_CONTROL_WAIT_MS — default 500: how long a request waits for accounts to confirm
-	 * a key the gateway already verified before, before going on with that answer.
+	 * MODELFLEET_CONTROL_WAIT_MS — default 0: how long a request waits for accounts to confirm
+	 * a key the gateway already verified before, before going on with that answer; 0: it does
+	 * not wait (the key is confirmed behind it, and a revocation applies from the next request).
 	 */
 	controlWaitMs: number;
 	/** MODELFLEET_SHUTDOWN_TIMEOUT_MS — default 10000. */
@@ -460,8 +461,8 @@ export function loadNodeConfig(
 		leaderLeaseMs,
 		leaderRenewMs,
 		controlOutageS: read.number("MODELFLEET_CONTROL_OUTAGE_S", 3600, { min: 0 }),
-		controlWaitMs: read.number("MODELFLEET_CONTROL_WAIT_MS", 500, {
-			min: 1,
+		controlWaitMs: read.number("MODELFLEET_CONTROL_WAIT_MS", 0, {
+			min: 0,
 			max: 60_000,
 			integer: true,
 		}),

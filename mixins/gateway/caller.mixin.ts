@@ -99,6 +99,9 @@ interface GuardedActionInfo {
 	permission?: Permission;
 }
 
+/** How long a request waits for a tenant's quotas this gateway never read, ms. */
+const QUOTA_FIRST_READ_WAIT_MS = 500;
+
 /** What a gateway logs when accounts stops (or starts again) answering its key checks. */
 function accountsOutageMessage(down: boolean, err: unknown, outageMs: number): string {
 	return down
@@ -127,7 +130,7 @@ export function callerMixin(options: CallerOptions): Partial<ServiceSchema> {
 					),
 				keyCacheMs: options.keyCacheMs ?? 10_000,
 				controlOutageMs: options.controlOutageMs ?? 0,
-				controlWaitMs: options.controlWaitMs ?? 500,
+				controlWaitMs: options.controlWaitMs ?? 0,
 				onOutage: (down, err) =>
 					this.logger.warn(
 						accountsOutageMessage(down, err, options.controlOutageMs ?? 0),
@@ -160,7 +163,8 @@ export function callerMixin(options: CallerOptions): Partial<ServiceSchema> {
 				...(options.controlOutageMs !== undefined
 					? { controlOutageMs: options.controlOutageMs }
 					: {}),
-				controlWaitMs: options.controlWaitMs ?? 500,
+				// A tenant's first quota read: allowed past this rather than held up.
+				controlWaitMs: QUOTA_FIRST_READ_WAIT_MS,
 				onExceeded: (tenant, refusal) =>
 					void this.broker
 						.emit(EVENTS.resourceLimitExceeded, {
