@@ -102,6 +102,23 @@ interface Target {
 	processes: readonly ChildProcess[];
 }
 
+/**
+ * How the model a modelfleet target serves came to be served: a deployment made by the REST
+ * API, one made by Triton's repository load, or no deployment at all (loaded on demand by the
+ * first request). Each is its own model (same file), measured in the same rounds.
+ */
+const MODEL_SETUPS = [
+	{ model: "mlp", label: "deployed (REST)" },
+	{ model: "mlp-repo", label: "deployed (repository load)" },
+	{ model: "mlp-ondemand", label: "on demand" },
+] as const;
+
+/** BENCH_OIP_SETUPS=deployed-rest,repository,on-demand picks the model set-ups (default all). */
+const SETUP_KEYS = ["deployed-rest", "repository", "on-demand"] as const;
+const SETUPS = MODEL_SETUPS.filter((_, i) =>
+	(process.env.BENCH_OIP_SETUPS ?? SETUP_KEYS.join(",")).split(",").includes(SETUP_KEYS[i]),
+);
+
 function freePort(): Promise<number> {
 	return new Promise((resolve, reject) => {
 		const server = net.createServer();
@@ -241,60 +258,97 @@ async function load(target: Target, scenario: Scenario, values: Float32Array): P
 }
 
 /**
- * Every scenario on `target`, in rounds that alternate with the hand-rolled server's JSON of the
- * same rows and connections (when it runs): two measurements seconds apart see the same machine.
+ * Every scenario on each of `targets` (the same server, one model set-up each), in rounds:
+ * the hand-rolled server's JSON of the same rows and connections (when it runs), then each
+ * target in turn — measurements seconds apart see the same machine.
  */
-async function measureTarget(
-	target: Target,
+async function measureTargets(
+	targets: readonly Target[],
 	hand: Target | null,
 	values: Float32Array,
 	scenarios: readonly Scenario[],
-): Promise<Array<{ scenario: Scenario; rounds: Round[] }>> {
-	const out: Array<{ scenario: Scenario; rounds: Round[] }> = [];
+): Promise<Array<{ target: string; scenario: Scenario; rounds: Round[] }>> {
+	const out: Array<{ target: string; scenario: Scenario; rounds: Round[] }> = [];
 	for (const scenario of scenarios) {
 		process.stderr.write(
-			`oip-load: ${target.name}, ${scenario.name}, ${scenario.connections} connections\n`,
+			`oip-load: ${targets.map(t => t.name).join(" / ")}, ${scenario.name}, ${scenario.connections} connections\n`,
 		);
 		const reference = hand
 			? { ...scenario, name: `batch ${scenario.rows}, JSON`, binary: false }
 			: null;
 		if (hand && reference) await warmUp(hand, reference, values);
-		await warmUp(target, scenario, values);
-		const rounds: Round[] = [];
+		for (const target of targets) await warmUp(target, scenario, values);
+		const rounds = targets.map((): Round[] => []);
 		for (let r = 0; r < ROUNDS; r++) {
 			const ref = hand && reference ? await load(hand, reference, values) : null;
-			rounds.push({ reference: ref, target: await load(target, scenario, values) });
+			for (let t = 0; t < targets.length; t++) {
+				rounds[t].push({
+					reference: ref,
+					target: await load(targets[t], scenario, values),
+				});
+			}
 		}
-		out.push({ scenario, rounds });
+		targets.forEach((target, t) =>
+			out.push({ target: target.name, scenario, rounds: rounds[t] }),
+		);
 	}
 	return out;
 }
 
-async function setUpModel(base: string, modelFile: string): Promise<void> {
-	const headers = { authorization: `Bearer ${KEY}`, "content-type": "application/json" };
+async function upload(base: string, model: string, modelFile: string): Promise<void> {
 	await fetch(`${base}/api/v1/models`, {
 		method: "POST",
-		headers,
-		body: JSON.stringify({ name: "mlp", task: "classification", framework: "onnx" }),
+		headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" },
+		body: JSON.stringify({ name: model, task: "classification", framework: "onnx" }),
 	});
-	const upload = await fetch(
-		`${base}/api/v1/models/mlp/versions/upload?version=1.0.0&fileName=mlp.onnx&state=Validated`,
+	const response = await fetch(
+		`${base}/api/v1/models/${model}/versions/upload?version=1.0.0&fileName=mlp.onnx&state=Validated`,
 		{
 			method: "POST",
 			headers: { authorization: `Bearer ${KEY}`, "content-type": "application/octet-stream" },
 			body: fs.readFileSync(modelFile),
 		},
 	);
-	if (upload.status !== 201) throw new Error(`upload answered ${upload.status}`);
-	await fetch(`${base}/api/v1/deployments`, {
+	if (response.status !== 201) throw new Error(`upload of ${model} answered ${response.status}`);
+}
+
+/**
+ * The three set-ups of MODEL_SETUPS: `mlp` deployed by the REST API, `mlp-repo` by Triton's
+ * repository load, `mlp-ondemand` only uploaded. Resolves once both deployments run.
+ */
+async function setUpModels(base: string, modelFile: string): Promise<void> {
+	const headers = { authorization: `Bearer ${KEY}`, "content-type": "application/json" };
+	for (const { model } of MODEL_SETUPS) await upload(base, model, modelFile);
+	const deploy = await fetch(`${base}/api/v1/deployments`, {
 		method: "POST",
 		headers,
 		body: JSON.stringify({ model: "mlp", replicas: 1 }),
 	});
-	await waitUntil("the deployment running", async () => {
-		const response = await fetch(`${base}/api/v1/deployments/mlp`, { headers });
-		return ((await response.json()) as { status: string }).status === "running";
+	if (deploy.status >= 300) throw new Error(`deployment answered ${deploy.status}`);
+	const repositoryLoad = await fetch(`${base}/v2/repository/models/mlp-repo/load`, {
+		method: "POST",
+		headers,
+		body: "{}",
 	});
+	if (repositoryLoad.status !== 200) {
+		throw new Error(`repository load answered ${repositoryLoad.status}`);
+	}
+	for (const model of ["mlp", "mlp-repo"]) {
+		await waitUntil(`the deployment of ${model} running`, async () => {
+			const response = await fetch(`${base}/api/v1/deployments/${model}`, { headers });
+			return ((await response.json()) as { status: string }).status === "running";
+		});
+	}
+}
+
+/** One target per model set-up, on the server at `base`. */
+function setUpTargets(name: string, base: string, processes: readonly ChildProcess[]): Target[] {
+	return SETUPS.map(setup => ({
+		name: `${name}, ${setup.label}`,
+		url: `${base}/v2/models/${setup.model}/infer`,
+		auth: true,
+		processes,
+	}));
 }
 
 function stop(children: ChildProcess[]): Promise<void> {
@@ -318,8 +372,6 @@ export async function runOipLoad(): Promise<string> {
 	const values = uniformFloats(seededRandom(7), 64 * MLP_FEATURES, -1, 1);
 	const results: Array<{ target: string; scenario: Scenario; rounds: Round[] }> = [];
 	const children: ChildProcess[] = [];
-	const record = (name: string, measured: Array<{ scenario: Scenario; rounds: Round[] }>) =>
-		results.push(...measured.map(m => ({ target: name, ...m })));
 	try {
 		// The hand-rolled server: JSON only, as a user would write it. It stays up for the whole
 		// run: each other target's rounds alternate with it.
@@ -347,14 +399,13 @@ export async function runOipLoad(): Promise<string> {
 				async () => (await fetch(handUrl, { method: "POST", body: "{}" })).status === 400,
 			);
 			if (!ONLY.has("all-in-one") && !ONLY.has("fleet")) {
-				record(
-					"hand-rolled",
-					await measureTarget(
-						hand,
+				results.push(
+					...(await measureTargets(
+						[hand],
 						null,
 						values,
 						SCENARIOS.filter(s => !s.binary),
-					),
+					)),
 				);
 			}
 		}
@@ -376,14 +427,9 @@ export async function runOipLoad(): Promise<string> {
 				"the all-in-one node",
 				async () => (await fetch(`${base}/health/ready`)).status === 200,
 			);
-			await setUpModel(base, modelFile);
-			const target: Target = {
-				name: "all-in-one",
-				url: `${base}/v2/models/mlp/infer`,
-				auth: true,
-				processes: [allInOne],
-			};
-			record("all-in-one", await measureTarget(target, hand, values, SCENARIOS));
+			await setUpModels(base, modelFile);
+			const targets = setUpTargets("all-in-one", base, [allInOne]);
+			results.push(...(await measureTargets(targets, hand, values, SCENARIOS)));
 			await stop([allInOne]);
 		}
 
@@ -421,14 +467,9 @@ export async function runOipLoad(): Promise<string> {
 				"the fleet",
 				async () => (await fetch(`${gateway}/health/ready`)).status === 200,
 			);
-			await setUpModel(gateway, modelFile);
-			const target: Target = {
-				name: "fleet over NATS",
-				url: `${gateway}/v2/models/mlp/infer`,
-				auth: true,
-				processes: fleet,
-			};
-			record("fleet over NATS", await measureTarget(target, hand, values, SCENARIOS));
+			await setUpModels(gateway, modelFile);
+			const targets = setUpTargets("fleet over NATS", gateway, fleet);
+			results.push(...(await measureTargets(targets, hand, values, SCENARIOS)));
 			await stop(fleet);
 		}
 	} finally {
@@ -488,7 +529,41 @@ function table(
 		const ratio = ratios.length > 0 ? `${fixed(median(ratios), 2)}×` : "";
 		lines.push(row(r.target, summary(r.rounds.map(round => round.target)), ratio));
 	}
+	lines.push("", ...setupTable(results));
 	return lines.join("\n");
+}
+
+/**
+ * Deployed vs on demand, per server and request: the median of the per-round ratios of each
+ * deployed set-up's req/s to the on-demand model's, measured in the same rounds.
+ */
+function setupTable(
+	results: ReadonlyArray<{ target: string; scenario: Scenario; rounds: Round[] }>,
+): string[] {
+	const onDemand = MODEL_SETUPS[2].label;
+	const lines: string[] = [];
+	for (const r of results) {
+		const [server, setup] = r.target.split(", ");
+		if (setup === undefined || setup === onDemand) continue;
+		const base = results.find(
+			o => o.target === `${server}, ${onDemand}` && o.scenario === r.scenario,
+		);
+		if (!base) continue;
+		const ratios = r.rounds.map(
+			(round, i) => round.target.reqPerS / base.rounds[i].target.reqPerS,
+		);
+		lines.push(
+			`| ${server} | ${setup} | ${r.scenario.name} | ${r.scenario.connections} | ${fixed(median(ratios), 2)}× (${fixed(Math.min(...ratios), 2)} – ${fixed(Math.max(...ratios), 2)}) |`,
+		);
+	}
+	if (lines.length === 0) return [];
+	return [
+		"Deployed vs on demand (req/s of the deployed model over the on-demand one's, same rounds; median and range of the rounds):",
+		"",
+		"| server | deployed by | request | connections | deployed / on demand |",
+		"| --- | --- | --- | ---: | ---: |",
+		...lines,
+	];
 }
 
 if (require.main === module) {
