@@ -137,7 +137,7 @@ export function createBrokerOptions(config: NodeConfig, extras: BrokerExtras = {
 		},
 		middlewares: [
 			// Traffic splits and shadows of deployments are decided where a prediction call starts.
-			trafficMiddleware(`${SERVICE.predictor}.infer`),
+			trafficMiddleware(`${SERVICE.predictor}.infer`, `${SERVICE.predictor}.inferMany`),
 			// A call waiting on a vanished node is rejected (and retried, if idempotent) in
 			// milliseconds, not after the heartbeat timeout.
 			lostNodeDetector({ suspectAfterMs: config.lostNodeProbeMs }),

@@ -104,6 +104,10 @@ const FACTORIES: Record<ServiceName, (node: NodeContext) => ServiceSchema> = {
 			],
 			maxBodyBytes: node.config.maxBodyBytes,
 			maxJsonDepth: node.config.maxJsonDepth,
+			// Coalescing saves transporter messages; a node with its own predictor sends none.
+			coalesce: ROLE_SERVICES[node.config.role].includes(SERVICE.predictor)
+				? null
+				: node.config.coalesce,
 			maxDatasetBytes: node.config.maxArtifactBytes,
 			spillDir: path.join(node.config.dataDir, "spill"),
 			maxUploadBytes: node.config.maxArtifactBytes,

@@ -4,13 +4,14 @@
  * its validator, pipelines and batching queue; the XGBoost walker, TF.js and large ONNX
  * batches run in a piscina pool off the event loop.
  */
-import type { Context, ServiceSchema } from "moleculer";
+import type { Context, Service, ServiceSchema } from "moleculer";
 import { Errors } from "moleculer";
 import { requires, scopeOf } from "../lib/accounts/access";
 import type { LocalBlobs, LocalBlobsOptions } from "../lib/artifacts/local-blobs";
 import type { BatchingOptions } from "../lib/batching/batching-options";
 import type { ArchiveLimits } from "../lib/files/tar-files";
 import { EVENTS, type EventPayloads } from "../lib/events";
+import type { Settled } from "../lib/fleet/call-coalescer";
 import { SERVICE } from "../lib/fleet/node-role";
 import type { RequestLimits } from "../lib/inference/request-limits";
 import {
@@ -32,6 +33,7 @@ import {
 	type PredictorDeps,
 } from "../lib/predictor/predictor";
 import { SERVING_RULE } from "../lib/model-spec/version-spec";
+import type { InferResult } from "../lib/predictor/served-model";
 import type { VersionView } from "../lib/registry/version-store";
 import { MODEL_REPLICA_STRATEGY } from "../lib/routing/model-replica-strategy";
 import { RuntimePool } from "../lib/runtimes/pool/runtime-pool";
@@ -75,6 +77,12 @@ interface InferParams {
 	[field: string]: unknown;
 }
 
+interface InferManyParams {
+	model: string;
+	version?: string;
+	requests: Array<Record<string, unknown>>;
+}
+
 export function predictorService(options: PredictorServiceOptions): ServiceSchema {
 	// Long because it is a service schema (a declaration, not a procedure): the infer, load,
 	// unload and stats actions and the start/stop hooks, each short, sharing the predictor and
@@ -106,6 +114,56 @@ export function predictorService(options: PredictorServiceOptions): ServiceSchem
 		defaultTimeoutMs: options.defaultTimeoutMs,
 	};
 
+	/** One request for `model`: resolved for the caller's tenant, run, counted in the metrics. */
+	const inferOne = async (
+		service: Service,
+		ctx: Ctx<unknown>,
+		model: string,
+		version: string | undefined,
+		request: Record<string, unknown>,
+	): Promise<InferResult> => {
+		const scope = scopeOf(ctx);
+		const started = performance.now();
+		const timeout = ctx.options?.timeout ?? options.defaultTimeoutMs;
+		const deadline = timeout > 0 ? Date.now() + timeout : undefined;
+		try {
+			const result = await predictor.infer(
+				depsFor(ctx),
+				{ tenant: scope.tenantId, model, version },
+				request,
+				deadline,
+			);
+			const done = series.labels(scope.tenantId, result.modelName, result.modelVersion);
+			service.broker.metrics.increment(INFERENCE_METRICS.requestSuccess, done);
+			service.broker.metrics.increment(INFERENCE_METRICS.inferenceCount, done, result.rows);
+			service.broker.metrics.observe(
+				INFERENCE_METRICS.requestDuration,
+				performance.now() - started,
+				done,
+			);
+			return result;
+		} catch (err) {
+			const type = (err as { type?: string }).type ?? "INTERNAL_ERROR";
+			service.broker.metrics.increment(INFERENCE_METRICS.requestFailure, {
+				...series.failureLabels(scope.tenantId, model, version ?? "", type),
+				reason: type,
+			});
+			if (!(err instanceof Errors.MoleculerClientError)) {
+				const payload: EventPayloads[typeof EVENTS.predictionFailed] = {
+					nodeID: service.broker.nodeID,
+					tenant: scope.tenantId,
+					model,
+					version: version ?? null,
+					type,
+					message: (err as Error).message,
+				};
+				const events = service as unknown as DomainEventMethods;
+				void events.emitEvent(EVENTS.predictionFailed, payload, ctx);
+			}
+			throw err;
+		}
+	};
+
 	return {
 		name: SERVICE.predictor,
 		mixins: [
@@ -133,58 +191,45 @@ export function predictorService(options: PredictorServiceOptions): ServiceSchem
 					model: MODEL_REF_RULE,
 					version: { type: "string", optional: true, max: 128 },
 				},
-				async handler(ctx: Ctx<InferParams>) {
-					const scope = scopeOf(ctx);
+				handler(ctx: Ctx<InferParams>) {
 					// Travels back to the caller with the answer (the gateway shows it as a header).
 					(ctx.meta as { servedBy?: string }).servedBy = this.broker.nodeID;
 					const { model, version, ...request } = ctx.params;
-					const started = performance.now();
-					const timeout = ctx.options?.timeout ?? options.defaultTimeoutMs;
-					const deadline = timeout > 0 ? Date.now() + timeout : undefined;
-					try {
-						const result = await predictor.infer(
-							depsFor(ctx),
-							{ tenant: scope.tenantId, model, version },
-							request,
-							deadline,
-						);
-						const done = series.labels(
-							scope.tenantId,
-							result.modelName,
-							result.modelVersion,
-						);
-						this.broker.metrics.increment(INFERENCE_METRICS.requestSuccess, done);
-						this.broker.metrics.increment(
-							INFERENCE_METRICS.inferenceCount,
-							done,
-							result.rows,
-						);
-						this.broker.metrics.observe(
-							INFERENCE_METRICS.requestDuration,
-							performance.now() - started,
-							done,
-						);
-						return result;
-					} catch (err) {
-						const type = (err as { type?: string }).type ?? "INTERNAL_ERROR";
-						this.broker.metrics.increment(INFERENCE_METRICS.requestFailure, {
-							...series.failureLabels(scope.tenantId, model, version ?? "", type),
-							reason: type,
-						});
-						if (!(err instanceof Errors.MoleculerClientError)) {
-							const payload: EventPayloads[typeof EVENTS.predictionFailed] = {
-								nodeID: this.broker.nodeID,
-								tenant: scope.tenantId,
-								model,
-								version: version ?? null,
-								type,
-								message: (err as Error).message,
-							};
-							const events = this as unknown as DomainEventMethods;
-							void events.emitEvent(EVENTS.predictionFailed, payload, ctx);
-						}
-						throw err;
-					}
+					return inferOne(this, ctx, model, version, request);
+				},
+			}),
+
+			/**
+			 * Several `infer` requests for one model and version in one call, as a gateway
+			 * coalesces them (lib/fleet/infer-coalescing.ts): each runs as its own `infer` here
+			 * (the batching queue still joins them with other gateways' requests), and each
+			 * answers its own result or error, in order. Fleet-internal in practice: only a
+			 * gateway makes it, for a caller allowed to `predict`.
+			 */
+			inferMany: requires("predict", {
+				// Safe to repeat as a whole: every request in it is an infer.
+				retryPolicy: { enabled: true },
+				strategy: MODEL_REPLICA_STRATEGY,
+				params: {
+					model: MODEL_REF_RULE,
+					version: { type: "string", optional: true, max: 128 },
+					requests: { type: "array", items: "object", min: 1, max: 4096 },
+				},
+				handler(ctx: Ctx<InferManyParams>) {
+					(ctx.meta as { servedBy?: string }).servedBy = this.broker.nodeID;
+					const { model, version, requests } = ctx.params;
+					const regenerator = this.broker.errorRegenerator as Errors.Regenerator;
+					return Promise.all(
+						requests.map(request =>
+							inferOne(this, ctx, model, version, request).then(
+								(value): Settled<InferResult> => ({ ok: true, value }),
+								(err: Error): Settled<InferResult> => ({
+									ok: false,
+									error: regenerator.extractPlainError(err, {}),
+								}),
+							),
+						),
+					);
 				},
 			}),
 

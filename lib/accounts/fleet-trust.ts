@@ -4,7 +4,12 @@
  * nodes have one; the REPL and any other broker on the bus do not.
  */
 import type { Role } from "./roles";
-import { signIdentity, verifyIdentity, type VerifiedIdentity } from "./signed-identity";
+import {
+	CLOCK_SKEW_MS,
+	signIdentity,
+	verifyIdentity,
+	type VerifiedIdentity,
+} from "./signed-identity";
 import { MIN_FLEET_SECRET_LENGTH } from "../settings/fleet-secret";
 
 export { MIN_FLEET_SECRET_LENGTH };
@@ -35,9 +40,22 @@ export interface SignedMeta extends TenantIdentity {
 	identity: string;
 }
 
+/**
+ * Most tokens `sign` and `verify` remember. Both run for every request (the gateway signs, each
+ * callee verifies), and an HMAC costs several µs; a full memory is simply cleared.
+ */
+const MEMORY_ENTRIES = 10_000;
+
 export class FleetTrust {
 	private readonly options: Readonly<FleetTrustOptions>;
 	private own: { nodeID: string; token: string; renewAt: number } | null = null;
+	/** Tokens `sign` made, per identity, reused until half their life is gone. */
+	private readonly signed = new Map<string, { token: string; renewAt: number }>();
+	/**
+	 * Tokens that verified, with their claims: the same token verifies the same way until it
+	 * expires (the secret never changes in a running node), and `verify` checks that each time.
+	 */
+	private readonly verified = new Map<string, VerifiedIdentity & { ok: true }>();
 
 	constructor(
 		private readonly secret: string,
@@ -51,9 +69,19 @@ export class FleetTrust {
 		this.options = Object.freeze({ ...DEFAULT_FLEET_TRUST_OPTIONS, ...options });
 	}
 
-	/** A token for a tenant's identity this node vouches for (a key it authenticated). */
+	/**
+	 * A token for a tenant's identity this node vouches for (a key it authenticated); the same
+	 * token for the same identity until half its life is gone, so callees verify it once.
+	 */
 	sign(identity: TenantIdentity, service?: string): string {
-		return this.issue(identity, service).token;
+		const key = `${identity.tenant}\u0000${identity.role}\u0000${identity.keyId ?? ""}\u0000${service ?? ""}`;
+		const now = this.options.now();
+		const known = this.signed.get(key);
+		if (known !== undefined && now < known.renewAt) return known.token;
+		const { token } = this.issue(identity, service);
+		if (this.signed.size >= MEMORY_ENTRIES) this.signed.clear();
+		this.signed.set(key, { token, renewAt: now + this.options.ttlMs / 2 });
+		return token;
 	}
 
 	/** As `sign`, with when the token expires (ms since the epoch), for a caller that renews it. */
@@ -92,7 +120,23 @@ export class FleetTrust {
 		return this.own.token;
 	}
 
+	/** Checks a token (lib/accounts/signed-identity.ts); one that verified before is not hashed again. */
 	verify(token: unknown): VerifiedIdentity {
-		return verifyIdentity(token, this.secret, this.options.now());
+		const now = this.options.now();
+		if (typeof token === "string") {
+			const known = this.verified.get(token);
+			if (known !== undefined) {
+				if (known.claims.exp + CLOCK_SKEW_MS > now) return known;
+				this.verified.delete(token);
+			}
+		}
+		const result = verifyIdentity(token, this.secret, now);
+		if (result.ok && typeof token === "string") {
+			if (this.verified.size >= MEMORY_ENTRIES) this.verified.clear();
+			// Shared by every call that brings this token: nobody may change it.
+			Object.freeze(result.claims);
+			this.verified.set(token, result);
+		}
+		return result;
 	}
 }

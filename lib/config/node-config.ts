@@ -7,6 +7,7 @@ import { InvalidConfigurationError } from "../errors";
 import { parseDeclaredGpus, DECLARED_GPUS_FORM } from "../capacity/declared-gpus";
 import type { DeclaredCapacity } from "../capacity/node-capacity";
 import { servesHttp, type NodeRole } from "../fleet/node-role";
+import type { CoalescerOptions } from "../fleet/call-coalescer";
 import { resolvePostgresConnection } from "../db/postgres-connection";
 import type { ArtifactsBackendSetting } from "../artifacts/backends";
 import { readArtifactsSetting } from "./artifact-settings";
@@ -149,6 +150,13 @@ export interface NodeConfig {
 	maxRequestBytes: number;
 	/** MODELFLEET_MAX_BODY_BYTES — default 64 MiB; a larger /v2 inference request body answers 413. */
 	maxBodyBytes: number;
+	/**
+	 * MODELFLEET_COALESCE_MAX_ROWS (default 1024; 0 turns coalescing off),
+	 * MODELFLEET_COALESCE_MAX_BYTES (default 4 MiB), MODELFLEET_COALESCE_WAIT_US (default 300),
+	 * MODELFLEET_COALESCE_IN_FLIGHT (default 2) — how a gateway coalesces concurrent infer calls
+	 * to one model version (lib/fleet/infer-coalescing.ts); null when off.
+	 */
+	coalesce: CoalescerOptions | null;
 	/** MODELFLEET_KEY_IN_FLIGHT_BYTES — default 128 MiB: buffered request-body bytes one API key (or address) may have in flight; more answers 429. */
 	maxInFlightBytesPerKey: number;
 	/** MODELFLEET_IN_FLIGHT_BYTES — default 512 MiB: buffered request-body bytes the gateway holds in flight in all; more answers 503. */
@@ -392,6 +400,30 @@ export function loadNodeConfig(
 			`${maxInFlightBytes} bytes is less than MODELFLEET_KEY_IN_FLIGHT_BYTES (${maxInFlightBytesPerKey})`,
 		);
 
+	const coalesceRows = read.number("MODELFLEET_COALESCE_MAX_ROWS", 1024, {
+		min: 0,
+		integer: true,
+	});
+	const coalesce: CoalescerOptions | null =
+		coalesceRows === 0
+			? null
+			: {
+					maxRows: coalesceRows,
+					maxBytes:
+						sizeSetting("MODELFLEET_COALESCE_MAX_BYTES", 4 * 1024 ** 2) ??
+						4 * 1024 ** 2,
+					maxWaitMicros: read.number("MODELFLEET_COALESCE_WAIT_US", 300, {
+						min: 0,
+						max: 1_000_000,
+						integer: true,
+					}),
+					maxInFlight: read.number("MODELFLEET_COALESCE_IN_FLIGHT", 2, {
+						min: 1,
+						max: 1024,
+						integer: true,
+					}),
+				};
+
 	const encryptionKey = readMasterKey(
 		read,
 		"MODELFLEET_ENCRYPTION_KEY",
@@ -500,6 +532,7 @@ export function loadNodeConfig(
 		maxRequestBytes:
 			sizeSetting("MODELFLEET_MAX_REQUEST_BYTES", 64 * 1024 ** 2) ?? 64 * 1024 ** 2,
 		maxBodyBytes,
+		coalesce,
 		maxInFlightBytesPerKey,
 		maxInFlightBytes,
 		bodyIdleTimeoutS: read.number("MODELFLEET_BODY_IDLE_TIMEOUT_S", 30, { min: 0.1 }),

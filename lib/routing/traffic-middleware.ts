@@ -35,7 +35,12 @@ function callerModelKey(ctx: Context): string | undefined {
 	return `${tenant}/${parseVersionRef(model).model}`;
 }
 
-export function trafficMiddleware(action: string): Middleware {
+/**
+ * On the prediction actions `actions` (`predictor.infer`, and `predictor.inferMany`, whose
+ * requests share one model, version and routing key).
+ */
+export function trafficMiddleware(...actions: string[]): Middleware {
+	const routed = new Set(actions);
 	let broker: ServiceBroker;
 	return {
 		name: "Traffic",
@@ -44,7 +49,7 @@ export function trafficMiddleware(action: string): Middleware {
 		},
 		call(next: CallFn): CallFn {
 			return (actionName, params, opts) => {
-				if (actionName !== action || params === null || typeof params !== "object") {
+				if (!routed.has(actionName) || params === null || typeof params !== "object") {
 					return next(actionName, params, opts);
 				}
 				const request = params as InferCallParams;
@@ -78,7 +83,7 @@ export function trafficMiddleware(action: string): Middleware {
 			};
 		},
 		remoteAction(next: (ctx: Context) => Promise<unknown>, definition: { name?: string }) {
-			if (definition.name !== action) return next;
+			if (definition.name === undefined || !routed.has(definition.name)) return next;
 			return (ctx: Context) => {
 				const view = fleetViewOf(broker);
 				const nodeID = ctx.nodeID ?? "";

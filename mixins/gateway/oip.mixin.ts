@@ -5,8 +5,14 @@
  * (`serveDirectInfer`, lib/http/oip-infer-route.ts) — plus the REST predict of /api/v1.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Context, ServiceSchema } from "moleculer";
+import type { Context, Errors, ServiceSchema } from "moleculer";
 import { allowAnonymous, requires } from "../../lib/accounts/access";
+import type { CoalescerOptions } from "../../lib/fleet/call-coalescer";
+import {
+	InferCoalescing,
+	type InferCall,
+	type InferManyOutcome,
+} from "../../lib/fleet/infer-coalescing";
 import { SERVICE } from "../../lib/fleet/node-role";
 import { inferResponseParts, readInferBody } from "../../lib/http/infer-request";
 import {
@@ -25,6 +31,7 @@ import {
 } from "../../lib/inference/response-encoder";
 import { DEFAULT_MAX_JSON_DEPTH } from "../../lib/json-policy";
 import type { InferResult } from "../../lib/predictor/served-model";
+import type { RoutingMeta } from "../../lib/routing/traffic-middleware";
 import type { VersionView } from "../../lib/registry/version-store";
 import { MODELFLEET_VERSION } from "../../lib/version";
 import type { CallerMethods } from "./caller.mixin";
@@ -64,6 +71,11 @@ export interface OipOptions {
 	 * binary headers, batch lines, repository requests); deeper answers 400. Default 64.
 	 */
 	maxJsonDepth?: number;
+	/**
+	 * Coalescing of concurrent infer calls to remote predictors (lib/fleet/infer-coalescing.ts);
+	 * null or absent: every call travels alone (a node that runs the predictor itself).
+	 */
+	coalesce?: CoalescerOptions | null;
 }
 
 export interface OipMethods {
@@ -101,19 +113,38 @@ export function oipMixin(options: OipOptions): Partial<ServiceSchema> {
 
 	return gatewayMixin<OipMethods & CallerMethods>({
 		created() {
+			const call = async <R>(action: string, params: object, meta: RoutingMeta) => {
+				const pending = this.broker.call<R, object>(action, params, { meta });
+				const result = await pending;
+				const ctx = (pending as Promise<R> & { ctx?: HttpContext }).ctx;
+				return { result, servedBy: ctx?.meta.servedBy ?? null };
+			};
+			const callOne = ({ params, meta }: InferCall) =>
+				call<InferResult>(`${SERVICE.predictor}.infer`, params, meta);
+			const coalescing = options.coalesce
+				? new InferCoalescing(options.coalesce, {
+						callOne,
+						callMany: async (params, meta) => {
+							const answer = await call<InferManyOutcome[]>(
+								`${SERVICE.predictor}.inferMany`,
+								params,
+								meta,
+							);
+							return { outcomes: answer.result, servedBy: answer.servedBy };
+						},
+						restoreError: (plain, servedBy) =>
+							(this.broker.errorRegenerator as Errors.Regenerator).restore(
+								plain as Errors.PlainMoleculerError,
+								{ sender: servedBy },
+							),
+					})
+				: null;
 			deps = {
 				checkCaller: (req, res) => this.checkCaller(req, res, "predict", "api.v2Infer"),
 				sign: identity => this.signIdentity(identity),
-				infer: async (params, meta) => {
-					const call = this.broker.call<InferResult, Record<string, unknown>>(
-						`${SERVICE.predictor}.infer`,
-						params,
-						{ meta },
-					);
-					const result = await call;
-					const ctx = (call as Promise<InferResult> & { ctx?: HttpContext }).ctx;
-					return { result, servedBy: ctx?.meta.servedBy ?? null };
-				},
+				infer: coalescing
+					? (params, meta) => coalescing.infer(params, meta)
+					: (params, meta) => callOne({ params, meta }),
 				writeError: (res, err) => oipError.call(this, undefined as never, res, err),
 				maxBodyBytes,
 				maxJsonDepth,
