@@ -6,6 +6,7 @@
  * binary tensor extension.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
@@ -442,6 +443,15 @@ export async function runOipLoad(): Promise<string> {
 				MODELFLEET_NAMESPACE: namespace,
 				METRICS_PORT: "off",
 				LOG_LEVEL: "error",
+				// Every node of a fleet signs and verifies caller identities with it.
+				MODELFLEET_FLEET_SECRET: randomBytes(32).toString("hex"),
+				// MODELFLEET_COALESCE_* of the bench's environment reach the fleet (e.g. 0 rows: off).
+				...Object.fromEntries(
+					Object.entries(process.env).filter(
+						(e): e is [string, string] =>
+							e[0].startsWith("MODELFLEET_COALESCE_") && e[1] !== undefined,
+					),
+				),
 			};
 			const gatewayPort = await freePort();
 			const fleet = [

@@ -201,7 +201,7 @@ export function predictorService(options: PredictorServiceOptions): ServiceSchem
 
 			/**
 			 * Several `infer` requests for one model and version in one call, as a gateway
-			 * coalesces them (lib/fleet/infer-coalescing.ts): each runs as its own `infer` here
+			 * coalesces them (lib/routing/infer-coalescing.ts): each runs as its own `infer` here
 			 * (the batching queue still joins them with other gateways' requests), and each
 			 * answers its own result or error, in order. Fleet-internal in practice: only a
 			 * gateway makes it, for a caller allowed to `predict`.

@@ -153,8 +153,8 @@ export interface NodeConfig {
 	/**
 	 * MODELFLEET_COALESCE_MAX_ROWS (default 1024; 0 turns coalescing off),
 	 * MODELFLEET_COALESCE_MAX_BYTES (default 4 MiB), MODELFLEET_COALESCE_WAIT_US (default 300),
-	 * MODELFLEET_COALESCE_IN_FLIGHT (default 2) — how a gateway coalesces concurrent infer calls
-	 * to one model version (lib/fleet/infer-coalescing.ts); null when off.
+	 * MODELFLEET_COALESCE_IN_FLIGHT (default 1) — how a gateway coalesces concurrent infer calls
+	 * to one model version (lib/routing/infer-coalescing.ts); null when off.
 	 */
 	coalesce: CoalescerOptions | null;
 	/** MODELFLEET_KEY_IN_FLIGHT_BYTES — default 128 MiB: buffered request-body bytes one API key (or address) may have in flight; more answers 429. */
@@ -417,7 +417,7 @@ export function loadNodeConfig(
 						max: 1_000_000,
 						integer: true,
 					}),
-					maxInFlight: read.number("MODELFLEET_COALESCE_IN_FLIGHT", 2, {
+					maxInFlight: read.number("MODELFLEET_COALESCE_IN_FLIGHT", 1, {
 						min: 1,
 						max: 1024,
 						integer: true,

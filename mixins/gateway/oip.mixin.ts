@@ -12,7 +12,7 @@ import {
 	InferCoalescing,
 	type InferCall,
 	type InferManyOutcome,
-} from "../../lib/fleet/infer-coalescing";
+} from "../../lib/routing/infer-coalescing";
 import { SERVICE } from "../../lib/fleet/node-role";
 import { inferResponseParts, readInferBody } from "../../lib/http/infer-request";
 import {
@@ -72,7 +72,7 @@ export interface OipOptions {
 	 */
 	maxJsonDepth?: number;
 	/**
-	 * Coalescing of concurrent infer calls to remote predictors (lib/fleet/infer-coalescing.ts);
+	 * Coalescing of concurrent infer calls to remote predictors (lib/routing/infer-coalescing.ts);
 	 * null or absent: every call travels alone (a node that runs the predictor itself).
 	 */
 	coalesce?: CoalescerOptions | null;

@@ -6,8 +6,8 @@
  * unchanged. Infer is safe to repeat, so a group may be retried as a whole on another replica.
  */
 import type { InferResult } from "../predictor/served-model";
-import type { RoutingMeta } from "../routing/traffic-middleware";
-import { CallCoalescer, type CoalescerOptions, type Settled } from "./call-coalescer";
+import type { RoutingMeta } from "./traffic-middleware";
+import { CallCoalescer, type CoalescerOptions, type Settled } from "../fleet/call-coalescer";
 
 /** One infer call as the gateway makes it: the request with `model` (and `version`), the meta. */
 export interface InferCall {
@@ -49,6 +49,15 @@ export interface InferCoalescingDeps {
 function requestRoutingKey(params: Record<string, unknown>): string | undefined {
 	const parameters = params.parameters as { routing_key?: unknown } | undefined;
 	return typeof parameters?.routing_key === "string" ? parameters.routing_key : undefined;
+}
+
+/** A request without the `model` and `version` its group carries once. */
+function withoutModel(params: Record<string, unknown>): Record<string, unknown> {
+	const request: Record<string, unknown> = {};
+	for (const field in params) {
+		if (field !== "model" && field !== "version") request[field] = params[field];
+	}
+	return request;
 }
 
 /**
@@ -107,10 +116,7 @@ export class InferCoalescing {
 				const params: InferManyParams = {
 					model: String(first.model),
 					...(typeof first.version === "string" ? { version: first.version } : {}),
-					requests: calls.map(call => {
-						const { model: _model, version: _version, ...request } = call.params;
-						return request;
-					}),
+					requests: calls.map(call => withoutModel(call.params)),
 					...(routingKey !== undefined
 						? { parameters: { routing_key: routingKey } }
 						: {}),
