@@ -43,9 +43,17 @@ function scenarioKey(s: Scenario): string {
 	return `b${s.rows}-c${s.connections}-${s.binary ? "binary" : "json"}`;
 }
 
-/** BENCH_OIP_SCENARIOS=b1-c16-json,b64-c16-binary runs only those rows (default all), e.g. to profile one. */
+/** Rows run only when BENCH_OIP_SCENARIOS names them: one closed-loop client, for latency. */
+const EXTRA_SCENARIOS: readonly Scenario[] = [
+	{ name: "batch 1, JSON", rows: 1, connections: 1, binary: false },
+];
+
+/**
+ * BENCH_OIP_SCENARIOS=b1-c16-json,b64-c16-binary runs only those rows (default all but
+ * b1-c1-json), e.g. to profile one.
+ */
 const SCENARIOS = process.env.BENCH_OIP_SCENARIOS
-	? ALL_SCENARIOS.filter(s =>
+	? [...ALL_SCENARIOS, ...EXTRA_SCENARIOS].filter(s =>
 			(process.env.BENCH_OIP_SCENARIOS ?? "").split(",").includes(scenarioKey(s)),
 		)
 	: ALL_SCENARIOS;
@@ -59,6 +67,8 @@ interface Measured {
 	errors: number;
 	/** CPU time the server process(es) used per request, µs (user + system, from /proc). */
 	cpuMicrosPerReq: number | null;
+	/** The same per process of the target (gateway, control, worker for the fleet). */
+	cpuMicrosByProcess: number[] | null;
 }
 
 /** One round of a scenario: the target, and the hand-rolled server's JSON right before it. */
@@ -235,6 +245,7 @@ async function load(target: Target, scenario: Scenario, values: Float32Array): P
 	const { headers, body } = requestOf(scenario, values, target.auth);
 	const pids = target.processes.map(child => child.pid);
 	const cpuBefore = totalCpuSeconds(pids);
+	const eachBefore = pids.map(pid => cpuSeconds(pid));
 	const result = await autocannon({
 		url: target.url,
 		method: "POST",
@@ -244,6 +255,8 @@ async function load(target: Target, scenario: Scenario, values: Float32Array): P
 		duration: DURATION_S,
 	});
 	const cpuAfter = totalCpuSeconds(pids);
+	const eachAfter = pids.map(pid => cpuSeconds(pid));
+	const total = result.requests.total;
 	return {
 		target: target.name,
 		scenario,
@@ -254,6 +267,13 @@ async function load(target: Target, scenario: Scenario, values: Float32Array): P
 		cpuMicrosPerReq:
 			cpuBefore !== null && cpuAfter !== null && result.requests.total > 0
 				? ((cpuAfter - cpuBefore) * 1e6) / result.requests.total
+				: null,
+		cpuMicrosByProcess:
+			total > 0 && eachBefore.every(v => v !== null) && eachAfter.every(v => v !== null)
+				? eachAfter.map(
+						(after, i) =>
+							(((after as number) - (eachBefore[i] as number)) * 1e6) / total,
+					)
 				: null,
 	};
 }
@@ -489,6 +509,13 @@ export async function runOipLoad(): Promise<string> {
 	return table(results);
 }
 
+/** Each process's median CPU per request over the runs. */
+function byProcess(runs: readonly Measured[]): number[] | null {
+	const all = runs.map(m => m.cpuMicrosByProcess).filter((v): v is number[] => v !== null);
+	if (all.length === 0) return null;
+	return all[0].map((_, i) => median(all.map(v => v[i])));
+}
+
 function summary(runs: readonly Measured[]): Measured {
 	const of = (pick: (m: Measured) => number) => median(runs.map(pick));
 	const cpu = runs.map(m => m.cpuMicrosPerReq).filter((v): v is number => v !== null);
@@ -499,6 +526,7 @@ function summary(runs: readonly Measured[]): Measured {
 		p99: of(m => m.p99),
 		errors: runs.reduce((sum, m) => sum + m.errors, 0),
 		cpuMicrosPerReq: cpu.length > 0 ? median(cpu) : null,
+		cpuMicrosByProcess: byProcess(runs),
 	};
 }
 
@@ -508,11 +536,11 @@ function table(
 	const lines = [
 		`### OIP load (autocannon; per row the median of ${ROUNDS} rounds of ${DURATION_S} s after ${WARMUP_S} s warm-up, each round right after one of the hand-rolled server's JSON with the same rows and connections)`,
 		"",
-		"| target | request | connections | req/s | rows/s | p50 ms | p99 ms | errors | server CPU µs/req | rows/s vs hand-rolled JSON (median of rounds) |",
-		"| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+		"| target | request | connections | req/s | rows/s | p50 ms | p99 ms | errors | server CPU µs/req | of which gateway + control + worker | rows/s vs hand-rolled JSON (median of rounds) |",
+		"| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
 	];
 	const row = (target: string, m: Measured, ratio: string) =>
-		`| ${target} | ${m.scenario.name} | ${m.scenario.connections} | ${fixed(m.reqPerS, 0)} | ${fixed(m.reqPerS * m.scenario.rows, 0)} | ${fixed(m.p50, 1)} | ${fixed(m.p99, 1)} | ${m.errors} | ${m.cpuMicrosPerReq === null ? "" : fixed(m.cpuMicrosPerReq, 0)} | ${ratio} |`;
+		`| ${target} | ${m.scenario.name} | ${m.scenario.connections} | ${fixed(m.reqPerS, 0)} | ${fixed(m.reqPerS * m.scenario.rows, 0)} | ${fixed(m.p50, 1)} | ${fixed(m.p99, 1)} | ${m.errors} | ${m.cpuMicrosPerReq === null ? "" : fixed(m.cpuMicrosPerReq, 0)} | ${m.cpuMicrosByProcess !== null && m.cpuMicrosByProcess.length > 1 ? m.cpuMicrosByProcess.map(v => fixed(v, 0)).join(" + ") : ""} | ${ratio} |`;
 	// The hand-rolled server's own rows: every reference measurement of that request shape.
 	const references = new Map<string, Measured[]>();
 	for (const r of results)
