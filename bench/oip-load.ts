@@ -590,16 +590,22 @@ function setupTable(
 		const ratios = r.rounds.map(
 			(round, i) => round.target.reqPerS / base.rounds[i].target.reqPerS,
 		);
+		const cpu = summary(r.rounds.map(round => round.target)).cpuMicrosPerReq;
+		const baseCpu = summary(base.rounds.map(round => round.target)).cpuMicrosPerReq;
+		const cpuCell =
+			cpu !== null && baseCpu !== null
+				? `${fixed(cpu, 0)} / ${fixed(baseCpu, 0)} = ${fixed(cpu / baseCpu, 2)}`
+				: "";
 		lines.push(
-			`| ${server} | ${setup} | ${r.scenario.name} | ${r.scenario.connections} | ${fixed(median(ratios), 2)}× (${fixed(Math.min(...ratios), 2)} – ${fixed(Math.max(...ratios), 2)}) |`,
+			`| ${server} | ${setup} | ${r.scenario.name} | ${r.scenario.connections} | ${fixed(median(ratios), 2)}× (${fixed(Math.min(...ratios), 2)} – ${fixed(Math.max(...ratios), 2)}) | ${cpuCell} |`,
 		);
 	}
 	if (lines.length === 0) return [];
 	return [
 		"Deployed vs on demand (req/s of the deployed model over the on-demand one's, same rounds; median and range of the rounds):",
 		"",
-		"| server | deployed by | request | connections | deployed / on demand |",
-		"| --- | --- | --- | ---: | ---: |",
+		"| server | deployed by | request | connections | req/s deployed / on demand | server CPU µs/req deployed / on demand |",
+		"| --- | --- | --- | ---: | ---: | ---: |",
 		...lines,
 	];
 }
