@@ -119,6 +119,7 @@ describeWithServices(["nats", "postgres"], "coalescing infer calls at the gatewa
 				expect({ i, ...together[i] }).toEqual({ i, ...alone[i] });
 			}
 		}
+		console.log(`coalescing: ${REQUESTS} concurrent requests travelled as ${fewest} messages`);
 		expect(fewest).toBeLessThan(REQUESTS);
 		expect([...actions].sort()).toEqual(["predictor.infer", "predictor.inferMany"]);
 	}, 120_000);
