@@ -52,7 +52,7 @@ function requestRoutingKey(params: Record<string, unknown>): string | undefined 
 }
 
 /** A request without the `model` and `version` its group carries once. */
-function withoutModel(params: Record<string, unknown>): Record<string, unknown> {
+export function withoutModel(params: Record<string, unknown>): Record<string, unknown> {
 	const request: Record<string, unknown> = {};
 	for (const field in params) {
 		if (field !== "model" && field !== "version") request[field] = params[field];

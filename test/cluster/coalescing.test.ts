@@ -13,6 +13,8 @@ import { createPostgresDatabase } from "../support/databases";
 import { describeWithServices, serviceUrl } from "../support/external-services";
 import { FAST_LOOPS, FleetProcesses } from "../support/fleet-processes";
 import { deployAndWait, publishModel, waitForWorkers } from "../support/fleet-api";
+import { apiClient } from "../support/test-node";
+import { waitFor } from "../support/wait";
 import { writeMlpModel } from "../unit/onnx/example-models";
 
 const OWNER_KEY = `mf_coalesce-${randomUUID()}`;
@@ -37,7 +39,13 @@ function requestBody(i: number): string {
 }
 
 describeWithServices(["nats", "postgres"], "coalescing infer calls at the gateway", () => {
-	const cluster = new FleetProcesses("coalesce", FAST_LOOPS);
+	// Usage flushed often, so the test sees every coalesced request metered.
+	const cluster = new FleetProcesses("coalesce", {
+		...FAST_LOOPS,
+		MODELFLEET_USAGE_FLUSH_MS: "300",
+	});
+	/** Requests sent, and how many of them were bad, for the usage check. */
+	const sent = { requests: 0, bad: 0 };
 	let database: { url: string; drop(): Promise<void> };
 	let base: string;
 	let nats: NatsConnection;
@@ -48,6 +56,8 @@ describeWithServices(["nats", "postgres"], "coalescing infer calls at the gatewa
 	const serializer = new GuardedCborSerializer(64);
 
 	async function infer(i: number): Promise<{ status: number; body: unknown }> {
+		sent.requests++;
+		if (i === BAD_INDEX) sent.bad++;
 		const response = await fetch(`${base}/v2/models/mlp/infer`, {
 			method: "POST",
 			headers: { authorization: `Bearer ${OWNER_KEY}`, "content-type": "application/json" },
@@ -123,4 +133,34 @@ describeWithServices(["nats", "postgres"], "coalescing infer calls at the gatewa
 		expect(fewest).toBeLessThan(REQUESTS);
 		expect([...actions].sort()).toEqual(["predictor.infer", "predictor.inferMany"]);
 	}, 120_000);
+
+	it("meters each coalesced request as if it came alone", async () => {
+		const expected = {
+			requests: sent.requests,
+			errors: sent.bad,
+			rows: sent.requests - sent.bad,
+		};
+		expect(expected.requests).toBeGreaterThan(REQUESTS);
+		const usage = await waitFor(
+			`usage of ${expected.requests} requests`,
+			async () => {
+				const reply = await apiClient(
+					`${base}/api/v1`,
+					OWNER_KEY,
+				)("/usage?granularity=day");
+				const rows = (reply.body as { usage?: Array<Record<string, unknown>> }).usage ?? [];
+				const mlp = rows.filter(r => r.model === "mlp");
+				const requests = mlp.reduce((sum, r) => sum + Number(r.requests), 0);
+				return requests >= expected.requests ? mlp : undefined;
+			},
+			20_000,
+			200,
+		);
+		const total = (field: string) => usage.reduce((sum, r) => sum + Number(r[field]), 0);
+		expect({
+			requests: total("requests"),
+			errors: total("errors"),
+			rows: total("rows"),
+		}).toEqual(expected);
+	}, 60_000);
 });
