@@ -2,6 +2,11 @@
  * Event names, one constant each, and their payloads. Services emit and
  * listen through these names only. Domain events are emitted after their transaction commits.
  */
+import type {
+	DriftDetectedEvent,
+	HealthCheckEvent,
+	PerformanceDegradedEvent,
+} from "./monitoring/monitor";
 import type { NodeStatus } from "./fleet/node-status";
 import type { QuotaRefusal } from "./quotas/quota-decision";
 import type { VersionState } from "./registry/lifecycle";
@@ -52,6 +57,12 @@ export const EVENTS = {
 	trainingFailed: "training.failed",
 	/** A tenant's request was refused for one of its quotas (ResourceLimitExceeded). */
 	resourceLimitExceeded: "tenant.resource_limit_exceeded",
+	/** A window of captured traffic drifted from the baseline (ModelDriftDetected). */
+	driftDetected: "model.drift_detected",
+	/** A window of live accuracy fell below the version's test metrics (ModelPerformanceDegraded). */
+	performanceDegraded: "model.performance_degraded",
+	/** A deployment's health score, with its parts, recomputed (ModelHealthCheck). */
+	healthCheck: "model.health_check",
 } as const;
 
 /** Every domain event says which tenant and key caused it. */
@@ -202,4 +213,7 @@ export interface EventPayloads {
 	[EVENTS.trainingCompleted]: TrainingCompletedEvent;
 	[EVENTS.trainingFailed]: TrainingFailedEvent;
 	[EVENTS.resourceLimitExceeded]: ResourceLimitExceededEvent;
+	[EVENTS.driftDetected]: DriftDetectedEvent;
+	[EVENTS.performanceDegraded]: PerformanceDegradedEvent;
+	[EVENTS.healthCheck]: HealthCheckEvent;
 }

@@ -187,6 +187,8 @@ const FACTORIES: Record<ServiceName, (node: NodeContext) => ServiceSchema> = {
 			maxMetricSeries: node.config.maxMetricSeries,
 			usageFlushMs: node.config.usageFlushMs,
 			controlOutageMs: node.config.controlOutageS * 1000,
+			captureFlushMs: node.config.captureFlushMs,
+			captureBuffer: node.config.captureBuffer,
 		}),
 	trainer: node =>
 		trainerService({
@@ -204,6 +206,8 @@ const FACTORIES: Record<ServiceName, (node: NodeContext) => ServiceSchema> = {
 			reconcileIntervalMs: node.config.reconcileIntervalMs,
 			trust: node.trust,
 			lease: leaseOf(node),
+			monitoringIntervalMs: node.config.monitoringIntervalMs,
+			captureRetentionDays: node.config.captureRetentionDays,
 		}),
 };
 

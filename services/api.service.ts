@@ -23,6 +23,7 @@ import { buildOpenApiDocument, type OpenApiAlias } from "../lib/http/openapi";
 import { streamAliasMatcher } from "../lib/http/stream-aliases";
 import { DEFAULT_MAX_JSON_DEPTH } from "../lib/json-policy";
 import { MODELFLEET_VERSION } from "../lib/version";
+import { capturesMixin } from "../mixins/gateway/captures.mixin";
 import { downloadHeaders, downloadsMixin } from "../mixins/gateway/downloads.mixin";
 import { batchPredictMixin, type BatchPredictOptions } from "../mixins/gateway/batch-predict.mixin";
 import { callerMixin, countAnonymous, type CallerOptions } from "../mixins/gateway/caller.mixin";
@@ -110,6 +111,11 @@ const REST_ALIASES = {
 	"POST deployments/:model/scale": `${SERVICE.scheduler}.deployments.scale`,
 	"POST deployments/:model/promote": `${SERVICE.scheduler}.deployments.promote`,
 	"POST deployments/:model/rollback": `${SERVICE.scheduler}.deployments.rollback`,
+	// Monitoring (docs/monitoring.md): drift and health windows, captured payloads as NDJSON.
+	"GET deployments/:model/drift": `${SERVICE.scheduler}.monitoring.drift`,
+	"GET deployments/:model/health": `${SERVICE.scheduler}.monitoring.health`,
+	"GET deployments/:model/captures": `${SERVICE.api}.exportCaptures`,
+	"POST models/:model/feedback": `${SERVICE.scheduler}.monitoring.feedback`,
 	// Predictions as JSON: Open Inference Protocol `inputs` or tabular `instances`.
 	"POST models/:model/predict": `${SERVICE.api}.predict`,
 	"POST models/:model/versions/:version/predict": `${SERVICE.api}.predict`,
@@ -165,6 +171,7 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 			batchPredictMixin(options),
 			uploadsMixin(options),
 			downloadsMixin(),
+			capturesMixin(),
 			trainingEventsMixin(options),
 			healthMixin(options),
 		],

@@ -39,6 +39,7 @@ import { MODEL_REPLICA_STRATEGY } from "../lib/routing/model-replica-strategy";
 import { RuntimePool } from "../lib/runtimes/pool/runtime-pool";
 
 import { domainEventsMixin, type DomainEventMethods } from "../mixins/domain-events.mixin";
+import { captureMixin, type CaptureMethods } from "../mixins/predictor/capture.mixin";
 import { localBlobsMixin, type LocalBlobsService } from "../mixins/local-blobs.mixin";
 import { MODEL_REF_RULE, type Ctx } from "../mixins/params";
 import { meteredVersion, predictionMeterMixin } from "../mixins/prediction-meter.mixin";
@@ -69,6 +70,10 @@ export interface PredictorServiceOptions {
 	usageFlushMs?: number;
 	/** MODELFLEET_CONTROL_OUTAGE_S, ms: see PredictorOptions. */
 	controlOutageMs?: number;
+	/** How often captured predictions are flushed to the scheduler, ms; default 1000. */
+	captureFlushMs?: number;
+	/** Captured predictions buffered before new ones are dropped; default 10 000. */
+	captureBuffer?: number;
 }
 
 interface InferParams {
@@ -126,21 +131,23 @@ export function predictorService(options: PredictorServiceOptions): ServiceSchem
 		const started = performance.now();
 		const timeout = ctx.options?.timeout ?? options.defaultTimeoutMs;
 		const deadline = timeout > 0 ? Date.now() + timeout : undefined;
+		// Payload capture (mixins/predictor/capture.mixin.ts): a slot when this request is sampled.
+		const capture = service as unknown as CaptureMethods;
+		const slot = capture.captureSlot(scope.tenantId, model);
 		try {
 			const result = await predictor.infer(
 				depsFor(ctx),
 				{ tenant: scope.tenantId, model, version },
 				request,
 				deadline,
+				slot?.observe,
 			);
 			const done = series.labels(scope.tenantId, result.modelName, result.modelVersion);
 			service.broker.metrics.increment(INFERENCE_METRICS.requestSuccess, done);
 			service.broker.metrics.increment(INFERENCE_METRICS.inferenceCount, done, result.rows);
-			service.broker.metrics.observe(
-				INFERENCE_METRICS.requestDuration,
-				performance.now() - started,
-				done,
-			);
+			const ms = performance.now() - started;
+			service.broker.metrics.observe(INFERENCE_METRICS.requestDuration, ms, done);
+			if (slot) capture.captured(slot, scope.tenantId, result, ms);
 			return result;
 		} catch (err) {
 			const type = (err as { type?: string }).type ?? "INTERNAL_ERROR";
@@ -149,6 +156,8 @@ export function predictorService(options: PredictorServiceOptions): ServiceSchem
 				reason: type,
 			});
 			if (!(err instanceof Errors.MoleculerClientError)) {
+				const ms = performance.now() - started;
+				capture.captureFailure(scope.tenantId, model, version ?? "", type, ms);
 				const payload: EventPayloads[typeof EVENTS.predictionFailed] = {
 					nodeID: service.broker.nodeID,
 					tenant: scope.tenantId,
@@ -174,6 +183,10 @@ export function predictorService(options: PredictorServiceOptions): ServiceSchem
 			explainMixin(parts),
 			importanceMixin(parts),
 			statisticsMixin(statistics),
+			captureMixin({
+				flushIntervalMs: options.captureFlushMs ?? 1000,
+				capture: { maxPending: options.captureBuffer ?? 10_000 },
+			}),
 		],
 
 		actions: {

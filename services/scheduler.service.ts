@@ -21,6 +21,7 @@ import { fleetServicesMixin } from "../mixins/fleet-services.mixin";
 import { quotaGuardMixin } from "../mixins/quota-guard.mixin";
 import { deploymentsMixin } from "../mixins/scheduler/deployments.mixin";
 import { fleetNodesMixin } from "../mixins/scheduler/fleet-nodes.mixin";
+import { monitoringMixin } from "../mixins/scheduler/monitoring.mixin";
 import { trainingQueueMixin } from "../mixins/scheduler/training-queue.mixin";
 import { tenantAccessMixin } from "../mixins/tenant-access.mixin";
 
@@ -34,10 +35,16 @@ export interface SchedulerServiceOptions {
 	trust: FleetTrust;
 	/** The control plane's leadership lease: only its holder reconciles and dispatches. */
 	lease: LeaderLease;
+	/** How often monitoring closes windows and scores health, ms. Default 10 000. */
+	monitoringIntervalMs?: number;
+	/** Days captured predictions, feedback and windows are kept. Default 30. */
+	captureRetentionDays?: number;
 }
 
 export function schedulerService(options: SchedulerServiceOptions): ServiceSchema {
 	const { trust, lease } = options;
+	// Every write the reconciler makes is fenced by the lease's epoch.
+	const deploymentStore = new DeploymentStore(options.database.db, lease);
 	let timer: NodeJS.Timeout | null = null;
 	let unsubscribe: (() => void) | null = null;
 
@@ -50,14 +57,20 @@ export function schedulerService(options: SchedulerServiceOptions): ServiceSchem
 			tenantAccessMixin(),
 			fleetNodesMixin(new NodeInventory(options.heartbeatTimeoutMs), lease),
 			deploymentsMixin({
-				// Every write the reconciler makes is fenced by the lease's epoch.
-				store: new DeploymentStore(options.database.db, lease),
+				store: deploymentStore,
 				trust,
 				...(options.loadTimeoutMs !== undefined
 					? { loadTimeoutMs: options.loadTimeoutMs }
 					: {}),
 			}),
 			trainingQueueMixin({ jobs: new JobStore(options.database.db, lease), trust }),
+			monitoringMixin({
+				database: options.database,
+				deployments: deploymentStore,
+				trust,
+				intervalMs: options.monitoringIntervalMs ?? 10_000,
+				retentionDays: options.captureRetentionDays ?? 30,
+			}),
 		],
 
 		async started() {

@@ -171,6 +171,14 @@ export interface NodeConfig {
 	maxArchiveEntries: number;
 	/** MODELFLEET_MAX_METRIC_SERIES — default 1000: model/version label sets per node in the inference metrics; more are counted under model="_overflow". */
 	maxMetricSeries: number;
+	/** MODELFLEET_MONITORING_INTERVAL_MS — default 10000: how often the acting scheduler closes drift and accuracy windows and scores health. */
+	monitoringIntervalMs: number;
+	/** MODELFLEET_CAPTURE_RETENTION_DAYS — default 30: days captured predictions, feedback and monitoring windows are kept. */
+	captureRetentionDays: number;
+	/** MODELFLEET_CAPTURE_FLUSH_MS — default 1000: how often a serving node sends its captured predictions. */
+	captureFlushMs: number;
+	/** MODELFLEET_CAPTURE_BUFFER — default 10000: captured predictions a serving node buffers before dropping new ones. */
+	captureBuffer: number;
 	/** MODELFLEET_MAX_JSON_DEPTH — default 64; JSON a client sends nested deeper answers 400 (lib/json-policy.ts). */
 	maxJsonDepth: number;
 	/** MODELFLEET_RATE_LIMIT — requests per API key (per address without one) per window; default 0: off. */
@@ -555,6 +563,19 @@ export function loadNodeConfig(
 			min: 1,
 			integer: true,
 		}),
+		monitoringIntervalMs: read.number("MODELFLEET_MONITORING_INTERVAL_MS", 10_000, {
+			min: 50,
+			integer: true,
+		}),
+		captureRetentionDays: read.number("MODELFLEET_CAPTURE_RETENTION_DAYS", 30, {
+			min: 1,
+			integer: true,
+		}),
+		captureFlushMs: read.number("MODELFLEET_CAPTURE_FLUSH_MS", 1000, {
+			min: 10,
+			integer: true,
+		}),
+		captureBuffer: read.number("MODELFLEET_CAPTURE_BUFFER", 10_000, { min: 1, integer: true }),
 		rateLimit: read.number("MODELFLEET_RATE_LIMIT", 0, { min: 0, integer: true }),
 		rateLimitWindowMs: read.number("MODELFLEET_RATE_LIMIT_WINDOW_MS", 60_000, {
 			min: 1,

@@ -17,6 +17,12 @@ export interface NumericColumnReport {
 	std: number | null;
 	/** Distinct values, when few enough to be counted (see NumericColumn.levels). */
 	distinct: number | null;
+	/**
+	 * The values at every percentile (0 %, 1 %, …, 100 %) of the present values, linear
+	 * between order statistics: what drift is measured against. Absent in reports made before
+	 * they were kept; empty when every value is missing.
+	 */
+	quantiles?: number[];
 }
 
 export interface CategoricalColumnReport {
@@ -56,6 +62,20 @@ const MOSTLY_MISSING = 0.5;
 
 const finiteOrNull = (v: number) => (Number.isFinite(v) ? v : null);
 
+/** Every percentile of the present values (101 points), rounded to 6 significant digits. */
+function percentiles(values: Float64Array): number[] {
+	const present = values.filter(v => v === v).sort();
+	if (present.length === 0) return [];
+	const out: number[] = [];
+	for (let k = 0; k <= 100; k++) {
+		const pos = (k / 100) * (present.length - 1);
+		const lo = Math.floor(pos);
+		const hi = Math.min(lo + 1, present.length - 1);
+		out.push(Number((present[lo] + (present[hi] - present[lo]) * (pos - lo)).toPrecision(6)));
+	}
+	return out;
+}
+
 export function datasetReport(dataset: Dataset): DatasetReport {
 	const warnings: string[] = [];
 	const rows = dataset.rowCount;
@@ -89,6 +109,7 @@ export function datasetReport(dataset: Dataset): DatasetReport {
 			mean: finiteOrNull(stats.mean),
 			std: finiteOrNull(stats.std),
 			distinct: column.levels?.length ?? null,
+			quantiles: percentiles(column.values),
 		};
 	});
 	let label: LabelReport | null = null;

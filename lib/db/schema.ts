@@ -154,6 +154,8 @@ export const deployments = pgTable(
 		shadow: jsonb("shadow"),
 		/** The traffic before the last change, for one-call rollback. */
 		previousTraffic: jsonb("previous_traffic"),
+		/** Capture, drift windows, SLO (lib/monitoring/monitoring-spec.ts); null: the defaults. */
+		monitoring: jsonb("monitoring"),
 		status: text("status").notNull(),
 		statusReason: text("status_reason"),
 		createdAt: createdAt(),
@@ -334,6 +336,91 @@ export const controlLeases = pgTable("control_leases", {
 	expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
 });
 
+/**
+ * Captured predictions (payload capture), a row per batch a serving node flushed, partitioned
+ * by day on `captured_at` (migration 0009; the capture store adds each day's partition). No
+ * primary key: a partitioned table's would have to include the day.
+ */
+export const predictionCaptures = pgTable(
+	"prediction_captures",
+	{
+		seq: bigserial("seq", { mode: "number" }).notNull(),
+		tenantId: uuid("tenant_id")
+			.notNull()
+			.references(() => tenants.id, { onDelete: "cascade" }),
+		model: text("model").notNull(),
+		/** The batch's first capture. */
+		capturedAt: timestamp("captured_at", { withTimezone: true }).notNull(),
+		lastAt: timestamp("last_at", { withTimezone: true }).notNull(),
+		captureCount: integer("capture_count").notNull(),
+		rowCount: integer("row_count").notNull(),
+		errorCount: integer("error_count").notNull(),
+		predictionIds: text("prediction_ids").array().notNull(),
+		/** The captures as NDJSON, one a line. */
+		payload: text("payload").notNull(),
+	},
+	table => [
+		index("prediction_captures_model_seq").on(table.tenantId, table.model, table.seq),
+		index("prediction_captures_ids").using("gin", table.predictionIds),
+	],
+);
+
+/** Ground truth sent back for a captured prediction's row, with what the model answered. */
+export const predictionFeedback = pgTable(
+	"prediction_feedback",
+	{
+		seq: bigserial("seq", { mode: "number" }).primaryKey(),
+		tenantId: uuid("tenant_id")
+			.notNull()
+			.references(() => tenants.id, { onDelete: "cascade" }),
+		model: text("model").notNull(),
+		predictionId: text("prediction_id").notNull(),
+		rowIndex: integer("row_index").notNull(),
+		version: text("version").notNull(),
+		truth: jsonb("truth").notNull(),
+		predicted: jsonb("predicted").notNull(),
+		receivedAt: timestamp("received_at", { withTimezone: true }).notNull().defaultNow(),
+	},
+	table => [
+		unique("prediction_feedback_once").on(
+			table.tenantId,
+			table.model,
+			table.predictionId,
+			table.rowIndex,
+		),
+		index("prediction_feedback_model_seq").on(table.tenantId, table.model, table.seq),
+	],
+);
+
+/** Windows computed over captures and feedback: drift, live accuracy, health. */
+export const monitoringWindows = pgTable(
+	"monitoring_windows",
+	{
+		id: bigserial("id", { mode: "number" }).primaryKey(),
+		tenantId: uuid("tenant_id")
+			.notNull()
+			.references(() => tenants.id, { onDelete: "cascade" }),
+		model: text("model").notNull(),
+		kind: text("kind").notNull(),
+		/** The last capture (drift) or feedback (performance) seq the window holds. */
+		lastSeq: bigint("last_seq", { mode: "number" }).notNull(),
+		startedAt: timestamp("started_at", { withTimezone: true }).notNull(),
+		endedAt: timestamp("ended_at", { withTimezone: true }).notNull(),
+		rowCount: integer("row_count").notNull(),
+		status: text("status").notNull(),
+		report: jsonb("report").notNull(),
+		createdAt: createdAt(),
+	},
+	table => [
+		index("monitoring_windows_model_kind").on(
+			table.tenantId,
+			table.model,
+			table.kind,
+			table.id,
+		),
+	],
+);
+
 export const schemaMigrations = pgTable("schema_migrations", {
 	id: text("id").primaryKey(),
 	appliedAt: timestamp("applied_at", { withTimezone: true }).notNull().defaultNow(),
@@ -353,6 +440,9 @@ export const dbSchema = {
 	installationSecrets,
 	artifactOwners,
 	controlLeases,
+	predictionCaptures,
+	predictionFeedback,
+	monitoringWindows,
 	schemaMigrations,
 	// Metering and quotas (accounts).
 	usageHourly,

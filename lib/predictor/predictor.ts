@@ -13,6 +13,7 @@ import type { VersionView } from "../registry/version-store";
 import type { RuntimePool } from "../runtimes/pool/runtime-pool";
 import {
 	ServedModel,
+	type AnswerObserver,
 	type InferResult,
 	type InferTiming,
 	type ServingOptions,
@@ -171,6 +172,7 @@ export class Predictor {
 		ref: VersionRequest,
 		request: unknown,
 		deadline?: number,
+		observe?: AnswerObserver,
 	): Promise<InferResult> {
 		this.active++;
 		let key: string | undefined;
@@ -186,7 +188,7 @@ export class Predictor {
 			const result = await this.cache.use(
 				key,
 				() => this.loader(deps, ref.tenant, resolved)(),
-				model => (model as ServedModel).infer(request, deadline, timing),
+				model => (model as ServedModel).infer(request, deadline, timing, observe),
 			);
 			this.tellServed(ref.tenant, resolved, true, started, result.rows, timing);
 			return result;

@@ -1,5 +1,6 @@
 import { classify } from "../inference/classification";
 import type { ArchiveLimits } from "../files/tar-files";
+import { randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import { BatchQueue, type BatchQueueHooks } from "../batching/batch-queue";
 import type { BatchingOptions } from "../batching/batching-options";
@@ -11,7 +12,7 @@ import {
 import type { RequestLimits } from "../inference/request-limits";
 import type { Tensor } from "../inference/tensor";
 import { compilePipeline, type CompiledPipeline } from "../pipelines/compile-pipeline";
-import type { ModelFormat, ModelSchema } from "../model-spec/model-schema";
+import type { ModelFormat, ModelSchema, TensorSpec } from "../model-spec/model-schema";
 import type { PipelineSpec } from "../model-spec/version-spec";
 import { resolveRuntime } from "../runtimes";
 import type { LoadedModel } from "../runtimes/model-runtime";
@@ -65,6 +66,20 @@ export interface InferResult {
 	steps: string[];
 	rows: number;
 }
+
+/**
+ * What a capture hook sees of an answered request (lib/monitoring/capture.ts): the inputs as
+ * the client gave them (before pre-processing) and the outputs as answered.
+ */
+export interface AnsweredRequest {
+	inputs: readonly Tensor[];
+	outputs: readonly Tensor[];
+	rows: number;
+	inputSpecs: readonly TensorSpec[];
+}
+
+/** Called with an answered request before its answer goes back; must not throw or wait. */
+export type AnswerObserver = (answered: AnsweredRequest) => void;
 
 /** Formats that always run in the pool: pure-JS or wasm work that would block the event loop. */
 const POOLED_FORMATS: ReadonlySet<ModelFormat> = new Set(["xgboost-json", "tfjs"]);
@@ -225,7 +240,12 @@ export class ServedModel implements LoadedModel {
 	 * Validates, pre-processes, queues for a batch, runs, post-processes: one client request.
 	 * One await on the way (the batch): a version without pipeline steps skips their pass.
 	 */
-	async infer(request: unknown, deadline?: number, timing?: InferTiming): Promise<InferResult> {
+	async infer(
+		request: unknown,
+		deadline?: number,
+		timing?: InferTiming,
+		observe?: AnswerObserver,
+	): Promise<InferResult> {
 		const started = performance.now();
 		const decoded = this.validate(request);
 		const inputs = this.hasPre ? this.pipeline.preprocess(decoded.inputs) : decoded.inputs;
@@ -255,7 +275,15 @@ export class ServedModel implements LoadedModel {
 			steps: this.steps.length === 0 ? [] : [...this.steps],
 			rows: decoded.rows,
 		};
-		if (decoded.id !== undefined) result.id = decoded.id;
+		// The prediction id: the client's own request id, else one made here. Ground truth sent
+		// back later names it (POST /api/v1/models/{model}/feedback).
+		result.id = decoded.id ?? randomUUID();
+		observe?.({
+			inputs: decoded.inputs,
+			outputs: result.outputs,
+			rows: decoded.rows,
+			inputSpecs: this.info.schema.inputs,
+		});
 		if (decoded.parameters !== undefined) result.parameters = decoded.parameters;
 		if (timing !== undefined) {
 			timing.inputMs = queued - started;

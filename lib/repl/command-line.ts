@@ -27,7 +27,9 @@ export type FleetCommand =
 	| { kind: "scale"; model: string; replicas: number; tenant?: string }
 	| { kind: "undeploy"; model: string; tenant?: string }
 	| { kind: "predict"; model: string; request: Record<string, unknown>; tenant?: string }
-	| { kind: "jobs"; tenant?: string };
+	| { kind: "jobs"; tenant?: string }
+	/** Each deployment's health score and its parts (docs/monitoring.md). */
+	| { kind: "health"; tenant?: string };
 
 /** One line per command, shown by `fleet help` and in usage errors. */
 export const FLEET_USAGE = {
@@ -42,6 +44,7 @@ export const FLEET_USAGE = {
 	placements: "fleet placements",
 	predict: "fleet predict <model>[@version] [--tenant t] <json>",
 	jobs: "fleet jobs [--tenant t]",
+	health: "fleet health [--tenant t]",
 } as const;
 
 type CommandName = keyof typeof FLEET_USAGE;
@@ -283,7 +286,8 @@ export function parseFleetCommand(line: string): FleetCommand {
 			return { kind: "forget", node: args.operands[0] };
 		}
 		case "models":
-		case "jobs": {
+		case "jobs":
+		case "health": {
 			const args = parseArgs(command, rest, TENANT);
 			expectOperands(command, args, []);
 			return withTenant({ kind: command }, args);

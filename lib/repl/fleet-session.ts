@@ -3,6 +3,7 @@
  * `accounts`), which tenant a command acts for (`--tenant`, for an admin tenant's owner), the
  * calls into the fleet, and what is printed — tables, or one `error: …` line.
  */
+import type { HealthScore } from "../monitoring/health-score";
 import type { JobView } from "../scheduler/job-store";
 import type { RequestMeta } from "../accounts/access";
 import type { Identity, TenantView } from "../accounts/accounts-store";
@@ -24,7 +25,9 @@ import { FLEET_USAGE, parseFleetCommand, type FleetCommand } from "./command-lin
 import { errorLine } from "./error-line";
 import {
 	deploymentsTable,
+	healthTable,
 	jobsTable,
+	type HealthRow,
 	modelsTable,
 	nodesTable,
 	placementsTable,
@@ -64,6 +67,8 @@ export const ACTIONS = {
 	deploymentsDelete: "scheduler.deployments.delete",
 	infer: "predictor.infer",
 	jobsList: "scheduler.jobs.list",
+	deploymentsList: "scheduler.deployments.list",
+	health: "scheduler.monitoring.health",
 } as const;
 
 /** Shown by `fleet jobs` until a node of the fleet offers `scheduler.jobs.list`. */
@@ -213,6 +218,8 @@ export class FleetSession {
 				return this.predict(command.model, command.request, command.tenant);
 			case "jobs":
 				return this.jobs(command.tenant);
+			case "health":
+				return this.health(command.tenant);
 		}
 	}
 
@@ -347,6 +354,24 @@ export class FleetSession {
 			return;
 		}
 		this.lines(jobsTable(jobs));
+	}
+
+	/** `fleet health`: every deployment of the tenant with its latest health score. */
+	private async health(tenant: string | undefined): Promise<void> {
+		const meta = await this.metaFor(tenant);
+		const { items } = (await this.ask(ACTIONS.deploymentsList, { limit: 100 }, meta)) as {
+			items: { model: string }[];
+		};
+		if (items.length === 0) {
+			this.print("no deployments.");
+			return;
+		}
+		const rows: HealthRow[] = [];
+		for (const { model } of items) {
+			const health = (await this.ask(ACTIONS.health, { model }, meta)) as HealthScore | null;
+			rows.push({ model, health });
+		}
+		this.lines(healthTable(rows));
 	}
 
 	private lines(lines: readonly string[]): void {

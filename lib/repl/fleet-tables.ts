@@ -2,6 +2,7 @@
  * What the REPL's `fleet` commands print: the fleet's answers (nodes, models, deployments,
  * placements, predictions, training jobs) turned into aligned tables. Pure: data in, lines out.
  */
+import type { HealthScore } from "../monitoring/health-score";
 import type { JobView } from "../scheduler/job-store";
 import type { FleetNode } from "../fleet/node-inventory";
 import type { ModelView } from "../registry/model-store";
@@ -282,5 +283,39 @@ export function jobsTable(jobs: readonly JobRow[]): string[] {
 			{ header: "NODE" },
 		],
 		jobs.map(job => [job.id, job.model, job.state, job.epoch, job.loss, job.node]),
+	);
+}
+
+/** A deployment's latest health (null before the first monitoring pass, or when not captured). */
+export interface HealthRow {
+	model: string;
+	health: HealthScore | null;
+}
+
+/** `fleet health`: model, score, status, then each part's score ("-": no data). */
+export function healthTable(rows: readonly HealthRow[]): string[] {
+	const part = (row: HealthRow, name: string) => {
+		const score = row.health?.parts.find(p => p.name === name)?.score;
+		return score === null || score === undefined ? "-" : String(Math.round(score));
+	};
+	return formatTable(
+		[
+			{ header: "MODEL" },
+			{ header: "SCORE", align: "right" },
+			{ header: "STATUS" },
+			{ header: "ERRORS", align: "right" },
+			{ header: "LATENCY", align: "right" },
+			{ header: "DRIFT", align: "right" },
+			{ header: "ACCURACY", align: "right" },
+		],
+		rows.map(row => [
+			row.model,
+			row.health ? String(row.health.score) : "-",
+			row.health?.status ?? "not monitored",
+			part(row, "errors"),
+			part(row, "latency"),
+			part(row, "drift"),
+			part(row, "accuracy"),
+		]),
 	);
 }

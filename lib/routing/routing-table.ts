@@ -12,6 +12,8 @@ export interface RoutingEntry {
 	traffic: Array<{ version: string; weight: number }>;
 	/** A version that gets a copy of every request, or null. */
 	shadow: string | null;
+	/** The share of predictions the serving node captures (0: none); absent from older schedulers. */
+	captureRate?: number;
 	/** Node IDs with a ready replica. */
 	replicas: string[];
 }

@@ -4,6 +4,7 @@
  */
 import type { BatchingOptions } from "../batching/batching-options";
 import { InvalidInputError } from "../errors";
+import { MONITORING_RULE, type MonitoringInput } from "../monitoring/monitoring-spec";
 import { validateTraffic } from "../routing/traffic-split";
 
 /** Resources one replica needs on its node. */
@@ -128,6 +129,8 @@ export const CREATE_DEPLOYMENT_PARAMS = {
 	/** Several versions with weights (canary / A/B); replaces `version`. */
 	traffic: trafficSchema,
 	shadow: { type: "string", min: 1, max: 128, optional: true },
+	/** Payload capture, drift, latency SLO and accuracy margin (docs/monitoring.md). */
+	monitoring: MONITORING_RULE,
 } as const;
 
 /** `scheduler.deployments.update`: what changes; omitted fields keep their value. */
@@ -142,6 +145,7 @@ export const UPDATE_DEPLOYMENT_PARAMS = {
 	traffic: trafficSchema,
 	/** A version to mirror traffic to; null stops mirroring. */
 	shadow: { type: "string", min: 1, max: 128, optional: true, nullable: true },
+	monitoring: MONITORING_RULE,
 } as const;
 
 export interface ResourcesInput {
@@ -173,6 +177,7 @@ export interface CreateDeploymentParams {
 	autoscaling?: AutoscalingInput | null;
 	traffic?: TrafficInput[];
 	shadow?: string;
+	monitoring?: MonitoringInput;
 }
 
 export interface UpdateDeploymentParams {
@@ -185,6 +190,7 @@ export interface UpdateDeploymentParams {
 	autoscaling?: AutoscalingInput | null;
 	traffic?: TrafficInput[];
 	shadow?: string | null;
+	monitoring?: MonitoringInput;
 }
 
 export function resolveResources(

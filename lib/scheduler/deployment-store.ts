@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { and, asc, eq, gt } from "drizzle-orm";
 import type { Scope } from "../accounts/access";
+import { monitoringOf, type DeploymentMonitoring } from "../monitoring/monitoring-spec";
 import type { BatchingOptions } from "../batching/batching-options";
 import type { Db } from "../db/database";
 import { isUniqueViolation } from "../db/migrate";
@@ -43,6 +44,7 @@ export interface DeploymentRecord {
 	traffic: TrafficEntry[];
 	shadow: ShadowTarget | null;
 	previousTraffic: TrafficEntry[] | null;
+	monitoring: DeploymentMonitoring;
 	status: DeploymentStatus;
 	statusReason: string | null;
 	createdAt: string;
@@ -65,6 +67,7 @@ export interface NewDeployment {
 	autoscaling: DeploymentAutoscaling | null;
 	traffic: TrafficEntry[];
 	shadow: ShadowTarget | null;
+	monitoring: DeploymentMonitoring;
 }
 
 export type DeploymentPatch = Partial<
@@ -79,6 +82,7 @@ export type DeploymentPatch = Partial<
 		| "traffic"
 		| "shadow"
 		| "previousTraffic"
+		| "monitoring"
 	>
 >;
 
@@ -107,6 +111,7 @@ function record(row: Row): DeploymentRecord {
 		traffic: row.traffic as TrafficEntry[],
 		shadow: (row.shadow as ShadowTarget | null) ?? null,
 		previousTraffic: (row.previousTraffic as TrafficEntry[] | null) ?? null,
+		monitoring: monitoringOf(row.monitoring),
 		status: row.status as DeploymentStatus,
 		statusReason: row.statusReason,
 		createdAt: row.createdAt.toISOString(),
@@ -146,6 +151,7 @@ export class DeploymentStore {
 						autoscaling: input.autoscaling,
 						traffic: input.traffic,
 						shadow: input.shadow,
+						monitoring: input.monitoring,
 						status: input.replicas > 0 ? "deploying" : "running",
 					})
 					.returning();
@@ -238,6 +244,7 @@ export class DeploymentStore {
 					...(patch.autoscaling !== undefined ? { autoscaling: patch.autoscaling } : {}),
 					...(patch.traffic !== undefined ? { traffic: patch.traffic } : {}),
 					...(patch.shadow !== undefined ? { shadow: patch.shadow } : {}),
+					...(patch.monitoring !== undefined ? { monitoring: patch.monitoring } : {}),
 					...(patch.previousTraffic !== undefined
 						? { previousTraffic: patch.previousTraffic }
 						: {}),

@@ -3,6 +3,7 @@
  * lifecycle in step (a version that gets traffic is Deployed; one that loses its last
  * deployment goes back to Validated), and store what is desired. Placement is the reconciler's.
  */
+import { resolveMonitoring } from "../monitoring/monitoring-spec";
 import type { Scope } from "../accounts/access";
 import { AlreadyExistsError, InvalidInputError, StateConflictError } from "../errors";
 import type { VersionView } from "../registry/version-store";
@@ -87,6 +88,7 @@ export class Deployments {
 			autoscaling,
 			traffic,
 			shadow,
+			monitoring: resolveMonitoring(params.monitoring),
 		});
 	}
 
@@ -118,6 +120,8 @@ export class Deployments {
 		}
 		if (params.batching !== undefined)
 			patch.batching = { ...current.batching, ...params.batching };
+		if (params.monitoring !== undefined)
+			patch.monitoring = resolveMonitoring(params.monitoring, current.monitoring);
 		if (params.autoscaling !== undefined) {
 			patch.autoscaling = resolveAutoscaling(params.autoscaling, current.autoscaling);
 		}

@@ -89,6 +89,7 @@ export function routingTable(
 			model: d.model,
 			traffic: d.traffic.map(t => ({ version: t.version, weight: t.weight })),
 			shadow: d.shadow?.version ?? null,
+			captureRate: d.monitoring.captureRate,
 			replicas: replicas
 				.filter(r => r.deploymentId === d.id && r.state === "ready")
 				.map(r => r.nodeID)

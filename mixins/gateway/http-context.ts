@@ -32,6 +32,8 @@ export type HttpContext<P = unknown> = Context<P, HttpMeta>;
 
 /** A client's sticky key for traffic splits (same key, same version). */
 export const ROUTING_KEY_HEADER = "x-modelfleet-routing-key";
+/** The id of a prediction (the body's `id`), which feedback names. */
+export const PREDICTION_ID_HEADER = "x-prediction-id";
 /** Which node answered a prediction: for operators following a request. */
 export const SERVED_BY_HEADER = "x-modelfleet-node";
 

@@ -38,6 +38,7 @@ import type { CallerMethods } from "./caller.mixin";
 import {
 	ROUTING_KEY_HEADER,
 	gatewayMixin,
+	PREDICTION_ID_HEADER,
 	SERVED_BY_HEADER,
 	modelVersionParams,
 	requestStream,
@@ -99,6 +100,13 @@ async function predictionParts(
 		ctx.meta.$responseHeaders = {
 			...ctx.meta.$responseHeaders,
 			[SERVED_BY_HEADER]: ctx.meta.servedBy,
+		};
+	}
+	// The prediction id (also the body's `id`): ground truth sent back later names it.
+	if (result.id !== undefined) {
+		ctx.meta.$responseHeaders = {
+			...ctx.meta.$responseHeaders,
+			[PREDICTION_ID_HEADER]: result.id,
 		};
 	}
 	return inferResponseParts(result, steps);

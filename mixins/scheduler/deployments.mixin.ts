@@ -29,6 +29,7 @@ import { Deployments, servedVersions, type RegistryPort } from "../../lib/schedu
 import type { QuotaGuardMethods } from "../quota-guard.mixin";
 import { Reconciler, routingTable, type ServingNode } from "../../lib/scheduler/reconciler";
 import { MODEL_PARAM, PAGE_PARAMS, type Ctx, type PageParams } from "../params";
+import type { MonitoringMethods } from "./monitoring.mixin";
 
 export interface DeploymentsMixinOptions {
 	store: DeploymentStore;
@@ -145,8 +146,15 @@ export function deploymentsMixin(options: DeploymentsMixinOptions): Partial<Serv
 			"deployments.get": requires("models.read", {
 				retryPolicy: { enabled: true },
 				params: MODEL_PARAM,
-				handler(ctx: Ctx<{ model: string }>) {
-					return store.get(scopeOf(ctx), ctx.params.model);
+				async handler(ctx: Ctx<{ model: string }>) {
+					const scope = scopeOf(ctx);
+					const view = await store.get(scope, ctx.params.model);
+					// The latest health score (monitoring mixin), null before its first pass.
+					const health = await (this as unknown as MonitoringMethods).healthOf(
+						scope.tenantId,
+						view.model,
+					);
+					return { ...view, health };
 				},
 			}),
 

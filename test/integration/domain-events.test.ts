@@ -106,6 +106,8 @@ describe("domain events on an all-in-one node", () => {
 			...FAST_LOOPS_CPU_ONLY,
 			LOG_LEVEL: "error",
 			MODELFLEET_TRAINER_SLOTS: "1",
+			MODELFLEET_MONITORING_INTERVAL_MS: "100",
+			MODELFLEET_CAPTURE_FLUSH_MS: "50",
 		});
 		broker = testNode.node.broker;
 		const events: Record<string, (ctx: Context) => void> = {};
@@ -261,6 +263,7 @@ describe("domain events on an all-in-one node", () => {
 				model: "mlp",
 				traffic: [{ version: "1.0.0", weight: 100 }],
 				shadow: null,
+				captureRate: 0,
 				replicas: [broker.nodeID],
 			},
 		]);
@@ -551,6 +554,121 @@ describe("domain events on an all-in-one node", () => {
 		});
 		expect((await request(quotas, { method: "PUT", body: {} })).status).toBe(200);
 	});
+	it("model.drift_detected, model.performance_degraded, model.health_check: a monitored deployment's shifted traffic and wrong answers", async () => {
+		const irisCsv = fs.readFileSync(IRIS, "utf8");
+		const names = ["sepal_length", "sepal_width", "petal_length", "petal_width"];
+		const rows = irisCsv
+			.trim()
+			.split("\n")
+			.slice(1)
+			.map(line => line.split(",").slice(0, 4).map(Number));
+		await createModel("watched", "xgboost");
+		const upload = await fetch(
+			`${testNode.api}/models/watched/versions/upload?version=1.0.0&state=Validated`,
+			{
+				method: "POST",
+				headers: { authorization: `Bearer ${OWNER_KEY}` },
+				body: fs.readFileSync(
+					path.join(__dirname, "..", "fixtures", "xgboost", "iris-multi-softprob.json"),
+				),
+			},
+		);
+		expect(upload.status).toBe(201);
+		// The version's test accuracy: what live accuracy is compared with.
+		const patched = await request("/models/watched/versions/1.0.0", {
+			method: "PATCH",
+			body: { metrics: [{ name: "accuracy", value: 0.97, dataset: { split: "test" } }] },
+		});
+		expect(patched.status).toBe(200);
+		const dataset = await fetch(`${testNode.api}/datasets?name=watched&labelColumn=label`, {
+			method: "POST",
+			headers: { authorization: `Bearer ${OWNER_KEY}`, "content-type": "text/csv" },
+			body: irisCsv,
+		});
+		expect(dataset.status).toBe(201);
+		const deployed = await request("/deployments", {
+			method: "POST",
+			body: {
+				model: "watched",
+				replicas: 1,
+				monitoring: { captureRate: 1, referenceDataset: "watched", windowRows: 100 },
+			},
+		});
+		expect(deployed.status).toBe(201);
+		await waitFor(
+			"the watched replica",
+			async () =>
+				((await request("/deployments/watched")).body as { readyReplicas: number })
+					.readyReplicas === 1,
+			30_000,
+		);
+		const from = heard.length;
+		// Petal length and width 3 cm longer than any iris: drift.
+		const ids: string[] = [];
+		for (let r = 0; r < 10; r++) {
+			const instances = rows
+				.slice(r * 10, r * 10 + 10)
+				.map(row =>
+					Object.fromEntries(names.map((n, j) => [n, row[j] + (j >= 2 ? 3 : 0)])),
+				);
+			const reply = await request("/models/watched/predict", {
+				method: "POST",
+				body: { instances },
+			});
+			expect(reply.status).toBe(200);
+			ids.push((reply.body as { id: string }).id);
+		}
+		const drift = await waitForEvent(EVENTS.driftDetected, e => e.model === "watched", from);
+		expect(drift).toMatchObject({
+			tenant,
+			model: "watched",
+			rows: 100,
+			baseline: "dataset watched@1",
+		});
+		expect([...drift.drifted].sort()).toEqual(
+			expect.arrayContaining(["petal_length", "petal_width"]),
+		);
+		// Truth for all 100 rows, and every label a class the model did not answer: accuracy 0.
+		const items = ids.flatMap(id =>
+			Array.from({ length: 10 }, (_, row) => ({ id, row, label: "no-such-class" })),
+		);
+		await waitFor(
+			"the captures",
+			async () => {
+				const sent = await request("/models/watched/feedback", {
+					method: "POST",
+					body: { items },
+				});
+				return (sent.body as { accepted: number }).accepted === 100 || undefined;
+			},
+			10_000,
+		);
+		const degraded = await waitForEvent(
+			EVENTS.performanceDegraded,
+			e => e.model === "watched",
+			from,
+		);
+		expect(degraded).toMatchObject({
+			tenant,
+			model: "watched",
+			version: "1.0.0",
+			rows: 100,
+			margin: 0.05,
+		});
+		expect(degraded.metrics.find(m => m.name === "accuracy")).toMatchObject({
+			live: 0,
+			reference: 0.97,
+			degraded: true,
+		});
+		const health = await waitForEvent(
+			EVENTS.healthCheck,
+			e => e.model === "watched" && e.parts.find(p => p.name === "accuracy")?.score === 0,
+			from,
+		);
+		expect(health).toMatchObject({ tenant, model: "watched", status: "unhealthy" });
+		expect(health.parts.map(p => p.name)).toEqual(["errors", "latency", "drift", "accuracy"]);
+		expect((await request("/deployments/watched", { method: "DELETE" })).status).toBe(200);
+	}, 60_000);
 
 	it("heard every event of lib/events.ts (a new event needs a test above)", () => {
 		const names = new Set(heard.map(h => h.event));

@@ -36,6 +36,7 @@ const ROW_OF: Readonly<Record<string, string>> = {
 	"api.v2Stats": "predictor.statistics",
 	"api.uploadVersion": "registry.versions.import",
 	"api.downloadFile": "registry.versions.files",
+	"api.exportCaptures": "scheduler.monitoring.captures",
 	"api.uploadArtifact": "registry.versions.import",
 	"api.uploadDataset": "registry.datasets.create",
 	"api.trainingEvents": "scheduler.jobs.get",
@@ -192,6 +193,8 @@ describe("auth matrix: every route × {no key, bad key, each role, another tenan
 				return json({ replicas: 1 });
 			case "post /api/v1/models/{model}/versions/{version}/importance":
 				return json({ dataset: "d@1" });
+			case "post /api/v1/models/{model}/feedback":
+				return json({ items: [{ id: "p1", label: "1" }] });
 			case "post /api/v1/models/{model}/predict":
 			case "post /api/v1/models/{model}/versions/{version}/predict":
 				return json({ instances: [[1, 2, 3, 4]] });

@@ -415,7 +415,7 @@ describe("Open Inference Protocol conformance", () => {
 			]);
 		});
 
-		it("echoes the id only when one is given, and answers parameters as an object", async () => {
+		it("echoes the request's id, makes one when none is given, and answers parameters as an object", async () => {
 			const input = { name: "x", shape: [1, 4], datatype: "FP32", data: [1, 2, 3, 4] };
 			const withId = await call("/v2/models/mlp/infer", {
 				json: { id: "req-7", parameters: { note: "hello" }, inputs: [input] },
@@ -423,7 +423,10 @@ describe("Open Inference Protocol conformance", () => {
 			expect(withId.body).toMatchObject({ id: "req-7", parameters: expect.any(Object) });
 			const without = await call("/v2/models/mlp/infer", { json: { inputs: [input] } });
 			expectConforms("inference_response", without.body);
-			expect(without.body).not.toHaveProperty("id");
+			// Every answer names its prediction (feedback refers to it): a UUID made by the server.
+			expect(without.body.id).toMatch(
+				/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+			);
 		});
 	});
 

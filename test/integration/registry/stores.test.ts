@@ -49,6 +49,7 @@ describeOnEachEngine("registry stores", database => {
 				"0006-artifact-owners",
 				"0007-usage-and-quotas",
 				"0008-control-lease",
+				"0009-monitoring",
 			]);
 		});
 	});

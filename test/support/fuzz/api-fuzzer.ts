@@ -294,6 +294,33 @@ const REST_ROUTES: readonly RestRoute[] = [
 		body: () => ({}),
 	},
 	{
+		family: "monitoring",
+		method: "GET",
+		path: "/deployments/:model/drift",
+		query: "list",
+	},
+	{ family: "monitoring", method: "GET", path: "/deployments/:model/health" },
+	{
+		family: "monitoring",
+		method: "GET",
+		path: "/deployments/:model/captures",
+	},
+	{
+		family: "monitoring",
+		method: "POST",
+		path: "/models/:model/feedback",
+		body: (_w, f) => ({
+			items: f.pick<unknown>([
+				[{ id: "p1", label: "1" }],
+				[{ id: "p1", row: -1, label: 1 }],
+				[{ id: "", label: null }],
+				[],
+				"x",
+				Array.from({ length: 3 }, () => ({ id: "p", label: { deep: [1] } })),
+			]),
+		}),
+	},
+	{
 		family: "explain",
 		method: "POST",
 		path: "/models/:model/explain",

@@ -45,12 +45,14 @@ const LAYERS: readonly Layer[] = [
 	{
 		about:
 			"Building blocks: fleet plumbing (NATS, node roles, inventory), the audit log (written " +
-			"inside each owner's transaction), request batching, pre/post-processing pipelines.",
+			"inside each owner's transaction), request batching, pre/post-processing pipelines, " +
+			"monitoring (payload capture, drift and live-accuracy statistics, their stores).",
 		modules: {
 			fleet: ["errors", "json-policy", "capacity", "settings"],
 			audit: ["db"],
 			batching: ["errors", "inference"],
 			pipelines: ["errors", "inference", "model-spec"],
+			monitoring: ["errors", "db", "datasets", "inference", "model-spec"],
 		},
 	},
 	{
@@ -141,6 +143,7 @@ const LAYERS: readonly Layer[] = [
 				"db",
 				"fleet",
 				"model-spec",
+				"monitoring",
 				"registry",
 				"routing",
 				"training",
@@ -152,7 +155,15 @@ const LAYERS: readonly Layer[] = [
 			"What gathers everything: the event catalogue (names and payloads of every domain event) " +
 			"and a node's whole configuration.",
 		modules: {
-			events: ["fleet", "model-spec", "quotas", "registry", "routing", "scheduler"],
+			events: [
+				"fleet",
+				"model-spec",
+				"monitoring",
+				"quotas",
+				"registry",
+				"routing",
+				"scheduler",
+			],
 			config: ["errors", "json-policy", "settings", "artifacts", "capacity", "db", "fleet"],
 		},
 	},
@@ -182,6 +193,7 @@ const LAYERS: readonly Layer[] = [
 				"settings",
 				"fleet",
 				"model-spec",
+				"monitoring",
 				"registry",
 				"routing",
 				"scheduler",

@@ -17,6 +17,7 @@ interface Owner {
 const ACCOUNTS: Owner = { lib: "accounts", service: "accounts" };
 const REGISTRY: Owner = { lib: "registry", service: "registry" };
 const SCHEDULER: Owner = { lib: "scheduler", service: "scheduler" };
+const MONITORING: Owner = { lib: "monitoring", service: "scheduler" };
 
 const OWNERS: Record<string, Owner> = {
 	tenants: ACCOUNTS,
@@ -36,6 +37,13 @@ const OWNERS: Record<string, Owner> = {
 	 * same lease to the artifacts service (as `leadership`), which only asks it.
 	 */
 	control_leases: SCHEDULER,
+	/**
+	 * Monitoring: captured predictions, their ground truth and the windows over both. The
+	 * scheduler runs lib/monitoring's stores (deployments say what to capture).
+	 */
+	prediction_captures: MONITORING,
+	prediction_feedback: MONITORING,
+	monitoring_windows: MONITORING,
 	/** Which tenant may name which blob. */
 	artifact_owners: { lib: "artifacts", service: "artifacts" },
 	/**

@@ -19,7 +19,15 @@ describe("datasetReport", () => {
 			mean: 2,
 			std: Math.sqrt(2 / 3),
 			distinct: 3,
+			quantiles: expect.any(Array),
 		});
+		// Every percentile, linear between order statistics (numpy's default): 1, 1.02, …, 3.
+		const quantiles = (report.columns[0] as { quantiles: number[] }).quantiles;
+		expect(quantiles).toHaveLength(101);
+		expect(quantiles[0]).toBe(1);
+		expect(quantiles[25]).toBeCloseTo(1.5, 10);
+		expect(quantiles[50]).toBe(2);
+		expect(quantiles[100]).toBe(3);
 		expect(report.columns[1]).toEqual({
 			name: "color",
 			type: "categorical",

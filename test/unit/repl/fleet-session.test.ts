@@ -325,6 +325,39 @@ describe("FleetSession", () => {
 		]);
 	});
 
+	it("lists each deployment's health score and parts with fleet health", async () => {
+		const fleet = new FakeFleet();
+		const { session: s, out } = session(fleet);
+		await s.login("mf_good");
+		fleet.handlers.set(ACTIONS.deploymentsList, () => ({
+			items: [{ model: "iris" }, { model: "mlp" }],
+		}));
+		fleet.handlers.set(ACTIONS.health, ({ model }) =>
+			model === "iris"
+				? {
+						score: 62,
+						status: "degraded",
+						parts: [
+							{ name: "errors", score: 100, weight: 0.3, detail: "" },
+							{ name: "latency", score: null, weight: 0.2, detail: "" },
+							{ name: "drift", score: 25, weight: 0.25, detail: "" },
+							{ name: "accuracy", score: 40.4, weight: 0.25, detail: "" },
+						],
+					}
+				: null,
+		);
+		await s.run("fleet health");
+		expect(out).toEqual([
+			"MODEL  SCORE  STATUS         ERRORS  LATENCY  DRIFT  ACCURACY",
+			"iris      62  degraded          100        -     25        40",
+			"mlp        -  not monitored       -        -      -         -",
+		]);
+		expect(fleet.callsTo(ACTIONS.health).map(c => c.params)).toEqual([
+			{ model: "iris" },
+			{ model: "mlp" },
+		]);
+	});
+
 	it("shows placements with tenant names an admin owner may see", async () => {
 		const { session: s, out } = session(new FakeFleet());
 		await s.login("mf_good");

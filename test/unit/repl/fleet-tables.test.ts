@@ -1,3 +1,4 @@
+import { resolveMonitoring } from "../../../lib/monitoring/monitoring-spec";
 import type { JobView } from "../../../lib/scheduler/job-store";
 import type { FleetNode } from "../../../lib/fleet/node-inventory";
 import {
@@ -179,6 +180,7 @@ function deployment(overrides: Partial<DeploymentView> = {}): DeploymentView {
 		traffic: [{ versionId: "v1", version: "1.0.0", weight: 100 }],
 		shadow: null,
 		previousTraffic: null,
+		monitoring: resolveMonitoring(undefined),
 		status: "running",
 		statusReason: null,
 		createdAt: "",

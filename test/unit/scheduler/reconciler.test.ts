@@ -1,3 +1,4 @@
+import { resolveMonitoring } from "../../../lib/monitoring/monitoring-spec";
 import type { RoutingTable } from "../../../lib/routing/routing-table";
 import type {
 	DeploymentRecord,
@@ -29,6 +30,7 @@ function deployment(over: Partial<DeploymentRecord> = {}): DeploymentRecord {
 		traffic: [{ versionId: "v1", version: "1.0.0", weight: 100 }],
 		shadow: null,
 		previousTraffic: null,
+		monitoring: resolveMonitoring(undefined),
 		status: "deploying",
 		statusReason: null,
 		createdAt: new Date(0).toISOString(),
@@ -147,6 +149,7 @@ describe("Reconciler", () => {
 					model: "mlp",
 					traffic: [{ version: "1.0.0", weight: 100 }],
 					shadow: null,
+					captureRate: 0,
 					replicas: ["a", "b"],
 				},
 			],

@@ -1,0 +1,294 @@
+/**
+ * Captured predictions in `prediction_captures`: a row per batch a serving node flushed (per
+ * tenant and model), its captures as NDJSON text and their ids in an array under a GIN index,
+ * partitioned by day. Storing a batch costs one row, whatever its size: a row (and its index
+ * entries) per prediction would cost more than the prediction. A batch insert makes the
+ * partitions of the days it holds first (once per day per process); retention drops whole
+ * days; readers page by the batches' `seq` (drift windows and the export end on a batch).
+ */
+import { and, asc, desc, eq, gt, gte, lt, sql } from "drizzle-orm";
+import type { Db } from "../db/database";
+import { predictionCaptures } from "../db/schema";
+import { TYPED_ARRAY_OF } from "../inference/tensor";
+import type { CapturedPrediction, CapturedTensor } from "./capture";
+
+/** A capture as stored: without its tenant (the row's), with the time as ISO text. */
+export interface StoredCapture extends Omit<CapturedPrediction, "tenant" | "at"> {
+	/** The seq of the batch that holds it. */
+	seq: number;
+	at: string;
+}
+
+/** One stored batch and its captures, in the order they were made. */
+export interface StoredBatch {
+	seq: number;
+	/** Rows of its captures that have inputs (what drift windows count). */
+	rows: number;
+	/** Its first capture's time, ms. */
+	at: number;
+	captures: StoredCapture[];
+}
+
+const DAY_MS = 86_400_000;
+
+/** `prediction_captures_20261205` for a day's start (UTC). */
+function partitionName(dayStart: number): string {
+	return `prediction_captures_${new Date(dayStart).toISOString().slice(0, 10).replaceAll("-", "")}`;
+}
+
+function dayOf(at: number): number {
+	return Math.floor(at / DAY_MS) * DAY_MS;
+}
+
+/** A tensor as stored: typed data as the base64 of its bytes (no number is printed), else its values. */
+interface StoredTensor {
+	name: string;
+	datatype: string;
+	shape: number[];
+	b64?: string;
+	data?: (number | string)[];
+}
+
+function encodeTensor(t: CapturedTensor): StoredTensor {
+	const { name, datatype, shape, data } = t;
+	if (ArrayBuffer.isView(data))
+		return {
+			name,
+			datatype,
+			shape,
+			b64: Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("base64"),
+		};
+	return {
+		name,
+		datatype,
+		shape,
+		data: Array.from(data as ArrayLike<number | bigint | string>, v =>
+			typeof v === "bigint" ? Number(v) : v,
+		),
+	};
+}
+
+function decodeTensor(t: StoredTensor): CapturedTensor {
+	const { name, datatype, shape } = t;
+	if (t.b64 === undefined) return { name, datatype, shape, data: t.data ?? [] };
+	const View = TYPED_ARRAY_OF[datatype as keyof typeof TYPED_ARRAY_OF];
+	// A copy into a buffer of its own: Buffer's pool is not aligned for every element size.
+	const bytes = new Uint8Array(Buffer.from(t.b64, "base64"));
+	return { name, datatype, shape, data: View ? new View(bytes.buffer) : bytes };
+}
+
+/** A capture as a line of a batch's payload. */
+function line(c: CapturedPrediction): string {
+	return JSON.stringify({
+		predictionId: c.predictionId,
+		model: c.model,
+		version: c.version,
+		at: new Date(c.at).toISOString(),
+		latencyMs: c.latencyMs,
+		rows: c.rows,
+		inputs: c.inputs?.map(encodeTensor) ?? null,
+		outputs: c.outputs?.map(encodeTensor) ?? null,
+		error: c.error,
+	});
+}
+
+type StoredLine = Omit<StoredCapture, "seq" | "inputs" | "outputs"> & {
+	inputs: StoredTensor[] | null;
+	outputs: StoredTensor[] | null;
+};
+
+function parseBatch(seq: number, payload: string): StoredCapture[] {
+	return payload
+		.split("\n")
+		.filter(text => text.length > 0)
+		.map(text => {
+			const stored = JSON.parse(text) as StoredLine;
+			return {
+				...stored,
+				inputs: stored.inputs?.map(decodeTensor) ?? null,
+				outputs: stored.outputs?.map(decodeTensor) ?? null,
+				seq,
+			};
+		});
+}
+
+function batchOf(row: { seq: number; payload: string; capturedAt: Date }): StoredBatch {
+	const captures = parseBatch(row.seq, row.payload);
+	let rows = 0;
+	for (const c of captures) if (c.inputs !== null && c.error === null) rows += c.rows;
+	return { seq: row.seq, rows, at: row.capturedAt.getTime(), captures };
+}
+
+export class CaptureStore {
+	/** Day partitions known to exist (made here, or found). */
+	private readonly days = new Set<number>();
+
+	constructor(private readonly db: Db) {}
+
+	/** Stores captures sent by a serving node (any tenants, models and days): a row per tenant, model and day. */
+	async insert(captures: readonly CapturedPrediction[]): Promise<void> {
+		if (captures.length === 0) return;
+		const groups = new Map<string, CapturedPrediction[]>();
+		for (const c of captures) {
+			const key = `${c.tenant}\u0000${c.model}\u0000${dayOf(c.at)}`;
+			const group = groups.get(key);
+			if (group) group.push(c);
+			else groups.set(key, [c]);
+		}
+		const values = [...groups.values()].map(group => {
+			let first = Infinity;
+			let last = -Infinity;
+			let rows = 0;
+			let errors = 0;
+			for (const c of group) {
+				first = Math.min(first, c.at);
+				last = Math.max(last, c.at);
+				rows += c.rows;
+				if (c.error !== null) errors++;
+			}
+			return {
+				tenantId: group[0].tenant,
+				model: group[0].model,
+				capturedAt: new Date(first),
+				lastAt: new Date(last),
+				captureCount: group.length,
+				rowCount: rows,
+				errorCount: errors,
+				predictionIds: group.map(c => c.predictionId).filter(id => id.length > 0),
+				payload: group.map(line).join("\n"),
+			};
+		});
+		for (const day of new Set(values.map(v => dayOf(v.capturedAt.getTime()))))
+			await this.ensureDay(day);
+		await this.db.insert(predictionCaptures).values(values);
+	}
+
+	/** Makes a day's partition; two nodes making it at once is fine (the loser finds it made). */
+	private async ensureDay(day: number): Promise<void> {
+		if (this.days.has(day)) return;
+		const name = partitionName(day);
+		const from = new Date(day).toISOString();
+		const to = new Date(day + DAY_MS).toISOString();
+		try {
+			await this.db.execute(
+				sql.raw(
+					`CREATE TABLE IF NOT EXISTS ${name} PARTITION OF prediction_captures FOR VALUES FROM ('${from}') TO ('${to}')`,
+				),
+			);
+		} catch (err) {
+			if (!(await this.partitionExists(name))) throw err;
+		}
+		this.days.add(day);
+	}
+
+	private async partitionExists(name: string): Promise<boolean> {
+		const result = await this.db.execute(
+			sql`SELECT 1 FROM pg_class WHERE relname = ${name} AND relkind = 'r'`,
+		);
+		return (result as unknown as { rows: unknown[] }).rows.length > 0;
+	}
+
+	/** The day partitions there are, oldest first (their day starts, ms). */
+	async partitions(): Promise<number[]> {
+		const result = await this.db.execute(
+			sql`SELECT c.relname AS name FROM pg_inherits i
+				JOIN pg_class c ON c.oid = i.inhrelid
+				JOIN pg_class p ON p.oid = i.inhparent
+				WHERE p.relname = 'prediction_captures'`,
+		);
+		const days: number[] = [];
+		for (const row of (result as unknown as { rows: { name: string }[] }).rows) {
+			const m = /^prediction_captures_(\d{4})(\d{2})(\d{2})$/.exec(row.name);
+			if (m) days.push(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
+		}
+		return days.sort((a, b) => a - b);
+	}
+
+	/** Drops the days wholly older than `cutoff` (ms); answers how many. */
+	async dropBefore(cutoff: number): Promise<number> {
+		let dropped = 0;
+		for (const day of await this.partitions()) {
+			if (day + DAY_MS > cutoff) continue;
+			await this.db.execute(sql.raw(`DROP TABLE IF EXISTS ${partitionName(day)}`));
+			this.days.delete(day);
+			dropped++;
+		}
+		return dropped;
+	}
+
+	/** A model's batches after `afterSeq`, oldest first (optionally first captured within [from, to)). */
+	async after(
+		tenantId: string,
+		model: string,
+		afterSeq: number,
+		limit: number,
+		range: { from?: Date; to?: Date } = {},
+	): Promise<StoredBatch[]> {
+		const rows = await this.db
+			.select({
+				seq: predictionCaptures.seq,
+				payload: predictionCaptures.payload,
+				capturedAt: predictionCaptures.capturedAt,
+			})
+			.from(predictionCaptures)
+			.where(
+				and(
+					eq(predictionCaptures.tenantId, tenantId),
+					eq(predictionCaptures.model, model),
+					gt(predictionCaptures.seq, afterSeq),
+					...(range.from ? [gte(predictionCaptures.capturedAt, range.from)] : []),
+					...(range.to ? [lt(predictionCaptures.capturedAt, range.to)] : []),
+				),
+			)
+			.orderBy(asc(predictionCaptures.seq))
+			.limit(limit);
+		return rows.map(batchOf);
+	}
+
+	/** The captures of some prediction ids (feedback joins them): the batches holding them, searched. */
+	async byPredictionIds(
+		tenantId: string,
+		model: string,
+		ids: readonly string[],
+	): Promise<StoredCapture[]> {
+		if (ids.length === 0) return [];
+		const rows = await this.db
+			.select({ seq: predictionCaptures.seq, payload: predictionCaptures.payload })
+			.from(predictionCaptures)
+			.where(
+				and(
+					eq(predictionCaptures.tenantId, tenantId),
+					eq(predictionCaptures.model, model),
+					sql`${predictionCaptures.predictionIds} && ${sql.param([...ids])}::text[]`,
+				),
+			);
+		const wanted = new Set(ids);
+		return rows.flatMap(row =>
+			parseBatch(row.seq, row.payload).filter(c => wanted.has(c.predictionId)),
+		);
+	}
+
+	/** The newest captures of a model (at least `limit` when there are), newest first. */
+	async recent(tenantId: string, model: string, limit: number): Promise<StoredCapture[]> {
+		const out: StoredCapture[] = [];
+		let before = Number.MAX_SAFE_INTEGER;
+		while (out.length < limit) {
+			const rows = await this.db
+				.select({ seq: predictionCaptures.seq, payload: predictionCaptures.payload })
+				.from(predictionCaptures)
+				.where(
+					and(
+						eq(predictionCaptures.tenantId, tenantId),
+						eq(predictionCaptures.model, model),
+						lt(predictionCaptures.seq, before),
+					),
+				)
+				.orderBy(desc(predictionCaptures.seq))
+				.limit(8);
+			if (rows.length === 0) break;
+			for (const row of rows) out.push(...parseBatch(row.seq, row.payload).reverse());
+			before = rows[rows.length - 1].seq;
+		}
+		return out;
+	}
+}
