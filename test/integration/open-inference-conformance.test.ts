@@ -940,7 +940,10 @@ describe("Open Inference Protocol conformance", () => {
 	describe("compressed bodies and answers (gzip, deflate)", () => {
 		const rows = 64;
 		const x = Array.from({ length: rows * 4 }, (_, i) => (i % 9) - 4);
+		// An id of the client's own: every answer echoes it, so answers to the same request compare
+		// equal byte for byte (without one, each gets a prediction id of its own).
 		const request = {
+			id: "same-request",
 			inputs: [{ name: "x", shape: [rows, 4], datatype: "FP32", data: x }],
 		};
 
