@@ -65,6 +65,8 @@ export function monitoringMixin(options: MonitoringMixinOptions): Partial<Servic
 	let monitor: Monitor;
 	let timer: NodeJS.Timeout | null = null;
 	let lastRetention = 0;
+	/** Set at stop: a pass still running then ends without logging into a closed broker. */
+	let stopping = false;
 
 	return {
 		actions: {
@@ -226,7 +228,7 @@ export function monitoringMixin(options: MonitoringMixinOptions): Partial<Servic
 			},
 
 			async monitorPass(): Promise<void> {
-				if (!this.isLeader()) return;
+				if (stopping || !this.isLeader()) return;
 				await monitor.pass();
 				if (Date.now() - lastRetention > 3_600_000) {
 					lastRetention = Date.now();
@@ -299,21 +301,24 @@ export function monitoringMixin(options: MonitoringMixinOptions): Partial<Servic
 						void this.broadcastEvent(EVENTS.healthCheck, event);
 					},
 					now: () => Date.now(),
-					warn: message => this.logger.warn(message),
+					warn: message => {
+						if (!stopping) this.logger.warn(message);
+					},
 				},
 			);
 		},
 
 		started() {
 			timer = setInterval(() => {
-				void this.monitorPass().catch((err: unknown) =>
-					this.logger.warn("Monitoring pass failed:", err),
-				);
+				void this.monitorPass().catch((err: unknown) => {
+					if (!stopping) this.logger.warn("Monitoring pass failed:", err);
+				});
 			}, options.intervalMs);
 			timer.unref();
 		},
 
 		stopped() {
+			stopping = true;
 			if (timer) clearInterval(timer);
 		},
 	};
