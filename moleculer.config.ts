@@ -9,6 +9,7 @@ import type { NatsRefusedError } from "./lib/errors";
 import { SERVICE } from "./lib/fleet/node-role";
 import { ChunkedNatsTransporter } from "./lib/fleet/chunked-nats-transporter";
 import { natsConnectOptions } from "./lib/fleet/nats-connect-options";
+import { durableEventsMiddlewares } from "./lib/domain-events/durable-events-middleware";
 import { ALIVE_PROBE_METADATA_KEY, lostNodeDetector } from "./lib/fleet/lost-node-detector";
 import { registerRoutingStrategies } from "./lib/routing/model-replica-strategy";
 import { trafficMiddleware } from "./lib/routing/traffic-middleware";
@@ -141,6 +142,14 @@ export function createBrokerOptions(config: NodeConfig, extras: BrokerExtras = {
 			// A call waiting on a vanished node is rejected (and retried, if idempotent) in
 			// milliseconds, not after the heartbeat timeout.
 			lostNodeDetector({ suspectAfterMs: config.lostNodeProbeMs }),
+			// A fleet's domain events are written to NATS JetStream (docs/events.md).
+			...(config.nats
+				? durableEventsMiddlewares({
+						namespace: config.namespace,
+						retentionS: config.events.retentionS,
+						...natsConnectOptions(config.nats),
+					})
+				: []),
 			...(extras.middlewares ?? []),
 		],
 	};

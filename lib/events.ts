@@ -37,6 +37,11 @@ export const EVENTS = {
 	modelEvicted: "model.evicted",
 	/** A prediction failed on the server's side (client mistakes are not events). */
 	predictionFailed: "prediction.failed",
+	/**
+	 * A predictor's counts of one model version's predictions over one interval
+	 * (PredictionRequested/Completed/Failed, aggregated: never one event per request).
+	 */
+	predictionSummary: "prediction.summary",
 	/** A blob was stored for the first time (not when identical content was already there). */
 	artifactStored: "artifact.stored",
 	/** The scheduler's routing table changed (broadcast: every caller routes with it). */
@@ -116,6 +121,26 @@ export interface PredictionFailedEvent {
 	version: string | null;
 	type: string;
 	message: string;
+}
+
+/** Predictions of one tenant's model version on one node over one interval. */
+export interface PredictionSummaryEvent {
+	nodeID: string;
+	tenant: string;
+	model: string;
+	/** The version that answered; null for requests that failed before one was resolved. */
+	version: string | null;
+	/** The interval, ISO 8601. */
+	from: string;
+	to: string;
+	/** Requests received (PredictionRequested) = completed + failed. */
+	requests: number;
+	/** Requests answered (PredictionCompleted). */
+	completed: number;
+	/** Requests that failed, client mistakes included (PredictionFailed). */
+	failed: number;
+	/** Failures by error type (e.g. `INVALID_INPUT`, `DEADLINE_EXCEEDED`). */
+	failures: Record<string, number>;
 }
 
 export interface NodeForgottenEvent {
@@ -204,6 +229,7 @@ export interface EventPayloads {
 	[EVENTS.modelLoaded]: ModelCacheEvent;
 	[EVENTS.modelEvicted]: ModelCacheEvent;
 	[EVENTS.predictionFailed]: PredictionFailedEvent;
+	[EVENTS.predictionSummary]: PredictionSummaryEvent;
 	[EVENTS.placementChanged]: RoutingTable;
 	[EVENTS.autoscalingTriggered]: AutoscalingTriggered;
 	[EVENTS.jobQueued]: JobQueuedEvent;

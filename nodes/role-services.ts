@@ -21,6 +21,8 @@ import { accountsService } from "../services/accounts.service";
 import { agentService } from "../services/agent.service";
 import { artifactsService } from "../services/artifacts.service";
 import { apiService } from "../services/api.service";
+import { eventsService } from "../services/events.service";
+import { eventStreamNames } from "../lib/domain-events/jetstream-event-log";
 import { predictorService } from "../services/predictor.service";
 import { registryService } from "../services/registry.service";
 import { schedulerService } from "../services/scheduler.service";
@@ -117,6 +119,7 @@ const FACTORIES: Record<ServiceName, (node: NodeContext) => ServiceSchema> = {
 			},
 			bodyIdleTimeoutMs: node.config.bodyIdleTimeoutS * 1000,
 			maxStreamsPerKey: node.config.maxEventStreamsPerKey,
+			eventsPollMs: node.config.events.streamPollMs,
 			sealSpills: node.config.encryptionKey !== null,
 			rateLimit: {
 				limit: node.config.rateLimit,
@@ -189,6 +192,7 @@ const FACTORIES: Record<ServiceName, (node: NodeContext) => ServiceSchema> = {
 			controlOutageMs: node.config.controlOutageS * 1000,
 			captureFlushMs: node.config.captureFlushMs,
 			captureBuffer: node.config.captureBuffer,
+			predictionSummaryMs: node.config.events.predictionSummaryS * 1000,
 		}),
 	trainer: node =>
 		trainerService({
@@ -198,6 +202,23 @@ const FACTORIES: Record<ServiceName, (node: NodeContext) => ServiceSchema> = {
 			backend: node.config.trainingBackend,
 			trust: node.trust,
 			usageFlushMs: node.config.usageFlushMs,
+		}),
+	events: node =>
+		eventsService({
+			database: requireDatabase(node),
+			// A fleet keeps its events on JetStream, an all-in-one node in its database.
+			jetstream: node.config.nats ? eventStreamNames(node.config.namespace) : null,
+			retentionS: node.config.events.retentionS,
+			webhooks: {
+				retry: {
+					baseMs: node.config.events.webhookRetryBaseMs,
+					maxMs: node.config.events.webhookRetryMaxMs,
+					retryForMs: node.config.events.webhookRetryForS * 1000,
+				},
+				timeoutMs: node.config.events.webhookTimeoutMs,
+				allowPrivate: node.config.events.webhookAllowPrivate,
+				pollMs: node.config.events.webhookPollMs,
+			},
 		}),
 	scheduler: node =>
 		schedulerService({

@@ -42,6 +42,8 @@ import {
 	type TrainingEventsOptions,
 } from "../mixins/gateway/training-events.mixin";
 import { uploadsMixin, type UploadsOptions } from "../mixins/gateway/uploads.mixin";
+import { domainEventsMixin } from "../mixins/domain-events.mixin";
+import { eventsStreamMixin, type EventsStreamOptions } from "../mixins/gateway/events-stream.mixin";
 
 /** The gateway's options: each mixin's, and where it listens. */
 export interface ApiServiceOptions
@@ -52,7 +54,8 @@ export interface ApiServiceOptions
 		ModelRepositoryOptions,
 		BatchPredictOptions,
 		UploadsOptions,
-		TrainingEventsOptions {
+		TrainingEventsOptions,
+		EventsStreamOptions {
 	host: string;
 	port: number;
 	/** A PEM certificate and key: the gateway serves HTTPS (the direct /v2 infer route too). Default: HTTP. */
@@ -92,6 +95,17 @@ const REST_ALIASES = {
 	// Downloads stream from the artifacts service in ranged parts (bounded memory, any size).
 	"GET models/:model/versions/:version/files/:path": `${SERVICE.api}.downloadFile`,
 	"GET audit": `${SERVICE.registry}.audit.list`,
+
+	// Durable domain events (docs/events.md): read back, streamed, and sent to webhooks.
+	"GET events": `${SERVICE.events}.list`,
+	"GET events/stream": `${SERVICE.api}.eventStream`,
+	"GET webhooks": `${SERVICE.events}.webhooks.list`,
+	"POST webhooks": `${SERVICE.events}.webhooks.create`,
+	"GET webhooks/:id": `${SERVICE.events}.webhooks.get`,
+	"PATCH webhooks/:id": `${SERVICE.events}.webhooks.update`,
+	"DELETE webhooks/:id": `${SERVICE.events}.webhooks.delete`,
+	"GET webhooks/:id/deliveries": `${SERVICE.events}.webhooks.deliveries`,
+	"POST webhooks/:id/deliveries/:delivery/redeliver": `${SERVICE.events}.webhooks.redeliver`,
 
 	"POST datasets": `stream:${SERVICE.api}.uploadDataset`,
 	"GET datasets": `${SERVICE.registry}.datasets.list`,
@@ -163,6 +177,8 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 		name: SERVICE.api,
 		mixins: [
 			ApiGateway,
+			// Quota refusals on the gateway are domain events, durable like the others.
+			domainEventsMixin(),
 			callerMixin(options),
 			edgeMixin(options, streamRoutes),
 			oipMixin(options),
@@ -173,6 +189,7 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 			downloadsMixin(),
 			capturesMixin(),
 			trainingEventsMixin(options),
+			eventsStreamMixin(options),
 			healthMixin(options),
 		],
 
@@ -219,6 +236,12 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 						// The usage report answers CSV for `Accept: text/csv`.
 						if (req.$alias?.action === `${SERVICE.accounts}.usage.get`)
 							(ctx.meta as { accept?: string }).accept = req.headers.accept;
+						// An event stream resumes after the last event its client got.
+						if (req.$alias?.action === `${SERVICE.api}.eventStream`) {
+							const last = req.headers["last-event-id"];
+							if (typeof last === "string" && last !== "")
+								(ctx.meta as { lastEventId?: string }).lastEventId = last;
+						}
 						// Uploads take a raw body or a multipart form.
 						ctx.meta.uploadContentType = req.headers["content-type"];
 					},

@@ -50,6 +50,8 @@ import type { PredictorParts } from "../mixins/predictor/predictor-parts";
 
 export interface PredictorServiceOptions {
 	dataDir: string;
+	/** Interval of the durable prediction summaries (prediction.summary), ms; default 60 000. */
+	predictionSummaryMs?: number;
 	/** Encryption at rest of the blobs this node reads (its key, where decrypted copies go). Default none. */
 	blobs?: LocalBlobsOptions;
 	cacheBytes: number;
@@ -128,6 +130,7 @@ export function predictorService(options: PredictorServiceOptions): ServiceSchem
 		request: Record<string, unknown>,
 	): Promise<InferResult> => {
 		const scope = scopeOf(ctx);
+		const events = service as unknown as DomainEventMethods;
 		const started = performance.now();
 		const timeout = ctx.options?.timeout ?? options.defaultTimeoutMs;
 		const deadline = timeout > 0 ? Date.now() + timeout : undefined;
@@ -144,6 +147,8 @@ export function predictorService(options: PredictorServiceOptions): ServiceSchem
 			);
 			const done = series.labels(scope.tenantId, result.modelName, result.modelVersion);
 			service.broker.metrics.increment(INFERENCE_METRICS.requestSuccess, done);
+			// Counted for the interval's prediction.summary (never one durable event per request).
+			events.countPrediction(scope.tenantId, result.modelName, result.modelVersion, null);
 			service.broker.metrics.increment(INFERENCE_METRICS.inferenceCount, done, result.rows);
 			const ms = performance.now() - started;
 			service.broker.metrics.observe(INFERENCE_METRICS.requestDuration, ms, done);
@@ -151,6 +156,7 @@ export function predictorService(options: PredictorServiceOptions): ServiceSchem
 			return result;
 		} catch (err) {
 			const type = (err as { type?: string }).type ?? "INTERNAL_ERROR";
+			events.countPrediction(scope.tenantId, model, version ?? null, type);
 			service.broker.metrics.increment(INFERENCE_METRICS.requestFailure, {
 				...series.failureLabels(scope.tenantId, model, version ?? "", type),
 				reason: type,
@@ -166,7 +172,6 @@ export function predictorService(options: PredictorServiceOptions): ServiceSchem
 					type,
 					message: (err as Error).message,
 				};
-				const events = service as unknown as DomainEventMethods;
 				void events.emitEvent(EVENTS.predictionFailed, payload, ctx);
 			}
 			throw err;
@@ -176,7 +181,7 @@ export function predictorService(options: PredictorServiceOptions): ServiceSchem
 	return {
 		name: SERVICE.predictor,
 		mixins: [
-			domainEventsMixin(),
+			domainEventsMixin({ predictionSummaryMs: options.predictionSummaryMs }),
 			localBlobsMixin({ dataDir: options.dataDir, blobs: options.blobs }),
 			// Usage metering: counts each infer call (its hooks), flushes to accounts.
 			predictionMeterMixin(options.usageFlushMs ?? 10_000),

@@ -26,6 +26,10 @@ export const PERMISSIONS = {
 	"audit.read": ["owner"],
 	/** Read the tenant's usage (requests, rows, runtime, training time, stored bytes). */
 	"usage.read": ["owner", "developer", "predictor", "viewer"],
+	/** Read the tenant's domain events (list and stream). */
+	"events.read": ["owner", "developer", "viewer"],
+	/** Register, change and delete webhooks; read their deliveries and secrets, redeliver. */
+	"webhooks.manage": ["owner"],
 	/** Read the tenant itself. */
 	"tenant.read": ["owner", "developer", "predictor", "viewer"],
 } as const satisfies Record<string, readonly Role[]>;

@@ -24,6 +24,28 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
  * Everything a node is configured with, read once from the environment at start.
  * docs/configuration.md lists the same variables with the same defaults.
  */
+/** Durable domain events and webhooks: how long events are kept, how webhooks are retried. */
+export interface EventsConfig {
+	/** MODELFLEET_EVENTS_RETENTION_S — default 604800 (7 days): how long durable events are kept. */
+	retentionS: number;
+	/** MODELFLEET_PREDICTION_EVENTS_INTERVAL_S — default 60: the interval of prediction.summary events. */
+	predictionSummaryS: number;
+	/** MODELFLEET_EVENTS_STREAM_POLL_MS — default 1000: how often an events SSE stream looks for new events. */
+	streamPollMs: number;
+	/** MODELFLEET_WEBHOOK_RETRY_BASE_MS — default 5000: the delay after a first failed delivery; doubled each time. */
+	webhookRetryBaseMs: number;
+	/** MODELFLEET_WEBHOOK_RETRY_MAX_MS — default 3600000: the longest delay between two attempts. */
+	webhookRetryMaxMs: number;
+	/** MODELFLEET_WEBHOOK_RETRY_FOR_S — default 86400 (a day): how long a delivery is retried before it is dead-lettered. */
+	webhookRetryForS: number;
+	/** MODELFLEET_WEBHOOK_TIMEOUT_MS — default 10000: how long one attempt waits for the receiver. */
+	webhookTimeoutMs: number;
+	/** MODELFLEET_WEBHOOK_POLL_MS — default 1000: how often the outbox is looked at for due deliveries. */
+	webhookPollMs: number;
+	/** MODELFLEET_WEBHOOK_ALLOW_PRIVATE — default false: allow webhook targets on loopback and private addresses. */
+	webhookAllowPrivate: boolean;
+}
+
 export interface NodeConfig {
 	role: NodeRole;
 	/** MODELFLEET_NODE_ID — default: Moleculer's hostname-pid. */
@@ -191,6 +213,8 @@ export interface NodeConfig {
 	usageStorageIntervalS: number;
 	/** MODELFLEET_QUOTA_SYNC_MS — default 1000: how often gateways reconcile their prediction counts for the rate quotas. */
 	quotaSyncMs: number;
+	/** Durable domain events and webhooks (docs/events.md). */
+	events: EventsConfig;
 	/** MODELFLEET_CPUS, MODELFLEET_MEMORY, MODELFLEET_GPUS — declared capacity; default detected. */
 	declaredCapacity: DeclaredCapacity;
 	/**
@@ -587,6 +611,34 @@ export function loadNodeConfig(
 			integer: true,
 		}),
 		quotaSyncMs: read.number("MODELFLEET_QUOTA_SYNC_MS", 1000, { min: 50, integer: true }),
+		events: {
+			retentionS: read.number("MODELFLEET_EVENTS_RETENTION_S", 7 * 24 * 3600, { min: 60 }),
+			predictionSummaryS: read.number("MODELFLEET_PREDICTION_EVENTS_INTERVAL_S", 60, {
+				min: 0.1,
+			}),
+			streamPollMs: read.number("MODELFLEET_EVENTS_STREAM_POLL_MS", 1000, {
+				min: 10,
+				integer: true,
+			}),
+			webhookRetryBaseMs: read.number("MODELFLEET_WEBHOOK_RETRY_BASE_MS", 5000, {
+				min: 1,
+				integer: true,
+			}),
+			webhookRetryMaxMs: read.number("MODELFLEET_WEBHOOK_RETRY_MAX_MS", 3_600_000, {
+				min: 1,
+				integer: true,
+			}),
+			webhookRetryForS: read.number("MODELFLEET_WEBHOOK_RETRY_FOR_S", 24 * 3600, { min: 0 }),
+			webhookTimeoutMs: read.number("MODELFLEET_WEBHOOK_TIMEOUT_MS", 10_000, {
+				min: 1,
+				integer: true,
+			}),
+			webhookPollMs: read.number("MODELFLEET_WEBHOOK_POLL_MS", 1000, {
+				min: 10,
+				integer: true,
+			}),
+			webhookAllowPrivate: read.boolean("MODELFLEET_WEBHOOK_ALLOW_PRIVATE", false),
+		},
 		declaredCapacity: {
 			cpus: cpusText === undefined ? null : read.number("MODELFLEET_CPUS", 1, { min: 0.1 }),
 			memoryBytes: declaredMemory,

@@ -421,6 +421,81 @@ export const monitoringWindows = pgTable(
 	],
 );
 
+/** The event log of an all-in-one node (a fleet keeps its events on NATS JetStream). */
+export const domainEvents = pgTable(
+	"domain_events",
+	{
+		seq: bigserial("seq", { mode: "number" }).primaryKey(),
+		/** The CloudEvents id. */
+		id: text("id").notNull().unique(),
+		tenantId: uuid("tenant_id").notNull(),
+		type: text("type").notNull(),
+		time: timestamp("time", { withTimezone: true }).notNull(),
+		/** The whole CloudEvents envelope, as served. */
+		envelope: jsonb("envelope").notNull(),
+	},
+	table => [
+		index("domain_events_tenant_seq").on(table.tenantId, table.seq),
+		index("domain_events_time").on(table.time),
+	],
+);
+
+/** A tenant's webhook receiver: where, which event types, and the signing secret. */
+export const webhookEndpoints = pgTable(
+	"webhook_endpoints",
+	{
+		id: uuid("id").primaryKey(),
+		tenantId: uuid("tenant_id")
+			.notNull()
+			.references(() => tenants.id, { onDelete: "cascade" }),
+		url: text("url").notNull(),
+		description: text("description").notNull().default(""),
+		/** Event types (or `prefix.*` patterns, or `*`) the endpoint receives. */
+		eventTypes: jsonb("event_types").notNull(),
+		/** `whsec_<base64>`: the Standard Webhooks signing secret. */
+		secret: text("secret").notNull(),
+		enabled: boolean("enabled").notNull().default(true),
+		createdAt: createdAt(),
+	},
+	table => [index("webhook_endpoints_tenant").on(table.tenantId)],
+);
+
+/** The webhook outbox: one row per event and endpoint, with its attempts. */
+export const webhookDeliveries = pgTable(
+	"webhook_deliveries",
+	{
+		id: uuid("id").primaryKey(),
+		endpointId: uuid("endpoint_id")
+			.notNull()
+			.references(() => webhookEndpoints.id, { onDelete: "cascade" }),
+		tenantId: uuid("tenant_id").notNull(),
+		eventId: text("event_id").notNull(),
+		eventType: text("event_type").notNull(),
+		envelope: jsonb("envelope").notNull(),
+		/** pending, delivered or dead (dead-lettered after the retry period). */
+		state: text("state").notNull(),
+		attempts: integer("attempts").notNull().default(0),
+		nextAttemptAt: timestamp("next_attempt_at", { withTimezone: true }).notNull(),
+		/** After this a failed attempt dead-letters the delivery instead of retrying it. */
+		retryUntil: timestamp("retry_until", { withTimezone: true }).notNull(),
+		/** Claimed by a sender until then; a sender killed mid-attempt lets it go by itself. */
+		lockedUntil: timestamp("locked_until", { withTimezone: true }),
+		lastStatus: integer("last_status"),
+		lastError: text("last_error"),
+		lastLatencyMs: integer("last_latency_ms"),
+		/** Every attempt: time, status, latency, error. */
+		log: jsonb("log")
+			.notNull()
+			.default(sql`'[]'::jsonb`),
+		createdAt: createdAt(),
+	},
+	table => [
+		unique().on(table.endpointId, table.eventId),
+		index("webhook_deliveries_due").on(table.state, table.nextAttemptAt),
+		index("webhook_deliveries_endpoint").on(table.endpointId, table.createdAt),
+	],
+);
+
 export const schemaMigrations = pgTable("schema_migrations", {
 	id: text("id").primaryKey(),
 	appliedAt: timestamp("applied_at", { withTimezone: true }).notNull().defaultNow(),
@@ -443,6 +518,10 @@ export const dbSchema = {
 	predictionCaptures,
 	predictionFeedback,
 	monitoringWindows,
+
+	domainEvents,
+	webhookEndpoints,
+	webhookDeliveries,
 	schemaMigrations,
 	// Metering and quotas (accounts).
 	usageHourly,

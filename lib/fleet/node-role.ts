@@ -16,6 +16,7 @@ export const SERVICE = {
 	artifacts: "artifacts",
 	predictor: "predictor",
 	trainer: "trainer",
+	events: "events",
 } as const;
 export type ServiceName = (typeof SERVICE)[keyof typeof SERVICE];
 
@@ -34,6 +35,7 @@ export const ROLE_SERVICES: Readonly<Record<NodeRole, readonly ServiceName[]>> =
 		SERVICE.scheduler,
 		SERVICE.predictor,
 		SERVICE.trainer,
+		SERVICE.events,
 	],
 	gateway: [SERVICE.agent, SERVICE.api],
 	control: [
@@ -42,6 +44,7 @@ export const ROLE_SERVICES: Readonly<Record<NodeRole, readonly ServiceName[]>> =
 		SERVICE.registry,
 		SERVICE.artifacts,
 		SERVICE.scheduler,
+		SERVICE.events,
 	],
 	worker: [SERVICE.agent, SERVICE.predictor, SERVICE.trainer],
 };

@@ -5,6 +5,7 @@ export function createdLocation(basePath: string, created: unknown, requestPath:
 		version?: unknown;
 		name?: unknown;
 		ref?: unknown;
+		id?: unknown;
 	};
 	const segment = (v: unknown) => encodeURIComponent(String(v));
 	if (typeof value.ref === "string" && value.model !== undefined && value.version !== undefined) {
@@ -15,6 +16,9 @@ export function createdLocation(basePath: string, created: unknown, requestPath:
 	}
 	if (/\/deployments\/?$/.test(requestPath) && typeof value.model === "string") {
 		return `${basePath}/deployments/${segment(value.model)}`;
+	}
+	if (/\/webhooks\/?$/.test(requestPath) && typeof value.id === "string") {
+		return `${basePath}/webhooks/${segment(value.id)}`;
 	}
 	return requestPath;
 }

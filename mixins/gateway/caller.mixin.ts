@@ -9,6 +9,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Context, ServiceSchema } from "moleculer";
 import type { Identity } from "../../lib/accounts/accounts-store";
 import type { FleetTrust, TenantIdentity } from "../../lib/accounts/fleet-trust";
+import type { DomainEventMethods } from "../domain-events.mixin";
 import type { Permission } from "../../lib/accounts/roles";
 import { SERVICE } from "../../lib/fleet/node-role";
 import { CallerCheck } from "../../lib/http/caller";
@@ -165,9 +166,11 @@ export function callerMixin(options: CallerOptions): Partial<ServiceSchema> {
 					: {}),
 				// A tenant's first quota read: allowed past this rather than held up.
 				controlWaitMs: QUOTA_FIRST_READ_WAIT_MS,
+				// Through the domain-events mixin: also a durable event (docs/events.md).
 				onExceeded: (tenant, refusal) =>
-					void this.broker
-						.emit(EVENTS.resourceLimitExceeded, {
+					void (this as unknown as DomainEventMethods).emitEvent(
+						EVENTS.resourceLimitExceeded,
+						{
 							tenant,
 							keyId: null,
 							nodeID: this.broker.nodeID,
@@ -175,13 +178,8 @@ export function callerMixin(options: CallerOptions): Partial<ServiceSchema> {
 							kind: refusal.kind,
 							limit: refusal.limit,
 							current: refusal.current,
-						})
-						.catch((err: unknown) =>
-							this.logger.warn(
-								`Could not emit ${EVENTS.resourceLimitExceeded}:`,
-								err,
-							),
-						),
+						},
+					),
 				onError: quotaStoreFailed,
 			});
 			check.predictionQuota.start();

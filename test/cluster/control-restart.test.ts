@@ -16,6 +16,7 @@ import { describeWithServices, serviceUrl } from "../support/external-services";
 import { TEST_FLEET_SECRET, testTrust } from "../support/fleet-secret";
 import { accessMiddleware } from "../../lib/accounts/access";
 import { deterministicStream } from "../support/artifact-data";
+import { deleteEventStream } from "../support/fleet-processes";
 import { NodeProcess, freePort } from "../support/node-process";
 import { waitFor } from "../support/wait";
 import { writeMlpModel } from "../unit/onnx/example-models";
@@ -146,6 +147,7 @@ describeWithServices(["nats", "postgres"], "a control node killed mid-upload and
 		await Promise.all(processes.map(p => p.exited));
 		await database?.drop();
 		fs.rmSync(dataDir, { recursive: true, force: true });
+		await deleteEventStream(namespace);
 	});
 
 	it("keeps committed work and leaves neither a version nor a blob of the interrupted upload", async () => {

@@ -90,7 +90,7 @@ describeWithServices(["nats", "postgres"], "a fleet over NATS", () => {
 		});
 		expect(byId.get("control-1")).toMatchObject({
 			role: "control",
-			services: ["accounts", "agent", "artifacts", "registry", "scheduler"],
+			services: ["accounts", "agent", "artifacts", "events", "registry", "scheduler"],
 		});
 
 		const cpuWorker = byId.get("worker-cpu")!;

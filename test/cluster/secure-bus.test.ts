@@ -42,6 +42,8 @@ describeWithPrograms(["nats-server", "openssl"], "an authenticated, TLS-only NAT
 					`tls { cert_file: "${certs.serverCert}", key_file: "${certs.serverKey}",`,
 					`  ca_file: "${certs.ca}", verify: true, timeout: 2 }`,
 					`authorization { users: [ { user: "fleet", password: "${PASSWORD}" } ] }`,
+					// Durable domain events need JetStream (docs/events.md).
+					`jetstream { store_dir: "${path.join(dir, "jetstream")}" }`,
 				].join("\n"),
 			);
 			url = credentials => `tls://${credentials}127.0.0.1:${nats.port}`;
@@ -51,6 +53,7 @@ describeWithPrograms(["nats-server", "openssl"], "an authenticated, TLS-only NAT
 				MODELFLEET_NATS_TLS_CA: certs.ca,
 				MODELFLEET_NATS_TLS_CERT: certs.clientCert,
 				MODELFLEET_NATS_TLS_KEY: certs.clientKey,
+				MODELFLEET_PREDICTION_EVENTS_INTERVAL_S: "0.5",
 			});
 			database = await createPostgresDatabase();
 			const port = await freePort();
@@ -113,6 +116,25 @@ describeWithPrograms(["nats-server", "openssl"], "an authenticated, TLS-only NAT
 			if (predicted.status !== 200)
 				throw new Error(`${JSON.stringify(predicted.body)}\n${cluster.logs()}`);
 			expect(predicted.headers.get("x-modelfleet-node")).toBe("worker");
+
+			// The durable events crossed the same authenticated TLS bus, from control and worker.
+			const types = await waitFor(
+				"the events on JetStream",
+				async () => {
+					const page = (await owner("/events")).body as {
+						items?: Array<{ event: { type: string } }>;
+					};
+					const seen = (page.items ?? []).map(i => i.event.type);
+					return seen.includes("io.modelfleet.prediction.summary") ? seen : undefined;
+				},
+				30_000,
+				250,
+			).catch(cluster.failWithLogs);
+			expect(types.slice(0, 2)).toEqual([
+				"io.modelfleet.model.created",
+				"io.modelfleet.version.created",
+			]);
+			expect(cluster.logs()).not.toContain("JetStream is not available");
 
 			const banner = cluster.get("gateway").log;
 			expect(banner).toContain(`transporter  ${url("fleet:***@")} (TLS, user and password)`);

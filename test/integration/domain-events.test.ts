@@ -108,6 +108,7 @@ describe("domain events on an all-in-one node", () => {
 			MODELFLEET_TRAINER_SLOTS: "1",
 			MODELFLEET_MONITORING_INTERVAL_MS: "100",
 			MODELFLEET_CAPTURE_FLUSH_MS: "50",
+			MODELFLEET_PREDICTION_EVENTS_INTERVAL_S: "0.5",
 		});
 		broker = testNode.node.broker;
 		const events: Record<string, (ctx: Context) => void> = {};
@@ -337,6 +338,50 @@ describe("domain events on an all-in-one node", () => {
 			reason: expect.stringMatching(/ongoing 0/),
 		});
 		expect((await request("/deployments/idle", { method: "DELETE" })).status).toBe(200);
+	});
+
+	it("prediction.summary: a model version's predictions counted per interval, never one event per request", async () => {
+		await createModel("summarised");
+		await uploadVersion("summarised", "1.0.0", "Validated");
+		for (let i = 0; i < 3; i++) expect((await predict("summarised")).status).toBe(200);
+		const bad = await request("/models/summarised/predict", {
+			method: "POST",
+			body: { inputs: [{ name: "x", datatype: "FP32", shape: [1, 3], data: [1, 2, 3] }] },
+		});
+		expect(bad.status).toBe(400);
+		const summaries = () => all(EVENTS.predictionSummary).filter(e => e.model === "summarised");
+		await waitFor(
+			"four requests summarised",
+			() => (summaries().reduce((n, e) => n + e.requests, 0) >= 4 ? true : undefined),
+			15_000,
+			50,
+		);
+		const answered = summaries().filter(e => e.version === "1.0.0");
+		expect(answered.reduce((n, e) => n + e.completed, 0)).toBe(3);
+		const failed = summaries().reduce((n, e) => n + e.failed, 0);
+		expect(failed).toBe(1);
+		const failures = summaries().flatMap(e => Object.entries(e.failures));
+		expect(failures).toEqual([[(bad.body as { type: string }).type, 1]]);
+		for (const e of summaries()) {
+			expect(e).toMatchObject({ nodeID: broker.nodeID, tenant });
+			expect(e.requests).toBe(e.completed + e.failed);
+			expect(Date.parse(e.to)).toBeGreaterThanOrEqual(Date.parse(e.from));
+		}
+		// Fewer summaries than requests: counted, not one per request.
+		expect(summaries().length).toBeLessThan(4);
+		// And each is a durable event of the tenant's event log (written as it is emitted).
+		const inLog = async () => {
+			const page = (await request("/events?type=prediction.summary&limit=500")).body as {
+				items: Array<{ event: { data: { model: string } } }>;
+			};
+			return page.items.filter(i => i.event.data.model === "summarised").length;
+		};
+		await waitFor(
+			"the summaries in the event log",
+			async () => ((await inLog()) === summaries().length ? true : undefined),
+			5000,
+			50,
+		);
 	});
 
 	it("prediction.failed: a model whose stored file is damaged fails on the server, and says so", async () => {

@@ -40,6 +40,7 @@ const ROW_OF: Readonly<Record<string, string>> = {
 	"api.uploadArtifact": "registry.versions.import",
 	"api.uploadDataset": "registry.datasets.create",
 	"api.trainingEvents": "scheduler.jobs.get",
+	"api.eventStream": "events.list",
 	"api.repositoryIndex": "registry.models.list",
 	"api.repositoryLoad": "scheduler.deployments.create",
 	"api.repositoryUnload": "scheduler.deployments.delete",
@@ -126,6 +127,7 @@ describe("auth matrix: every route × {no key, bad key, each role, another tenan
 		alias: "champion",
 		ref: "d@1",
 		path: "model.onnx",
+		delivery: randomUUID(),
 	};
 	/** Objects that do not exist, for allowed calls that would otherwise change something. */
 	const missing: Record<string, string> = {
@@ -136,6 +138,7 @@ describe("auth matrix: every route × {no key, bad key, each role, another tenan
 		ref: "nope@1",
 		path: "nope.onnx",
 		id: randomUUID(),
+		delivery: randomUUID(),
 	};
 	let permissions: Map<string, Permission | undefined>;
 	const roleTable = readmeRoleTable();
@@ -160,6 +163,11 @@ describe("auth matrix: every route × {no key, bad key, each role, another tenan
 			},
 			body: body?.data,
 		});
+		// An event stream that opened never ends by itself: its status is the answer.
+		if (/^text\/event-stream/.test(response.headers.get("content-type") ?? "")) {
+			await response.body?.cancel();
+			return { status: response.status, body: null };
+		}
 		const text = await response.text();
 		let parsed: Record<string, unknown> | null = null;
 		try {
@@ -330,6 +338,15 @@ describe("auth matrix: every route × {no key, bad key, each role, another tenan
 		}
 		const spare = await owner("POST", "/api/v1/keys", json({ name: "spare", role: "viewer" }));
 		real.keyId = spare.body!.id as string;
+		// A webhook of the tenant (a public literal address: nothing to resolve; an event type the
+		// matrix never causes, so nothing is sent): another tenant must get 404 for it.
+		const hook = await owner(
+			"POST",
+			"/api/v1/webhooks",
+			json({ url: "https://93.184.215.14/hook", eventTypes: ["prediction.summary"] }),
+		);
+		expect(hook.status).toBe(201);
+		real.webhookId = hook.body!.id as string;
 		const other = await owner("POST", "/api/v1/tenants", json({ name: "other" }));
 		expect(other.status).toBe(201);
 		identities.push({
@@ -396,7 +413,14 @@ describe("auth matrix: every route × {no key, bad key, each role, another tenan
 				const values =
 					want === "allowed" && identity.kind === "role" && route.method !== "get"
 						? missing
-						: { ...real, id: route.template.includes("/keys/") ? real.keyId : real.id };
+						: {
+								...real,
+								id: route.template.includes("/keys/")
+									? real.keyId
+									: route.template.includes("/webhooks/")
+										? real.webhookId
+										: real.id,
+							};
 				const create =
 					want === "allowed" && identity.kind === "role"
 						? undefined

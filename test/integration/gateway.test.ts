@@ -112,6 +112,7 @@ describe("all-in-one node over HTTP", () => {
 				"agent",
 				"api",
 				"artifacts",
+				"events",
 				"predictor",
 				"registry",
 				"scheduler",

@@ -5,6 +5,8 @@
  */
 import { randomUUID } from "node:crypto";
 import * as fs from "node:fs";
+import { connect } from "nats";
+import { eventStreamNames } from "../../lib/domain-events/jetstream-event-log";
 import { serviceUrl } from "./external-services";
 import { TEST_FLEET_SECRET } from "./fleet-secret";
 import { NodeProcess, freePort } from "./node-process";
@@ -118,10 +120,29 @@ export class FleetProcesses {
 		throw new Error(`${(err as Error).message}\n${this.logs()}`);
 	};
 
-	/** Kills every process with SIGKILL, waits for them to exit and removes their data. */
+	/**
+	 * Kills every process with SIGKILL, waits for them to exit and removes their data, and the
+	 * fleet's event stream from the shared NATS server.
+	 */
 	async killAll(): Promise<void> {
 		for (const node of this.started) node.kill("SIGKILL");
 		await Promise.all(this.started.map(p => p.exited));
 		fs.rmSync(`/tmp/${this.namespace}`, { recursive: true, force: true });
+		await deleteEventStream(this.namespace);
+	}
+}
+
+/** Removes a fleet namespace's event stream from the shared NATS server, if it has one. */
+export async function deleteEventStream(namespace: string): Promise<void> {
+	const url = new URL(serviceUrl("nats"));
+	const nc = await connect({ servers: url.host, timeout: 2000 }).catch(() => null);
+	if (!nc) return;
+	try {
+		const jsm = await nc.jetstreamManager();
+		await jsm.streams.delete(eventStreamNames(namespace).stream).catch(() => undefined);
+	} catch {
+		// No JetStream there: no stream either.
+	} finally {
+		await nc.close();
 	}
 }

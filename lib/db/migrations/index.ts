@@ -7,6 +7,7 @@ import * as artifactOwners from "./0006-artifact-owners";
 import * as usageAndQuotas from "./0007-usage-and-quotas";
 import * as controlLease from "./0008-control-lease";
 import * as monitoring from "./0009-monitoring";
+import * as events from "./0010-events";
 
 /** Every migration, in the order it is applied. Add new ones at the end; never edit an applied one. */
 export const MIGRATIONS: readonly { id: string; up: string }[] = [
@@ -19,4 +20,5 @@ export const MIGRATIONS: readonly { id: string; up: string }[] = [
 	{ id: "0007-usage-and-quotas", up: usageAndQuotas.up },
 	{ id: "0008-control-lease", up: controlLease.up },
 	{ id: "0009-monitoring", up: monitoring.up },
+	{ id: "0010-events", up: events.up },
 ];

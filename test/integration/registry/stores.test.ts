@@ -50,6 +50,7 @@ describeOnEachEngine("registry stores", database => {
 				"0007-usage-and-quotas",
 				"0008-control-lease",
 				"0009-monitoring",
+				"0010-events",
 			]);
 		});
 	});

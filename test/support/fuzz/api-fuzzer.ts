@@ -1,8 +1,9 @@
 /**
  * A seeded generator of hostile requests for every route family of a gateway: the REST API
- * (registry, datasets, training jobs, deployments, keys, tenants, quotas, usage, audit, nodes), uploads,
- * batch predictions, the training event stream, the Open Inference Protocol (metadata, infer
- * as JSON and binary, the model repository), health and the OpenAPI document. Each request
+ * (registry, datasets, training jobs, deployments, keys, tenants, quotas, usage, audit, nodes,
+ * domain events and webhooks), uploads, batch predictions, the training and domain event
+ * streams, the Open Inference Protocol (metadata, infer as JSON and binary, the model
+ * repository), health and the OpenAPI document. Each request
  * starts from a well-formed one and is then spoiled the way an attacker would: JSON mutations
  * (nulls, wrong types, huge numbers, unknown and prototype keys), nesting thousands deep,
  * NUL bytes, lone surrogates and invalid UTF-8 in any field, path or query, bad cursors and
@@ -355,6 +356,58 @@ const REST_ROUTES: readonly RestRoute[] = [
 		path: "/models/:model/versions/:version/files/:file",
 	},
 	{ family: "nodes", method: "DELETE", path: "/nodes/:node" },
+	{ family: "events", method: "GET", path: "/events?after=:after&type=:eventType&limit=:limit" },
+	{
+		family: "events",
+		method: "GET",
+		path: "/events/stream?after=:after&type=:eventType",
+		stream: true,
+	},
+	{ family: "webhooks", method: "GET", path: "/webhooks" },
+	{
+		family: "webhooks",
+		method: "POST",
+		path: "/webhooks",
+		// Only targets the gateway refuses: loopback, private, mapped, odd schemes, credentials.
+		body: (_w, f) => ({
+			url: f.pick<unknown>([
+				"http://127.0.0.1:1/hook",
+				"http://[::ffff:127.0.0.1]/",
+				"http://[::1]/",
+				"http://10.0.0.1/",
+				"http://169.254.169.254/latest/meta-data",
+				"http://0x7f000001/",
+				"http://localhost/",
+				"javascript:alert(1)",
+				"file:///etc/passwd",
+				"https://user:pw@10.1.1.1/",
+				"",
+				42,
+				"x".repeat(5000),
+			]),
+			eventTypes: f.pick<unknown>([["*"], ["model.*"], ["nope"], [], "x", [1], null]),
+			description: f.pick<unknown>(["d", 7, "\u0000"]),
+		}),
+	},
+	{ family: "webhooks", method: "GET", path: "/webhooks/:hook" },
+	{
+		family: "webhooks",
+		method: "PATCH",
+		path: "/webhooks/:hook",
+		body: (_w, f) => ({
+			url: f.pick<unknown>(["http://127.0.0.1/", "ftp://x/", undefined]),
+			eventTypes: f.pick<unknown>([["*"], [], undefined]),
+			enabled: f.pick<unknown>([true, "yes", undefined]),
+			rotateSecret: f.pick<unknown>([true, 1, undefined]),
+		}),
+	},
+	{ family: "webhooks", method: "DELETE", path: "/webhooks/:hook" },
+	{
+		family: "webhooks",
+		method: "GET",
+		path: "/webhooks/:hook/deliveries?state=:deliveryState&cursor=:after",
+	},
+	{ family: "webhooks", method: "POST", path: "/webhooks/:hook/deliveries/:hook/redeliver" },
 	{
 		family: "predict",
 		method: "POST",
@@ -599,6 +652,30 @@ export class ApiFuzzer {
 					return this.segment(
 						this.pick(["00000000-0000-4000-8000-000000000000", "not-a-uuid", "*"]),
 					);
+				case "hook":
+					return this.segment(
+						this.pick(["00000000-0000-4000-8000-000000000000", "nope", "%00", "1e400"]),
+					);
+				case "after":
+					return this.segment(this.pick(["now", "0", "1", ...CURSORS]));
+				case "limit":
+					return this.segment(this.pick(LIMITS));
+				case "eventType":
+					return this.segment(
+						this.pick([
+							"*",
+							"model.created",
+							"training.*",
+							"io.modelfleet.*",
+							">",
+							"a b",
+							"",
+							"mod*el",
+							"a.*.b",
+						]),
+					);
+				case "deliveryState":
+					return this.segment(this.pick(["pending", "dead", "delivered", "x"]));
 				default:
 					return this.segment(name);
 			}

@@ -168,6 +168,14 @@ const LAYERS: readonly Layer[] = [
 		},
 	},
 	{
+		about:
+			"Durable domain events: the CloudEvents envelope of each event, the event log (database " +
+			"or NATS JetStream), webhook endpoints, the delivery outbox and its signed sender.",
+		modules: {
+			"domain-events": ["errors", "db", "events"],
+		},
+	},
+	{
 		about: "Edges: the HTTP gateway's pieces and the operator REPL. Nothing in lib imports them.",
 		modules: {
 			http: [
@@ -178,6 +186,7 @@ const LAYERS: readonly Layer[] = [
 				"batching",
 				"cache",
 				"datasets",
+				"domain-events",
 				"fleet",
 				"inference",
 				"model-spec",

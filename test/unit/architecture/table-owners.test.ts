@@ -18,6 +18,7 @@ const ACCOUNTS: Owner = { lib: "accounts", service: "accounts" };
 const REGISTRY: Owner = { lib: "registry", service: "registry" };
 const SCHEDULER: Owner = { lib: "scheduler", service: "scheduler" };
 const MONITORING: Owner = { lib: "monitoring", service: "scheduler" };
+const EVENTS: Owner = { lib: "domain-events", service: "events" };
 
 const OWNERS: Record<string, Owner> = {
 	tenants: ACCOUNTS,
@@ -58,6 +59,11 @@ const OWNERS: Record<string, Owner> = {
 	usage_storage_daily: { lib: "metering", service: "accounts" },
 	/** Quotas are set on tenants; other services ask accounts for them. */
 	tenant_quotas: { lib: "quotas", service: "accounts" },
+	/** An all-in-one node's event log (a fleet's is on NATS JetStream). */
+	domain_events: EVENTS,
+	webhook_endpoints: EVENTS,
+	/** The webhook outbox: its deliveries survive a restart. */
+	webhook_deliveries: EVENTS,
 	/** Written by the migrator at start, before any service. */
 	schema_migrations: { lib: "db", service: "(migrations)" },
 };
