@@ -597,6 +597,32 @@ describe("domain events on an all-in-one node", () => {
 			limit: 0,
 			current,
 		});
+		// A rate quota refuses on the gateway: that refusal is a durable event too, like this one.
+		expect(
+			(await request(quotas, { method: "PUT", body: { predictionsPerMinute: 0 } })).status,
+		).toBe(200);
+		// The gateway trusts the quotas it read for a while: it refuses once it reads them again.
+		await waitFor(
+			"a prediction refused for the rate quota",
+			async () => ((await predict("summarised")).status === 429 ? true : undefined),
+			20_000,
+			200,
+		);
+		const logged = await waitFor(
+			"both refusals in the event log",
+			async () => {
+				const page = (
+					await request("/events?type=tenant.resource_limit_exceeded&limit=500")
+				).body as { items: Array<{ event: { data: { quota: string } } }> };
+				const quotasSeen = page.items.map(i => i.event.data.quota);
+				return quotasSeen.includes("models") && quotasSeen.includes("predictionsPerMinute")
+					? quotasSeen
+					: undefined;
+			},
+			10_000,
+			50,
+		);
+		expect(logged).toEqual(expect.arrayContaining(["models", "predictionsPerMinute"]));
 		expect((await request(quotas, { method: "PUT", body: {} })).status).toBe(200);
 	});
 	it("model.drift_detected, model.performance_degraded, model.health_check: a monitored deployment's shifted traffic and wrong answers", async () => {
