@@ -624,6 +624,13 @@ describe("domain events on an all-in-one node", () => {
 		);
 		expect(logged).toEqual(expect.arrayContaining(["models", "predictionsPerMinute"]));
 		expect((await request(quotas, { method: "PUT", body: {} })).status).toBe(200);
+		// The tests after this one predict: wait until the gateway has read the lifted quota.
+		await waitFor(
+			"predictions accepted again",
+			async () => ((await predict("summarised")).status === 200 ? true : undefined),
+			20_000,
+			200,
+		);
 	});
 	it("model.drift_detected, model.performance_degraded, model.health_check: a monitored deployment's shifted traffic and wrong answers", async () => {
 		const irisCsv = fs.readFileSync(IRIS, "utf8");
