@@ -438,6 +438,7 @@ export async function runOipLoad(): Promise<string> {
 				PORT: String(port),
 				HOST: "127.0.0.1",
 				METRICS_PORT: "off",
+				MODELFLEET_GRPC_PORT: "off",
 				LOG_LEVEL: "error",
 				MODELFLEET_DATA_DIR: path.join(dir, "all-in-one"),
 				MODELFLEET_BOOTSTRAP_KEY: KEY,
@@ -462,6 +463,7 @@ export async function runOipLoad(): Promise<string> {
 				TRANSPORTER: nats,
 				MODELFLEET_NAMESPACE: namespace,
 				METRICS_PORT: "off",
+				MODELFLEET_GRPC_PORT: "off",
 				LOG_LEVEL: "error",
 				// Every node of a fleet signs and verifies caller identities with it.
 				MODELFLEET_FLEET_SECRET: randomBytes(32).toString("hex"),

@@ -77,6 +77,7 @@ async function startNode(
 				PORT: String(port),
 				HOST: "127.0.0.1",
 				METRICS_PORT: "off",
+				MODELFLEET_GRPC_PORT: "off",
 				LOG_LEVEL: "error",
 				MODELFLEET_DATA_DIR: dir,
 				MODELFLEET_BOOTSTRAP_KEY: KEY,

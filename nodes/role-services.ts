@@ -105,6 +105,7 @@ const FACTORIES: Record<ServiceName, (node: NodeContext) => ServiceSchema> = {
 				...new Set([...GATEWAY_DEPENDENCIES, ...ROLE_SERVICES[node.config.role]]),
 			],
 			maxBodyBytes: node.config.maxBodyBytes,
+			grpcPort: node.config.grpcPort,
 			maxJsonDepth: node.config.maxJsonDepth,
 			// Coalescing saves transporter messages; a node with its own predictor sends none.
 			coalesce: ROLE_SERVICES[node.config.role].includes(SERVICE.predictor)

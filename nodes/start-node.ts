@@ -36,6 +36,8 @@ export interface StartedNode {
 	httpUrl: string | null;
 	/** The port of GET /health/live and /health/ready (MODELFLEET_HEALTH_PORT), when set. */
 	healthPort: number | null;
+	/** The port of the KServe v2 gRPC protocol (MODELFLEET_GRPC_PORT), when this node serves it. */
+	grpcPort: number | null;
 	/** Stops the broker (in-flight calls finish first), then closes the database. */
 	stop(): Promise<void>;
 }
@@ -161,8 +163,12 @@ export async function startNode(
 
 	const httpUrl = servesHttp(role) ? listeningUrl(broker, config) : null;
 	const healthPort = health?.port ?? null;
-	printBanner(print, { role, broker, config, capacity, httpUrl, database, healthPort });
-	return { broker, database, config, capacity, httpUrl, healthPort, stop };
+	const grpcPort =
+		(
+			broker.getLocalService(SERVICE.api) as { grpcPort?: () => number | null } | undefined
+		)?.grpcPort?.() ?? null;
+	printBanner(print, { role, broker, config, capacity, httpUrl, database, healthPort, grpcPort });
+	return { broker, database, config, capacity, httpUrl, healthPort, grpcPort, stop };
 }
 
 function listeningUrl(broker: ServiceBroker, config: Readonly<NodeConfig>): string | null {
@@ -211,9 +217,10 @@ function printBanner(
 		httpUrl: string | null;
 		database: Database | null;
 		healthPort: number | null;
+		grpcPort: number | null;
 	},
 ): void {
-	const { role, broker, config, capacity, httpUrl, database, healthPort } = node;
+	const { role, broker, config, capacity, httpUrl, database, healthPort, grpcPort } = node;
 	const services = broker.services
 		.map(service => service.name)
 		.filter(name => !name.startsWith("$"));
@@ -242,6 +249,11 @@ function printBanner(
 		...(healthPort !== null
 			? [
 					`  health       http://${reachableHost(config.host, "localhost")}:${healthPort}  (GET /health/live, /health/ready)`,
+				]
+			: []),
+		...(grpcPort !== null
+			? [
+					`  grpc         ${reachableHost(config.host, "localhost")}:${grpcPort}  (KServe v2 / Triton gRPC${config.httpsTls ? ", TLS" : ""})`,
 				]
 			: []),
 		...(database ? [`  database     ${database.engine} ${database.location}`] : []),

@@ -28,6 +28,7 @@ import { downloadHeaders, downloadsMixin } from "../mixins/gateway/downloads.mix
 import { batchPredictMixin, type BatchPredictOptions } from "../mixins/gateway/batch-predict.mixin";
 import { callerMixin, countAnonymous, type CallerOptions } from "../mixins/gateway/caller.mixin";
 import { edgeMixin, JSON_BODY_BYTES, type EdgeOptions } from "../mixins/gateway/edge.mixin";
+import { grpcMixin, type GrpcOptions } from "../mixins/gateway/grpc.mixin";
 import { healthMixin } from "../mixins/gateway/health.mixin";
 import type { HttpMeta } from "../mixins/gateway/http-context";
 import {
@@ -55,7 +56,8 @@ export interface ApiServiceOptions
 		BatchPredictOptions,
 		UploadsOptions,
 		TrainingEventsOptions,
-		EventsStreamOptions {
+		EventsStreamOptions,
+		Omit<GrpcOptions, "host" | "https"> {
 	host: string;
 	port: number;
 	/** A PEM certificate and key: the gateway serves HTTPS (the direct /v2 infer route too). Default: HTTP. */
@@ -191,6 +193,7 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 			trainingEventsMixin(options),
 			eventsStreamMixin(options),
 			healthMixin(options),
+			grpcMixin(options),
 		],
 
 		settings: {

@@ -134,6 +134,11 @@ export interface NodeConfig {
 	 */
 	healthPort: number | null;
 	/**
+	 * MODELFLEET_GRPC_PORT — default 8001 (Triton's) on gateway and all-in-one nodes: the KServe
+	 * v2 / Triton gRPC protocol (docs/grpc.md); "off" serves none, 0 picks a free port.
+	 */
+	grpcPort: number | null;
+	/**
 	 * MODELFLEET_NODE_FORGET_S — default 3600: a node unavailable this long leaves every node's
 	 * list (`/api/v1/nodes`, `fleet nodes`); 0 keeps lost nodes until `fleet forget`.
 	 */
@@ -381,6 +386,13 @@ export function loadNodeConfig(
 			? null
 			: read.number("MODELFLEET_HEALTH_PORT", 0, { min: 0, max: 65535, integer: true });
 
+	const grpcText = read.raw("MODELFLEET_GRPC_PORT");
+	const grpcPort =
+		!servesHttp(role) ||
+		(grpcText !== undefined && ["off", "false", ""].includes(grpcText.toLowerCase()))
+			? null
+			: read.number("MODELFLEET_GRPC_PORT", 8001, { min: 0, max: 65535, integer: true });
+
 	const gpus = parseDeclaredGpus(read.raw("MODELFLEET_GPUS"));
 	if (gpus.kind === "error")
 		read.fail("MODELFLEET_GPUS", `${gpus.problem} (${DECLARED_GPUS_FORM})`);
@@ -543,6 +555,7 @@ export function loadNodeConfig(
 		}),
 		metricsPort,
 		healthPort,
+		grpcPort,
 		nodeForgetS: read.number("MODELFLEET_NODE_FORGET_S", 3600, { min: 0 }),
 		artifacts,
 		maxArtifactBytes: maxArtifactBytes ?? 0,

@@ -63,6 +63,7 @@ describe("encryption at rest on an all-in-one node", () => {
 		HOST: "127.0.0.1",
 		PORT: String(await freePort()),
 		METRICS_PORT: "off",
+		MODELFLEET_GRPC_PORT: "off",
 		LOG_LEVEL: "warn",
 		MODELFLEET_DATA_DIR: dataDir,
 		MODELFLEET_PLAINTEXT_DIR: plaintextDir,

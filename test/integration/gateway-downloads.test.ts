@@ -51,6 +51,7 @@ describe("downloading a version's files", () => {
 				HOST: "127.0.0.1",
 				PORT: String(await freePort()),
 				METRICS_PORT: "off",
+				MODELFLEET_GRPC_PORT: "off",
 				LOG_LEVEL: "warn",
 				MODELFLEET_DATA_DIR: dataDir,
 				MODELFLEET_BOOTSTRAP_KEY: OWNER_KEY,

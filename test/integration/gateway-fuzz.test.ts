@@ -418,6 +418,7 @@ describe("gateway fuzz", () => {
 				HOST: "127.0.0.1",
 				PORT: String(port),
 				METRICS_PORT: "off",
+				MODELFLEET_GRPC_PORT: "off",
 				LOG_LEVEL: "fatal",
 				MODELFLEET_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), "mf-fuzz-")),
 				MODELFLEET_BOOTSTRAP_KEY: KEY,

@@ -28,6 +28,7 @@ describe("GET /api/openapi.json", () => {
 				HOST: "127.0.0.1",
 				PORT: String(await freePort()),
 				METRICS_PORT: "off",
+				MODELFLEET_GRPC_PORT: "off",
 				LOG_LEVEL: "error",
 				MODELFLEET_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), "mf-openapi-")),
 				MODELFLEET_POOL_THREADS: "1",

@@ -1155,6 +1155,7 @@ describe("Open Inference Protocol on a gateway with no predictor in reach", () =
 				HOST: "127.0.0.1",
 				PORT: String(await freePort()),
 				METRICS_PORT: "off",
+				MODELFLEET_GRPC_PORT: "off",
 				LOG_LEVEL: "fatal",
 				MODELFLEET_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), "mf-oipc-gw-")),
 				MODELFLEET_REQUEST_TIMEOUT_MS: "2000",

@@ -44,7 +44,13 @@ export class NodeProcess {
 			],
 			{
 				cwd: REPO_ROOT,
-				env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env },
+				env: {
+					PATH: process.env.PATH ?? "",
+					HOME: process.env.HOME ?? "/tmp",
+					// Parallel tests would all bind 8001: gRPC only where a test asks for it.
+					MODELFLEET_GRPC_PORT: "off",
+					...env,
+				},
 				stdio: ["ignore", "pipe", "pipe"],
 			},
 		);

@@ -84,6 +84,8 @@ export async function startTestNode(
 				HOST: "127.0.0.1",
 				PORT: String(await freePort()),
 				METRICS_PORT: "off",
+				// Parallel tests would all bind 8001: gRPC only where a test asks for it.
+				MODELFLEET_GRPC_PORT: "off",
 				LOG_LEVEL: "warn",
 				MODELFLEET_DATA_DIR: dataDir,
 				MODELFLEET_BOOTSTRAP_KEY: key,

@@ -1,0 +1,379 @@
+/**
+ * The KServe v2 / Triton gRPC protocol on the gateway (proto/grpc_service.proto), on a port of
+ * its own (MODELFLEET_GRPC_PORT): the same caller check as HTTP (the key in the `authorization:
+ * Bearer …` or `x-api-key` metadata, rate limits, roles, quotas; lib/http/caller.ts), the same
+ * actions behind the metadata, readiness, statistics and repository RPCs (api.v2Model …
+ * api.repositoryLoad, called with the caller's signed identity as moleculer-web calls them),
+ * and inference through `predictor.infer` with the request the binary tensor extension's
+ * parser makes (lib/grpc/infer-messages.ts). Messages larger than the /v2 body limit are
+ * refused RESOURCE_EXHAUSTED by grpc-js; errors answer the gRPC code of their HTTP status
+ * (lib/grpc/grpc-status.ts). `ModelStreamInfer` answers each request of a stream in order,
+ * a failed one with its `error_message`, a few at a time (the stream pauses beyond that).
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { Readable } from "node:stream";
+import {
+	Server,
+	ServerCredentials,
+	type sendUnaryData,
+	type ServerDuplexStream,
+	type ServerUnaryCall,
+	type UntypedServiceImplementation,
+} from "@grpc/grpc-js";
+import type { CallingOptions, ServiceBroker, ServiceSchema } from "moleculer";
+import type { Identity } from "../../lib/accounts/accounts-store";
+import { can, rolesWith, type Permission } from "../../lib/accounts/roles";
+import { ForbiddenError } from "../../lib/errors";
+import { SERVICE } from "../../lib/fleet/node-role";
+import { toGrpcError } from "../../lib/grpc/grpc-status";
+import {
+	inferRequestOf,
+	inferResponseOf,
+	parametersOf,
+	type GrpcInferRequest,
+	type GrpcInferResponse,
+	type GrpcParameter,
+} from "../../lib/grpc/infer-messages";
+import { inferenceService } from "../../lib/grpc/proto";
+import { inferResponseParts } from "../../lib/http/infer-request";
+import { oipVersionRef } from "../../lib/http/oip-http";
+import type { InferResult } from "../../lib/predictor/served-model";
+import type { RoutingMeta } from "../../lib/routing/traffic-middleware";
+import type { CallerMethods } from "./caller.mixin";
+import { ROUTING_KEY_HEADER, gatewayMixin } from "./http-context";
+import { DEFAULT_MAX_BODY_BYTES } from "./oip.mixin";
+
+export interface GrpcOptions {
+	/** The gRPC port (0: any free one); null: no gRPC server. */
+	grpcPort?: number | null;
+	/** Where it listens (the HTTP host). */
+	host: string;
+	/** The HTTP certificate and key: gRPC is served over TLS too. */
+	https?: { cert: Buffer; key: Buffer } | null;
+	/** The /v2 body limit: the largest gRPC message taken. */
+	maxBodyBytes?: number;
+}
+
+export interface GrpcMethods {
+	/** The port the gRPC server listens on, once started; null when it does not. */
+	grpcPort(): number | null;
+}
+
+/** Requests of one ModelStreamInfer stream being served at once; more wait (the stream pauses). */
+const STREAM_WINDOW = 32;
+
+type AnyCall = ServerUnaryCall<unknown, unknown> | ServerDuplexStream<unknown, unknown>;
+
+/** The HTTP request and response the caller check reads and writes, from a call's metadata. */
+function callerExchange(call: AnyCall): { req: IncomingMessage; res: ServerResponse } {
+	const first = (name: string): string | undefined => {
+		const value = call.metadata.get(name)[0];
+		return typeof value === "string" ? value : undefined;
+	};
+	const peer = call.getPeer();
+	const address = peer.replace(/^(ipv[46]:)?\[?([^\]]*?)\]?:\d+$/, "$2");
+	const req = {
+		headers: {
+			authorization: first("authorization"),
+			"x-api-key": first("x-api-key"),
+		},
+		socket: { remoteAddress: address },
+	} as unknown as IncomingMessage;
+	// Rate-limit headers have nowhere to go in gRPC; the limits still count and refuse.
+	const res = { setHeader: () => res } as unknown as ServerResponse;
+	return { req, res };
+}
+
+/** How long the call may take: the client's deadline, when it set one. */
+function deadlineMs(call: AnyCall): number | undefined {
+	const deadline = call.getDeadline();
+	const at = deadline instanceof Date ? deadline.getTime() : deadline;
+	if (!Number.isFinite(at)) return undefined;
+	return Math.max(1, at - Date.now());
+}
+
+export function grpcMixin(options: GrpcOptions): Partial<ServiceSchema> {
+	// Long because it is a mixin schema (a declaration, not a procedure): the server's lifecycle
+	// and one short handler per RPC.
+	let server: Server | null = null;
+	let boundPort: number | null = null;
+
+	return gatewayMixin<GrpcMethods & CallerMethods>({
+		async started() {
+			if (options.grpcPort === undefined || options.grpcPort === null) return;
+			const maxBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+			server = new Server({
+				"grpc.max_receive_message_length": maxBytes,
+				"grpc.max_send_message_length": -1,
+			});
+			const svc = this as unknown as GrpcMethods &
+				CallerMethods & {
+					broker: ServiceBroker;
+					logger: { error(...args: unknown[]): void };
+				};
+
+			/** The caller check for an RPC: the identity, and the options of its calls. */
+			const caller = async (
+				call: AnyCall,
+				permission: Permission,
+				action: string,
+			): Promise<{ identity: Identity; opts: CallingOptions }> => {
+				const { req, res } = callerExchange(call);
+				const identity = await svc.checkCaller(req, res, permission, action);
+				const routingKey = call.metadata.get(ROUTING_KEY_HEADER)[0];
+				const meta: RoutingMeta = {
+					tenant: identity.tenant,
+					role: identity.role,
+					keyId: identity.keyId,
+					identity: svc.signIdentity(identity),
+					...(typeof routingKey === "string" && routingKey.length > 0
+						? { routingKey: routingKey.slice(0, 256) }
+						: {}),
+				};
+				const timeout = deadlineMs(call);
+				return { identity, opts: { meta, ...(timeout !== undefined ? { timeout } : {}) } };
+			};
+			const anonymous = async (call: AnyCall): Promise<void> => {
+				const { req, res } = callerExchange(call);
+				await svc.countAnonymousCaller(req, res);
+			};
+			/** An action of this gateway, called as its HTTP route calls it (JSON body as a stream). */
+			const action = <T>(
+				name: string,
+				params: object,
+				opts: CallingOptions,
+				body?: unknown,
+			): Promise<T> =>
+				svc.broker.call<T, object>(`${SERVICE.api}.${name}`, params, {
+					...opts,
+					...(body !== undefined
+						? { stream: Readable.from([Buffer.from(JSON.stringify(body))]) }
+						: {}),
+				});
+			const failed = (err: unknown) => {
+				const answer = toGrpcError(err);
+				if (answer.code === 13) svc.logger.error("gRPC request failed:", err);
+				return answer;
+			};
+			const unary =
+				<Q, A>(handle: (request: Q, call: ServerUnaryCall<Q, A>) => Promise<A>) =>
+				(call: ServerUnaryCall<Q, A>, callback: sendUnaryData<A>): void => {
+					handle(call.request, call).then(
+						answer => callback(null, answer),
+						(err: unknown) => callback(failed(err)),
+					);
+				};
+
+			const infer = async (
+				message: GrpcInferRequest,
+				call: AnyCall,
+			): Promise<GrpcInferResponse> => {
+				const { opts } = await caller(call, "predict", `${SERVICE.api}.v2Infer`);
+				const { request, model, version } = inferRequestOf(message);
+				const result = await svc.broker.call<InferResult, Record<string, unknown>>(
+					`${SERVICE.predictor}.infer`,
+					{
+						...request,
+						...oipVersionRef(version !== undefined ? { model, version } : { model }),
+					},
+					opts,
+				);
+				return inferResponseOf(inferResponseParts(result, false));
+			};
+
+			/**
+			 * A stream is refused as a whole when its metadata carries no valid key or the role may
+			 * not predict; each request is then checked (and counted) as a unary one is.
+			 */
+			const openStream = async (call: AnyCall): Promise<void> => {
+				const { req, res } = callerExchange(call);
+				const identity = await svc.checkCaller(
+					req,
+					res,
+					undefined,
+					`${SERVICE.api}.v2Infer`,
+				);
+				if (!can(identity.role, "predict"))
+					throw new ForbiddenError(
+						identity.role,
+						`call ${SERVICE.api}.v2Infer`,
+						rolesWith("predict"),
+					);
+			};
+
+			const ref = (request: { name?: string; version?: string }) =>
+				request.version
+					? { model: request.name ?? "", version: request.version }
+					: { model: request.name ?? "" };
+
+			const handlers: UntypedServiceImplementation = {
+				ServerLive: unary(async (_request, call) => {
+					await anonymous(call);
+					return { live: true };
+				}),
+				ServerReady: unary(async (_request, call) => {
+					await anonymous(call);
+					return action<{ ready: boolean }>("v2Ready", {}, {});
+				}),
+				ServerMetadata: unary(async (_request, call) => {
+					await anonymous(call);
+					return action("v2Server", {}, {});
+				}),
+				ModelReady: unary(async (request: { name?: string; version?: string }, call) => {
+					const { opts } = await caller(
+						call,
+						"models.read",
+						`${SERVICE.api}.v2ModelReady`,
+					);
+					const answer = await action<{ ready: boolean }>(
+						"v2ModelReady",
+						ref(request),
+						opts,
+					);
+					return { ready: answer.ready };
+				}),
+				ModelMetadata: unary(async (request: { name?: string; version?: string }, call) => {
+					const { opts } = await caller(call, "models.read", `${SERVICE.api}.v2Model`);
+					return action("v2Model", ref(request), opts);
+				}),
+				ModelInfer: unary((request: GrpcInferRequest, call) => infer(request, call)),
+				ModelStreamInfer: (call: ServerDuplexStream<GrpcInferRequest, unknown>) =>
+					void openStream(call).then(
+						() => serveStream(call, infer),
+						(err: unknown) =>
+							// grpc-js ends a server stream with the status of an emitted error.
+							call.emit("error", Object.assign(new Error("refused"), failed(err))),
+					),
+				ModelStatistics: unary(
+					async (request: { name?: string; version?: string }, call) => {
+						const { opts } = await caller(
+							call,
+							"models.read",
+							`${SERVICE.api}.v2Stats`,
+						);
+						const params = request.name ? ref(request) : {};
+						return action("v2Stats", params, opts);
+					},
+				),
+				RepositoryIndex: unary(async (request: { ready?: boolean }, call) => {
+					const { opts } = await caller(
+						call,
+						"models.read",
+						`${SERVICE.api}.repositoryIndex`,
+					);
+					const models = await action<unknown[]>("repositoryIndex", {}, opts, {
+						ready: request.ready === true,
+					});
+					return { models };
+				}),
+				RepositoryModelLoad: unary(
+					async (
+						request: {
+							model_name?: string;
+							parameters?: Record<string, GrpcParameter>;
+						},
+						call,
+					) => {
+						const { opts } = await caller(
+							call,
+							"deployments.write",
+							`${SERVICE.api}.repositoryLoad`,
+						);
+						const parameters = parametersOf(request.parameters);
+						await action("repositoryLoad", { model: request.model_name ?? "" }, opts, {
+							...(parameters !== undefined ? { parameters } : {}),
+						});
+						return {};
+					},
+				),
+				RepositoryModelUnload: unary(async (request: { model_name?: string }, call) => {
+					const { opts } = await caller(
+						call,
+						"deployments.write",
+						`${SERVICE.api}.repositoryUnload`,
+					);
+					await action("repositoryUnload", { model: request.model_name ?? "" }, opts, {});
+					return {};
+				}),
+			};
+			server.addService(inferenceService().definition, handlers);
+			const credentials = options.https
+				? ServerCredentials.createSsl(
+						null,
+						[{ cert_chain: options.https.cert, private_key: options.https.key }],
+						false,
+					)
+				: ServerCredentials.createInsecure();
+			const host = options.host.includes(":") ? `[${options.host}]` : options.host;
+			boundPort = await new Promise<number>((resolve, reject) =>
+				server?.bindAsync(`${host}:${options.grpcPort}`, credentials, (err, port) =>
+					err ? reject(err) : resolve(port),
+				),
+			);
+			this.logger.info(`KServe v2 gRPC on ${options.host}:${boundPort}.`);
+		},
+
+		async stopped() {
+			const closing = server;
+			server = null;
+			boundPort = null;
+			if (closing === null) return;
+			await new Promise<void>(resolve => {
+				const force = setTimeout(() => {
+					closing.forceShutdown();
+					resolve();
+				}, 5000);
+				closing.tryShutdown(() => {
+					clearTimeout(force);
+					resolve();
+				});
+			});
+		},
+
+		methods: {
+			grpcPort() {
+				return boundPort;
+			},
+		},
+	});
+}
+
+/**
+ * Serves a ModelStreamInfer stream: each request answered in the order sent, with its result
+ * or its `error_message` (the stream goes on); at most STREAM_WINDOW served at once. An error
+ * that is not one request's (the client went away) ends the stream.
+ */
+function serveStream(
+	call: ServerDuplexStream<GrpcInferRequest, unknown>,
+	infer: (message: GrpcInferRequest, call: AnyCall) => Promise<GrpcInferResponse>,
+): void {
+	let tail: Promise<void> = Promise.resolve();
+	let pending = 0;
+	let ended = false;
+	const finishIfDone = (): void => {
+		if (ended && pending === 0) call.end();
+	};
+	call.on("data", (message: GrpcInferRequest) => {
+		pending++;
+		if (pending >= STREAM_WINDOW) call.pause();
+		const answer = infer(message, call).then(
+			infer_response => ({ error_message: "", infer_response }),
+			(err: unknown) => ({ error_message: toGrpcError(err).details ?? "failed" }),
+		);
+		tail = tail
+			.then(() => answer)
+			.then(response => {
+				if (!call.cancelled && !call.destroyed) call.write(response);
+				pending--;
+				if (pending < STREAM_WINDOW && call.isPaused()) call.resume();
+				finishIfDone();
+			});
+	});
+	call.on("end", () => {
+		ended = true;
+		void tail.then(finishIfDone);
+	});
+	call.on("error", () => {
+		ended = true;
+	});
+}

@@ -1,0 +1,308 @@
+/**
+ * The KServe v2 / Triton gRPC protocol on an all-in-one node, driven with @grpc/grpc-js and the
+ * checked-in proto: answers equal to REST's, raw and typed contents, a ModelStreamInfer stream of
+ * 1,000 requests, and what an attacker sends answering the mapped status codes.
+ */
+import { status, type ServiceError } from "@grpc/grpc-js";
+import { InferenceClient } from "../../lib/grpc/grpc-client";
+import { startTestNode, type TestNode } from "../support/test-node";
+import { MLP_EXAMPLE, writeMlpModel } from "../unit/onnx/example-models";
+
+const KEY = "mf_grpc-test-owner";
+
+interface InferAnswer {
+	model_name: string;
+	model_version: string;
+	id: string;
+	outputs: { name: string; datatype: string; shape: number[] }[];
+	raw_output_contents: Buffer[];
+}
+
+/** FP32 raw bytes as numbers. */
+function floats(raw: Buffer): number[] {
+	const copy = Buffer.from(raw);
+	return Array.from(new Float32Array(copy.buffer, copy.byteOffset, copy.length / 4));
+}
+
+function rawOf(values: number[]): Buffer {
+	return Buffer.from(Float32Array.from(values).buffer);
+}
+
+async function refusal(promise: Promise<unknown>): Promise<ServiceError> {
+	try {
+		await promise;
+	} catch (err) {
+		return err as ServiceError;
+	}
+	throw new Error("expected the call to be refused");
+}
+
+describe("KServe v2 gRPC", () => {
+	let testNode: TestNode;
+	let client: InferenceClient;
+	let address: string;
+	let otherKey: string;
+	let viewerKey: string;
+
+	/** REST's answer to the same inference (JSON), for comparison. */
+	async function restInfer(x: number[], rows: number): Promise<Record<string, number[]>> {
+		const response = await fetch(`${testNode.node.httpUrl}/v2/models/mlp/infer`, {
+			method: "POST",
+			headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" },
+			body: JSON.stringify({
+				inputs: [{ name: "x", shape: [rows, 4], datatype: "FP32", data: x }],
+			}),
+		});
+		expect(response.status).toBe(200);
+		const body = (await response.json()) as { outputs: { name: string; data: number[] }[] };
+		return Object.fromEntries(body.outputs.map(o => [o.name, o.data]));
+	}
+
+	const rawRequest = (x: number[], rows: number, id = "") => ({
+		model_name: "mlp",
+		id,
+		inputs: [{ name: "x", datatype: "FP32", shape: [rows, 4] }],
+		raw_input_contents: [rawOf(x)],
+	});
+
+	beforeAll(async () => {
+		testNode = await startTestNode(KEY, {
+			LOG_LEVEL: "error",
+			MODELFLEET_POOL_THREADS: "1",
+			MODELFLEET_GRPC_PORT: "0",
+			MODELFLEET_MAX_BODY_BYTES: "1MiB",
+		});
+		expect(testNode.node.grpcPort).toEqual(expect.any(Number));
+		address = `127.0.0.1:${testNode.node.grpcPort}`;
+		client = new InferenceClient(address, { key: KEY });
+		await testNode.request("/models", {
+			method: "POST",
+			body: { name: "mlp", task: "classification", framework: "onnx" },
+		});
+		const uploaded = await fetch(`${testNode.api}/models/mlp/versions/upload?version=1.0.0`, {
+			method: "POST",
+			headers: { authorization: `Bearer ${KEY}` },
+			body: writeMlpModel(),
+		});
+		expect(uploaded.status).toBe(201);
+		const tenant = await testNode.request("/tenants", {
+			method: "POST",
+			body: { name: "grpc-other" },
+		});
+		otherKey = (tenant.body as { ownerKey: { key: string } }).ownerKey.key;
+		const viewer = await testNode.request("/keys", {
+			method: "POST",
+			body: { name: "viewer", role: "viewer" },
+		});
+		viewerKey = (viewer.body as { key: string }).key;
+	}, 60_000);
+
+	afterAll(async () => {
+		client?.close();
+		await testNode?.stop();
+	});
+
+	it("answers liveness, readiness and server metadata without a key", async () => {
+		const anonymous = new InferenceClient(address, { key: null });
+		try {
+			expect(await anonymous.call("ServerLive", {})).toEqual({ live: true });
+			expect(await anonymous.call("ServerReady", {})).toEqual({ ready: true });
+			expect(await anonymous.call("ServerMetadata", {})).toEqual({
+				name: "modelfleet",
+				version: expect.any(String),
+				extensions: expect.arrayContaining(["binary_tensor_data", "model_repository"]),
+			});
+		} finally {
+			anonymous.close();
+		}
+	});
+
+	it("describes a model as REST does", async () => {
+		const rest = (await (
+			await fetch(`${testNode.node.httpUrl}/v2/models/mlp`, {
+				headers: { authorization: `Bearer ${KEY}` },
+			})
+		).json()) as Record<string, unknown>;
+		expect(await client.call("ModelMetadata", { name: "mlp" })).toEqual(rest);
+		// Not deployed (a Draft): not ready, as the repository index says.
+		const ready = await client.call<{ ready?: boolean }>("ModelReady", {
+			name: "mlp",
+			version: "1",
+		});
+		expect(ready.ready ?? false).toBe(false);
+	});
+
+	it("infers with raw contents and with typed contents, equal to REST", async () => {
+		const rest = await restInfer(MLP_EXAMPLE.x, 2);
+		const raw = await client.call<InferAnswer>(
+			"ModelInfer",
+			rawRequest(MLP_EXAMPLE.x, 2, "r1"),
+		);
+		expect(raw).toMatchObject({ model_name: "mlp", model_version: "1.0.0", id: "r1" });
+		expect(raw.outputs.map(o => [o.name, o.datatype, o.shape])).toEqual([
+			["logits", "FP32", [2, 2]],
+			["probabilities", "FP32", [2, 2]],
+		]);
+		expect(floats(raw.raw_output_contents[0])).toEqual(rest.logits);
+		expect(floats(raw.raw_output_contents[1])).toEqual(rest.probabilities);
+
+		const typed = await client.call<InferAnswer>("ModelInfer", {
+			model_name: "mlp",
+			model_version: "1",
+			inputs: [
+				{
+					name: "x",
+					datatype: "FP32",
+					shape: [2, 4],
+					contents: { fp32_contents: MLP_EXAMPLE.x },
+				},
+			],
+			outputs: [{ name: "probabilities" }],
+		});
+		expect(typed.outputs.map(o => o.name)).toEqual(["probabilities"]);
+		expect(floats(typed.raw_output_contents[0])).toEqual(rest.probabilities);
+	});
+
+	it("streams 1,000 requests on one ModelStreamInfer and answers each in order, equal to REST", async () => {
+		const rows = Array.from({ length: 10 }, (_, i) => MLP_EXAMPLE.x.map(v => v * (i + 1)));
+		const rest = await Promise.all(rows.map(x => restInfer(x, 2)));
+		const stream = client.stream();
+		const answers: Record<string, unknown>[] = [];
+		const done = new Promise<void>((resolve, reject) => {
+			stream.on("data", (answer: Record<string, unknown>) => answers.push(answer));
+			stream.on("end", resolve);
+			stream.on("error", reject);
+		});
+		for (let i = 0; i < 1000; i++) {
+			// One bad request in the stream answers its own error; the stream goes on.
+			if (i === 500) {
+				stream.write({
+					...rawRequest(MLP_EXAMPLE.x, 2, "bad"),
+					raw_input_contents: [Buffer.alloc(3)],
+				});
+				continue;
+			}
+			stream.write(rawRequest(rows[i % 10], 2, String(i)));
+		}
+		stream.end();
+		await done;
+		expect(answers).toHaveLength(1000);
+		answers.forEach((answer, i) => {
+			const response = answer.infer_response as InferAnswer | null;
+			if (i === 500) {
+				expect(answer.error_message).toMatch(/binary_data_size|multiple of 4/);
+				return;
+			}
+			expect(answer.error_message ?? "").toBe("");
+			expect(response?.id).toBe(String(i));
+			expect(floats((response as InferAnswer).raw_output_contents[1])).toEqual(
+				rest[i % 10].probabilities,
+			);
+		});
+	}, 120_000);
+
+	it("refuses what an attacker sends with the mapped status codes", async () => {
+		const codeOf = async (promise: Promise<unknown>) => (await refusal(promise)).code;
+		const anonymous = new InferenceClient(address, { key: null });
+		const wrongKey = new InferenceClient(address, { key: "mf_not-a-key" });
+		const viewer = new InferenceClient(address, { key: viewerKey });
+		const other = new InferenceClient(address, { key: otherKey });
+		try {
+			const request = rawRequest(MLP_EXAMPLE.x, 2);
+			expect(await codeOf(anonymous.call("ModelInfer", request))).toBe(
+				status.UNAUTHENTICATED,
+			);
+			expect(await codeOf(wrongKey.call("ModelInfer", request))).toBe(status.UNAUTHENTICATED);
+			expect(await codeOf(viewer.call("ModelInfer", request))).toBe(status.PERMISSION_DENIED);
+			expect(await codeOf(viewer.call("RepositoryModelUnload", { model_name: "mlp" }))).toBe(
+				status.PERMISSION_DENIED,
+			);
+			// Another tenant's model does not exist for this caller.
+			expect(await codeOf(other.call("ModelInfer", request))).toBe(status.NOT_FOUND);
+			expect(await codeOf(other.call("ModelMetadata", { name: "mlp" }))).toBe(
+				status.NOT_FOUND,
+			);
+			expect(
+				await codeOf(client.call("ModelInfer", { ...request, model_name: "nothing" })),
+			).toBe(status.NOT_FOUND);
+			// Truncated raw contents, a datatype whose size does not fit, a huge declared shape.
+			const truncated = await refusal(
+				client.call("ModelInfer", {
+					...request,
+					raw_input_contents: [rawOf(MLP_EXAMPLE.x).subarray(0, 30)],
+				}),
+			);
+			expect(truncated.code).toBe(status.INVALID_ARGUMENT);
+			expect(truncated.details).toContain("'x'");
+			expect(
+				await codeOf(
+					client.call("ModelInfer", {
+						...request,
+						inputs: [{ name: "x", datatype: "INT64", shape: [2, 4] }],
+						raw_input_contents: [Buffer.alloc(20)],
+					}),
+				),
+			).toBe(status.INVALID_ARGUMENT);
+			expect(
+				await codeOf(
+					client.call("ModelInfer", {
+						...request,
+						inputs: [{ name: "x", datatype: "FP32", shape: [1e12, 4] }],
+					}),
+				),
+			).toBe(status.RESOURCE_EXHAUSTED); // REST: 413 REQUEST_TOO_LARGE, before any allocation
+			// Raw contents that do not match the inputs one to one; contents and raw at once.
+			expect(
+				await codeOf(
+					client.call("ModelInfer", { ...request, raw_input_contents: [], inputs: [] }),
+				),
+			).toBe(status.INVALID_ARGUMENT);
+			expect(
+				await codeOf(
+					client.call("ModelInfer", {
+						...request,
+						raw_input_contents: [rawOf(MLP_EXAMPLE.x), rawOf(MLP_EXAMPLE.x)],
+					}),
+				),
+			).toBe(status.INVALID_ARGUMENT);
+			// A message over the body limit (1 MiB here).
+			expect(
+				await codeOf(
+					client.call("ModelInfer", {
+						...request,
+						raw_input_contents: [Buffer.alloc(2 * 1024 ** 2)],
+					}),
+				),
+			).toBe(status.RESOURCE_EXHAUSTED);
+			// A stream without a key is refused as a whole.
+			const stream = anonymous.stream();
+			const ended = new Promise<ServiceError>(resolve => stream.on("error", resolve));
+			stream.on("data", () => undefined);
+			stream.write(request);
+			expect((await ended).code).toBe(status.UNAUTHENTICATED);
+		} finally {
+			for (const c of [anonymous, wrongKey, viewer, other]) c.close();
+		}
+	});
+
+	it("serves the statistics and the model repository's index", async () => {
+		const stats = await client.call<{
+			model_stats: {
+				name: string;
+				version: string;
+				inference_stats: { success: { count: number } };
+			}[];
+		}>("ModelStatistics", { name: "mlp" });
+		expect(stats.model_stats[0]).toMatchObject({ name: "mlp", version: "1.0.0" });
+		expect(stats.model_stats[0].inference_stats.success.count).toBeGreaterThan(1000);
+		const index = await client.call<{
+			models: { name: string; version: string; state: string }[];
+		}>("RepositoryIndex", {});
+		expect(index.models).toEqual([
+			expect.objectContaining({ name: "mlp", version: "1.0.0", state: "UNAVAILABLE" }),
+		]);
+		expect(await refusal(client.call("ModelStatistics", { name: "nothing" }))).toMatchObject({
+			code: status.NOT_FOUND,
+		});
+	});
+});
