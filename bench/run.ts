@@ -1,5 +1,5 @@
 /**
- * The benchmark runner: `npm run bench -- <overhead|batching|pool|oip|training|explain|quota|capture|all>`. Prints the machine
+ * The benchmark runner: `npm run bench -- <overhead|batching|pool|oip|training|explain|quota|capture|grpc|all>`. Prints the machine
  * and each benchmark's table as Markdown (the form RESULTS.md keeps).
  *
  * Between benchmarks the heap is collected and the process rests a moment: the batching
@@ -11,6 +11,7 @@ import * as vm from "node:vm";
 import { runBatching } from "./batching";
 import { runCapture } from "./capture";
 import { runExplain } from "./explain";
+import { runGrpcLoad } from "./grpc";
 import { runOipLoad } from "./oip-load";
 import { runOverhead } from "./overhead";
 import { runPool } from "./pool";
@@ -27,6 +28,7 @@ const BENCHMARKS: Readonly<Record<string, () => Promise<string>>> = {
 	explain: runExplain,
 	quota: runQuotaLoad,
 	capture: runCapture,
+	grpc: runGrpcLoad,
 };
 
 /** A full garbage collection, now (`gc` exposed at run time, without a flag on the command). */

@@ -9,7 +9,9 @@ import type { DeploymentView } from "../../lib/scheduler/deployment-store";
 import { createPostgresDatabase } from "../support/databases";
 import { describeWithServices } from "../support/external-services";
 import { publishModel, waitForWorkers } from "../support/fleet-api";
+import { InferenceClient } from "../../lib/grpc/grpc-client";
 import { FAST_LOOPS, FleetProcesses } from "../support/fleet-processes";
+import { freePort } from "../support/node-process";
 import { apiClient } from "../support/test-node";
 import { waitFor } from "../support/wait";
 import { writeMlpModel } from "../unit/onnx/example-models";
@@ -29,6 +31,7 @@ describeWithServices(["nats", "postgres"], "Triton statistics across a fleet", (
 	const cluster = new FleetProcesses("triton-stats", FAST_LOOPS);
 	let database: { url: string; drop(): Promise<void> };
 	let base: string;
+	let grpcPort: number;
 	/** Every infer request sent, and by the node that answered. */
 	let sent = 0;
 	let failedSent = 0;
@@ -60,7 +63,10 @@ describeWithServices(["nats", "postgres"], "Triton statistics across a fleet", (
 
 	beforeAll(async () => {
 		database = await createPostgresDatabase();
+		grpcPort = await freePort();
 		base = await cluster.startBasicFleet({
+			// Only the gateway serves gRPC; the other roles ignore the setting.
+			env: { MODELFLEET_GRPC_PORT: String(grpcPort) },
 			ownerKey: OWNER_KEY,
 			databaseUrl: database.url,
 			workers: WORKERS,
@@ -135,5 +141,52 @@ describeWithServices(["nats", "postgres"], "Triton statistics across a fleet", (
 			})
 		).json()) as { model_stats: Stat[] };
 		expect(all.model_stats).toEqual(stats);
+	});
+
+	it("serves the gRPC protocol through the gateway: raw inference equal to REST, readiness, statistics", async () => {
+		const client = new InferenceClient(`127.0.0.1:${grpcPort}`, { key: OWNER_KEY });
+		try {
+			const x = [0.5, -1, 2, 0.25, 1, 1, 1, 1];
+			const rest = (await (
+				await fetch(`${base}/v2/models/mlp/infer`, {
+					method: "POST",
+					headers: {
+						authorization: `Bearer ${OWNER_KEY}`,
+						"content-type": "application/json",
+					},
+					body: JSON.stringify({
+						inputs: [{ name: "x", datatype: "FP32", shape: [2, 4], data: x }],
+					}),
+				})
+			).json()) as { outputs: { name: string; data: number[] }[] };
+			const answer = await client.call<{
+				outputs: { name: string }[];
+				raw_output_contents: Buffer[];
+			}>("ModelInfer", {
+				model_name: "mlp",
+				inputs: [{ name: "x", datatype: "FP32", shape: [2, 4] }],
+				raw_input_contents: [Buffer.from(Float32Array.from(x).buffer)],
+			});
+			answer.outputs.forEach((output, i) => {
+				const bytes = Buffer.from(answer.raw_output_contents[i]);
+				expect(Array.from(new Float32Array(bytes.buffer, bytes.byteOffset, 4))).toEqual(
+					rest.outputs.find(o => o.name === output.name)?.data,
+				);
+			});
+			expect(await client.call("ModelReady", { name: "mlp" })).toEqual({ ready: true });
+			const stats = await client.call<{ model_stats: Stat[] }>("ModelStatistics", {
+				name: "mlp",
+			});
+			const http = (await (
+				await fetch(`${base}/v2/models/mlp/stats`, {
+					headers: { authorization: `Bearer ${OWNER_KEY}` },
+				})
+			).json()) as { model_stats: Stat[] };
+			expect(stats.model_stats[0].inference_stats.success.count).toBe(
+				http.model_stats[0].inference_stats.success.count,
+			);
+		} finally {
+			client.close();
+		}
 	});
 });
