@@ -363,7 +363,11 @@ function serveStream(
 		tail = tail
 			.then(() => answer)
 			.then(response => {
-				if (!call.cancelled && !call.destroyed) call.write(response);
+				try {
+					if (!call.cancelled && !call.destroyed) call.write(response);
+				} catch {
+					// The client went away meanwhile: nothing left to answer.
+				}
 				pending--;
 				if (pending < STREAM_WINDOW && call.isPaused()) call.resume();
 				finishIfDone();

@@ -209,6 +209,14 @@ const LAYERS: readonly Layer[] = [
 			],
 		},
 	},
+	{
+		about:
+			"The gRPC edge: the KServe v2 / Triton protocol's messages in the HTTP edge's terms (its " +
+			"OIP decoding, error table), so both protocols share one implementation.",
+		modules: {
+			grpc: ["errors", "http", "inference"],
+		},
+	},
 ];
 
 const LIB_FILES = tsFilesUnder("lib");
