@@ -106,196 +106,7 @@ export function grpcMixin(options: GrpcOptions): Partial<ServiceSchema> {
 				"grpc.max_receive_message_length": maxBytes,
 				"grpc.max_send_message_length": -1,
 			});
-			const svc = this as unknown as GrpcMethods &
-				CallerMethods & {
-					broker: ServiceBroker;
-					logger: { error(...args: unknown[]): void };
-				};
-
-			/** The caller check for an RPC: the identity, and the options of its calls. */
-			const caller = async (
-				call: AnyCall,
-				permission: Permission,
-				action: string,
-			): Promise<{ identity: Identity; opts: CallingOptions }> => {
-				const { req, res } = callerExchange(call);
-				const identity = await svc.checkCaller(req, res, permission, action);
-				const routingKey = call.metadata.get(ROUTING_KEY_HEADER)[0];
-				const meta: RoutingMeta = {
-					tenant: identity.tenant,
-					role: identity.role,
-					keyId: identity.keyId,
-					identity: svc.signIdentity(identity),
-					...(typeof routingKey === "string" && routingKey.length > 0
-						? { routingKey: routingKey.slice(0, 256) }
-						: {}),
-				};
-				const timeout = deadlineMs(call);
-				return { identity, opts: { meta, ...(timeout !== undefined ? { timeout } : {}) } };
-			};
-			const anonymous = async (call: AnyCall): Promise<void> => {
-				const { req, res } = callerExchange(call);
-				await svc.countAnonymousCaller(req, res);
-			};
-			/** An action of this gateway, called as its HTTP route calls it (JSON body as a stream). */
-			const action = <T>(
-				name: string,
-				params: object,
-				opts: CallingOptions,
-				body?: unknown,
-			): Promise<T> =>
-				svc.broker.call<T, object>(`${SERVICE.api}.${name}`, params, {
-					...opts,
-					...(body !== undefined
-						? { stream: Readable.from([Buffer.from(JSON.stringify(body))]) }
-						: {}),
-				});
-			const failed = (err: unknown) => {
-				const answer = toGrpcError(err);
-				if (answer.code === 13) svc.logger.error("gRPC request failed:", err);
-				return answer;
-			};
-			const unary =
-				<Q, A>(handle: (request: Q, call: ServerUnaryCall<Q, A>) => Promise<A>) =>
-				(call: ServerUnaryCall<Q, A>, callback: sendUnaryData<A>): void => {
-					handle(call.request, call).then(
-						answer => callback(null, answer),
-						(err: unknown) => callback(failed(err)),
-					);
-				};
-
-			const infer = async (
-				message: GrpcInferRequest,
-				call: AnyCall,
-			): Promise<GrpcInferResponse> => {
-				const { opts } = await caller(call, "predict", `${SERVICE.api}.v2Infer`);
-				const { request, model, version } = inferRequestOf(message);
-				const result = await svc.broker.call<InferResult, Record<string, unknown>>(
-					`${SERVICE.predictor}.infer`,
-					{
-						...request,
-						...oipVersionRef(version !== undefined ? { model, version } : { model }),
-					},
-					opts,
-				);
-				return inferResponseOf(inferResponseParts(result, false));
-			};
-
-			/**
-			 * A stream is refused as a whole when its metadata carries no valid key or the role may
-			 * not predict; each request is then checked (and counted) as a unary one is.
-			 */
-			const openStream = async (call: AnyCall): Promise<void> => {
-				const { req, res } = callerExchange(call);
-				const identity = await svc.checkCaller(
-					req,
-					res,
-					undefined,
-					`${SERVICE.api}.v2Infer`,
-				);
-				if (!can(identity.role, "predict"))
-					throw new ForbiddenError(
-						identity.role,
-						`call ${SERVICE.api}.v2Infer`,
-						rolesWith("predict"),
-					);
-			};
-
-			const ref = (request: { name?: string; version?: string }) =>
-				request.version
-					? { model: request.name ?? "", version: request.version }
-					: { model: request.name ?? "" };
-
-			const handlers: UntypedServiceImplementation = {
-				ServerLive: unary(async (_request, call) => {
-					await anonymous(call);
-					return { live: true };
-				}),
-				ServerReady: unary(async (_request, call) => {
-					await anonymous(call);
-					return action<{ ready: boolean }>("v2Ready", {}, {});
-				}),
-				ServerMetadata: unary(async (_request, call) => {
-					await anonymous(call);
-					return action("v2Server", {}, {});
-				}),
-				ModelReady: unary(async (request: { name?: string; version?: string }, call) => {
-					const { opts } = await caller(
-						call,
-						"models.read",
-						`${SERVICE.api}.v2ModelReady`,
-					);
-					const answer = await action<{ ready: boolean }>(
-						"v2ModelReady",
-						ref(request),
-						opts,
-					);
-					return { ready: answer.ready };
-				}),
-				ModelMetadata: unary(async (request: { name?: string; version?: string }, call) => {
-					const { opts } = await caller(call, "models.read", `${SERVICE.api}.v2Model`);
-					return action("v2Model", ref(request), opts);
-				}),
-				ModelInfer: unary((request: GrpcInferRequest, call) => infer(request, call)),
-				ModelStreamInfer: (call: ServerDuplexStream<GrpcInferRequest, unknown>) =>
-					void openStream(call).then(
-						() => serveStream(call, infer),
-						(err: unknown) =>
-							// grpc-js ends a server stream with the status of an emitted error.
-							call.emit("error", Object.assign(new Error("refused"), failed(err))),
-					),
-				ModelStatistics: unary(
-					async (request: { name?: string; version?: string }, call) => {
-						const { opts } = await caller(
-							call,
-							"models.read",
-							`${SERVICE.api}.v2Stats`,
-						);
-						const params = request.name ? ref(request) : {};
-						return action("v2Stats", params, opts);
-					},
-				),
-				RepositoryIndex: unary(async (request: { ready?: boolean }, call) => {
-					const { opts } = await caller(
-						call,
-						"models.read",
-						`${SERVICE.api}.repositoryIndex`,
-					);
-					const models = await action<unknown[]>("repositoryIndex", {}, opts, {
-						ready: request.ready === true,
-					});
-					return { models };
-				}),
-				RepositoryModelLoad: unary(
-					async (
-						request: {
-							model_name?: string;
-							parameters?: Record<string, GrpcParameter>;
-						},
-						call,
-					) => {
-						const { opts } = await caller(
-							call,
-							"deployments.write",
-							`${SERVICE.api}.repositoryLoad`,
-						);
-						const parameters = parametersOf(request.parameters);
-						await action("repositoryLoad", { model: request.model_name ?? "" }, opts, {
-							...(parameters !== undefined ? { parameters } : {}),
-						});
-						return {};
-					},
-				),
-				RepositoryModelUnload: unary(async (request: { model_name?: string }, call) => {
-					const { opts } = await caller(
-						call,
-						"deployments.write",
-						`${SERVICE.api}.repositoryUnload`,
-					);
-					await action("repositoryUnload", { model: request.model_name ?? "" }, opts, {});
-					return {};
-				}),
-			};
+			const handlers = rpcHandlers(this as unknown as GatewayPorts);
 			server.addService(inferenceService().definition, handlers);
 			const credentials = options.https
 				? ServerCredentials.createSsl(
@@ -336,6 +147,180 @@ export function grpcMixin(options: GrpcOptions): Partial<ServiceSchema> {
 			},
 		},
 	});
+}
+
+/** What the RPC handlers use of the gateway service: its caller check, broker and logger. */
+type GatewayPorts = GrpcMethods &
+	CallerMethods & {
+		broker: ServiceBroker;
+		logger: { error(...args: unknown[]): void };
+	};
+
+/**
+ * The handlers of `inference.GRPCInferenceService`, for the gateway `svc`.
+ */
+function rpcHandlers(svc: GatewayPorts): UntypedServiceImplementation {
+	// Long because it is the table of the RPCs (a declaration, not a procedure): a few shared
+	// helpers (the caller check, an action call, the unary wrapper), then one short handler each.
+	/** The caller check for an RPC: the identity, and the options of its calls. */
+	const caller = async (
+		call: AnyCall,
+		permission: Permission,
+		action: string,
+	): Promise<{ identity: Identity; opts: CallingOptions }> => {
+		const { req, res } = callerExchange(call);
+		const identity = await svc.checkCaller(req, res, permission, action);
+		const routingKey = call.metadata.get(ROUTING_KEY_HEADER)[0];
+		const meta: RoutingMeta = {
+			tenant: identity.tenant,
+			role: identity.role,
+			keyId: identity.keyId,
+			identity: svc.signIdentity(identity),
+			...(typeof routingKey === "string" && routingKey.length > 0
+				? { routingKey: routingKey.slice(0, 256) }
+				: {}),
+		};
+		const timeout = deadlineMs(call);
+		return { identity, opts: { meta, ...(timeout !== undefined ? { timeout } : {}) } };
+	};
+	const anonymous = async (call: AnyCall): Promise<void> => {
+		const { req, res } = callerExchange(call);
+		await svc.countAnonymousCaller(req, res);
+	};
+	/** An action of this gateway, called as its HTTP route calls it (JSON body as a stream). */
+	const action = <T>(
+		name: string,
+		params: object,
+		opts: CallingOptions,
+		body?: unknown,
+	): Promise<T> =>
+		svc.broker.call<T, object>(`${SERVICE.api}.${name}`, params, {
+			...opts,
+			...(body !== undefined
+				? { stream: Readable.from([Buffer.from(JSON.stringify(body))]) }
+				: {}),
+		});
+	const failed = (err: unknown) => {
+		const answer = toGrpcError(err);
+		if (answer.code === 13) svc.logger.error("gRPC request failed:", err);
+		return answer;
+	};
+	const unary =
+		<Q, A>(handle: (request: Q, call: ServerUnaryCall<Q, A>) => Promise<A>) =>
+		(call: ServerUnaryCall<Q, A>, callback: sendUnaryData<A>): void => {
+			handle(call.request, call).then(
+				answer => callback(null, answer),
+				(err: unknown) => callback(failed(err)),
+			);
+		};
+
+	const infer = async (message: GrpcInferRequest, call: AnyCall): Promise<GrpcInferResponse> => {
+		const { opts } = await caller(call, "predict", `${SERVICE.api}.v2Infer`);
+		const { request, model, version } = inferRequestOf(message);
+		const result = await svc.broker.call<InferResult, Record<string, unknown>>(
+			`${SERVICE.predictor}.infer`,
+			{
+				...request,
+				...oipVersionRef(version !== undefined ? { model, version } : { model }),
+			},
+			opts,
+		);
+		return inferResponseOf(inferResponseParts(result, false));
+	};
+
+	/**
+	 * A stream is refused as a whole when its metadata carries no valid key or the role may
+	 * not predict; each request is then checked (and counted) as a unary one is.
+	 */
+	const openStream = async (call: AnyCall): Promise<void> => {
+		const { req, res } = callerExchange(call);
+		const identity = await svc.checkCaller(req, res, undefined, `${SERVICE.api}.v2Infer`);
+		if (!can(identity.role, "predict"))
+			throw new ForbiddenError(
+				identity.role,
+				`call ${SERVICE.api}.v2Infer`,
+				rolesWith("predict"),
+			);
+	};
+
+	const ref = (request: { name?: string; version?: string }) =>
+		request.version
+			? { model: request.name ?? "", version: request.version }
+			: { model: request.name ?? "" };
+
+	const handlers: UntypedServiceImplementation = {
+		ServerLive: unary(async (_request, call) => {
+			await anonymous(call);
+			return { live: true };
+		}),
+		ServerReady: unary(async (_request, call) => {
+			await anonymous(call);
+			return action<{ ready: boolean }>("v2Ready", {}, {});
+		}),
+		ServerMetadata: unary(async (_request, call) => {
+			await anonymous(call);
+			return action("v2Server", {}, {});
+		}),
+		ModelReady: unary(async (request: { name?: string; version?: string }, call) => {
+			const { opts } = await caller(call, "models.read", `${SERVICE.api}.v2ModelReady`);
+			const answer = await action<{ ready: boolean }>("v2ModelReady", ref(request), opts);
+			return { ready: answer.ready };
+		}),
+		ModelMetadata: unary(async (request: { name?: string; version?: string }, call) => {
+			const { opts } = await caller(call, "models.read", `${SERVICE.api}.v2Model`);
+			return action("v2Model", ref(request), opts);
+		}),
+		ModelInfer: unary((request: GrpcInferRequest, call) => infer(request, call)),
+		ModelStreamInfer: (call: ServerDuplexStream<GrpcInferRequest, unknown>) =>
+			void openStream(call).then(
+				() => serveStream(call, infer),
+				(err: unknown) =>
+					// grpc-js ends a server stream with the status of an emitted error.
+					call.emit("error", Object.assign(new Error("refused"), failed(err))),
+			),
+		ModelStatistics: unary(async (request: { name?: string; version?: string }, call) => {
+			const { opts } = await caller(call, "models.read", `${SERVICE.api}.v2Stats`);
+			const params = request.name ? ref(request) : {};
+			return action("v2Stats", params, opts);
+		}),
+		RepositoryIndex: unary(async (request: { ready?: boolean }, call) => {
+			const { opts } = await caller(call, "models.read", `${SERVICE.api}.repositoryIndex`);
+			const models = await action<unknown[]>("repositoryIndex", {}, opts, {
+				ready: request.ready === true,
+			});
+			return { models };
+		}),
+		RepositoryModelLoad: unary(
+			async (
+				request: {
+					model_name?: string;
+					parameters?: Record<string, GrpcParameter>;
+				},
+				call,
+			) => {
+				const { opts } = await caller(
+					call,
+					"deployments.write",
+					`${SERVICE.api}.repositoryLoad`,
+				);
+				const parameters = parametersOf(request.parameters);
+				await action("repositoryLoad", { model: request.model_name ?? "" }, opts, {
+					...(parameters !== undefined ? { parameters } : {}),
+				});
+				return {};
+			},
+		),
+		RepositoryModelUnload: unary(async (request: { model_name?: string }, call) => {
+			const { opts } = await caller(
+				call,
+				"deployments.write",
+				`${SERVICE.api}.repositoryUnload`,
+			);
+			await action("repositoryUnload", { model: request.model_name ?? "" }, opts, {});
+			return {};
+		}),
+	};
+	return handlers;
 }
 
 /**
