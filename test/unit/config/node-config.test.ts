@@ -161,6 +161,22 @@ describe("loadNodeConfig", () => {
 			'LOG_LEVEL: "loud" is not one of fatal, error, warn, info, debug, trace',
 		);
 	});
+	it("serves gRPC on 8001 where HTTP is served, off or on a port of the setting", () => {
+		expect(loadNodeConfig("all-in-one", {}).grpcPort).toBe(8001);
+		expect(loadNodeConfig("all-in-one", { MODELFLEET_GRPC_PORT: "9001" }).grpcPort).toBe(9001);
+		expect(loadNodeConfig("all-in-one", { MODELFLEET_GRPC_PORT: "0" }).grpcPort).toBe(0);
+		expect(loadNodeConfig("all-in-one", { MODELFLEET_GRPC_PORT: "off" }).grpcPort).toBeNull();
+		expect(
+			loadNodeConfig("worker", {
+				MODELFLEET_GRPC_PORT: "9001",
+				TRANSPORTER: "nats://127.0.0.1:4222",
+				MODELFLEET_FLEET_SECRET: "s".repeat(32),
+			}).grpcPort,
+		).toBeNull();
+		expect(() => loadNodeConfig("all-in-one", { MODELFLEET_GRPC_PORT: "70000" })).toThrow(
+			/MODELFLEET_GRPC_PORT/,
+		);
+	});
 });
 
 describe("loadNodeConfig, encryption at rest", () => {
