@@ -59,6 +59,9 @@ export interface GrpcMethods {
 	grpcPort(): number | null;
 }
 
+/** Calls open at once on one client connection (HTTP/2 streams); more wait for one to end. */
+const MAX_CONCURRENT_STREAMS = 128;
+
 /** Requests of one ModelStreamInfer stream being served at once; more wait (the stream pauses). */
 const STREAM_WINDOW = 32;
 
@@ -105,6 +108,8 @@ export function grpcMixin(options: GrpcOptions): Partial<ServiceSchema> {
 			server = new Server({
 				"grpc.max_receive_message_length": maxBytes,
 				"grpc.max_send_message_length": -1,
+				// Bounds what one connection holds in memory: this many messages of the limit at most.
+				"grpc.max_concurrent_streams": MAX_CONCURRENT_STREAMS,
 			});
 			const handlers = rpcHandlers(this as unknown as GatewayPorts);
 			server.addService(inferenceService().definition, handlers);
