@@ -8,8 +8,10 @@ import { randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { credentials } from "@grpc/grpc-js";
 import { sql } from "drizzle-orm";
 import { openDatabase } from "../../lib/db/database";
+import { InferenceClient } from "../../lib/grpc/grpc-client";
 import { httpsClient, type HttpsReply } from "../support/https-client";
 import { describeWithPrograms } from "../support/programs";
 import { makeTestCertificates, type TestCertificates } from "../support/test-certificates";
@@ -49,6 +51,7 @@ describeWithPrograms(
 				DATABASE_URL: postgres.url("sslmode=require"),
 				MODELFLEET_GPUS: "none",
 				MODELFLEET_POOL_THREADS: "1",
+				MODELFLEET_GRPC_PORT: "0",
 			});
 			request = httpsClient(node.node.httpUrl ?? "", fs.readFileSync(certs.ca), OWNER_KEY);
 		}, 60_000);
@@ -117,6 +120,27 @@ describeWithPrograms(
 			expect(predicted.status).toBe(200);
 			expect(predicted.text).toContain("probabilities");
 		}, 30_000);
+
+		it("serves gRPC over TLS with the same certificate, and no plaintext gRPC", async () => {
+			const address = `127.0.0.1:${node.node.grpcPort}`;
+			const secure = new InferenceClient(address, {
+				key: OWNER_KEY,
+				credentials: credentials.createSsl(fs.readFileSync(certs.ca)),
+			});
+			const plain = new InferenceClient(address, { key: OWNER_KEY });
+			try {
+				const answer = await secure.call<{ outputs: { name: string }[] }>("ModelInfer", {
+					model_name: "mlp",
+					inputs: [{ name: "x", datatype: "FP32", shape: [2, 4] }],
+					raw_input_contents: [Buffer.from(Float32Array.from(ROWS.flat()).buffer)],
+				});
+				expect(answer.outputs.map(o => o.name)).toEqual(["logits", "probabilities"]);
+				await expect(plain.call("ServerLive", {}, { deadlineMs: 3000 })).rejects.toThrow();
+			} finally {
+				secure.close();
+				plain.close();
+			}
+		});
 
 		it("does not answer plain HTTP on its port", async () => {
 			const plain = (node.node.httpUrl ?? "").replace("https://", "http://");
