@@ -71,6 +71,9 @@ describe("KServe v2 gRPC", () => {
 			MODELFLEET_POOL_THREADS: "1",
 			MODELFLEET_GRPC_PORT: "0",
 			MODELFLEET_MAX_BODY_BYTES: "1MiB",
+			MODELFLEET_GPUS: "none",
+			MODELFLEET_STATUS_INTERVAL_MS: "200",
+			MODELFLEET_RECONCILE_INTERVAL_MS: "200",
 		});
 		expect(testNode.node.grpcPort).toEqual(expect.any(Number));
 		address = `127.0.0.1:${testNode.node.grpcPort}`;
@@ -305,4 +308,38 @@ describe("KServe v2 gRPC", () => {
 			code: status.NOT_FOUND,
 		});
 	});
+
+	it("loads and unloads a model through the repository RPCs, its readiness following", async () => {
+		await testNode.request("/models", {
+			method: "POST",
+			body: { name: "served", task: "classification", framework: "onnx" },
+		});
+		const uploaded = await fetch(
+			`${testNode.api}/models/served/versions/upload?version=1.0.0&state=Validated`,
+			{ method: "POST", headers: { authorization: `Bearer ${KEY}` }, body: writeMlpModel() },
+		);
+		expect(uploaded.status).toBe(201);
+		const viewer = new InferenceClient(address, { key: viewerKey });
+		try {
+			expect(
+				(await refusal(viewer.call("RepositoryModelLoad", { model_name: "served" }))).code,
+			).toBe(status.PERMISSION_DENIED);
+		} finally {
+			viewer.close();
+		}
+		expect(
+			(await refusal(client.call("RepositoryModelLoad", { model_name: "nothing" }))).code,
+		).toBe(status.NOT_FOUND);
+		// Answers once a replica is ready.
+		expect(await client.call("RepositoryModelLoad", { model_name: "served" })).toEqual({});
+		expect(await client.call("ModelReady", { name: "served" })).toEqual({ ready: true });
+		const ready = await client.call<{ models: { name: string; state: string }[] }>(
+			"RepositoryIndex",
+			{ ready: true },
+		);
+		expect(ready.models.map(m => [m.name, m.state])).toEqual([["served", "READY"]]);
+		expect(await client.call("RepositoryModelUnload", { model_name: "served" })).toEqual({});
+		const after = await client.call<{ ready?: boolean }>("ModelReady", { name: "served" });
+		expect(after.ready ?? false).toBe(false);
+	}, 60_000);
 });
