@@ -4,7 +4,8 @@
  * Bearer …` or `x-api-key` metadata, rate limits, roles, quotas; lib/http/caller.ts), the same
  * actions behind the metadata, readiness, statistics and repository RPCs (api.v2Model …
  * api.repositoryLoad, called with the caller's signed identity as moleculer-web calls them),
- * and inference through `predictor.infer` with the request the binary tensor extension's
+ * and inference through the direct HTTP route's own `predictor.infer` call (the OIP mixin's
+ * `oipInfer`, coalesced where that is on) with the request the binary tensor extension's
  * parser makes (lib/grpc/infer-messages.ts). Messages larger than the /v2 body limit are
  * refused RESOURCE_EXHAUSTED by grpc-js; errors answer the gRPC code of their HTTP status
  * (lib/grpc/grpc-status.ts). `ModelStreamInfer` answers each request of a stream in order,
@@ -37,11 +38,10 @@ import {
 import { inferenceService } from "../../lib/grpc/proto";
 import { inferResponseParts } from "../../lib/http/infer-request";
 import { oipVersionRef } from "../../lib/http/oip-http";
-import type { InferResult } from "../../lib/predictor/served-model";
 import type { RoutingMeta } from "../../lib/routing/traffic-middleware";
 import type { CallerMethods } from "./caller.mixin";
 import { ROUTING_KEY_HEADER, gatewayMixin } from "./http-context";
-import { DEFAULT_MAX_BODY_BYTES } from "./oip.mixin";
+import { DEFAULT_MAX_BODY_BYTES, type OipMethods } from "./oip.mixin";
 
 export interface GrpcOptions {
 	/** The gRPC port (0: any free one); null: no gRPC server. */
@@ -156,7 +156,8 @@ export function grpcMixin(options: GrpcOptions): Partial<ServiceSchema> {
 
 /** What the RPC handlers use of the gateway service: its caller check, broker and logger. */
 type GatewayPorts = GrpcMethods &
-	CallerMethods & {
+	CallerMethods &
+	OipMethods & {
 		broker: ServiceBroker;
 		logger: { error(...args: unknown[]): void };
 	};
@@ -222,13 +223,13 @@ function rpcHandlers(svc: GatewayPorts): UntypedServiceImplementation {
 	const infer = async (message: GrpcInferRequest, call: AnyCall): Promise<GrpcInferResponse> => {
 		const { opts } = await caller(call, "predict", `${SERVICE.api}.v2Infer`);
 		const { request, model, version } = inferRequestOf(message);
-		const result = await svc.broker.call<InferResult, Record<string, unknown>>(
-			`${SERVICE.predictor}.infer`,
+		// The direct HTTP route's own call (coalesced to remote predictors where that is on).
+		const { result } = await svc.oipInfer(
 			{
 				...request,
 				...oipVersionRef(version !== undefined ? { model, version } : { model }),
 			},
-			opts,
+			opts.meta as RoutingMeta,
 		);
 		return inferResponseOf(inferResponseParts(result, false));
 	};

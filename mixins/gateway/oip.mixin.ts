@@ -82,6 +82,14 @@ export interface OipOptions {
 export interface OipMethods {
 	/** Answers `req` when it is an infer request (true), else leaves it alone (false). */
 	serveDirectInfer(req: IncomingMessage, res: ServerResponse): boolean;
+	/**
+	 * `predictor.infer` for a caller's request, the way the direct infer route calls it
+	 * (coalesced where that is on): the gRPC protocol's inference shares it.
+	 */
+	oipInfer(
+		params: Record<string, unknown>,
+		meta: RoutingMeta,
+	): Promise<{ result: InferResult; servedBy: string | null }>;
 }
 
 type ModelRef = { model: string; version?: string };
@@ -162,6 +170,11 @@ export function oipMixin(options: OipOptions): Partial<ServiceSchema> {
 		},
 
 		methods: {
+			oipInfer(params, meta) {
+				if (deps === null) throw new Error("The OIP mixin is not created yet.");
+				return deps.infer(params, meta);
+			},
+
 			serveDirectInfer(req, res) {
 				const route = deps !== null ? matchInferRoute(req.method, req.url) : null;
 				if (route === null) return false;
