@@ -3,7 +3,7 @@
  * checked-in proto: answers equal to REST's, raw and typed contents, a ModelStreamInfer stream of
  * 1,000 requests, and what an attacker sends answering the mapped status codes.
  */
-import { status, type ServiceError } from "@grpc/grpc-js";
+import { Metadata, status, type ServiceError } from "@grpc/grpc-js";
 import { InferenceClient } from "../../lib/grpc/grpc-client";
 import { startTestNode, type TestNode } from "../support/test-node";
 import { MLP_EXAMPLE, writeMlpModel } from "../unit/onnx/example-models";
@@ -127,6 +127,17 @@ describe("KServe v2 gRPC", () => {
 			})
 		).json()) as Record<string, unknown>;
 		expect(await client.call("ModelMetadata", { name: "mlp" })).toEqual(rest);
+		// The key in `x-api-key` metadata works as the header does.
+		const byHeader = new Metadata();
+		byHeader.set("x-api-key", KEY);
+		const anonymous = new InferenceClient(address, { key: null });
+		try {
+			expect(
+				await anonymous.call("ModelMetadata", { name: "mlp" }, { metadata: byHeader }),
+			).toEqual(rest);
+		} finally {
+			anonymous.close();
+		}
 		// Not deployed (a Draft): not ready, as the repository index says.
 		const ready = await client.call<{ ready?: boolean }>("ModelReady", {
 			name: "mlp",
