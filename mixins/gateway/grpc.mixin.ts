@@ -16,6 +16,7 @@ import { Readable } from "node:stream";
 import {
 	Server,
 	ServerCredentials,
+	status,
 	type sendUnaryData,
 	type ServerDuplexStream,
 	type ServerUnaryCall,
@@ -208,7 +209,7 @@ function rpcHandlers(svc: GatewayPorts): UntypedServiceImplementation {
 		});
 	const failed = (err: unknown) => {
 		const answer = toGrpcError(err);
-		if (answer.code === 13) svc.logger.error("gRPC request failed:", err);
+		if (answer.code === status.INTERNAL) svc.logger.error("gRPC request failed:", err);
 		return answer;
 	};
 	const unary =
