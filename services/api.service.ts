@@ -4,7 +4,8 @@
  * key (`Authorization: Bearer <key>` or `x-api-key`) whose tenant, role and id go into ctx.meta
  * (the services enforce tenancy and roles); the Open Inference Protocol under /v2 (JSON and the
  * binary tensor data extension, Triton's model repository extension); GET /api/openapi.json,
- * generated from the routes and the called actions' parameter schemas. What each surface does
+ * generated from the routes, the declaration written beside each alias (`documented(…)`) and the
+ * called actions' parameter schemas, and its Swagger UI at /docs. What each surface does
  * lives in a mixin of mixins/gateway/: the caller check (key, rate limit, role) for every keyed
  * route and the direct infer route, the edge in front of moleculer-web, OIP, the model
  * repository, batch predictions, uploads, the training event stream, health.
@@ -12,17 +13,23 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Context, ServiceSchema } from "moleculer";
 import ApiGateway, { type ApiSettingsSchema } from "moleculer-web";
-import { allowAnonymous } from "../lib/accounts/access";
 import { SERVICE } from "../lib/fleet/node-role";
 import { createdLocation } from "../lib/http/created-location";
 import { restError } from "../lib/http/error-response";
 import { jsonBodyParser } from "../lib/http/json-body";
 import { INFERENCE_HEADER_LENGTH } from "../lib/http/oip-binary";
 import { oipError } from "../lib/http/oip-http";
-import { buildOpenApiDocument, type OpenApiAlias } from "../lib/http/openapi";
+import { documented, json, schemaRef } from "../lib/http/openapi/declarations";
+import {
+	OIP_MODEL_ROUTES,
+	OIP_PUBLIC_ROUTES,
+	REPOSITORY_ROUTES,
+} from "../lib/http/routes/oip-routes";
+import { REST_ROUTES } from "../lib/http/routes/rest-routes";
 import { streamAliasMatcher } from "../lib/http/stream-aliases";
 import { DEFAULT_MAX_JSON_DEPTH } from "../lib/json-policy";
-import { MODELFLEET_VERSION } from "../lib/version";
+import { API_DOCS_PATH } from "../lib/http/api-docs";
+import { apiDocsMixin } from "../mixins/gateway/api-docs.mixin";
 import { capturesMixin } from "../mixins/gateway/captures.mixin";
 import { downloadHeaders, downloadsMixin } from "../mixins/gateway/downloads.mixin";
 import { batchPredictMixin, type BatchPredictOptions } from "../mixins/gateway/batch-predict.mixin";
@@ -64,40 +71,9 @@ export interface ApiServiceOptions
 	https?: { cert: Buffer; key: Buffer } | null;
 }
 
-/** The REST routes of /api/v1: "METHOD path" → action. */
+/** The REST routes of /api/v1, each documented beside its alias (lib/http/routes/rest-routes.ts). */
 const REST_ALIASES = {
-	"GET nodes": `${SERVICE.scheduler}.nodes`,
-	"DELETE nodes/:id": `${SERVICE.scheduler}.nodes.forget`,
-
-	"GET tenant": `${SERVICE.accounts}.tenants.get`,
-	"GET tenants": `${SERVICE.accounts}.tenants.list`,
-	"GET tenants/:id/quotas": `${SERVICE.accounts}.quotas.get`,
-	"PUT tenants/:id/quotas": `${SERVICE.accounts}.quotas.set`,
-	"GET usage": `${SERVICE.accounts}.usage.get`,
-	"POST tenants": `${SERVICE.accounts}.tenants.create`,
-	"GET keys": `${SERVICE.accounts}.keys.list`,
-	"POST keys": `${SERVICE.accounts}.keys.create`,
-	"DELETE keys/:id": `${SERVICE.accounts}.keys.revoke`,
-
-	"GET models": `${SERVICE.registry}.models.list`,
-	"POST models": `${SERVICE.registry}.models.create`,
-	"GET models/:name": `${SERVICE.registry}.models.get`,
-	"PATCH models/:name": `${SERVICE.registry}.models.update`,
-	"DELETE models/:name": `${SERVICE.registry}.models.delete`,
-	"GET models/:model/versions": `${SERVICE.registry}.versions.list`,
-	"POST models/:model/versions": `${SERVICE.registry}.versions.create`,
-	"GET models/:model/versions/:version": `${SERVICE.registry}.versions.get`,
-	"PATCH models/:model/versions/:version": `${SERVICE.registry}.versions.update`,
-	"POST models/:model/versions/:version/transition": `${SERVICE.registry}.versions.transition`,
-	"GET models/:model/aliases": `${SERVICE.registry}.aliases.list`,
-	"PUT models/:model/aliases/:alias": `${SERVICE.registry}.aliases.set`,
-	"DELETE models/:model/aliases/:alias": `${SERVICE.registry}.aliases.delete`,
-	"POST models/:model/versions/import": `${SERVICE.registry}.versions.import`,
-	"GET models/:model/versions/:version/files": `${SERVICE.registry}.versions.files`,
-	// Downloads stream from the artifacts service in ranged parts (bounded memory, any size).
-	"GET models/:model/versions/:version/files/:path": `${SERVICE.api}.downloadFile`,
-	"GET audit": `${SERVICE.registry}.audit.list`,
-
+	...REST_ROUTES,
 	// Durable domain events (docs/events.md): read back, streamed, and sent to webhooks.
 	"GET events": `${SERVICE.events}.list`,
 	"GET events/stream": `${SERVICE.api}.eventStream`,
@@ -108,43 +84,7 @@ const REST_ALIASES = {
 	"DELETE webhooks/:id": `${SERVICE.events}.webhooks.delete`,
 	"GET webhooks/:id/deliveries": `${SERVICE.events}.webhooks.deliveries`,
 	"POST webhooks/:id/deliveries/:delivery/redeliver": `${SERVICE.events}.webhooks.redeliver`,
-
-	"POST datasets": `stream:${SERVICE.api}.uploadDataset`,
-	"GET datasets": `${SERVICE.registry}.datasets.list`,
-	"GET datasets/:ref": `${SERVICE.registry}.datasets.get`,
-
-	"POST training-jobs": `${SERVICE.scheduler}.jobs.enqueue`,
-	"GET training-jobs": `${SERVICE.scheduler}.jobs.list`,
-	"GET training-jobs/:id": `${SERVICE.scheduler}.jobs.get`,
-	"POST training-jobs/:id/cancel": `${SERVICE.scheduler}.jobs.cancel`,
-	"GET training-jobs/:id/events": `${SERVICE.api}.trainingEvents`,
-
-	"GET deployments": `${SERVICE.scheduler}.deployments.list`,
-	"POST deployments": `${SERVICE.scheduler}.deployments.create`,
-	"GET deployments/:model": `${SERVICE.scheduler}.deployments.get`,
-	"PATCH deployments/:model": `${SERVICE.scheduler}.deployments.update`,
-	"DELETE deployments/:model": `${SERVICE.scheduler}.deployments.delete`,
-	"POST deployments/:model/scale": `${SERVICE.scheduler}.deployments.scale`,
-	"POST deployments/:model/promote": `${SERVICE.scheduler}.deployments.promote`,
-	"POST deployments/:model/rollback": `${SERVICE.scheduler}.deployments.rollback`,
-	// Monitoring (docs/monitoring.md): drift and health windows, captured payloads as NDJSON.
-	"GET deployments/:model/drift": `${SERVICE.scheduler}.monitoring.drift`,
-	"GET deployments/:model/health": `${SERVICE.scheduler}.monitoring.health`,
-	"GET deployments/:model/captures": `${SERVICE.api}.exportCaptures`,
-	"POST models/:model/feedback": `${SERVICE.scheduler}.monitoring.feedback`,
-	// Predictions as JSON: Open Inference Protocol `inputs` or tabular `instances`.
-	"POST models/:model/predict": `${SERVICE.api}.predict`,
-	"POST models/:model/versions/:version/predict": `${SERVICE.api}.predict`,
-	"POST models/:model/explain": `${SERVICE.predictor}.explain`,
-	"POST models/:model/versions/:version/explain": `${SERVICE.predictor}.explain`,
-	"POST models/:model/versions/:version/importance": `${SERVICE.predictor}.importance`,
-	// Uploads stream through this gateway to the artifacts service part by part (bounded memory).
-	"POST artifacts": `stream:${SERVICE.api}.uploadArtifact`,
-	"POST models/:model/versions/upload": `stream:${SERVICE.api}.uploadVersion`,
-	// Batch predictions: CSV or NDJSON rows streamed in, NDJSON lines streamed out.
-	"POST models/:model/batch-predict": `stream:${SERVICE.api}.batchPredict`,
-	"POST models/:model/versions/:version/batch-predict": `stream:${SERVICE.api}.batchPredict`,
-} as const;
+};
 
 /** The /api/v1 requests that go to `stream:` (upload) actions: the JSON parser leaves them alone. */
 const isStreamRequest = streamAliasMatcher(REST_ALIASES);
@@ -194,6 +134,7 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 			eventsStreamMixin(options),
 			healthMixin(options),
 			grpcMixin(options),
+			apiDocsMixin(),
 		],
 
 		settings: {
@@ -205,7 +146,51 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 					// The OpenAPI document of every route below, for tools and clients (no key).
 					path: "/api",
 					mappingPolicy: "restrict",
-					aliases: { "GET openapi.json": `${SERVICE.api}.openapi` },
+					aliases: {
+						"GET openapi.json": documented(`${SERVICE.api}.openapi`, {
+							tag: "API description",
+							summary: "This OpenAPI document",
+							responses: {
+								200: json("OpenAPI 3.1, as JSON.", schemaRef("OpenApiDocument")),
+							},
+							errors: [429],
+						}),
+					},
+					bodyParsers: false,
+					use: [countAnonymous, compressAnswers],
+				},
+				{
+					// Swagger UI for this document, served from the installed package (offline).
+					path: API_DOCS_PATH,
+					mappingPolicy: "restrict",
+					aliases: {
+						"GET /": documented(`${SERVICE.api}.docsPage`, {
+							tag: "API description",
+							summary: "Swagger UI",
+							responses: {
+								200: {
+									description: "The page that renders this document.",
+									content: { "text/html": { type: "string" } },
+								},
+							},
+							errors: [429],
+						}),
+						"GET :file": documented(`${SERVICE.api}.docsFile`, {
+							tag: "API description",
+							summary: "A file of the Swagger UI page",
+							responses: {
+								200: {
+									description: "A script, style sheet or icon.",
+									content: {
+										"text/javascript": { type: "string" },
+										"text/css": { type: "string" },
+										"image/png": { type: "string", format: "binary" },
+									},
+								},
+							},
+							errors: [404, 429],
+						}),
+					},
 					bodyParsers: false,
 					use: [countAnonymous, compressAnswers],
 				},
@@ -214,8 +199,25 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 					mappingPolicy: "restrict",
 					bodyParsers: false,
 					aliases: {
-						"GET live": `${SERVICE.api}.live`,
-						"GET ready": `${SERVICE.api}.ready`,
+						"GET live": documented(`${SERVICE.api}.live`, {
+							tag: "Health",
+							summary: "Liveness",
+							responses: { 200: json("The process answers.", schemaRef("Live")) },
+						}),
+						"GET ready": documented(`${SERVICE.api}.ready`, {
+							tag: "Health",
+							summary: "Readiness",
+							responses: {
+								200: json(
+									"Every service this node needs runs in the fleet.",
+									schemaRef("Ready"),
+								),
+								503: json(
+									"A needed service is missing: which.",
+									schemaRef("Ready"),
+								),
+							},
+						}),
 					},
 				},
 				{
@@ -279,11 +281,7 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 					mappingPolicy: "restrict",
 					bodyParsers: false,
 					use: [countAnonymous, compressAnswers],
-					aliases: {
-						"GET /": `${SERVICE.api}.v2Server`,
-						"GET health/live": `${SERVICE.api}.v2Live`,
-						"GET health/ready": `${SERVICE.api}.v2Ready`,
-					},
+					aliases: OIP_PUBLIC_ROUTES,
 					onError: oipError,
 				},
 				{
@@ -296,20 +294,7 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 					bodyParsers: false,
 					// Answers are gzip- or deflate-compressed for clients that accept it.
 					use: [compressAnswers],
-					aliases: {
-						// Before ":model": `stats` is the statistics of every model, not a model.
-						"GET stats": `${SERVICE.api}.v2Stats`,
-						"GET :model/stats": `${SERVICE.api}.v2Stats`,
-						"GET :model/versions/:version/stats": `${SERVICE.api}.v2Stats`,
-						"GET :model/config": `${SERVICE.api}.v2ModelConfig`,
-						"GET :model/versions/:version/config": `${SERVICE.api}.v2ModelConfig`,
-						"GET :model": `${SERVICE.api}.v2Model`,
-						"GET :model/versions/:version": `${SERVICE.api}.v2Model`,
-						"GET :model/ready": `${SERVICE.api}.v2ModelReady`,
-						"GET :model/versions/:version/ready": `${SERVICE.api}.v2ModelReady`,
-						"POST :model/infer": `stream:${SERVICE.api}.v2Infer`,
-						"POST :model/versions/:version/infer": `stream:${SERVICE.api}.v2Infer`,
-					},
+					aliases: OIP_MODEL_ROUTES,
 					onBeforeCall(
 						ctx: Context<unknown, HttpMeta>,
 						_route: unknown,
@@ -332,11 +317,7 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 					authentication: true,
 					bodyParsers: false,
 					use: [compressAnswers],
-					aliases: {
-						"POST index": `stream:${SERVICE.api}.repositoryIndex`,
-						"POST models/:model/load": `stream:${SERVICE.api}.repositoryLoad`,
-						"POST models/:model/unload": `stream:${SERVICE.api}.repositoryUnload`,
-					},
+					aliases: REPOSITORY_ROUTES,
 					onBeforeCall(
 						ctx: Context<unknown, HttpMeta>,
 						_route: unknown,
@@ -357,25 +338,6 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 		created() {
 			// After moleculer-web's own `created`, which makes the HTTP server.
 			this.guardRequests();
-		},
-
-		actions: {
-			/** `GET /api/openapi.json`: the OpenAPI 3 document of every route, from the routes and the actions' params. */
-			openapi: allowAnonymous({
-				handler(): unknown {
-					const service = this as unknown as { aliases: OpenApiAlias[] };
-					const actions = new Map(
-						this.broker.registry
-							.getActionList({ skipInternal: true })
-							.map(item => [item.name, item.action]),
-					);
-					return buildOpenApiDocument(
-						service.aliases,
-						name => actions.get(name) as { params?: unknown } | undefined,
-						{ title: "modelfleet", version: MODELFLEET_VERSION },
-					);
-				},
-			}),
 		},
 	};
 }

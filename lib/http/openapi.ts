@@ -1,10 +1,16 @@
 /**
- * The gateway's OpenAPI 3 document, generated from what it serves: every alias of every
- * moleculer-web route (method, path, whether a key is needed, whether the body is a stream)
- * and the `params` schema of the action each alias calls, converted from fastest-validator to
- * JSON Schema. Path parameters come from the path; the other parameters are the query string
- * of GET/DELETE or the JSON body of POST/PUT/PATCH.
+ * The gateway's OpenAPI 3.1 document, generated from what it serves: every alias of every
+ * moleculer-web route (method, path, whether a key is needed, whether the body is a stream),
+ * the declaration written beside the alias (`documented(…)`, lib/http/openapi/declarations.ts:
+ * tag, summary, responses, the errors of its own) and the `params` schema of the action it
+ * calls, converted from fastest-validator to JSON Schema. Path parameters come from the path;
+ * the other parameters are the query string of GET/DELETE or the JSON body of POST/PUT/PATCH.
+ * The errors every route of a kind answers (400 with parameters; 401, 429 and, where a role
+ * may lack the permission, 403 with a key; 503) are added here rather than on every route.
  */
+import { PERMISSIONS, ROLES, rolesWith, type Permission } from "../accounts/roles";
+import { API_TAGS, type OperationDoc } from "./openapi/declarations";
+import { API_SCHEMAS } from "./openapi/schemas";
 
 /** JSON Schema as OpenAPI 3.1 takes it (JSON Schema 2020-12; nothing that draft-07 lacks). */
 export type JsonSchema = Record<string, unknown>;
@@ -17,17 +23,24 @@ export interface OpenApiAlias {
 	/** "call", or "stream" when the body goes to the action as a stream. */
 	type: string;
 	route: { path: string; opts: { authentication?: unknown } };
+	/** The declaration beside the alias (`documented(…)`); missing on an undocumented route. */
+	openapi?: OperationDoc;
 }
 
 /** What the generator reads of an action's definition. */
 export interface OpenApiAction {
 	params?: unknown;
+	/** What `requires(permission, …)` put on it (lib/accounts/access.ts). */
+	permission?: unknown;
 }
 
 export interface OpenApiInfo {
 	title: string;
 	version: string;
 }
+
+/** A declaration, or the stand-in of an undocumented route (whose tag is not an area). */
+type AnyDoc = Omit<OperationDoc, "tag"> & { tag: string };
 
 const BODY_METHODS = new Set(["post", "put", "patch"]);
 const ALL_METHODS = ["get", "post", "put", "patch", "delete"];
@@ -236,21 +249,41 @@ function paramsSchema(action: OpenApiAction | undefined): JsonSchema & {
 	return schema as JsonSchema & { properties: Record<string, JsonSchema>; required?: string[] };
 }
 
-/** The route's error body: `{error}` on the Open Inference Protocol, our error object elsewhere. */
-function errorResponse(fullPath: string): Record<string, unknown> {
+const ERROR_MEANING: Readonly<Record<number, string>> = {
+	400: "Bad request: a parameter or the body is not valid; the message says which.",
+	401: "No API key, or one that is not valid.",
+	403: "The key's role or tenant may not do this.",
+	404: "Not found (or not the caller's tenant's).",
+	405: "Not allowed in the current state.",
+	408: "The body stopped arriving.",
+	409: "Conflicts with what exists (a duplicate name, a state change that is not allowed).",
+	411: "The body's length is needed.",
+	413: "The body is larger than the limit.",
+	415: "The body's media type is not one the route takes.",
+	416: "The range is not satisfiable.",
+	422: "Well-formed, but the model cannot take it.",
+	429: "Too many requests, bytes in flight or a quota exceeded; see `Retry-After`.",
+	500: "An internal error; the node's log has the details.",
+	503: "A service this request needs is not running or ready; retry later.",
+	504: "The request took longer than the time limit.",
+};
+
+/** An error response: `{error}` on the Open Inference Protocol, our error object elsewhere. */
+function errorResponse(status: number, oip: boolean): Record<string, unknown> {
 	return {
-		description: "An error: the status says which kind.",
+		description: ERROR_MEANING[status] ?? "An error.",
 		content: {
 			"application/json": {
 				schema: {
-					$ref: fullPath.startsWith("/v2")
-						? "#/components/schemas/OipError"
-						: "#/components/schemas/Error",
+					$ref: oip ? "#/components/schemas/OipError" : "#/components/schemas/Error",
 				},
 			},
 		},
 	};
 }
+
+/** The routes that speak the Open Inference Protocol's error body. */
+const isOipPath = (fullPath: string): boolean => fullPath === "/v2" || fullPath.startsWith("/v2/");
 
 type ParamEntry = [string, JsonSchema];
 
@@ -272,19 +305,46 @@ function jsonRequestBody(rest: readonly ParamEntry[], required: ReadonlySet<stri
 	};
 }
 
-/** The body of a streaming alias: raw bytes (and JSON on the Open Inference Protocol). */
-function streamRequestBody(path: string) {
-	return {
-		required: true,
-		content: {
-			"application/octet-stream": {
-				schema: { type: "string", format: "binary" },
-			},
-			...(path.startsWith("/v2/")
-				? { "application/json": { schema: { type: "object" } } }
-				: {}),
-		},
-	};
+/** A media type → schema map as OpenAPI's `content`. */
+function content(media: Readonly<Record<string, JsonSchema>>): Record<string, unknown> {
+	return Object.fromEntries(Object.entries(media).map(([type, schema]) => [type, { schema }]));
+}
+
+/** The statuses an operation answers: its own, then those every route of its kind answers. */
+function responses(
+	doc: AnyDoc,
+	oip: boolean,
+	keyed: boolean,
+	action: OpenApiAction | undefined,
+	takesInput: boolean,
+): Record<string, unknown> {
+	const out: Record<string, unknown> = {};
+	for (const [status, response] of Object.entries(doc.responses)) {
+		out[status] = {
+			description: response.description,
+			...(response.headers ? { headers: response.headers } : {}),
+			...(response.content ? { content: content(response.content) } : {}),
+		};
+	}
+	const errors = new Set<number>(doc.errors ?? []);
+	if (takesInput) errors.add(400);
+	if (keyed) {
+		errors.add(401);
+		errors.add(429);
+		if (restrictsRoles(action)) errors.add(403);
+	}
+	errors.add(503);
+	for (const status of [...errors].sort((a, b) => a - b))
+		if (out[status] === undefined) out[status] = errorResponse(status, oip);
+	out.default = errorResponse(500, oip);
+	return out;
+}
+
+/** Whether some role lacks the permission the action requires (so a key can be refused 403). */
+function restrictsRoles(action: OpenApiAction | undefined): boolean {
+	const permission = action?.permission;
+	if (typeof permission !== "string" || !(permission in PERMISSIONS)) return false;
+	return rolesWith(permission as Permission).length < ROLES.length;
 }
 
 /** One method of one alias as an OpenAPI operation. */
@@ -292,40 +352,63 @@ function aliasOperation(
 	alias: OpenApiAlias & { action: string },
 	method: string,
 	path: string,
+	action: OpenApiAction | undefined,
 	pathParameters: readonly Record<string, unknown>[],
 	rest: readonly ParamEntry[],
 	required: ReadonlySet<string>,
 ): Record<string, unknown> {
+	const doc = alias.openapi ?? UNDOCUMENTED;
 	const stream = alias.type === "stream";
-	const inBody = BODY_METHODS.has(method) && !stream;
+	const inBody = BODY_METHODS.has(method) && !stream && doc.requestBody === undefined;
+	const query = inBody ? [] : rest.filter(([name]) => !(doc.hide ?? []).includes(name));
+	const keyed = Boolean(alias.route.opts.authentication);
+	const parameters = [
+		...pathParameters,
+		...query.map(([name, s]) => ({
+			name,
+			in: "query",
+			required: required.has(name),
+			schema: s,
+		})),
+		...(doc.parameters ?? []).map(p => ({ ...p, required: p.required ?? false })),
+	];
 	const operation: Record<string, unknown> = {
 		operationId: operationId(method, path),
-		summary: alias.action,
+		tags: [doc.tag],
+		summary: doc.summary,
+		...(doc.description ? { description: doc.description } : {}),
 		"x-action": alias.action,
-		parameters: [
-			...pathParameters,
-			...(inBody
-				? []
-				: rest.map(([name, s]) => ({
-						name,
-						in: "query",
-						required: required.has(name),
-						schema: s,
-					}))),
-		],
-		responses: {
-			"200": {
-				description: "Success",
-				content: { "application/json": { schema: {} } },
-			},
-			default: errorResponse(alias.fullPath),
-		},
+		...(alias.openapi === undefined ? { "x-undocumented": true } : {}),
+		...(parameters.length > 0 ? { parameters } : {}),
 	};
 	if (inBody) operation.requestBody = jsonRequestBody(rest, required);
-	if (stream) operation.requestBody = streamRequestBody(path);
-	if (alias.route.opts.authentication) operation.security = [{ bearer: [] }, { apiKey: [] }];
+	else if (doc.requestBody)
+		operation.requestBody = {
+			required: true,
+			...(doc.requestBody.description ? { description: doc.requestBody.description } : {}),
+			content: content(doc.requestBody.content),
+		};
+	else if (stream)
+		operation.requestBody = {
+			required: true,
+			content: content({ "application/octet-stream": { type: "string", format: "binary" } }),
+		};
+	const takesInput = parameters.length > 0 || operation.requestBody !== undefined;
+	operation.responses = responses(doc, isOipPath(alias.fullPath), keyed, action, takesInput);
+	// The document's default is a key; the routes that need none say so.
+	if (!keyed) operation.security = [];
 	return operation;
 }
+
+/**
+ * What a route without a declaration gets: served rather than failing the whole document, and
+ * marked `x-undocumented` so the OpenAPI test names it (the fix is `documented(…)` beside it).
+ */
+const UNDOCUMENTED: AnyDoc = {
+	tag: "Undocumented",
+	summary: "Undocumented route",
+	responses: { 200: { description: "Not documented yet." } },
+};
 
 /** Adds the operations of one alias (one per method) to `paths`. */
 function addAliasPaths(
@@ -335,7 +418,8 @@ function addAliasPaths(
 ): void {
 	const { path, names } = openApiPath(alias.fullPath);
 	const methods = alias.method === "*" ? ALL_METHODS : [alias.method.toLowerCase()];
-	const schema = paramsSchema(actionOf(alias.action));
+	const action = actionOf(alias.action);
+	const schema = paramsSchema(action);
 	const required = new Set(schema.required ?? []);
 	const parameters: Record<string, unknown>[] = names.map(name => ({
 		name,
@@ -345,12 +429,12 @@ function addAliasPaths(
 	}));
 	const rest = Object.entries(schema.properties).filter(([name]) => !names.includes(name));
 	for (const method of methods) {
-		const operation = aliasOperation(alias, method, path, parameters, rest, required);
+		const operation = aliasOperation(alias, method, path, action, parameters, rest, required);
 		paths[path] = { ...(paths[path] ?? {}), [method]: operation };
 	}
 }
 
-/** The document's security schemes and error bodies. */
+/** The document's security schemes and schemas. */
 function openApiComponents(): Record<string, unknown> {
 	return {
 		securitySchemes: {
@@ -359,26 +443,14 @@ function openApiComponents(): Record<string, unknown> {
 				scheme: "bearer",
 				description: "An API key: `Authorization: Bearer mf_…`.",
 			},
-			apiKey: { type: "apiKey", in: "header", name: "x-api-key" },
-		},
-		schemas: {
-			Error: {
-				type: "object",
-				properties: {
-					name: { type: "string" },
-					type: { type: "string" },
-					message: { type: "string" },
-					code: { type: "integer" },
-					data: {},
-				},
-				required: ["name", "type", "message", "code"],
-			},
-			OipError: {
-				type: "object",
-				properties: { error: { type: "string" } },
-				required: ["error"],
+			apiKey: {
+				type: "apiKey",
+				in: "header",
+				name: "x-api-key",
+				description: "The same API key in a header of its own.",
 			},
 		},
+		schemas: API_SCHEMAS,
 	};
 }
 
@@ -399,9 +471,23 @@ export function buildOpenApiDocument(
 			title: info.title,
 			version: info.version,
 			description:
-				"Generated from the gateway's routes and the parameter schemas of the actions they call.",
+				"modelfleet's HTTP API: the registry, training, deployments and predictions under " +
+				"`/api/v1` (an API key in `Authorization: Bearer` or `x-api-key`), and the Open " +
+				"Inference Protocol (KServe v2 / Triton) under `/v2`. Generated from the gateway's " +
+				"routes, the declarations beside them and the parameter schemas of the actions they call.",
+			license: { name: "Apache-2.0", identifier: "Apache-2.0" },
 		},
-		paths,
+		servers: [{ url: "/", description: "The gateway that served this document." }],
+		security: [{ bearer: [] }, { apiKey: [] }],
+		tags: Object.entries(API_TAGS).map(([name, description]) => ({ name, description })),
+		paths: sortedPaths(paths),
 		components: openApiComponents(),
 	};
+}
+
+/** Paths in a stable order, grouped as a reader looks for them. */
+function sortedPaths(
+	paths: Record<string, Record<string, unknown>>,
+): Record<string, Record<string, unknown>> {
+	return Object.fromEntries(Object.entries(paths).sort(([a], [b]) => a.localeCompare(b)));
 }

@@ -3,11 +3,15 @@
  * action, so the route's JSON body parser must leave them alone — an XGBoost model or an
  * NDJSON batch sent as `application/json` would otherwise be parsed away before it arrives.
  */
+import { aliasTarget, type DocumentedAlias } from "./openapi/declarations";
+
 export type StreamRequestTest = (method: string | undefined, url: string | undefined) => boolean;
 
-export function streamAliasMatcher(aliases: Readonly<Record<string, string>>): StreamRequestTest {
+export function streamAliasMatcher(
+	aliases: Readonly<Record<string, string | DocumentedAlias>>,
+): StreamRequestTest {
 	const patterns = Object.entries(aliases)
-		.filter(([, action]) => action.startsWith("stream:"))
+		.filter(([, alias]) => aliasTarget(alias).startsWith("stream:"))
 		.map(([route]) => {
 			const [method, path] = route.split(" ");
 			const pattern = path

@@ -89,6 +89,12 @@ describe("buildOpenApiDocument", () => {
 			action: "registry.models.create",
 			type: "call",
 			route: route("/api/v1", true),
+			openapi: {
+				tag: "Models",
+				summary: "Create a model",
+				responses: { 201: { description: "Created." } },
+				errors: [409],
+			},
 		},
 		{
 			method: "POST",
@@ -96,6 +102,11 @@ describe("buildOpenApiDocument", () => {
 			action: "api.v2Infer",
 			type: "stream",
 			route: route("/v2/models", true),
+			openapi: {
+				tag: "Open Inference Protocol",
+				summary: "Inference",
+				responses: { 200: { description: "Outputs." } },
+			},
 		},
 		{
 			method: "GET",
@@ -103,6 +114,11 @@ describe("buildOpenApiDocument", () => {
 			action: "api.v2Server",
 			type: "call",
 			route: route("/v2", false),
+			openapi: {
+				tag: "Open Inference Protocol",
+				summary: "Server metadata",
+				responses: { 200: { description: "Metadata." } },
+			},
 		},
 	];
 	const params: Record<string, unknown> = {
@@ -114,10 +130,18 @@ describe("buildOpenApiDocument", () => {
 		},
 		"api.v2Infer": { model: "string", version: "string|optional" },
 	};
-	const document = buildOpenApiDocument(aliases, name => ({ params: params[name] }), {
-		title: "t",
-		version: "1",
-	}) as { paths: Record<string, Record<string, Record<string, unknown>>> };
+	const documentRoot = buildOpenApiDocument(
+		aliases,
+		name => ({
+			params: params[name],
+			// Every role may read: no 403 from the role.
+			permission: name === "registry.models.create" ? "models.write" : "models.read",
+		}),
+		{ title: "t", version: "1" },
+	);
+	const document = documentRoot as {
+		paths: Record<string, Record<string, Record<string, unknown>>>;
+	};
 
 	it("puts path parameters in the path and the rest in the query of a GET", () => {
 		expect(document.paths["/api/v1/models/{name}"].get).toMatchObject({
@@ -125,8 +149,10 @@ describe("buildOpenApiDocument", () => {
 				{ name: "name", in: "path", required: true, schema: { type: "string" } },
 				{ name: "expand", in: "query", required: false, schema: { type: "boolean" } },
 			],
-			security: [{ bearer: [] }, { apiKey: [] }],
 		});
+		// A key is the document's default; the operation says nothing of its own.
+		expect(document.paths["/api/v1/models/{name}"].get.security).toBeUndefined();
+		expect(documentRoot.security).toEqual([{ bearer: [] }, { apiKey: [] }]);
 	});
 
 	it("gives a POST's parameters as its JSON body", () => {
@@ -152,6 +178,44 @@ describe("buildOpenApiDocument", () => {
 		expect(document.paths["/v2/models/{model}/infer"].post.requestBody).toMatchObject({
 			content: { "application/octet-stream": { schema: { format: "binary" } } },
 		});
-		expect(document.paths["/v2"].get.security).toBeUndefined();
+		expect(document.paths["/v2"].get.security).toEqual([]);
+	});
+
+	it("answers what the declaration says, and the errors every route of its kind answers", () => {
+		const create = document.paths["/api/v1/models"].post as {
+			tags: string[];
+			summary: string;
+			responses: Record<string, { content?: Record<string, { schema: unknown }> }>;
+		};
+		expect(create.tags).toEqual(["Models"]);
+		expect(create.summary).toBe("Create a model");
+		// 403 because a viewer lacks models.write; 400 for its parameters; 401 and 429 for its key.
+		expect(Object.keys(create.responses)).toEqual([
+			"201",
+			"400",
+			"401",
+			"403",
+			"409",
+			"429",
+			"503",
+			"default",
+		]);
+		expect(create.responses["409"].content?.["application/json"].schema).toEqual({
+			$ref: "#/components/schemas/Error",
+		});
+		const infer = document.paths["/v2/models/{model}/infer"].post as typeof create;
+		expect(Object.keys(infer.responses)).not.toContain("403");
+		expect(infer.responses["401"].content?.["application/json"].schema).toEqual({
+			$ref: "#/components/schemas/OipError",
+		});
+		const server = document.paths["/v2"].get as typeof create;
+		expect(Object.keys(server.responses)).toEqual(["200", "503", "default"]);
+	});
+
+	it("marks a route without a declaration, so the OpenAPI test names it", () => {
+		expect(document.paths["/api/v1/models/{name}"].get).toMatchObject({
+			"x-undocumented": true,
+		});
+		expect(document.paths["/api/v1/models"].post["x-undocumented"]).toBeUndefined();
 	});
 });
