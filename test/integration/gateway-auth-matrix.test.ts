@@ -362,7 +362,8 @@ describe("auth matrix: every route × {no key, bad key, each role, another tenan
 					method,
 					template,
 					action: operation["x-action"],
-					public: operation.security === undefined,
+					// Keyed routes take the document's default; public ones say `security: []`.
+					public: Array.isArray(operation.security) && operation.security.length === 0,
 					params: [...template.matchAll(/\{(\w+)\}/g)].map(m => m[1]),
 				})),
 			);

@@ -4,13 +4,30 @@
  *
  * Taken from the Open Inference Protocol's REST specification,
  * kserve/open-inference-protocol `specification/protocol/open_inference_rest.yaml`
- * (Copyright 2023 The KServe Authors, Apache License 2.0; a copy is kept at
- * shared/specs/open_inference_rest.yaml). Changes: names prefixed `Oip` to sit beside ours,
- * `title`/`x-examples` dropped, and the examples kept as OpenAPI 3.1 `examples`.
+ * (Copyright 2023 The KServe Authors, Apache License 2.0; the copy the conformance test reads
+ * is test/fixtures/open-inference/open_inference_rest.yaml). Changes: names in our style (the
+ * spec's name is in `OIP_SPEC_NAMES`), `title`/`x-examples` dropped, one example kept as
+ * OpenAPI 3.1 `examples`. test/unit/http/oip-schemas.test.ts compares them with the spec.
  */
 import type { JsonSchema } from "../openapi";
 
 const ref = (name: string): JsonSchema => ({ $ref: `#/components/schemas/${name}` });
+
+/** Our name → the spec's (`components.schemas`). */
+export const OIP_SPEC_NAMES: Readonly<Record<string, string>> = {
+	OipServerMetadata: "metadata_server_response",
+	OipModelMetadata: "metadata_model_response",
+	OipMetadataTensor: "metadata_tensor",
+	OipInferenceRequest: "inference_request",
+	OipParameters: "parameters",
+	OipRequestInput: "request_input",
+	OipTensorData: "tensor_data",
+	OipRequestOutput: "request_output",
+	OipResponseOutput: "response_output",
+	OipInferenceResponse: "inference_response",
+	// The spec has three error bodies of this shape; this one says `error` is required.
+	OipError: "metadata_model_error_response",
+};
 
 export const OIP_SCHEMAS: Readonly<Record<string, JsonSchema>> = {
 	OipServerMetadata: {
@@ -112,7 +129,7 @@ export const OIP_SCHEMAS: Readonly<Record<string, JsonSchema>> = {
 		},
 		required: ["model_name", "outputs"],
 	},
-	/** The spec's `inference_error_response` (and its metadata error responses, the same shape). */
+	/** The spec's error body (`metadata_model_error_response`; its infer and server ones are the same). */
 	OipError: {
 		type: "object",
 		properties: { error: { type: "string" } },

@@ -370,7 +370,7 @@ export const REST_ROUTES = {
 		responses: {
 			200: {
 				description:
-					"An event stream (`event: progress|completed|failed|cancelled`, JSON `data`).",
+					"An event stream: `state`, one `progress` per epoch, then `end` (JSON `data`).",
 				content: { "text/event-stream": { type: "string" } },
 			},
 		},
