@@ -5,8 +5,9 @@
  * tag, summary, responses, the errors of its own) and the `params` schema of the action it
  * calls, converted from fastest-validator to JSON Schema. Path parameters come from the path;
  * the other parameters are the query string of GET/DELETE or the JSON body of POST/PUT/PATCH.
- * The errors every route of a kind answers (400 with parameters; 401, 429 and, where a role
- * may lack the permission, 403 with a key; 503) are added here rather than on every route.
+ * The errors every route of a kind answers (400 with parameters; 408, 413 and 415 with a body; 401,
+ * 429 and, where a role may lack the permission, 403 with a key; 503) are added here rather
+ * than on every route.
  */
 import { PERMISSIONS, ROLES, rolesWith, type Permission } from "../accounts/roles";
 import { API_TAGS, type OperationDoc } from "./openapi/declarations";
@@ -254,14 +255,11 @@ const ERROR_MEANING: Readonly<Record<number, string>> = {
 	401: "No API key, or one that is not valid.",
 	403: "The key's role or tenant may not do this.",
 	404: "Not found (or not the caller's tenant's).",
-	405: "Not allowed in the current state.",
 	408: "The body stopped arriving.",
 	409: "Conflicts with what exists (a duplicate name, a state change that is not allowed).",
-	411: "The body's length is needed.",
 	413: "The body is larger than the limit.",
-	415: "The body's media type is not one the route takes.",
+	415: "A Content-Encoding other than gzip, deflate or identity, or a charset other than UTF-8.",
 	416: "The range is not satisfiable.",
-	422: "Well-formed, but the model cannot take it.",
 	429: "Too many requests, bytes in flight or a quota exceeded; see `Retry-After`.",
 	500: "An internal error; the node's log has the details.",
 	503: "A service this request needs is not running or ready; retry later.",
@@ -317,6 +315,7 @@ function responses(
 	keyed: boolean,
 	action: OpenApiAction | undefined,
 	takesInput: boolean,
+	takesBody: boolean,
 ): Record<string, unknown> {
 	const out: Record<string, unknown> = {};
 	for (const [status, response] of Object.entries(doc.responses)) {
@@ -328,6 +327,13 @@ function responses(
 	}
 	const errors = new Set<number>(doc.errors ?? []);
 	if (takesInput) errors.add(400);
+	// Every body has a limit (1 MiB of JSON, the upload and inference limits), an idle timeout,
+	// and only gzip, deflate or identity as its Content-Encoding (UTF-8 for text).
+	if (takesBody) {
+		errors.add(408);
+		errors.add(413);
+		errors.add(415);
+	}
 	if (keyed) {
 		errors.add(401);
 		errors.add(429);
@@ -394,7 +400,14 @@ function aliasOperation(
 			content: content({ "application/octet-stream": { type: "string", format: "binary" } }),
 		};
 	const takesInput = parameters.length > 0 || operation.requestBody !== undefined;
-	operation.responses = responses(doc, isOipPath(alias.fullPath), keyed, action, takesInput);
+	operation.responses = responses(
+		doc,
+		isOipPath(alias.fullPath),
+		keyed,
+		action,
+		takesInput,
+		operation.requestBody !== undefined,
+	);
 	// The document's default is a key; the routes that need none say so.
 	if (!keyed) operation.security = [];
 	return operation;

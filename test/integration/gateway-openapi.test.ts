@@ -319,7 +319,7 @@ describe("GET /api/openapi.json", () => {
 			).toBe(404);
 		});
 
-		it("the registry: 201 on create, 400, 401, 403, 404, 409", async () => {
+		it("the registry: 201 on create, 400, 401, 403, 404, 409, 415", async () => {
 			const model = { name: "mlp", task: "classification", framework: "onnx" };
 			expect(
 				(await check("POST", "/api/v1/models", "/api/v1/models", { json: model })).status,
@@ -331,6 +331,10 @@ describe("GET /api/openapi.json", () => {
 				(await check("POST", "/api/v1/models", "/api/v1/models", { json: { name: "x" } }))
 					.status,
 			).toBe(400);
+			const brotli = { json: model, headers: { "content-encoding": "br" } };
+			expect((await check("POST", "/api/v1/models", "/api/v1/models", brotli)).status).toBe(
+				415,
+			);
 			expect(
 				(await check("GET", "/api/v1/models", "/api/v1/models", { key: null })).status,
 			).toBe(401);

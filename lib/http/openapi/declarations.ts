@@ -63,7 +63,7 @@ export interface OperationDoc {
 	responses: Readonly<Record<number, ResponseDoc>>;
 	/**
 	 * Error statuses this route answers besides the ones every route of its kind answers
-	 * (401/403/429 with a key, 400 with parameters, 503): 404, 409, 413, 415, 416, 422 …
+	 * (401/403/429 with a key, 400 with parameters, 408/413/415 with a body, 503): 404, 409, 416 …
 	 */
 	errors?: readonly number[];
 	/** The request body by media type, when it is not the JSON object of the action's params. */

@@ -47,7 +47,7 @@ const INFER: Omit<OperationDoc, "summary"> = {
 			},
 		},
 	},
-	errors: [404, 411, 413, 415],
+	errors: [404],
 };
 
 const STATS = {

@@ -79,7 +79,7 @@ const BATCH_PREDICT = {
 			},
 		},
 	},
-	errors: [404, 415],
+	errors: [404],
 } as const;
 
 const RANGE_HEADERS: readonly ParameterDoc[] = [
@@ -218,7 +218,7 @@ export const REST_ROUTES = {
 		tag: "Versions",
 		summary: "Create a version from an artifact",
 		responses: { 201: created("The new version.", schemaRef("Version")) },
-		errors: [404, 409, 422],
+		errors: [404, 409],
 	}),
 	"GET models/:model/versions/:version": documented(`${SERVICE.registry}.versions.get`, {
 		tag: "Versions",
@@ -265,7 +265,7 @@ export const REST_ROUTES = {
 		responses: {
 			201: created("The new version, its schema read from the file.", schemaRef("Version")),
 		},
-		errors: [404, 409, 422],
+		errors: [404, 409],
 	}),
 	"GET models/:model/versions/:version/files": documented(`${SERVICE.registry}.versions.files`, {
 		tag: "Versions",
@@ -311,11 +311,14 @@ export const REST_ROUTES = {
 	"POST datasets": documented(`stream:${SERVICE.api}.uploadDataset`, {
 		tag: "Datasets",
 		summary: "Upload a dataset",
-		description: "CSV or NDJSON, checked while it streams.",
+		description:
+			"CSV or NDJSON (as `format` says), checked while it streams: the raw body, whatever its " +
+			"type, or the file part of a `multipart/form-data` form.",
 		requestBody: {
 			content: {
 				"text/csv": { type: "string" },
 				"application/x-ndjson": { type: "string" },
+				"application/octet-stream": BINARY,
 				"multipart/form-data": {
 					type: "object",
 					properties: { file: BINARY },
@@ -324,7 +327,7 @@ export const REST_ROUTES = {
 			},
 		},
 		responses: { 201: created("The dataset.", schemaRef("Dataset")) },
-		errors: [409, 411, 413, 415],
+		errors: [409],
 	}),
 	"GET datasets": documented(`${SERVICE.registry}.datasets.list`, {
 		tag: "Datasets",
@@ -435,26 +438,26 @@ export const REST_ROUTES = {
 		summary: "Predict with a model",
 		requestBody: PREDICT_BODY,
 		responses: { 200: ok("The outputs, and what ran them.", "OipInferenceResponse") },
-		errors: [404, 422],
+		errors: [404],
 	}),
 	"POST models/:model/versions/:version/predict": documented(`${SERVICE.api}.predict`, {
 		tag: "Predictions",
 		summary: "Predict with a version",
 		requestBody: PREDICT_BODY,
 		responses: { 200: ok("The outputs, and what ran them.", "OipInferenceResponse") },
-		errors: [404, 422],
+		errors: [404],
 	}),
 	"POST models/:model/explain": documented(`${SERVICE.predictor}.explain`, {
 		tag: "Predictions",
 		summary: "Explain a model's predictions",
 		responses: { 200: ok("Attributions per row.", "Explanation") },
-		errors: [404, 422],
+		errors: [404],
 	}),
 	"POST models/:model/versions/:version/explain": documented(`${SERVICE.predictor}.explain`, {
 		tag: "Predictions",
 		summary: "Explain a version's predictions",
 		responses: { 200: ok("Attributions per row.", "Explanation") },
-		errors: [404, 422],
+		errors: [404],
 	}),
 	"POST models/:model/versions/:version/importance": documented(
 		`${SERVICE.predictor}.importance`,
@@ -462,7 +465,7 @@ export const REST_ROUTES = {
 			tag: "Predictions",
 			summary: "Measure feature importance",
 			responses: { 200: ok("Permutation importance.", "Importance") },
-			errors: [404, 422],
+			errors: [404],
 		},
 	),
 	// Uploads stream through this gateway to the artifacts service part by part (bounded memory).
@@ -471,7 +474,6 @@ export const REST_ROUTES = {
 		summary: "Upload an artifact",
 		requestBody: UPLOAD_BODY,
 		responses: { 201: created("The stored artifact.", schemaRef("Artifact")) },
-		errors: [411, 413, 415],
 	}),
 	"POST models/:model/versions/upload": documented(`stream:${SERVICE.api}.uploadVersion`, {
 		tag: "Versions",
@@ -479,7 +481,7 @@ export const REST_ROUTES = {
 		description: "ONNX, TF.js or XGBoost; the version's schema is read from the file.",
 		requestBody: UPLOAD_BODY,
 		responses: { 201: created("The new version.", schemaRef("Version")) },
-		errors: [404, 409, 411, 413, 415, 422],
+		errors: [404, 409],
 	}),
 	// Batch predictions: CSV or NDJSON rows streamed in, NDJSON lines streamed out.
 	"POST models/:model/batch-predict": documented(

@@ -189,13 +189,16 @@ describe("buildOpenApiDocument", () => {
 		};
 		expect(create.tags).toEqual(["Models"]);
 		expect(create.summary).toBe("Create a model");
-		// 403 because a viewer lacks models.write; 400 for its parameters; 401 and 429 for its key.
+		// 403: a viewer lacks models.write; 400: its parameters; 408, 413: its body; 401, 429: its key.
 		expect(Object.keys(create.responses)).toEqual([
 			"201",
 			"400",
 			"401",
 			"403",
+			"408",
 			"409",
+			"413",
+			"415",
 			"429",
 			"503",
 			"default",
