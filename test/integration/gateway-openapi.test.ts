@@ -442,6 +442,41 @@ describe("GET /api/openapi.json", () => {
 			await check("GET", "/v2/models/{model}/config", "/v2/models/mlp/config");
 			await check("GET", "/v2/models/{model}/ready", "/v2/models/mlp/ready");
 			await check("POST", "/v2/repository/index", "/v2/repository/index", { json: {} });
+			const alias = "/api/v1/models/{model}/aliases/{alias}";
+			await check("PUT", alias, "/api/v1/models/mlp/aliases/champion", {
+				json: { version: "1.0.0" },
+			});
+			await check("GET", "/api/v1/models/{model}/aliases", "/api/v1/models/mlp/aliases");
+			await check("DELETE", alias, "/api/v1/models/mlp/aliases/champion");
+			const deployment = { model: "mlp", version: "1.0.0" };
+			expect(
+				(
+					await check("POST", "/api/v1/deployments", "/api/v1/deployments", {
+						json: deployment,
+					})
+				).status,
+			).toBe(201);
+			await check("GET", "/api/v1/deployments", "/api/v1/deployments");
+			await check("GET", "/api/v1/deployments/{model}", "/api/v1/deployments/mlp");
+			await check("DELETE", "/api/v1/deployments/{model}", "/api/v1/deployments/mlp");
+			await check("GET", "/api/v1/training-jobs", "/api/v1/training-jobs");
+			const dataset = await check(
+				"POST",
+				"/api/v1/datasets",
+				"/api/v1/datasets?name=rows&format=csv",
+				{
+					body: "a,b,label\n1,2,0\n3,4,1\n",
+					headers: { "content-type": "text/csv" },
+				},
+			);
+			expect(dataset.status).toBe(201);
+			await check("GET", "/api/v1/datasets/{ref}", "/api/v1/datasets/rows@1");
+			await check("GET", "/api/v1/datasets", "/api/v1/datasets");
+			const events = "/api/v1/training-jobs/{id}/events";
+			const missing = "00000000-0000-4000-8000-000000000000";
+			expect(
+				(await check("GET", events, `/api/v1/training-jobs/${missing}/events`)).status,
+			).toBe(404);
 			expect(
 				(
 					await check("POST", "/v2/models/{model}/infer", "/v2/models/mlp/infer", {
