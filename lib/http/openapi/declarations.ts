@@ -21,6 +21,7 @@ export const API_TAGS = {
 	Artifacts: "Content-addressed files the versions refer to.",
 	Training: "Training jobs and their progress.",
 	Deployments: "Where models serve: replicas, traffic split, canaries, shadows.",
+	Monitoring: "Captured predictions, drift, live accuracy from ground truth, health.",
 	Predictions: "Predictions, explanations and batch predictions over the REST API.",
 	Audit: "What was changed, by which key.",
 	"Open Inference Protocol":

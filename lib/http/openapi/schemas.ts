@@ -225,6 +225,28 @@ export const API_SCHEMAS: Readonly<Record<string, JsonSchema>> = {
 		["id", "model", "replicas"],
 	),
 	DeploymentDeleted: obj({ deleted: str }, ["deleted"]),
+	Drift: obj(
+		{
+			model: str,
+			captureRate: { type: "number" },
+			thresholds: { type: "object" },
+			window: { type: "object" },
+			windows: { type: "array", items: { type: "object" } },
+			performance: { type: "array", items: { type: "object" } },
+		},
+		["model", "windows"],
+		"docs/monitoring.md: the settings, the drift windows and the accuracy windows.",
+	),
+	Health: {
+		type: "object",
+		description: "A health check: `score` 0–100, `status`, its `parts`, `at`.",
+		properties: {
+			score: { type: "number" },
+			status: { enum: ["healthy", "degraded", "unhealthy"] },
+			parts: { type: "object" },
+			at: str,
+		},
+	},
 	Deleted: {
 		type: "object",
 		description: "What was deleted or forgotten.",

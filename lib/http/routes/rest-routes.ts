@@ -428,10 +428,44 @@ export const REST_ROUTES = {
 		errors: [404, 409],
 	}),
 	// Monitoring (docs/monitoring.md): drift and health windows, captured payloads as NDJSON.
-	"GET deployments/:model/drift": `${SERVICE.scheduler}.monitoring.drift`,
-	"GET deployments/:model/health": `${SERVICE.scheduler}.monitoring.health`,
-	"GET deployments/:model/captures": `${SERVICE.api}.exportCaptures`,
-	"POST models/:model/feedback": `${SERVICE.scheduler}.monitoring.feedback`,
+	"GET deployments/:model/drift": documented(`${SERVICE.scheduler}.monitoring.drift`, {
+		tag: "Monitoring",
+		summary: "Show a deployment's drift windows",
+		responses: { 200: ok("The settings and the windows, newest first.", "Drift") },
+		errors: [404],
+	}),
+	"GET deployments/:model/health": documented(`${SERVICE.scheduler}.monitoring.health`, {
+		tag: "Monitoring",
+		summary: "Show a deployment's health",
+		responses: {
+			200: json(
+				"The last health check (score and parts); null (an empty body) before the first.",
+				{
+					anyOf: [schemaRef("Health"), { type: "null" }],
+				},
+			),
+		},
+		errors: [404],
+	}),
+	"GET deployments/:model/captures": documented(`${SERVICE.api}.exportCaptures`, {
+		tag: "Monitoring",
+		summary: "Export captured predictions",
+		responses: {
+			200: {
+				description: "One captured prediction a line (inputs, outputs, id, time).",
+				content: { "application/x-ndjson": { type: "string" } },
+			},
+		},
+		errors: [404],
+	}),
+	"POST models/:model/feedback": documented(`${SERVICE.scheduler}.monitoring.feedback`, {
+		tag: "Monitoring",
+		summary: "Send ground truth for predictions",
+		responses: {
+			200: json("How many labels were matched to captured predictions.", { type: "object" }),
+		},
+		errors: [404],
+	}),
 	// Predictions as JSON: Open Inference Protocol `inputs` or tabular `instances`.
 	"POST models/:model/predict": documented(`${SERVICE.api}.predict`, {
 		tag: "Predictions",
