@@ -71,7 +71,7 @@ export interface ApiServiceOptions
 	https?: { cert: Buffer; key: Buffer } | null;
 }
 
-/** The REST routes of /api/v1, each documented beside its alias (lib/http/routes/rest-routes.ts). */
+/** The REST routes of /api/v1, each documented beside its alias (lib/http/routes/, by area). */
 const REST_ALIASES = {
 	...REST_ROUTES,
 	// Durable domain events (docs/events.md): read back, streamed, and sent to webhooks.

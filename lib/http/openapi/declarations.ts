@@ -112,6 +112,10 @@ export function json(description: string, schema: JsonSchema, headers?: Response
 	} satisfies ResponseDoc;
 }
 
+/** A JSON response whose body is a schema of `components`. */
+export const ok = (description: string, schema: string): ResponseDoc =>
+	json(description, schemaRef(schema));
+
 /** A page of a list: `{items, nextCursor}`. */
 export const page = (item: string): JsonSchema => ({
 	type: "object",

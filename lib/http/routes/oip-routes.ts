@@ -8,13 +8,10 @@ import {
 	BINARY,
 	documented,
 	json,
+	ok,
 	schemaRef,
 	type OperationDoc,
-	type ResponseDoc,
 } from "../openapi/declarations";
-
-const ok = (description: string, schema: string): ResponseDoc =>
-	json(description, schemaRef(schema));
 
 /** JSON, or the binary tensor data extension: a JSON header then raw tensor bytes. */
 const INFER: Omit<OperationDoc, "summary"> = {
