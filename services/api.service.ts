@@ -72,19 +72,7 @@ export interface ApiServiceOptions
 }
 
 /** The REST routes of /api/v1, each documented beside its alias (lib/http/routes/, by area). */
-const REST_ALIASES = {
-	...REST_ROUTES,
-	// Durable domain events (docs/events.md): read back, streamed, and sent to webhooks.
-	"GET events": `${SERVICE.events}.list`,
-	"GET events/stream": `${SERVICE.api}.eventStream`,
-	"GET webhooks": `${SERVICE.events}.webhooks.list`,
-	"POST webhooks": `${SERVICE.events}.webhooks.create`,
-	"GET webhooks/:id": `${SERVICE.events}.webhooks.get`,
-	"PATCH webhooks/:id": `${SERVICE.events}.webhooks.update`,
-	"DELETE webhooks/:id": `${SERVICE.events}.webhooks.delete`,
-	"GET webhooks/:id/deliveries": `${SERVICE.events}.webhooks.deliveries`,
-	"POST webhooks/:id/deliveries/:delivery/redeliver": `${SERVICE.events}.webhooks.redeliver`,
-};
+const REST_ALIASES = REST_ROUTES;
 
 /** The /api/v1 requests that go to `stream:` (upload) actions: the JSON parser leaves them alone. */
 const isStreamRequest = streamAliasMatcher(REST_ALIASES);

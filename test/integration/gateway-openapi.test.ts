@@ -73,6 +73,8 @@ describe("GET /api/openapi.json", () => {
 				MODELFLEET_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), "mf-openapi-")),
 				MODELFLEET_POOL_THREADS: "1",
 				MODELFLEET_BOOTSTRAP_KEY: OWNER_KEY,
+				// The webhook the sample registers points at this machine (nothing listens there).
+				MODELFLEET_WEBHOOK_ALLOW_PRIVATE: "true",
 			},
 			() => undefined,
 		);
@@ -376,6 +378,23 @@ describe("GET /api/openapi.json", () => {
 				headers: { accept: "text/csv" },
 			});
 			await check("GET", "/api/v1/audit", "/api/v1/audit");
+			await check("GET", "/api/v1/events", "/api/v1/events?limit=5");
+			const hook = await check("POST", "/api/v1/webhooks", "/api/v1/webhooks", {
+				json: { url: "http://127.0.0.1:9/modelfleet", eventTypes: ["model.*"] },
+			});
+			expect(hook.status).toBe(201);
+			const id = (hook.body as { id: string }).id;
+			await check("GET", "/api/v1/webhooks", "/api/v1/webhooks");
+			await check("GET", "/api/v1/webhooks/{id}", `/api/v1/webhooks/${id}`);
+			await check(
+				"GET",
+				"/api/v1/webhooks/{id}/deliveries",
+				`/api/v1/webhooks/${id}/deliveries`,
+			);
+			await check("DELETE", "/api/v1/webhooks/{id}", `/api/v1/webhooks/${id}`);
+			expect(
+				(await check("GET", "/api/v1/webhooks/{id}", `/api/v1/webhooks/${id}`)).status,
+			).toBe(404);
 		});
 
 		it("versions, downloads, predictions and the Open Inference Protocol", async () => {

@@ -24,6 +24,7 @@ export const API_TAGS = {
 	Monitoring: "Captured predictions, drift, live accuracy from ground truth, health.",
 	Predictions: "Predictions, explanations and batch predictions over the REST API.",
 	Audit: "What was changed, by which key.",
+	"Events and webhooks": "Durable domain events as CloudEvents: read back, live, and webhooks.",
 	"Open Inference Protocol":
 		"KServe v2 / Triton HTTP: health, metadata, inference, configuration and statistics.",
 	"Model repository": "Triton's model repository extension: index, load, unload.",

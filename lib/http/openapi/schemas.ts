@@ -225,6 +225,56 @@ export const API_SCHEMAS: Readonly<Record<string, JsonSchema>> = {
 		["id", "model", "replicas"],
 	),
 	DeploymentDeleted: obj({ deleted: str }, ["deleted"]),
+	EventPage: obj(
+		{
+			items: {
+				type: "array",
+				items: obj(
+					{
+						cursor: str,
+						event: {
+							type: "object",
+							description: "A CloudEvent 1.0 (docs/events.md).",
+							properties: {
+								specversion: str,
+								id: str,
+								type: str,
+								source: str,
+								time: str,
+							},
+							required: ["specversion", "id", "type"],
+						},
+					},
+					["cursor", "event"],
+				),
+			},
+			nextCursor: { type: ["string", "null"], description: "Pass as `after` to read on." },
+		},
+		["items"],
+	),
+	Webhook: obj(
+		{
+			id: uuid,
+			url: { type: "string", format: "uri" },
+			eventTypes: { type: "array", items: str },
+			enabled: { type: "boolean" },
+			description: str,
+			secret: { type: "string", description: "`whsec_…`; only when created or rotated." },
+		},
+		["id", "url", "eventTypes", "enabled"],
+	),
+	WebhookDelivery: obj(
+		{
+			id: str,
+			eventId: str,
+			eventType: str,
+			state: str,
+			attempts: { type: "integer" },
+			lastStatus: { type: ["integer", "null"] },
+			log: { type: "array", items: { type: "object" } },
+		},
+		["id", "state"],
+	),
 	Drift: obj(
 		{
 			model: str,

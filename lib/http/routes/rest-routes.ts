@@ -5,6 +5,7 @@
  * matches aliases in this order.
  */
 import { ACCOUNT_ROUTES } from "./account-routes";
+import { EVENT_ROUTES } from "./event-routes";
 import { PREDICTION_ROUTES } from "./prediction-routes";
 import { REGISTRY_ROUTES } from "./registry-routes";
 import { SCHEDULER_ROUTES } from "./scheduler-routes";
@@ -12,6 +13,7 @@ import { SCHEDULER_ROUTES } from "./scheduler-routes";
 export const REST_ROUTES = {
 	...ACCOUNT_ROUTES,
 	...REGISTRY_ROUTES,
+	...EVENT_ROUTES,
 	...SCHEDULER_ROUTES,
 	...PREDICTION_ROUTES,
 };
