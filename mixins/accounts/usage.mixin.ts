@@ -45,6 +45,9 @@ export function usageMixin(options: UsageOptions): Partial<ServiceSchema> {
 	// usage.get actions with their parameter rules, and the stored-bytes timer.
 	const now = options.now ?? Date.now;
 	let timer: NodeJS.Timeout | null = null;
+	let firstMeasure: NodeJS.Timeout | null = null;
+	/** Set once the service stops: a measurement still under way then says nothing. */
+	let stopped = false;
 	return {
 		actions: {
 			/** A node's flush of its meter (lib/metering/usage-meter.ts); a repeated key adds nothing. */
@@ -140,7 +143,9 @@ export function usageMixin(options: UsageOptions): Partial<ServiceSchema> {
 
 		async started() {
 			if (options.storageIntervalMs <= 0) return;
+			stopped = false;
 			const measure = async (): Promise<void> => {
+				if (stopped) return;
 				try {
 					const snapshot = await this.broker.call<StoredBytes[]>(
 						`${SERVICE.registry}.storedBytes`,
@@ -148,18 +153,27 @@ export function usageMixin(options: UsageOptions): Partial<ServiceSchema> {
 					await options.store.recordStorage(new Date(dayOf(now())), snapshot);
 					await options.store.pruneFlushes(new Date(now() - FLUSH_KEYS_KEPT_MS));
 				} catch (err) {
-					this.logger.warn(`Stored bytes not measured: ${(err as Error).message}`);
+					// A measurement cut short by this node stopping is no news.
+					if (!stopped)
+						this.logger.warn(`Stored bytes not measured: ${(err as Error).message}`);
 				}
 			};
 			timer = setInterval(() => void measure(), options.storageIntervalMs);
 			timer.unref();
 			// A first figure soon after start, not an interval later (the registry may still be starting).
-			setTimeout(() => void measure(), Math.min(options.storageIntervalMs, 5000)).unref();
+			firstMeasure = setTimeout(
+				() => void measure(),
+				Math.min(options.storageIntervalMs, 5000),
+			);
+			firstMeasure.unref();
 		},
 
 		stopped() {
+			stopped = true;
 			if (timer !== null) clearInterval(timer);
+			if (firstMeasure !== null) clearTimeout(firstMeasure);
 			timer = null;
+			firstMeasure = null;
 		},
 	};
 }
