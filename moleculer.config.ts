@@ -115,18 +115,9 @@ export function createBrokerOptions(config: NodeConfig, extras: BrokerExtras = {
 			discoverer: { type: "Local", options: { disableOfflineNodeRemoving: true } },
 		},
 
-		metrics: {
-			enabled: config.metricsPort !== null,
-			reporter:
-				config.metricsPort !== null
-					? [
-							{
-								type: "Prometheus",
-								options: { port: config.metricsPort, path: "/metrics" },
-							},
-						]
-					: [],
-		},
+		// Off: the node's metrics are prom-client registries (lib/metrics/node-metrics.ts) served on
+		// METRICS_PORT and MODELFLEET_HEALTH_PORT; docs/operations.md says why not Moleculer's.
+		metrics: { enabled: false },
 
 		// Signals are handled by nodes/start-node.ts, which logs, drains and sets the exit code.
 		skipProcessEventRegistration: true,

@@ -23,6 +23,7 @@ import {
 } from "../lib/fleet/node-role";
 import { startHealthServer, type HealthServer } from "../lib/health/health-server";
 import { runReadinessChecks } from "../lib/health/readiness";
+import { nodeMetricsOf } from "../lib/metrics/node-metrics";
 import { MODELFLEET_VERSION } from "../lib/version";
 import { nodeReadinessChecks } from "./health-checks";
 import { createRoleServices, type NodeContext } from "./role-services";
@@ -96,20 +97,34 @@ async function startServices(
 	broker: ServiceBroker,
 	refused: Promise<never>,
 	context: Omit<NodeContext, "broker">,
-): Promise<HealthServer | null> {
+): Promise<{ health: HealthServer | null; servers: HealthServer[] }> {
 	const { config, database } = context;
 	for (const schema of createRoleServices({ ...context, broker })) {
 		broker.createService(schema);
 	}
 	await Promise.race([broker.start(), refused]);
-	if (config.healthPort === null) return null;
+	const metrics = nodeMetricsOf(broker);
+	metrics.collectProcessMetrics();
+	metrics.nodeInfo.set({ node_id: broker.nodeID, role, version: MODELFLEET_VERSION }, 1);
 	const checks = nodeReadinessChecks(role, broker, database);
-	return await startHealthServer({
-		host: config.host,
-		port: config.healthPort,
-		nodeID: broker.nodeID,
-		ready: () => runReadinessChecks(checks, HEALTH_CHECK_TIMEOUT_MS),
-	});
+	const serve = (port: number) =>
+		startHealthServer({
+			host: config.host,
+			port,
+			nodeID: broker.nodeID,
+			ready: () => runReadinessChecks(checks, HEALTH_CHECK_TIMEOUT_MS),
+			metrics: () => metrics.text(),
+		});
+	// The metrics port answers the probes too: one server kind, two ports an operator may want apart.
+	const servers: HealthServer[] = [];
+	try {
+		if (config.metricsPort !== null) servers.push(await serve(config.metricsPort));
+		const health = config.healthPort !== null ? await serve(config.healthPort) : null;
+		return { health, servers: health ? [...servers, health] : servers };
+	} catch (err) {
+		await Promise.all(servers.map(server => server.close()));
+		throw err;
+	}
 }
 
 /**
@@ -147,15 +162,16 @@ export async function startNode(
 	);
 	for (const warning of warnings) broker.logger.warn(warning);
 	let health: HealthServer | null = null;
+	let servers: HealthServer[] = [];
 	const stop = async (): Promise<void> => {
 		// Probes hear nothing once the node stops: the orchestrator stops sending it work first.
-		await health?.close();
+		await Promise.all(servers.map(server => server.close()));
 		await broker.stop();
 		await database?.close();
 	};
 	try {
 		const context = { config, capacity, inFlight, database, print, trust };
-		health = await startServices(role, broker, refused, context);
+		({ health, servers } = await startServices(role, broker, refused, context));
 	} catch (err) {
 		await stop().catch(() => undefined);
 		throw err;
@@ -248,7 +264,7 @@ function printBanner(
 			: []),
 		...(healthPort !== null
 			? [
-					`  health       http://${reachableHost(config.host, "localhost")}:${healthPort}  (GET /health/live, /health/ready)`,
+					`  health       http://${reachableHost(config.host, "localhost")}:${healthPort}  (GET /health/live, /health/ready, /metrics)`,
 				]
 			: []),
 		...(grpcPort !== null

@@ -9,6 +9,7 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import type { Context, ServiceSchema } from "moleculer";
 import type { GpuInfo } from "../lib/capacity/gpu-info";
 import { readNvidiaSmi, type NodeCapacity } from "../lib/capacity/node-capacity";
+import { nodeMetricsOf } from "../lib/metrics/node-metrics";
 import { EVENTS, type NodeForgottenEvent } from "../lib/events";
 import type { InFlightCounter } from "../lib/fleet/in-flight";
 import { LostNodes, forgetCheckIntervalMs } from "../lib/fleet/lost-nodes";
@@ -83,6 +84,8 @@ export function agentService(options: AgentServiceOptions): ServiceSchema {
 				tableFetched: false,
 				forgetTimer: null,
 			};
+			// Declared GPUs report their memory as declared; nvidia-smi's are refreshed with each status.
+			nodeMetricsOf(this.broker).setGpus(state.gpus);
 		},
 
 		events: {
@@ -160,7 +163,10 @@ export function agentService(options: AgentServiceOptions): ServiceSchema {
 				if (options.capacity.gpuSource === "nvidia-smi" && !state.refreshing) {
 					state.refreshing = true;
 					const read = await readNvidiaSmi().finally(() => (state.refreshing = false));
-					if (read.gpus.length > 0) state.gpus = read.gpus;
+					if (read.gpus.length > 0) {
+						state.gpus = read.gpus;
+						nodeMetricsOf(this.broker).setGpus(read.gpus);
+					}
 				}
 				const status = sample(this.broker.nodeID);
 				const serving = await this.servingStatus();

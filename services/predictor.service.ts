@@ -14,12 +14,13 @@ import { EVENTS, type EventPayloads } from "../lib/events";
 import type { Settled } from "../lib/fleet/call-coalescer";
 import { SERVICE } from "../lib/fleet/node-role";
 import type { RequestLimits } from "../lib/inference/request-limits";
+import { nodeMetricsOf } from "../lib/metrics/node-metrics";
 import {
-	INFERENCE_METRICS,
 	MetricSeriesCap,
 	cacheMetricHooks,
+	countRequest,
 	queueMetricHooks,
-	registerInferenceMetrics,
+	servedMetricHook,
 } from "../lib/predictor/inference-metrics";
 import {
 	ModelStatistics,
@@ -31,11 +32,13 @@ import {
 	registryOutageMessage,
 	type BatchingOverride,
 	type PredictorDeps,
+	type ServedEvent,
 } from "../lib/predictor/predictor";
 import { SERVING_RULE } from "../lib/model-spec/version-spec";
 import type { InferResult } from "../lib/predictor/served-model";
 import type { VersionView } from "../lib/registry/version-store";
 import { MODEL_REPLICA_STRATEGY } from "../lib/routing/model-replica-strategy";
+import { trafficKindOf } from "../lib/routing/traffic-middleware";
 import { RuntimePool } from "../lib/runtimes/pool/runtime-pool";
 
 import { domainEventsMixin, type DomainEventMethods } from "../mixins/domain-events.mixin";
@@ -99,6 +102,7 @@ export function predictorService(options: PredictorServiceOptions): ServiceSchem
 	let blobs: LocalBlobs;
 	const series = new MetricSeriesCap(options.maxMetricSeries ?? 1000);
 	const statistics = new ModelStatistics();
+	let servedMetric: (event: ServedEvent) => void = () => undefined;
 
 	/** The fleet, as seen from one call (the caller's meta travels with it). */
 	const depsFor = (ctx: Context): PredictorDeps => ({
@@ -146,21 +150,25 @@ export function predictorService(options: PredictorServiceOptions): ServiceSchem
 				slot?.observe,
 			);
 			const done = series.labels(scope.tenantId, result.modelName, result.modelVersion);
-			service.broker.metrics.increment(INFERENCE_METRICS.requestSuccess, done);
 			// Counted for the interval's prediction.summary (never one durable event per request).
 			events.countPrediction(scope.tenantId, result.modelName, result.modelVersion, null);
-			service.broker.metrics.increment(INFERENCE_METRICS.inferenceCount, done, result.rows);
 			const ms = performance.now() - started;
-			service.broker.metrics.observe(INFERENCE_METRICS.requestDuration, ms, done);
+			countRequest(nodeMetricsOf(service.broker), done, trafficKindOf(ctx.meta), {
+				ok: true,
+				rows: result.rows,
+				ms,
+			});
 			if (slot) capture.captured(slot, scope.tenantId, result, ms);
 			return result;
 		} catch (err) {
 			const type = (err as { type?: string }).type ?? "INTERNAL_ERROR";
 			events.countPrediction(scope.tenantId, model, version ?? null, type);
-			service.broker.metrics.increment(INFERENCE_METRICS.requestFailure, {
-				...series.failureLabels(scope.tenantId, model, version ?? "", type),
-				reason: type,
-			});
+			countRequest(
+				nodeMetricsOf(service.broker),
+				series.failureLabels(scope.tenantId, model, version ?? "", type),
+				trafficKindOf(ctx.meta),
+				{ ok: false, reason: type },
+			);
 			if (!(err instanceof Errors.MoleculerClientError)) {
 				const ms = performance.now() - started;
 				capture.captureFailure(scope.tenantId, model, version ?? "", type, ms);
@@ -337,8 +345,8 @@ export function predictorService(options: PredictorServiceOptions): ServiceSchem
 		},
 
 		created() {
-			const metrics = this.broker.metrics;
-			registerInferenceMetrics(metrics);
+			const metrics = nodeMetricsOf(this.broker);
+			servedMetric = servedMetricHook(metrics, series);
 			const emit = <E extends keyof EventPayloads>(event: E, payload: EventPayloads[E]) =>
 				(this as unknown as DomainEventMethods).emitEvent(event, payload);
 			// Made by the local-blobs mixin's `created`, which runs before this one.
@@ -387,7 +395,10 @@ export function predictorService(options: PredictorServiceOptions): ServiceSchem
 							model,
 							version,
 						),
-					served: countServed(statistics),
+					served: e => {
+						countServed(statistics)(e);
+						servedMetric(e);
+					},
 				},
 			);
 		},
@@ -395,8 +406,9 @@ export function predictorService(options: PredictorServiceOptions): ServiceSchem
 		async started() {
 			const refresh = setInterval(() => {
 				const stats = predictor.stats();
-				this.broker.metrics.set(INFERENCE_METRICS.cacheHitRatio, stats.hitRatio);
-				this.broker.metrics.set(INFERENCE_METRICS.cacheBytes, stats.bytesUsed);
+				const metrics = nodeMetricsOf(this.broker);
+				metrics.cacheHitRatio.set(stats.hitRatio);
+				metrics.cacheBytes.set(stats.bytesUsed);
 			}, 5000);
 			refresh.unref();
 			(this as unknown as { refresh: NodeJS.Timeout }).refresh = refresh;

@@ -2,7 +2,9 @@
  * A node's own health port (MODELFLEET_HEALTH_PORT) for container probes, on every role: the
  * gateway's /health routes live on its API port, which control and worker nodes do not have.
  * `GET /health/live` answers 200 while the process answers; `GET /health/ready` 200 or 503 with
- * what is `missing` (lib/health/readiness.ts). Nothing else, and no key: it tells nothing but that.
+ * what is `missing` (lib/health/readiness.ts); `GET /metrics` the node's Prometheus metrics, so
+ * one port per node serves both the probes and the scrape. No key: like a kubelet's probe, the
+ * scraper is trusted by the network it reaches the port from.
  */
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -14,6 +16,8 @@ export interface HealthServerOptions {
 	port: number;
 	nodeID: string;
 	ready(): Promise<Readiness>;
+	/** The Prometheus text exposition; without it, /metrics answers 404. */
+	metrics?(): Promise<{ contentType: string; body: string }>;
 }
 
 export interface HealthServer {
@@ -34,20 +38,31 @@ function answer(res: http.ServerResponse, status: number, body: unknown): void {
 
 /** Answers one request of a probe. */
 export async function serveHealth(
-	options: Pick<HealthServerOptions, "nodeID" | "ready">,
+	options: Pick<HealthServerOptions, "nodeID" | "ready" | "metrics">,
 	req: http.IncomingMessage,
 	res: http.ServerResponse,
 ): Promise<void> {
 	const path = (req.url ?? "").split("?")[0];
-	if (path !== "/health/live" && path !== "/health/ready") {
+	const metrics = path === "/metrics" ? options.metrics : undefined;
+	if (path !== "/health/live" && path !== "/health/ready" && metrics === undefined) {
 		answer(res, 404, {
-			error: "Not found: this port answers GET /health/live and /health/ready.",
+			error: `Not found: this port answers GET /health/live and /health/ready${options.metrics ? " and /metrics" : ""}.`,
 		});
 		return;
 	}
 	if (req.method !== "GET" && req.method !== "HEAD") {
 		res.setHeader("allow", "GET, HEAD");
 		answer(res, 405, { error: "Use GET." });
+		return;
+	}
+	if (metrics !== undefined) {
+		const { contentType, body } = await metrics();
+		res.writeHead(200, {
+			"content-type": contentType,
+			"content-length": Buffer.byteLength(body),
+			"cache-control": "no-store",
+		});
+		res.end(req.method === "HEAD" ? undefined : body);
 		return;
 	}
 	if (path === "/health/live") {

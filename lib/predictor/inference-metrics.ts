@@ -1,31 +1,12 @@
 /**
- * The predictor's Prometheus metrics, named after Triton's nv_inference_* family so that
- * dashboards carry over (Moleculer's reporter writes dots as underscores).
+ * Feeds the predictor's Prometheus metrics (lib/metrics/node-metrics.ts, Triton's
+ * nv_inference_* family under the modelfleet_ prefix) from the batching, cache and serving
+ * hooks, with the per-model series kept bounded.
  */
-import type { MetricRegistry } from "moleculer";
 import type { BatchQueueHooks } from "../batching/batch-queue";
 import type { ModelCacheHooks } from "../cache/model-cache-hooks";
-
-export const INFERENCE_METRICS = {
-	requestSuccess: "modelfleet.inference.request.success",
-	requestFailure: "modelfleet.inference.request.failure",
-	/** Rows inferred (Triton's nv_inference_count). */
-	inferenceCount: "modelfleet.inference.count",
-	/** Batches run (Triton's nv_inference_exec_count). */
-	execCount: "modelfleet.inference.exec.count",
-	queueDuration: "modelfleet.inference.queue.duration.ms",
-	computeDuration: "modelfleet.inference.compute.duration.ms",
-	requestDuration: "modelfleet.inference.request.duration.ms",
-	batchSize: "modelfleet.inference.batch.size",
-	pending: "modelfleet.inference.pending.request.count",
-	cacheHits: "modelfleet.model.cache.hits",
-	cacheMisses: "modelfleet.model.cache.misses",
-	cacheHitRatio: "modelfleet.model.cache.hit.ratio",
-	cacheLoads: "modelfleet.model.cache.loads",
-	cacheLoadDuration: "modelfleet.model.cache.load.duration.ms",
-	cacheEvictions: "modelfleet.model.cache.evictions",
-	cacheBytes: "modelfleet.model.cache.bytes",
-} as const;
+import type { NodeMetrics, TrafficKind } from "../metrics/node-metrics";
+import type { ServedEvent } from "./predictor";
 
 /** The model label of requests for a model (or version) the caller's tenant does not have. */
 export const UNKNOWN_MODEL_LABEL = "_unknown";
@@ -33,12 +14,12 @@ export const UNKNOWN_MODEL_LABEL = "_unknown";
 export const OVERFLOW_MODEL_LABEL = "_overflow";
 
 /** The labels of a served version's series: whose model it is, and which. */
-export interface ModelLabels {
+export type ModelLabels = {
 	/** The tenant's id: two tenants' models of one name are separate series. */
 	tenant: string;
 	model: string;
 	version: string;
-}
+};
 
 /**
  * Keeps the per-model series of a node's metrics bounded: the first `maxSeries` model/version
@@ -76,67 +57,9 @@ export class MetricSeriesCap {
 	}
 }
 
-const MS_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000];
-const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096, 16384, 65536];
-
-export function registerInferenceMetrics(metrics: MetricRegistry): void {
-	const byVersion = ["tenant", "model", "version"];
-	const counter = (name: string, description: string, labelNames = byVersion) =>
-		metrics.register({ type: "counter", name, description, labelNames });
-	const histogram = (name: string, description: string, buckets: number[]) =>
-		metrics.register({ type: "histogram", name, description, labelNames: byVersion, buckets });
-	counter(INFERENCE_METRICS.requestSuccess, "Prediction requests that succeeded");
-	counter(INFERENCE_METRICS.requestFailure, "Prediction requests that failed", [
-		"tenant",
-		"model",
-		"version",
-		"reason",
-	]);
-	counter(INFERENCE_METRICS.inferenceCount, "Rows inferred");
-	counter(INFERENCE_METRICS.execCount, "Batches run");
-	histogram(
-		INFERENCE_METRICS.queueDuration,
-		"Time requests waited in the batching queue (ms)",
-		MS_BUCKETS,
-	);
-	histogram(INFERENCE_METRICS.computeDuration, "Time batches took to run (ms)", MS_BUCKETS);
-	histogram(
-		INFERENCE_METRICS.requestDuration,
-		"End-to-end time of prediction requests on the node (ms)",
-		MS_BUCKETS,
-	);
-	histogram(INFERENCE_METRICS.batchSize, "Rows per batch run", BATCH_BUCKETS);
-	metrics.register({
-		type: "gauge",
-		name: INFERENCE_METRICS.pending,
-		description: "Requests waiting in batching queues",
-		labelNames: byVersion,
-	});
-	counter(INFERENCE_METRICS.cacheHits, "Model cache hits", []);
-	counter(INFERENCE_METRICS.cacheMisses, "Model cache misses", []);
-	counter(INFERENCE_METRICS.cacheLoads, "Model loads", []);
-	counter(INFERENCE_METRICS.cacheEvictions, "Models evicted", ["reason"]);
-	metrics.register({
-		type: "histogram",
-		name: INFERENCE_METRICS.cacheLoadDuration,
-		description: "Model load time (ms)",
-		buckets: MS_BUCKETS,
-	});
-	metrics.register({
-		type: "gauge",
-		name: INFERENCE_METRICS.cacheHitRatio,
-		description: "Model cache hit ratio since start",
-	});
-	metrics.register({
-		type: "gauge",
-		name: INFERENCE_METRICS.cacheBytes,
-		description: "Bytes of loaded models",
-	});
-}
-
 /** Batching hooks that feed the metrics of one served version. */
 export function queueMetricHooks(
-	metrics: MetricRegistry,
+	metrics: NodeMetrics,
 	tenant: string,
 	model: string,
 	version: string,
@@ -144,29 +67,60 @@ export function queueMetricHooks(
 ): BatchQueueHooks {
 	const labels = cap ? cap.labels(tenant, model, version) : { tenant, model, version };
 	return {
-		requestDequeued: e => metrics.observe(INFERENCE_METRICS.queueDuration, e.queueMs, labels),
+		requestDequeued: e => metrics.queueDuration.observe(labels, e.queueMs / 1000),
 		batchCompleted: e => {
-			metrics.increment(INFERENCE_METRICS.execCount, labels);
-			metrics.observe(INFERENCE_METRICS.computeDuration, e.computeMs, labels);
-			metrics.observe(INFERENCE_METRICS.batchSize, e.rows, labels);
+			if (e.failed) return;
+			metrics.execCount.inc(labels);
+			metrics.batchSize.observe(labels, e.rows);
+			// Triton counts a batch's run once for each request in it.
+			for (let i = 0; i < e.requests; i++)
+				metrics.computeInferDuration.observe(labels, e.computeMs / 1000);
 		},
-		pendingChanged: e => metrics.set(INFERENCE_METRICS.pending, e.requests, labels),
+		pendingChanged: e => metrics.pendingRequests.set(labels, e.requests),
 	};
+}
+
+/** The serving hook: a request's input and output preparation times, per version. */
+export function servedMetricHook(
+	metrics: NodeMetrics,
+	cap: MetricSeriesCap,
+): (event: ServedEvent) => void {
+	return e => {
+		if (!e.ok) return;
+		const labels = cap.labels(e.tenant, e.model, e.version);
+		metrics.computeInputDuration.observe(labels, e.timing.inputMs / 1000);
+		metrics.computeOutputDuration.observe(labels, e.timing.outputMs / 1000);
+	};
+}
+
+/** What the predictor's infer action counts at a request's end. */
+export function countRequest(
+	metrics: NodeMetrics,
+	labels: ModelLabels,
+	traffic: TrafficKind,
+	outcome: { ok: true; rows: number; ms: number } | { ok: false; reason: string },
+): void {
+	const withTraffic = { ...labels, traffic };
+	if (outcome.ok) {
+		metrics.requestSuccess.inc(withTraffic);
+		metrics.inferenceCount.inc(withTraffic, outcome.rows);
+		metrics.requestDuration.observe(withTraffic, outcome.ms / 1000);
+	} else metrics.requestFailure.inc({ ...withTraffic, reason: outcome.reason });
 }
 
 /** Cache hooks that feed the cache metrics, plus what the caller wants to hear (events). */
 export function cacheMetricHooks(
-	metrics: MetricRegistry,
+	metrics: NodeMetrics,
 	also: ModelCacheHooks = {},
 ): ModelCacheHooks {
 	return {
 		loaded: e => {
-			metrics.increment(INFERENCE_METRICS.cacheLoads);
-			metrics.observe(INFERENCE_METRICS.cacheLoadDuration, e.ms);
+			metrics.cacheLoads.inc();
+			metrics.cacheLoadDuration.observe(e.ms / 1000);
 			also.loaded?.(e);
 		},
 		evicted: e => {
-			metrics.increment(INFERENCE_METRICS.cacheEvictions, { reason: e.reason });
+			metrics.cacheEvictions.inc({ reason: e.reason });
 			also.evicted?.(e);
 		},
 		loadFailed: e => also.loadFailed?.(e),

@@ -6,6 +6,7 @@
  */
 import type { CallingOptions, Context, Middleware, ServiceBroker } from "moleculer";
 import type { RequestMeta } from "../accounts/access";
+import type { TrafficKind } from "../metrics/node-metrics";
 import { parseVersionRef } from "../registry/version-ref";
 import { fleetViewOf } from "./fleet-view";
 import { pickTarget } from "./traffic-split";
@@ -16,6 +17,25 @@ export interface RoutingMeta extends RequestMeta {
 	routingKey?: string;
 	/** Set on mirrored (shadow) calls. */
 	shadow?: boolean;
+	/** Set when a split sent the call to a version other than the deployment's main one. */
+	canary?: boolean;
+}
+
+/** Which traffic a served call was, for the `traffic` label of the inference metrics. */
+export function trafficKindOf(meta: unknown): TrafficKind {
+	const routing = (meta ?? {}) as RoutingMeta;
+	if (routing.shadow === true) return "shadow";
+	return routing.canary === true ? "canary" : "live";
+}
+
+/**
+ * The deployment's main version: the one with the largest weight (the first of equals). A call
+ * sent to any other version of the split is canary traffic.
+ */
+function mainVersion(traffic: readonly { version: string; weight: number }[]): string | undefined {
+	let main: { version: string; weight: number } | undefined;
+	for (const entry of traffic) if (main === undefined || entry.weight > main.weight) main = entry;
+	return main?.version;
 }
 
 interface InferCallParams {
@@ -79,6 +99,12 @@ export function trafficMiddleware(...actions: string[]): Middleware {
 						},
 					);
 				}
+				if (version !== mainVersion(deployment.traffic))
+					return next(
+						actionName,
+						{ ...request, version },
+						{ ...opts, meta: { ...meta, canary: true } },
+					);
 				return next(actionName, { ...request, version }, opts);
 			};
 		},

@@ -24,6 +24,8 @@ import {
 	type UpdateDeploymentParams,
 } from "../../lib/scheduler/deployment-spec";
 import type { DeploymentRecord, DeploymentStore } from "../../lib/scheduler/deployment-store";
+import { nodeMetricsOf } from "../../lib/metrics/node-metrics";
+import { countAutoscaling, setDeploymentGauges } from "../../lib/scheduler/control-metrics";
 import { totalUse, useOf, type DeploymentShape } from "../../lib/scheduler/deployment-use";
 import { Deployments, servedVersions, type RegistryPort } from "../../lib/scheduler/deployments";
 import type { QuotaGuardMethods } from "../quota-guard.mixin";
@@ -297,6 +299,14 @@ export function deploymentsMixin(options: DeploymentsMixinOptions): Partial<Serv
 			// The scheduler acts for the deployment's tenant: its identity, signed here.
 			const asOwner = (d: DeploymentRecord): RequestMeta =>
 				options.trust.actAs(d.tenantId, "owner", this.broker.nodeID);
+			// Read at each scrape: every control node answers alike from the database.
+			nodeMetricsOf(this.broker).onScrape(async () =>
+				setDeploymentGauges(
+					nodeMetricsOf(this.broker),
+					await store.all(),
+					await store.replicas(),
+				),
+			);
 			reconciler = new Reconciler({
 				store,
 				nodes: () => this.servingNodes(),
@@ -323,6 +333,7 @@ export function deploymentsMixin(options: DeploymentsMixinOptions): Partial<Serv
 					void this.broadcastEvent(EVENTS.placementChanged, table);
 				},
 				autoscaled: event => {
+					countAutoscaling(nodeMetricsOf(this.broker), event);
 					this.logger.info(
 						`Autoscaling ${event.model}: ${event.from} → ${event.to} replicas (${event.reason}).`,
 					);

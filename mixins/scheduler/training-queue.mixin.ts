@@ -3,6 +3,8 @@
  * starts queued jobs on trainer nodes (retrying elsewhere, failing past deadlines), and the
  * job records the trainers' events keep current. Only the leading scheduler writes them.
  */
+import { nodeMetricsOf } from "../../lib/metrics/node-metrics";
+import { countEpoch, setTrainingQueueGauges } from "../../lib/scheduler/control-metrics";
 import type { Context, Service, ServiceSchema } from "moleculer";
 import { requires, scopeOf, fleetInternal } from "../../lib/accounts/access";
 import type { FleetTrust } from "../../lib/accounts/fleet-trust";
@@ -171,6 +173,7 @@ export function trainingQueueMixin(options: TrainingQueueMixinOptions): Partial<
 			async [EVENTS.trainingProgress](ctx: Context<TrainingProgressEvent>) {
 				if (!this.isLeader()) return;
 				const p = ctx.params;
+				countEpoch(nodeMetricsOf(this.broker), p);
 				await asLeader(
 					jobs.recordProgress(p.jobId, {
 						epoch: p.epoch,
@@ -256,6 +259,9 @@ export function trainingQueueMixin(options: TrainingQueueMixinOptions): Partial<
 		},
 
 		created() {
+			nodeMetricsOf(this.broker).onScrape(async () =>
+				setTrainingQueueGauges(nodeMetricsOf(this.broker), await jobs.active()),
+			);
 			/** The job's tenant, signed here: every tenant-scoped call carries a signed identity. */
 			const asTenant = (tenantId: string) =>
 				options.trust.actAs(tenantId, "owner", this.broker.nodeID);

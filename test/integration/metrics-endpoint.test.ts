@@ -93,7 +93,7 @@ describe("the /metrics endpoint", () => {
 					.split("\n")
 					.find(
 						line =>
-							line.startsWith("modelfleet_inference_request_success{") &&
+							line.startsWith("modelfleet_inference_request_success_total{") &&
 							line.includes(`tenant="${tenantId}"`) &&
 							line.includes('model="mlp"'),
 					)
@@ -124,7 +124,7 @@ describe("the /metrics endpoint", () => {
 			.split("\n")
 			.find(
 				line =>
-					line.startsWith("modelfleet_inference_request_failure{") &&
+					line.startsWith("modelfleet_inference_request_failure_total{") &&
 					line.includes('model="_unknown"'),
 			);
 		expect(Number(unknown?.split(" ").at(-1))).toBe(40);
@@ -141,12 +141,21 @@ describe("the /metrics endpoint", () => {
 				?.split(" ")
 				.at(-1);
 		expect(
-			Number(sample("modelfleet_inference_request_success{", /model="mlp",version="1.0.0"/)),
+			Number(
+				sample(
+					"modelfleet_inference_request_success_total{",
+					/model="mlp",version="1.0.0"/,
+				),
+			),
 		).toBe(2);
-		expect(Number(sample("modelfleet_inference_count{", /model="mlp"/))).toBe(2);
-		expect(Number(sample("modelfleet_inference_request_failure{", /model="mlp"/))).toBe(1);
-		expect(text).toMatch(/modelfleet_inference_request_duration_ms_bucket\{[^}]*model="mlp"/);
+		expect(Number(sample("modelfleet_inference_count_total{", /model="mlp"/))).toBe(2);
+		expect(Number(sample("modelfleet_inference_request_failure_total{", /model="mlp"/))).toBe(
+			1,
+		);
+		expect(text).toMatch(
+			/modelfleet_inference_request_duration_seconds_bucket\{[^}]*model="mlp"/,
+		);
 		expect(text).toMatch(/modelfleet_inference_batch_size_bucket\{[^}]*model="mlp"/);
-		expect(Number(sample("modelfleet_model_cache_loads{", /./))).toBeGreaterThanOrEqual(1);
+		expect(Number(sample("modelfleet_model_cache_loads_total", /./))).toBeGreaterThanOrEqual(1);
 	});
 });

@@ -44,11 +44,13 @@ const LAYERS: readonly Layer[] = [
 	},
 	{
 		about:
-			"Building blocks: fleet plumbing (NATS, node roles, inventory), the audit log (written " +
+			"Building blocks: fleet plumbing (NATS, node roles, inventory), a node's Prometheus " +
+			"registry, the audit log (written " +
 			"inside each owner's transaction), request batching, pre/post-processing pipelines, " +
 			"monitoring (payload capture, drift and live-accuracy statistics, their stores).",
 		modules: {
 			fleet: ["errors", "json-policy", "capacity", "settings"],
+			metrics: ["capacity"],
 			audit: ["db"],
 			batching: ["errors", "inference"],
 			pipelines: ["errors", "inference", "model-spec"],
@@ -96,6 +98,7 @@ const LAYERS: readonly Layer[] = [
 			predictor: [
 				"errors",
 				"batching",
+				"metrics",
 				"cache",
 				"files",
 				"inference",
@@ -127,7 +130,15 @@ const LAYERS: readonly Layer[] = [
 	{
 		about: "Routing a call to a replica: traffic splits, shadows, replica choice, the routing table.",
 		modules: {
-			routing: ["errors", "accounts", "fleet", "predictor", "registry", "model-spec"],
+			routing: [
+				"errors",
+				"accounts",
+				"fleet",
+				"metrics",
+				"predictor",
+				"registry",
+				"model-spec",
+			],
 		},
 	},
 	{
@@ -145,6 +156,7 @@ const LAYERS: readonly Layer[] = [
 				"model-spec",
 				"monitoring",
 				"registry",
+				"metrics",
 				"routing",
 				"training",
 			],
