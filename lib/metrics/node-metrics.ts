@@ -21,6 +21,12 @@ export const SECONDS_BUCKETS = [
 const LOAD_SECONDS_BUCKETS = [0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096, 16384, 65536];
 
+const GAUGES_NAMED_TOTAL = [
+	"nodejs_active_handles_total",
+	"nodejs_active_requests_total",
+	"nodejs_active_resources_total",
+];
+
 const VERSION_LABELS = ["tenant", "model", "version"] as const;
 const REQUEST_LABELS = ["tenant", "model", "version", "traffic"] as const;
 
@@ -75,7 +81,8 @@ export class NodeMetrics {
 		"Time to post-process and encode a request's outputs (Triton: nv_inference_compute_output_duration_us).",
 	);
 	readonly pendingRequests = new Gauge({
-		name: "modelfleet_inference_pending_request_count",
+		// Triton's name ends in _count, which Prometheus keeps for histograms and summaries.
+		name: "modelfleet_inference_pending_requests",
 		help: "Requests waiting in batching queues (Triton: nv_inference_pending_request_count).",
 		labelNames: VERSION_LABELS,
 		registers: [this.registry],
@@ -203,6 +210,8 @@ export class NodeMetrics {
 		if (this.defaultsOn) return;
 		this.defaultsOn = true;
 		collectDefaultMetrics({ register: this.registry });
+		// Gauges named `_total` (prom-client's), which promtool refuses: a gauge is no counter.
+		for (const name of GAUGES_NAMED_TOTAL) this.registry.removeSingleMetric(name);
 	}
 
 	/** Sets the GPU gauges from a fresh GPU list; figures a GPU cannot give are left out. */

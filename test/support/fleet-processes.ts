@@ -39,6 +39,8 @@ export interface BasicFleetOptions {
 	workerEnv?: Record<string, string>;
 	/** Added to every process's settings. */
 	env?: Record<string, string>;
+	/** Added to one node's settings, by its name ("gateway", "control", a worker's), last. */
+	nodeEnv?: Record<string, Record<string, string>>;
 }
 
 export class FleetProcesses {
@@ -87,14 +89,26 @@ export class FleetProcesses {
 	async startBasicFleet(options: BasicFleetOptions): Promise<string> {
 		const port = await freePort();
 		const env = options.env ?? {};
-		this.start("gateway", "gateway", { ...env, HOST: "127.0.0.1", PORT: String(port) });
+		const own = (name: string) => options.nodeEnv?.[name] ?? {};
+		this.start("gateway", "gateway", {
+			...env,
+			HOST: "127.0.0.1",
+			PORT: String(port),
+			...own("gateway"),
+		});
 		this.start("control", "control", {
 			...env,
 			DATABASE_URL: options.databaseUrl,
 			MODELFLEET_BOOTSTRAP_KEY: options.ownerKey,
+			...own("control"),
 		});
 		for (const name of options.workers ?? ["worker"])
-			this.start(name, "worker", { ...env, ...CPU_WORKER, ...options.workerEnv });
+			this.start(name, "worker", {
+				...env,
+				...CPU_WORKER,
+				...options.workerEnv,
+				...own(name),
+			});
 		return `http://127.0.0.1:${port}`;
 	}
 
