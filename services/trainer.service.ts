@@ -25,7 +25,8 @@ import {
 	type JobRunnerPorts,
 	type TrainedVersion,
 } from "../lib/training/job-runner";
-import { registerTrainingMetrics, trainingMetricsFor } from "../lib/training/training-metrics";
+import { nodeMetricsOf } from "../lib/metrics/node-metrics";
+import { trainingMetricsFor } from "../lib/training/training-metrics";
 import type { BackendPreference } from "../lib/training/training-types";
 import type { UsageMeter } from "../lib/metering/usage-meter";
 import { usageMeterMixin, type UsageMeterService } from "../mixins/usage-meter.mixin";
@@ -219,7 +220,7 @@ export function trainerService(options: TrainerServiceOptions): ServiceSchema {
 						),
 					emit: (event, payload) =>
 						service.broadcastEvent(JOB_EVENTS[event], payload as never),
-					metrics: trainingMetricsFor(this.broker.metrics, tenant),
+					metrics: trainingMetricsFor(nodeMetricsOf(this.broker), tenant),
 					isFinal: err => err instanceof Errors.MoleculerClientError,
 					warn: (message, err) => this.logger.warn(message, err),
 				};
@@ -233,10 +234,6 @@ export function trainerService(options: TrainerServiceOptions): ServiceSchema {
 						}),
 				});
 			},
-		},
-
-		created() {
-			registerTrainingMetrics(this.broker.metrics);
 		},
 
 		stopped() {

@@ -4,8 +4,8 @@
  * Prometheus' conventions: `modelfleet_` prefix, `_total` on counters, base units (`_seconds`,
  * `_bytes`), snake_case labels. The inference family maps Triton's `nv_inference_*` one to one
  * (docs/operations.md has the table). Which role fills which family: the predictor (workers)
- * the inference and cache ones, the scheduler (control) the deployment, autoscaling and
- * training ones, every node the GPU and process ones.
+ * the inference and cache ones, the trainer (workers) the trainer ones, the scheduler (control)
+ * the deployment, autoscaling and training ones, every node the GPU and process ones.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { GpuInfo } from "../capacity/gpu-info";
@@ -159,6 +159,26 @@ export class NodeMetrics {
 		name: "modelfleet_training_loss",
 		help: "Training loss of the model's last finished epoch.",
 		labelNames: ["tenant", "model"],
+		registers: [this.registry],
+	});
+
+	// A trainer node's own figures (workers).
+	readonly trainerJobsFinished = new Counter({
+		name: "modelfleet_trainer_jobs_finished_total",
+		help: "Training jobs that ended on this node, by outcome (completed, failed).",
+		labelNames: ["tenant", "outcome"],
+		registers: [this.registry],
+	});
+	readonly trainerEpochs = new Counter({
+		name: "modelfleet_trainer_epochs_total",
+		help: "Training epochs run on this node, by device.",
+		labelNames: ["tenant", "device"],
+		registers: [this.registry],
+	});
+	readonly trainerSamplesPerSecond = new Gauge({
+		name: "modelfleet_trainer_samples_per_second",
+		help: "Samples per second of the tenant's latest training epoch on this node.",
+		labelNames: ["tenant", "device"],
 		registers: [this.registry],
 	});
 

@@ -86,7 +86,15 @@ const LAYERS: readonly Layer[] = [
 		modules: {
 			registry: ["errors", "accounts", "audit", "db", "model-spec"],
 			importers: ["errors", "json-policy", "onnx", "model-spec", "runtimes", "files"],
-			training: ["errors", "datasets", "runtimes", "inference", "onnx", "model-spec"],
+			training: [
+				"errors",
+				"datasets",
+				"metrics",
+				"runtimes",
+				"inference",
+				"onnx",
+				"model-spec",
+			],
 			cache: ["errors", "runtimes"],
 		},
 	},

@@ -55,3 +55,32 @@ describe("startHealthServer", () => {
 		).rejects.toThrow(/EADDRINUSE/);
 	});
 });
+
+describe("startHealthServer with metrics", () => {
+	it("answers GET /metrics with the exposition text and its content type", async () => {
+		const server = await startHealthServer({
+			host: "127.0.0.1",
+			port: 0,
+			nodeID: "worker-1",
+			ready: () => Promise.resolve({ ready: true, missing: [] }),
+			metrics: () =>
+				Promise.resolve({
+					contentType: "text/plain; version=0.0.4; charset=utf-8",
+					body: "# HELP up_total x\n# TYPE up_total counter\nup_total 1\n",
+				}),
+		});
+		try {
+			const response = await fetch(`http://127.0.0.1:${server.port}/metrics`);
+			expect(response.status).toBe(200);
+			expect(response.headers.get("content-type")).toBe(
+				"text/plain; version=0.0.4; charset=utf-8",
+			);
+			expect(await response.text()).toMatch(/^up_total 1$/m);
+			const post = await fetch(`http://127.0.0.1:${server.port}/metrics`, { method: "POST" });
+			expect(post.status).toBe(405);
+			await post.text();
+		} finally {
+			await server.close();
+		}
+	});
+});
