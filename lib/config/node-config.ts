@@ -130,7 +130,8 @@ export interface NodeConfig {
 	metricsPort: number | null;
 	/**
 	 * MODELFLEET_HEALTH_PORT — default none ("off"): a port of its own answering GET /health/live
-	 * and /health/ready for container probes (nodes/health-checks.ts); 0 picks a free one.
+	 * and /health/ready for container probes (nodes/health-checks.ts) and /metrics for Prometheus;
+	 * 0 picks a free one.
 	 */
 	healthPort: number | null;
 	/**
