@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
 import { ROLE_SERVICES } from "../../../lib/fleet/node-role";
+import { NodeMetrics } from "../../../lib/metrics/node-metrics";
 
 const ROOT = path.resolve(__dirname, "../../..");
 const K8S = path.join(ROOT, "deploy/kubernetes");
@@ -266,6 +267,29 @@ describe("the compose file", () => {
 		expect(services.prometheus.volumes).toContain(
 			"./prometheus.yml:/etc/prometheus/prometheus.yml:ro",
 		);
+	});
+
+	it("has the dashboard query only metrics the nodes have", async () => {
+		const metrics = new NodeMetrics();
+		metrics.collectProcessMetrics();
+		const names = new Set(
+			((await metrics.registry.getMetricsAsJSON()) as unknown as { name: string }[]).map(
+				m => m.name,
+			),
+		);
+		const dashboard = JSON.parse(
+			fs.readFileSync(path.join(DOCKER, "grafana/dashboards/modelfleet.json"), "utf8"),
+		);
+		const used = (dashboard.panels as Doc[]).flatMap(panel =>
+			(panel.targets as Doc[]).flatMap(t => [
+				...String(t.expr).matchAll(/\b((?:modelfleet|process)_[a-z_]+)/g),
+			]),
+		);
+		for (const [, name] of used)
+			expect({ name, known: names.has(name.replace(/_(bucket|sum|count)$/, "")) }).toEqual({
+				name,
+				known: true,
+			});
 	});
 
 	it("provisions Grafana with the dashboard, on the provisioned data source", () => {
