@@ -20,11 +20,14 @@ interface ComposeService {
 
 /** Compose's interpolation of ${NAME}, ${NAME:?message} and ${NAME:-default}, for one variable set. */
 function interpolate(text: string, variables: Record<string, string>): string {
-	return text.replace(/\$\{(\w+)(?::[?-][^}]*)?\}/g, (_, name: string) => {
-		const value = variables[name];
-		if (value === undefined) throw new Error(`compose would refuse: ${name} is not set`);
-		return value;
-	});
+	return text.replace(
+		/\$\{(\w+)(?::([?-])([^}]*))?\}/g,
+		(_, name: string, how?: string, fallback?: string) => {
+			const value = variables[name] ?? (how === "-" ? fallback : undefined);
+			if (value === undefined) throw new Error(`compose would refuse: ${name} is not set`);
+			return value;
+		},
+	);
 }
 
 describe("docker-compose.yml", () => {

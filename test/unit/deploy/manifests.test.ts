@@ -7,7 +7,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
-import { ROLE_SERVICES } from "../../../lib/fleet/node-role";
+import { loadNodeConfig } from "../../../lib/config/node-config";
+import { ROLE_SERVICES, type NodeRole } from "../../../lib/fleet/node-role";
 import { NodeMetrics } from "../../../lib/metrics/node-metrics";
 
 const ROOT = path.resolve(__dirname, "../../..");
@@ -171,6 +172,25 @@ describe("the Kubernetes manifests", () => {
 				expect(container.ports.map((p: Doc) => p.containerPort)).toContain(
 					Number(gatewayPort),
 				);
+		}
+	});
+
+	it("give each role a configuration it accepts, with its ports where the probes look", () => {
+		for (const d of [...deployments(base.docs), ...deployments(gpu.docs)]) {
+			const [container] = d.spec.template.spec.containers;
+			const env: Record<string, string> = { ...config };
+			for (const e of container.env as Doc[]) {
+				if (e.value !== undefined) env[e.name] = String(e.value);
+				else if (e.valueFrom?.secretKeyRef)
+					env[e.name] = secret[e.valueFrom.secretKeyRef.key];
+				else if (e.valueFrom?.fieldRef) env[e.name] = `${d.metadata.name}-0`;
+			}
+			const role = container.args[0] as NodeRole;
+			const node = loadNodeConfig(role, env);
+			expect(node.healthPort).toBe(healthPort);
+			expect(node.fleetSecret).toBe(secret.MODELFLEET_FLEET_SECRET);
+			if (role === "gateway")
+				expect(container.ports.map((p: Doc) => p.containerPort)).toContain(node.port);
 		}
 	});
 
