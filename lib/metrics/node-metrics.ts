@@ -162,6 +162,24 @@ export class NodeMetrics {
 		registers: [this.registry],
 	});
 
+	// Monitoring (docs/monitoring.md): the acting control node's scores, each worker's captures.
+	readonly deploymentHealthScore = new Gauge({
+		name: "modelfleet_deployment_health_score",
+		help: "A monitored deployment's health score, 0 to 100 (docs/monitoring.md).",
+		labelNames: ["tenant", "model"],
+		registers: [this.registry],
+	});
+	readonly captureRecords = new Counter({
+		name: "modelfleet_capture_records_total",
+		help: "Predictions captured for monitoring (taken into the buffer).",
+		registers: [this.registry],
+	});
+	readonly captureDropped = new Counter({
+		name: "modelfleet_capture_dropped_total",
+		help: "Captured predictions dropped: the buffer was full, or the store refused them.",
+		registers: [this.registry],
+	});
+
 	// A trainer node's own figures (workers).
 	readonly trainerJobsFinished = new Counter({
 		name: "modelfleet_trainer_jobs_finished_total",

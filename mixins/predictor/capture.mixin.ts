@@ -5,6 +5,7 @@
  * batches to the scheduler (`scheduler.monitoring.ingest`). A full buffer drops and counts;
  * nothing here waits on the predict path.
  */
+import { nodeMetricsOf } from "../../lib/metrics/node-metrics";
 import type { ServiceBroker, ServiceSchema } from "moleculer";
 import { SERVICE } from "../../lib/fleet/node-role";
 import {
@@ -43,11 +44,6 @@ export interface CaptureMethods {
 		latencyMs: number,
 	): void;
 }
-
-export const CAPTURE_METRICS = {
-	captured: "modelfleet_capture_records_total",
-	dropped: "modelfleet_capture_dropped_total",
-} as const;
 
 export function captureMixin(options: CaptureMixinOptions): Partial<ServiceSchema> {
 	// Long because it is a mixin schema (a declaration, not a procedure): the three capture
@@ -110,20 +106,7 @@ export function captureMixin(options: CaptureMixinOptions): Partial<ServiceSchem
 		methods: methods as unknown as ServiceSchema["methods"],
 
 		created() {
-			const metrics = this.broker.metrics;
-			if (!metrics.getMetric(CAPTURE_METRICS.captured)) {
-				metrics.register({
-					name: CAPTURE_METRICS.captured,
-					type: "counter",
-					description: "Predictions captured for monitoring (taken into the buffer)",
-				});
-				metrics.register({
-					name: CAPTURE_METRICS.dropped,
-					type: "counter",
-					description:
-						"Captured predictions dropped: the buffer was full, or the store refused them",
-				});
-			}
+			const metrics = nodeMetricsOf(this.broker);
 			let reported = { captured: 0, lost: 0 };
 			buffer = new CaptureBuffer(async (batch: CapturedPrediction[]) => {
 				await this.broker.call(`${SERVICE.scheduler}.monitoring.ingest`, {
@@ -133,8 +116,8 @@ export function captureMixin(options: CaptureMixinOptions): Partial<ServiceSchem
 			(this as unknown as { captureBuffer: CaptureBuffer }).captureBuffer = buffer;
 			(this as unknown as { reportCapture: () => void }).reportCapture = () => {
 				const { captured, dropped, failed } = buffer.counts;
-				metrics.increment(CAPTURE_METRICS.captured, {}, captured - reported.captured);
-				metrics.increment(CAPTURE_METRICS.dropped, {}, dropped + failed - reported.lost);
+				metrics.captureRecords.inc(captured - reported.captured);
+				metrics.captureDropped.inc(dropped + failed - reported.lost);
 				reported = { captured, lost: dropped + failed };
 			};
 		},

@@ -5,6 +5,7 @@
  * gauge. Reads: drift windows, health, and captured payloads a page at a time (the gateway
  * streams them as NDJSON).
  */
+import { nodeMetricsOf } from "../../lib/metrics/node-metrics";
 import type { Context, ServiceSchema } from "moleculer";
 import { fleetInternal, requires, scopeOf, type RequestMeta } from "../../lib/accounts/access";
 import type { FleetTrust } from "../../lib/accounts/fleet-trust";
@@ -36,8 +37,6 @@ export interface MonitoringMethods {
 	healthOf(tenantId: string, model: string): Promise<Record<string, unknown> | null>;
 	monitorPass(): Promise<void>;
 }
-
-export const HEALTH_GAUGE = "modelfleet_deployment_health_score";
 
 const CAPTURE_RULE = {
 	type: "object",
@@ -238,14 +237,7 @@ export function monitoringMixin(options: MonitoringMixinOptions): Partial<Servic
 		},
 
 		created() {
-			const metrics = this.broker.metrics;
-			if (!metrics.getMetric(HEALTH_GAUGE))
-				metrics.register({
-					name: HEALTH_GAUGE,
-					type: "gauge",
-					labelNames: ["tenant", "model"],
-					description: "A deployment's health score, 0–100 (docs/monitoring.md)",
-				});
+			const metrics = nodeMetricsOf(this.broker);
 			/** The scheduler calls the registry for the deployment's tenant (its identity, signed here). */
 			const asOwner = (tenant: string): RequestMeta =>
 				options.trust.actAs(tenant, "owner", this.broker.nodeID);
@@ -294,10 +286,10 @@ export function monitoringMixin(options: MonitoringMixinOptions): Partial<Servic
 					performanceDegraded: event =>
 						void this.broadcastEvent(EVENTS.performanceDegraded, event),
 					healthChecked: event => {
-						metrics.set(HEALTH_GAUGE, event.score, {
-							tenant: event.tenant,
-							model: event.model,
-						});
+						metrics.deploymentHealthScore.set(
+							{ tenant: event.tenant, model: event.model },
+							event.score,
+						);
 						void this.broadcastEvent(EVENTS.healthCheck, event);
 					},
 					now: () => Date.now(),
