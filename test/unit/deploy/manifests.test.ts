@@ -189,8 +189,11 @@ describe("the Kubernetes manifests", () => {
 			const node = loadNodeConfig(role, env);
 			expect(node.healthPort).toBe(healthPort);
 			expect(node.fleetSecret).toBe(secret.MODELFLEET_FLEET_SECRET);
-			if (role === "gateway")
-				expect(container.ports.map((p: Doc) => p.containerPort)).toContain(node.port);
+			if (role === "gateway") {
+				const ports = container.ports.map((p: Doc) => p.containerPort);
+				expect(ports).toContain(node.port);
+				expect(ports).toContain(node.grpcPort);
+			}
 		}
 	});
 
