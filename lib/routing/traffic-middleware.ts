@@ -74,18 +74,27 @@ export function trafficMiddleware(...actions: string[]): Middleware {
 				}
 				const request = params as InferCallParams;
 				const parentMeta = (opts as { parentCtx?: Context } | undefined)?.parentCtx?.meta;
-				const meta = { ...(parentMeta as RoutingMeta), ...(opts?.meta as RoutingMeta) };
+				const own = (opts?.meta ?? {}) as RoutingMeta;
+				const meta = { ...(parentMeta as RoutingMeta), ...own };
 				if (typeof meta.tenant !== "string" || typeof request.model !== "string") {
 					return next(actionName, params, opts);
 				}
-				if (request.version !== undefined || request.model.includes("@") || meta.shadow) {
-					return next(actionName, params, opts);
+				// A call's traffic kind is its own, never its parent's: Moleculer merges an answered
+				// call's meta back into the caller's context, so after one mirrored call the parent
+				// holds `shadow: true` — which must neither skip the split nor label the next call.
+				const as = (canary: boolean, shadow: boolean): CallingOptions => ({
+					...opts,
+					meta: { ...own, canary, shadow },
+				});
+				const mirroring = own.shadow === true;
+				if (request.version !== undefined || request.model.includes("@") || mirroring) {
+					return next(actionName, params, as(false, mirroring));
 				}
 				const view = fleetViewOf(broker);
 				const ref = parseVersionRef(request.model);
 				const deployment = view.deployment(meta.tenant, ref.model);
 				if (!deployment || deployment.traffic.length === 0)
-					return next(actionName, params, opts);
+					return next(actionName, params, as(false, false));
 				const key =
 					typeof request.parameters?.routing_key === "string"
 						? request.parameters.routing_key
@@ -93,19 +102,12 @@ export function trafficMiddleware(...actions: string[]): Middleware {
 				const version = pickTarget(deployment.traffic, key);
 				if (deployment.shadow !== null && deployment.shadow !== version) {
 					const mirrored = { ...request, version: deployment.shadow };
-					next(actionName, mirrored, { ...opts, meta: { ...meta, shadow: true } }).catch(
-						() => {
-							// A shadow's answers and failures are its own metrics' business, never the caller's.
-						},
-					);
+					next(actionName, mirrored, as(false, true)).catch(() => {
+						// A shadow's answers and failures are its own metrics' business, never the caller's.
+					});
 				}
-				if (version !== mainVersion(deployment.traffic))
-					return next(
-						actionName,
-						{ ...request, version },
-						{ ...opts, meta: { ...meta, canary: true } },
-					);
-				return next(actionName, { ...request, version }, opts);
+				const canary = version !== mainVersion(deployment.traffic);
+				return next(actionName, { ...request, version }, as(canary, false));
 			};
 		},
 		remoteAction(next: (ctx: Context) => Promise<unknown>, definition: { name?: string }) {
