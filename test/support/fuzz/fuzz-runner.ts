@@ -122,7 +122,7 @@ export async function runFuzz(
 					if (abort.signal.aborted) outcome.hangs.push(describe(request, index));
 					else
 						outcome.dropped.push(
-							`${describe(request, index)}: ${(err as Error).message}`,
+							`${describe(request, index)}: ${(err as Error).message}${causeOf(err)}`,
 						);
 				} finally {
 					clearTimeout(timer);
@@ -154,4 +154,11 @@ export function summarize(label: string, seed: number, outcome: FuzzOutcome): st
 		`${outcome.serverErrors.length} answers ≥ 500, ${outcome.hangs.length} hangs, ` +
 		`${outcome.dropped.length} dropped\n  statuses ${statuses}\n  families ${families}`
 	);
+}
+
+/** fetch says only "fetch failed"; the socket's own error (ECONNRESET, EPIPE…) is its cause. */
+function causeOf(err: unknown): string {
+	const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+	if (cause === undefined) return "";
+	return ` (${[cause.code, cause.message].filter(Boolean).join(": ")})`;
 }
