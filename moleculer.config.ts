@@ -2,6 +2,7 @@
  * Broker options for every node, built from the node's configuration (lib/config/node-config.ts,
  * where each setting is read from the environment). Each choice says why it is what it is.
  */
+import * as os from "node:os";
 import type { BrokerOptions, Middleware } from "moleculer";
 import type { NodeConfig } from "./lib/config/node-config";
 import { GuardedCborSerializer } from "./lib/fleet/guarded-serializer";
@@ -13,6 +14,8 @@ import { durableEventsMiddlewares } from "./lib/domain-events/durable-events-mid
 import { ALIVE_PROBE_METADATA_KEY, lostNodeDetector } from "./lib/fleet/lost-node-detector";
 import { registerRoutingStrategies } from "./lib/routing/model-replica-strategy";
 import { trafficMiddleware } from "./lib/routing/traffic-middleware";
+import { jsonLogFormatter, logContextMiddleware } from "./lib/observability/log-context";
+import { tracingOptions } from "./lib/observability/tracing";
 
 // `predictor.infer` names the ModelReplica strategy; every node must know it to route there.
 registerRoutingStrategies();
@@ -26,17 +29,34 @@ export interface BrokerExtras {
 }
 
 export function createBrokerOptions(config: NodeConfig, extras: BrokerExtras = {}): BrokerOptions {
+	const { logFormat, tracing } = config.observability;
 	return {
 		namespace: config.namespace,
 		nodeID: config.nodeID,
+		// LOG_FORMAT=json: one JSON object a line with the request's ids, tenant and node
+		// (lib/observability/log-context.ts), for log shippers; text for people.
 		logger: {
 			type: "Console",
 			options: {
 				level: config.logLevel,
-				formatter: "short",
-				colors: process.stdout.isTTY === true,
+				formatter: logFormat === "json" ? jsonLogFormatter : "short",
+				colors: logFormat === "text" && process.stdout.isTTY === true,
 			},
 		},
+
+		// Off without an OTLP endpoint: no tracer middleware, nothing on the call path. With one,
+		// every action's span goes to OpenTelemetry (lib/observability/tracing.ts); the trace
+		// ids travel between nodes with each call, so one request is one trace.
+		...(tracing
+			? {
+					tracing: tracingOptions(tracing, {
+						role: config.role,
+						// Moleculer's own default node id when none is set.
+						nodeID: config.nodeID ?? `${os.hostname().toLowerCase()}-${process.pid}`,
+						namespace: config.namespace,
+					}),
+				}
+			: {}),
 
 		// No transporter: one process, no network. NATS between machines (the TCP transporter
 		// listens everywhere and finds peers by multicast), with messages over the server's payload
@@ -141,6 +161,8 @@ export function createBrokerOptions(config: NodeConfig, extras: BrokerExtras = {
 						...natsConnectOptions(config.nats),
 					})
 				: []),
+			// The request's ids and tenant on every JSON log line a call writes.
+			...(logFormat === "json" ? [logContextMiddleware()] : []),
 			...(extras.middlewares ?? []),
 		],
 	};

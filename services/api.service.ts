@@ -38,6 +38,7 @@ import { edgeMixin, JSON_BODY_BYTES, type EdgeOptions } from "../mixins/gateway/
 import { grpcMixin, type GrpcOptions } from "../mixins/gateway/grpc.mixin";
 import { healthMixin } from "../mixins/gateway/health.mixin";
 import type { HttpMeta } from "../mixins/gateway/http-context";
+import { applyRootCallOptions } from "../lib/observability/http-request";
 import {
 	modelRepositoryMixin,
 	type ModelRepositoryOptions,
@@ -129,6 +130,9 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 			host: options.host,
 			port: options.port,
 			...(options.https ? { https: options.https } : {}),
+			// Trace and request id of each request, noted by the edge (mixins/gateway/edge.mixin.ts).
+			rootCallOptions:
+				applyRootCallOptions as unknown as ApiSettingsSchema["rootCallOptions"],
 			routes: [
 				{
 					// The OpenAPI document of every route below, for tools and clients (no key).

@@ -16,6 +16,7 @@ import { DEFAULT_MAX_JSON_DEPTH, MAX_JSON_DEPTH_SETTING } from "../json-policy";
 import { resolveNatsSettings, type NatsSettings } from "../settings/nats-settings";
 import { checkCertificateAndKey } from "../settings/tls-files";
 import { MIN_FLEET_SECRET_LENGTH } from "../settings/fleet-secret";
+import { readObservabilitySettings, type ObservabilitySettings } from "./observability-settings";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -76,6 +77,11 @@ export interface NodeConfig {
 	dataDir: string;
 	/** LOG_LEVEL — default "info". */
 	logLevel: LogLevel;
+	/**
+	 * LOG_FORMAT, MODELFLEET_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_ENDPOINT) and
+	 * MODELFLEET_TRACE_SAMPLE_RATIO — log lines and tracing (lib/config/observability-settings.ts).
+	 */
+	observability: ObservabilitySettings;
 	/** MODELFLEET_REQUEST_TIMEOUT_MS — default 30000. */
 	requestTimeoutMs: number;
 	/** MODELFLEET_RETRIES — default 3; used by idempotent actions only. */
@@ -510,6 +516,7 @@ export function loadNodeConfig(
 		port: read.number("PORT", 3000, { min: 0, max: 65535, integer: true }),
 		dataDir,
 		logLevel: read.oneOf("LOG_LEVEL", LOG_LEVELS, "info"),
+		observability: readObservabilitySettings(read),
 		requestTimeoutMs: read.number("MODELFLEET_REQUEST_TIMEOUT_MS", 30_000, {
 			min: 0,
 			integer: true,

@@ -18,6 +18,7 @@ import { INFERENCE_HEADER_LENGTH, binaryOutputChooser, encodeBinaryResponse } fr
 import { inferResponseParts, readInferBody } from "./infer-request";
 import { writeBody } from "./content-encoding";
 import { oipVersionRef } from "./oip-http";
+import { setCallParent, type ParentCallOptions } from "../observability/http-request";
 
 /** `POST /v2/models/{model}[/versions/{version}]/infer`, with its path parameters. */
 const INFER_PATH = /^\/v2\/models\/([^/?]+)(?:\/versions\/([^/?]+))?\/infer\/?(?:\?(.*))?$/;
@@ -82,12 +83,19 @@ export interface InferRouteDeps {
 	servedByHeader: string;
 }
 
+/** The request's ids (lib/observability/http-request.ts): its request id and the trace its call joins. */
+export interface InferObservation {
+	requestId: string;
+	call: ParentCallOptions;
+}
+
 /** Serves one infer request; never throws (errors become answers). */
 export async function serveInfer(
 	req: IncomingMessage,
 	res: ServerResponse,
 	route: InferRoute,
 	deps: InferRouteDeps,
+	observation?: InferObservation,
 ): Promise<void> {
 	try {
 		const identity = await deps.checkCaller(req, res);
@@ -110,7 +118,9 @@ export async function serveInfer(
 			...(typeof routingKey === "string" && routingKey.length > 0
 				? { routingKey: routingKey.slice(0, 256) }
 				: {}),
+			...(observation ? { requestId: observation.requestId } : {}),
 		};
+		if (observation) setCallParent(meta, observation.call);
 		const { result, servedBy } = await deps.infer(
 			{ ...request, ...oipVersionRef(route) },
 			meta,

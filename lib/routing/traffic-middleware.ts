@@ -19,6 +19,8 @@ export interface RoutingMeta extends RequestMeta {
 	shadow?: boolean;
 	/** Set when a split sent the call to a version other than the deployment's main one. */
 	canary?: boolean;
+	/** The HTTP request's X-Request-ID, for the log lines of every node it reaches (lib/observability). */
+	requestId?: string;
 }
 
 /** Which traffic a served call was, for the `traffic` label of the inference metrics. */

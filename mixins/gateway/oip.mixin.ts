@@ -22,6 +22,13 @@ import {
 } from "../../lib/http/oip-binary";
 import { oipError, oipVersionRef } from "../../lib/http/oip-http";
 import { matchInferRoute, serveInfer, type InferRouteDeps } from "../../lib/http/oip-infer-route";
+import {
+	callParentOf,
+	observedOf,
+	rootCallOptions,
+	type ParentCallOptions,
+} from "../../lib/observability/http-request";
+import { directInferSpan, finishHttpSpan } from "../../lib/observability/http-span";
 import { modelMetadata, type OipModelMetadata } from "../../lib/http/oip-metadata";
 import { versionState } from "../../lib/http/model-repository/repository-index";
 import { repositoryPort } from "../../lib/http/model-repository/repository-port";
@@ -130,7 +137,13 @@ export function oipMixin(options: OipOptions): Partial<ServiceSchema> {
 	return gatewayMixin<OipMethods & CallerMethods>({
 		created() {
 			const call = async <R>(action: string, params: object, meta: RoutingMeta) => {
-				const pending = this.broker.call<R, object>(action, params, { meta });
+				// The request's trace (and, with tracing on, the gateway's span of it) as parent.
+				const parent = callParentOf(meta);
+				const pending = this.broker.call<R, object>(
+					action,
+					params,
+					parent ? { meta, ...parent } : { meta },
+				);
 				const result = await pending;
 				const ctx = (pending as Promise<R> & { ctx?: HttpContext }).ctx;
 				return { result, servedBy: ctx?.meta.servedBy ?? null };
@@ -178,7 +191,28 @@ export function oipMixin(options: OipOptions): Partial<ServiceSchema> {
 			serveDirectInfer(req, res) {
 				const route = deps !== null ? matchInferRoute(req.method, req.url) : null;
 				if (route === null) return false;
-				void serveInfer(req, res, route, deps as InferRouteDeps);
+				const observed = observedOf(req);
+				if (!observed) {
+					void serveInfer(req, res, route, deps as InferRouteDeps);
+					return true;
+				}
+				const span = this.broker.isTracingEnabled()
+					? directInferSpan(this.broker.tracer, req, route, observed)
+					: null;
+				const call: ParentCallOptions = span
+					? {
+							requestID: span.traceID,
+							parentSpan: {
+								id: span.id,
+								traceID: span.traceID,
+								sampled: span.sampled,
+							},
+						}
+					: rootCallOptions(observed);
+				void serveInfer(req, res, route, deps as InferRouteDeps, {
+					requestId: observed.requestId,
+					call: { requestID: call.requestID, parentSpan: call.parentSpan },
+				}).finally(() => span && finishHttpSpan(span, res));
 				return true;
 			},
 		},
