@@ -86,7 +86,8 @@ export interface InferRouteDeps {
 /** The request's ids (lib/observability/http-request.ts): its request id and the trace its call joins. */
 export interface InferObservation {
 	requestId: string;
-	call: ParentCallOptions;
+	/** The trace its call joins; null: the call starts one. */
+	call: Partial<ParentCallOptions> | null;
 }
 
 /** Serves one infer request; never throws (errors become answers). */
@@ -120,7 +121,7 @@ export async function serveInfer(
 				: {}),
 			...(observation ? { requestId: observation.requestId } : {}),
 		};
-		if (observation) setCallParent(meta, observation.call);
+		if (observation?.call) setCallParent(meta, observation.call);
 		const { result, servedBy } = await deps.infer(
 			{ ...request, ...oipVersionRef(route) },
 			meta,

@@ -12,8 +12,8 @@ export const REQUEST_ID_HEADER = "X-Request-ID";
 
 export interface ObservedRequest {
 	requestId: string;
-	/** The request's trace id (32 hex digits): the caller's, else a new one. */
-	traceId: string;
+	/** The request's trace id (32 hex digits): the caller's, a new one, or null: its first call's. */
+	traceId: string | null;
 	/** The caller's span, when the request has a valid `traceparent`. */
 	parent: RemoteParent | null;
 }
@@ -21,28 +21,41 @@ export interface ObservedRequest {
 const observed = new WeakMap<IncomingMessage, ObservedRequest>();
 
 /**
- * Notes the request and writes its X-Request-ID on the answer. The header is pinned: moleculer-web
- * writes its context's requestID there, which here is the trace id, not the request id.
+ * Notes the request and writes its X-Request-ID on the answer. `mintTraceId`: give a request
+ * without `traceparent` a trace id now (for JSON log lines written before its first call);
+ * otherwise its first call's id becomes its trace id, at no cost.
  */
-export function observeRequest(req: IncomingMessage, res: ServerResponse): ObservedRequest {
-	const parent = parseTraceparent(req.headers.traceparent);
+export function observeRequest(
+	req: IncomingMessage,
+	res: ServerResponse,
+	mintTraceId: boolean,
+): ObservedRequest {
+	const header = req.headers.traceparent;
+	const parent = header === undefined ? null : parseTraceparent(header);
 	const request: ObservedRequest = {
 		requestId: requestIdOf(req.headers["x-request-id"]),
-		traceId: parent?.traceId ?? randomUUID().replace(/-/g, ""),
+		traceId: parent?.traceId ?? (mintTraceId ? randomUUID().replace(/-/g, "") : null),
 		parent,
 	};
 	observed.set(req, request);
 	res.setHeader(REQUEST_ID_HEADER, request.requestId);
+	return request;
+}
+
+/**
+ * Keeps the request id on an answer moleculer-web writes: it sets X-Request-ID to its context's
+ * requestID, which here is the trace id. (The direct infer route needs no such guard.)
+ */
+export function pinRequestId(res: ServerResponse): void {
 	const setHeader = res.setHeader;
 	res.setHeader = function pinnedRequestId(
 		this: ServerResponse,
 		name: string,
 		value: OutgoingHttpHeader,
 	) {
-		if (name.toLowerCase() === "x-request-id") return this;
+		if (name.length === 12 && name.toLowerCase() === "x-request-id") return this;
 		return setHeader.call(this, name, value);
 	} as ServerResponse["setHeader"];
-	return request;
 }
 
 /** What observeRequest noted of `req`, if it saw it. */
@@ -64,26 +77,25 @@ export interface ParentCallOptions {
 }
 
 /**
- * The options of the root call of a request: its trace id as Moleculer's requestID (the
- * caller's, else a new one), the caller's span as parent, the request id in meta.
+ * The call options that start a request's trace: its trace id as Moleculer's requestID (the
+ * caller's, or one minted at the edge), the caller's span as parent; null when there is
+ * neither (the first call's own id then starts the trace).
  */
+export function parentCallOptions(request: ObservedRequest): Partial<ParentCallOptions> | null {
+	const { parent, traceId } = request;
+	if (parent)
+		return {
+			requestID: parent.traceId,
+			parentSpan: { id: parent.spanId, traceID: parent.traceId, sampled: parent.sampled },
+		};
+	return traceId !== null ? { requestID: traceId } : null;
+}
+
+/** The options of the root call of a request: its trace (parentCallOptions), the request id in meta. */
 export function rootCallOptions(
 	request: ObservedRequest,
-): ParentCallOptions & { meta: { requestId: string } } {
-	const { parent } = request;
-	return {
-		requestID: request.traceId,
-		...(parent
-			? {
-					parentSpan: {
-						id: parent.spanId,
-						traceID: parent.traceId,
-						sampled: parent.sampled,
-					},
-				}
-			: {}),
-		meta: { requestId: request.requestId },
-	};
+): Partial<ParentCallOptions> & { meta: { requestId: string } } {
+	return { ...parentCallOptions(request), meta: { requestId: request.requestId } };
 }
 
 /**
@@ -91,13 +103,13 @@ export function rootCallOptions(
  * route's meta goes through call coalescing (lib/routing/infer-coalescing.ts) as it is, so the
  * call that finally leaves the gateway finds its request's trace here.
  */
-const callParents = new WeakMap<object, ParentCallOptions>();
+const callParents = new WeakMap<object, Partial<ParentCallOptions>>();
 
-export function setCallParent(meta: object, options: ParentCallOptions): void {
+export function setCallParent(meta: object, options: Partial<ParentCallOptions>): void {
 	callParents.set(meta, options);
 }
 
-export function callParentOf(meta: object): ParentCallOptions | undefined {
+export function callParentOf(meta: object): Partial<ParentCallOptions> | undefined {
 	return callParents.get(meta);
 }
 

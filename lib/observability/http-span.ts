@@ -18,7 +18,7 @@ export function directInferSpan(
 ): Span {
 	return tracer.startSpan(`POST /v2/models/${route.model}/infer`, {
 		type: "http",
-		traceID: observed.traceId,
+		...(observed.traceId !== null ? { traceID: observed.traceId } : {}),
 		...(observed.parent
 			? { parentID: observed.parent.spanId, sampled: observed.parent.sampled }
 			: {}),

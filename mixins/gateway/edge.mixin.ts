@@ -16,7 +16,7 @@ import { restError } from "../../lib/http/error-response";
 import { isMultipart } from "../../lib/http/multipart-file";
 import { oipError } from "../../lib/http/oip-http";
 import { requestTargetProblem } from "../../lib/http/request-target";
-import { observeRequest } from "../../lib/observability/http-request";
+import { observeRequest, pinRequestId } from "../../lib/observability/http-request";
 import { jsonLogFormatter, withLogFields } from "../../lib/observability/log-context";
 import type { StreamRequestTest } from "../../lib/http/stream-aliases";
 import { gatewayMixin } from "./http-context";
@@ -132,12 +132,13 @@ export function edgeMixin(options: EdgeOptions, routes: StreamRoutes): Partial<S
 						return;
 					}
 					if (!bodyGuard.admit(req, res)) return;
-					if (!this.serveDirectInfer(req, res))
-						for (const listener of fallback) listener.call(server, req, res);
+					if (this.serveDirectInfer(req, res)) return;
+					pinRequestId(res);
+					for (const listener of fallback) listener.call(server, req, res);
 				};
 				server.on("request", (req: IncomingMessage, res: ServerResponse) => {
 					// Every answer says its request id, whatever answers it (errors, 404s, direct infer).
-					const observed = observeRequest(req, res);
+					const observed = observeRequest(req, res, jsonLogs);
 					if (!jsonLogs) return serve(req, res);
 					// The gateway's own lines about this request carry its ids too.
 					withLogFields(

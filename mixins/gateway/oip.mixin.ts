@@ -25,7 +25,7 @@ import { matchInferRoute, serveInfer, type InferRouteDeps } from "../../lib/http
 import {
 	callParentOf,
 	observedOf,
-	rootCallOptions,
+	parentCallOptions,
 	type ParentCallOptions,
 } from "../../lib/observability/http-request";
 import { directInferSpan, finishHttpSpan } from "../../lib/observability/http-span";
@@ -199,7 +199,7 @@ export function oipMixin(options: OipOptions): Partial<ServiceSchema> {
 				const span = this.broker.isTracingEnabled()
 					? directInferSpan(this.broker.tracer, req, route, observed)
 					: null;
-				const call: ParentCallOptions = span
+				const call: Partial<ParentCallOptions> | null = span
 					? {
 							requestID: span.traceID,
 							parentSpan: {
@@ -208,10 +208,10 @@ export function oipMixin(options: OipOptions): Partial<ServiceSchema> {
 								sampled: span.sampled,
 							},
 						}
-					: rootCallOptions(observed);
+					: parentCallOptions(observed);
 				void serveInfer(req, res, route, deps as InferRouteDeps, {
 					requestId: observed.requestId,
-					call: { requestID: call.requestID, parentSpan: call.parentSpan },
+					call,
 				}).finally(() => span && finishHttpSpan(span, res));
 				return true;
 			},

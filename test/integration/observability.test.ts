@@ -18,7 +18,7 @@ describe("X-Request-ID on every answer", () => {
 
 	beforeAll(async () => {
 		node = await startTestNode(OWNER_KEY);
-		base = node.node.httpUrl;
+		base = node.node.httpUrl ?? "";
 	});
 	afterAll(() => node.stop());
 
