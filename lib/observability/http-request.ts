@@ -6,6 +6,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, OutgoingHttpHeader, ServerResponse } from "node:http";
+import { withLogFields } from "./log-context";
 import { parseTraceparent, requestIdOf, type RemoteParent } from "./trace-context";
 
 export const REQUEST_ID_HEADER = "X-Request-ID";
@@ -120,4 +121,23 @@ export function callParentOf(meta: object): Partial<ParentCallOptions> | undefin
 export function applyRootCallOptions(options: Record<string, unknown>, req: IncomingMessage): void {
 	const request = observed.get(req);
 	if (request) Object.assign(options, rootCallOptions(request));
+}
+
+/**
+ * The gateway's request listener around `serve`: notes each request (observeRequest) and, for
+ * JSON logs, runs it with its ids on the lines the gateway writes about it.
+ */
+export function observingRequests(
+	serve: (req: IncomingMessage, res: ServerResponse) => void,
+	jsonLogs: boolean,
+): (req: IncomingMessage, res: ServerResponse) => void {
+	if (!jsonLogs)
+		return (req, res) => {
+			observeRequest(req, res, false);
+			serve(req, res);
+		};
+	return (req, res) => {
+		const { requestId, traceId } = observeRequest(req, res, true);
+		withLogFields({ requestId, traceId, tenant: null }, () => serve(req, res));
+	};
 }

@@ -5,24 +5,23 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Span, Tracer } from "moleculer";
-import { SERVICE } from "../fleet/node-role";
-import type { InferRoute } from "../http/oip-infer-route";
 import type { ObservedRequest } from "./http-request";
 
 /** The gateway's span of a direct infer request: a child of the caller's `traceparent`, if any. */
 export function directInferSpan(
 	tracer: Tracer,
 	req: IncomingMessage,
-	route: InferRoute,
+	model: string,
+	service: string,
 	observed: ObservedRequest,
 ): Span {
-	return tracer.startSpan(`POST /v2/models/${route.model}/infer`, {
+	return tracer.startSpan(`POST /v2/models/${model}/infer`, {
 		type: "http",
 		...(observed.traceId !== null ? { traceID: observed.traceId } : {}),
 		...(observed.parent
 			? { parentID: observed.parent.spanId, sampled: observed.parent.sampled }
 			: {}),
-		service: SERVICE.api,
+		service,
 		tags: {
 			http: { method: req.method, url: req.url },
 			requestId: observed.requestId,

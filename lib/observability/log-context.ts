@@ -76,3 +76,9 @@ export function jsonLogFormatter(
 		}),
 	];
 }
+
+/** Whether a broker's logger option is the JSON one moleculer.config.ts sets for LOG_FORMAT=json. */
+export function writesJsonLogs(logger: unknown): boolean {
+	const options = (logger as { options?: { formatter?: unknown } } | null)?.options;
+	return options?.formatter === jsonLogFormatter;
+}

@@ -16,8 +16,8 @@ import { restError } from "../../lib/http/error-response";
 import { isMultipart } from "../../lib/http/multipart-file";
 import { oipError } from "../../lib/http/oip-http";
 import { requestTargetProblem } from "../../lib/http/request-target";
-import { observeRequest, pinRequestId } from "../../lib/observability/http-request";
-import { jsonLogFormatter, withLogFields } from "../../lib/observability/log-context";
+import { observingRequests, pinRequestId } from "../../lib/observability/http-request";
+import { writesJsonLogs } from "../../lib/observability/log-context";
 import type { StreamRequestTest } from "../../lib/http/stream-aliases";
 import { gatewayMixin } from "./http-context";
 import { DEFAULT_MAX_BODY_BYTES, type OipMethods } from "./oip.mixin";
@@ -119,10 +119,7 @@ export function edgeMixin(options: EdgeOptions, routes: StreamRoutes): Partial<S
 						),
 				});
 				guard = bodyGuard;
-				// Set by moleculer.config.ts for LOG_FORMAT=json.
-				const jsonLogs =
-					(this.broker.options.logger as { options?: { formatter?: unknown } } | null)
-						?.options?.formatter === jsonLogFormatter;
+				const jsonLogs = writesJsonLogs(this.broker.options.logger);
 				const serve = (req: IncomingMessage, res: ServerResponse) => {
 					const refused = requestTargetProblem(req.url);
 					if (refused !== null) {
@@ -136,20 +133,8 @@ export function edgeMixin(options: EdgeOptions, routes: StreamRoutes): Partial<S
 					pinRequestId(res);
 					for (const listener of fallback) listener.call(server, req, res);
 				};
-				server.on("request", (req: IncomingMessage, res: ServerResponse) => {
-					// Every answer says its request id, whatever answers it (errors, 404s, direct infer).
-					const observed = observeRequest(req, res, jsonLogs);
-					if (!jsonLogs) return serve(req, res);
-					// The gateway's own lines about this request carry its ids too.
-					withLogFields(
-						{
-							requestId: observed.requestId,
-							traceId: observed.traceId,
-							tenant: null,
-						},
-						() => serve(req, res),
-					);
-				});
+				// Every answer says its request id, whatever answers it (errors, 404s, direct infer).
+				server.on("request", observingRequests(serve, jsonLogs));
 			},
 		},
 	});

@@ -197,7 +197,7 @@ export function oipMixin(options: OipOptions): Partial<ServiceSchema> {
 					return true;
 				}
 				const span = this.broker.isTracingEnabled()
-					? directInferSpan(this.broker.tracer, req, route, observed)
+					? directInferSpan(this.broker.tracer, req, route.model, SERVICE.api, observed)
 					: null;
 				const call: Partial<ParentCallOptions> | null = span
 					? {

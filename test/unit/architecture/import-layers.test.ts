@@ -22,12 +22,14 @@ const LAYERS: readonly Layer[] = [
 			"Policies and contracts every layer shares: how client JSON is decoded, how settings are " +
 			"read (env values, byte sizes, TLS and NATS files), the model contract (schema, pipelines, " +
 			"version spec), and reading stored files (tar archives within limits, parser errors as " +
-			"client-safe reasons). Pure: no database, no broker.",
+			"client-safe reasons), observability (trace context, request ids, log fields, the " +
+			"OpenTelemetry exporter). Pure: no database, no broker.",
 		modules: {
 			"json-policy": ["errors"],
 			settings: ["errors"],
 			"model-spec": ["errors"],
 			files: ["errors"],
+			observability: ["version"],
 		},
 	},
 	{
@@ -184,7 +186,16 @@ const LAYERS: readonly Layer[] = [
 				"routing",
 				"scheduler",
 			],
-			config: ["errors", "json-policy", "settings", "artifacts", "capacity", "db", "fleet"],
+			config: [
+				"errors",
+				"json-policy",
+				"settings",
+				"artifacts",
+				"capacity",
+				"db",
+				"fleet",
+				"observability",
+			],
 		},
 	},
 	{
@@ -210,6 +221,7 @@ const LAYERS: readonly Layer[] = [
 				"fleet",
 				"inference",
 				"model-spec",
+				"observability",
 				"predictor",
 				"quotas",
 				"registry",
