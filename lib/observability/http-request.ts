@@ -141,3 +141,17 @@ export function observingRequests(
 		withLogFields({ requestId, traceId, tenant: null }, () => serve(req, res));
 	};
 }
+
+/**
+ * The request id and trace of a call that arrives by another protocol (gRPC metadata): the
+ * caller's sane request id or a new one, and the caller's `traceparent` as the parent of the
+ * calls made for it (null without one: the first call starts the trace).
+ */
+export function observedCall(
+	traceparent: string | undefined,
+	requestId: string | undefined,
+): { requestId: string; call: Partial<ParentCallOptions> | null } {
+	const parent = traceparent === undefined ? null : parseTraceparent(traceparent);
+	const request: ObservedRequest = { requestId: requestIdOf(requestId), traceId: null, parent };
+	return { requestId: request.requestId, call: parentCallOptions(request) };
+}

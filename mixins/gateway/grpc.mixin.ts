@@ -40,6 +40,7 @@ import { inferenceService } from "../../lib/grpc/proto";
 import { inferResponseParts } from "../../lib/http/infer-request";
 import { oipVersionRef } from "../../lib/http/oip-http";
 import type { RoutingMeta } from "../../lib/routing/traffic-middleware";
+import { observedCall, setCallParent } from "../../lib/observability/http-request";
 import type { CallerMethods } from "./caller.mixin";
 import { ROUTING_KEY_HEADER, gatewayMixin } from "./http-context";
 import { DEFAULT_MAX_BODY_BYTES, type OipMethods } from "./oip.mixin";
@@ -178,7 +179,14 @@ function rpcHandlers(svc: GatewayPorts): UntypedServiceImplementation {
 		const { req, res } = callerExchange(call);
 		const identity = await svc.checkCaller(req, res, permission, action);
 		const routingKey = call.metadata.get(ROUTING_KEY_HEADER)[0];
+		const text = (name: string) => {
+			const value = call.metadata.get(name)[0];
+			return typeof value === "string" ? value : undefined;
+		};
+		// W3C trace context and request id from the metadata, as the HTTP edge takes them.
+		const observed = observedCall(text("traceparent"), text("x-request-id"));
 		const meta: RoutingMeta = {
+			requestId: observed.requestId,
 			tenant: identity.tenant,
 			role: identity.role,
 			keyId: identity.keyId,
@@ -187,8 +195,12 @@ function rpcHandlers(svc: GatewayPorts): UntypedServiceImplementation {
 				? { routingKey: routingKey.slice(0, 256) }
 				: {}),
 		};
+		if (observed.call) setCallParent(meta, observed.call);
 		const timeout = deadlineMs(call);
-		return { identity, opts: { meta, ...(timeout !== undefined ? { timeout } : {}) } };
+		return {
+			identity,
+			opts: { meta, ...observed.call, ...(timeout !== undefined ? { timeout } : {}) },
+		};
 	};
 	const anonymous = async (call: AnyCall): Promise<void> => {
 		const { req, res } = callerExchange(call);

@@ -12,7 +12,9 @@ import { createPostgresDatabase } from "../support/databases";
 import { describeWithServices } from "../support/external-services";
 import { FAST_LOOPS, FleetProcesses } from "../support/fleet-processes";
 import { deployAndWait, publishModel, waitForWorkers } from "../support/fleet-api";
+import { freePort } from "../support/node-process";
 import { waitFor } from "../support/wait";
+import { InferenceClient } from "../../lib/grpc/grpc-client";
 import { writeMlpModel } from "../unit/onnx/example-models";
 
 const OWNER_KEY = `mf_tracing-${randomUUID()}`;
@@ -86,6 +88,7 @@ describeWithServices(["nats", "postgres"], "tracing across the fleet", () => {
 	let cluster: FleetProcesses;
 	let database: { url: string; drop(): Promise<void> };
 	let base: string;
+	let grpcPort: number;
 
 	beforeAll(async () => {
 		receiver = await startReceiver();
@@ -98,7 +101,8 @@ describeWithServices(["nats", "postgres"], "tracing across the fleet", () => {
 		base = await cluster.startBasicFleet({
 			ownerKey: OWNER_KEY,
 			databaseUrl: database.url,
-			env: { LOG_LEVEL: "info" },
+			// Only the gateway serves gRPC; the other roles ignore the setting.
+			env: { LOG_LEVEL: "info", MODELFLEET_GRPC_PORT: String((grpcPort = await freePort())) },
 		});
 		await waitForWorkers(`${base}/api/v1`, OWNER_KEY, ["worker"]).catch(cluster.failWithLogs);
 		await publishModel(`${base}/api/v1`, OWNER_KEY, "mlp", writeMlpModel(), { task: "other" });
@@ -181,6 +185,45 @@ describeWithServices(["nats", "postgres"], "tracing across the fleet", () => {
 		const spans = await expectOneTrace(traceId, parentId);
 		const root = spans.find(s => s.parentSpanId === parentId);
 		expect(root?.name).toBe("POST /v2/models/mlp/infer");
+	}, 60_000);
+
+	it("makes one trace of a gRPC ModelInfer from the traceparent in its metadata", async () => {
+		const traceId = randomBytes(16).toString("hex");
+		const parentId = randomBytes(8).toString("hex");
+		const client = new InferenceClient(`127.0.0.1:${grpcPort}`, { key: OWNER_KEY });
+		try {
+			const metadata = client.metadata({ traceparent: `00-${traceId}-${parentId}-01` });
+			await client.call(
+				"ModelInfer",
+				{
+					model_name: "mlp",
+					inputs: [
+						{
+							name: "x",
+							datatype: "FP32",
+							shape: [1, 4],
+							contents: { fp32_contents: [1, 2, 3, 4] },
+						},
+					],
+				},
+				{ metadata },
+			);
+		} finally {
+			client.close();
+		}
+		// No gateway span for gRPC yet: the worker's prediction span is a child of the caller's.
+		const spans = await waitFor(
+			`worker spans of trace ${traceId}`,
+			() => {
+				const trace = receiver.spans.filter(s => s.traceId === traceId);
+				return trace.some(s => /predictor\.infer/.test(s.name)) ? trace : undefined;
+			},
+			20_000,
+			200,
+		);
+		const predictor = spans.find(s => /predictor\.infer/.test(s.name));
+		expect(predictor?.instance).toBe("worker");
+		expect(predictor?.parentSpanId).toBe(parentId);
 	}, 60_000);
 
 	it("writes every log line of every node as JSON with the request fields", () => {
