@@ -104,11 +104,7 @@ export class OtelTraceExporter extends TracerExporters.Base {
 		otelSpan.end(span.finishTime ?? Date.now());
 	}
 
-	/** Sends what is buffered; a node's stop waits for it. */
-	async flush(): Promise<void> {
-		await this.provider.forceFlush();
-	}
-
+	/** Sends what is buffered and stops: the broker's stop waits for it. */
 	override async stop(): Promise<void> {
 		await this.provider.shutdown();
 	}
