@@ -11,7 +11,7 @@ import { LeaderLease, type LeaderLeaseOptions } from "../../lib/scheduler/leader
 import { describeOnEachEngine } from "../support/databases";
 
 /** Long enough that a loaded machine's slow query does not decide a test, short enough to wait out. */
-const TTL_MS = 1500;
+const TTL_MS = 3000;
 /** Past a lease's expiry, with margin. */
 const EXPIRY_MS = TTL_MS + 400;
 
@@ -51,10 +51,11 @@ describeOnEachEngine("the leadership lease", database => {
 		expect([a.currentEpoch(), b.currentEpoch()]).toEqual([1, null]);
 		expect(await b.holderNow()).toMatchObject({ nodeID: "a", epoch: 1, live: true });
 
-		// a renews while its lease is in force: b still cannot take it.
-		await sleep(TTL_MS / 2);
+		// a renews while its lease is in force: b still cannot take it. The sleeps are a quarter of
+		// the lease each, so a loaded machine's late timers and slow queries stay inside it.
+		await sleep(TTL_MS / 4);
 		await a.tick();
-		await sleep(TTL_MS / 2);
+		await sleep(TTL_MS / 4);
 		await b.tick();
 		expect(b.isLeader()).toBe(false);
 		expect(a.currentEpoch()).toBe(1);

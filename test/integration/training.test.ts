@@ -48,7 +48,7 @@ describe("training through the gateway", () => {
 			method: "POST",
 			body: { name: "iris", task: "classification", framework: "tfjs" },
 		});
-	});
+	}, 60_000);
 
 	afterAll(() => testNode.stop());
 

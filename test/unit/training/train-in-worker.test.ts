@@ -82,7 +82,9 @@ describe("trainInWorker", () => {
 		const windowMs = windowEnd - windowStart;
 		expect(windowMs).toBeGreaterThan(50);
 		expect(largestGap).toBeLessThan(windowMs * 0.9);
-		expect(inWindow.length).toBeGreaterThan(windowMs / 10 / 5);
+		// And the timer fired in that window at all, repeatedly (a loaded machine fires a 10 ms
+		// timer far less often than every 10 ms, so no rate is asked).
+		expect(inWindow.length).toBeGreaterThanOrEqual(5);
 		expect(backend).toEqual({
 			name: "wasm",
 			device: "cpu",
