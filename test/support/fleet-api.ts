@@ -1,14 +1,20 @@
 /**
  * What cluster tests do through a gateway again and again: publish a model, deploy it and wait
- * for its replicas, wait for workers to join. Each fails the test with what the gateway said.
+ * for its replicas, wait for workers to join. All through the REST client (lib/client), whose
+ * errors carry what the gateway said.
  */
-import { apiClient } from "./test-node";
+import { ModelfleetClient, type FleetNode, type Page } from "../../lib/client";
 import { waitFor } from "./wait";
 
 export interface PublishOptions {
 	version?: string;
 	framework?: string;
 	task?: string;
+}
+
+/** A REST client of the gateway at `api` (its root or its `/api/v1` URL) acting with `key`. */
+export function fleetClient(api: string, key: string): ModelfleetClient {
+	return new ModelfleetClient({ url: api, apiKey: key });
 }
 
 /** Creates model `name` and uploads `bytes` as its version, Validated (deployable). */
@@ -19,20 +25,15 @@ export async function publishModel(
 	bytes: Uint8Array,
 	{ version = "1.0.0", framework = "onnx", task = "classification" }: PublishOptions = {},
 ): Promise<void> {
-	const created = await apiClient(api, key)("/models", {
-		method: "POST",
-		body: { name, task, framework },
+	const client = fleetClient(api, key);
+	await client.createModel({ name, task, framework }).catch((err: Error) => {
+		throw new Error(`creating ${name}: ${err.message}`);
 	});
-	if (created.status !== 201)
-		throw new Error(`creating ${name}: ${created.status} ${JSON.stringify(created.body)}`);
-	const uploaded = await fetch(
-		`${api}/models/${name}/versions/upload?version=${version}&fileName=m.onnx&state=Validated`,
-		{ method: "POST", headers: { authorization: `Bearer ${key}` }, body: bytes },
-	);
-	if (uploaded.status !== 201)
-		throw new Error(
-			`uploading ${name}@${version}: ${uploaded.status} ${await uploaded.text()}`,
-		);
+	await client
+		.uploadVersion(name, { bytes }, { version, fileName: "m.onnx", state: "Validated" })
+		.catch((err: Error) => {
+			throw new Error(`uploading ${name}@${version}: ${err.message}`);
+		});
 }
 
 /** Deploys `model@version` with `replicas` and waits until that many replicas are ready. */
@@ -42,17 +43,14 @@ export async function deployAndWait(
 	model: string,
 	{ version = "1.0.0", replicas = 1, timeoutMs = 60_000 } = {},
 ): Promise<void> {
-	const owner = apiClient(api, key);
-	const deployed = await owner("/deployments", {
-		method: "POST",
-		body: { model, version, replicas },
+	const client = fleetClient(api, key);
+	await client.createDeployment({ model, version, replicas }).catch((err: Error) => {
+		throw new Error(`deploying ${model}: ${err.message}`);
 	});
-	if (deployed.status !== 201)
-		throw new Error(`deploying ${model}: ${deployed.status} ${JSON.stringify(deployed.body)}`);
 	await waitFor(
 		`${replicas} ready replica(s) of ${model}`,
 		async () => {
-			const view = (await owner(`/deployments/${model}`)).body as { readyReplicas: number };
+			const view = await client.getDeployment(model);
 			return view.readyReplicas === replicas ? true : undefined;
 		},
 		timeoutMs,
@@ -67,12 +65,13 @@ export function waitForWorkers(
 	workers: readonly string[],
 	timeoutMs = 60_000,
 ): Promise<true> {
+	const client = fleetClient(api, key);
 	return waitFor(
 		`the gateway with ${workers.join(", ")}`,
 		async () => {
-			const nodes = await apiClient(api, key)("/nodes");
-			if (nodes.status !== 200) return undefined;
-			const list = nodes.body as Array<{ nodeID: string; available: boolean }>;
+			const nodes = await client.listNodes().catch(() => undefined);
+			if (!nodes) return undefined;
+			const list: FleetNode[] = Array.isArray(nodes) ? nodes : (nodes as Page<FleetNode>).items;
 			return workers.every(w => list.some(n => n.nodeID === w && n.available))
 				? true
 				: undefined;

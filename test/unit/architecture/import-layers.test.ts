@@ -207,8 +207,11 @@ const LAYERS: readonly Layer[] = [
 		},
 	},
 	{
-		about: "Edges: the HTTP gateway's pieces and the operator REPL. Nothing in lib imports them.",
+		about:
+			"Edges: the HTTP gateway's pieces, the operator REPL and the REST client (which stands " +
+			"alone: it only speaks HTTP). Nothing in lib imports them.",
 		modules: {
+			client: [],
 			http: [
 				"errors",
 				"json-policy",
