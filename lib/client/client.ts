@@ -254,7 +254,12 @@ export class ModelfleetClient {
 		return this.json<PredictResponse>(route, { method: "POST", json: request });
 	}
 
-	// --- fleet and usage -----------------------------------------------------------------
+	// --- fleet, tenant and usage ---------------------------------------------------------
+
+	/** The caller's tenant: what a key can always read, so it checks a key. */
+	getTenant() {
+		return this.json<Record<string, unknown>>("/tenant");
+	}
 
 	listNodes(query: { role?: string; available?: boolean } = {}) {
 		return this.json<FleetNode[] | Page<FleetNode>>("/nodes", { query: { ...query } });

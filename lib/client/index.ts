@@ -4,3 +4,4 @@ export { ModelfleetApiError, apiErrorFrom } from "./errors";
 export { readSse, SseParser, type SseMessage } from "./sse";
 export type { UploadSource, UploadProgress, ProgressCallback } from "./upload";
 export * from "./types";
+export { configPath, readConfig, writeConfig, resolveConfig, type ClientConfig } from "./config";
