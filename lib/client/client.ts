@@ -25,7 +25,7 @@ import type {
 	TrainingJobSpec,
 	UploadOptions,
 	UsageQuery,
-	UsageRow,
+	UsageReport,
 } from "./types";
 import { progressStream, sourceSize, type ProgressCallback, type UploadSource } from "./upload";
 
@@ -217,7 +217,10 @@ export class ModelfleetClient {
 	}
 
 	updateDeployment(model: string, patch: Record<string, unknown>) {
-		return this.json<Deployment>(`/deployments/${enc(model)}`, { method: "PATCH", json: patch });
+		return this.json<Deployment>(`/deployments/${enc(model)}`, {
+			method: "PATCH",
+			json: patch,
+		});
 	}
 
 	deleteDeployment(model: string) {
@@ -266,7 +269,7 @@ export class ModelfleetClient {
 	}
 
 	usage(query: UsageQuery = {}) {
-		return this.json<Page<UsageRow> | UsageRow[]>("/usage", { query: { ...query } });
+		return this.json<UsageReport>("/usage", { query: { ...query } });
 	}
 
 	// --- plumbing ------------------------------------------------------------------------

@@ -50,7 +50,10 @@ export class SseParser {
 				this.event = "";
 				return undefined;
 			}
-			const message: SseMessage = { event: this.event || "message", data: this.data.join("\n") };
+			const message: SseMessage = {
+				event: this.event || "message",
+				data: this.data.join("\n"),
+			};
 			if (this.id !== undefined) message.id = this.id;
 			this.event = "";
 			this.data = [];

@@ -168,7 +168,20 @@ export interface UsageQuery {
 	tenant?: string;
 }
 
+/** `GET /usage`: the rows per model, version and period; `storage` per day with `granularity=day`. */
+export interface UsageReport {
+	tenant: string;
+	from: string;
+	to: string;
+	granularity: "hour" | "day";
+	usage: UsageRow[];
+	storage?: Array<Record<string, unknown>>;
+	[field: string]: unknown;
+}
+
 export interface UsageRow {
+	tenant?: string;
+	period?: string;
 	model?: string;
 	version?: string;
 	requests?: number;

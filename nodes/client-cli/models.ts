@@ -47,7 +47,7 @@ async function ensureModel(
 export function registerModels(program: Command, ctx: CliContext): void {
 	const models = program
 		.command("models")
-		.description("the model registry: list, show, push, transition, alias");
+		.description("the model registry: list, show, create, push, transition, alias");
 
 	models
 		.command("list")
@@ -83,6 +83,24 @@ export function registerModels(program: Command, ctx: CliContext): void {
 				].join("\n"),
 			);
 		});
+
+	models
+		.command("create <name>")
+		.description("create a model (push creates one too when it is missing)")
+		.requiredOption("--task <task>", "classification, regression, …")
+		.requiredOption("--framework <framework>", "onnx, tfjs, xgboost")
+		.option("--description <text>", "what it is for")
+		.option("--json", "print JSON only")
+		.action(
+			async (
+				name: string,
+				options: { task: string; framework: string; description?: string; json?: boolean },
+			) => {
+				const { json, ...rest } = options;
+				const model = await ctx.client().createModel({ name, ...rest });
+				emit(ctx.output({ json }), model, () => `${model.name} created`);
+			},
+		);
 
 	models
 		.command("push <file>")

@@ -289,22 +289,18 @@ export function registerFleet(program: Command, ctx: CliContext): void {
 				json?: boolean;
 			}) => {
 				const { json, ...query } = options;
-				const rows = itemsOf(await ctx.client().usage(query));
-				emit(ctx.output({ json }), rows, () =>
-					table(
-						rows,
-						[
-							"model",
-							"version",
-							"hour",
-							"day",
-							"requests",
-							"rows",
-							"errors",
-							"cpuMs",
-							"gpuMs",
-						].filter(c => rows.some(r => r[c] !== undefined)),
-					),
+				const report = await ctx.client().usage(query);
+				emit(ctx.output({ json }), report, () =>
+					table(report.usage, [
+						"period",
+						"model",
+						"version",
+						"requests",
+						"rows",
+						"errors",
+						"cpuMs",
+						"gpuMs",
+					]),
 				);
 			},
 		);

@@ -23,7 +23,7 @@ export function stdoutOutput(json: boolean): Output {
 
 /** The result as JSON (with `--json`) or as `human()` says. */
 export function emit(out: Output, result: unknown, human: () => string): void {
-	out.write(out.json ? JSON.stringify(result, null, 2) + "\n" : human() + "\n");
+	out.write(out.json ? JSON.stringify(result ?? null, null, 2) + "\n" : human() + "\n");
 }
 
 /** Rows as a plain-text table under `columns` (cells stringified; null and undefined blank). */

@@ -74,6 +74,9 @@ export function buildProgram(ctx: CliContext): Command {
 	const program = new Command("modelfleet")
 		.description("modelfleet's command-line client (node roles: modelfleet help)")
 		.version(MODELFLEET_VERSION, "-V, --version")
+		// Program options only before the command: `push --version 1.0.0` is the version to
+		// push, not a request for modelfleet's own version.
+		.enablePositionalOptions()
 		.exitOverride()
 		.showHelpAfterError("(add --help for usage)")
 		.configureOutput({
