@@ -41,6 +41,7 @@ export function table(rows: ReadonlyArray<Record<string, unknown>>, columns: str
 
 function cell(value: unknown): string {
 	if (value === null || value === undefined) return "";
+	if (Array.isArray(value) && value.every(v => typeof v !== "object")) return value.join(",");
 	if (typeof value === "object") return JSON.stringify(value);
 	return String(value);
 }
