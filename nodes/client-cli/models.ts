@@ -102,6 +102,12 @@ export function registerModels(program: Command, ctx: CliContext): void {
 			},
 		);
 
+	registerPush(models, ctx);
+	registerLifecycle(models, ctx);
+}
+
+/** `models push`: upload with a byte progress bar. */
+function registerPush(models: Command, ctx: CliContext): void {
 	models
 		.command("push <file>")
 		.description(
@@ -142,7 +148,10 @@ export function registerModels(program: Command, ctx: CliContext): void {
 				() => `${options.model}@${version.version} ${version.state} (${version.format})`,
 			);
 		});
+}
 
+/** `models transition` and `models alias`. */
+function registerLifecycle(models: Command, ctx: CliContext): void {
 	models
 		.command("transition <name> <version> <state>")
 		.description(

@@ -71,7 +71,9 @@ export function waitForWorkers(
 		async () => {
 			const nodes = await client.listNodes().catch(() => undefined);
 			if (!nodes) return undefined;
-			const list: FleetNode[] = Array.isArray(nodes) ? nodes : (nodes as Page<FleetNode>).items;
+			const list: FleetNode[] = Array.isArray(nodes)
+				? nodes
+				: (nodes as Page<FleetNode>).items;
 			return workers.every(w => list.some(n => n.nodeID === w && n.available))
 				? true
 				: undefined;
