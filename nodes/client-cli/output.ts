@@ -116,12 +116,15 @@ export function trainingProgress(out: Output): {
 	done(): void;
 } {
 	let bar: SingleBar | undefined;
+	let lastState: string | undefined;
 	return {
 		onEvent(event) {
 			if (out.json) return;
 			if (event.type === "state") {
-				if (!bar)
-					out.write(`job ${event.state}${event.nodeID ? ` on ${event.nodeID}` : ""}\n`);
+				const line = `job ${event.state}${event.nodeID ? ` on ${event.nodeID}` : ""}`;
+				// The stream may say the same state twice (stored, then live); print it once.
+				if (!bar && line !== lastState) out.write(line + "\n");
+				lastState = line;
 				return;
 			}
 			if (event.type !== "progress") return;
@@ -133,10 +136,10 @@ export function trainingProgress(out: Output): {
 				);
 				return;
 			}
-			const payload = { loss: loss === undefined ? "-" : loss.toFixed(4), eta };
+			const payload = { loss: loss === undefined ? "-" : loss.toFixed(4), etaText: eta };
 			if (!bar) {
 				bar = new SingleBar({
-					format: "epoch {value}/{total} |{bar}| loss {loss} ETA {eta}",
+					format: "epoch {value}/{total} |{bar}| loss {loss} ETA {etaText}",
 					stream: process.stdout,
 					hideCursor: true,
 				});

@@ -26,17 +26,23 @@ describe("the modelfleet CLI against an all-in-one node", () => {
 	let home: string;
 	let mlpFile: string;
 
-	/** Runs `modelfleet <args>` as a child (async: the node answers from this process). */
-	function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
+	/**
+	 * Runs `modelfleet <args>` as a child (async: the node answers from this process); with
+	 * `script`, under script(1), so its stdout is a terminal.
+	 */
+	function cli(args: string[], env: Record<string, string> = {}, script?: string): Promise<Run> {
 		return new Promise((resolve, reject) => {
-			const child = spawn(
+			const command = [
 				process.execPath,
-				[
-					"--require",
-					path.join(REPO_ROOT, "scripts", "ts-register.js"),
-					path.join(REPO_ROOT, "nodes", "cli.ts"),
-					...args,
-				],
+				"--require",
+				path.join(REPO_ROOT, "scripts", "ts-register.js"),
+				path.join(REPO_ROOT, "nodes", "cli.ts"),
+				...args,
+			];
+			const quoted = command.map(a => `'${a.replace(/'/g, "'\\''")}'`).join(" ");
+			const child = spawn(
+				script ?? command[0],
+				script ? ["-qec", quoted, "/dev/null"] : command.slice(1),
 				{
 					cwd: REPO_ROOT,
 					env: {
@@ -58,8 +64,12 @@ describe("the modelfleet CLI against an all-in-one node", () => {
 	}
 
 	/** A run that must succeed: its stdout, else the failure with what it printed. */
-	async function ok(args: string[], env?: Record<string, string>): Promise<string> {
-		const run = await cli(args, env);
+	async function ok(
+		args: string[],
+		env?: Record<string, string>,
+		script?: string,
+	): Promise<string> {
+		const run = await cli(args, env, script);
 		if (run.code !== 0)
 			throw new Error(
 				`modelfleet ${args.join(" ")} exited ${run.code}\n${run.stdout}\n${run.stderr}`,
@@ -217,6 +227,38 @@ describe("the modelfleet CLI against an all-in-one node", () => {
 		) as { state: string; result: { version: string } };
 		expect(job.state).toBe("completed");
 		expect(job.result.version).toBe("0.2.0");
+	});
+
+	it("draws live bars on a terminal: bytes for uploads, epochs with loss and ETA for training", async () => {
+		// `script` gives the command a pseudo-terminal as its stdout.
+		const script = ["/usr/bin/script", "/bin/script"].find(f => fs.existsSync(f));
+		if (!script) return console.warn("no script(1): the terminal bars are not checked");
+		const inTerminal = (args: string[]) => ok(args, {}, script);
+		const upload = await inTerminal([
+			"datasets",
+			"push",
+			IRIS,
+			"--name",
+			"iris-tty",
+			"--label-column",
+			"label",
+		]);
+		expect(upload).toMatch(/uploading iris\.csv \|[=█]+\| 100% 3\.8 KiB\/3\.8 KiB/);
+		expect(upload).not.toMatch(/ of 3\.8 KiB/);
+		const train = await inTerminal([
+			"train",
+			"-m",
+			"iris",
+			"-d",
+			"iris-tty",
+			"-l",
+			"label",
+			"--epochs",
+			"2",
+			"--follow",
+		]);
+		expect(train).toMatch(/epoch 2\/2 \|[=█]+\| loss \d\.\d{4} ETA \d+s/);
+		expect(train).not.toMatch(/^epoch 1\/2 loss=/m);
 	});
 
 	it("deploys, predicts, scales and lists nodes and usage", async () => {
