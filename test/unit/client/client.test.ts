@@ -204,6 +204,53 @@ describe("uploads", () => {
 	});
 });
 
+describe("routes", () => {
+	it("sends each typed method to its route with its body", async () => {
+		const seen: string[] = [];
+		const server = await serve((req, res) => {
+			let body = "";
+			req.on("data", (chunk: Buffer) => (body += chunk.toString()));
+			req.on("end", () => {
+				seen.push(`${req.method} ${req.url} ${body}`.trim());
+				res.writeHead(200, { "content-type": "application/json" });
+				res.end("{}");
+			});
+		});
+		try {
+			const client = new ModelfleetClient({ url: server.url, apiKey: "k" });
+			await client.transition("m", "1.0.0", "Validated", "tests pass");
+			await client.setAlias("m", "champion", "1.0.0");
+			await client.createDeployment({ model: "m", version: "1.0.0", replicas: 2 });
+			await client.scaleDeployment("m", 3);
+			await client.promoteDeployment("m", "1.1.0");
+			await client.rollbackDeployment("m");
+			await client.predict("m", { instances: [[1, 2]] }, "champion");
+			await client.listNodes({ role: "worker" });
+			await client.usage({ granularity: "day", model: "m" });
+			await client.submitTrainingJob({
+				target: "m",
+				dataset: "d@1",
+				labelColumn: "y",
+				epochs: 2,
+			});
+			expect(seen).toEqual([
+				'POST /api/v1/models/m/versions/1.0.0/transition {"to":"Validated","reason":"tests pass"}',
+				'PUT /api/v1/models/m/aliases/champion {"version":"1.0.0"}',
+				'POST /api/v1/deployments {"model":"m","version":"1.0.0","replicas":2}',
+				'POST /api/v1/deployments/m/scale {"replicas":3}',
+				'POST /api/v1/deployments/m/promote {"version":"1.1.0"}',
+				"POST /api/v1/deployments/m/rollback {}",
+				'POST /api/v1/models/m/versions/champion/predict {"instances":[[1,2]]}',
+				"GET /api/v1/nodes?role=worker",
+				"GET /api/v1/usage?granularity=day&model=m",
+				'POST /api/v1/training-jobs {"target":"m","dataset":"d@1","labelColumn":"y","epochs":2}',
+			]);
+		} finally {
+			await server.close();
+		}
+	});
+});
+
 describe("the CLI config file", () => {
 	it("lives under XDG_CONFIG_HOME or ~/.config, is 0600, and the environment overrides it", () => {
 		expect(configPath({ XDG_CONFIG_HOME: "/x" })).toBe("/x/modelfleet/config.json");
