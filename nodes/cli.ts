@@ -50,12 +50,12 @@ migrate-artifacts  with the control nodes stopped: copies every blob from one st
 
 Client commands (each with --help; docs/cli.md):
   login  models list|show|push|transition|alias  datasets push|list  train [--follow]
-  deploy  deployments  scale  rollback  promote  predict  nodes  usage  --version
+  deploy  deployments  canary  scale  rollback  promote  predict  nodes  usage  --version
 
 Configuration is read from the environment: see docs/configuration.md.`;
 
 const CLIENT_COMMANDS = new Set(
-	"login models datasets train deploy deployments scale rollback promote predict nodes usage --version -V --help-client".split(
+	"login models datasets train deploy deployments canary scale rollback promote predict nodes usage --version -V --help-client".split(
 		" ",
 	),
 );

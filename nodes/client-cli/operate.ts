@@ -167,6 +167,36 @@ export function registerDeployments(program: Command, ctx: CliContext): void {
 		});
 
 	program
+		.command("canary <model> <version>")
+		.description(
+			"send a share of the traffic to another version (the rest stays on the main one)",
+		)
+		.option("--weight <percent>", "the canary's share, 1–99", positiveInt("--weight"), 10)
+		.option("--json", "print JSON only")
+		.action(
+			async (model: string, version: string, options: { weight: number; json?: boolean }) => {
+				if (options.weight < 1 || options.weight > 99)
+					throw new UsageError("--weight must be 1–99");
+				const client = ctx.client();
+				const current = await client.getDeployment(model);
+				const main = [...(current.traffic ?? [])].sort((a, b) => b.weight - a.weight)[0];
+				if (!main)
+					throw new ModelfleetApiError(
+						0,
+						"STATE_CONFLICT",
+						`${model} has no traffic to split`,
+					);
+				const view = await client.updateDeployment(model, {
+					traffic: [
+						{ version: main.version, weight: 100 - options.weight },
+						{ version, weight: options.weight },
+					],
+				});
+				emit(ctx.output(options), view, () => deploymentLine(view));
+			},
+		);
+
+	program
 		.command("rollback <model>")
 		.description("restore the traffic split from before the deployment's last change")
 		.option("--json", "print JSON only")

@@ -278,6 +278,31 @@ describe("the modelfleet CLI against an all-in-one node", () => {
 			model: "mlp",
 			replicas: 2,
 		});
+		// A canary of 1.2.0, rolled back, then promoted to all traffic.
+		await ok([
+			"models",
+			"push",
+			mlpFile,
+			"-m",
+			"mlp",
+			"--version",
+			"1.2.0",
+			"--state",
+			"Validated",
+		]);
+		expect(await ok(["canary", "mlp", "1.2.0", "--weight", "20"])).toMatch(
+			/traffic 1\.0\.0:80 1\.2\.0:20$/m,
+		);
+		expect(await ok(["rollback", "mlp"])).toMatch(/traffic 1\.0\.0:100$/m);
+		await ok(["canary", "mlp", "1.2.0", "--weight", "20"]);
+		const promoted = JSON.parse(await ok(["promote", "mlp", "--json"])) as {
+			traffic: Array<{ version: string; weight: number }>;
+		};
+		expect(promoted.traffic).toEqual([
+			expect.objectContaining({ version: "1.2.0", weight: 100 }),
+		]);
+		expect((await cli(["canary", "mlp", "1.2.0", "--weight", "100"])).code).toBe(2);
+
 		const nodes = JSON.parse(await ok(["nodes", "--json"])) as Array<{ role: string }>;
 		expect(nodes.map(n => n.role)).toContain("all-in-one");
 		expect(await ok(["nodes"])).toMatch(/^NODEID\s+ROLE\s+AVAILABLE/);
