@@ -166,6 +166,28 @@ export function registerDeployments(program: Command, ctx: CliContext): void {
 			emit(ctx.output(options), view, () => deploymentLine(view));
 		});
 
+	registerTraffic(program, ctx);
+
+	program
+		.command("deployments")
+		.description("the tenant's deployments")
+		.option("--json", "print JSON only")
+		.action(async (options: { json?: boolean }) => {
+			const items = (await ctx.client().listDeployments({ limit: 500 })).items;
+			emit(ctx.output(options), items, () =>
+				table(
+					items.map(d => ({
+						...d,
+						traffic: (d.traffic ?? []).map(t => `${t.version}:${t.weight}`).join(" "),
+					})),
+					["model", "replicas", "readyReplicas", "traffic"],
+				),
+			);
+		});
+}
+
+/** `canary`, `rollback`, `promote`: a deployment's traffic split. */
+function registerTraffic(program: Command, ctx: CliContext): void {
 	program
 		.command("canary <model> <version>")
 		.description(
@@ -213,23 +235,6 @@ export function registerDeployments(program: Command, ctx: CliContext): void {
 		.action(async (model: string, options: { version?: string; json?: boolean }) => {
 			const view = await ctx.client().promoteDeployment(model, options.version);
 			emit(ctx.output(options), view, () => deploymentLine(view));
-		});
-
-	program
-		.command("deployments")
-		.description("the tenant's deployments")
-		.option("--json", "print JSON only")
-		.action(async (options: { json?: boolean }) => {
-			const items = (await ctx.client().listDeployments({ limit: 500 })).items;
-			emit(ctx.output(options), items, () =>
-				table(
-					items.map(d => ({
-						...d,
-						traffic: (d.traffic ?? []).map(t => `${t.version}:${t.weight}`).join(" "),
-					})),
-					["model", "replicas", "readyReplicas", "traffic"],
-				),
-			);
 		});
 }
 
