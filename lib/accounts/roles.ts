@@ -27,7 +27,7 @@ export const PERMISSIONS = {
 	/** Read the tenant's usage (requests, rows, runtime, training time, stored bytes). */
 	"usage.read": ["owner", "developer", "predictor", "viewer"],
 	/** Read the tenant's domain events (list and stream). */
-	"events.read": ["owner", "developer", "viewer"],
+	"events.read": ["owner", "developer", "predictor", "viewer"],
 	/** Register, change and delete webhooks; read their deliveries and secrets, redeliver. */
 	"webhooks.manage": ["owner"],
 	/** Read the tenant itself. */

@@ -194,10 +194,11 @@ export interface UpdateDeploymentParams {
 }
 
 export function resolveResources(
-	input: ResourcesInput | undefined,
+	input: ResourcesInput | null | undefined,
 	base: DeploymentResources = DEFAULT_RESOURCES,
 ): DeploymentResources {
-	if (input === undefined) return base;
+	// null, as the parameter rules let through for an optional field, means "not given".
+	if (input === undefined || input === null) return base;
 	const gpus = input.gpus ?? base.gpus;
 	return {
 		memoryBytes: input.memoryBytes !== undefined ? input.memoryBytes : base.memoryBytes,
