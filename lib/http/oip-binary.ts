@@ -19,7 +19,8 @@ import {
 	type InferenceResponseParts,
 } from "../inference/response-encoder";
 import { TYPED_ARRAY_OF, type Tensor, type TensorData } from "../inference/tensor";
-import { OIP_DATATYPES, type OipDatatype } from "../model-spec/model-schema";
+import { OIP_DATATYPES } from "../model-spec/model-schema";
+import { ELEMENT_BYTES, type FixedDatatype } from "../inference/element-bytes";
 import { DEFAULT_MAX_JSON_DEPTH, parseClientJson } from "../json-policy";
 
 /** The header that gives the JSON part's length, lower-case as Node hands headers over. */
@@ -27,24 +28,6 @@ export const INFERENCE_HEADER_LENGTH = "inference-header-content-length";
 
 /** What `GET /v2` advertises for this extension. */
 export const BINARY_TENSOR_EXTENSION = "binary_tensor_data";
-
-type FixedDatatype = Exclude<OipDatatype, "BYTES">;
-
-/** Bytes of one element of each fixed-size datatype. */
-export const ELEMENT_BYTES: Readonly<Record<FixedDatatype, number>> = Object.freeze({
-	BOOL: 1,
-	UINT8: 1,
-	INT8: 1,
-	UINT16: 2,
-	INT16: 2,
-	FP16: 2,
-	UINT32: 4,
-	INT32: 4,
-	FP32: 4,
-	UINT64: 8,
-	INT64: 8,
-	FP64: 8,
-});
 
 const LITTLE_ENDIAN_HOST = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 

@@ -3,22 +3,10 @@
  * width (BYTES: the strings' UTF-16 length), whatever the wire format — so JSON and binary
  * requests of the same tensors count the same. Tabular `instances` count 4 bytes a value.
  */
+import { ELEMENT_BYTES } from "../inference/element-bytes";
 import type { Tensor } from "../inference/tensor";
 
-const WIDTH: Readonly<Record<string, number>> = {
-	BOOL: 1,
-	UINT8: 1,
-	INT8: 1,
-	UINT16: 2,
-	INT16: 2,
-	FP16: 2,
-	UINT32: 4,
-	INT32: 4,
-	FP32: 4,
-	UINT64: 8,
-	INT64: 8,
-	FP64: 8,
-};
+const WIDTH: Readonly<Record<string, number>> = ELEMENT_BYTES;
 
 /** Leaves of nested JSON arrays (a row's values), and the string lengths among them. */
 function leafBytes(value: unknown, width: number): number {
