@@ -10,12 +10,12 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import autocannon from "autocannon";
 import { MLP_FEATURES, writeBenchMlp } from "./models/mlp-model";
 import { seededRandom, uniformFloats } from "./support/prng";
+import { freePort, waitUntil, cpuSeconds } from "./support/processes";
 import { fixed, median } from "./support/stats";
 
 const ROOT = path.join(__dirname, "..");
@@ -24,26 +24,6 @@ const DURATION_S = Number(process.env.BENCH_CAPTURE_DURATION_S ?? 4);
 const ROUNDS = Math.max(1, Number(process.env.BENCH_CAPTURE_ROUNDS ?? 5));
 const CONNECTIONS = 16;
 
-function freePort(): Promise<number> {
-	return new Promise((resolve, reject) => {
-		const server = net.createServer();
-		server.once("error", reject);
-		server.listen(0, "127.0.0.1", () => {
-			const { port } = server.address() as net.AddressInfo;
-			server.close(() => resolve(port));
-		});
-	});
-}
-
-async function waitUntil(what: string, probe: () => Promise<boolean>): Promise<void> {
-	const deadline = Date.now() + 60_000;
-	while (Date.now() < deadline) {
-		if (await probe().catch(() => false)) return;
-		await new Promise(resolve => setTimeout(resolve, 200));
-	}
-	throw new Error(`Timed out waiting for ${what}`);
-}
-
 interface Measured {
 	captureRate: number;
 	reqPerS: number;
@@ -51,16 +31,6 @@ interface Measured {
 	errors: number;
 	/** CPU time the node used per request, µs (user + system, from /proc). */
 	cpuMicrosPerReq: number;
-}
-
-const CLOCK_TICKS_PER_S = 100;
-
-/** CPU seconds (user + system) a process has used so far, from /proc. */
-function cpuSeconds(pid: number): number {
-	const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-	// Fields after the command name (which may hold spaces) start at state, field 3.
-	const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-	return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_S;
 }
 
 export async function runCapture(): Promise<string> {
@@ -155,7 +125,7 @@ export async function runCapture(): Promise<string> {
 		};
 		const load = async (captureRate: number, duration = DURATION_S): Promise<Measured> => {
 			await setRate(captureRate);
-			const cpuBefore = cpuSeconds(node.pid as number);
+			const cpuBefore = cpuSeconds(node.pid) ?? 0;
 			const result = await autocannon({
 				url,
 				method: "POST",
@@ -166,7 +136,7 @@ export async function runCapture(): Promise<string> {
 			});
 			// The captures of the last second are flushed and stored after the load: counted too.
 			await new Promise(resolve => setTimeout(resolve, 1500));
-			const cpuAfter = cpuSeconds(node.pid as number);
+			const cpuAfter = cpuSeconds(node.pid) ?? 0;
 			return {
 				captureRate,
 				reqPerS: result.requests.average,

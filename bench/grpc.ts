@@ -10,12 +10,12 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { InferenceClient } from "../lib/grpc/grpc-client";
 import { MLP_FEATURES, writeBenchMlp } from "./models/mlp-model";
 import { seededRandom, uniformFloats } from "./support/prng";
+import { freePort, waitUntil } from "./support/processes";
 import { fixed, median } from "./support/stats";
 
 const ROOT = path.join(__dirname, "..");
@@ -26,26 +26,6 @@ const ROUNDS = Math.max(1, Number(process.env.BENCH_GRPC_ROUNDS ?? 4));
 const BATCHES = [1, 64] as const;
 
 type Way = "REST binary" | "gRPC raw" | "gRPC stream";
-
-function freePort(): Promise<number> {
-	return new Promise((resolve, reject) => {
-		const server = net.createServer();
-		server.once("error", reject);
-		server.listen(0, "127.0.0.1", () => {
-			const { port } = server.address() as net.AddressInfo;
-			server.close(() => resolve(port));
-		});
-	});
-}
-
-async function waitUntil(what: string, probe: () => Promise<boolean>): Promise<void> {
-	const deadline = Date.now() + 60_000;
-	while (Date.now() < deadline) {
-		if (await probe().catch(() => false)) return;
-		await new Promise(resolve => setTimeout(resolve, 200));
-	}
-	throw new Error(`Timed out waiting for ${what}`);
-}
 
 /** Uploads the MLP as a Validated version and deploys it (one replica), as a user would. */
 async function deploy(base: string, modelFile: string): Promise<void> {

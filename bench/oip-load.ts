@@ -8,12 +8,12 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import autocannon from "autocannon";
 import { MLP_FEATURES, writeBenchMlp } from "./models/mlp-model";
 import { seededRandom, uniformFloats } from "./support/prng";
+import { freePort, waitUntil, cpuSeconds } from "./support/processes";
 import { fixed, median } from "./support/stats";
 
 const ROOT = path.join(__dirname, "..");
@@ -80,21 +80,6 @@ interface Round {
 /** Measured rounds per scenario and target, alternating with the hand-rolled server. */
 const ROUNDS = Math.max(1, Number(process.env.BENCH_OIP_ROUNDS ?? 3));
 
-const CLOCK_TICKS_PER_S = 100;
-
-/** CPU seconds (user + system) a process has used so far, from /proc; null where there is none. */
-function cpuSeconds(pid: number | undefined): number | null {
-	if (pid === undefined) return null;
-	try {
-		const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-		// Fields after the command name (which may hold spaces) start at state, field 3.
-		const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-		return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_S;
-	} catch {
-		return null;
-	}
-}
-
 function totalCpuSeconds(pids: readonly (number | undefined)[]): number | null {
 	let total = 0;
 	for (const pid of pids) {
@@ -130,17 +115,6 @@ const SETUPS = MODEL_SETUPS.filter((_, i) =>
 	(process.env.BENCH_OIP_SETUPS ?? SETUP_KEYS.join(",")).split(",").includes(SETUP_KEYS[i]),
 );
 
-function freePort(): Promise<number> {
-	return new Promise((resolve, reject) => {
-		const server = net.createServer();
-		server.once("error", reject);
-		server.listen(0, "127.0.0.1", () => {
-			const { port } = server.address() as net.AddressInfo;
-			server.close(() => resolve(port));
-		});
-	});
-}
-
 function startProcess(args: string[], env: Record<string, string>): ChildProcess {
 	const child = spawn(
 		process.execPath,
@@ -160,19 +134,6 @@ function startProcess(args: string[], env: Record<string, string>): ChildProcess
 		},
 	);
 	return child;
-}
-
-async function waitUntil(
-	what: string,
-	probe: () => Promise<boolean>,
-	timeoutMs = 60_000,
-): Promise<void> {
-	const deadline = Date.now() + timeoutMs;
-	while (Date.now() < deadline) {
-		if (await probe().catch(() => false)) return;
-		await new Promise(resolve => setTimeout(resolve, 200));
-	}
-	throw new Error(`Timed out waiting for ${what}`);
 }
 
 function jsonBody(rows: number, values: Float32Array): string {

@@ -10,12 +10,12 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import autocannon from "autocannon";
 import { MLP_FEATURES, writeBenchMlp } from "./models/mlp-model";
 import { seededRandom, uniformFloats } from "./support/prng";
+import { freePort, waitUntil } from "./support/processes";
 import { fixed, median } from "./support/stats";
 import { UsageMeter } from "../lib/metering/usage-meter";
 import { requestBytes, responseBytes } from "../lib/metering/tensor-bytes";
@@ -33,26 +33,6 @@ interface Target {
 	name: string;
 	url: string;
 	key: string;
-}
-
-function freePort(): Promise<number> {
-	return new Promise((resolve, reject) => {
-		const server = net.createServer();
-		server.once("error", reject);
-		server.listen(0, "127.0.0.1", () => {
-			const { port } = server.address() as net.AddressInfo;
-			server.close(() => resolve(port));
-		});
-	});
-}
-
-async function waitUntil(what: string, probe: () => Promise<boolean>): Promise<void> {
-	const deadline = Date.now() + 90_000;
-	while (Date.now() < deadline) {
-		if (await probe().catch(() => false)) return;
-		await new Promise(resolve => setTimeout(resolve, 200));
-	}
-	throw new Error(`Timed out waiting for ${what}`);
 }
 
 /** An all-in-one node of the checkout at `root`, its data under `dir`. */
@@ -89,6 +69,7 @@ async function startNode(
 	await waitUntil(
 		`the node of ${root}`,
 		async () => (await fetch(`${base}/health/ready`)).status === 200,
+		90_000,
 	);
 	return { child, base };
 }
@@ -132,6 +113,7 @@ async function setUpModel(base: string, key: string, modelFile: string): Promise
 		async () =>
 			((await call(base, key, "/deployments/mlp", "GET")) as { status: string }).status ===
 			"running",
+		90_000,
 	);
 }
 
