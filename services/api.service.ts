@@ -44,7 +44,7 @@ import {
 	type ModelRepositoryOptions,
 } from "../mixins/gateway/model-repository.mixin";
 import { compressAnswers } from "../lib/http/content-encoding";
-import { oipMixin, type OipOptions } from "../mixins/gateway/oip.mixin";
+import { gatewayReadiness, oipMixin, type OipOptions } from "../mixins/gateway/oip.mixin";
 import { tritonMixin } from "../mixins/gateway/triton.mixin";
 import {
 	trainingEventsMixin,
@@ -104,6 +104,8 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 		dataset: streamAliasMatcher({ "POST datasets": REST_ALIASES["POST datasets"] }),
 	};
 
+	const readiness = gatewayReadiness(options);
+
 	return {
 		name: SERVICE.api,
 		mixins: [
@@ -112,7 +114,7 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 			domainEventsMixin(),
 			callerMixin(options),
 			edgeMixin(options, streamRoutes),
-			oipMixin(options),
+			oipMixin(options, readiness),
 			modelRepositoryMixin(options),
 			tritonMixin(),
 			batchPredictMixin(options),
@@ -121,7 +123,7 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 			capturesMixin(),
 			trainingEventsMixin(options),
 			eventsStreamMixin(options),
-			healthMixin(options),
+			healthMixin(readiness),
 			grpcMixin(options),
 			apiDocsMixin(),
 		],

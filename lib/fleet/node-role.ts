@@ -50,8 +50,8 @@ export const ROLE_SERVICES: Readonly<Record<NodeRole, readonly ServiceName[]>> =
 };
 
 /**
- * The services the gateway calls: it is ready only when each runs somewhere in the fleet — a
- * predictor included, or nothing could predict or train behind a gateway shown ready.
+ * The services the gateway calls: it becomes ready only once each has run somewhere in the
+ * fleet — a predictor included, or nothing could predict or train behind a gateway shown ready.
  */
 export const GATEWAY_DEPENDENCIES: readonly ServiceName[] = [
 	SERVICE.accounts,
@@ -60,6 +60,13 @@ export const GATEWAY_DEPENDENCIES: readonly ServiceName[] = [
 	SERVICE.scheduler,
 	SERVICE.predictor,
 ];
+
+/**
+ * Those the gateway cannot do without even for a while: without a predictor nothing answers.
+ * The control plane's services may go away once seen; the gateway serves from its caches
+ * meanwhile and reports them as `degraded` (lib/health/readiness.ts, FallbackReadiness).
+ */
+export const GATEWAY_ESSENTIAL: readonly ServiceName[] = [SERVICE.predictor];
 
 /** Whether a role keeps the metadata database (PostgreSQL, or embedded PGlite). */
 export function usesDatabase(role: NodeRole): boolean {

@@ -1,20 +1,29 @@
 /**
  * The gateway's health endpoints for load balancers and orchestrators (/health/live,
- * /health/ready): the process answers; every needed service runs somewhere in the fleet
- * (lib/health/readiness.ts).
+ * /health/ready): the process answers; every needed service runs somewhere in the fleet, or
+ * has run once and is only needed for writes (lib/health/readiness.ts, FallbackReadiness).
  */
-import type { ServiceSchema } from "moleculer";
+import type { Service, ServiceBroker, ServiceSchema } from "moleculer";
 import { allowAnonymous } from "../../lib/accounts/access";
-import { checkReadiness, type Readiness } from "../../lib/health/readiness";
+import type { FallbackReadiness, Readiness } from "../../lib/health/readiness";
 import type { HttpContext } from "./http-context";
 
-export interface HealthOptions {
-	/** Services that must be available in the fleet for this gateway to be ready. */
-	neededServices: readonly string[];
-}
-
-export function healthMixin(options: HealthOptions): Partial<ServiceSchema> {
+/** `readiness`: the gateway's one (shared with /v2/health/ready), see oip.mixin's gatewayReadiness. */
+export function healthMixin(readinessOf: FallbackReadiness): Partial<ServiceSchema> {
+	const observe = (broker: ServiceBroker) => {
+		const available = availableServices(broker);
+		readinessOf.observe(name => available.has(name));
+	};
 	return {
+		// Every change of the fleet's services counts, not only those a probe happens to see.
+		events: {
+			"$services.changed"(this: Service) {
+				observe(this.broker);
+			},
+		},
+		started(this: Service) {
+			observe(this.broker);
+		},
 		actions: {
 			/** Liveness: the process answers. */
 			live: allowAnonymous({
@@ -24,19 +33,13 @@ export function healthMixin(options: HealthOptions): Partial<ServiceSchema> {
 				},
 			}),
 
-			/** Readiness: 200 when every needed service runs somewhere in the fleet, 503 with what is missing otherwise. */
+			/** Readiness: 200 when the gateway can serve (what it lacks for writes named `degraded`), 503 with what is missing otherwise. */
 			ready: allowAnonymous({
 				visibility: "published",
 				handler(ctx: HttpContext): Readiness & { nodeID: string } {
-					const available = new Set(
-						this.broker.registry
-							.getServiceList({ onlyAvailable: true, skipInternal: true })
-							.map(service => String(service.name)),
-					);
-					const readiness = checkReadiness(
-						this.broker.started,
-						options.neededServices,
-						name => available.has(name),
+					const available = availableServices(this.broker);
+					const readiness = readinessOf.check(this.broker.started, name =>
+						available.has(name),
 					);
 					if (!readiness.ready) ctx.meta.$statusCode = 503;
 					return { ...readiness, nodeID: this.broker.nodeID };
@@ -44,4 +47,13 @@ export function healthMixin(options: HealthOptions): Partial<ServiceSchema> {
 			}),
 		},
 	};
+}
+
+/** The names of the services with an available instance somewhere in the fleet. */
+export function availableServices(broker: ServiceBroker): Set<string> {
+	return new Set(
+		broker.registry
+			.getServiceList({ onlyAvailable: true, skipInternal: true })
+			.map(service => String(service.name)),
+	);
 }

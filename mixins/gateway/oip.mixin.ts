@@ -41,7 +41,9 @@ import type { InferResult } from "../../lib/predictor/served-model";
 import type { RoutingMeta } from "../../lib/routing/traffic-middleware";
 import type { VersionView } from "../../lib/registry/version-store";
 import { MODELFLEET_VERSION } from "../../lib/version";
+import { FallbackReadiness } from "../../lib/health/readiness";
 import type { CallerMethods } from "./caller.mixin";
+import { availableServices } from "./health.mixin";
 import {
 	ROUTING_KEY_HEADER,
 	gatewayMixin,
@@ -70,8 +72,10 @@ export const OIP_EXTENSIONS = [
 ] as const;
 
 export interface OipOptions {
-	/** Services that must be available in the fleet for this gateway to be ready. */
+	/** Services that must have been available in the fleet for this gateway to be ready. */
 	neededServices: readonly string[];
+	/** Of those, the ones that must be available now (default: the predictor). */
+	essentialServices?: readonly string[];
 	/** Most bytes an inference request body on /v2 may hold, JSON or binary; more answers 413. Default 64 MiB. */
 	maxBodyBytes?: number;
 	/**
@@ -127,7 +131,10 @@ async function predictionParts(
 	return inferResponseParts(result, steps);
 }
 
-export function oipMixin(options: OipOptions): Partial<ServiceSchema> {
+export function oipMixin(
+	options: OipOptions,
+	readiness = gatewayReadiness(options),
+): Partial<ServiceSchema> {
 	// Long because it is a mixin schema (a declaration, not a procedure): the Open Inference
 	// Protocol actions (v2Server … v2Infer, predict), each a few lines.
 	const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
@@ -248,15 +255,11 @@ export function oipMixin(options: OipOptions): Partial<ServiceSchema> {
 				},
 			}),
 
-			/** `GET /v2/health/ready`: 200 when the services inference needs run in the fleet. */
+			/** `GET /v2/health/ready`: 200 when the gateway can serve inference, as /health/ready says. */
 			v2Ready: allowAnonymous({
 				handler(ctx: HttpContext): { ready: boolean } {
-					const available = new Set(
-						this.broker.registry
-							.getServiceList({ onlyAvailable: true, skipInternal: true })
-							.map(service => String(service.name)),
-					);
-					const ready = [...options.neededServices, SERVICE.predictor].every(name =>
+					const available = availableServices(this.broker);
+					const { ready } = readiness.check(this.broker.started, name =>
 						available.has(name),
 					);
 					if (!ready) ctx.meta.$statusCode = 503;
@@ -346,4 +349,15 @@ export function oipMixin(options: OipOptions): Partial<ServiceSchema> {
 			}),
 		},
 	});
+}
+
+/**
+ * The gateway's one readiness: the needed services and a predictor, of which only the
+ * essential ones must be available now (lib/health/readiness.ts, FallbackReadiness).
+ */
+export function gatewayReadiness(options: OipOptions): FallbackReadiness {
+	return new FallbackReadiness(
+		[...new Set([...options.neededServices, SERVICE.predictor])],
+		options.essentialServices ?? [SERVICE.predictor],
+	);
 }

@@ -5,7 +5,8 @@
  * second: the gateway accepts the key it verified before from its cache, the worker serves the
  * version it resolved before, and the routing table is the one the gateway already holds.
  * Model creation during the outage answers 503 CONTROL_UNAVAILABLE, quickly, saying why;
- * once the control node is back it works again. The fleet runs Moleculer's default heartbeat
+ * once the control node is back it works again. The gateway stays ready (it serves), naming the
+ * control services it lacks as degraded. The fleet runs Moleculer's default heartbeat
  * (15 s timeout), so nothing here can lean on the heartbeat noticing the dead node.
  */
 import { randomUUID } from "node:crypto";
@@ -86,6 +87,11 @@ describeWithServices(
 			});
 			await new Promise(resolve => setTimeout(resolve, OUTAGE_MS - 12_000));
 			const duringOutage = load.count - beforeKill;
+			// Past the heartbeat timeout the control services are gone from the registry: the
+			// gateway still serves, so it stays in its load balancer, and says what it lacks.
+			const ready = await fetch(`${base}/health/ready`);
+			const readyBody = (await ready.json()) as Record<string, unknown>;
+			const v2Ready = await fetch(`${base}/v2/health/ready`);
 
 			startControl();
 			await waitFor(
@@ -103,6 +109,15 @@ describeWithServices(
 			);
 
 			expect(restPredict.status).toBe(200);
+			expect({ status: ready.status, body: readyBody }).toMatchObject({
+				status: 200,
+				body: {
+					ready: true,
+					missing: [],
+					degraded: expect.arrayContaining(["accounts", "registry", "scheduler"]),
+				},
+			});
+			expect(v2Ready.status).toBe(200);
 			expect(refused.status).toBe(503);
 			expect(refused.body).toMatchObject({
 				type: "CONTROL_UNAVAILABLE",

@@ -1,19 +1,58 @@
-import { checkReadiness, runReadinessChecks } from "../../../lib/health/readiness";
+import {
+	decideFallbackReadiness,
+	FallbackReadiness,
+	runReadinessChecks,
+} from "../../../lib/health/readiness";
 
-describe("checkReadiness", () => {
+describe("FallbackReadiness", () => {
+	const needed = ["accounts", "registry", "predictor"];
+	const essential = ["predictor"];
+
 	it("is ready when started and every needed service is available", () => {
-		expect(checkReadiness(true, ["a", "b"], () => true)).toEqual({ ready: true, missing: [] });
+		expect(new FallbackReadiness(needed, essential).check(true, () => true)).toEqual({
+			ready: true,
+			missing: [],
+		});
 	});
 
-	it("names the services that are missing", () => {
-		expect(checkReadiness(true, ["a", "b", "c"], name => name === "b")).toEqual({
+	it("is not ready, naming them, while needed services were never seen", () => {
+		expect(
+			new FallbackReadiness(needed, essential).check(true, name => name === "registry"),
+		).toEqual({ ready: false, missing: ["accounts", "predictor"] });
+	});
+
+	it("stays ready through the loss of a service it has seen, naming it degraded", () => {
+		const readiness = new FallbackReadiness(needed, essential);
+		readiness.check(true, () => true);
+		expect(readiness.check(true, name => name === "predictor")).toEqual({
+			ready: true,
+			missing: [],
+			degraded: ["accounts", "registry"],
+		});
+		expect(readiness.check(true, () => true)).toEqual({ ready: true, missing: [] });
+	});
+
+	it("is not ready without an essential service, seen or not", () => {
+		const readiness = new FallbackReadiness(needed, essential);
+		readiness.check(true, () => true);
+		expect(readiness.check(true, name => name !== "predictor")).toEqual({
 			ready: false,
-			missing: ["a", "c"],
+			missing: ["predictor"],
 		});
 	});
 
 	it("is not ready before the broker has started", () => {
-		expect(checkReadiness(false, [], () => true).ready).toBe(false);
+		expect(new FallbackReadiness([], []).check(false, () => true).ready).toBe(false);
+	});
+});
+
+describe("decideFallbackReadiness", () => {
+	it("misses the unseen and the essential, and degrades the rest", () => {
+		expect(decideFallbackReadiness(true, ["a", "b", "c"], new Set(["b", "c"]), ["c"])).toEqual({
+			ready: false,
+			missing: ["a", "c"],
+			degraded: ["b"],
+		});
 	});
 });
 
@@ -56,5 +95,18 @@ describe("runReadinessChecks", () => {
 			ready: false,
 			missing: ["predictor", "database", "slow", "throws"],
 		});
+	});
+
+	it("names a check met only through its fallback as degraded", async () => {
+		expect(
+			await runReadinessChecks(
+				[
+					{ name: "broker", ok: () => true },
+					{ name: "registry", ok: () => true, degraded: () => true },
+					{ name: "predictor", ok: () => true, degraded: () => false },
+				],
+				100,
+			),
+		).toEqual({ ready: true, missing: [], degraded: ["registry"] });
 	});
 });
