@@ -34,7 +34,12 @@ import { capturesMixin } from "../mixins/gateway/captures.mixin";
 import { downloadHeaders, downloadsMixin } from "../mixins/gateway/downloads.mixin";
 import { batchPredictMixin, type BatchPredictOptions } from "../mixins/gateway/batch-predict.mixin";
 import { callerMixin, countAnonymous, type CallerOptions } from "../mixins/gateway/caller.mixin";
-import { edgeMixin, JSON_BODY_BYTES, type EdgeOptions } from "../mixins/gateway/edge.mixin";
+import {
+	edgeMixin,
+	gatewayByteBudget,
+	JSON_BODY_BYTES,
+	type EdgeOptions,
+} from "../mixins/gateway/edge.mixin";
 import { grpcMixin, type GrpcOptions } from "../mixins/gateway/grpc.mixin";
 import { healthMixin } from "../mixins/gateway/health.mixin";
 import type { HttpMeta } from "../mixins/gateway/http-context";
@@ -105,6 +110,7 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 	};
 
 	const readiness = gatewayReadiness(options);
+	const budget = gatewayByteBudget(options);
 
 	return {
 		name: SERVICE.api,
@@ -113,7 +119,7 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 			// Quota refusals on the gateway are domain events, durable like the others.
 			domainEventsMixin(),
 			callerMixin(options),
-			edgeMixin(options, streamRoutes),
+			edgeMixin(options, streamRoutes, budget),
 			oipMixin(options, readiness),
 			modelRepositoryMixin(options),
 			tritonMixin(),
@@ -124,7 +130,7 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 			trainingEventsMixin(options),
 			eventsStreamMixin(options),
 			healthMixin(readiness),
-			grpcMixin(options),
+			grpcMixin(options, budget),
 			apiDocsMixin(),
 		],
 

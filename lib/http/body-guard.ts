@@ -20,7 +20,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { BodyTimeoutError, GatewayBusyError, TooManyInFlightError } from "../errors";
-import type { ByteBudget } from "./byte-budget";
+import type { BudgetRefusal, ByteBudget, ByteBudgetLimits } from "./byte-budget";
 import { INFLATED_BUDGET, type InflatedBudget } from "./content-encoding";
 
 /** What a request's body is, for the guard. */
@@ -52,6 +52,25 @@ export const BUDGET_SETTINGS = {
 	total: "MODELFLEET_IN_FLIGHT_BYTES",
 } as const;
 
+/** The Retry-After of a refusal for bytes in flight, ms. */
+export const DEFAULT_RETRY_AFTER_MS = 1000;
+
+/** The answer to a take the budget refused: 429 for the caller's own limit, 503 for the total. */
+export function budgetRefusalError(
+	limits: Readonly<ByteBudgetLimits>,
+	refusal: BudgetRefusal,
+	retryAfterMs: number,
+): Error {
+	return refusal === "key"
+		? new TooManyInFlightError(
+				"request-body bytes",
+				limits.perKeyBytes,
+				BUDGET_SETTINGS.key,
+				retryAfterMs,
+			)
+		: new GatewayBusyError(limits.totalBytes, BUDGET_SETTINGS.total, retryAfterMs);
+}
+
 /** How long a refused body may go on arriving (read into nothing) before the connection is closed. */
 const LINGER_MS = 5000;
 
@@ -80,7 +99,7 @@ export class BodyGuard {
 	private readonly retryAfterMs: number;
 
 	constructor(private readonly options: BodyGuardOptions) {
-		this.retryAfterMs = options.retryAfterMs ?? 1000;
+		this.retryAfterMs = options.retryAfterMs ?? DEFAULT_RETRY_AFTER_MS;
 	}
 
 	/** Checks a request as it comes in; false when it was answered here (the route must not see it). */
@@ -182,16 +201,8 @@ export class BodyGuard {
 		});
 	}
 
-	private budgetError(refusal: "key" | "total"): Error {
-		const limits = this.options.budget.limits;
-		return refusal === "key"
-			? new TooManyInFlightError(
-					"request-body bytes",
-					limits.perKeyBytes,
-					BUDGET_SETTINGS.key,
-					this.retryAfterMs,
-				)
-			: new GatewayBusyError(limits.totalBytes, BUDGET_SETTINGS.total, this.retryAfterMs);
+	private budgetError(refusal: BudgetRefusal): Error {
+		return budgetRefusalError(this.options.budget.limits, refusal, this.retryAfterMs);
 	}
 
 	/**

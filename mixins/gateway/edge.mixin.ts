@@ -58,14 +58,31 @@ export interface EdgeMethods {
 	guardRequests(): void;
 }
 
-export function edgeMixin(options: EdgeOptions, routes: StreamRoutes): Partial<ServiceSchema> {
-	const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-	const maxUploadBytes = options.maxUploadBytes ?? 2 * 1024 ** 3;
-	const maxDatasetBytes = options.maxDatasetBytes ?? DEFAULT_MAX_DATASET_BYTES;
-	const budget = new ByteBudget({
+/**
+ * The gateway's one budget of request bytes in flight, per caller and in total: HTTP bodies it
+ * holds (the body guard) and gRPC messages (mixins/gateway/grpc.mixin.ts) take from it alike.
+ */
+export function gatewayByteBudget(options: Pick<EdgeOptions, "inFlightBytes">): ByteBudget {
+	return new ByteBudget({
 		perKeyBytes: options.inFlightBytes?.perKey ?? 128 * 1024 ** 2,
 		totalBytes: options.inFlightBytes?.total ?? 512 * 1024 ** 2,
 	});
+}
+
+/** Whose bytes a request's are: the API key it presents, else the client's address. */
+export function budgetKeyOf(req: IncomingMessage): string {
+	const key = apiKeyFromHeaders(req.headers);
+	return key !== null ? `key:${key}` : `ip:${clientAddress(req)}`;
+}
+
+export function edgeMixin(
+	options: EdgeOptions,
+	routes: StreamRoutes,
+	budget = gatewayByteBudget(options),
+): Partial<ServiceSchema> {
+	const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+	const maxUploadBytes = options.maxUploadBytes ?? 2 * 1024 ** 3;
+	const maxDatasetBytes = options.maxDatasetBytes ?? DEFAULT_MAX_DATASET_BYTES;
 
 	/** What a request's body is, for the body guard: uploads stream, the rest is held in memory. */
 	const bodyKind = (req: IncomingMessage): BodyKind => {
@@ -106,10 +123,7 @@ export function edgeMixin(options: EdgeOptions, routes: StreamRoutes): Partial<S
 					budget,
 					idleTimeoutMs: options.bodyIdleTimeoutMs ?? 30_000,
 					classify: bodyKind,
-					callerKey: req => {
-						const key = apiKeyFromHeaders(req.headers);
-						return key !== null ? `key:${key}` : `ip:${clientAddress(req)}`;
-					},
+					callerKey: budgetKeyOf,
 					writeError: (req, res, err) =>
 						(req.url?.startsWith("/v2/") ? oipError : restError).call(
 							this,

@@ -7,7 +7,8 @@
  * and inference through the direct HTTP route's own `predictor.infer` call (the OIP mixin's
  * `oipInfer`, coalesced where that is on) with the request the binary tensor extension's
  * parser makes (lib/grpc/infer-messages.ts). Messages larger than the /v2 body limit are
- * refused RESOURCE_EXHAUSTED by grpc-js; errors answer the gRPC code of their HTTP status
+ * refused RESOURCE_EXHAUSTED by grpc-js, and inference messages hold their bytes from the
+ * gateway's in-flight budget, shared with HTTP bodies, until answered; errors answer the gRPC code of their HTTP status
  * (lib/grpc/grpc-status.ts). `ModelStreamInfer` answers each request of a stream in order,
  * a failed one with its `error_message`, a few at a time (the stream pauses beyond that).
  */
@@ -20,6 +21,7 @@ import {
 	type sendUnaryData,
 	type ServerDuplexStream,
 	type ServerUnaryCall,
+	type ServiceDefinition,
 	type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import type { CallingOptions, ServiceBroker, ServiceSchema } from "moleculer";
@@ -37,11 +39,14 @@ import {
 	type GrpcParameter,
 } from "../../lib/grpc/infer-messages";
 import { inferenceService } from "../../lib/grpc/proto";
+import { budgetRefusalError, DEFAULT_RETRY_AFTER_MS } from "../../lib/http/body-guard";
+import type { ByteBudget } from "../../lib/http/byte-budget";
 import { inferResponseParts } from "../../lib/http/infer-request";
 import { oipVersionRef } from "../../lib/http/oip-http";
 import type { RoutingMeta } from "../../lib/routing/traffic-middleware";
 import { observedCall, setCallParent } from "../../lib/observability/http-request";
 import type { CallerMethods } from "./caller.mixin";
+import { budgetKeyOf } from "./edge.mixin";
 import { ROUTING_KEY_HEADER, gatewayMixin } from "./http-context";
 import { DEFAULT_MAX_BODY_BYTES, type OipMethods } from "./oip.mixin";
 
@@ -68,6 +73,30 @@ const MAX_CONCURRENT_STREAMS = 128;
 const STREAM_WINDOW = 32;
 
 type AnyCall = ServerUnaryCall<unknown, unknown> | ServerDuplexStream<unknown, unknown>;
+
+/** The size on the wire of each inference message received, for the byte budget. */
+const messageBytes = new WeakMap<object, number>();
+
+/** The service's definition with its inference requests' sizes noted as they are decoded. */
+function measuredDefinition(definition: ServiceDefinition): ServiceDefinition {
+	const measured = (name: string) => {
+		const method = definition[name];
+		return {
+			...method,
+			requestDeserialize: (bytes: Buffer) => {
+				const message: unknown = method.requestDeserialize(bytes);
+				if (typeof message === "object" && message !== null)
+					messageBytes.set(message, bytes.length);
+				return message;
+			},
+		};
+	};
+	return {
+		...definition,
+		ModelInfer: measured("ModelInfer"),
+		ModelStreamInfer: measured("ModelStreamInfer"),
+	};
+}
 
 /** The HTTP request and response the caller check reads and writes, from a call's metadata. */
 function callerExchange(call: AnyCall): { req: IncomingMessage; res: ServerResponse } {
@@ -97,7 +126,12 @@ function deadlineMs(call: AnyCall): number | undefined {
 	return Math.max(1, at - Date.now());
 }
 
-export function grpcMixin(options: GrpcOptions): Partial<ServiceSchema> {
+/**
+ * `budget`: the gateway's bytes in flight (mixins/gateway/edge.mixin.ts): each inference
+ * message holds its size from the caller's share and the total until it is answered, as an
+ * HTTP body does, so many connections cannot together hold more than the total.
+ */
+export function grpcMixin(options: GrpcOptions, budget: ByteBudget): Partial<ServiceSchema> {
 	// Long because it is a mixin schema (a declaration, not a procedure): the server's lifecycle
 	// and one short handler per RPC.
 	let server: Server | null = null;
@@ -113,8 +147,8 @@ export function grpcMixin(options: GrpcOptions): Partial<ServiceSchema> {
 				// Bounds what one connection holds in memory: this many messages of the limit at most.
 				"grpc.max_concurrent_streams": MAX_CONCURRENT_STREAMS,
 			});
-			const handlers = rpcHandlers(this as unknown as GatewayPorts);
-			server.addService(inferenceService().definition, handlers);
+			const handlers = rpcHandlers(this as unknown as GatewayPorts, budget);
+			server.addService(measuredDefinition(inferenceService().definition), handlers);
 			const credentials = options.https
 				? ServerCredentials.createSsl(
 						null,
@@ -167,7 +201,7 @@ type GatewayPorts = GrpcMethods &
 /**
  * The handlers of `inference.GRPCInferenceService`, for the gateway `svc`.
  */
-function rpcHandlers(svc: GatewayPorts): UntypedServiceImplementation {
+function rpcHandlers(svc: GatewayPorts, budget: ByteBudget): UntypedServiceImplementation {
 	// Long because it is the table of the RPCs (a declaration, not a procedure): a few shared
 	// helpers (the caller check, an action call, the unary wrapper), then one short handler each.
 	/** The caller check for an RPC: the identity, and the options of its calls. */
@@ -233,7 +267,29 @@ function rpcHandlers(svc: GatewayPorts): UntypedServiceImplementation {
 			);
 		};
 
+	/** Takes the message's bytes from the budget (or refuses); gives them back when called. */
+	const hold = (message: object, call: AnyCall): (() => void) => {
+		const bytes = messageBytes.get(message) ?? 0;
+		const key = budgetKeyOf(callerExchange(call).req);
+		const refusal = budget.take(key, bytes);
+		if (refusal !== null)
+			throw budgetRefusalError(budget.limits, refusal, DEFAULT_RETRY_AFTER_MS);
+		return () => budget.give(key, bytes);
+	};
+
 	const infer = async (message: GrpcInferRequest, call: AnyCall): Promise<GrpcInferResponse> => {
+		const release = hold(message, call);
+		try {
+			return await inferHeld(message, call);
+		} finally {
+			release();
+		}
+	};
+
+	const inferHeld = async (
+		message: GrpcInferRequest,
+		call: AnyCall,
+	): Promise<GrpcInferResponse> => {
 		const { opts } = await caller(call, "predict", `${SERVICE.api}.v2Infer`);
 		const { request, model, version } = inferRequestOf(message);
 		// The direct HTTP route's own call (coalesced to remote predictors where that is on).

@@ -5,6 +5,7 @@
  */
 import { Metadata, status, type ServiceError } from "@grpc/grpc-js";
 import { InferenceClient } from "../../lib/grpc/grpc-client";
+import { postHead, RawRequest } from "../support/raw-http";
 import { startTestNode, type TestNode } from "../support/test-node";
 import { MLP_EXAMPLE, writeMlpModel } from "../unit/onnx/example-models";
 
@@ -71,6 +72,8 @@ describe("KServe v2 gRPC", () => {
 			MODELFLEET_POOL_THREADS: "1",
 			MODELFLEET_GRPC_PORT: "0",
 			MODELFLEET_MAX_BODY_BYTES: "1MiB",
+			// One caller may hold 1 MiB of request bytes, HTTP bodies and gRPC messages together.
+			MODELFLEET_KEY_IN_FLIGHT_BYTES: "1MiB",
 			MODELFLEET_GPUS: "none",
 			MODELFLEET_STATUS_INTERVAL_MS: "200",
 			MODELFLEET_RECONCILE_INTERVAL_MS: "200",
@@ -353,4 +356,43 @@ describe("KServe v2 gRPC", () => {
 		const after = await client.call<{ ready?: boolean }>("ModelReady", { name: "served" });
 		expect(after.ready ?? false).toBe(false);
 	}, 60_000);
+
+	it("holds each inference message's bytes in the caller's in-flight budget, shared with HTTP bodies", async () => {
+		// 12,800 rows of 4 floats: 204,800 bytes of tensor. With 900,000 bytes of a stalled HTTP
+		// body of the same key held, the two would pass the key's 1 MiB.
+		const rows = 12_800;
+		const x = Array.from({ length: rows * 4 }, (_, i) => (i % 7) / 7);
+		const stalled = new RawRequest(
+			Number(new URL(testNode.node.httpUrl).port),
+			postHead("/v2/models/mlp/infer", {
+				authorization: `Bearer ${KEY}`,
+				"content-type": "application/json",
+				"content-length": 900_000,
+			}),
+		);
+		try {
+			stalled.socket.write("{");
+			// The body guard takes the declared length as soon as it sees the head.
+			await new Promise(resolve => setTimeout(resolve, 300));
+			const refused = await refusal(client.call("ModelInfer", rawRequest(x, rows)));
+			expect(refused.code).toBe(status.RESOURCE_EXHAUSTED);
+			expect(refused.details).toMatch(/MODELFLEET_KEY_IN_FLIGHT_BYTES/);
+			// Another caller's bytes are its own: the viewer is refused for its role, not for bytes.
+			const other = new InferenceClient(address, { key: viewerKey });
+			try {
+				const viewerRefusal = await refusal(other.call("ModelInfer", rawRequest(x, rows)));
+				expect(viewerRefusal.code).toBe(status.PERMISSION_DENIED);
+			} finally {
+				other.close();
+			}
+		} finally {
+			stalled.destroy();
+		}
+		await new Promise(resolve => setTimeout(resolve, 300));
+		// The HTTP body's bytes given back, and the refused message's never kept: it goes through.
+		const answer = await client.call<InferAnswer>("ModelInfer", rawRequest(x, rows));
+		expect(answer.outputs.map(o => o.shape[0])).toEqual(answer.outputs.map(() => rows));
+		// Nothing is left held: two answered in a row fit again.
+		await client.call<InferAnswer>("ModelInfer", rawRequest(x, rows));
+	}, 30_000);
 });
