@@ -362,8 +362,10 @@ describe("KServe v2 gRPC", () => {
 		// body of the same key held, the two would pass the key's 1 MiB.
 		const rows = 12_800;
 		const x = Array.from({ length: rows * 4 }, (_, i) => (i % 7) / 7);
+		const httpUrl = testNode.node.httpUrl;
+		if (httpUrl === null) throw new Error("the test node serves HTTP");
 		const stalled = new RawRequest(
-			Number(new URL(testNode.node.httpUrl).port),
+			Number(new URL(httpUrl).port),
 			postHead("/v2/models/mlp/infer", {
 				authorization: `Bearer ${KEY}`,
 				"content-type": "application/json",
