@@ -72,21 +72,24 @@ export async function bundleConsole(sourceDir = CONSOLE_SOURCE_DIR): Promise<Con
 	// Loaded here, not at the top: a gateway with a built console never needs the bundler.
 	const esbuild = await import("esbuild");
 	const outdir = path.join(sourceDir, "out");
-	const result = await esbuild.build({
-		entryPoints: [path.join(sourceDir, "src", "main.tsx")],
-		bundle: true,
-		write: false,
-		minify: true,
-		format: "esm",
-		target: "es2022",
-		jsx: "automatic",
-		jsxImportSource: "preact",
-		entryNames: "[name]-[hash]",
-		assetNames: "[name]-[hash]",
-		outdir,
-		logLevel: "silent",
-		legalComments: "none",
-	});
+	// The bundler runs as a child process; it is stopped once the bundle is made.
+	const result = await esbuild
+		.build({
+			entryPoints: [path.join(sourceDir, "src", "main.tsx")],
+			bundle: true,
+			write: false,
+			minify: true,
+			format: "esm",
+			target: "es2022",
+			jsx: "automatic",
+			jsxImportSource: "preact",
+			entryNames: "[name]-[hash]",
+			assetNames: "[name]-[hash]",
+			outdir,
+			logLevel: "silent",
+			legalComments: "none",
+		})
+		.finally(() => esbuild.stop());
 	const assets = result.outputFiles.map(file => {
 		const name = path.relative(outdir, file.path).split(path.sep).join("/");
 		return { name, body: Buffer.from(file.contents), type: consoleMediaType(name) };
