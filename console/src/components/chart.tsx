@@ -41,7 +41,6 @@ export function Chart({ title, xLabel, x, series, time = false, height = 220 }: 
 						label: s.label,
 						stroke: COLOURS[i % COLOURS.length],
 						width: 2,
-						points: { show: x.length < 40 },
 					})),
 				],
 			},

@@ -67,7 +67,8 @@ describe("the console's copies of server rules", () => {
 		];
 		for (const change of cases) {
 			const { errors, spec } = checkJobForm({ ...FORM, ...change });
-			const { target: _target, ...jobSpec } = spec;
+			const jobSpec = { ...spec };
+			delete jobSpec.target;
 			let apiAccepts = true;
 			try {
 				validateJobSpec(jobSpec);
