@@ -108,6 +108,28 @@ const body = (): void => {
 		await node?.stop();
 	});
 
+	it("serves the page and its files with ETags, gzip, caching and the console's policy", async () => {
+		const page = await fetch(`${base}/`, { headers: { "accept-encoding": "gzip" } });
+		expect(page.status).toBe(200);
+		expect(page.headers.get("content-type")).toMatch(/^text\/html/);
+		expect(page.headers.get("content-encoding")).toBe("gzip");
+		expect(page.headers.get("cache-control")).toBe("no-cache");
+		expect(page.headers.get("content-security-policy")).toContain("script-src 'self'");
+		const html = await page.text();
+		const script = /src="(\/console\/main-[A-Z0-9]+\.js)"/.exec(html)![1];
+		const etag = page.headers.get("etag")!;
+		expect((await fetch(`${base}/`, { headers: { "if-none-match": etag } })).status).toBe(304);
+		const asset = await fetch(`${base}${script}`);
+		expect(asset.status).toBe(200);
+		expect(asset.headers.get("content-type")).toMatch(/^text\/javascript/);
+		expect(asset.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
+		expect((await fetch(`${base}/console/main-NOPE.js`)).status).toBe(404);
+		// What was there before is unchanged.
+		expect((await fetch(`${base}/docs`)).status).toBe(200);
+		expect((await fetch(`${base}/api/v1/models`)).status).toBe(401);
+		expect((await fetch(`${base}/nowhere`)).status).toBe(404);
+	});
+
 	it("signs in with a key and shows the fleet's nodes, the first screen in under 1 s", async () => {
 		await signIn(page, base, OWNER_KEY);
 		await page.waitForSelector(".node-card");

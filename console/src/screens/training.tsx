@@ -110,7 +110,7 @@ export function TrainingScreen({ job }: { job?: string }) {
 				)}
 			</Section>
 			{job ? (
-				<JobDetail id={job} key={job} />
+				<JobDetail id={job} key={job} onEnd={jobs.reload} />
 			) : (
 				<p class="muted">Choose a job to follow it.</p>
 			)}
@@ -297,10 +297,13 @@ function useJobStream(id: string, onEnd: () => void) {
 	return { epochs, live, error };
 }
 
-function JobDetail({ id }: { id: string }) {
+function JobDetail({ id, onEnd }: { id: string; onEnd: () => void }) {
 	const { api, can } = useSession();
 	const job = usePoll(() => api.get<Job>(`/training-jobs/${enc(id)}`), POLL_MS, [id]);
-	const stream = useJobStream(id, job.reload);
+	const stream = useJobStream(id, () => {
+		job.reload();
+		onEnd();
+	});
 	const j = job.data;
 	if (j === undefined)
 		return job.error ? <ErrorNote error={job.error} /> : <Loading what="the job" />;
