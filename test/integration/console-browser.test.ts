@@ -30,7 +30,7 @@ import { writeMlpModel } from "../unit/onnx/example-models";
 const chromium = findChromium();
 const OWNER_KEY = "mf_console-browser-owner";
 const IRIS = path.join(__dirname, "..", "fixtures", "datasets", "iris.csv");
-const EPOCHS = 80;
+const EPOCHS = 60;
 
 const body = (): void => {
 	let node: StartedNode;
@@ -164,6 +164,19 @@ const body = (): void => {
 		await clickButton("Upload");
 		await page.waitForSelector("::-p-text(Version 1.0.0)");
 		expect((await owner.getVersion("mlp", "1.0.0")).state).toBe("Validated");
+		// Its file downloads with the bytes uploaded.
+		const downloads = fs.mkdtempSync(path.join(dir, "downloads-"));
+		const cdp = await page.createCDPSession();
+		await cdp.send("Browser.setDownloadBehavior", {
+			behavior: "allow",
+			downloadPath: downloads,
+		});
+		await page.click("table[aria-label=Files] button[aria-label='Download mlp.onnx']");
+		const saved = path.join(downloads, "mlp.onnx");
+		for (let i = 0; i < 100 && !fs.existsSync(saved); i++)
+			await new Promise(r => setTimeout(r, 100));
+		expect(fs.readFileSync(saved)).toEqual(fs.readFileSync(path.join(dir, "mlp.onnx")));
+		await cdp.detach();
 		await checkScreen("models");
 		await screenshotFor(page, "models");
 	}, 60_000);
