@@ -7,7 +7,7 @@ import type { Context, ServiceSchema } from "moleculer";
 import { allowAnonymous, requires, scopeOf, type RequestMeta } from "../lib/accounts/access";
 import { AccountsStore, type Identity } from "../lib/accounts/accounts-store";
 import type { FleetTrust } from "../lib/accounts/fleet-trust";
-import { ROLES, type Role } from "../lib/accounts/roles";
+import { permissionsOf, ROLES, type Role } from "../lib/accounts/roles";
 import type { Database } from "../lib/db/database";
 import { SERVICE } from "../lib/fleet/node-role";
 import { UsageStore } from "../lib/metering/usage-store";
@@ -123,6 +123,19 @@ export function accountsService(options: AccountsServiceOptions): ServiceSchema 
 			"tenants.get": requires("tenant.read", {
 				handler(ctx: Context<unknown, RequestMeta>) {
 					return store.getTenant(scopeOf(ctx).tenantId);
+				},
+			}),
+
+			/** The caller's key: its tenant, role and what it may do (for the web console). */
+			whoami: requires("tenant.read", {
+				async handler(ctx: Context<unknown, RequestMeta>) {
+					const scope = scopeOf(ctx);
+					return {
+						tenant: await store.getTenant(scope.tenantId),
+						role: scope.role,
+						keyId: scope.keyId,
+						permissions: permissionsOf(scope.role),
+					};
 				},
 			}),
 

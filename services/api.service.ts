@@ -30,6 +30,7 @@ import { streamAliasMatcher } from "../lib/http/stream-aliases";
 import { DEFAULT_MAX_JSON_DEPTH } from "../lib/json-policy";
 import { API_DOCS_PATH } from "../lib/http/api-docs";
 import { apiDocsMixin } from "../mixins/gateway/api-docs.mixin";
+import { consoleMixin, noteConsoleRequest } from "../mixins/gateway/console.mixin";
 import { capturesMixin } from "../mixins/gateway/captures.mixin";
 import { downloadHeaders, downloadsMixin } from "../mixins/gateway/downloads.mixin";
 import { batchPredictMixin, type BatchPredictOptions } from "../mixins/gateway/batch-predict.mixin";
@@ -132,6 +133,7 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 			healthMixin(readiness),
 			grpcMixin(options, budget),
 			apiDocsMixin(),
+			consoleMixin(),
 		],
 
 		settings: {
@@ -193,6 +195,44 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 					},
 					bodyParsers: false,
 					use: [countAnonymous, compressAnswers],
+				},
+				{
+					// The web console (docs/console.md): its page at / and its hashed files, no key.
+					path: "/",
+					mappingPolicy: "restrict",
+					aliases: {
+						"GET /": documented(`${SERVICE.api}.consolePage`, {
+							tag: "Console",
+							summary: "The web console",
+							responses: {
+								200: {
+									description: "The console's page (it asks for an API key).",
+									content: { "text/html": { type: "string" } },
+								},
+								304: { description: "The page is unchanged (If-None-Match)." },
+							},
+							errors: [429],
+						}),
+						"GET console/:file": documented(`${SERVICE.api}.consoleFile`, {
+							tag: "Console",
+							summary: "A file of the web console",
+							responses: {
+								200: {
+									description:
+										"The console's script or style sheet (hashed name, immutable).",
+									content: {
+										"text/javascript": { type: "string" },
+										"text/css": { type: "string" },
+									},
+								},
+								304: { description: "The file is unchanged (If-None-Match)." },
+							},
+							errors: [404, 429],
+						}),
+					},
+					bodyParsers: false,
+					use: [countAnonymous],
+					onBeforeCall: noteConsoleRequest,
 				},
 				{
 					path: "/health",

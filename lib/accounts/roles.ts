@@ -47,3 +47,8 @@ export function rolesWith(permission: Permission): readonly Role[] {
 export function can(role: Role, permission: Permission): boolean {
 	return (PERMISSIONS[permission] as readonly Role[]).includes(role);
 }
+
+/** Every permission `role` has, in the table's order. */
+export function permissionsOf(role: Role): Permission[] {
+	return (Object.keys(PERMISSIONS) as Permission[]).filter(permission => can(role, permission));
+}

@@ -96,6 +96,8 @@ describe("GET /api/openapi.json", () => {
 		expect(document.paths["/v2/health/live"].get.security).toEqual([]);
 		expect(document.paths["/health/ready"].get.security).toEqual([]);
 		expect(document.paths["/docs"].get.security).toEqual([]);
+		expect(document.paths["/"].get.security).toEqual([]);
+		expect(document.paths["/console/{file}"].get.security).toEqual([]);
 		expect(document.paths["/api/v1/models"].get.security).toBeUndefined();
 	});
 
@@ -105,7 +107,10 @@ describe("GET /api/openapi.json", () => {
 		for (const route of routeTable()) {
 			for (const [alias, target] of Object.entries(route.aliases)) {
 				const [method, aliasPath] = alias.split(/\s+/);
-				const full = `${route.path}/${aliasPath.replace(/^\//, "")}`.replace(/\/$/, "");
+				// The console's route is `/`: no doubled slash, and `/` itself stays.
+				const full = `${route.path}/${aliasPath.replace(/^\//, "")}`
+					.replace(/\/+/g, "/")
+					.replace(/(.)\/$/, "$1");
 				const { path: documented } = openApiPath(full);
 				const operation = document.paths[documented]?.[method.toLowerCase()];
 				const action =
@@ -328,6 +333,10 @@ describe("GET /api/openapi.json", () => {
 			await check("GET", "/v2", "/v2", { key: null });
 			await check("GET", "/v2/health/ready", "/v2/health/ready", { key: null });
 			await check("GET", "/docs", "/docs", { key: null });
+			await check("GET", "/", "/", { key: null });
+			expect(
+				(await check("GET", "/console/{file}", "/console/nope.js", { key: null })).status,
+			).toBe(404);
 			await check("GET", "/docs/{file}", "/docs/swagger-ui.css", { key: null });
 			expect(
 				(await check("GET", "/docs/{file}", "/docs/nope.js", { key: null })).status,

@@ -11,6 +11,7 @@ import type { JsonSchema } from "../openapi";
 export const API_TAGS = {
 	Health: "Liveness and readiness for load balancers and orchestrators (no key).",
 	"API description": "This document and the Swagger UI that renders it (no key).",
+	Console: "The web console's page and files (no key: the page asks for an API key).",
 	Fleet: "The nodes of the fleet: role, capacity, live status.",
 	"Tenants and keys": "Tenants, API keys and what a key can see of its tenant.",
 	"Usage and quotas": "Metered usage per tenant and the quotas that bound it.",

@@ -96,6 +96,19 @@ export const API_SCHEMAS: Readonly<Record<string, JsonSchema>> = {
 			]),
 		],
 	},
+	Whoami: obj(
+		{
+			tenant: ref("Tenant"),
+			role: { enum: ["owner", "developer", "predictor", "viewer"] },
+			keyId: { type: ["string", "null"] },
+			permissions: {
+				type: "array",
+				items: str,
+				description: "What the key may do (docs/http-api.md, the role table).",
+			},
+		},
+		["tenant", "role", "permissions"],
+	),
 	NewTenant: obj({ tenant: ref("Tenant"), ownerKey: ref("NewKey") }, ["tenant", "ownerKey"]),
 	Usage: obj(
 		{

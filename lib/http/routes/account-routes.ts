@@ -23,6 +23,12 @@ export const ACCOUNT_ROUTES = {
 		summary: "Show the caller's tenant",
 		responses: { 200: ok("The key's tenant.", "Tenant") },
 	}),
+	"GET whoami": documented(`${SERVICE.accounts}.whoami`, {
+		tag: "Tenants and keys",
+		summary: "Show the caller's key: tenant, role, permissions",
+		description: "What a client needs to show only what the key may do (the web console).",
+		responses: { 200: ok("The key's tenant, role and permissions.", "Whoami") },
+	}),
 	"GET tenants": documented(`${SERVICE.accounts}.tenants.list`, {
 		tag: "Tenants and keys",
 		summary: "List tenants (admin tenant)",

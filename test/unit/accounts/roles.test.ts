@@ -1,4 +1,4 @@
-import { can, PERMISSIONS, ROLES } from "../../../lib/accounts/roles";
+import { can, PERMISSIONS, permissionsOf, ROLES } from "../../../lib/accounts/roles";
 
 describe("roles", () => {
 	it("orders roles from most to least powerful: each may do all that the next may", () => {
@@ -13,5 +13,19 @@ describe("roles", () => {
 		expect(ROLES.filter(r => can(r, "keys.manage"))).toEqual(["owner"]);
 		expect(ROLES.filter(r => can(r, "audit.read"))).toEqual(["owner"]);
 		expect(ROLES.filter(r => can(r, "predict"))).toEqual(["owner", "developer", "predictor"]);
+	});
+});
+
+describe("permissionsOf", () => {
+	it("lists what each role may do, as the table says", () => {
+		expect(permissionsOf("viewer")).toEqual([
+			"models.read",
+			"usage.read",
+			"events.read",
+			"tenant.read",
+		]);
+		expect(permissionsOf("owner")).toEqual(Object.keys(PERMISSIONS));
+		for (const role of ROLES)
+			for (const p of permissionsOf(role)) expect(can(role, p)).toBe(true);
 	});
 });
