@@ -17,6 +17,7 @@ import { InvalidInputError } from "../errors";
 import type {
 	BackendInfo,
 	EpochProgress,
+	ExchangeReply,
 	TrainRequest,
 	TrainResult,
 	WorkerMessage,
@@ -33,6 +34,11 @@ export interface TrainCallbacks {
 	onBackend?(backend: BackendInfo): void;
 	/** Aborting cancels the run within one batch; the promise rejects with `signal.reason`. */
 	signal?: AbortSignal;
+	/**
+	 * Data-parallel runs (request.parallel): exchanges a step's contribution with the other
+	 * ranks for the reduced vector (lib/training/data-parallel.ts); a rejection fails the run.
+	 */
+	exchange?(step: number, vector: Float32Array): Promise<Float32Array>;
 }
 
 /** After a cancel, the worker is terminated if it has not stopped by itself in this time. */
@@ -54,13 +60,45 @@ function rebuildError(error: { name: string; message: string; data?: Record<stri
 	return rebuilt;
 }
 
+/** Exchanges a data-parallel step's contribution through the callback and answers the worker. */
+function answerExchange(
+	worker: Worker,
+	callbacks: TrainCallbacks,
+	step: number,
+	vector: Float32Array,
+): void {
+	const reply = (answer: ExchangeReply, transfer: ArrayBuffer[] = []) => {
+		try {
+			worker.postMessage(answer, transfer);
+		} catch {
+			// The worker is gone (the run ended meanwhile): nobody waits for the answer.
+		}
+	};
+	const exchanged = callbacks.exchange
+		? callbacks.exchange(step, vector)
+		: Promise.reject(new Error("this run has no gradient exchange"));
+	exchanged.then(
+		reduced => {
+			// The worker gets its own copy: the reduced vector may be shared with other ranks' answers.
+			const copy = Float32Array.from(reduced);
+			reply({ type: "exchanged", step, vector: copy }, [copy.buffer]);
+		},
+		(error: unknown) =>
+			reply({ type: "exchange-failed", step, message: (error as Error).message }),
+	);
+}
+
 /** Passes the worker's backend, progress and checkpoint messages on; false for the others. */
 function forwardToCallbacks(
 	message: WorkerMessage,
 	callbacks: TrainCallbacks,
 	pending: Promise<void>[],
+	worker: Worker,
 ): boolean {
 	switch (message.type) {
+		case "exchange":
+			answerExchange(worker, callbacks, message.step, message.vector);
+			return true;
 		case "backend":
 			callbacks.onBackend?.(message.backend);
 			return true;
@@ -118,7 +156,7 @@ export function trainInWorker(
 			}
 		});
 		const handle = (message: WorkerMessage) => {
-			if (forwardToCallbacks(message, callbacks, pending)) return;
+			if (forwardToCallbacks(message, callbacks, pending, worker)) return;
 			switch (message.type) {
 				case "done":
 					// The worker may exit now; the result waits for the checkpoints being stored.

@@ -21,11 +21,13 @@ import {
 	type EarlyStoppingState,
 	type OptimizerVariable,
 } from "./checkpoint";
+import { contribution, rankSeed, readReduced, shardRange } from "./data-parallel";
 import { initialWeights, unscaleOutput } from "./dense-network";
 import { layersModel, predictWith, saveLayersModel } from "./tfjs-export";
 import type { Activation, Monitor } from "./job-spec";
 import type {
 	BackendInfo,
+	CommunicationCost,
 	DenseLayerWeights,
 	EpochProgress,
 	TrainedNetwork,
@@ -40,6 +42,12 @@ export interface LoopHooks {
 	onCheckpoint?(epoch: number, bytes: Uint8Array): void;
 	/** Checked after every batch; true ends the run with TrainingCancelledError. */
 	isCancelled?(): boolean;
+	/**
+	 * Data-parallel runs (request.parallel with size > 1): exchanges this rank's contribution
+	 * for the step (data-parallel.ts) for the reduced vector of every rank's. Rejects when a
+	 * rank is gone; the run then fails.
+	 */
+	exchange?(step: number, vector: Float32Array): Promise<Float32Array>;
 }
 
 /** The run was cancelled between two batches; nothing is returned. */
@@ -213,6 +221,8 @@ class DenseNet {
 		private readonly width: number,
 		private readonly dropoutRandom: SeededRandom,
 		readonly scale: TargetScale,
+		/** Data-parallel: this replica's rank, which salts its dropout masks (rank 0: none). */
+		private readonly rank = 0,
 	) {
 		this.classification = config.task === "classification";
 		this.metricName = this.classification ? "accuracy" : "mae";
@@ -228,9 +238,20 @@ class DenseNet {
 			if (layer === undefined) return; // the output layer: logits or scaled values
 			h = activate(tf, h, layer.activation);
 			if (training && layer.dropout > 0)
-				h = tf.dropout(h, layer.dropout, undefined, dropoutRandom.nextUint32());
+				h = tf.dropout(
+					h,
+					layer.dropout,
+					undefined,
+					rankSeed(dropoutRandom.nextUint32(), this.rank),
+				);
 		});
 		return h;
+	}
+
+	/** Draws what a training forward pass draws, for a rank with no rows this step. */
+	skipDropout(): void {
+		for (const layer of this.config.layers)
+			if (layer.dropout > 0) this.dropoutRandom.nextUint32();
 	}
 
 	lossOf(y: Tensor, out: Tensor): Scalar {
@@ -323,6 +344,8 @@ interface Run {
 	fingerprint: string;
 	state: LoopState;
 	net: DenseNet;
+	/** Data-parallel steps taken in this run (every rank counts the same). */
+	step: number;
 }
 
 /** The run's whole state as checkpoint bytes. */
@@ -379,6 +402,94 @@ function trainOneEpoch(run: Run): { loss: number; metric: number } {
 	return net.unscale(lossSum / train.rows, metricTotal / train.rows);
 }
 
+/** This rank's contribution for the rows of its shard (zero gradients for none). */
+function shardContribution(run: Run, shard: Uint32Array): Float32Array {
+	const { tf, net } = run;
+	if (shard.length === 0) {
+		net.skipDropout();
+		return contribution(
+			net.varList.map(v => new Float32Array(v.size)),
+			0,
+			0,
+			0,
+		);
+	}
+	const batch = net.batchTensors(run.request.train, shard);
+	let metricTensor: Scalar | undefined;
+	const { value, grads } = tf.variableGrads(() => {
+		const out = net.forward(batch.x, true);
+		metricTensor = tf.keep(net.metricSum(out, batch.labels, batch.y));
+		return net.lossOf(batch.y, out);
+	}, net.varList);
+	const vector = contribution(
+		net.varList.map(v => grads[v.name].dataSync() as Float32Array),
+		shard.length,
+		(value.dataSync()[0] as number) * shard.length,
+		(metricTensor as Scalar).dataSync()[0] as number,
+	);
+	tf.dispose([value, metricTensor as Scalar, batch.x, batch.y, batch.labels]);
+	tf.dispose(Object.values(grads));
+	return vector;
+}
+
+/**
+ * One pass as rank `rank` of `size` replicas: every rank shuffles the same order (the seed's),
+ * computes the gradients of its shard of each batch, exchanges them for the batch's weighted
+ * mean and applies it with the same optimizer step, so the replicas stay identical.
+ */
+async function trainOneEpochParallel(
+	run: Run,
+	parallel: { rank: number; size: number },
+	exchange: NonNullable<LoopHooks["exchange"]>,
+): Promise<{ loss: number; metric: number; communication: CommunicationCost }> {
+	const { tf, net, optimizer, hooks } = run;
+	const { config, train } = run.request;
+	const order = run.state.shuffleRandom.permutation(train.rows);
+	const sizes = net.varList.map(v => v.size);
+	let lossSum = 0;
+	let metricTotal = 0;
+	const cost: CommunicationCost = {
+		workers: parallel.size,
+		steps: 0,
+		msPerStep: 0,
+		bytesPerStep: 0,
+	};
+	let commMs = 0;
+	for (let from = 0; from < train.rows; from += config.batchSize) {
+		const rows = order.subarray(from, Math.min(from + config.batchSize, train.rows));
+		const { start, end } = shardRange(rows.length, parallel.rank, parallel.size);
+		const vector = shardContribution(run, rows.subarray(start, end));
+		const exchangeStart = performance.now();
+		const reduced = await exchange(run.step++, vector);
+		commMs += performance.now() - exchangeStart;
+		cost.steps++;
+		cost.bytesPerStep = 2 * (parallel.size - 1) * vector.byteLength;
+		const step = readReduced(reduced, sizes);
+		const named = Object.fromEntries(
+			net.varList.map((v, i) => [v.name, tf.tensor(step.gradients[i], v.shape)]),
+		);
+		optimizer.applyGradients(named);
+		tf.dispose(Object.values(named));
+		lossSum += step.lossSum;
+		metricTotal += step.metricSum;
+		if (hooks.isCancelled?.()) throw new TrainingCancelledError();
+	}
+	cost.msPerStep = cost.steps > 0 ? commMs / cost.steps : 0;
+	const mean = net.unscale(lossSum / train.rows, metricTotal / train.rows);
+	return { ...mean, communication: cost };
+}
+
+/** One epoch, data-parallel when the request asks for more than one worker. */
+async function trainEpoch(
+	run: Run,
+): Promise<{ loss: number; metric: number; communication?: CommunicationCost }> {
+	const parallel = run.request.parallel;
+	if (!parallel || parallel.size <= 1) return trainOneEpoch(run);
+	if (!run.hooks.exchange)
+		throw new Error("A data-parallel run needs an exchange hook for its gradients.");
+	return trainOneEpochParallel(run, parallel, run.hooks.exchange);
+}
+
 /** The validation split's loss and metric, or null without one. */
 function scoreValidation(run: Run): Record<string, number> | null {
 	const { validation } = run.request;
@@ -420,7 +531,7 @@ async function runEpochs(
 	const epochTimes: number[] = [];
 	for (let epoch = state.startEpoch + 1; epoch <= config.epochs; epoch++) {
 		const epochStart = performance.now();
-		const trained = trainOneEpoch(run);
+		const trained = await trainEpoch(run);
 		const scored = scoreValidation(run);
 		const now = performance.now();
 		epochTimes.push(now - epochStart);
@@ -435,6 +546,7 @@ async function runEpochs(
 			etaMs: meanEpochMs * (config.epochs - epoch),
 			elapsedMs: state.elapsedBefore + (now - started),
 			bestEpoch: epoch,
+			...(trained.communication ? { communication: trained.communication } : {}),
 		};
 		const patienceSpent = updateEarlyStopping(run, progress);
 		state.history = [...state.history, progress];
@@ -533,8 +645,16 @@ export async function runTrainingLoop(
 				state,
 			);
 		const scale = state.targetScale ?? { mean: 0, std: 1 };
-		const net = new DenseNet(tf, config, variables, train.width, state.dropoutRandom, scale);
-		const run: Run = { tf, request, hooks, optimizer, fingerprint, state, net };
+		const net = new DenseNet(
+			tf,
+			config,
+			variables,
+			train.width,
+			state.dropoutRandom,
+			scale,
+			request.parallel?.rank ?? 0,
+		);
+		const run: Run = { tf, request, hooks, optimizer, fingerprint, state, net, step: 0 };
 		const started = performance.now();
 		const outcome = await runEpochs(run, started);
 		return await finishRun(run, backend, started, outcome);

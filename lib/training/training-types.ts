@@ -55,6 +55,22 @@ export interface TrainRequest {
 	gpu?: boolean;
 	/** Also write the trained network as a TF.js layers model. Default true. */
 	exportTfjs?: boolean;
+	/**
+	 * Data-parallel training: this run is rank `rank` of `size` replicas that each train on
+	 * their shard of every batch and exchange gradients (LoopHooks.exchange). Absent or size 1:
+	 * one worker.
+	 */
+	parallel?: { rank: number; size: number } | null;
+}
+
+/** Data-parallel training's cost, over an epoch's steps (measured on the rank that reports). */
+export interface CommunicationCost {
+	workers: number;
+	steps: number;
+	/** Mean wall time of a step's gradient exchange, ms. */
+	msPerStep: number;
+	/** Gradient payload bytes that cross the bus per step (every rank's send and receive). */
+	bytesPerStep: number;
 }
 
 /** After each epoch. Metric names follow Keras: loss, accuracy | mae; val_loss, val_accuracy | val_mae. */
@@ -73,6 +89,8 @@ export interface EpochProgress {
 	elapsedMs: number;
 	/** The epoch whose monitored value is best so far (early stopping), else this one. */
 	bestEpoch: number;
+	/** Data-parallel runs only: the epoch's gradient exchanges. */
+	communication?: CommunicationCost;
 }
 
 /** One dense layer as trained: y = activation(x · kernel + bias). */
@@ -132,4 +150,11 @@ export type WorkerMessage =
 	| { type: "checkpoint"; epoch: number; bytes: Uint8Array }
 	| { type: "done"; result: TrainResult }
 	| { type: "cancelled" }
-	| { type: "error"; error: { name: string; message: string; data?: Record<string, unknown> } };
+	| { type: "error"; error: { name: string; message: string; data?: Record<string, unknown> } }
+	/** Data-parallel: this step's contribution, to exchange for the reduced vector. */
+	| { type: "exchange"; step: number; vector: Float32Array };
+
+/** Messages to the worker: the answer to an `exchange`. */
+export type ExchangeReply =
+	| { type: "exchanged"; step: number; vector: Float32Array }
+	| { type: "exchange-failed"; step: number; message: string };

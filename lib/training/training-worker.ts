@@ -7,7 +7,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { loadTrainingBackend } from "./tfjs-backend";
 import { runTrainingLoop, TrainingCancelledError } from "./training-loop";
-import type { TrainRequest, WorkerMessage } from "./training-types";
+import type { ExchangeReply, TrainRequest, WorkerMessage } from "./training-types";
 
 interface WorkerInput {
 	request: TrainRequest;
@@ -19,6 +19,24 @@ const port = parentPort;
 if (!port) throw new Error("training-worker.ts runs as a worker thread only");
 const post = (message: WorkerMessage, transfer: ArrayBuffer[] = []) =>
 	port.postMessage(message, transfer);
+
+/** Data-parallel steps waiting for their reduced vector from the parent, by step. */
+const exchanges = new Map<number, { resolve(v: Float32Array): void; reject(e: Error): void }>();
+port.on("message", (reply: ExchangeReply) => {
+	const waiting = exchanges.get(reply.step);
+	if (!waiting) return;
+	exchanges.delete(reply.step);
+	if (reply.type === "exchanged") waiting.resolve(reply.vector);
+	else waiting.reject(new Error(reply.message));
+});
+
+/** Sends a step's contribution to the parent, which exchanges it with the other ranks. */
+function exchange(step: number, vector: Float32Array): Promise<Float32Array> {
+	return new Promise((resolve, reject) => {
+		exchanges.set(step, { resolve, reject });
+		post({ type: "exchange", step, vector }, [vector.buffer as ArrayBuffer]);
+	});
+}
 
 async function main(): Promise<void> {
 	const { request, cancel } = workerData as WorkerInput;
@@ -34,6 +52,7 @@ async function main(): Promise<void> {
 			onCheckpoint: (epoch, bytes) =>
 				post({ type: "checkpoint", epoch, bytes }, [bytes.buffer as ArrayBuffer]),
 			isCancelled: () => Atomics.load(flag, 0) === 1,
+			exchange,
 		});
 		post({ type: "done", result });
 	} catch (error) {
