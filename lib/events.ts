@@ -178,6 +178,17 @@ export interface TrainingProgressEvent extends TrainingEvent {
 	metrics: Record<string, number>;
 	samplesPerSecond: number;
 	etaMs: number;
+	/** Data-parallel jobs: the epoch's gradient exchanges (rank 0 measures them). */
+	communication?: DataParallelCost;
+}
+
+/** What a data-parallel job's gradient exchange costs, per step. */
+export interface DataParallelCost {
+	workers: number;
+	/** Mean wall time of a step's exchange on rank 0, ms. */
+	msPerStep: number;
+	/** Gradient payload bytes over the bus per step (every rank's send and answer). */
+	bytesPerStep: number;
 }
 
 export interface TrainingCheckpointEvent extends TrainingEvent {
@@ -197,6 +208,8 @@ export interface TrainingCompletedEvent extends TrainingEvent {
 	bestEpoch: number;
 	epochsRun: number;
 	stoppedEarly: boolean;
+	/** Data-parallel jobs: the workers of the last attempt, its mean speed and exchange cost. */
+	dataParallel?: DataParallelCost & { samplesPerSecond: number };
 }
 
 /** nodeID (null when no trainer had it), reason, and whether the job is over (final). */

@@ -27,6 +27,9 @@ import {
 } from "../lib/training/job-runner";
 import { nodeMetricsOf } from "../lib/metrics/node-metrics";
 import { trainingMetricsFor } from "../lib/training/training-metrics";
+import { vectorBytes, vectorOf } from "../lib/training/data-parallel";
+import { GangLink, STEP_TIMEOUTS } from "../lib/training/gang-link";
+import { StateConflictError } from "../lib/errors";
 import type { BackendPreference } from "../lib/training/training-types";
 import type { UsageMeter } from "../lib/metering/usage-meter";
 import { usageMeterMixin, type UsageMeterService } from "../mixins/usage-meter.mixin";
@@ -76,6 +79,18 @@ interface RunningJob {
 	/** Metering: until when its time is counted, ms since the epoch. */
 	meteredTo: number;
 	tenant: string;
+	/** Data-parallel jobs: this rank's link to the others. */
+	link: GangLink | null;
+}
+
+/** What a rank ≥ 1 sends rank 0 for one step of a data-parallel job. */
+interface AllreduceParams {
+	jobId: string;
+	attempt: number;
+	step: number;
+	rank: number;
+	/** The contribution's float32 values as bytes (lib/training/data-parallel.ts). */
+	vector: Uint8Array;
 }
 
 export function trainerService(options: TrainerServiceOptions): ServiceSchema {
@@ -120,6 +135,15 @@ export function trainerService(options: TrainerServiceOptions): ServiceSchema {
 					dataset: { type: "object" },
 					checkpoint: { type: "object", optional: true, nullable: true },
 					attempt: { type: "number", integer: true, min: 1 },
+					gang: {
+						type: "object",
+						optional: true,
+						nullable: true,
+						props: {
+							rank: { type: "number", integer: true, min: 0 },
+							nodes: { type: "array", min: 1, items: "string" },
+						},
+					},
 				},
 				handler(ctx: Ctx<TrainerRunParams>) {
 					const tenant = ctx.meta.tenant;
@@ -152,7 +176,39 @@ export function trainerService(options: TrainerServiceOptions): ServiceSchema {
 						startedAt: Date.now(),
 						meteredTo: Date.now(),
 						tenant,
+						link: null,
 					};
+					const gang = ctx.params.gang;
+					if (gang && gang.nodes.length > 1) {
+						job.link = new GangLink(gang, {
+							sendToRankZero: async (nodeID, step, vector) => {
+								const answer = await this.broker.call<
+									{ vector: Uint8Array },
+									AllreduceParams
+								>(
+									`${SERVICE.trainer}.allreduce`,
+									{
+										jobId: ctx.params.jobId,
+										attempt: ctx.params.attempt,
+										step,
+										rank: gang.rank,
+										vector: vectorBytes(vector),
+									},
+									{
+										nodeID,
+										meta: options.trust.actAs(
+											tenant,
+											"owner",
+											this.broker.nodeID,
+										),
+										timeout: STEP_TIMEOUTS.firstStepMs + 10_000,
+										retries: 0,
+									},
+								);
+								return vectorOf(answer.vector);
+							},
+						});
+					}
 					running.set(ctx.params.jobId, job);
 					// `fleetInternal(…)` takes the action out of the schema's `this` typing.
 					const self = this as unknown as {
@@ -161,6 +217,7 @@ export function trainerService(options: TrainerServiceOptions): ServiceSchema {
 					const { meter } = this as unknown as UsageMeterService;
 					void self.runJob(job, tenant).finally(() => {
 						meterJob(meter, job, true);
+						job.link?.close(`job ${ctx.params.jobId}'s run on rank 0 ended`);
 						running.delete(ctx.params.jobId);
 					});
 					return { accepted: true, nodeID: this.broker.nodeID };
@@ -175,6 +232,43 @@ export function trainerService(options: TrainerServiceOptions): ServiceSchema {
 					const job = running.get(ctx.params.jobId);
 					job?.abort.abort(new Error("cancelled"));
 					return { cancelled: job !== undefined };
+				},
+			}),
+
+			/**
+			 * Data-parallel jobs on their rank 0: a rank's contribution for a step, answered with
+			 * the step's reduced vector once every rank's is in. Fleet-internal: ranks call it.
+			 */
+			allreduce: fleetInternal({
+				visibility: "public",
+				params: {
+					jobId: { type: "uuid" },
+					attempt: { type: "number", integer: true, min: 1 },
+					step: { type: "number", integer: true, min: 0 },
+					rank: { type: "number", integer: true, min: 1 },
+					vector: { type: "any" },
+				},
+				async handler(ctx: Ctx<AllreduceParams>) {
+					const { jobId, attempt, step, rank } = ctx.params;
+					const job = running.get(jobId);
+					const rendezvous = job?.link?.rendezvous;
+					if (
+						!job ||
+						!rendezvous ||
+						job.params.attempt !== attempt ||
+						job.tenant !== ctx.meta.tenant ||
+						job.abort.signal.aborted
+					)
+						throw new StateConflictError(
+							`Training job ${jobId} (attempt ${attempt}) is not running on ${this.broker.nodeID} as rank 0 of a data-parallel gang.`,
+							{ jobId, attempt },
+						);
+					const reduced = await rendezvous.contribute(
+						step,
+						rank,
+						vectorOf(ctx.params.vector),
+					);
+					return { vector: vectorBytes(reduced) };
 				},
 			}),
 
@@ -224,7 +318,14 @@ export function trainerService(options: TrainerServiceOptions): ServiceSchema {
 					isFinal: err => err instanceof Errors.MoleculerClientError,
 					warn: (message, err) => this.logger.warn(message, err),
 				};
+				const link = job.link;
 				await runJob(job.params, tenant, job.progress, ports, {
+					...(link
+						? {
+								exchange: (step, vector) => link.exchange(step, vector),
+								lostNode: () => link.lostNode(),
+							}
+						: {}),
 					nodeID: this.broker.nodeID,
 					backend: options.backend ?? "auto",
 					assess: (outcome, run) =>
@@ -233,6 +334,13 @@ export function trainerService(options: TrainerServiceOptions): ServiceSchema {
 							datasetSha256: run.dataset.sha256,
 						}),
 				});
+			},
+		},
+
+		events: {
+			/** A data-parallel gang's step fails at once when one of its nodes leaves. */
+			"$node.disconnected"(ctx: Ctx<{ node: { id: string } }>) {
+				for (const job of running.values()) job.link?.nodeLeft(ctx.params.node.id);
 			},
 		},
 

@@ -230,6 +230,11 @@ export const trainingJobs = pgTable("training_jobs", {
 	result: jsonb("result"),
 	error: text("error"),
 	waitingReason: text("waiting_reason"),
+	/** Trainers the next attempt runs on (data-parallel); the running attempt's nodes, rank order. */
+	workers: integer("workers").notNull().default(1),
+	gang: jsonb("gang")
+		.notNull()
+		.default(sql`'[]'::jsonb`),
 	deadlineAt: timestamp("deadline_at", { withTimezone: true }),
 	createdAt: createdAt(),
 	startedAt: timestamp("started_at", { withTimezone: true }),

@@ -17,6 +17,8 @@ export interface JobFailure {
 	nodeID: string | null;
 	reason: string;
 	at: string;
+	/** Data-parallel jobs: the gang node that was lost; the next attempt runs without it. */
+	lostNodeID?: string;
 }
 
 export interface JobProgress {
@@ -24,6 +26,8 @@ export interface JobProgress {
 	metrics: Record<string, number>;
 	samplesPerSecond: number;
 	etaMs: number;
+	/** Data-parallel jobs: the epoch's gradient exchanges (lib/events.ts DataParallelCost). */
+	communication?: { workers: number; msPerStep: number; bytesPerStep: number };
 	nodeID: string;
 	at: string;
 }
@@ -52,6 +56,10 @@ export interface JobView {
 	error: string | null;
 	/** Why a queued job is not running yet (`no trainer with a free GPU`). */
 	waitingReason: string | null;
+	/** Data-parallel: trainers the next (or running) attempt runs on; 1 for a one-worker job. */
+	workers?: number;
+	/** Data-parallel: the running attempt's nodes in rank order (rank 0 is `nodeID`); else []. */
+	gang?: string[];
 	spec: Record<string, unknown>;
 	createdAt: string;
 	startedAt: string | null;
@@ -71,6 +79,10 @@ export interface QueuedJob {
 	state: JobState;
 	deadlineAt: number | null;
 	attempts: number;
+	/** Trainers the job runs on: 1 (also when absent), or a data-parallel job's gang size. */
+	workers?: number;
+	/** A running data-parallel attempt's nodes, rank order; else [] or absent. */
+	gang?: string[];
 }
 
 type Row = typeof trainingJobs.$inferSelect;
@@ -93,6 +105,8 @@ function view(row: Row): JobView {
 		result: (row.result as Record<string, unknown> | null) ?? null,
 		error: row.error,
 		waitingReason: row.waitingReason,
+		workers: row.workers,
+		gang: row.gang as string[],
 		spec: row.spec as Record<string, unknown>,
 		createdAt: row.createdAt.toISOString(),
 		startedAt: row.startedAt?.toISOString() ?? null,
@@ -113,6 +127,8 @@ function queued(row: Row): QueuedJob {
 		state: row.state as JobState,
 		deadlineAt: row.deadlineAt?.getTime() ?? null,
 		attempts: row.attempts,
+		workers: row.workers,
+		gang: row.gang as string[],
 	};
 }
 
@@ -123,6 +139,8 @@ export interface NewJob {
 	priority: number;
 	gpu: boolean;
 	deadlineAt: Date | null;
+	/** Data-parallel: trainers to run on. Default 1. */
+	workers?: number;
 }
 
 /**
@@ -154,6 +172,7 @@ export class JobStore {
 					gpu: job.gpu,
 					state: "queued",
 					deadlineAt: job.deadlineAt,
+					workers: job.workers ?? 1,
 				})
 				.returning();
 			await auditOk(tx, scope, "jobs.enqueue", `job:${row.id}`, { model: job.model });
@@ -225,14 +244,18 @@ export class JobStore {
 		return rows.map(queued);
 	}
 
-	/** Queued → running on a node; false when someone else moved it first. */
-	async claim(id: string, nodeID: string): Promise<boolean> {
+	/**
+	 * Queued → running on a node (a data-parallel job: on `gang`, rank 0 first, which is
+	 * `nodeID`); false when someone else moved it first.
+	 */
+	async claim(id: string, nodeID: string, gang: string[] = []): Promise<boolean> {
 		const rows = await this.fence.write(db =>
 			db
 				.update(trainingJobs)
 				.set({
 					state: "running",
 					nodeId: nodeID,
+					gang,
 					attempts: sql`${trainingJobs.attempts} + 1`,
 					waitingReason: null,
 					startedAt: sql`COALESCE(${trainingJobs.startedAt}, now())`,
@@ -308,12 +331,16 @@ export class JobStore {
 	 * A run that ended without a result (its node was lost, or the trainer failed): back to the
 	 * queue to resume from its checkpoint, or Failed for good after MAX_JOB_ATTEMPTS tries or
 	 * when `final`. Answers the state it is in now (null: it was not running there).
+	 * A data-parallel job fails from any of its gang's nodes (`failure.attempt`, when given,
+	 * must be the running one: a late report of an earlier attempt changes nothing); with
+	 * `failure.lostNodeID` its next attempt runs on one trainer fewer.
 	 */
 	async runFailed(
 		id: string,
 		nodeID: string | null,
 		reason: string,
 		final = false,
+		failure: { lostNodeID?: string; attempt?: number } = {},
 	): Promise<JobState | null> {
 		return this.fence.write(async tx => {
 			const [row] = await tx
@@ -321,10 +348,22 @@ export class JobStore {
 				.from(trainingJobs)
 				.where(and(eq(trainingJobs.id, id), eq(trainingJobs.state, "running")))
 				.for("update");
-			if (!row || (nodeID !== null && row.nodeId !== nodeID)) return null;
-			const failures = [
+			const gang = row?.gang as string[] | undefined;
+			if (
+				!row ||
+				(nodeID !== null && row.nodeId !== nodeID && !gang?.includes(nodeID)) ||
+				(failure.attempt !== undefined && failure.attempt !== row.attempts)
+			)
+				return null;
+			const { lostNodeID } = failure;
+			const failures: JobFailure[] = [
 				...(row.failures as JobFailure[]),
-				{ nodeID, reason, at: new Date().toISOString() },
+				{
+					nodeID,
+					reason,
+					at: new Date().toISOString(),
+					...(lostNodeID ? { lostNodeID } : {}),
+				},
 			];
 			const over = final || row.attempts >= MAX_JOB_ATTEMPTS;
 			const state: JobState = over ? "failed" : "queued";
@@ -334,6 +373,10 @@ export class JobStore {
 					state,
 					nodeId: over ? row.nodeId : null,
 					failures,
+					...(over ? {} : { gang: [] }),
+					...(lostNodeID && gang && gang.length > 1
+						? { workers: Math.max(1, Math.min(row.workers, gang.length - 1)) }
+						: {}),
 					error: over
 						? failures.map(f => `${f.nodeID ?? "scheduler"}: ${f.reason}`).join("; ")
 						: null,

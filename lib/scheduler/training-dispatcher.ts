@@ -6,7 +6,7 @@
  */
 import { CoalescedPass } from "./coalesced-pass";
 import { planDispatch, type TrainerNode } from "./job-dispatch";
-import type { JobCheckpoint, JobState, JobStore, JobView } from "./job-store";
+import type { JobCheckpoint, JobState, JobStore, JobView, QueuedJob } from "./job-store";
 
 /** A job that failed on a trainer (or for good): the `training.failed` event's payload. */
 export interface JobFailure {
@@ -17,6 +17,13 @@ export interface JobFailure {
 	reason: string;
 	/** True when the job is over (Failed); false when it goes back to the queue. */
 	final: boolean;
+	/**
+	 * Data-parallel jobs: the gang node that was lost (it stopped answering, or left); the next
+	 * attempt runs on one worker fewer, without it.
+	 */
+	lostNodeID?: string;
+	/** The attempt that failed, when a trainer reports it: a late report of an earlier one is ignored. */
+	attempt?: number;
 }
 
 /** What a trainer's `run` action receives: everything it needs to run (or resume) a job. */
@@ -36,6 +43,8 @@ export interface TrainerRunParams {
 	checkpoint: JobCheckpoint | null;
 	/** 1 for the first run, 2 after a lost node, … */
 	attempt: number;
+	/** Data-parallel jobs: this trainer's rank and the attempt's nodes in rank order. */
+	gang?: { rank: number; nodes: string[] } | null;
 }
 
 export interface DispatcherDeps {
@@ -79,11 +88,7 @@ export class TrainingDispatcher {
 				}
 				continue;
 			}
-			if (job.state === "running" && job.nodeID !== null && !alive.has(job.nodeID)) {
-				const reason = `trainer node ${job.nodeID} was lost`;
-				const state = await this.deps.store.runFailed(job.id, job.nodeID, reason);
-				this.report(job, job.nodeID, reason, state);
-			}
+			if (job.state === "running" && job.nodeID !== null) await this.checkNodes(job, alive);
 		}
 
 		jobs = await this.deps.store.active();
@@ -92,22 +97,61 @@ export class TrainingDispatcher {
 			await this.deps.store.setWaiting(waiting.jobId, waiting.reason);
 		}
 		for (const start of plan.start) {
-			if (!(await this.deps.store.claim(start.jobId, start.nodeID))) continue;
+			if (!(await this.deps.store.claim(start.jobId, start.nodeID, start.gang))) continue;
 			const job = await this.deps.store.byId(start.jobId);
 			if (!job) continue;
+			await this.start(job, start.gang ?? [start.nodeID]);
+		}
+	}
+
+	/**
+	 * A running job whose node (or any of its data-parallel gang's) left goes back to the queue
+	 * (a gang: on one trainer fewer); the gang's other nodes are told to stop.
+	 */
+	private async checkNodes(job: QueuedJob, alive: ReadonlySet<string>): Promise<void> {
+		const nodes = job.gang && job.gang.length > 1 ? job.gang : [job.nodeID as string];
+		const lost = nodes.find(n => !alive.has(n));
+		if (lost === undefined) return;
+		const reason = `trainer node ${lost} was lost`;
+		const gang = nodes.length > 1;
+		const state = await this.deps.store.runFailed(
+			job.id,
+			lost,
+			reason,
+			false,
+			gang ? { lostNodeID: lost } : {},
+		);
+		if (gang && state !== null) await this.stopGang(job.id, nodes, lost);
+		this.report(job, lost, reason, state, gang ? lost : undefined);
+	}
+
+	/** Starts a claimed job on its node, or on every node of its gang (rank 0 first). */
+	private async start(job: JobView & { tenantId: string }, nodes: string[]): Promise<void> {
+		const params = await runParams(this.deps, job);
+		const started: string[] = [];
+		for (const [rank, nodeID] of nodes.entries()) {
 			try {
 				await this.deps.startRun(
-					start.nodeID,
+					nodeID,
 					job.tenantId,
-					await runParams(this.deps, job),
+					nodes.length > 1 ? { ...params, gang: { rank, nodes } } : params,
 				);
+				started.push(nodeID);
 			} catch (err) {
-				const reason = `could not start on ${start.nodeID}: ${(err as Error).message}`;
+				const reason = `could not start on ${nodeID}: ${(err as Error).message}`;
 				this.deps.warn(`Training job ${job.id} ${reason}`);
-				const state = await this.deps.store.runFailed(job.id, start.nodeID, reason);
-				this.report(job, start.nodeID, reason, state);
+				const state = await this.deps.store.runFailed(job.id, nodes[0], reason);
+				if (nodes.length > 1) await this.stopGang(job.id, started, nodeID);
+				this.report(job, nodeID, reason, state);
+				return;
 			}
 		}
+	}
+
+	/** Stops a data-parallel job's run on its gang's nodes, but the lost one. */
+	private async stopGang(jobId: string, nodes: readonly string[], lost: string): Promise<void> {
+		for (const node of nodes)
+			if (node !== lost) await this.deps.stopRun(node, jobId).catch(() => undefined);
 	}
 
 	/** Tells the fleet a run ended without a result; `state` is where the job is now (null: nowhere new). */
@@ -116,6 +160,7 @@ export class TrainingDispatcher {
 		nodeID: string | null,
 		reason: string,
 		state: JobState | null,
+		lostNodeID?: string,
 	): void {
 		if (state === null) return;
 		this.deps.failed({
@@ -125,6 +170,7 @@ export class TrainingDispatcher {
 			nodeID,
 			reason,
 			final: state === "failed",
+			...(lostNodeID !== undefined ? { lostNodeID } : {}),
 		});
 	}
 }

@@ -14,6 +14,7 @@ import type { JobSpec } from "./job-spec";
 import { tfjsTar } from "./tfjs-tar";
 import type { TrainingMetricsRecorder } from "./training-metrics";
 import { runTrainingJob, type TrainingOutcome } from "./training-run";
+import type { TrainCallbacks } from "./train-in-worker";
 import type { BackendPreference } from "./training-types";
 
 /** The job as the scheduler hands it to the trainer (lib/scheduler TrainerRunParams). */
@@ -25,6 +26,13 @@ export interface TrainingJobRun {
 	dataset: { ref: string; sha256: string; format: string; labelColumn: string | null };
 	/** Where to resume from; null: from the start. */
 	checkpoint: { sha256: string; epoch: number } | null;
+	/**
+	 * Data-parallel jobs: this trainer's rank among the gang's nodes (rank order; rank 0 reports
+	 * the job and registers its version). Absent: one worker.
+	 */
+	gang?: { rank: number; nodes: string[] } | null;
+	/** The scheduler's attempt (1, 2, …), named in a failure report. */
+	attempt?: number;
 }
 
 /** What every event of the job says (lib/events.ts TrainingEvent and the trainer's node). */
@@ -44,6 +52,7 @@ export interface JobRunnerEvents {
 		metrics: Record<string, number>;
 		samplesPerSecond: number;
 		etaMs: number;
+		communication?: { workers: number; msPerStep: number; bytesPerStep: number };
 	};
 	checkpoint: JobEventBase & { epoch: number; sha256: string; size: number };
 	completed: JobEventBase & {
@@ -53,8 +62,19 @@ export interface JobRunnerEvents {
 		bestEpoch: number;
 		epochsRun: number;
 		stoppedEarly: boolean;
+		dataParallel?: {
+			workers: number;
+			samplesPerSecond: number;
+			msPerStep: number;
+			bytesPerStep: number;
+		};
 	};
-	failed: JobEventBase & { reason: string; final: boolean };
+	failed: JobEventBase & {
+		reason: string;
+		final: boolean;
+		lostNodeID?: string;
+		attempt?: number;
+	};
 }
 
 /** What `versions.create` takes for the trained version. */
@@ -117,6 +137,10 @@ export interface JobRunnerOptions {
 	 * reported as a warning and the version is registered without it.
 	 */
 	assess?: (outcome: TrainingOutcome, job: TrainingJobRun) => Promise<unknown>;
+	/** Data-parallel jobs: swaps a step's contribution for the reduced vector (see job.gang). */
+	exchange?(step: number, vector: Float32Array): Promise<Float32Array>;
+	/** Data-parallel jobs: the gang node that failed the run, when one did (named in `failed`). */
+	lostNode?(): string | null;
 }
 
 /** A running job as the trainer tracks it: its abort signal, and its epoch (updated here). */
@@ -144,6 +168,8 @@ export async function runJob<I>(
 	};
 	try {
 		const outcome = await train(job, base, progress, ports, options);
+		// Another rank's replica is rank 0's: only rank 0 registers and reports the version.
+		if ((job.gang?.rank ?? 0) > 0) return ports.metrics.finished("completed");
 		const importance = await assess(job, outcome, ports, options);
 		const version = await register(job, outcome, importance, ports);
 		ports.metrics.finished("completed");
@@ -157,14 +183,42 @@ export async function runJob<I>(
 			bestEpoch: outcome.training.bestEpoch,
 			epochsRun: outcome.training.epochs,
 			stoppedEarly: outcome.training.stoppedEarly,
+			...dataParallelSummary(outcome),
 		});
 	} catch (err) {
 		if (progress.signal.aborted) return;
 		const final = ports.isFinal(err);
 		ports.metrics.finished("failed");
 		ports.warn(`Training job ${job.jobId} failed:`, (err as Error).message);
-		await ports.emit("failed", { ...base, reason: (err as Error).message, final });
+		const lostNodeID = options.lostNode?.() ?? null;
+		await ports.emit("failed", {
+			...base,
+			reason: (err as Error).message,
+			final,
+			...(lostNodeID !== null ? { lostNodeID } : {}),
+			...(job.attempt !== undefined ? { attempt: job.attempt } : {}),
+		});
 	}
+}
+
+/** A data-parallel run's workers, speed and exchange cost, over its epochs; {} for one worker. */
+function dataParallelSummary(
+	outcome: TrainingOutcome,
+): Pick<JobRunnerEvents["completed"], "dataParallel"> {
+	// `?? []`: an outcome from the job's train seam may carry no history.
+	const epochs = (outcome.training.history ?? []).filter(h => h.communication !== undefined);
+	if (epochs.length === 0) return {};
+	const last = epochs[epochs.length - 1].communication!;
+	const mean = (f: (h: (typeof epochs)[number]) => number) =>
+		epochs.reduce((sum, h) => sum + f(h), 0) / epochs.length;
+	return {
+		dataParallel: {
+			workers: last.workers,
+			samplesPerSecond: mean(h => h.samplesPerSecond),
+			msPerStep: mean(h => h.communication!.msPerStep),
+			bytesPerStep: last.bytesPerStep,
+		},
+	};
 }
 
 /** Reads the dataset and the checkpoint, and trains, reporting the backend, epochs and checkpoints. */
@@ -193,46 +247,75 @@ async function train<I>(
 		const file = await ports.readBlob(job.checkpoint.sha256);
 		if (file !== null) resumeFrom = new Uint8Array(await buffer(file));
 	}
+	const gang = job.gang ?? null;
+	const reports = (gang?.rank ?? 0) === 0;
 	return (options.train ?? runTrainingJob)({
 		dataset,
 		spec: job.spec as unknown as JobSpec,
 		jobId: job.jobId,
 		resumeFrom,
 		backend: options.backend ?? "auto",
-		callbacks: {
-			signal: progress.signal,
-			onBackend: backend => {
-				ports.metrics.device(backend.device);
-				void ports.emit("started", {
-					...base,
-					fromEpoch: (job.checkpoint?.epoch ?? 0) + 1,
-					backend: backend.name,
-					device: backend.device,
-				});
-			},
-			onProgress: p => {
-				progress.epoch = p.epoch;
-				ports.metrics.epoch(p.samplesPerSecond);
-				void ports.emit("progress", {
-					...base,
-					epoch: p.epoch,
-					epochs: p.epochs,
-					metrics: { loss: p.loss, ...p.metrics, ...(p.validation ?? {}) },
-					samplesPerSecond: p.samplesPerSecond,
-					etaMs: p.etaMs,
-				});
-			},
-			onCheckpoint: async (epoch, bytes) => {
-				const stored = await ports.storeArtifact(bytes, () => ports.identity());
-				await ports.emit("checkpoint", {
-					...base,
-					epoch,
-					sha256: stored.sha256,
-					size: stored.size,
-				});
-			},
-		},
+		parallel: gang ? { rank: gang.rank, size: gang.nodes.length } : null,
+		callbacks: reports
+			? reportingCallbacks(job, base, progress, ports, options)
+			: {
+					signal: progress.signal,
+					...(options.exchange ? { exchange: options.exchange } : {}),
+				},
 	});
+}
+
+/** Rank 0's (or a lone trainer's) callbacks: the backend, every epoch and checkpoint reported. */
+function reportingCallbacks<I>(
+	job: TrainingJobRun,
+	base: JobEventBase,
+	progress: JobProgress,
+	ports: JobRunnerPorts<I>,
+	options: JobRunnerOptions,
+): TrainCallbacks {
+	return {
+		signal: progress.signal,
+		...(options.exchange ? { exchange: options.exchange } : {}),
+		onBackend: backend => {
+			ports.metrics.device(backend.device);
+			void ports.emit("started", {
+				...base,
+				fromEpoch: (job.checkpoint?.epoch ?? 0) + 1,
+				backend: backend.name,
+				device: backend.device,
+			});
+		},
+		onProgress: p => {
+			progress.epoch = p.epoch;
+			ports.metrics.epoch(p.samplesPerSecond);
+			void ports.emit("progress", {
+				...base,
+				epoch: p.epoch,
+				epochs: p.epochs,
+				metrics: { loss: p.loss, ...p.metrics, ...(p.validation ?? {}) },
+				samplesPerSecond: p.samplesPerSecond,
+				etaMs: p.etaMs,
+				...(p.communication
+					? {
+							communication: {
+								workers: p.communication.workers,
+								msPerStep: p.communication.msPerStep,
+								bytesPerStep: p.communication.bytesPerStep,
+							},
+						}
+					: {}),
+			});
+		},
+		onCheckpoint: async (epoch, bytes) => {
+			const stored = await ports.storeArtifact(bytes, () => ports.identity());
+			await ports.emit("checkpoint", {
+				...base,
+				epoch,
+				sha256: stored.sha256,
+				size: stored.size,
+			});
+		},
+	};
 }
 
 /** The outcome's assessment (options.assess); null when there is none or it failed. */

@@ -112,6 +112,11 @@ export interface JobSpec {
 	acceptance: Partial<Record<MetricName, Threshold>>;
 	/** Give up after this many ms from submission. Default null: no deadline. */
 	deadlineMs: number | null;
+	/**
+	 * Data-parallel training: trainers (on as many nodes) that train replicas on shards of each
+	 * batch and average their gradients every step. Default 1.
+	 */
+	workers: number;
 }
 
 export const JOB_SPEC_DEFAULTS = Object.freeze({
@@ -126,6 +131,9 @@ export const JOB_SPEC_DEFAULTS = Object.freeze({
 	split: Object.freeze({ train: 0.7, validation: 0.15, test: 0.15 }),
 	earlyStopping: Object.freeze({ patience: 10, minDelta: 0, restoreBestWeights: true }),
 });
+
+/** The most trainers one data-parallel job may ask for. */
+export const MAX_WORKERS = 64;
 
 const int = (min: number, max: number) => ({ type: "number", integer: true, min, max });
 const optional = <T extends object>(rule: T) => ({ ...rule, optional: true });
@@ -206,6 +214,7 @@ export const JOB_SPEC_RULE = {
 		props: Object.fromEntries(METRIC_NAMES.map(name => [name, threshold])),
 	}),
 	deadlineMs: optional(int(1, 365 * 24 * 3600 * 1000)),
+	workers: optional(int(1, MAX_WORKERS)),
 } as const;
 
 const check = new Validator({ haltOnFirstError: false }).compile(JOB_SPEC_RULE);
@@ -344,5 +353,6 @@ export function validateJobSpec(
 		split,
 		acceptance,
 		deadlineMs: raw.deadlineMs ?? null,
+		workers: raw.workers ?? 1,
 	};
 }

@@ -47,6 +47,11 @@ export interface TrainingJobInput {
 	/** Default "auto" (see tfjs-backend.ts). */
 	backend?: BackendPreference;
 	callbacks?: TrainCallbacks;
+	/**
+	 * Data-parallel: this trainer is rank `rank` of `size` (callbacks.exchange swaps the
+	 * gradients). Ranks other than 0 neither predict nor export: rank 0 registers the version.
+	 */
+	parallel?: { rank: number; size: number } | null;
 	/** The seam for tests; default trainInWorker. */
 	train?: (request: TrainRequest, callbacks: TrainCallbacks) => Promise<TrainResult>;
 }
@@ -135,10 +140,15 @@ function buildTrainRequest(
 						targetsOf(targets, split.validation),
 					)
 				: null,
-		predict: split.test.length > 0 ? { x: testFeatures, rows: split.test.length } : null,
+		predict:
+			split.test.length > 0 && !(input.parallel && input.parallel.rank > 0)
+				? { x: testFeatures, rows: split.test.length }
+				: null,
 		resumeFrom: input.resumeFrom ?? null,
 		backend: input.backend ?? "auto",
 		gpu: spec.resources.gpu,
+		...(input.parallel ? { parallel: input.parallel } : {}),
+		...(input.parallel && input.parallel.rank > 0 ? { exportTfjs: false } : {}),
 	};
 }
 
@@ -190,6 +200,7 @@ function trainingLineage(
 			batchSize: spec.batchSize,
 			earlyStopping: spec.earlyStopping,
 			split: spec.split,
+			...(input.parallel && input.parallel.size > 1 ? { workers: input.parallel.size } : {}),
 			backend: training.backend.name,
 			device: training.backend.device,
 		},

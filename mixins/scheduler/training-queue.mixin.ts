@@ -24,8 +24,8 @@ import type { TrainerNode } from "../../lib/scheduler/job-dispatch";
 import { JOB_STATES, type JobState, type JobStore } from "../../lib/scheduler/job-store";
 import { checkJobAgainstDataset } from "../../lib/scheduler/job-submission";
 import { TrainingDispatcher, type TrainerRunParams } from "../../lib/scheduler/training-dispatcher";
-import { validateJobSpec } from "../../lib/training/job-spec";
-import { LeaseLostError } from "../../lib/errors";
+import { validateJobSpec, type JobSpec } from "../../lib/training/job-spec";
+import { InvalidInputError, LeaseLostError } from "../../lib/errors";
 import type { DomainEventMethods } from "../domain-events.mixin";
 import type { QuotaGuardMethods } from "../quota-guard.mixin";
 import { PAGE_PARAMS, type Ctx, type PageParams } from "../params";
@@ -51,6 +51,23 @@ async function asLeader(write: Promise<unknown>): Promise<void> {
 	await write.catch((err: unknown) => {
 		if (!(err instanceof LeaseLostError)) throw err;
 	});
+}
+
+type TrainerNodes = { trainerNodes(): TrainerNode[] };
+
+/**
+ * A data-parallel job asks for no more trainers than the fleet has (that fit it): it would
+ * wait for ever. Fewer free ones is fine: it waits until that many are free at once.
+ */
+function checkWorkers(spec: JobSpec, trainers: readonly TrainerNode[]): void {
+	if (spec.workers <= 1) return;
+	const fitting = trainers.filter(t => t.available && (!spec.resources.gpu || t.gpus > 0));
+	if (fitting.length >= spec.workers) return;
+	const kind = spec.resources.gpu ? "trainers with a GPU" : "trainers";
+	throw new InvalidInputError(
+		`Invalid training job: workers: ${spec.workers} asked for, but ${fitting.length} ${kind} ${fitting.length === 1 ? "is" : "are"} connected; ask for at most ${Math.max(1, fitting.length)} or start more workers.`,
+		{ field: "workers", connected: fitting.length },
+	);
 }
 
 /** A dataset of the caller's tenant, as the registry (its owner) has it. */
@@ -87,6 +104,7 @@ export function trainingQueueMixin(options: TrainingQueueMixinOptions): Partial<
 					const scope = scopeOf(ctx);
 					const { target, ...input } = ctx.params;
 					const spec = validateJobSpec(input);
+					checkWorkers(spec, (this as unknown as TrainerNodes).trainerNodes());
 					const dataset = await datasetOf(ctx, spec.dataset);
 					checkJobAgainstDataset(spec, dataset);
 					await ctx.call(`${SERVICE.registry}.models.get`, { name: target });
@@ -102,6 +120,7 @@ export function trainingQueueMixin(options: TrainingQueueMixinOptions): Partial<
 						spec: spec as unknown as Record<string, unknown>,
 						priority: spec.priority,
 						gpu: spec.resources.gpu,
+						workers: spec.workers,
 						deadlineAt:
 							spec.deadlineMs !== null
 								? new Date(Date.now() + spec.deadlineMs)
@@ -180,6 +199,7 @@ export function trainingQueueMixin(options: TrainingQueueMixinOptions): Partial<
 						metrics: p.metrics,
 						samplesPerSecond: p.samplesPerSecond,
 						etaMs: p.etaMs,
+						...(p.communication ? { communication: p.communication } : {}),
 						nodeID: p.nodeID,
 						at: new Date().toISOString(),
 					}),
@@ -217,6 +237,9 @@ export function trainingQueueMixin(options: TrainingQueueMixinOptions): Partial<
 						bestEpoch,
 						epochsRun,
 						stoppedEarly,
+						...(ctx.params.dataParallel
+							? { dataParallel: ctx.params.dataParallel }
+							: {}),
 					}),
 				);
 				void this.dispatch();
@@ -227,7 +250,12 @@ export function trainingQueueMixin(options: TrainingQueueMixinOptions): Partial<
 				const p = ctx.params;
 				const own = ctx.nodeID === this.broker.nodeID && ownFailures.delete(failureKey(p));
 				if (own || !this.isLeader()) return;
-				await asLeader(jobs.runFailed(p.jobId, p.nodeID, p.reason, p.final));
+				await asLeader(
+					jobs.runFailed(p.jobId, p.nodeID, p.reason, p.final, {
+						...(p.lostNodeID !== undefined ? { lostNodeID: p.lostNodeID } : {}),
+						...(p.attempt !== undefined ? { attempt: p.attempt } : {}),
+					}),
+				);
 				void this.dispatch();
 			},
 		},

@@ -97,6 +97,44 @@ describeOnEachEngine("JobStore", database => {
 		expect(await jobs.runFailed(job.id, "w3", "again")).toBeNull();
 	});
 
+	it("runs a data-parallel job on its gang: fails from any of its nodes, on one worker fewer without the lost one", async () => {
+		const job = await jobs.enqueue(scope, newJob({ workers: 3 }));
+		expect(job).toMatchObject({ workers: 3, gang: [] });
+		expect(await jobs.claim(job.id, "w1", ["w1", "w2", "w3"])).toBe(true);
+		expect((await jobs.active()).find(j => j.id === job.id)).toMatchObject({
+			nodeID: "w1",
+			workers: 3,
+			gang: ["w1", "w2", "w3"],
+		});
+		// Not a gang node, or a late report of another attempt: nothing changes.
+		expect(await jobs.runFailed(job.id, "w9", "lost", false, { lostNodeID: "w9" })).toBeNull();
+		expect(await jobs.runFailed(job.id, "w2", "late", false, { attempt: 7 })).toBeNull();
+		// Rank 1's node reports rank 2 lost.
+		expect(
+			await jobs.runFailed(job.id, "w2", "rank 2 sent nothing", false, {
+				lostNodeID: "w3",
+				attempt: 1,
+			}),
+		).toBe("queued");
+		const requeued = await jobs.get(scope, job.id);
+		expect(requeued).toMatchObject({ state: "queued", workers: 2, gang: [], nodeID: null });
+		expect(requeued.failures).toEqual([
+			expect.objectContaining({
+				nodeID: "w2",
+				reason: "rank 2 sent nothing",
+				lostNodeID: "w3",
+			}),
+		]);
+		// A failure that loses no node keeps the gang's size.
+		expect(await jobs.claim(job.id, "w1", ["w1", "w2"])).toBe(true);
+		expect(await jobs.runFailed(job.id, "w1", "out of memory")).toBe("queued");
+		expect((await jobs.get(scope, job.id)).workers).toBe(2);
+		expect(await jobs.claim(job.id, "w1", ["w1", "w2"])).toBe(true);
+		expect(await jobs.runFailed(job.id, "w1", "lost", false, { lostNodeID: "w2" })).toBe(
+			"failed",
+		);
+	});
+
 	it("fails a job at once on a final failure", async () => {
 		const job = await jobs.enqueue(scope, newJob());
 		await jobs.claim(job.id, "w1");

@@ -8,6 +8,7 @@ import * as usageAndQuotas from "./0007-usage-and-quotas";
 import * as controlLease from "./0008-control-lease";
 import * as monitoring from "./0009-monitoring";
 import * as events from "./0010-events";
+import * as dataParallel from "./0013-data-parallel";
 
 /** Every migration, in the order it is applied. Add new ones at the end; never edit an applied one. */
 export const MIGRATIONS: readonly { id: string; up: string }[] = [
@@ -21,4 +22,5 @@ export const MIGRATIONS: readonly { id: string; up: string }[] = [
 	{ id: "0008-control-lease", up: controlLease.up },
 	{ id: "0009-monitoring", up: monitoring.up },
 	{ id: "0010-events", up: events.up },
+	{ id: "0013-data-parallel", up: dataParallel.up },
 ];

@@ -127,4 +127,47 @@ describe("planDispatch", () => {
 		);
 		expect(plan).toEqual({ start: [], waiting: [] });
 	});
+
+	it("starts a data-parallel job on that many distinct free trainers at once, rank 0 first", () => {
+		const plan = planDispatch(
+			[job("dp", { workers: 2 }), job("next")],
+			[trainer("w2"), trainer("w1"), trainer("w3")],
+		);
+		expect(plan.start).toEqual([
+			{ jobId: "dp", nodeID: "w1", gang: ["w1", "w2"] },
+			{ jobId: "next", nodeID: "w3" },
+		]);
+	});
+
+	it("counts a running gang against every node's slots, and keeps a gang waiting until enough are free", () => {
+		const running = job("dp", {
+			state: "running",
+			nodeID: "w1",
+			workers: 2,
+			gang: ["w1", "w2"],
+		});
+		const plan = planDispatch(
+			[running, job("dp2", { workers: 2 }), job("one")],
+			[trainer("w1"), trainer("w2"), trainer("w3")],
+		);
+		// One trainer is free: the gang waits, the one-worker job behind it takes it.
+		expect(plan.start).toEqual([{ jobId: "one", nodeID: "w3" }]);
+		expect(plan.waiting).toEqual([
+			{
+				jobId: "dp2",
+				reason: "data-parallel training needs 2 trainers at once; 1 of the 3 that fit is free",
+			},
+		]);
+		const few = planDispatch([job("dp3", { workers: 3 })], [trainer("w1"), trainer("w2")]);
+		expect(few.waiting[0].reason).toBe(
+			"data-parallel training needs 3 trainers at once; 2 that fit are connected: start more workers",
+		);
+		const busy = planDispatch(
+			[running, job("dp4", { workers: 2 })],
+			[trainer("w1"), trainer("w2")],
+		);
+		expect(busy.waiting[0].reason).toMatch(
+			/needs 2 trainers at once; 0 of the 2 that fit are free/,
+		);
+	});
 });

@@ -252,4 +252,74 @@ describe("runJob", () => {
 		expect(f.events).toEqual([]);
 		expect(f.finished).toEqual([]);
 	});
+
+	it("data-parallel: rank 0 reports and registers with the exchange's cost; another rank only trains", async () => {
+		const gang = { rank: 0, nodes: ["w0", "w1"] };
+		const seen: unknown[] = [];
+		const exchange = async (_step: number, v: Float32Array) => v;
+		const train: typeof runTrainingJob = async input => {
+			seen.push(input.parallel, typeof input.callbacks?.exchange);
+			const result = outcome();
+			(result.training as { history: unknown[] }).history = [
+				{
+					samplesPerSecond: 100,
+					communication: { workers: 2, steps: 4, msPerStep: 2, bytesPerStep: 80 },
+				},
+				{
+					samplesPerSecond: 300,
+					communication: { workers: 2, steps: 4, msPerStep: 4, bytesPerStep: 80 },
+				},
+			];
+			return fakeTrain(() => result)(input);
+		};
+		const zero = fakes();
+		await runJob({ ...JOB, gang }, "tenant-1", progress(), zero.ports, {
+			nodeID: "w0",
+			train,
+			exchange,
+		});
+		expect(seen).toEqual([{ rank: 0, size: 2 }, "function"]);
+		expect(zero.events.map(e => e.event)).toEqual([
+			"started",
+			"progress",
+			"checkpoint",
+			"completed",
+		]);
+		expect(zero.events[3].payload).toMatchObject({
+			dataParallel: { workers: 2, samplesPerSecond: 200, msPerStep: 3, bytesPerStep: 80 },
+		});
+
+		const one = fakes();
+		seen.length = 0;
+		await runJob({ ...JOB, gang: { ...gang, rank: 1 } }, "tenant-1", progress(), one.ports, {
+			nodeID: "w1",
+			train,
+			exchange,
+		});
+		expect(seen).toEqual([{ rank: 1, size: 2 }, "function"]);
+		expect(one.events).toEqual([]);
+		expect(one.registered).toEqual([]);
+		expect(one.stored).toEqual([]);
+		expect(one.finished).toEqual(["completed"]);
+	});
+
+	it("data-parallel: a failure names the gang node that was lost and the attempt", async () => {
+		const f = fakes();
+		const train: typeof runTrainingJob = async () => {
+			throw new Error("data-parallel rank 1's node w1 left the fleet");
+		};
+		await runJob(
+			{ ...JOB, gang: { rank: 0, nodes: ["w0", "w1"] }, attempt: 2 },
+			"tenant-1",
+			progress(),
+			f.ports,
+			{ nodeID: "w0", train, lostNode: () => "w1" },
+		);
+		expect(f.events).toEqual([
+			{
+				event: "failed",
+				payload: expect.objectContaining({ final: false, lostNodeID: "w1", attempt: 2 }),
+			},
+		]);
+	});
 });

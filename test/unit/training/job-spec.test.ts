@@ -34,7 +34,17 @@ describe("validateJobSpec", () => {
 			split: { train: 0.7, validation: 0.15, test: 0.15 },
 			acceptance: {},
 			deadlineMs: null,
+			workers: 1,
 		});
+	});
+
+	it("takes workers for data-parallel training, an integer from 1 to 64, naming the field when refused", () => {
+		expect(validateJobSpec({ ...MINIMAL, workers: 4 }).workers).toBe(4);
+		for (const workers of [0, 1.5, 65, "2"]) {
+			const error = refusal({ ...MINIMAL, workers });
+			expect(error.data).toMatchObject({ field: "workers" });
+			expect(error.message).toMatch(/workers/);
+		}
 	});
 
 	it("keeps what the client gave, layers completed with relu and no dropout", () => {
