@@ -163,8 +163,17 @@ export function trainerService(options: TrainerServiceOptions): ServiceSchema {
 							"OVERLOADED",
 						);
 					}
-					if (running.has(ctx.params.jobId))
+					// The same attempt asked again: it runs already. Another attempt (the scheduler
+					// requeued the job while this run winds down, e.g. a data-parallel gang lost a
+					// node): that run stops, and the new one starts.
+					const earlier = running.get(ctx.params.jobId);
+					if (
+						earlier &&
+						!earlier.abort.signal.aborted &&
+						earlier.params.attempt === ctx.params.attempt
+					)
 						return { accepted: true, nodeID: this.broker.nodeID };
+					earlier?.abort.abort(new Error(`superseded by attempt ${ctx.params.attempt}`));
 					const abort = new AbortController();
 					const job: RunningJob = {
 						params: ctx.params,
@@ -218,7 +227,7 @@ export function trainerService(options: TrainerServiceOptions): ServiceSchema {
 					void self.runJob(job, tenant).finally(() => {
 						meterJob(meter, job, true);
 						job.link?.close(`job ${ctx.params.jobId}'s run on rank 0 ended`);
-						running.delete(ctx.params.jobId);
+						if (running.get(ctx.params.jobId) === job) running.delete(ctx.params.jobId);
 					});
 					return { accepted: true, nodeID: this.broker.nodeID };
 				},

@@ -23,9 +23,17 @@ export interface DispatchPlan {
 	waiting: Array<{ jobId: string; reason: string }>;
 }
 
+/**
+ * How long a node a job's failure named lost is not given that job again: the failure can be
+ * reported (by another rank) before the fleet sees the node leave (its heartbeat timeout).
+ */
+export const LOST_NODE_QUARANTINE_MS = 60_000;
+
+/** `now` (ms since the epoch) dates the quarantine of lost nodes; without it there is none. */
 export function planDispatch(
 	jobs: readonly QueuedJob[],
 	trainers: readonly TrainerNode[],
+	now?: number,
 ): DispatchPlan {
 	const busy = new Map<string, number>();
 	for (const job of jobs) {
@@ -37,7 +45,12 @@ export function planDispatch(
 	const plan: DispatchPlan = { start: [], waiting: [] };
 	for (const job of jobs) {
 		if (job.state !== "queued") continue;
-		const fitting = live.filter(t => !job.gpu || t.gpus > 0);
+		const avoid = new Set(
+			(job.lostNodes ?? [])
+				.filter(l => now !== undefined && now - l.at < LOST_NODE_QUARANTINE_MS)
+				.map(l => l.nodeID),
+		);
+		const fitting = live.filter(t => (!job.gpu || t.gpus > 0) && !avoid.has(t.nodeID));
 		const free = fitting.filter(t => (busy.get(t.nodeID) ?? 0) < t.slots);
 		const workers = job.workers ?? 1;
 		if (free.length === 0 && (workers === 1 || live.length === 0)) {

@@ -83,6 +83,8 @@ export interface QueuedJob {
 	workers?: number;
 	/** A running data-parallel attempt's nodes, rank order; else [] or absent. */
 	gang?: string[];
+	/** Gang nodes its failures named lost, and when (ms since the epoch). */
+	lostNodes?: Array<{ nodeID: string; at: number }>;
 }
 
 type Row = typeof trainingJobs.$inferSelect;
@@ -129,6 +131,9 @@ function queued(row: Row): QueuedJob {
 		attempts: row.attempts,
 		workers: row.workers,
 		gang: row.gang as string[],
+		lostNodes: (row.failures as JobFailure[])
+			.filter(f => f.lostNodeID !== undefined)
+			.map(f => ({ nodeID: f.lostNodeID as string, at: Date.parse(f.at) })),
 	};
 }
 

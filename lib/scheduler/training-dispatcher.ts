@@ -92,7 +92,7 @@ export class TrainingDispatcher {
 		}
 
 		jobs = await this.deps.store.active();
-		const plan = planDispatch(jobs, trainers);
+		const plan = planDispatch(jobs, trainers, now);
 		for (const waiting of plan.waiting) {
 			await this.deps.store.setWaiting(waiting.jobId, waiting.reason);
 		}

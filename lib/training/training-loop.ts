@@ -459,11 +459,12 @@ async function trainOneEpochParallel(
 		const rows = order.subarray(from, Math.min(from + config.batchSize, train.rows));
 		const { start, end } = shardRange(rows.length, parallel.rank, parallel.size);
 		const vector = shardContribution(run, rows.subarray(start, end));
+		// Read before the exchange: handing the vector to another thread empties it.
+		cost.bytesPerStep = 2 * (parallel.size - 1) * vector.byteLength;
 		const exchangeStart = performance.now();
 		const reduced = await exchange(run.step++, vector);
 		commMs += performance.now() - exchangeStart;
 		cost.steps++;
-		cost.bytesPerStep = 2 * (parallel.size - 1) * vector.byteLength;
 		const step = readReduced(reduced, sizes);
 		const named = Object.fromEntries(
 			net.varList.map((v, i) => [v.name, tf.tensor(step.gradients[i], v.shape)]),

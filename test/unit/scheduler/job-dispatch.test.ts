@@ -1,4 +1,8 @@
-import { planDispatch, type TrainerNode } from "../../../lib/scheduler/job-dispatch";
+import {
+	LOST_NODE_QUARANTINE_MS,
+	planDispatch,
+	type TrainerNode,
+} from "../../../lib/scheduler/job-dispatch";
 import type { QueuedJob } from "../../../lib/scheduler/job-store";
 
 let seq = 0;
@@ -169,5 +173,16 @@ describe("planDispatch", () => {
 		expect(busy.waiting[0].reason).toMatch(
 			/needs 2 trainers at once; 0 of the 2 that fit are free/,
 		);
+	});
+
+	it("does not give a job a node its failure named lost, for a while", () => {
+		const lost = job("dp", { workers: 1, lostNodes: [{ nodeID: "w1", at: 1_000 }] });
+		expect(planDispatch([lost], [trainer("w1"), trainer("w2")], 2_000).start).toEqual([
+			{ jobId: "dp", nodeID: "w2" },
+		]);
+		expect(planDispatch([lost], [trainer("w1")], 2_000).start).toEqual([]);
+		expect(
+			planDispatch([lost], [trainer("w1")], 1_000 + LOST_NODE_QUARANTINE_MS).start,
+		).toEqual([{ jobId: "dp", nodeID: "w1" }]);
 	});
 });
