@@ -8,7 +8,7 @@
 import { trainedImportance } from "../lib/explain/trained-importance";
 import { fleetInternal } from "../lib/accounts/access";
 import { Readable } from "node:stream";
-import type { ServiceSchema } from "moleculer";
+import type { ServiceBroker, ServiceSchema } from "moleculer";
 import { Errors } from "moleculer";
 import type { RequestMeta } from "../lib/accounts/access";
 import type { FleetTrust } from "../lib/accounts/fleet-trust";
@@ -91,6 +91,38 @@ interface AllreduceParams {
 	rank: number;
 	/** The contribution's float32 values as bytes (lib/training/data-parallel.ts). */
 	vector: Uint8Array;
+}
+
+/** A data-parallel run's link to its gang (lib/training/gang-link.ts); null for one worker. */
+function gangLinkFor(
+	broker: ServiceBroker,
+	trust: FleetTrust,
+	params: TrainerRunParams,
+	tenant: string,
+): GangLink | null {
+	const gang = params.gang;
+	if (!gang || gang.nodes.length <= 1) return null;
+	return new GangLink(gang, {
+		sendToRankZero: async (nodeID, step, vector) => {
+			const answer = await broker.call<{ vector: Uint8Array }, AllreduceParams>(
+				`${SERVICE.trainer}.allreduce`,
+				{
+					jobId: params.jobId,
+					attempt: params.attempt,
+					step,
+					rank: gang.rank,
+					vector: vectorBytes(vector),
+				},
+				{
+					nodeID,
+					meta: trust.actAs(tenant, "owner", broker.nodeID),
+					timeout: STEP_TIMEOUTS.firstStepMs + 10_000,
+					retries: 0,
+				},
+			);
+			return vectorOf(answer.vector);
+		},
+	});
 }
 
 export function trainerService(options: TrainerServiceOptions): ServiceSchema {
@@ -185,39 +217,8 @@ export function trainerService(options: TrainerServiceOptions): ServiceSchema {
 						startedAt: Date.now(),
 						meteredTo: Date.now(),
 						tenant,
-						link: null,
+						link: gangLinkFor(this.broker, options.trust, ctx.params, tenant),
 					};
-					const gang = ctx.params.gang;
-					if (gang && gang.nodes.length > 1) {
-						job.link = new GangLink(gang, {
-							sendToRankZero: async (nodeID, step, vector) => {
-								const answer = await this.broker.call<
-									{ vector: Uint8Array },
-									AllreduceParams
-								>(
-									`${SERVICE.trainer}.allreduce`,
-									{
-										jobId: ctx.params.jobId,
-										attempt: ctx.params.attempt,
-										step,
-										rank: gang.rank,
-										vector: vectorBytes(vector),
-									},
-									{
-										nodeID,
-										meta: options.trust.actAs(
-											tenant,
-											"owner",
-											this.broker.nodeID,
-										),
-										timeout: STEP_TIMEOUTS.firstStepMs + 10_000,
-										retries: 0,
-									},
-								);
-								return vectorOf(answer.vector);
-							},
-						});
-					}
 					running.set(ctx.params.jobId, job);
 					// `fleetInternal(…)` takes the action out of the schema's `this` typing.
 					const self = this as unknown as {
