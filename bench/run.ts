@@ -1,5 +1,5 @@
 /**
- * The benchmark runner: `npm run bench -- <overhead|batching|pool|oip|training|explain|quota|capture|grpc|all>`. Prints the machine
+ * The benchmark runner: `npm run bench -- <overhead|batching|pool|oip|training|data-parallel|explain|quota|capture|grpc|all>`. Prints the machine
  * and each benchmark's table as Markdown (the form RESULTS.md keeps).
  *
  * Between benchmarks the heap is collected and the process rests a moment: the batching
@@ -10,6 +10,7 @@ import * as v8 from "node:v8";
 import * as vm from "node:vm";
 import { runBatching } from "./batching";
 import { runCapture } from "./capture";
+import { runDataParallel } from "./data-parallel";
 import { runExplain } from "./explain";
 import { runGrpcLoad } from "./grpc";
 import { runOipLoad } from "./oip-load";
@@ -25,6 +26,7 @@ const BENCHMARKS: Readonly<Record<string, () => Promise<string>>> = {
 	pool: runPool,
 	oip: runOipLoad,
 	training: runTraining,
+	"data-parallel": runDataParallel,
 	explain: runExplain,
 	quota: runQuotaLoad,
 	capture: runCapture,

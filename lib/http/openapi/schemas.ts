@@ -220,6 +220,16 @@ export const API_SCHEMAS: Readonly<Record<string, JsonSchema>> = {
 			result: { type: ["object", "null"] },
 			error: { type: ["string", "null"] },
 			waitingReason: { type: ["string", "null"] },
+			workers: {
+				type: "integer",
+				description:
+					"Trainers the job runs on (data-parallel training; docs/training.md#data-parallel-training).",
+			},
+			gang: {
+				type: "array",
+				items: str,
+				description: "A running data-parallel attempt's nodes, in rank order.",
+			},
 			createdAt: time,
 			startedAt: nullableTime,
 			finishedAt: nullableTime,
