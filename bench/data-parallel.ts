@@ -115,11 +115,13 @@ async function trainOnce(base: string, workers: number, batchSize: number): Prom
 		`job ${queued.id}`,
 		async () => {
 			job = (await call(base, `/training-jobs/${queued.id}`)) as JobView;
-			if (job.state === "failed") throw new Error(`job failed: ${job.error}`);
-			return job.state === "completed";
+			return job.state === "completed" || job.state === "failed";
 		},
 		300_000,
-	);
+	).catch((err: unknown) => {
+		throw new Error(`${(err as Error).message}: ${JSON.stringify(job)}`);
+	});
+	if (job.state === "failed") throw new Error(`job ${job.id} failed: ${job.error}`);
 	const after = job.progress.slice(1);
 	const comm = after.map(p => p.communication).filter(c => c !== undefined);
 	return {
@@ -157,7 +159,12 @@ function table(runs: readonly Run[]): string {
 /** Runs the benchmark and returns its Markdown table. */
 export async function runDataParallel(): Promise<string> {
 	const database = await createPostgresDatabase();
-	const cluster = new FleetProcesses("bench-data-parallel", FAST_LOOPS);
+	// The production heartbeat timeout: scoring and exporting a trained network block a
+	// trainer's event loop for seconds on a loaded machine, longer than the tests' 3 s.
+	const cluster = new FleetProcesses("bench-data-parallel", {
+		...FAST_LOOPS,
+		MODELFLEET_HEARTBEAT_TIMEOUT_S: "15",
+	});
 	try {
 		const base = await startFleet(cluster, database.url);
 		const runs: Run[] = [];
@@ -166,6 +173,8 @@ export async function runDataParallel(): Promise<string> {
 				for (const workers of round % 2 === 0 ? [1, 2] : [2, 1])
 					runs.push(await trainOnce(base, workers, batchSize));
 		return table(runs);
+	} catch (err) {
+		throw new Error(`${(err as Error).message}\n${cluster.logs()}`);
 	} finally {
 		await cluster.killAll();
 		await database.drop();

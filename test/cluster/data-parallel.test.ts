@@ -29,7 +29,13 @@ interface Reply {
 }
 
 describeWithServices(["nats", "postgres"], "data-parallel training across a fleet", () => {
-	const cluster = new FleetProcesses("data-parallel-test", FAST_LOOPS);
+	// A longer heartbeat timeout than the tests' 3 s: scoring and exporting a trained network
+	// block a trainer's event loop for seconds on a loaded machine, and the fleet would take
+	// it for lost. A killed worker is seen lost after it all the same.
+	const cluster = new FleetProcesses("data-parallel-test", {
+		...FAST_LOOPS,
+		MODELFLEET_HEARTBEAT_TIMEOUT_S: "8",
+	});
 	let base: string;
 	let database: { url: string; drop(): Promise<void> };
 
