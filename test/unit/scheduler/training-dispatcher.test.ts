@@ -26,6 +26,8 @@ interface Row {
 	checkpoint: JobCheckpoint | null;
 	waitingReason: string | null;
 	error: string | null;
+	workers: number;
+	gang: string[];
 }
 
 type DispatcherStore = DispatcherDeps["store"];
@@ -49,6 +51,8 @@ class MemoryJobs implements DispatcherStore {
 			checkpoint: null,
 			waitingReason: null,
 			error: null,
+			workers: 1,
+			gang: [],
 			...over,
 		};
 		this.rows.push(row);
@@ -76,6 +80,8 @@ class MemoryJobs implements DispatcherStore {
 				state: r.state,
 				deadlineAt: r.deadlineAt,
 				attempts: r.attempts,
+				workers: r.workers,
+				gang: r.gang,
 			}));
 	}
 
@@ -107,12 +113,13 @@ class MemoryJobs implements DispatcherStore {
 		};
 	}
 
-	async claim(id: string, nodeID: string): Promise<boolean> {
+	async claim(id: string, nodeID: string, gang: string[] = []): Promise<boolean> {
 		const r = this.get(id);
 		if (r.state !== "queued") return false;
 		Object.assign(r, {
 			state: "running",
 			nodeID,
+			gang,
 			attempts: r.attempts + 1,
 			waitingReason: null,
 		});
@@ -124,13 +131,24 @@ class MemoryJobs implements DispatcherStore {
 		if (r.state === "queued") r.waitingReason = reason;
 	}
 
-	async runFailed(id: string, nodeID: string | null, reason: string, final = false) {
+	async runFailed(
+		id: string,
+		nodeID: string | null,
+		reason: string,
+		final = false,
+		failure: { lostNodeID?: string } = {},
+	) {
 		const r = this.get(id);
-		if (r.state !== "running" || (nodeID !== null && r.nodeID !== nodeID)) return null;
+		if (
+			r.state !== "running" ||
+			(nodeID !== null && r.nodeID !== nodeID && !r.gang.includes(nodeID))
+		)
+			return null;
 		r.failures.push({ nodeID, reason });
 		const over = final || r.attempts >= MAX_JOB_ATTEMPTS;
 		r.state = over ? "failed" : "queued";
-		if (!over) r.nodeID = null;
+		if (failure.lostNodeID && r.gang.length > 1) r.workers = r.gang.length - 1;
+		if (!over) Object.assign(r, { nodeID: null, gang: [] });
 		return r.state;
 	}
 
@@ -316,5 +334,51 @@ describe("TrainingDispatcher", () => {
 		// Two passes (each reads the queue twice), not three; b was seen by the second.
 		expect(active).toHaveBeenCalledTimes(4);
 		expect(h.started.map(s => s.params.jobId)).toEqual(["a", "b"]);
+	});
+
+	it("starts a data-parallel job on its whole gang, rank 0 first, and on one trainer fewer once a gang node is lost", async () => {
+		const trainers = [trainer("w1"), trainer("w2"), trainer("w3")];
+		const h = harness(trainers);
+		h.store.add("dp", { workers: 2 });
+		await h.dispatcher.trigger();
+		expect(h.started.map(s => [s.nodeID, s.params.gang])).toEqual([
+			["w1", { rank: 0, nodes: ["w1", "w2"] }],
+			["w2", { rank: 1, nodes: ["w1", "w2"] }],
+		]);
+		expect(h.store.get("dp")).toMatchObject({ nodeID: "w1", gang: ["w1", "w2"] });
+
+		trainers[1].available = false;
+		await h.dispatcher.trigger();
+		expect(h.failed).toEqual([
+			expect.objectContaining({
+				jobId: "dp",
+				nodeID: "w2",
+				reason: "trainer node w2 was lost",
+				lostNodeID: "w2",
+				final: false,
+			}),
+		]);
+		// Rank 0 is told to stop; the job runs on again, one worker, without a gang.
+		expect(h.stopped).toEqual([{ nodeID: "w1", jobId: "dp" }]);
+		expect(h.started).toHaveLength(3);
+		expect(h.started[2].params).toMatchObject({ attempt: 2 });
+		expect(h.started[2].params.gang).toBeUndefined();
+		expect(h.store.get("dp")).toMatchObject({ state: "running", workers: 1, gang: [] });
+	});
+
+	it("puts a gang back in the queue when one of its trainers refuses, stopping the ranks started", async () => {
+		const h = harness([trainer("w1"), trainer("w2")]);
+		h.store.add("dp", { workers: 2 });
+		h.refuse.add("w2");
+		await h.dispatcher.trigger();
+		expect(h.started.map(s => s.nodeID)).toEqual(["w1"]);
+		expect(h.stopped).toEqual([{ nodeID: "w1", jobId: "dp" }]);
+		expect(h.failed).toEqual([
+			expect.objectContaining({
+				nodeID: "w2",
+				reason: expect.stringMatching(/could not start on w2/),
+			}),
+		]);
+		expect(h.store.get("dp")).toMatchObject({ state: "queued", workers: 2 });
 	});
 });
