@@ -17,8 +17,18 @@ export interface OnnxValueInfo {
 	docString?: string;
 }
 
-/** Tensor data; the array type gives the element type (FP32, FP64, INT32, INT64). */
-export type OnnxTensorData = Float32Array | Float64Array | Int32Array | BigInt64Array;
+/**
+ * Tensor data; the array type gives the element type (FP32, FP64, INT32, INT64, INT8, UINT8),
+ * except for a Uint16Array, which holds FLOAT16 bit patterns (IEEE half precision).
+ */
+export type OnnxTensorData =
+	| Float32Array
+	| Float64Array
+	| Int32Array
+	| BigInt64Array
+	| Int8Array
+	| Uint8Array
+	| Uint16Array;
 
 /** A constant tensor: an initializer, or the value of a tensor attribute. */
 export interface OnnxTensor {
@@ -191,6 +201,9 @@ function elementTypeOfData(data: OnnxTensorData): OnnxElementType {
 	if (data instanceof Float32Array) return OnnxElementType.FLOAT;
 	if (data instanceof Float64Array) return OnnxElementType.DOUBLE;
 	if (data instanceof Int32Array) return OnnxElementType.INT32;
+	if (data instanceof Int8Array) return OnnxElementType.INT8;
+	if (data instanceof Uint8Array) return OnnxElementType.UINT8;
+	if (data instanceof Uint16Array) return OnnxElementType.FLOAT16;
 	return OnnxElementType.INT64;
 }
 
@@ -198,7 +211,8 @@ const HOST_IS_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] ===
 
 /** raw_data is little-endian; on such hosts (all that Node supports in practice) no copy. */
 function littleEndianBytes(data: OnnxTensorData): Uint8Array {
-	if (HOST_IS_LITTLE_ENDIAN) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+	if (HOST_IS_LITTLE_ENDIAN || data.BYTES_PER_ELEMENT === 1)
+		return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 	const out = new Uint8Array(data.byteLength);
 	const view = new DataView(out.buffer);
 	const size = data.BYTES_PER_ELEMENT;
@@ -206,7 +220,8 @@ function littleEndianBytes(data: OnnxTensorData): Uint8Array {
 		if (data instanceof Float32Array) view.setFloat32(i * size, data[i], true);
 		else if (data instanceof Float64Array) view.setFloat64(i * size, data[i], true);
 		else if (data instanceof Int32Array) view.setInt32(i * size, data[i], true);
-		else view.setBigInt64(i * size, data[i], true);
+		else if (data instanceof Uint16Array) view.setUint16(i * size, data[i], true);
+		else if (data instanceof BigInt64Array) view.setBigInt64(i * size, data[i], true);
 	}
 	return out;
 }
