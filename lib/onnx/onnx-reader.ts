@@ -293,7 +293,7 @@ function readValueInfo(bytes: Uint8Array): OnnxValueInfo {
 	let name = "";
 	let docString: string | undefined;
 	let datatype: OipDatatype = "FP32";
-	let shape: OnnxDim[] = [];
+	let shape: OnnxDim[] | null = null;
 	while (!reader.done) {
 		const { field, wireType } = reader.tag();
 		if (field === 1) name = reader.string();
@@ -305,7 +305,7 @@ function readValueInfo(bytes: Uint8Array): OnnxValueInfo {
 }
 
 /** TypeProto → (datatype, shape); only tensor types. */
-function readTensorType(bytes: Uint8Array, name: string): [OipDatatype, OnnxDim[]] {
+function readTensorType(bytes: Uint8Array, name: string): [OipDatatype, OnnxDim[] | null] {
 	const type = new ProtobufReader(bytes);
 	while (!type.done) {
 		const { field, wireType } = type.tag();
@@ -315,11 +315,11 @@ function readTensorType(bytes: Uint8Array, name: string): [OipDatatype, OnnxDim[
 		}
 		const tensor = new ProtobufReader(type.bytesValue());
 		let element = 0;
-		const shape: OnnxDim[] = [];
+		let shape: OnnxDim[] | null = null;
 		while (!tensor.done) {
 			const inner = tensor.tag();
 			if (inner.field === 1) element = tensor.int();
-			else if (inner.field === 2) shape.push(...readShape(tensor.bytesValue()));
+			else if (inner.field === 2) shape = readShape(tensor.bytesValue());
 			else tensor.skip(inner.wireType);
 		}
 		const datatype = OIP_OF_ELEMENT.get(element);

@@ -13,7 +13,8 @@ export type OnnxDim = number | string;
 export interface OnnxValueInfo {
 	name: string;
 	datatype: OipDatatype;
-	shape: readonly OnnxDim[];
+	/** null: the rank is unknown too (e.g. an intermediate value exposed as an output). */
+	shape: readonly OnnxDim[] | null;
 	docString?: string;
 }
 
@@ -227,19 +228,22 @@ function littleEndianBytes(data: OnnxTensorData): Uint8Array {
 }
 
 function valueInfoMessage(info: OnnxValueInfo): ProtobufWriter {
-	const shape = new ProtobufWriter();
-	for (const dim of info.shape) {
-		const dimension = new ProtobufWriter();
-		if (typeof dim === "string") dimension.string(2, dim);
-		else if (dim >= 0) dimension.int64(1, dim);
-		shape.message(1, dimension);
-	}
-	const tensorType = new ProtobufWriter()
-		.int64(1, ONNX_ELEMENT_TYPE_OF[info.datatype])
-		.message(2, shape);
+	const tensorType = new ProtobufWriter().int64(1, ONNX_ELEMENT_TYPE_OF[info.datatype]);
+	if (info.shape !== null) tensorType.message(2, shapeMessage(info.shape));
 	const out = new ProtobufWriter()
 		.string(1, info.name)
 		.message(2, new ProtobufWriter().message(1, tensorType));
 	if (info.docString !== undefined) out.string(3, info.docString);
 	return out;
+}
+
+function shapeMessage(dims: readonly OnnxDim[]): ProtobufWriter {
+	const shape = new ProtobufWriter();
+	for (const dim of dims) {
+		const dimension = new ProtobufWriter();
+		if (typeof dim === "string") dimension.string(2, dim);
+		else if (dim >= 0) dimension.int64(1, dim);
+		shape.message(1, dimension);
+	}
+	return shape;
 }

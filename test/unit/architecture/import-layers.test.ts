@@ -102,6 +102,23 @@ const LAYERS: readonly Layer[] = [
 	},
 	{
 		about:
+			"Model optimization: recipes that turn a version's file into an optimized one (graph " +
+			"optimization, FP16, INT8 quantization, pruning, conversion) with the project's ONNX " +
+			"reader/writer, and the evaluation that judges the result against its source.",
+		modules: {
+			optimization: [
+				"errors",
+				"datasets",
+				"inference",
+				"model-spec",
+				"onnx",
+				"runtimes",
+				"training",
+			],
+		},
+	},
+	{
+		about:
 			"Serving on a worker: the predictor (cache, batching, pipelines, runtimes); it knows the " +
 			"registry's version view, not HTTP.",
 		modules: {
