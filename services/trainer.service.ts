@@ -26,6 +26,8 @@ import {
 	type TrainedVersion,
 } from "../lib/training/job-runner";
 import { nodeMetricsOf } from "../lib/metrics/node-metrics";
+import { runOptimizationJob, type OptimizedVersion } from "../lib/optimization/optimization-job";
+import { isOptimizationSpec } from "../lib/optimization/optimization-spec";
 import { trainingMetricsFor } from "../lib/training/training-metrics";
 import { vectorBytes, vectorOf } from "../lib/training/data-parallel";
 import { GangLink, STEP_TIMEOUTS } from "../lib/training/gang-link";
@@ -328,6 +330,27 @@ export function trainerService(options: TrainerServiceOptions): ServiceSchema {
 					isFinal: err => err instanceof Errors.MoleculerClientError,
 					warn: (message, err) => this.logger.warn(message, err),
 				};
+				if (isOptimizationSpec(job.params.spec)) {
+					// An optimization job (lib/optimization): same ports, same training events.
+					await runOptimizationJob(
+						job.params,
+						tenant,
+						job.abort.signal,
+						{
+							...ports,
+							registerVersion: (version, meta) =>
+								this.broker.call<VersionView, OptimizedVersion>(
+									`${SERVICE.registry}.versions.create`,
+									version,
+									{ meta },
+								),
+							emit: (event, payload) =>
+								service.broadcastEvent(JOB_EVENTS[event], payload as never),
+						},
+						{ nodeID: this.broker.nodeID },
+					);
+					return;
+				}
 				const link = job.link;
 				await runJob(job.params, tenant, job.progress, ports, {
 					...(link

@@ -47,8 +47,8 @@ export interface Rewrite {
  */
 export function integerRewrite(target: QuantizableMatMul, values: GraphValues): Rewrite {
 	const { node, k, n } = target;
-	// Short names: every value name is written twice, and a small model's file is mostly names
-	// once its weights are int8.
+	// Short value names and no node names: every name is written into the file, and a small
+	// model's file is mostly names once its weights are int8.
 	const base = values.fresh("i8");
 	const { values: quantized, scales } = quantizePerChannel(target.weight, k, n, 1);
 	const weight = values.fresh(`${target.weightName}/q`);
@@ -68,26 +68,26 @@ export function integerRewrite(target: QuantizableMatMul, values: GraphValues): 
 			opType: "DynamicQuantizeLinear",
 			inputs: [target.activation],
 			outputs: [aq, as, azp],
-			name: values.fresh(`${base}/q`),
+			name: "",
 		},
 		{
 			opType: "MatMulInteger",
 			inputs: [aq, weight, azp],
 			outputs: [product],
-			name: values.fresh(`${base}/mm`),
+			name: "",
 		},
 		{
 			opType: "Cast",
 			inputs: [product],
 			outputs: [productFloat],
-			name: values.fresh(`${base}/c`),
+			name: "",
 			attributes: { to: onnxAttribute.int(OnnxElementType.FLOAT) },
 		},
 		{
 			opType: "Mul",
 			inputs: [as, weightScale],
 			outputs: [scale],
-			name: values.fresh(`${base}/m`),
+			name: "",
 		},
 	];
 	const initializers: OnnxTensor[] = [
@@ -99,7 +99,7 @@ export function integerRewrite(target: QuantizableMatMul, values: GraphValues): 
 			opType: "Mul",
 			inputs: [productFloat, scale],
 			outputs: [output],
-			name: values.fresh(`${base}/r`),
+			name: "",
 		});
 		return { nodes, initializers, replaced: [target.weightName] };
 	}
@@ -107,7 +107,7 @@ export function integerRewrite(target: QuantizableMatMul, values: GraphValues): 
 		opType: "Mul",
 		inputs: [productFloat, scale],
 		outputs: [scaled],
-		name: values.fresh(`${base}/r`),
+		name: "",
 	});
 	let bias = target.bias.name;
 	const biasTensor = values.floatInitializer(bias);
@@ -123,7 +123,7 @@ export function integerRewrite(target: QuantizableMatMul, values: GraphValues): 
 		opType: "Add",
 		inputs: [scaled, bias],
 		outputs: [output],
-		name: values.fresh(`${base}/b`),
+		name: "",
 	});
 	return { nodes, initializers, replaced: [target.weightName] };
 }

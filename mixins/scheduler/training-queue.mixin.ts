@@ -26,6 +26,12 @@ import { checkJobAgainstDataset } from "../../lib/scheduler/job-submission";
 import { TrainingDispatcher, type TrainerRunParams } from "../../lib/scheduler/training-dispatcher";
 import { validateJobSpec, type JobSpec } from "../../lib/training/job-spec";
 import { InvalidInputError, LeaseLostError } from "../../lib/errors";
+import { optimizationTable, type VersionRow } from "../../lib/optimization/recommendation";
+import {
+	buildOptimizationJob,
+	sourceJobId,
+	type SourceVersionView,
+} from "../../lib/optimization/optimization-source";
 import type { DomainEventMethods } from "../domain-events.mixin";
 import type { QuotaGuardMethods } from "../quota-guard.mixin";
 import { PAGE_PARAMS, type Ctx, type PageParams } from "../params";
@@ -68,6 +74,15 @@ function checkWorkers(spec: JobSpec, trainers: readonly TrainerNode[]): void {
 		`Invalid training job: workers: ${spec.workers} asked for, but ${fitting.length} ${kind} ${fitting.length === 1 ? "is" : "are"} connected; ask for at most ${Math.max(1, fitting.length)} or start more workers.`,
 		{ field: "workers", connected: fitting.length },
 	);
+}
+
+interface OptimizeParams {
+	model: string;
+	version: string;
+	recipe: string;
+	params?: unknown;
+	acceptance?: unknown;
+	priority?: unknown;
 }
 
 /** A dataset of the caller's tenant, as the registry (its owner) has it. */
@@ -137,6 +152,86 @@ export function trainingQueueMixin(options: TrainingQueueMixinOptions): Partial<
 					});
 					void self.dispatch();
 					return job;
+				},
+			}),
+
+			/**
+			 * Queues an optimization job (lib/optimization): `recipe` applied to `model@version`,
+			 * producing the model's next minor version, evaluated on the source's test split.
+			 */
+			"jobs.optimize": requires("train", {
+				params: {
+					model: { type: "string", min: 1, max: 256 },
+					version: { type: "string", min: 1, max: 128 },
+					recipe: { type: "string", min: 1, max: 64 },
+					params: { type: "any", optional: true },
+					acceptance: { type: "any", optional: true },
+					priority: { type: "any", optional: true },
+				},
+				async handler(ctx: Ctx<OptimizeParams>) {
+					const scope = scopeOf(ctx);
+					const { model, version, ...request } = ctx.params;
+					const source = await ctx.call<
+						SourceVersionView,
+						{ model: string; version: string }
+					>(`${SERVICE.registry}.versions.get`, { model, version });
+					const trainedBy = await jobs.get(scope, sourceJobId(source));
+					const { spec, datasetId } = buildOptimizationJob(request, source, trainedBy);
+					await (this as unknown as QuotaGuardMethods).enforceQuota(
+						ctx,
+						"concurrentTrainingJobs",
+						() => jobs.countActive(scope),
+						1,
+					);
+					const job = await jobs.enqueue(scope, {
+						model: source.model,
+						datasetId,
+						spec: spec as unknown as Record<string, unknown>,
+						priority: spec.priority,
+						gpu: false,
+						deadlineAt: null,
+					});
+					(ctx.meta as { $statusCode?: number }).$statusCode = 201;
+					const self = this as unknown as Queue;
+					void self.broadcastEvent(EVENTS.jobQueued, {
+						jobId: job.id,
+						tenant: scope.tenantId,
+						model: source.model,
+						priority: job.priority,
+						gpu: job.gpu,
+					});
+					void self.dispatch();
+					return job;
+				},
+			}),
+
+			/** The optimizations made from `model@version` and their measured trade-offs, one table. */
+			"jobs.optimizations": requires("models.read", {
+				retryPolicy: { enabled: true },
+				params: {
+					model: { type: "string", min: 1, max: 256 },
+					version: { type: "string", min: 1, max: 128 },
+				},
+				async handler(ctx: Ctx<{ model: string; version: string }>) {
+					const source = await ctx.call<
+						SourceVersionView,
+						{ model: string; version: string }
+					>(`${SERVICE.registry}.versions.get`, ctx.params);
+					const versions: VersionRow[] = [];
+					let cursor: string | undefined;
+					do {
+						const page = await ctx.call<
+							{ items: VersionRow[]; nextCursor: string | null },
+							{ model: string; limit: number; cursor?: string }
+						>(`${SERVICE.registry}.versions.list`, {
+							model: source.model,
+							limit: 500,
+							...(cursor !== undefined ? { cursor } : {}),
+						});
+						versions.push(...page.items);
+						cursor = page.nextCursor ?? undefined;
+					} while (cursor !== undefined);
+					return optimizationTable(source.model, source.version, versions);
 				},
 			}),
 

@@ -45,6 +45,34 @@ export const SCHEDULER_ROUTES = {
 		errors: [404],
 	}),
 
+	"POST models/:model/versions/:version/optimize": documented(
+		`${SERVICE.scheduler}.jobs.optimize`,
+		{
+			tag: "Training",
+			summary: "Optimize a version (graph, FP16, INT8 quantization)",
+			description:
+				"Queues an optimization job: `recipe` (graph, fp16, int8-dynamic, int8-static, …) " +
+				"with its `params` makes the model's next minor version from this one, evaluated " +
+				"against it on its training job's test split; `acceptance` thresholds decide " +
+				"Validated or Trained. See docs/optimization.md.",
+			responses: { 201: created("The queued job.", schemaRef("TrainingJob")) },
+			errors: [404, 409],
+		},
+	),
+	"GET models/:model/versions/:version/optimizations": documented(
+		`${SERVICE.scheduler}.jobs.optimizations`,
+		{
+			tag: "Training",
+			summary: "Compare a version's optimizations",
+			description:
+				"One row per optimized version made from this one: recipe, size, accuracy change, " +
+				"output agreement, latency and throughput at batch 1 and 64, state; and the " +
+				"recommended one (the fastest Validated).",
+			responses: { 200: json("The table.", { type: "object" }) },
+			errors: [404],
+		},
+	),
+
 	"GET deployments": documented(`${SERVICE.scheduler}.deployments.list`, {
 		tag: "Deployments",
 		summary: "List deployments",

@@ -186,6 +186,7 @@ const LAYERS: readonly Layer[] = [
 				"metrics",
 				"routing",
 				"training",
+				"optimization",
 			],
 		},
 	},
