@@ -199,6 +199,8 @@ describe("auth matrix: every route × {no key, bad key, each role, another tenan
 				return json({ version: "1.0.0" });
 			case "post /api/v1/deployments/{model}/scale":
 				return json({ replicas: 1 });
+			case "post /api/v1/models/{model}/versions/{version}/optimize":
+				return json({ recipe: "graph" });
 			case "post /api/v1/models/{model}/versions/{version}/importance":
 				return json({ dataset: "d@1" });
 			case "post /api/v1/models/{model}/feedback":
