@@ -28,6 +28,17 @@ export type FleetCommand =
 	| { kind: "undeploy"; model: string; tenant?: string }
 	| { kind: "predict"; model: string; request: Record<string, unknown>; tenant?: string }
 	| { kind: "jobs"; tenant?: string }
+	/** Queues an optimization job of `model@version` (docs/optimization.md). */
+	| {
+			kind: "optimize";
+			model: string;
+			version: string;
+			recipe: string;
+			params?: Record<string, unknown>;
+			tenant?: string;
+	  }
+	/** The optimizations made from `model@version`, compared. */
+	| { kind: "optimizations"; model: string; version: string; tenant?: string }
 	/** Each deployment's health score and its parts (docs/monitoring.md). */
 	| { kind: "health"; tenant?: string };
 
@@ -44,6 +55,8 @@ export const FLEET_USAGE = {
 	placements: "fleet placements",
 	predict: "fleet predict <model>[@version] [--tenant t] <json>",
 	jobs: "fleet jobs [--tenant t]",
+	optimize: "fleet optimize <model>@<version> <recipe> [--params json] [--tenant t]",
+	optimizations: "fleet optimizations <model>@<version> [--tenant t]",
 	health: "fleet health [--tenant t]",
 } as const;
 
@@ -253,7 +266,10 @@ function quoteBareKeys(text: string): string {
 const TENANT: OptionSpec = { values: ["tenant"], flags: [] };
 const NONE: OptionSpec = { values: [], flags: [] };
 
-/** Reads a `fleet …` line (the leading `fleet` may be left out). */
+/**
+ * Reads a `fleet …` line (the leading `fleet` may be left out).
+ * Long because it is one switch over the commands, each case a few lines.
+ */
 export function parseFleetCommand(line: string): FleetCommand {
 	let tokens = tokenize(line);
 	if (tokens[0]?.text === "fleet" && !tokens[0].quoted) tokens = tokens.slice(1);
@@ -332,7 +348,56 @@ export function parseFleetCommand(line: string): FleetCommand {
 		}
 		case "predict":
 			return parsePredict(line, rest);
+		case "optimize": {
+			const args = parseArgs(command, rest, { values: ["params", "tenant"], flags: [] });
+			expectOperands(command, args, ["<model>@<version>", "<recipe>"]);
+			const params = args.values.get("params");
+			return withTenant(
+				{
+					kind: "optimize",
+					...versionRef(command, args.operands[0]),
+					recipe: args.operands[1],
+					...(params !== undefined && { params: parseParams(params) }),
+				},
+				args,
+			);
+		}
+		case "optimizations": {
+			const args = parseArgs(command, rest, TENANT);
+			expectOperands(command, args, ["<model>@<version>"]);
+			return withTenant(
+				{ kind: "optimizations", ...versionRef(command, args.operands[0]) },
+				args,
+			);
+		}
 	}
+}
+
+/** `model@version`, both parts present. */
+function versionRef(command: CommandName, text: string): { model: string; version: string } {
+	const at = text.lastIndexOf("@");
+	if (at <= 0 || at === text.length - 1)
+		throw usageError(command, `'${text}' is not <model>@<version>`);
+	return { model: text.slice(0, at), version: text.slice(at + 1) };
+}
+
+/** A recipe's params as JSON, or with bare keys (`{level: "all"}`). */
+function parseParams(text: string): Record<string, unknown> {
+	let value: unknown;
+	try {
+		value = JSON.parse(text);
+	} catch {
+		try {
+			value = JSON.parse(quoteBareKeys(text));
+		} catch (err) {
+			throw new InvalidInputError(
+				`--params is not valid JSON (${(err as Error).message}); give an object such as '{"form": "qdq"}'.`,
+			);
+		}
+	}
+	if (value === null || typeof value !== "object" || Array.isArray(value))
+		throw new InvalidInputError("--params must be a JSON object");
+	return value as Record<string, unknown>;
 }
 
 function withTenant<C extends FleetCommand>(command: C, args: ParsedArgs): C {

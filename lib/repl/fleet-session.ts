@@ -5,6 +5,7 @@
  */
 import type { HealthScore } from "../monitoring/health-score";
 import type { JobView } from "../scheduler/job-store";
+import type { OptimizationTable } from "../optimization/recommendation";
 import type { RequestMeta } from "../accounts/access";
 import type { Identity, TenantView } from "../accounts/accounts-store";
 import {
@@ -30,6 +31,7 @@ import {
 	type HealthRow,
 	modelsTable,
 	nodesTable,
+	optimizationsTable,
 	placementsTable,
 	predictionLines,
 	readJobs,
@@ -67,6 +69,8 @@ export const ACTIONS = {
 	deploymentsDelete: "scheduler.deployments.delete",
 	infer: "predictor.infer",
 	jobsList: "scheduler.jobs.list",
+	jobsOptimize: "scheduler.jobs.optimize",
+	jobsOptimizations: "scheduler.jobs.optimizations",
 	deploymentsList: "scheduler.deployments.list",
 	health: "scheduler.monitoring.health",
 } as const;
@@ -143,6 +147,7 @@ export class FleetSession {
 		return this.identity ?? id;
 	}
 
+	/** Long because it is one switch over the commands, each case a call and a print. */
 	async execute(command: FleetCommand): Promise<void> {
 		switch (command.kind) {
 			case "help":
@@ -218,6 +223,35 @@ export class FleetSession {
 				return this.predict(command.model, command.request, command.tenant);
 			case "jobs":
 				return this.jobs(command.tenant);
+			case "optimize": {
+				const job = (await this.ask(
+					ACTIONS.jobsOptimize,
+					{
+						model: command.model,
+						version: command.version,
+						recipe: command.recipe,
+						...(command.params !== undefined && { params: command.params }),
+					},
+					await this.metaFor(command.tenant),
+				)) as JobView;
+				this.print(
+					`queued optimization job ${job.id} (${command.recipe} of ${command.model}@${command.version}); 'fleet jobs' follows it.`,
+				);
+				return;
+			}
+			case "optimizations": {
+				const table = (await this.ask(
+					ACTIONS.jobsOptimizations,
+					{ model: command.model, version: command.version },
+					await this.metaFor(command.tenant),
+				)) as OptimizationTable;
+				if (table.optimizations.length === 0) {
+					this.print(`no optimizations of ${command.model}@${command.version} yet.`);
+					return;
+				}
+				this.lines(optimizationsTable(table));
+				return;
+			}
 			case "health":
 				return this.health(command.tenant);
 		}

@@ -3,6 +3,7 @@
  * placements, predictions, training jobs) turned into aligned tables. Pure: data in, lines out.
  */
 import type { HealthScore } from "../monitoring/health-score";
+import type { OptimizationTable } from "../optimization/recommendation";
 import type { JobView } from "../scheduler/job-store";
 import type { FleetNode } from "../fleet/node-inventory";
 import type { ModelView } from "../registry/model-store";
@@ -316,6 +317,36 @@ export function healthTable(rows: readonly HealthRow[]): string[] {
 			part(row, "latency"),
 			part(row, "drift"),
 			part(row, "accuracy"),
+		]),
+	);
+}
+
+/** `fleet optimizations`: one row per optimized version, the recommended one starred. */
+export function optimizationsTable(table: OptimizationTable): string[] {
+	const number = (value: number | null, digits: number) =>
+		value === null ? "-" : value.toFixed(digits);
+	return formatTable(
+		[
+			{ header: "VERSION" },
+			{ header: "RECIPE" },
+			{ header: "STATE" },
+			{ header: "SIZE", align: "right" },
+			{ header: "×SMALLER", align: "right" },
+			{ header: "ACC Δ", align: "right" },
+			{ header: "ARGMAX", align: "right" },
+			{ header: "MS@1", align: "right" },
+			{ header: "MS@64", align: "right" },
+		],
+		table.optimizations.map(row => [
+			row.version === table.recommended ? `${row.version} *` : row.version,
+			row.recipe,
+			row.state,
+			String(row.sizeBytes),
+			number(row.sizeRatio, 2),
+			row.accuracyDelta === null ? "-" : `${(row.accuracyDelta * 100).toFixed(2)}pt`,
+			number(row.argmaxAgreement, 4),
+			number(row.latencyMsBatch1, 3),
+			number(row.latencyMsBatch64, 3),
 		]),
 	);
 }

@@ -259,6 +259,7 @@ const LAYERS: readonly Layer[] = [
 				"registry",
 				"routing",
 				"scheduler",
+				"optimization",
 			],
 		},
 	},

@@ -39,6 +39,38 @@ describe("parseFleetCommand", () => {
 		expect(parseFleetCommand("fleet login mf_abc")).toEqual({ kind: "login", key: "mf_abc" });
 	});
 
+	it("reads optimize and optimizations with model@version, recipe and params", () => {
+		expect(parseFleetCommand("fleet optimize digits@0.1.0 int8-dynamic")).toEqual({
+			kind: "optimize",
+			model: "digits",
+			version: "0.1.0",
+			recipe: "int8-dynamic",
+		});
+		expect(
+			parseFleetCommand(
+				"fleet optimize digits@0.1.0 graph --params '{level: \"all\"}' --tenant t",
+			),
+		).toEqual({
+			kind: "optimize",
+			model: "digits",
+			version: "0.1.0",
+			recipe: "graph",
+			params: { level: "all" },
+			tenant: "t",
+		});
+		expect(parseFleetCommand("fleet optimizations digits@0.1.0")).toEqual({
+			kind: "optimizations",
+			model: "digits",
+			version: "0.1.0",
+		});
+		expect(() => parseFleetCommand("fleet optimize digits int8-dynamic")).toThrow(
+			/not <model>@<version>/,
+		);
+		expect(() => parseFleetCommand("fleet optimize digits@1 fp16 --params [1]")).toThrow(
+			/--params must be a JSON object/,
+		);
+	});
+
 	it("reads forget with the node to forget", () => {
 		expect(parseFleetCommand("fleet forget worker-1")).toEqual({
 			kind: "forget",

@@ -325,6 +325,54 @@ describe("FleetSession", () => {
 		]);
 	});
 
+	it("queues an optimization and compares the optimizations of a version", async () => {
+		const fleet = new FakeFleet();
+		const { session: s, out } = session(fleet);
+		await s.login("mf_good");
+		const asked: Record<string, unknown>[] = [];
+		fleet.handlers.set(ACTIONS.jobsOptimize, params => {
+			asked.push(params);
+			return { id: "j9" };
+		});
+		await s.run(
+			"fleet optimize digits@0.1.0 int8-static --params '{calibration: \"percentile\"}'",
+		);
+		expect(asked).toEqual([
+			{
+				model: "digits",
+				version: "0.1.0",
+				recipe: "int8-static",
+				params: { calibration: "percentile" },
+			},
+		]);
+		expect(out.at(-1)).toMatch(/queued optimization job j9 \(int8-static of digits@0.1.0\)/);
+
+		fleet.handlers.set(ACTIONS.jobsOptimizations, () => ({
+			model: "digits",
+			version: "0.1.0",
+			recommended: "0.2.0",
+			optimizations: [
+				{
+					version: "0.2.0",
+					recipe: "int8-dynamic",
+					state: "Validated",
+					sizeBytes: 9000,
+					sizeRatio: 3.02,
+					accuracyDelta: -0.0037,
+					argmaxAgreement: 0.9963,
+					latencyMsBatch1: 0.021,
+					latencyMsBatch64: 0.031,
+				},
+			],
+		}));
+		out.length = 0;
+		await s.run("fleet optimizations digits@0.1.0");
+		expect(out).toEqual([
+			"VERSION  RECIPE        STATE      SIZE  ×SMALLER    ACC Δ  ARGMAX   MS@1  MS@64",
+			"0.2.0 *  int8-dynamic  Validated  9000      3.02  -0.37pt  0.9963  0.021  0.031",
+		]);
+	});
+
 	it("lists each deployment's health score and parts with fleet health", async () => {
 		const fleet = new FakeFleet();
 		const { session: s, out } = session(fleet);
