@@ -1,5 +1,5 @@
 /**
- * The benchmark runner: `npm run bench -- <overhead|batching|pool|oip|training|data-parallel|explain|quota|capture|grpc|all>`. Prints the machine
+ * The benchmark runner: `npm run bench -- <overhead|batching|pool|oip|training|data-parallel|explain|quota|capture|grpc|optimization|all>`. Prints the machine
  * and each benchmark's table as Markdown (the form RESULTS.md keeps).
  *
  * Between benchmarks the heap is collected and the process rests a moment: the batching
@@ -14,6 +14,7 @@ import { runDataParallel } from "./data-parallel";
 import { runExplain } from "./explain";
 import { runGrpcLoad } from "./grpc";
 import { runOipLoad } from "./oip-load";
+import { runOptimization } from "./optimization";
 import { runOverhead } from "./overhead";
 import { runPool } from "./pool";
 import { runQuotaLoad } from "./quota-load";
@@ -31,6 +32,7 @@ const BENCHMARKS: Readonly<Record<string, () => Promise<string>>> = {
 	quota: runQuotaLoad,
 	capture: runCapture,
 	grpc: runGrpcLoad,
+	optimization: runOptimization,
 };
 
 /** A full garbage collection, now (`gc` exposed at run time, without a flag on the command). */

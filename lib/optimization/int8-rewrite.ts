@@ -202,3 +202,38 @@ export function qdqRewrite(
 	nodes.push({ ...node, inputs: [input, dequantized, ...node.inputs.slice(2)] });
 	return { nodes, initializers, replaced: [target.weightName] };
 }
+
+/**
+ * A Conv's weight stored int8 per output channel (axis 0) and dequantized in front of the
+ * float Conv: weight-only, in either form (onnxruntime's ConvInteger would need the input's
+ * zero point padded in too; the file size, which is what this buys, is the same).
+ */
+export function convWeightRewrite(node: OnnxNode, values: GraphValues): Rewrite | null {
+	const stored = values.floatInitializer(node.inputs[1] ?? "");
+	if (stored === undefined || stored.dims.length < 3) return null;
+	const channels = stored.dims[0];
+	const perChannel = stored.data.length / channels;
+	const { values: quantized, scales } = quantizePerChannel(stored.data, channels, perChannel, 0);
+	const weight = values.fresh(`${stored.name}/q`);
+	const weightScale = values.fresh(`${stored.name}/s`);
+	const weightZero = values.fresh(`${stored.name}/z`);
+	const dequantized = values.fresh(`${stored.name}/dq`);
+	return {
+		nodes: [
+			{
+				opType: "DequantizeLinear",
+				inputs: [weight, weightScale, weightZero],
+				outputs: [dequantized],
+				name: "",
+				attributes: { axis: onnxAttribute.int(0) },
+			},
+			{ ...node, inputs: [node.inputs[0], dequantized, ...node.inputs.slice(2)] },
+		],
+		initializers: [
+			{ name: weight, dims: stored.dims, data: quantized },
+			{ name: weightScale, dims: [channels], data: scales },
+			{ name: weightZero, dims: [channels], data: new Int8Array(channels) },
+		],
+		replaced: [stored.name],
+	};
+}

@@ -12,7 +12,7 @@ import { writeOnnxModel, type OnnxNode } from "../onnx/onnx-writer";
 import { applyRewrites, onnxOpset } from "./apply-rewrites";
 import { GraphValues } from "./graph-values";
 import { activationRange, qdqRewrite, type ActivationRange, type Rewrite } from "./int8-rewrite";
-import { checkOpset } from "./int8-dynamic-recipe";
+import { checkOpset, convRewrites } from "./int8-dynamic-recipe";
 import { runRows } from "./model-rows";
 import { quantizableMatMuls } from "./quantize-weights";
 import type { OptimizationRecipe, RecipeDataset } from "./recipe";
@@ -74,7 +74,8 @@ export const int8StaticRecipe: OptimizationRecipe<Int8StaticParams> = {
 		const activations = [...new Set(targets.map(t => t.activation))];
 		const ranges = await calibrate(model, activations, dataset, params);
 		progress(0.7, `quantizing ${targets.length} node(s)`);
-		const rewrites = new Map<OnnxNode, Rewrite>();
+		// Conv weights int8 too (weight-only); activations are quantized in front of MatMul/Gemm.
+		const rewrites = new Map<OnnxNode, Rewrite>(convRewrites(model, values));
 		const activationDq = new Map<string, string>();
 		for (const target of targets)
 			rewrites.set(

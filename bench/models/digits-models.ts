@@ -1,24 +1,24 @@
 /**
- * The models the optimization tests and bench work on, both for the UCI 8×8 digits:
+ * The models the optimization benchmark and tests work on, both for the UCI 8×8 digits:
  *
  * - the digits MLP, trained by the training service's own code (64 → 64 → 32 → 10, the
  *   "medium" preset), with its test split as pre-processed rows;
- * - a small CNN (Conv 1→8 3×3 pad 1, Relu, MaxPool 2×2, Flatten, Gemm 128→10, Softmax): its
+ * - a small CNN (Conv 1→32 3×3 pad 1, Relu, MaxPool 2×2, Flatten, Gemm 512→10, Softmax): its
  *   conv filters are seeded (He-uniform), its dense head trained here by full-batch gradient
  *   descent on the training rows, so its accuracy is real (≈ 0.9) without a TF.js conv net.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as ort from "onnxruntime-node";
-import { classIndices, findColumn, type Dataset } from "../../../lib/datasets/dataset";
-import { parseDataset } from "../../../lib/datasets/parse-dataset";
-import { SeededRandom } from "../../../lib/datasets/seeded-random";
-import type { RecipeDataset } from "../../../lib/optimization/recipe";
-import { onnxAttribute, writeOnnxModel, type OnnxModelSpec } from "../../../lib/onnx/onnx-writer";
-import { validateJobSpec } from "../../../lib/training/job-spec";
-import { runTrainingJob } from "../../../lib/training/training-run";
+import { classIndices, findColumn, type Dataset } from "../../lib/datasets/dataset";
+import { parseDataset } from "../../lib/datasets/parse-dataset";
+import { SeededRandom } from "../../lib/datasets/seeded-random";
+import type { RecipeDataset } from "../../lib/optimization/recipe";
+import { onnxAttribute, writeOnnxModel, type OnnxModelSpec } from "../../lib/onnx/onnx-writer";
+import { validateJobSpec } from "../../lib/training/job-spec";
+import { runTrainingJob } from "../../lib/training/training-run";
 
-const DIGITS = path.join(__dirname, "..", "..", "fixtures", "datasets", "digits.csv");
+const DIGITS = path.join(__dirname, "..", "..", "test", "fixtures", "datasets", "digits.csv");
 
 export function loadDigits(): Promise<Dataset> {
 	return parseDataset(fs.createReadStream(DIGITS), { format: "csv", labelColumn: "label" });
@@ -63,7 +63,7 @@ export async function trainDigitsMlp(digits: Dataset, epochs = 20): Promise<Digi
 	return { onnx: outcome.onnx, test, train };
 }
 
-const CHANNELS = 8;
+const CHANNELS = 32;
 
 /** Pixels 0–16 scaled to 0–1, all rows, and labels. */
 function digitsPixels(digits: Dataset): RecipeDataset {
