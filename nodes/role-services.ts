@@ -201,6 +201,7 @@ const FACTORIES: Record<ServiceName, (node: NodeContext) => ServiceSchema> = {
 			blobs: blobsOf(node, SERVICE.trainer),
 			slots: node.config.trainerSlots,
 			backend: node.config.trainingBackend,
+			optimizationSweepMs: node.config.optimizationSweepMs,
 			trust: node.trust,
 			usageFlushMs: node.config.usageFlushMs,
 		}),

@@ -68,6 +68,8 @@ export interface TrainerServiceOptions {
 	backend?: BackendPreference;
 	/** Signs the identity of the job's tenant for the calls the job makes (a job outlasts any one token). */
 	trust: FleetTrust;
+	/** An optimization job's latency sweep, per batch size and model, ms; default 300. */
+	optimizationSweepMs?: number;
 	/** How often usage counts (training seconds) are flushed to accounts, ms; default 10 000. */
 	usageFlushMs?: number;
 }
@@ -347,7 +349,7 @@ export function trainerService(options: TrainerServiceOptions): ServiceSchema {
 							emit: (event, payload) =>
 								service.broadcastEvent(JOB_EVENTS[event], payload as never),
 						},
-						{ nodeID: this.broker.nodeID },
+						{ nodeID: this.broker.nodeID, sweepMs: options.optimizationSweepMs },
 					);
 					return;
 				}

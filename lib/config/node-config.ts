@@ -96,6 +96,8 @@ export interface NodeConfig {
 	trainerSlots: number;
 	/** MODELFLEET_TRAINING_BACKEND — default "auto" (tfjs-node or -gpu when installed, else wasm). */
 	trainingBackend: "auto" | "wasm" | "cpu" | "tensorflow";
+	/** MODELFLEET_OPTIMIZATION_SWEEP_MS — default 300: an optimization's latency sweep, per batch size and model. */
+	optimizationSweepMs: number;
 	/** MODELFLEET_RECONCILE_INTERVAL_MS — default 1000: how often the scheduler checks placements and autoscaling. */
 	reconcileIntervalMs: number;
 	/**
@@ -538,6 +540,11 @@ export function loadNodeConfig(
 			["auto", "wasm", "cpu", "tensorflow"],
 			"auto",
 		),
+		optimizationSweepMs: read.number("MODELFLEET_OPTIMIZATION_SWEEP_MS", 300, {
+			min: 10,
+			max: 600_000,
+			integer: true,
+		}),
 		reconcileIntervalMs: read.number("MODELFLEET_RECONCILE_INTERVAL_MS", 1000, {
 			min: 50,
 			integer: true,
