@@ -154,6 +154,7 @@ async function optimize<I>(
 	ports: OptimizationJobPorts<I>,
 	options: OptimizationJobOptions,
 ) {
+	signal.throwIfAborted();
 	const source = await readBytes(
 		ports,
 		spec.source.artifact.sha256,
@@ -184,6 +185,7 @@ async function optimize<I>(
 		});
 		void message;
 	};
+	signal.throwIfAborted();
 	const output: RecipeOutput = await recipe.run({
 		sourceFile: source,
 		sourceFormat: spec.source.format,
