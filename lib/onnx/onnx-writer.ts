@@ -23,13 +23,7 @@ export interface OnnxValueInfo {
  * except for a Uint16Array, which holds FLOAT16 bit patterns (IEEE half precision).
  */
 export type OnnxTensorData =
-	| Float32Array
-	| Float64Array
-	| Int32Array
-	| BigInt64Array
-	| Int8Array
-	| Uint8Array
-	| Uint16Array;
+	Float32Array | Float64Array | Int32Array | BigInt64Array | Int8Array | Uint8Array | Uint16Array;
 
 /** A constant tensor: an initializer, or the value of a tensor attribute. */
 export interface OnnxTensor {
