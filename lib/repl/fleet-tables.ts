@@ -260,12 +260,22 @@ export function readJobs(answer: { items: readonly JobView[] } | readonly JobVie
 	const list = Array.isArray(answer) ? answer : (answer as { items: readonly JobView[] }).items;
 	return list.map(job => {
 		const last = job.progress.at(-1);
-		const epochs = (job.spec as { epochs?: unknown }).epochs;
+		const { epochs, kind, recipe } = job.spec as {
+			epochs?: unknown;
+			kind?: unknown;
+			recipe?: unknown;
+		};
+		// An optimization job's progress is a percentage of its recipe (docs/optimization.md).
+		const optimization = kind === "optimize";
 		return {
 			id: job.id,
-			model: job.model,
+			model: optimization ? `${job.model} (${String(recipe)})` : job.model,
 			state: job.waitingReason ? `${job.state} (${job.waitingReason})` : job.state,
-			epoch: typeof epochs === "number" ? `${job.epoch}/${epochs}` : String(job.epoch),
+			epoch: optimization
+				? `${job.epoch}%`
+				: typeof epochs === "number"
+					? `${job.epoch}/${epochs}`
+					: String(job.epoch),
 			loss: last?.metrics.loss !== undefined ? formatValue(last.metrics.loss) : "-",
 			node: job.nodeID ?? "-",
 		};

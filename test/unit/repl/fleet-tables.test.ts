@@ -372,4 +372,20 @@ describe("readJobs and jobsTable", () => {
 			"j2  iris   queued (no trainer with a GPU)   0/10       -  -",
 		]);
 	});
+
+	it("shows an optimization job's recipe and its progress in percent", () => {
+		const jobs = readJobs([
+			job({
+				id: "o1",
+				state: "running",
+				epoch: 45,
+				nodeID: "w2",
+				spec: { kind: "optimize", recipe: "int8-static" },
+			}),
+		]);
+		expect(jobsTable(jobs)).toEqual([
+			"ID  MODEL              STATE    EPOCH  LOSS  NODE",
+			"o1  mlp (int8-static)  running    45%     -  w2",
+		]);
+	});
 });
