@@ -3,8 +3,8 @@
  * epochs, optimize it to INT8 (dynamic) — a job in the training queue, run by the trainer —
  * and get the next minor version, Validated by its evaluation against the source, with its
  * lineage and report; deploy it and predict through the normal predict path; the
- * recommendation route lists it; bad requests are 400s naming the field; another tenant's
- * model is a 404.
+ * recommendation route lists it; a job cancelled while it runs registers nothing; bad requests
+ * are 400s naming the field.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -38,7 +38,12 @@ describe("optimization jobs through the gateway", () => {
 	}
 
 	beforeAll(async () => {
-		testNode = await startTestNode(OWNER_KEY, { ...FAST_LOOPS_CPU_ONLY, LOG_LEVEL: "error" });
+		testNode = await startTestNode(OWNER_KEY, {
+			...FAST_LOOPS_CPU_ONLY,
+			LOG_LEVEL: "error",
+			// A latency sweep of 4 × 1 s: long enough to cancel a job while it runs.
+			MODELFLEET_OPTIMIZATION_SWEEP_MS: "1000",
+		});
 		base = testNode.api;
 		const model = await request("/models", {
 			method: "POST",
@@ -143,6 +148,33 @@ describe("optimization jobs through the gateway", () => {
 		]);
 		expect(table.recommended).toBe(result.version);
 	}, 90_000);
+
+	it("cancels a running optimization job: it ends cancelled and registers nothing", async () => {
+		const queued = await request(`/models/digits/versions/${trained}/optimize`, {
+			method: "POST",
+			body: { recipe: "graph" },
+		});
+		expect(queued.status).toBe(201);
+		const id = (queued.body as JobView).id;
+		await waitFor(
+			`job ${id} running`,
+			async () => {
+				const view = (await request(`/training-jobs/${id}`)).body as JobView;
+				return view.state === "running" && view.progress.length > 0 ? view : undefined;
+			},
+			20_000,
+		);
+		const cancelled = await request(`/training-jobs/${id}/cancel`, { method: "POST" });
+		expect(cancelled.status).toBe(200);
+		expect((cancelled.body as JobView).state).toBe("cancelled");
+		// Past the end of the sweep it was in: still cancelled, and no version made from it.
+		await new Promise(resolve => setTimeout(resolve, 5000));
+		expect(((await request(`/training-jobs/${id}`)).body as JobView).state).toBe("cancelled");
+		const versions = (await request("/models/digits/versions")).body as {
+			items: VersionView[];
+		};
+		expect(versions.items.filter(v => v.lineage.trainingJob === id)).toEqual([]);
+	}, 40_000);
 
 	it("refuses bad requests with 400 naming the field, and unknown versions with 404", async () => {
 		const cases: Array<[Record<string, unknown>, RegExp]> = [
