@@ -33,6 +33,7 @@ import type {
 	TrainedNetwork,
 	TrainingConfig,
 	TrainingData,
+	TrainingStart,
 	TrainRequest,
 	TrainResult,
 } from "./training-types";
@@ -156,18 +157,63 @@ interface LayerVariables {
 	bias: Variable;
 }
 
-/** The network's variables, initialised from the job's seed. */
+/** The network's variables, initialised from the job's seed or from `start`. */
 function createVariables(
 	tf: TfModule,
 	config: TrainingConfig,
 	width: number,
 	initRandom: SeededRandom,
+	start: TrainingStart | null,
+	scale: TargetScale | null,
 ): LayerVariables[] {
 	const initial = initialWeights(width, config.layers, config.outputs, initRandom);
-	return initial.map(layer => ({
+	const values = start ? startWeights(initial, start, scale) : initial;
+	return values.map(layer => ({
 		kernel: tf.tidy(() => tf.variable(tf.tensor2d(layer.kernel, [layer.inputs, layer.units]))),
 		bias: tf.tidy(() => tf.variable(tf.tensor1d(layer.bias))),
 	}));
+}
+
+/**
+ * The start weights in the shapes the seed would give, a regression output layer back in
+ * standard units (the inverse of unscaleOutput); an InvalidInputError when they do not fit.
+ */
+function startWeights(
+	shapes: DenseLayerWeights[],
+	start: TrainingStart,
+	scale: TargetScale | null,
+): DenseLayerWeights[] {
+	const fits =
+		start.layers.length === shapes.length &&
+		start.layers.every(
+			(layer, i) =>
+				layer.kernel.length === shapes[i].kernel.length &&
+				layer.bias.length === shapes[i].bias.length &&
+				(start.kernelMasks?.[i] ?? layer.kernel).length === layer.kernel.length,
+		);
+	if (!fits)
+		throw new InvalidInputError(
+			"The start weights do not fit the network: their layers' sizes differ from the run's.",
+			{ field: "start" },
+		);
+	const last = shapes.length - 1;
+	return shapes.map((shape, i) => {
+		const { kernel, bias } = start.layers[i];
+		if (i < last || scale === null) return { ...shape, kernel, bias };
+		return {
+			...shape,
+			kernel: kernel.map(w => w / scale.std),
+			bias: bias.map(b => (b - scale.mean) / scale.std),
+		};
+	});
+}
+
+/** The kernel masks as tensors (null where a layer has none), to multiply after each step. */
+function maskTensors(tf: TfModule, variables: LayerVariables[], start: TrainingStart | null) {
+	return variables.map((v, i) => {
+		const mask = start?.kernelMasks?.[i];
+		return mask ? tf.tensor(Float32Array.from(mask), v.kernel.shape) : null;
+	});
 }
 
 /** Loads a checkpoint's weights, optimizer slots, random streams and history into the run. */
@@ -223,10 +269,22 @@ class DenseNet {
 		readonly scale: TargetScale,
 		/** Data-parallel: this replica's rank, which salts its dropout masks (rank 0: none). */
 		private readonly rank = 0,
+		private readonly masks: (Tensor | null)[] = [],
 	) {
 		this.classification = config.task === "classification";
 		this.metricName = this.classification ? "accuracy" : "mae";
 		this.varList = variables.flatMap(v => [v.kernel, v.bias]);
+		this.applyMasks();
+	}
+
+	/** Zeroes the masked kernel weights again (after an optimizer step moved them). */
+	applyMasks(): void {
+		const tf = this.tf;
+		this.masks.forEach((mask, i) => {
+			if (!mask) return;
+			const kernel = this.variables[i].kernel;
+			tf.tidy(() => kernel.assign(tf.mul(kernel, mask)));
+		});
 	}
 
 	forward(x: Tensor, training: boolean): Tensor {
@@ -394,6 +452,7 @@ function trainOneEpoch(run: Run): { loss: number; metric: number } {
 			true,
 			net.varList,
 		) as Scalar;
+		net.applyMasks();
 		lossSum += (cost.dataSync()[0] as number) * rows.length;
 		metricTotal += (metricTensor as Scalar).dataSync()[0] as number;
 		tf.dispose([cost, metricTensor as Scalar, batch.x, batch.y, batch.labels]);
@@ -470,6 +529,7 @@ async function trainOneEpochParallel(
 			net.varList.map((v, i) => [v.name, tf.tensor(step.gradients[i], v.shape)]),
 		);
 		optimizer.applyGradients(named);
+		net.applyMasks();
 		tf.dispose(Object.values(named));
 		lossSum += step.lossSum;
 		metricTotal += step.metricSum;
@@ -632,8 +692,17 @@ export async function runTrainingLoop(
 		targetScale: config.task === "classification" ? null : regressionTargetScale(train),
 	};
 	const fingerprint = configFingerprint(config, train);
-	const variables = createVariables(tf, config, train.width, initRandom);
+	const start = request.start ?? null;
+	const variables = createVariables(
+		tf,
+		config,
+		train.width,
+		initRandom,
+		start,
+		state.targetScale,
+	);
 	const varList: Variable[] = variables.flatMap(v => [v.kernel, v.bias]);
+	const masks = maskTensors(tf, variables, start);
 	const optimizer = makeOptimizer(tf, config);
 	try {
 		if (request.resumeFrom)
@@ -654,6 +723,7 @@ export async function runTrainingLoop(
 			state.dropoutRandom,
 			scale,
 			request.parallel?.rank ?? 0,
+			masks,
 		);
 		const run: Run = { tf, request, hooks, optimizer, fingerprint, state, net, step: 0 };
 		const started = performance.now();
@@ -662,6 +732,7 @@ export async function runTrainingLoop(
 	} finally {
 		optimizer.dispose();
 		tf.dispose(varList);
+		tf.dispose(masks.filter((m): m is Tensor => m !== null));
 	}
 }
 

@@ -61,6 +61,8 @@ export interface TrainRequest {
 	 * one worker.
 	 */
 	parallel?: { rank: number; size: number } | null;
+	/** Start from these weights rather than the seed's (fine-tuning); default null. */
+	start?: TrainingStart | null;
 }
 
 /** Data-parallel training's cost, over an epoch's steps (measured on the rank that reports). */
@@ -71,6 +73,19 @@ export interface CommunicationCost {
 	msPerStep: number;
 	/** Gradient payload bytes that cross the bus per step (every rank's send and receive). */
 	bytesPerStep: number;
+}
+
+/**
+ * Weights to start a run from, e.g. a pruned network to fine-tune: per layer (the output layer
+ * last) as a TrainedNetwork holds them, a regression output in the label's units.
+ */
+export interface TrainingStart {
+	layers: { kernel: Float32Array; bias: Float32Array }[];
+	/**
+	 * Per layer: 1 where a kernel weight trains, 0 where it is held at zero (re-applied after
+	 * every optimizer step, so pruned weights stay pruned); null or absent = no mask.
+	 */
+	kernelMasks?: (Uint8Array | null)[] | null;
 }
 
 /** After each epoch. Metric names follow Keras: loss, accuracy | mae; val_loss, val_accuracy | val_mae. */
