@@ -1,0 +1,209 @@
+/**
+ * The "prune" recipe: magnitude pruning of a TF.js-trained dense network's kernels to a target
+ * sparsity, per layer (magnitude-pruning.ts), then fine-tuning on the dataset the job hands in
+ * (the source version's TRAIN split, through the version's own pre-processing pipeline) with
+ * the trainer's loop (lib/training/training-loop.ts, in its worker thread) and the masks
+ * re-applied after every optimizer step, so pruned weights stay zero.
+ *
+ * The output keeps the source's format and names: a TF.js layers model is the source model
+ * with its Dense weights replaced (its input, output and Dropout layers as they were). The
+ * details say the sparsity each layer reached, which is at least the target.
+ *
+ *     params: { sparsity: 0.5, epochs: 5, learningRate: 0.001, batchSize: 32, seed: 1 }
+ */
+import type { LayersModel } from "@tensorflow/tfjs";
+import Validator, { type ValidationError } from "fastest-validator";
+import { InvalidInputError } from "../errors";
+import { loadTfjs, type TfModule } from "../runtimes/tfjs/load-tfjs";
+import { trainInWorker } from "../training/train-in-worker";
+import type { TrainedNetwork, TrainRequest } from "../training/training-types";
+import { denseNetworkOfLayersModel } from "./dense-source";
+import { layerSparsity, pruneNetwork, type LayerSparsity } from "./magnitude-pruning";
+import type { OptimizationRecipe, RecipeDataset, RecipeRunInput } from "./recipe";
+import { layersModelTar, loadLayersModelTar } from "./tfjs-source";
+
+export interface PruneParams {
+	/** Fraction of each Dense kernel set to zero, in [0, 1). Default 0.5. */
+	sparsity: number;
+	/** Fine-tuning epochs after pruning; 0 = none. Default 5. */
+	epochs: number;
+	/** Adam's learning rate while fine-tuning. Default 0.001 (a tenth of the trainer's). */
+	learningRate: number;
+	batchSize: number;
+	/** Seeds the fine-tuning's shuffling. Default 1. */
+	seed: number;
+}
+
+export const PRUNE_DEFAULTS: Readonly<PruneParams> = Object.freeze({
+	sparsity: 0.5,
+	epochs: 5,
+	learningRate: 0.001,
+	batchSize: 32,
+	seed: 1,
+});
+
+const PRUNE_PARAMS_RULE = {
+	$$strict: true,
+	sparsity: { type: "number", min: 0, max: 0.99, optional: true },
+	epochs: { type: "number", integer: true, min: 0, max: 1000, optional: true },
+	learningRate: { type: "number", positive: true, max: 1, optional: true },
+	batchSize: { type: "number", integer: true, min: 1, max: 65_536, optional: true },
+	seed: { type: "number", integer: true, min: 0, max: 2 ** 32 - 1, optional: true },
+} as const;
+
+const checkParams = new Validator({ haltOnFirstError: false }).compile(PRUNE_PARAMS_RULE);
+
+/** The request's params with their defaults; InvalidInputError naming each wrong field. */
+export function validatePruneParams(raw: unknown): PruneParams {
+	const input = raw ?? {};
+	if (typeof input !== "object" || Array.isArray(input))
+		throw new InvalidInputError("params must be a JSON object for recipe 'prune'.", {
+			field: "params",
+		});
+	const result = checkParams(structuredClone(input));
+	if (result !== true) {
+		const problems = (result as ValidationError[]).map(e => ({
+			field: `params.${e.field}`,
+			message:
+				e.type === "objectStrict"
+					? `params: unknown field(s) ${String(e.actual)}`
+					: `params.${(e.message ?? e.type).replace(/^The '(.*?)' field/, "$1")}`,
+		}));
+		throw new InvalidInputError(
+			`Invalid params for recipe 'prune': ${problems.map(p => p.message).join("; ")}`,
+			{ field: problems[0].field, errors: problems },
+		);
+	}
+	return { ...PRUNE_DEFAULTS, ...(input as Partial<PruneParams>) };
+}
+
+/** The trainer's request that fine-tunes `pruned` on `dataset`, masks held. */
+export function fineTuneRequest(
+	pruned: ReturnType<typeof pruneNetwork>,
+	dataset: RecipeDataset,
+	params: PruneParams,
+): TrainRequest {
+	const { network, masks } = pruned;
+	if (network.task !== "classification" || dataset.labels === null)
+		throw new InvalidInputError(
+			"Fine-tuning after pruning needs a classifier (softmax output) and a dataset with class labels; " +
+				"give params.epochs 0 to prune without fine-tuning.",
+			{ field: "params.epochs" },
+		);
+	if (dataset.width !== network.inputWidth)
+		throw new InvalidInputError(
+			`The fine-tuning dataset has ${dataset.width} features per row; the model takes ${network.inputWidth}.`,
+			{ field: "dataset" },
+		);
+	const last = network.layers.length - 1;
+	return {
+		config: {
+			task: "classification",
+			outputs: network.layers[last].units,
+			layers: network.layers.slice(0, last).map(layer => ({
+				units: layer.units,
+				activation: layer.activation as Exclude<typeof layer.activation, "softmax">,
+				dropout: 0,
+			})),
+			optimizer: "adam",
+			learningRate: params.learningRate,
+			epochs: params.epochs,
+			batchSize: params.batchSize,
+			earlyStopping: null,
+			checkpointEvery: 0,
+			seed: params.seed,
+		},
+		train: { x: dataset.features, rows: dataset.rows, width: dataset.width, y: dataset.labels },
+		validation: null,
+		predict: null,
+		resumeFrom: null,
+		exportTfjs: false,
+		start: { layers: network.layers, kernelMasks: masks },
+	};
+}
+
+/** Prunes, then fine-tunes in the trainer's worker when epochs > 0. */
+async function pruneAndFineTune(
+	network: TrainedNetwork,
+	input: RecipeRunInput<PruneParams>,
+): Promise<TrainedNetwork> {
+	const { params } = input;
+	const pruned = pruneNetwork(network, params.sparsity);
+	if (params.epochs === 0) return pruned.network;
+	if (input.dataset === null)
+		throw new InvalidInputError("Recipe 'prune' fine-tunes on a dataset; none was given.", {
+			field: "dataset",
+		});
+	const request = fineTuneRequest(pruned, input.dataset, params);
+	input.progress(0.05, `pruned to ${params.sparsity}; fine-tuning ${params.epochs} epochs`);
+	const result = await trainInWorker(request, {
+		signal: input.signal,
+		onProgress: p =>
+			input.progress(
+				0.05 + (0.9 * p.epoch) / p.epochs,
+				`fine-tuning epoch ${p.epoch}/${p.epochs}: loss ${p.loss.toFixed(4)}`,
+			),
+	});
+	return result.network;
+}
+
+/** The source model with its Dense layers' weights replaced by the network's. */
+function setDenseWeights(
+	tf: TfModule,
+	model: LayersModel,
+	layerIndices: number[],
+	network: TrainedNetwork,
+): void {
+	layerIndices.forEach((index, n) => {
+		const { kernel, bias, inputs, units } = network.layers[n];
+		const tensors = [tf.tensor2d(kernel, [inputs, units]), tf.tensor1d(bias)];
+		model.layers[index].setWeights(tensors);
+		tf.dispose(tensors);
+	});
+}
+
+function sparsityNotes(sparsity: LayerSparsity[], layerNames: string[]): string[] {
+	return sparsity.map(
+		s =>
+			`${layerNames[s.layer]}: ${s.zeros} of ${s.weights} kernel weights zero (${(100 * s.sparsity).toFixed(1)} %)`,
+	);
+}
+
+async function runPrune(input: RecipeRunInput<PruneParams>) {
+	const { params } = input;
+	const tf = await loadTfjs();
+	const model = await loadLayersModelTar(tf, input.sourceFile);
+	try {
+		const { network, layerIndices } = denseNetworkOfLayersModel(model);
+		const tuned = await pruneAndFineTune(network, input);
+		setDenseWeights(tf, model, layerIndices, tuned);
+		const sparsity = layerSparsity(tuned);
+		const names = layerIndices.map(i => model.layers[i].name);
+		input.progress(1, "pruned");
+		return {
+			file: await layersModelTar(tf, model),
+			format: "tfjs" as const,
+			notes: [
+				`Magnitude-pruned every Dense kernel to ${params.sparsity} sparsity, then fine-tuned ${params.epochs} epochs.`,
+				...sparsityNotes(sparsity, names),
+			],
+			details: {
+				targetSparsity: params.sparsity,
+				fineTuneEpochs: params.epochs,
+				layers: sparsity.map(s => ({ ...s, name: names[s.layer] })),
+			},
+		};
+	} finally {
+		model.dispose();
+	}
+}
+
+export const PRUNE_RECIPE: OptimizationRecipe<PruneParams> = {
+	kind: "prune",
+	description:
+		"Magnitude pruning of Dense kernels to a target sparsity (per layer), fine-tuned on the source's train split.",
+	sourceFormats: ["tfjs"],
+	needsDataset: true,
+	validateParams: validatePruneParams,
+	run: runPrune,
+};

@@ -1,0 +1,57 @@
+/**
+ * A TF.js layers model in and out of the tar a version holds (model.json + weight files, as the
+ * importer accepts it and the trainer writes it): loaded on the process's TF.js (wasm backend)
+ * through the same reading the runtime uses (tfjs-artifacts.ts), and saved back as one tar.
+ * A graph model (a converted TensorFlow SavedModel) has no layers to prune or convert: refused.
+ */
+import { randomUUID } from "node:crypto";
+import * as fs from "node:fs/promises";
+import * as os from "node:os";
+import * as path from "node:path";
+import type { LayersModel } from "@tensorflow/tfjs";
+import { InvalidInputError, InvalidModelFileError } from "../errors";
+import { reasonOf } from "../files/error-reasons";
+import { readTarFiles } from "../files/tar-files";
+import type { TfModule } from "../runtimes/tfjs/load-tfjs";
+import { tfjsArtifactsFromFiles } from "../runtimes/tfjs/tfjs-artifacts";
+import { saveLayersModel } from "../training/tfjs-export";
+import { tfjsTar } from "../training/tfjs-tar";
+
+/** The tar's files by path; the tar goes through a private temporary file (the reader streams one). */
+async function tarFiles(bytes: Uint8Array): Promise<Map<string, Buffer>> {
+	const dir = await fs.mkdtemp(path.join(os.tmpdir(), "modelfleet-tfjs-"));
+	const file = path.join(dir, `${randomUUID()}.tar`);
+	try {
+		await fs.writeFile(file, bytes, { mode: 0o600 });
+		const gzip = bytes[0] === 0x1f && bytes[1] === 0x8b;
+		return await readTarFiles(file, { gzip });
+	} finally {
+		await fs.rm(dir, { recursive: true, force: true });
+	}
+}
+
+/** The layers model the tar holds; the caller disposes it. */
+export async function loadLayersModelTar(tf: TfModule, bytes: Uint8Array): Promise<LayersModel> {
+	let files: Map<string, Buffer>;
+	try {
+		files = await tarFiles(bytes);
+	} catch (error) {
+		throw new InvalidModelFileError("TF.js", `not a readable tar archive: ${reasonOf(error)}`);
+	}
+	const { artifacts, modelType } = tfjsArtifactsFromFiles(files);
+	if (modelType !== "layers")
+		throw new InvalidInputError(
+			"The source is a TF.js graph model (converted from TensorFlow); only a TF.js layers model has the layers this recipe works on.",
+			{ field: "sourceFormat" },
+		);
+	try {
+		return await tf.loadLayersModel(tf.io.fromMemory(artifacts), { strict: true });
+	} catch (error) {
+		throw new InvalidModelFileError("TF.js", `TF.js cannot load it: ${reasonOf(error)}`);
+	}
+}
+
+/** The model as a tar of model.json and weights.bin. */
+export async function layersModelTar(tf: TfModule, model: LayersModel): Promise<Uint8Array> {
+	return tfjsTar(await saveLayersModel(tf, model));
+}

@@ -1,0 +1,136 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { classIndices, findColumn, type Dataset } from "../../../lib/datasets/dataset";
+import { parseDataset } from "../../../lib/datasets/parse-dataset";
+import { InvalidInputError } from "../../../lib/errors";
+import { denseNetworkOfLayersModel } from "../../../lib/optimization/dense-source";
+import { lineageSplit } from "../../../lib/optimization/lineage-split";
+import { layerSparsity } from "../../../lib/optimization/magnitude-pruning";
+import { PRUNE_RECIPE, validatePruneParams } from "../../../lib/optimization/prune-recipe";
+import type { RecipeDataset } from "../../../lib/optimization/recipe";
+import { loadLayersModelTar } from "../../../lib/optimization/tfjs-source";
+import { loadTfjs } from "../../../lib/runtimes/tfjs/load-tfjs";
+import { validateJobSpec } from "../../../lib/training/job-spec";
+import { tfjsTar } from "../../../lib/training/tfjs-tar";
+import { runTrainingJob, type TrainingOutcome } from "../../../lib/training/training-run";
+import type { TrainedNetwork } from "../../../lib/training/training-types";
+import { forwardReference } from "../training/network-reference";
+
+const DIGITS = path.join(__dirname, "..", "..", "fixtures", "datasets", "digits.csv");
+
+let digits: Dataset;
+let source: TrainingOutcome;
+let sourceTar: Uint8Array;
+
+beforeAll(async () => {
+	digits = await parseDataset(fs.createReadStream(DIGITS), {
+		format: "csv",
+		labelColumn: "label",
+	});
+	const spec = validateJobSpec({
+		dataset: digits.sha256,
+		labelColumn: "label",
+		seed: 3,
+		epochs: 30,
+	});
+	source = await runTrainingJob({ dataset: digits, spec });
+	sourceTar = await tfjsTar(source.tfjs!);
+}, 60_000);
+
+/** The rows of `rows` through the source's pre-processing, with their class indices. */
+function recipeDataset(rows: Uint32Array): RecipeDataset {
+	const labels = classIndices(findColumn(digits, "label")!);
+	return {
+		features: source.preprocessing.transformDataset(digits, rows),
+		rows: rows.length,
+		width: source.preprocessing.outputWidth,
+		labels: Int32Array.from(rows, row => labels[row]),
+	};
+}
+
+function accuracy(network: TrainedNetwork, data: RecipeDataset): number {
+	const out = forwardReference(network, data.features);
+	const k = network.layers[network.layers.length - 1].units;
+	let correct = 0;
+	for (let r = 0; r < data.rows; r++) {
+		const row = Array.from(out.subarray(r * k, (r + 1) * k));
+		if (row.indexOf(Math.max(...row)) === data.labels![r]) correct++;
+	}
+	return correct / data.rows;
+}
+
+async function networkOfTar(bytes: Uint8Array): Promise<TrainedNetwork> {
+	const tf = await loadTfjs();
+	const model = await loadLayersModelTar(tf, bytes);
+	try {
+		return denseNetworkOfLayersModel(model).network;
+	} finally {
+		model.dispose();
+	}
+}
+
+async function prune(params: unknown) {
+	const split = lineageSplit(digits, source.version.lineage);
+	const progress: number[] = [];
+	const output = await PRUNE_RECIPE.run({
+		sourceFile: sourceTar,
+		sourceFormat: "tfjs",
+		params: PRUNE_RECIPE.validateParams(params) as never,
+		dataset: recipeDataset(split.train),
+		signal: new AbortController().signal,
+		progress: fraction => progress.push(fraction),
+	});
+	return { output, progress, split };
+}
+
+describe("the prune recipe on a digits MLP", () => {
+	it("prunes every Dense kernel to 50 % and, fine-tuned, keeps test accuracy within 1 point", async () => {
+		const { output, progress, split } = await prune({ sparsity: 0.5, epochs: 5 });
+		expect(output.format).toBe("tfjs");
+		const pruned = await networkOfTar(output.file);
+		const test = recipeDataset(split.test);
+		const before = accuracy(source.training.network, test);
+		const after = accuracy(pruned, test);
+		// The lineage split is the training run's: the source's own test accuracy, recomputed.
+		expect(before).toBeCloseTo(
+			source.evaluation?.task === "classification" ? source.evaluation.accuracy : -1,
+			10,
+		);
+		expect(before).toBeGreaterThan(0.9);
+		expect(after).toBeGreaterThanOrEqual(before - 0.01);
+		for (const layer of layerSparsity(pruned))
+			expect(layer.sparsity).toBeGreaterThanOrEqual(0.5);
+		const details = output.details as { layers: { name: string; sparsity: number }[] };
+		expect(details.layers.map(l => l.name)).toEqual(["dense_1", "probabilities"]);
+		expect(details.layers.every(l => l.sparsity >= 0.5)).toBe(true);
+		expect(progress[progress.length - 1]).toBe(1);
+		process.stdout.write(
+			`prune 50 %: test accuracy ${before.toFixed(4)} → ${after.toFixed(4)} (${test.rows} rows)\n`,
+		);
+	}, 60_000);
+
+	it("loses accuracy without the fine-tuning at high sparsity, which the fine-tuning wins back", async () => {
+		const { output: raw, split } = await prune({ sparsity: 0.9, epochs: 0 });
+		const { output: tuned } = await prune({ sparsity: 0.9, epochs: 5 });
+		const test = recipeDataset(split.test);
+		const rawAccuracy = accuracy(await networkOfTar(raw.file), test);
+		const tunedNetwork = await networkOfTar(tuned.file);
+		expect(accuracy(tunedNetwork, test)).toBeGreaterThan(rawAccuracy + 0.02);
+		// The masks held through fine-tuning: still 90 % zero.
+		for (const layer of layerSparsity(tunedNetwork))
+			expect(layer.sparsity).toBeGreaterThanOrEqual(0.9);
+	}, 60_000);
+
+	it("refuses parameters out of range, naming them", () => {
+		expect(() => validatePruneParams({ sparsity: 1 })).toThrow(/params\.sparsity/);
+		expect(() => validatePruneParams({ epochs: -1 })).toThrow(InvalidInputError);
+		expect(() => validatePruneParams({ sparsty: 0.5 })).toThrow(/unknown field.*sparsty/);
+		expect(validatePruneParams(undefined)).toEqual({
+			sparsity: 0.5,
+			epochs: 5,
+			learningRate: 0.001,
+			batchSize: 32,
+			seed: 1,
+		});
+	});
+});
