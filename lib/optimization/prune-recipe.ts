@@ -198,7 +198,7 @@ async function runPrune(input: RecipeRunInput<PruneParams>) {
 	}
 }
 
-export const PRUNE_RECIPE: OptimizationRecipe<PruneParams> = {
+export const pruneRecipe: OptimizationRecipe<PruneParams> = {
 	kind: "prune",
 	description:
 		"Magnitude pruning of Dense kernels to a target sparsity (per layer), fine-tuned on the source's train split.",

@@ -155,6 +155,22 @@ const LAYERS: readonly Layer[] = [
 		},
 	},
 	{
+		about:
+			"Optimizing a version's model file: the recipes (graph, FP16, INT8, pruning with the " +
+			"trainer's fine-tuning, TF.js → ONNX conversion) and the optimization job around them.",
+		modules: {
+			optimization: [
+				"errors",
+				"datasets",
+				"files",
+				"model-spec",
+				"onnx",
+				"runtimes",
+				"training",
+			],
+		},
+	},
+	{
 		about: "Routing a call to a replica: traffic splits, shadows, replica choice, the routing table.",
 		modules: {
 			routing: [

@@ -6,7 +6,7 @@ import { InvalidInputError } from "../../../lib/errors";
 import { denseNetworkOfLayersModel } from "../../../lib/optimization/dense-source";
 import { lineageSplit } from "../../../lib/optimization/lineage-split";
 import { layerSparsity } from "../../../lib/optimization/magnitude-pruning";
-import { PRUNE_RECIPE, validatePruneParams } from "../../../lib/optimization/prune-recipe";
+import { pruneRecipe, validatePruneParams } from "../../../lib/optimization/prune-recipe";
 import type { RecipeDataset } from "../../../lib/optimization/recipe";
 import { loadLayersModelTar } from "../../../lib/optimization/tfjs-source";
 import { loadTfjs } from "../../../lib/runtimes/tfjs/load-tfjs";
@@ -72,10 +72,10 @@ async function networkOfTar(bytes: Uint8Array): Promise<TrainedNetwork> {
 async function prune(params: unknown) {
 	const split = lineageSplit(digits, source.version.lineage);
 	const progress: number[] = [];
-	const output = await PRUNE_RECIPE.run({
+	const output = await pruneRecipe.run({
 		sourceFile: sourceTar,
 		sourceFormat: "tfjs",
-		params: PRUNE_RECIPE.validateParams(params) as never,
+		params: pruneRecipe.validateParams(params) as never,
 		dataset: recipeDataset(split.train),
 		signal: new AbortController().signal,
 		progress: fraction => progress.push(fraction),
