@@ -208,6 +208,7 @@ function readSourceOnnx(bytes: Uint8Array): ReadOnnxModel {
 
 async function runPrune(input: RecipeRunInput<PruneParams>): Promise<RecipeOutput> {
 	const { params } = input;
+	input.signal.throwIfAborted();
 	const { file, network, names } = await prunedFile(input);
 	const sparsity = layerSparsity(network);
 	input.progress(1, "pruned");
