@@ -74,7 +74,7 @@ export function denseNetworkOfOnnx(model: ReadOnnxModel): DenseOnnx {
 	const { graph } = model;
 	const initializers = new Map(graph.initializers.map(t => [t.name, t]));
 	const inputs = graph.inputs.filter(input => !initializers.has(input.name));
-	if (inputs.length !== 1 || graph.outputs.length !== 1 || inputs[0].shape.length !== 2)
+	if (inputs.length !== 1 || graph.outputs.length !== 1 || inputs[0].shape?.length !== 2)
 		refuse("Pruning takes an ONNX model with one input [batch, features] and one output.");
 	const output = graph.outputs[0].name;
 	const layers: DenseLayerWeights[] = [];

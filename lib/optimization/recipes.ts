@@ -3,10 +3,12 @@
  * OptimizationRecipe and is listed here; kinds without a module yet answer "not available".
  */
 import { InvalidInputError } from "../errors";
+import { convertRecipe } from "./convert-recipe";
 import { fp16Recipe } from "./fp16-recipe";
 import { graphRecipe } from "./graph-recipe";
 import { int8DynamicRecipe } from "./int8-dynamic-recipe";
 import { int8StaticRecipe } from "./int8-static-recipe";
+import { pruneRecipe } from "./prune-recipe";
 import { RECIPE_KINDS, type OptimizationRecipe, type RecipeKind } from "./recipe";
 
 export const RECIPES: Readonly<Partial<Record<RecipeKind, OptimizationRecipe>>> = {
@@ -14,6 +16,8 @@ export const RECIPES: Readonly<Partial<Record<RecipeKind, OptimizationRecipe>>> 
 	fp16: fp16Recipe as OptimizationRecipe,
 	"int8-dynamic": int8DynamicRecipe as OptimizationRecipe,
 	"int8-static": int8StaticRecipe as OptimizationRecipe,
+	prune: pruneRecipe as OptimizationRecipe,
+	convert: convertRecipe as OptimizationRecipe,
 };
 
 /** The recipe of that kind; InvalidInputError for an unknown kind or one this build lacks. */

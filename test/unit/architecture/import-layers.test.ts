@@ -109,6 +109,7 @@ const LAYERS: readonly Layer[] = [
 			optimization: [
 				"errors",
 				"datasets",
+				"files",
 				"inference",
 				"model-spec",
 				"onnx",
@@ -149,22 +150,6 @@ const LAYERS: readonly Layer[] = [
 				"inference",
 				"predictor",
 				"registry",
-				"runtimes",
-				"training",
-			],
-		},
-	},
-	{
-		about:
-			"Optimizing a version's model file: the recipes (graph, FP16, INT8, pruning with the " +
-			"trainer's fine-tuning, TF.js → ONNX conversion) and the optimization job around them.",
-		modules: {
-			optimization: [
-				"errors",
-				"datasets",
-				"files",
-				"model-spec",
-				"onnx",
 				"runtimes",
 				"training",
 			],
