@@ -133,12 +133,24 @@ describe("layersModelToOnnx", () => {
 				padding: "same",
 			}),
 		);
+		pooled.add(tf.layers.maxPooling2d({ poolSize: 2, strides: 2, padding: "same" }));
 		pooled.add(tf.layers.globalAveragePooling2d({}));
 		pooled.add(tf.layers.dense({ units: 2 }));
 		seedWeights(pooled, 3);
 		expect(await disagreement(pooled, 8)).toBeLessThanOrEqual(1e-5);
 		model.dispose();
 		pooled.dispose();
+	});
+
+	it("applies a Dense layer on a rank-3 input to its last axis (MatMul), agreeing within 1e-5", async () => {
+		const model = tf.sequential();
+		model.add(tf.layers.reshape({ inputShape: [24], targetShape: [4, 6] }));
+		model.add(tf.layers.dense({ units: 3, activation: "tanh" }));
+		model.add(tf.layers.dense({ units: 2, useBias: false }));
+		model.add(tf.layers.globalMaxPooling1d({}));
+		seedWeights(model, 5);
+		expect(await disagreement(model, 8)).toBeLessThanOrEqual(1e-5);
+		model.dispose();
 	});
 
 	it("refuses a layer it cannot express, naming the layer and its class and listing the supported ones", () => {
