@@ -5,9 +5,9 @@
  * It takes no params.
  */
 import { DEFAULT_ONNX_OPSET } from "../onnx/onnx-writer";
-import { InvalidInputError } from "../errors";
 import { loadTfjs } from "../runtimes/tfjs/load-tfjs";
 import type { OptimizationRecipe, RecipeOutput, RecipeRunInput } from "./recipe";
+import { paramsObject } from "./recipe-params";
 import { loadLayersModelTar } from "./tfjs-source";
 import { layersModelToOnnx } from "./tfjs-to-onnx";
 
@@ -15,12 +15,7 @@ export type ConvertParams = Record<string, never>;
 
 /** Accepts no params (absent or an empty object). */
 export function validateConvertParams(raw: unknown): ConvertParams {
-	const empty =
-		raw === undefined ||
-		raw === null ||
-		(typeof raw === "object" && !Array.isArray(raw) && Object.keys(raw).length === 0);
-	if (!empty)
-		throw new InvalidInputError("Recipe 'convert' takes no params.", { field: "params" });
+	paramsObject(raw, "convert", []);
 	return {};
 }
 

@@ -110,6 +110,8 @@ export function denseNetworkOfOnnx(model: ReadOnnxModel): DenseOnnx {
 		names.push({ kernel: kernel.name, bias: bias.name });
 	}
 	if (layers.length === 0) refuse("The ONNX model has no Gemm layer to prune.");
+	if (layers.slice(0, -1).some(layer => layer.activation === "softmax"))
+		refuse("A hidden layer ends in Softmax; pruning takes softmax on the output layer only.");
 	const task =
 		layers[layers.length - 1].activation === "softmax" ? "classification" : "regression";
 	return { network: { task, inputWidth: layers[0].inputs, layers }, initializers: names };

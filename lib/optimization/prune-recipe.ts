@@ -14,7 +14,6 @@
  *     params: { sparsity: 0.5, epochs: 5, learningRate: 0.005, batchSize: 32, seed: 1 }
  */
 import type { LayersModel } from "@tensorflow/tfjs";
-import Validator, { type ValidationError } from "fastest-validator";
 import { InvalidInputError, InvalidModelFileError } from "../errors";
 import { reasonOf } from "../files/error-reasons";
 import { readOnnxModel, type ReadOnnxModel } from "../onnx/onnx-reader";
@@ -25,6 +24,7 @@ import { denseNetworkOfOnnx, withDenseWeights } from "./dense-onnx";
 import { denseNetworkOfLayersModel } from "./dense-source";
 import { layerSparsity, pruneNetwork, type LayerSparsity } from "./magnitude-pruning";
 import type { OptimizationRecipe, RecipeDataset, RecipeOutput, RecipeRunInput } from "./recipe";
+import { numberParam, paramsObject } from "./recipe-params";
 import { layersModelTar, loadLayersModelTar } from "./tfjs-source";
 
 export interface PruneParams {
@@ -47,39 +47,32 @@ export const PRUNE_DEFAULTS: Readonly<PruneParams> = Object.freeze({
 	seed: 1,
 });
 
-const PRUNE_PARAMS_RULE = {
-	$$strict: true,
-	sparsity: { type: "number", min: 0, max: 0.99, optional: true },
-	epochs: { type: "number", integer: true, min: 0, max: 1000, optional: true },
-	learningRate: { type: "number", positive: true, max: 1, optional: true },
-	batchSize: { type: "number", integer: true, min: 1, max: 65_536, optional: true },
-	seed: { type: "number", integer: true, min: 0, max: 2 ** 32 - 1, optional: true },
-} as const;
-
-const checkParams = new Validator({ haltOnFirstError: false }).compile(PRUNE_PARAMS_RULE);
-
-/** The request's params with their defaults; InvalidInputError naming each wrong field. */
+/** The request's params with their defaults; InvalidInputError naming the wrong field. */
 export function validatePruneParams(raw: unknown): PruneParams {
-	const input = raw ?? {};
-	if (typeof input !== "object" || Array.isArray(input))
-		throw new InvalidInputError("params must be a JSON object for recipe 'prune'.", {
-			field: "params",
-		});
-	const result = checkParams(structuredClone(input));
-	if (result !== true) {
-		const problems = (result as ValidationError[]).map(e => ({
-			field: `params.${e.field}`,
-			message:
-				e.type === "objectStrict"
-					? `params: unknown field(s) ${String(e.actual)}`
-					: `params.${(e.message ?? e.type).replace(/^The '(.*?)' field/, "$1")}`,
-		}));
-		throw new InvalidInputError(
-			`Invalid params for recipe 'prune': ${problems.map(p => p.message).join("; ")}`,
-			{ field: problems[0].field, errors: problems },
-		);
-	}
-	return { ...PRUNE_DEFAULTS, ...(input as Partial<PruneParams>) };
+	const params = paramsObject(raw, "prune", Object.keys(PRUNE_DEFAULTS));
+	const d = PRUNE_DEFAULTS;
+	return {
+		sparsity: numberParam(params.sparsity, "sparsity", { min: 0, max: 0.99 }, d.sparsity),
+		epochs: numberParam(
+			params.epochs,
+			"epochs",
+			{ min: 0, max: 1000, integer: true },
+			d.epochs,
+		),
+		learningRate: numberParam(
+			params.learningRate,
+			"learningRate",
+			{ min: 1e-6, max: 1 },
+			d.learningRate,
+		),
+		batchSize: numberParam(
+			params.batchSize,
+			"batchSize",
+			{ min: 1, max: 65_536, integer: true },
+			d.batchSize,
+		),
+		seed: numberParam(params.seed, "seed", { min: 0, max: 2 ** 32 - 1, integer: true }, d.seed),
+	};
 }
 
 /** The trainer's request that fine-tunes `pruned` on `dataset`, masks held. */
