@@ -7,6 +7,7 @@ import * as ort from "onnxruntime-node";
 import { readOnnxModel } from "../../../lib/onnx/onnx-reader";
 import { denseNetworkOfOnnx } from "../../../lib/optimization/dense-onnx";
 import { denseNetworkOfLayersModel } from "../../../lib/optimization/dense-source";
+import { fineTuneDataset } from "../../../lib/optimization/fine-tune-dataset";
 import { lineageSplit } from "../../../lib/optimization/lineage-split";
 import { layerSparsity } from "../../../lib/optimization/magnitude-pruning";
 import { pruneRecipe, validatePruneParams } from "../../../lib/optimization/prune-recipe";
@@ -80,7 +81,7 @@ async function prune(params: unknown, sourceFormat: "tfjs" | "onnx" = "tfjs") {
 		sourceFile: sourceFormat === "tfjs" ? sourceTar : source.onnx,
 		sourceFormat,
 		params: pruneRecipe.validateParams(params) as never,
-		dataset: recipeDataset(split.train),
+		dataset: fineTuneDataset(digits, source.version),
 		signal: new AbortController().signal,
 		progress: fraction => progress.push(fraction),
 	});
@@ -167,6 +168,22 @@ describe("the prune recipe on a digits MLP", () => {
 		model.dispose();
 		expect(() => denseNetworkOfOnnx(readOnnxModel(onnx))).toThrow(
 			/Reshape node 'grid\/reshape_0' is not a Gemm/,
+		);
+	});
+
+	it("fine-tunes on the train split through the source's own pre-processing, refusing a changed pipeline or labels", () => {
+		const split = lineageSplit(digits, source.version.lineage);
+		const rows = fineTuneDataset(digits, source.version);
+		expect(rows).toEqual(recipeDataset(split.train));
+		const pre = structuredClone(source.version.pipeline.pre);
+		const standardize = pre.find(step => step.type === "standardize") as { mean: number[] };
+		standardize.mean[0] += 0.5;
+		expect(() =>
+			fineTuneDataset(digits, { ...source.version, pipeline: { pre, post: [] } }),
+		).toThrow(/pre-processing is not the one its training rows give/);
+		const labels = [...source.version.labels!].reverse();
+		expect(() => fineTuneDataset(digits, { ...source.version, labels })).toThrow(
+			/not the version's labels/,
 		);
 	});
 
