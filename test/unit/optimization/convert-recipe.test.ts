@@ -6,7 +6,7 @@ import * as ort from "onnxruntime-node";
 import { InvalidInputError } from "../../../lib/errors";
 import { TfjsImporter } from "../../../lib/importers/tfjs-importer";
 import { convertRecipe, validateConvertParams } from "../../../lib/optimization/convert-recipe";
-import { layersModelTar } from "../../../lib/optimization/tfjs-source";
+import { layersModelTar, layersModelTarOutputs } from "../../../lib/optimization/tfjs-source";
 import { loadTfjs, type TfModule } from "../../../lib/runtimes/tfjs/load-tfjs";
 
 let tf: TfModule;
@@ -66,6 +66,8 @@ describe("the convert recipe", () => {
 			for (let i = 0; i < actual.length; i++)
 				worst = Math.max(worst, Math.abs(actual[i] - expected[i]));
 			expect(worst).toBeLessThanOrEqual(1e-5);
+			// What an evaluation of the conversion reads from the TF.js source: the same values.
+			expect(await layersModelTarOutputs(tar, x, 10, 4)).toEqual(expected);
 		} finally {
 			await session.release();
 		}
