@@ -9,6 +9,10 @@
  * best weights if asked, fold a regression target's scaling into the output layer, build the
  * inference network (softmax on a classifier's output) as a TF.js layers model, and predict
  * the requested rows with it.
+ *
+ * A run may start from given weights instead of the seed's (`request.start`: fine-tuning a
+ * pruned network), with kernel masks multiplied in after every optimizer step so that masked
+ * weights stay exactly zero.
  */
 import type { Optimizer, Scalar, Tensor, Variable } from "@tensorflow/tfjs";
 import { SeededRandom } from "../datasets/seeded-random";
