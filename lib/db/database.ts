@@ -28,6 +28,22 @@ export interface DatabaseOptions {
 	dataDir: string;
 }
 
+/** PostgreSQL's type id of bytea. */
+const BYTEA = 17;
+
+/**
+ * PGlite's own bytea conversions go through a JS string of hex pairs, byte by byte (tens of
+ * ns a byte); these keep bytes as bytes. A parameter left as a Uint8Array is bound in
+ * binary form by PGlite (a memcpy), as node-postgres does with a Buffer; a result (text form,
+ * `\x` and hex) is decoded natively.
+ */
+const BYTEA_SERIALIZER = {
+	[BYTEA]: (value: Uint8Array) => value as unknown as string,
+};
+const BYTEA_PARSER = {
+	[BYTEA]: (text: string) => Buffer.from(text.slice(2), "hex"),
+};
+
 /** Opens the metadata database and brings its schema up to date before anything uses it. */
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
 	if (options.databaseUrl) {
@@ -44,7 +60,10 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
 
 	const dir = path.join(options.dataDir, "db");
 	fs.mkdirSync(dir, { recursive: true });
-	const client = await PGlite.create(dir);
+	const client = await PGlite.create(dir, {
+		serializers: BYTEA_SERIALIZER,
+		parsers: BYTEA_PARSER,
+	});
 	try {
 		await applyMigrations(pgliteConnection(client), MIGRATIONS, { lock: false });
 	} catch (err) {

@@ -7,6 +7,7 @@ import {
 	bigint,
 	bigserial,
 	boolean,
+	customType,
 	index,
 	integer,
 	jsonb,
@@ -17,6 +18,11 @@ import {
 	unique,
 	uuid,
 } from "drizzle-orm/pg-core";
+
+/** Bytes (bytea), as a Buffer both ways: both drivers send a Buffer parameter as binary. */
+const bytea = customType<{ data: Buffer; driverData: Buffer }>({
+	dataType: () => "bytea",
+});
 
 const createdAt = () => timestamp("created_at", { withTimezone: true }).notNull().defaultNow();
 
@@ -361,8 +367,10 @@ export const predictionCaptures = pgTable(
 		rowCount: integer("row_count").notNull(),
 		errorCount: integer("error_count").notNull(),
 		predictionIds: text("prediction_ids").array().notNull(),
-		/** The captures as NDJSON, one a line. */
-		payload: text("payload").notNull(),
+		/** The captures as NDJSON, one a line: rows stored before migration 0014. */
+		payload: text("payload"),
+		/** The captures as a serving node wrote them (lib/monitoring/capture-batch.ts). */
+		payloadBinary: bytea("payload_binary"),
 	},
 	table => [
 		index("prediction_captures_model_seq").on(table.tenantId, table.model, table.seq),

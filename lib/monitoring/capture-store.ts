@@ -1,7 +1,8 @@
 /**
  * Captured predictions in `prediction_captures`: a row per batch a serving node flushed (per
- * tenant and model), its captures as NDJSON text and their ids in an array under a GIN index,
- * partitioned by day. Storing a batch costs one row, whatever its size: a row (and its index
+ * tenant and model), its captures as the bytes the node wrote (lib/monitoring/capture-batch.ts;
+ * rows stored before migration 0014 hold NDJSON text instead, still read) and their ids in an
+ * array under a GIN index, partitioned by day. Storing a batch costs one row, whatever its size: a row (and its index
  * entries) per prediction would cost more than the prediction. A batch insert makes the
  * partitions of the days it holds first (once per day per process); retention drops whole
  * days; readers page by the batches' `seq` (drift windows and the export end on a batch).
@@ -10,7 +11,8 @@ import { and, asc, desc, eq, gt, gte, lt, sql } from "drizzle-orm";
 import type { Db } from "../db/database";
 import { predictionCaptures } from "../db/schema";
 import { TYPED_ARRAY_OF } from "../inference/tensor";
-import type { CapturedPrediction, CapturedTensor } from "./capture";
+import type { CaptureBatch, CapturedPrediction, CapturedTensor } from "./capture";
+import { CaptureBatchWriter, decodeCaptureBatch, summarizeCaptureBatch } from "./capture-batch";
 
 /** A capture as stored: without its tenant (the row's), with the time as ISO text. */
 export interface StoredCapture extends Omit<CapturedPrediction, "tenant" | "at"> {
@@ -40,32 +42,13 @@ function dayOf(at: number): number {
 	return Math.floor(at / DAY_MS) * DAY_MS;
 }
 
-/** A tensor as stored: typed data as the base64 of its bytes (no number is printed), else its values. */
+/** A tensor as NDJSON rows before 0014 stored it: typed data as the base64 of its bytes, else its values. */
 interface StoredTensor {
 	name: string;
 	datatype: string;
 	shape: number[];
 	b64?: string;
 	data?: (number | string)[];
-}
-
-function encodeTensor(t: CapturedTensor): StoredTensor {
-	const { name, datatype, shape, data } = t;
-	if (ArrayBuffer.isView(data))
-		return {
-			name,
-			datatype,
-			shape,
-			b64: Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("base64"),
-		};
-	return {
-		name,
-		datatype,
-		shape,
-		data: Array.from(data as ArrayLike<number | bigint | string>, v =>
-			typeof v === "bigint" ? Number(v) : v,
-		),
-	};
 }
 
 function decodeTensor(t: StoredTensor): CapturedTensor {
@@ -77,28 +60,20 @@ function decodeTensor(t: StoredTensor): CapturedTensor {
 	return { name, datatype, shape, data: View ? new View(bytes.buffer) : bytes };
 }
 
-/** A capture as a line of a batch's payload. */
-function line(c: CapturedPrediction): string {
-	return JSON.stringify({
-		predictionId: c.predictionId,
-		model: c.model,
-		version: c.version,
-		at: new Date(c.at).toISOString(),
-		latencyMs: c.latencyMs,
-		rows: c.rows,
-		inputs: c.inputs?.map(encodeTensor) ?? null,
-		outputs: c.outputs?.map(encodeTensor) ?? null,
-		error: c.error,
-	});
-}
-
 type StoredLine = Omit<StoredCapture, "seq" | "inputs" | "outputs"> & {
 	inputs: StoredTensor[] | null;
 	outputs: StoredTensor[] | null;
 };
 
-function parseBatch(seq: number, payload: string): StoredCapture[] {
-	return payload
+/** The captures of a stored row: its bytes, or the NDJSON of a row stored before 0014. */
+function parseBatch(seq: number, row: StoredPayload): StoredCapture[] {
+	if (row.payloadBinary !== null)
+		return decodeCaptureBatch(row.payloadBinary).map(c => ({
+			...c,
+			at: new Date(c.at).toISOString(),
+			seq,
+		}));
+	return (row.payload ?? "")
 		.split("\n")
 		.filter(text => text.length > 0)
 		.map(text => {
@@ -112,8 +87,13 @@ function parseBatch(seq: number, payload: string): StoredCapture[] {
 		});
 }
 
-function batchOf(row: { seq: number; payload: string; capturedAt: Date }): StoredBatch {
-	const captures = parseBatch(row.seq, row.payload);
+interface StoredPayload {
+	payload: string | null;
+	payloadBinary: Buffer | null;
+}
+
+function batchOf(row: StoredPayload & { seq: number; capturedAt: Date }): StoredBatch {
+	const captures = parseBatch(row.seq, row);
 	let rows = 0;
 	for (const c of captures) if (c.inputs !== null && c.error === null) rows += c.rows;
 	return { seq: row.seq, rows, at: row.capturedAt.getTime(), captures };
@@ -125,37 +105,58 @@ export class CaptureStore {
 
 	constructor(private readonly db: Db) {}
 
-	/** Stores captures sent by a serving node (any tenants, models and days): a row per tenant, model and day. */
+	/** Stores captures (any tenants, models and days): a row per tenant, model and day. */
 	async insert(captures: readonly CapturedPrediction[]): Promise<void> {
-		if (captures.length === 0) return;
-		const groups = new Map<string, CapturedPrediction[]>();
+		const writers = new Map<
+			string,
+			{ tenant: string; model: string; writer: CaptureBatchWriter }
+		>();
 		for (const c of captures) {
 			const key = `${c.tenant}\u0000${c.model}\u0000${dayOf(c.at)}`;
-			const group = groups.get(key);
-			if (group) group.push(c);
-			else groups.set(key, [c]);
-		}
-		const values = [...groups.values()].map(group => {
-			let first = Infinity;
-			let last = -Infinity;
-			let rows = 0;
-			let errors = 0;
-			for (const c of group) {
-				first = Math.min(first, c.at);
-				last = Math.max(last, c.at);
-				rows += c.rows;
-				if (c.error !== null) errors++;
+			let open = writers.get(key);
+			if (open === undefined) {
+				open = { tenant: c.tenant, model: c.model, writer: new CaptureBatchWriter() };
+				writers.set(key, open);
 			}
+			open.writer.append(c);
+		}
+		await this.insertBatches(
+			[...writers.values()].map(w => ({
+				tenant: w.tenant,
+				model: w.model,
+				payload: w.writer.bytes(),
+			})),
+		);
+	}
+
+	/**
+	 * Stores batches as a serving node sent them, a row each, in one statement: their bytes as
+	 * they are, and beside them what the bytes hold (read from them, each checked whole first:
+	 * a malformed batch is refused with INVALID_INPUT and nothing is stored).
+	 */
+	async insertBatches(batches: readonly CaptureBatch[]): Promise<void> {
+		if (batches.length === 0) return;
+		const values = batches.map(b => {
+			const summary = summarizeCaptureBatch(b.payload);
+			const { payload } = b;
 			return {
-				tenantId: group[0].tenant,
-				model: group[0].model,
-				capturedAt: new Date(first),
-				lastAt: new Date(last),
-				captureCount: group.length,
-				rowCount: rows,
-				errorCount: errors,
-				predictionIds: group.map(c => c.predictionId).filter(id => id.length > 0),
-				payload: group.map(line).join("\n"),
+				tenantId: b.tenant,
+				model: b.model,
+				capturedAt: new Date(summary.firstAt),
+				lastAt: new Date(summary.lastAt),
+				captureCount: summary.count,
+				rowCount: summary.rows,
+				errorCount: summary.errors,
+				// As one JSON text, split by the server: cheaper than an array parameter's
+				// literal, built and escaped id by id.
+				predictionIds: sql<
+					string[]
+				>`ARRAY(SELECT jsonb_array_elements_text(${JSON.stringify(summary.predictionIds)}::jsonb))`,
+				payload: null,
+				// Sent as a binary parameter by both drivers (no text form of the bytes is made).
+				payloadBinary: Buffer.isBuffer(payload)
+					? payload
+					: Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength),
 			};
 		});
 		for (const day of new Set(values.map(v => dayOf(v.capturedAt.getTime()))))
@@ -228,6 +229,7 @@ export class CaptureStore {
 			.select({
 				seq: predictionCaptures.seq,
 				payload: predictionCaptures.payload,
+				payloadBinary: predictionCaptures.payloadBinary,
 				capturedAt: predictionCaptures.capturedAt,
 			})
 			.from(predictionCaptures)
@@ -253,7 +255,11 @@ export class CaptureStore {
 	): Promise<StoredCapture[]> {
 		if (ids.length === 0) return [];
 		const rows = await this.db
-			.select({ seq: predictionCaptures.seq, payload: predictionCaptures.payload })
+			.select({
+				seq: predictionCaptures.seq,
+				payload: predictionCaptures.payload,
+				payloadBinary: predictionCaptures.payloadBinary,
+			})
 			.from(predictionCaptures)
 			.where(
 				and(
@@ -264,7 +270,7 @@ export class CaptureStore {
 			);
 		const wanted = new Set(ids);
 		return rows.flatMap(row =>
-			parseBatch(row.seq, row.payload).filter(c => wanted.has(c.predictionId)),
+			parseBatch(row.seq, row).filter(c => wanted.has(c.predictionId)),
 		);
 	}
 
@@ -272,9 +278,15 @@ export class CaptureStore {
 	async recent(tenantId: string, model: string, limit: number): Promise<StoredCapture[]> {
 		const out: StoredCapture[] = [];
 		let before = Number.MAX_SAFE_INTEGER;
+		// A batch holds up to hundreds of captures: read one first, then twice as many each time.
+		let batches = 1;
 		while (out.length < limit) {
 			const rows = await this.db
-				.select({ seq: predictionCaptures.seq, payload: predictionCaptures.payload })
+				.select({
+					seq: predictionCaptures.seq,
+					payload: predictionCaptures.payload,
+					payloadBinary: predictionCaptures.payloadBinary,
+				})
 				.from(predictionCaptures)
 				.where(
 					and(
@@ -284,9 +296,10 @@ export class CaptureStore {
 					),
 				)
 				.orderBy(desc(predictionCaptures.seq))
-				.limit(8);
+				.limit(batches);
 			if (rows.length === 0) break;
-			for (const row of rows) out.push(...parseBatch(row.seq, row.payload).reverse());
+			batches = Math.min(batches * 2, 8);
+			for (const row of rows) out.push(...parseBatch(row.seq, row).reverse());
 			before = rows[rows.length - 1].seq;
 		}
 		return out;

@@ -1,13 +1,15 @@
 /**
  * Payload capture on the node that serves: a sampled prediction's tensors (inputs as the
- * client sent them, outputs as answered — copied, a memcpy each: requests over `maxValues`
- * keep their metadata only), its id, version, time and latency, kept in a bounded buffer that
- * a timer flushes in batches off the predict path. A full buffer drops the record and counts
+ * client sent them, outputs as answered — their bytes copied, a memcpy each: requests over
+ * `maxValues` keep their metadata only), its id, version, time and latency, written into its
+ * model's batch (lib/monitoring/capture-batch.ts) in a bounded buffer that a timer flushes off
+ * the predict path. A full buffer drops the record and counts
  * it: capture never blocks or slows a prediction. Rows by feature name are made only when the
  * captures are read (drift windows, feedback, the export), from the version's schema.
  */
 import type { Tensor } from "../inference/tensor";
 import type { TensorSpec } from "../model-spec/model-schema";
+import { CaptureBatchWriter } from "./capture-batch";
 
 /** One row: each value by name (a feature, or an output); vectors as arrays. */
 export type CaptureRow = Record<string, number | string | null | (number | string | null)[]>;
@@ -31,8 +33,8 @@ export interface CapturedPrediction {
 	latencyMs: number;
 	rows: number;
 	/** The request's tensors (null: too large to capture, or failed before decoding). */
-	inputs: CapturedTensor[] | null;
-	outputs: CapturedTensor[] | null;
+	inputs: readonly CapturedTensor[] | null;
+	outputs: readonly CapturedTensor[] | null;
 	/** The error type of a prediction that failed on the server; null for an answer. */
 	error: string | null;
 }
@@ -40,8 +42,10 @@ export interface CapturedPrediction {
 export interface CaptureOptions {
 	/** Records the buffer holds before it drops new ones. Default 10 000. */
 	maxPending: number;
-	/** Records per flush call. Default 500. */
+	/** Records per batch, and per flush call. Default 500. */
 	maxBatch: number;
+	/** A batch is sealed once it holds this many bytes. Default 4 MiB. */
+	maxBatchBytes: number;
 	/** Requests with more values than this (inputs and outputs together) keep no rows. Default 4096. */
 	maxValues: number;
 }
@@ -49,6 +53,7 @@ export interface CaptureOptions {
 export const DEFAULT_CAPTURE_OPTIONS: Readonly<CaptureOptions> = Object.freeze({
 	maxPending: 10_000,
 	maxBatch: 500,
+	maxBatchBytes: 4 * 1024 * 1024,
 	maxValues: 4096,
 });
 
@@ -60,12 +65,6 @@ function valueAt(tensor: CapturedTensor, i: number): number | string | null {
 	// A float32 holds 3.1 as 3.0999999046…: read as the decimal the client sent (7 digits
 	// round-trip a float32), or values on a baseline's bin edge would fall in the next bin.
 	return tensor.datatype === "FP32" ? Number(v.toPrecision(7)) : v;
-}
-
-function countValues(tensors: readonly Tensor[]): number {
-	let n = 0;
-	for (const t of tensors) n += t.data.length;
-	return n;
 }
 
 /**
@@ -106,26 +105,6 @@ export interface AnsweredRequest {
 	inputSpecs: readonly TensorSpec[];
 }
 
-/** A tensor's own copy: typed data copied (one memcpy), text data as a new array. */
-function copyTensor(t: Tensor): CapturedTensor {
-	// Every typed array and a string array have slice(): a copy of the same kind.
-	const data = (t.data as unknown as { slice(): ArrayLike<number | bigint | string> }).slice();
-	return { name: t.name, datatype: t.datatype, shape: [...t.shape], data };
-}
-
-/**
- * Copies of an answered request's tensors, or nulls when it is too large to keep. Copies: the
- * caller may reuse its buffers once the answer is out.
- */
-export function captureTensorsOf(
-	answered: AnsweredRequest,
-	maxValues: number,
-): { inputs: CapturedTensor[] | null; outputs: CapturedTensor[] | null } {
-	if (countValues(answered.inputs) + countValues(answered.outputs) > maxValues)
-		return { inputs: null, outputs: null };
-	return { inputs: answered.inputs.map(copyTensor), outputs: answered.outputs.map(copyTensor) };
-}
-
 export interface CaptureCounts {
 	/** Records taken into the buffer. */
 	captured: number;
@@ -137,53 +116,126 @@ export interface CaptureCounts {
 	failed: number;
 }
 
+/** A batch as the buffer sends it: one tenant's model, one day, its captures as bytes. */
+export interface CaptureBatch {
+	tenant: string;
+	model: string;
+	/** The captures, written by a CaptureBatchWriter (lib/monitoring/capture-batch.ts). */
+	payload: Uint8Array;
+}
+
+const DAY_MS = 86_400_000;
+
+/** The batch being written for one tenant's model: its day, its writer. */
+interface OpenBatch {
+	day: number;
+	writer: CaptureBatchWriter;
+}
+
 /**
- * The bounded buffer between the predict path and the store. `offer` is O(1) and never waits;
- * `flush` sends what is pending in batches (one at a time: a slow store makes the buffer fill
- * and drop, not the predictions wait).
+ * The bounded buffer between the predict path and the store. `offer` is O(1) and never waits:
+ * it writes the record into its model's open batch (its tensors' bytes copied in), so nothing
+ * per record stays on the heap until the flush. A batch is sealed when it holds `maxBatch`
+ * records or `maxBatchBytes`, when its day ends, or at the flush; `flush` sends the sealed
+ * batches, up to `maxBatch` records a call (one call at a time: a slow store makes the buffer
+ * fill and drop, not the predictions wait).
  */
 export class CaptureBuffer {
-	private pending: CapturedPrediction[] = [];
+	private readonly open = new Map<string, Map<string, OpenBatch>>();
+	private sealed: { batch: CaptureBatch; count: number }[] = [];
+	/** The size of the batch sealed last. */
+	private lastBatchBytes = 16 * 1024;
+	/** Records offered and neither sent nor lost yet. */
+	private pending = 0;
 	private flushing: Promise<void> | null = null;
+	private readonly options: CaptureOptions;
 	readonly counts: CaptureCounts = { captured: 0, dropped: 0, sent: 0, failed: 0 };
 
 	constructor(
-		private readonly send: (batch: CapturedPrediction[]) => Promise<void>,
-		private readonly options: CaptureOptions = DEFAULT_CAPTURE_OPTIONS,
-	) {}
+		private readonly send: (batches: CaptureBatch[]) => Promise<void>,
+		options: Partial<CaptureOptions> = {},
+	) {
+		this.options = { ...DEFAULT_CAPTURE_OPTIONS, ...options };
+	}
 
-	/** Takes a record, or drops and counts it when the buffer is full. */
+	/**
+	 * Takes a record (its tensors are copied now: the caller may reuse its buffers), or drops
+	 * and counts it when the buffer is full.
+	 */
 	offer(record: CapturedPrediction): boolean {
-		if (this.pending.length >= this.options.maxPending) {
+		if (this.pending >= this.options.maxPending) {
 			this.counts.dropped++;
 			return false;
 		}
-		this.pending.push(record);
+		let models = this.open.get(record.tenant);
+		if (models === undefined) {
+			models = new Map();
+			this.open.set(record.tenant, models);
+		}
+		const day = Math.floor(record.at / DAY_MS);
+		let batch = models.get(record.model);
+		if (batch !== undefined && batch.day !== day) {
+			this.seal(record.tenant, record.model, batch);
+			batch = undefined;
+		}
+		if (batch === undefined) {
+			// Sized as the last batch was: the bytes are not copied as they grow.
+			batch = { day, writer: new CaptureBatchWriter(this.lastBatchBytes) };
+			models.set(record.model, batch);
+		}
+		batch.writer.append(record, this.options.maxValues);
+		this.pending++;
 		this.counts.captured++;
+		const { writer } = batch;
+		if (writer.count >= this.options.maxBatch || writer.size >= this.options.maxBatchBytes)
+			this.seal(record.tenant, record.model, batch);
 		return true;
 	}
 
+	/** Records waiting to be sent. */
 	get size(): number {
-		return this.pending.length;
+		return this.pending;
 	}
 
 	/** Sends everything pending; a flush already running is joined, not doubled. */
 	flush(): Promise<void> {
+		for (const [tenant, models] of this.open)
+			for (const [model, batch] of models) this.seal(tenant, model, batch);
 		this.flushing ??= this.drain().finally(() => {
 			this.flushing = null;
 		});
 		return this.flushing;
 	}
 
+	private seal(tenant: string, model: string, batch: OpenBatch): void {
+		this.lastBatchBytes = Math.min(batch.writer.size, this.options.maxBatchBytes);
+		const models = this.open.get(tenant);
+		models?.delete(model);
+		if (models?.size === 0) this.open.delete(tenant);
+		this.sealed.push({
+			batch: { tenant, model, payload: batch.writer.bytes() },
+			count: batch.writer.count,
+		});
+	}
+
 	private async drain(): Promise<void> {
-		while (this.pending.length > 0) {
-			const batch = this.pending.splice(0, this.options.maxBatch);
+		while (this.sealed.length > 0) {
+			// Whole batches, up to maxBatch records a call (at least one batch).
+			let records = this.sealed[0].count;
+			let taken = 1;
+			while (
+				taken < this.sealed.length &&
+				records + this.sealed[taken].count <= this.options.maxBatch
+			)
+				records += this.sealed[taken++].count;
+			const group = this.sealed.splice(0, taken);
+			this.pending -= records;
 			try {
-				await this.send(batch);
-				this.counts.sent += batch.length;
+				await this.send(group.map(g => g.batch));
+				this.counts.sent += records;
 			} catch {
 				// The store is away: these records are lost (counted), the next ones try again.
-				this.counts.failed += batch.length;
+				this.counts.failed += records;
 				return;
 			}
 		}

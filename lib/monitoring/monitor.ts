@@ -9,7 +9,7 @@
 import type { DatasetReport } from "../datasets/dataset-report";
 import { NotFoundError } from "../errors";
 import { baselineFromReport, type DriftBaseline } from "./baseline";
-import { tensorRows, type CapturedPrediction, type CaptureRow } from "./capture";
+import { tensorRows, type CaptureBatch, type CapturedPrediction, type CaptureRow } from "./capture";
 import type { TensorSpec } from "../model-spec/model-schema";
 import type { CaptureStore, StoredBatch, StoredCapture } from "./capture-store";
 import { driftOf, type DriftReport, type FeatureValues } from "./drift";
@@ -124,9 +124,14 @@ export class Monitor {
 		private readonly ports: MonitorPorts,
 	) {}
 
-	/** Stores captured predictions sent by serving nodes. */
-	ingest(batch: readonly CapturedPrediction[]): Promise<void> {
-		return this.stores.captures.insert(batch);
+	/** Stores captured predictions, as records. */
+	ingest(captures: readonly CapturedPrediction[]): Promise<void> {
+		return this.stores.captures.insert(captures);
+	}
+
+	/** Stores batches of captures as serving nodes send them (bytes, checked whole first). */
+	ingestBatches(batches: readonly CaptureBatch[]): Promise<void> {
+		return this.stores.captures.insertBatches(batches);
 	}
 
 	/**

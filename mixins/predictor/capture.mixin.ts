@@ -1,8 +1,8 @@
 /**
  * Payload capture on the node that serves (docs/monitoring.md): a deployment's capture rate
- * comes with the routing table every node holds; a sampled request's rows are made into a
- * record when its answer is ready and kept in a bounded buffer, which a timer flushes in
- * batches to the scheduler (`scheduler.monitoring.ingest`). A full buffer drops and counts;
+ * comes with the routing table every node holds; a sampled request is written into its
+ * model's batch in a bounded buffer when its answer is ready, and a timer sends the batches
+ * to the scheduler (`scheduler.monitoring.ingest`) as bytes. A full buffer drops and counts;
  * nothing here waits on the predict path.
  */
 import { nodeMetricsOf } from "../../lib/metrics/node-metrics";
@@ -10,9 +10,8 @@ import type { ServiceBroker, ServiceSchema } from "moleculer";
 import { SERVICE } from "../../lib/fleet/node-role";
 import {
 	CaptureBuffer,
-	captureTensorsOf,
 	DEFAULT_CAPTURE_OPTIONS,
-	type CapturedPrediction,
+	type CaptureBatch,
 	type CaptureOptions,
 } from "../../lib/monitoring/capture";
 import type { AnsweredRequest, InferResult } from "../../lib/predictor/served-model";
@@ -67,8 +66,9 @@ export function captureMixin(options: CaptureMixinOptions): Partial<ServiceSchem
 		},
 
 		captured(slot, tenant, result, latencyMs) {
-			if (slot.answered === null) return;
-			const rows = captureTensorsOf(slot.answered, settings.maxValues);
+			const { answered } = slot;
+			if (answered === null) return;
+			// The tensors' bytes are copied into the batch now (the buffers may be reused).
 			buffer.offer({
 				predictionId: result.id ?? "",
 				tenant,
@@ -77,8 +77,8 @@ export function captureMixin(options: CaptureMixinOptions): Partial<ServiceSchem
 				at: Date.now(),
 				latencyMs,
 				rows: result.rows,
-				inputs: rows.inputs,
-				outputs: rows.outputs,
+				inputs: answered.inputs,
+				outputs: answered.outputs,
 				error: null,
 			});
 		},
@@ -108,10 +108,8 @@ export function captureMixin(options: CaptureMixinOptions): Partial<ServiceSchem
 		created() {
 			const metrics = nodeMetricsOf(this.broker);
 			let reported = { captured: 0, lost: 0 };
-			buffer = new CaptureBuffer(async (batch: CapturedPrediction[]) => {
-				await this.broker.call(`${SERVICE.scheduler}.monitoring.ingest`, {
-					captures: batch,
-				});
+			buffer = new CaptureBuffer(async (batches: CaptureBatch[]) => {
+				await this.broker.call(`${SERVICE.scheduler}.monitoring.ingest`, { batches });
 			}, settings);
 			(this as unknown as { captureBuffer: CaptureBuffer }).captureBuffer = buffer;
 			(this as unknown as { reportCapture: () => void }).reportCapture = () => {

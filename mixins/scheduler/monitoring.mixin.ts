@@ -13,7 +13,7 @@ import type { Database } from "../../lib/db/database";
 import type { DatasetReport } from "../../lib/datasets/dataset-report";
 import { EVENTS } from "../../lib/events";
 import { SERVICE } from "../../lib/fleet/node-role";
-import type { CapturedPrediction } from "../../lib/monitoring/capture";
+import type { CaptureBatch, CapturedPrediction } from "../../lib/monitoring/capture";
 import { CaptureStore } from "../../lib/monitoring/capture-store";
 import { FeedbackStore } from "../../lib/monitoring/feedback-store";
 import { Monitor, type FeedbackItem, type VersionFacts } from "../../lib/monitoring/monitor";
@@ -55,6 +55,16 @@ const CAPTURE_RULE = {
 	},
 } as const;
 
+/** A batch of captures as a serving node wrote it (lib/monitoring/capture-batch.ts; checked when stored). */
+const BATCH_RULE = {
+	type: "object",
+	props: {
+		tenant: { type: "string", max: 64 },
+		model: { type: "string", max: 256 },
+		payload: { type: "class", instanceOf: Uint8Array },
+	},
+} as const;
+
 /** Needs the fleet-nodes mixin (`isLeader`) and the domain-events mixin. */
 export function monitoringMixin(options: MonitoringMixinOptions): Partial<ServiceSchema> {
 	// Long because it is a mixin schema (a declaration, not a procedure): the monitoring.*
@@ -69,12 +79,22 @@ export function monitoringMixin(options: MonitoringMixinOptions): Partial<Servic
 
 	return {
 		actions: {
-			/** Captured predictions from a serving node. Fleet-internal. */
+			/**
+			 * Captured predictions from a serving node, as batches of bytes (`batches`), or as
+			 * records (`captures`: what nodes of the release before 0014 send). Fleet-internal.
+			 */
 			"monitoring.ingest": fleetInternal({
-				params: { captures: { type: "array", max: 10_000, items: CAPTURE_RULE } },
-				async handler(ctx: Context<{ captures: CapturedPrediction[] }>) {
-					await monitor.ingest(ctx.params.captures);
-					return { stored: ctx.params.captures.length };
+				params: {
+					batches: { type: "array", max: 10_000, optional: true, items: BATCH_RULE },
+					captures: { type: "array", max: 10_000, optional: true, items: CAPTURE_RULE },
+				},
+				async handler(
+					ctx: Context<{ batches?: CaptureBatch[]; captures?: CapturedPrediction[] }>,
+				) {
+					const { batches = [], captures = [] } = ctx.params;
+					await monitor.ingestBatches(batches);
+					await monitor.ingest(captures);
+					return { batches: batches.length, captures: captures.length };
 				},
 			}),
 

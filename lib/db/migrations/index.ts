@@ -9,6 +9,7 @@ import * as controlLease from "./0008-control-lease";
 import * as monitoring from "./0009-monitoring";
 import * as events from "./0010-events";
 import * as dataParallel from "./0013-data-parallel";
+import * as captureBytes from "./0014-capture-bytes";
 
 /** Every migration, in the order it is applied. Add new ones at the end; never edit an applied one. */
 export const MIGRATIONS: readonly { id: string; up: string }[] = [
@@ -23,4 +24,5 @@ export const MIGRATIONS: readonly { id: string; up: string }[] = [
 	{ id: "0009-monitoring", up: monitoring.up },
 	{ id: "0010-events", up: events.up },
 	{ id: "0013-data-parallel", up: dataParallel.up },
+	{ id: "0014-capture-bytes", up: captureBytes.up },
 ];

@@ -6,10 +6,12 @@
 import { randomUUID } from "node:crypto";
 import { sql } from "drizzle-orm";
 import { tenants } from "../../../lib/db/schema";
+import { InvalidInputError } from "../../../lib/errors";
 import type { DatasetReport } from "../../../lib/datasets/dataset-report";
 import { SeededRandom } from "../../../lib/datasets/seeded-random";
 import { quantilesOf } from "../../../lib/monitoring/baseline";
 import type { CapturedPrediction } from "../../../lib/monitoring/capture";
+import { CaptureBatchWriter } from "../../../lib/monitoring/capture-batch";
 import { CaptureStore } from "../../../lib/monitoring/capture-store";
 import type { DriftReport } from "../../../lib/monitoring/drift";
 import { FeedbackStore } from "../../../lib/monitoring/feedback-store";
@@ -231,6 +233,74 @@ describeOnEachEngine("Monitor", database => {
 		]);
 	});
 
+	it("stores a batch as the bytes the node wrote, refuses malformed ones, and still reads NDJSON rows stored before 0014", async () => {
+		const captures = new CaptureStore(database().db);
+		const [one] = traffic(1);
+		const writer = new CaptureBatchWriter();
+		writer.append({ ...one, predictionId: "as-bytes" });
+		await captures.insertBatches([{ tenant, model: "iris", payload: writer.bytes() }]);
+		const stored = await database().db.execute(
+			sql`SELECT payload, length(payload_binary) AS bytes, capture_count, row_count, prediction_ids FROM prediction_captures WHERE 'as-bytes' = ANY(prediction_ids)`,
+		);
+		expect((stored as unknown as { rows: unknown[] }).rows).toEqual([
+			{
+				payload: null,
+				bytes: writer.size,
+				capture_count: 1,
+				row_count: 1,
+				prediction_ids: ["as-bytes"],
+			},
+		]);
+		const [back] = await captures.byPredictionIds(tenant, "iris", ["as-bytes"]);
+		// As sent, less the tenant (the row's), with the time as ISO text and the batch's seq.
+		const expected: Record<string, unknown> = { ...one, predictionId: "as-bytes" };
+		delete expected.tenant;
+		expect(back).toEqual({ ...expected, at: new Date(one.at).toISOString(), seq: back.seq });
+
+		const damaged = Buffer.from(writer.bytes());
+		damaged.writeUInt32LE(9999, 4);
+		await expect(
+			captures.insertBatches([
+				{ tenant, model: "iris", payload: writer.bytes() },
+				{ tenant, model: "iris", payload: damaged },
+			]),
+		).rejects.toThrow(InvalidInputError);
+		expect(await captures.byPredictionIds(tenant, "iris", ["as-bytes"])).toHaveLength(1);
+
+		// A row as 0009 stored it: NDJSON, tensors as the base64 of their bytes.
+		const line = JSON.stringify({
+			predictionId: "legacy",
+			model: "iris",
+			version: "1.0.0",
+			at: new Date(one.at).toISOString(),
+			latencyMs: 1.5,
+			rows: 1,
+			inputs: [
+				{
+					name: "x",
+					datatype: "FP64",
+					shape: [1, 2],
+					b64: Buffer.from(Float64Array.of(1.5, -2).buffer).toString("base64"),
+				},
+			],
+			outputs: [{ name: "label", datatype: "BYTES", shape: [1, 1], data: ["a"] }],
+			error: null,
+		});
+		await database().db.execute(
+			sql`INSERT INTO prediction_captures (tenant_id, model, captured_at, last_at, capture_count, row_count, error_count, prediction_ids, payload)
+				VALUES (${tenant}, 'iris', ${new Date(one.at).toISOString()}, ${new Date(one.at).toISOString()}, 1, 1, 0, ARRAY['legacy'], ${line})`,
+		);
+		const [legacy] = await captures.byPredictionIds(tenant, "iris", ["legacy"]);
+		expect(legacy).toMatchObject({
+			predictionId: "legacy",
+			latencyMs: 1.5,
+			inputs: [
+				{ name: "x", datatype: "FP64", shape: [1, 2], data: Float64Array.of(1.5, -2) },
+			],
+			outputs: [{ name: "label", datatype: "BYTES", shape: [1, 1], data: ["a"] }],
+		});
+	});
+
 	it("keeps captures in day partitions, and retention drops whole days", async () => {
 		const captures = new CaptureStore(database().db);
 		const yesterday = traffic(3).map(c => ({ ...c, at: c.at - 86_400_000 * 3 }));
@@ -240,11 +310,12 @@ describeOnEachEngine("Monitor", database => {
 		expect(days).toContain(Date.UTC(2026, 11, 5));
 		// Payloads are stored uncompressed (compressing them cost more than storing them).
 		const storage = await database().db.execute(
-			sql`SELECT attstorage FROM pg_attribute WHERE attrelid = 'prediction_captures_20261202'::regclass AND attname = 'payload'`,
+			sql`SELECT attname, attstorage FROM pg_attribute WHERE attrelid = 'prediction_captures_20261202'::regclass AND attname LIKE 'payload%' ORDER BY attname`,
 		);
-		expect((storage as unknown as { rows: { attstorage: string }[] }).rows[0].attstorage).toBe(
-			"e",
-		);
+		expect((storage as unknown as { rows: unknown[] }).rows).toEqual([
+			{ attname: "payload", attstorage: "e" },
+			{ attname: "payload_binary", attstorage: "e" },
+		]);
 		await monitor.retain(2);
 		expect(await captures.partitions()).not.toContain(Date.UTC(2026, 11, 2));
 		expect(

@@ -1,9 +1,10 @@
 import {
 	CaptureBuffer,
-	captureTensorsOf,
 	tensorRows,
+	type CaptureBatch,
 	type CapturedPrediction,
 } from "../../../lib/monitoring/capture";
+import { decodeCaptureBatch } from "../../../lib/monitoring/capture-batch";
 
 const record = (i: number): CapturedPrediction => ({
 	predictionId: `p${i}`,
@@ -53,40 +54,66 @@ describe("capture", () => {
 		]);
 	});
 
-	it("copies an answered request's tensors, and keeps none of one too large", () => {
+	it("copies a record's tensors when offered, and keeps none of one too large", async () => {
+		const sent: CaptureBatch[] = [];
+		const buffer = new CaptureBuffer(async batches => void sent.push(...batches), {
+			maxValues: 4096,
+		});
 		const data = Float32Array.of(1, 2, 3, 4);
 		const x = { name: "x", datatype: "FP32" as const, shape: [1, 4], data };
-		const copied = captureTensorsOf(
-			{ inputs: [x], outputs: [], rows: 1, inputSpecs: [] },
-			4096,
-		);
+		buffer.offer({ ...record(0), inputs: [x], outputs: [] });
 		// A copy: the caller may reuse its buffer once the answer is out.
 		data[0] = 99;
-		expect(copied.inputs).toEqual([
+		const big = { name: "x", datatype: "FP32", shape: [1, 5000], data: new Float32Array(5000) };
+		buffer.offer({ ...record(1), inputs: [big], outputs: [] });
+		await buffer.flush();
+		expect(sent.map(b => [b.tenant, b.model])).toEqual([["t", "m"]]);
+		const [kept, tooLarge] = decodeCaptureBatch(sent[0].payload);
+		expect(kept.inputs).toEqual([
 			{ name: "x", datatype: "FP32", shape: [1, 4], data: Float32Array.of(1, 2, 3, 4) },
 		]);
-		expect(copied.outputs).toEqual([]);
-		const big = {
-			name: "x",
-			datatype: "FP32" as const,
-			shape: [1, 5000],
-			data: new Float32Array(5000),
-		};
-		expect(
-			captureTensorsOf({ inputs: [big], outputs: [], rows: 1, inputSpecs: [] }, 4096),
-		).toEqual({
-			inputs: null,
-			outputs: null,
-		});
+		expect(kept.outputs).toEqual([]);
+		expect(tooLarge).toMatchObject({ predictionId: "p1", inputs: null, outputs: null });
+	});
+
+	it("writes a batch per tenant, model and day, in the order offered", async () => {
+		const sent: CaptureBatch[] = [];
+		const buffer = new CaptureBuffer(async batches => void sent.push(...batches));
+		const day = 86_400_000;
+		const offered = [
+			{ ...record(0), tenant: "a", model: "m" },
+			{ ...record(1), tenant: "b", model: "m" },
+			{ ...record(2), tenant: "a", model: "n" },
+			{ ...record(3), tenant: "a", model: "m" },
+			{ ...record(4), tenant: "a", model: "m", at: day + 5 },
+		];
+		for (const r of offered) buffer.offer(r);
+		await buffer.flush();
+		const got = sent.map(b => ({
+			tenant: b.tenant,
+			model: b.model,
+			ids: decodeCaptureBatch(b.payload).map(c => c.predictionId),
+		}));
+		// The first day's batch of a/m was sealed when the next day's capture came.
+		expect(got).toHaveLength(4);
+		expect(got).toEqual(
+			expect.arrayContaining([
+				{ tenant: "a", model: "m", ids: ["p0", "p3"] },
+				{ tenant: "b", model: "m", ids: ["p1"] },
+				{ tenant: "a", model: "n", ids: ["p2"] },
+				{ tenant: "a", model: "m", ids: ["p4"] },
+			]),
+		);
+		expect(buffer.counts).toEqual({ captured: 5, dropped: 0, sent: 5, failed: 0 });
 	});
 
 	it("drops and counts when full, never waits, and flushes in batches", async () => {
-		const sent: number[] = [];
+		const sent: number[][] = [];
 		let release: () => void = () => {};
 		const gate = new Promise<void>(resolve => (release = resolve));
 		const buffer = new CaptureBuffer(
-			async batch => {
-				sent.push(batch.length);
+			async batches => {
+				sent.push(batches.map(b => decodeCaptureBatch(b.payload).length));
 				await gate;
 			},
 			{ maxPending: 5, maxBatch: 2, maxValues: 100 },
@@ -100,8 +127,14 @@ describe("capture", () => {
 		expect(buffer.offer(record(9))).toBe(true);
 		release();
 		await flushing;
-		expect(sent).toEqual([2, 2, 2]);
+		// Batches of at most 2 records; the record offered meanwhile waits for the next flush.
+		expect(sent).toEqual([[2], [2], [1]]);
+		expect(buffer.counts).toMatchObject({ captured: 6, sent: 5, failed: 0 });
+		expect(buffer.size).toBe(1);
+		await buffer.flush();
+		expect(sent.at(-1)).toEqual([1]);
 		expect(buffer.counts).toMatchObject({ captured: 6, sent: 6, failed: 0 });
+		expect(buffer.size).toBe(0);
 	});
 
 	it("counts records a failing store loses", async () => {
