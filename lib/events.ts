@@ -200,8 +200,8 @@ export interface TrainingCheckpointEvent extends TrainingEvent {
 
 export interface TrainingCompletedEvent extends TrainingEvent {
 	nodeID: string;
-	/** The version registered. */
-	version: string;
+	/** The version registered; null for a job that registers none (spec `register: false`: a study's trial). */
+	version: string | null;
 	state: "Trained" | "Validated";
 	metrics: Record<string, number>;
 	/** The epoch whose weights the version has (early stopping may restore an earlier one). */

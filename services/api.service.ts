@@ -57,6 +57,7 @@ import {
 	type TrainingEventsOptions,
 } from "../mixins/gateway/training-events.mixin";
 import { uploadsMixin, type UploadsOptions } from "../mixins/gateway/uploads.mixin";
+import { studyEventsMixin } from "../mixins/gateway/study-events.mixin";
 import { domainEventsMixin } from "../mixins/domain-events.mixin";
 import { eventsStreamMixin, type EventsStreamOptions } from "../mixins/gateway/events-stream.mixin";
 
@@ -129,6 +130,7 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 			downloadsMixin(),
 			capturesMixin(),
 			trainingEventsMixin(options),
+			studyEventsMixin(options),
 			eventsStreamMixin(options),
 			healthMixin(readiness),
 			grpcMixin(options, budget),

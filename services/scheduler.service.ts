@@ -22,7 +22,9 @@ import { quotaGuardMixin } from "../mixins/quota-guard.mixin";
 import { deploymentsMixin } from "../mixins/scheduler/deployments.mixin";
 import { fleetNodesMixin } from "../mixins/scheduler/fleet-nodes.mixin";
 import { monitoringMixin } from "../mixins/scheduler/monitoring.mixin";
+import { studiesMixin } from "../mixins/scheduler/studies.mixin";
 import { trainingQueueMixin } from "../mixins/scheduler/training-queue.mixin";
+import { StudyStore } from "../lib/studies/study-store";
 import { tenantAccessMixin } from "../mixins/tenant-access.mixin";
 
 export interface SchedulerServiceOptions {
@@ -45,6 +47,7 @@ export function schedulerService(options: SchedulerServiceOptions): ServiceSchem
 	const { trust, lease } = options;
 	// Every write the reconciler makes is fenced by the lease's epoch.
 	const deploymentStore = new DeploymentStore(options.database.db, lease);
+	const jobs = new JobStore(options.database.db, lease);
 	let timer: NodeJS.Timeout | null = null;
 	let unsubscribe: (() => void) | null = null;
 
@@ -63,7 +66,9 @@ export function schedulerService(options: SchedulerServiceOptions): ServiceSchem
 					? { loadTimeoutMs: options.loadTimeoutMs }
 					: {}),
 			}),
-			trainingQueueMixin({ jobs: new JobStore(options.database.db, lease), trust }),
+			trainingQueueMixin({ jobs, trust }),
+			// Hyperparameter studies and runs (lib/studies): their trials ride the training queue.
+			studiesMixin({ studies: new StudyStore(options.database.db, lease), jobs, trust }),
 			monitoringMixin({
 				database: options.database,
 				deployments: deploymentStore,

@@ -246,6 +246,38 @@ export const trainingJobs = pgTable("training_jobs", {
 	startedAt: timestamp("started_at", { withTimezone: true }),
 	finishedAt: timestamp("finished_at", { withTimezone: true }),
 	updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+	/** The study this job is a trial (segment) of (migration 0011); null for a plain job. */
+	studyId: uuid("study_id"),
+	trial: integer("trial"),
+	rung: integer("rung"),
+	/** The run's tags (strings), set at submission or later. */
+	tags: jsonb("tags")
+		.notNull()
+		.default(sql`'[]'::jsonb`),
+});
+
+/**
+ * Hyperparameter studies (migration 0011, lib/studies): the request, the state and the best
+ * trial; the trials are training jobs naming the study.
+ */
+export const studies = pgTable("studies", {
+	id: uuid("id").primaryKey(),
+	seq: bigserial("seq", { mode: "number" }).notNull(),
+	tenantId: uuid("tenant_id")
+		.notNull()
+		.references(() => tenants.id, { onDelete: "cascade" }),
+	name: text("name").notNull(),
+	modelName: text("model_name").notNull(),
+	datasetId: uuid("dataset_id")
+		.notNull()
+		.references(() => datasets.id),
+	spec: jsonb("spec").notNull(),
+	state: text("state").notNull(),
+	best: jsonb("best"),
+	error: text("error"),
+	createdAt: createdAt(),
+	finishedAt: timestamp("finished_at", { withTimezone: true }),
+	updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
 });
 
 /** Secrets of the installation, generated once and read by every control node (the API key secret). */
@@ -525,6 +557,7 @@ export const dbSchema = {
 	deploymentReplicas,
 	datasets,
 	trainingJobs,
+	studies,
 	installationSecrets,
 	artifactOwners,
 	controlLeases,

@@ -65,6 +65,10 @@ export interface JobView {
 	startedAt: string | null;
 	finishedAt: string | null;
 	deadlineAt: string | null;
+	/** The study this job is a trial segment of (lib/studies); null for a plain job. */
+	study?: { id: string; trial: number; rung: number } | null;
+	/** The run's tags. */
+	tags?: string[];
 }
 
 /** What the dispatcher needs of a job (every tenant's). */
@@ -114,6 +118,11 @@ function view(row: Row): JobView {
 		startedAt: row.startedAt?.toISOString() ?? null,
 		finishedAt: row.finishedAt?.toISOString() ?? null,
 		deadlineAt: row.deadlineAt?.toISOString() ?? null,
+		study:
+			row.studyId !== null
+				? { id: row.studyId, trial: row.trial ?? 0, rung: row.rung ?? 0 }
+				: null,
+		tags: (row.tags as string[] | null) ?? [],
 	};
 }
 
@@ -146,6 +155,18 @@ export interface NewJob {
 	deadlineAt: Date | null;
 	/** Data-parallel: trainers to run on. Default 1. */
 	workers?: number;
+	/** A study's trial segment: the study, trial and rung (unique together). */
+	study?: { id: string; trial: number; rung: number };
+	/** Where the job starts from (a study's next rung resumes the last one's checkpoint). */
+	checkpoint?: JobCheckpoint | null;
+	tags?: string[];
+}
+
+/** What runs may be filtered by (GET /api/v1/runs). */
+export interface RunFilter {
+	studyId?: string;
+	model?: string;
+	tag?: string;
 }
 
 /**
@@ -178,6 +199,12 @@ export class JobStore {
 					state: "queued",
 					deadlineAt: job.deadlineAt,
 					workers: job.workers ?? 1,
+					studyId: job.study?.id ?? null,
+					trial: job.study?.trial ?? null,
+					rung: job.study?.rung ?? null,
+					checkpoint: job.checkpoint ?? null,
+					epoch: job.checkpoint?.epoch ?? 0,
+					tags: job.tags ?? [],
 				})
 				.returning();
 			await auditOk(tx, scope, "jobs.enqueue", `job:${row.id}`, { model: job.model });
@@ -198,6 +225,50 @@ export class JobStore {
 	async byId(id: string): Promise<(JobView & { tenantId: string }) | null> {
 		const [row] = await this.db.select().from(trainingJobs).where(eq(trainingJobs.id, id));
 		return row ? { ...view(row), tenantId: row.tenantId } : null;
+	}
+
+	/** A study's jobs (its trial segments), whatever the tenant: for the study loop. */
+	async ofStudy(studyId: string): Promise<JobView[]> {
+		const rows = await this.db
+			.select()
+			.from(trainingJobs)
+			.where(eq(trainingJobs.studyId, studyId))
+			.orderBy(asc(trainingJobs.seq));
+		return rows.map(view);
+	}
+
+	/** The tenant's jobs matching a run filter, newest first, at most `cap` of them. */
+	async runs(scope: Scope, filter: RunFilter, cap: number): Promise<JobView[]> {
+		const rows = await this.db
+			.select()
+			.from(trainingJobs)
+			.where(
+				and(
+					eq(trainingJobs.tenantId, scope.tenantId),
+					...(filter.studyId ? [eq(trainingJobs.studyId, filter.studyId)] : []),
+					...(filter.model ? [eq(trainingJobs.modelName, filter.model)] : []),
+					...(filter.tag
+						? [sql`${trainingJobs.tags} @> ${JSON.stringify([filter.tag])}::jsonb`]
+						: []),
+				),
+			)
+			.orderBy(desc(trainingJobs.seq))
+			.limit(cap);
+		return rows.map(view);
+	}
+
+	/** Replaces a job's tags. */
+	async setTags(scope: Scope, id: string, tags: string[]): Promise<JobView> {
+		return this.db.transaction(async tx => {
+			const [row] = await tx
+				.update(trainingJobs)
+				.set({ tags })
+				.where(and(eq(trainingJobs.tenantId, scope.tenantId), eq(trainingJobs.id, id)))
+				.returning();
+			if (!row) throw new NotFoundError("run", id);
+			await auditOk(tx, scope, "runs.tag", `job:${id}`, { tags });
+			return view(row);
+		});
 	}
 
 	/** The tenant's jobs, newest first; `cursor` is the previous page's `nextCursor`. */

@@ -56,7 +56,8 @@ export interface JobRunnerEvents {
 	};
 	checkpoint: JobEventBase & { epoch: number; sha256: string; size: number };
 	completed: JobEventBase & {
-		version: string;
+		/** Null when the spec says `register: false`. */
+		version: string | null;
 		state: "Trained" | "Validated";
 		metrics: Record<string, number>;
 		bestEpoch: number;
@@ -170,8 +171,12 @@ export async function runJob<I>(
 		const outcome = await train(job, base, progress, ports, options);
 		// Another rank's replica is rank 0's: only rank 0 registers and reports the version.
 		if ((job.gang?.rank ?? 0) > 0) return ports.metrics.finished("completed");
-		const importance = await assess(job, outcome, ports, options);
-		const version = await register(job, outcome, importance, ports);
+		// A study's trial segment: its metrics are what the study wants; only the best trial is registered.
+		const registers = (job.spec as { register?: boolean }).register !== false;
+		const importance = registers ? await assess(job, outcome, ports, options) : null;
+		const version = registers
+			? await register(job, outcome, importance, ports)
+			: { version: null };
 		ports.metrics.finished("completed");
 		const metrics: Record<string, number> = {};
 		for (const m of outcome.version.metrics) metrics[m.name] = m.value;

@@ -117,6 +117,11 @@ export interface JobSpec {
 	 * batch and average their gradients every step. Default 1.
 	 */
 	workers: number;
+	/**
+	 * False: train and report, but register no version (a study's trial segments; the study
+	 * registers its best trial). Absent: register.
+	 */
+	register?: boolean;
 }
 
 export const JOB_SPEC_DEFAULTS = Object.freeze({
@@ -215,6 +220,7 @@ export const JOB_SPEC_RULE = {
 	}),
 	deadlineMs: optional(int(1, 365 * 24 * 3600 * 1000)),
 	workers: optional(int(1, MAX_WORKERS)),
+	register: optional({ type: "boolean" }),
 } as const;
 
 const check = new Validator({ haltOnFirstError: false }).compile(JOB_SPEC_RULE);
@@ -354,5 +360,6 @@ export function validateJobSpec(
 		acceptance,
 		deadlineMs: raw.deadlineMs ?? null,
 		workers: raw.workers ?? 1,
+		...(raw.register === false ? { register: false } : {}),
 	};
 }

@@ -8,6 +8,7 @@ import * as usageAndQuotas from "./0007-usage-and-quotas";
 import * as controlLease from "./0008-control-lease";
 import * as monitoring from "./0009-monitoring";
 import * as events from "./0010-events";
+import * as studies from "./0011-studies";
 import * as dataParallel from "./0013-data-parallel";
 import * as captureBytes from "./0014-capture-bytes";
 
@@ -23,6 +24,7 @@ export const MIGRATIONS: readonly { id: string; up: string }[] = [
 	{ id: "0008-control-lease", up: controlLease.up },
 	{ id: "0009-monitoring", up: monitoring.up },
 	{ id: "0010-events", up: events.up },
+	{ id: "0011-studies", up: studies.up },
 	{ id: "0013-data-parallel", up: dataParallel.up },
 	{ id: "0014-capture-bytes", up: captureBytes.up },
 ];

@@ -21,6 +21,8 @@ export const API_TAGS = {
 	Datasets: "Uploaded training and background datasets.",
 	Artifacts: "Content-addressed files the versions refer to.",
 	Training: "Training jobs and their progress.",
+	Studies: "Hyperparameter studies: searches whose trials are training jobs.",
+	Runs: "Training jobs as comparable runs: parameters, metrics, tags.",
 	Deployments: "Where models serve: replicas, traffic split, canaries, shadows.",
 	Monitoring: "Captured predictions, drift, live accuracy from ground truth, health.",
 	Predictions: "Predictions, explanations and batch predictions over the REST API.",

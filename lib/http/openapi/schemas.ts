@@ -236,6 +236,53 @@ export const API_SCHEMAS: Readonly<Record<string, JsonSchema>> = {
 		},
 		["id", "model", "state"],
 	),
+	Study: obj(
+		{
+			id: uuid,
+			name: str,
+			model: str,
+			state: {
+				type: "string",
+				enum: ["running", "registering", "completed", "failed", "cancelled"],
+			},
+			spec: { type: "object" },
+			best: { type: ["object", "null"] },
+			error: { type: ["string", "null"] },
+			trialsStarted: { type: "integer" },
+			trialsFinished: { type: "integer" },
+			epochsRun: { type: "integer" },
+			trials: { type: "array", items: { type: "object" } },
+			createdAt: time,
+			finishedAt: nullableTime,
+		},
+		["id", "name", "model", "state", "trials"],
+	),
+	Run: obj(
+		{
+			id: uuid,
+			model: str,
+			state: str,
+			study: { type: ["object", "null"] },
+			tags: { type: "array", items: str },
+			params: { type: "object" },
+			metrics: { type: "object", additionalProperties: { type: "number" } },
+			epochs: { type: "array", items: { type: "object" } },
+			system: { type: "object" },
+			artifacts: { type: "object" },
+			createdAt: time,
+			finishedAt: nullableTime,
+		},
+		["id", "model", "state", "params", "metrics", "tags"],
+	),
+	RunComparison: obj(
+		{
+			runs: { type: "array", items: { type: "object" } },
+			params: { type: "object" },
+			differing: { type: "array", items: str },
+			metrics: { type: "object" },
+		},
+		["runs", "params", "differing", "metrics"],
+	),
 	Deployment: obj(
 		{
 			id: uuid,

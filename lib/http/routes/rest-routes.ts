@@ -9,11 +9,13 @@ import { EVENT_ROUTES } from "./event-routes";
 import { PREDICTION_ROUTES } from "./prediction-routes";
 import { REGISTRY_ROUTES } from "./registry-routes";
 import { SCHEDULER_ROUTES } from "./scheduler-routes";
+import { STUDY_ROUTES } from "./study-routes";
 
 export const REST_ROUTES = {
 	...ACCOUNT_ROUTES,
 	...REGISTRY_ROUTES,
 	...EVENT_ROUTES,
 	...SCHEDULER_ROUTES,
+	...STUDY_ROUTES,
 	...PREDICTION_ROUTES,
 };

@@ -51,6 +51,7 @@ describeOnEachEngine("registry stores", database => {
 				"0008-control-lease",
 				"0009-monitoring",
 				"0010-events",
+				"0011-studies",
 				"0013-data-parallel",
 				"0014-capture-bytes",
 			]);

@@ -193,6 +193,15 @@ const LAYERS: readonly Layer[] = [
 	},
 	{
 		about:
+			"Hyperparameter studies over the training queue: the search space, the searchers " +
+			"(random, grid, ASHA, TPE) as pure functions, the study plan, the study store, and runs " +
+			"(training jobs as comparable experiment runs). It knows the job store's views, not its table.",
+		modules: {
+			studies: ["errors", "accounts", "datasets", "db", "registry", "scheduler", "training"],
+		},
+	},
+	{
+		about:
 			"What gathers everything: the event catalogue (names and payloads of every domain event) " +
 			"and a node's whole configuration.",
 		modules: {

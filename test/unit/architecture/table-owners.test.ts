@@ -19,6 +19,7 @@ const REGISTRY: Owner = { lib: "registry", service: "registry" };
 const SCHEDULER: Owner = { lib: "scheduler", service: "scheduler" };
 const MONITORING: Owner = { lib: "monitoring", service: "scheduler" };
 const EVENTS: Owner = { lib: "domain-events", service: "events" };
+const STUDIES: Owner = { lib: "studies", service: "scheduler" };
 
 const OWNERS: Record<string, Owner> = {
 	tenants: ACCOUNTS,
@@ -33,6 +34,8 @@ const OWNERS: Record<string, Owner> = {
 	deployment_replicas: SCHEDULER,
 	/** With their checkpoints: the scheduler tells artifact GC which blobs those hold. */
 	training_jobs: SCHEDULER,
+	/** Hyperparameter studies; their trials are training jobs (the scheduler's table). */
+	studies: STUDIES,
 	/**
 	 * The control plane's leadership lease: the scheduler runs it; the node's wiring hands the
 	 * same lease to the artifacts service (as `leadership`), which only asks it.
