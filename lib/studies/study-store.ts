@@ -163,7 +163,12 @@ export class StudyStore {
 				)
 				.returning();
 			if (!row) {
-				const current = await this.get(scope, id);
+				// Inside the transaction: PGlite has one connection, a read beside it would wait forever.
+				const [current] = await tx
+					.select({ state: studies.state })
+					.from(studies)
+					.where(and(eq(studies.tenantId, scope.tenantId), eq(studies.id, id)));
+				if (!current) throw new NotFoundError("study", id);
 				throw new StateConflictError(
 					`Study ${id} is ${current.state}; only a running study can be cancelled.`,
 					{ state: current.state },

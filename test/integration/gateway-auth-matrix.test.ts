@@ -40,6 +40,7 @@ const ROW_OF: Readonly<Record<string, string>> = {
 	"api.uploadArtifact": "registry.versions.import",
 	"api.uploadDataset": "registry.datasets.create",
 	"api.trainingEvents": "scheduler.jobs.get",
+	"api.studyEvents": "scheduler.studies.get",
 	"api.eventStream": "events.list",
 	"api.repositoryIndex": "registry.models.list",
 	"api.repositoryLoad": "scheduler.deployments.create",
@@ -201,6 +202,8 @@ describe("auth matrix: every route × {no key, bad key, each role, another tenan
 				return json({ replicas: 1 });
 			case "post /api/v1/models/{model}/versions/{version}/optimize":
 				return json({ recipe: "graph" });
+			case "patch /api/v1/runs/{id}":
+				return json({ tags: ["matrix"] });
 			case "post /api/v1/models/{model}/versions/{version}/importance":
 				return json({ dataset: "d@1" });
 			case "post /api/v1/models/{model}/feedback":
@@ -235,6 +238,15 @@ describe("auth matrix: every route × {no key, bad key, each role, another tenan
 		"post /api/v1/deployments": { body: json({ model: "m" }) },
 		"post /api/v1/training-jobs": {
 			body: json({ target: "m", dataset: "d@1", labelColumn: "label", epochs: 1 }),
+		},
+		"post /api/v1/studies": {
+			body: json({
+				target: "m",
+				base: { dataset: "d@1", labelColumn: "label", epochs: 1 },
+				space: { learningRate: { type: "uniform", min: 0.01, max: 0.1 } },
+				objective: { metric: "val_accuracy" },
+				budget: { trials: 1 },
+			}),
 		},
 		"post /api/v1/datasets": {
 			query: "?name=made-by-matrix&format=csv",
@@ -333,6 +345,21 @@ describe("auth matrix: every route × {no key, bad key, each role, another tenan
 			},
 			30_000,
 		);
+		// A study of the tenant, cancelled at once (its trial job with it).
+		const study = await owner(
+			"POST",
+			"/api/v1/studies",
+			json({
+				target: "m",
+				base: { dataset: "d@1", labelColumn: "label", epochs: 1 },
+				space: { learningRate: { type: "uniform", min: 0.01, max: 0.1 } },
+				objective: { metric: "val_accuracy" },
+				budget: { trials: 1 },
+			}),
+		);
+		expect(study.status).toBe(201);
+		real.studyId = study.body!.id as string;
+		await owner("POST", `/api/v1/studies/${real.studyId}/cancel`, json({}));
 		for (const role of ROLES) {
 			const created = await owner("POST", "/api/v1/keys", json({ name: role, role }));
 			expect(created.status).toBe(201);
@@ -422,7 +449,9 @@ describe("auth matrix: every route × {no key, bad key, each role, another tenan
 									? real.keyId
 									: route.template.includes("/webhooks/")
 										? real.webhookId
-										: real.id,
+										: route.template.includes("/studies/")
+											? real.studyId
+											: real.id,
 							};
 				const create =
 					want === "allowed" && identity.kind === "role"

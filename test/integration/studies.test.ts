@@ -131,6 +131,11 @@ describe("studies and runs", () => {
 			50_000,
 		);
 		const text = await events.text();
+		// A stream opened on a study that is over: the view, then `end` at once.
+		const after = await fetch(`${testNode.api}/studies/${id}/events`, {
+			headers: { authorization: `Bearer ${OWNER_KEY}` },
+		});
+		expect(await after.text()).toMatch(/^event: end\ndata: .*"state":"completed"/m);
 		expect(text).toMatch(/^event: progress/m);
 		expect(text).toMatch(/^event: end\ndata: .*"state":"completed"/m);
 
