@@ -542,6 +542,34 @@ describe("GET /api/openapi.json", () => {
 			await check("GET", "/api/v1/datasets", "/api/v1/datasets");
 			const events = "/api/v1/training-jobs/{id}/events";
 			const missing = "00000000-0000-4000-8000-000000000000";
+			// Studies and runs: lists, a refused study, an unknown run.
+			await check("GET", "/api/v1/studies", "/api/v1/studies");
+			await check("GET", "/api/v1/runs", "/api/v1/runs?sort=metric:val_accuracy&order=desc");
+			expect(
+				(
+					await check("POST", "/api/v1/studies", "/api/v1/studies", {
+						json: { target: "mlp", base: {}, space: {}, objective: {}, budget: {} },
+					})
+				).status,
+			).toBe(400);
+			expect(
+				(
+					await check(
+						"GET",
+						"/api/v1/runs/compare",
+						`/api/v1/runs/compare?ids=${missing},${missing.replace(/0$/, "1")}`,
+					)
+				).status,
+			).toBe(404);
+			expect(
+				(
+					await check(
+						"GET",
+						"/api/v1/studies/{id}/events",
+						`/api/v1/studies/${missing}/events`,
+					)
+				).status,
+			).toBe(404);
 			expect(
 				(await check("GET", events, `/api/v1/training-jobs/${missing}/events`)).status,
 			).toBe(404);
