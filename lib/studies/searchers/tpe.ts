@@ -66,7 +66,7 @@ class Parzen {
 		private readonly hi: number,
 	) {
 		const width = Math.max(hi - lo, 1e-12);
-		this.sigma = (0.25 * width) / Math.pow(Math.max(points.length, 1), 0.2);
+		this.sigma = (0.1 * width) / Math.pow(Math.max(points.length, 1), 0.2);
 	}
 
 	density(t: number): number {
