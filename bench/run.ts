@@ -1,5 +1,5 @@
 /**
- * The benchmark runner: `npm run bench -- <overhead|batching|pool|oip|training|data-parallel|explain|quota|capture|grpc|optimization|all>`. Prints the machine
+ * The benchmark runner: `npm run bench -- <overhead|batching|pool|oip|training|data-parallel|explain|quota|capture|grpc|optimization|studies|all>`. Prints the machine
  * and each benchmark's table as Markdown (the form RESULTS.md keeps).
  *
  * Between benchmarks the heap is collected and the process rests a moment: the batching
@@ -18,6 +18,7 @@ import { runOptimization } from "./optimization";
 import { runOverhead } from "./overhead";
 import { runPool } from "./pool";
 import { runQuotaLoad } from "./quota-load";
+import { runStudies } from "./studies";
 import { runTraining } from "./training";
 import { describeMachine } from "./support/machine";
 
@@ -33,6 +34,7 @@ const BENCHMARKS: Readonly<Record<string, () => Promise<string>>> = {
 	capture: runCapture,
 	grpc: runGrpcLoad,
 	optimization: runOptimization,
+	studies: runStudies,
 };
 
 /** A full garbage collection, now (`gc` exposed at run time, without a flag on the command). */

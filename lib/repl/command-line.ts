@@ -28,6 +28,8 @@ export type FleetCommand =
 	| { kind: "undeploy"; model: string; tenant?: string }
 	| { kind: "predict"; model: string; request: Record<string, unknown>; tenant?: string }
 	| { kind: "jobs"; tenant?: string }
+	/** Hyperparameter studies: trials, epochs, best trial (docs/studies.md). */
+	| { kind: "studies"; tenant?: string }
 	/** Queues an optimization job of `model@version` (docs/optimization.md). */
 	| {
 			kind: "optimize";
@@ -55,6 +57,7 @@ export const FLEET_USAGE = {
 	placements: "fleet placements",
 	predict: "fleet predict <model>[@version] [--tenant t] <json>",
 	jobs: "fleet jobs [--tenant t]",
+	studies: "fleet studies [--tenant t]",
 	optimize: "fleet optimize <model>@<version> <recipe> [--params json] [--tenant t]",
 	optimizations: "fleet optimizations <model>@<version> [--tenant t]",
 	health: "fleet health [--tenant t]",
@@ -303,6 +306,7 @@ export function parseFleetCommand(line: string): FleetCommand {
 		}
 		case "models":
 		case "jobs":
+		case "studies":
 		case "health": {
 			const args = parseArgs(command, rest, TENANT);
 			expectOperands(command, args, []);

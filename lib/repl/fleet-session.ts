@@ -28,6 +28,8 @@ import {
 	deploymentsTable,
 	healthTable,
 	jobsTable,
+	studiesTable,
+	type StudyListItem,
 	type HealthRow,
 	modelsTable,
 	nodesTable,
@@ -69,6 +71,7 @@ export const ACTIONS = {
 	deploymentsDelete: "scheduler.deployments.delete",
 	infer: "predictor.infer",
 	jobsList: "scheduler.jobs.list",
+	studiesList: "scheduler.studies.list",
 	jobsOptimize: "scheduler.jobs.optimize",
 	jobsOptimizations: "scheduler.jobs.optimizations",
 	deploymentsList: "scheduler.deployments.list",
@@ -223,6 +226,8 @@ export class FleetSession {
 				return this.predict(command.model, command.request, command.tenant);
 			case "jobs":
 				return this.jobs(command.tenant);
+			case "studies":
+				return this.studies(command.tenant);
 			case "optimize": {
 				const job = (await this.ask(
 					ACTIONS.jobsOptimize,
@@ -388,6 +393,22 @@ export class FleetSession {
 			return;
 		}
 		this.lines(jobsTable(jobs));
+	}
+
+	/** `fleet studies`: the tenant's studies with their trials, epochs and best trial. */
+	private async studies(tenant: string | undefined): Promise<void> {
+		if (!this.client.has(ACTIONS.studiesList)) {
+			this.print(NO_TRAINING);
+			return;
+		}
+		const answer = (await this.ask(ACTIONS.studiesList, {}, await this.metaFor(tenant))) as {
+			items: StudyListItem[];
+		};
+		if (answer.items.length === 0) {
+			this.print("no studies.");
+			return;
+		}
+		this.lines(studiesTable(answer.items));
 	}
 
 	/** `fleet health`: every deployment of the tenant with its latest health score. */

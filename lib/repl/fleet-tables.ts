@@ -297,6 +297,49 @@ export function jobsTable(jobs: readonly JobRow[]): string[] {
 	);
 }
 
+/** A study as `scheduler.studies.list` describes it: the fields the table shows. */
+export interface StudyListItem {
+	id: string;
+	name: string;
+	model: string;
+	state: string;
+	trialsStarted: number;
+	trialsFinished: number;
+	epochsRun: number;
+	spec: {
+		budget?: { trials?: number };
+		searcher?: { type?: string };
+		objective?: { metric?: string };
+	};
+	best: { trial: number; value: number; version?: string | null } | null;
+}
+
+/** `fleet studies`: id, name, searcher, state, trials finished/started of the budget, epochs, best. */
+export function studiesTable(studies: readonly StudyListItem[]): string[] {
+	return formatTable(
+		[
+			{ header: "ID" },
+			{ header: "NAME" },
+			{ header: "SEARCHER" },
+			{ header: "STATE" },
+			{ header: "TRIALS", align: "right" },
+			{ header: "EPOCHS", align: "right" },
+			{ header: "BEST" },
+		],
+		studies.map(s => [
+			s.id,
+			s.name,
+			s.spec.searcher?.type ?? "-",
+			s.state,
+			`${s.trialsFinished}/${s.trialsStarted}/${s.spec.budget?.trials ?? "?"}`,
+			String(s.epochsRun),
+			s.best
+				? `${s.spec.objective?.metric ?? "value"} ${formatValue(s.best.value)} (trial ${s.best.trial}${s.best.version ? `, ${s.best.version}` : ""})`
+				: "-",
+		]),
+	);
+}
+
 /** A deployment's latest health (null before the first monitoring pass, or when not captured). */
 export interface HealthRow {
 	model: string;

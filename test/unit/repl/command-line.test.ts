@@ -33,6 +33,10 @@ describe("parseFleetCommand", () => {
 		expect(parseFleetCommand("fleet nodes")).toEqual({ kind: "nodes" });
 		expect(parseFleetCommand("fleet placements")).toEqual({ kind: "placements" });
 		expect(parseFleetCommand("fleet jobs")).toEqual({ kind: "jobs" });
+		expect(parseFleetCommand("fleet studies --tenant t")).toEqual({
+			kind: "studies",
+			tenant: "t",
+		});
 		expect(parseFleetCommand("fleet")).toEqual({ kind: "help" });
 		expect(parseFleetCommand("fleet help")).toEqual({ kind: "help" });
 		expect(parseFleetCommand("nodes")).toEqual({ kind: "nodes" });

@@ -373,6 +373,43 @@ describe("FleetSession", () => {
 		]);
 	});
 
+	it("lists studies with their trials, epochs and best trial with fleet studies", async () => {
+		const fleet = new FakeFleet();
+		const { session: s, out } = session(fleet);
+		await s.login("mf_good");
+		await s.run("fleet studies");
+		expect(out).toEqual([NO_TRAINING]);
+		fleet.handlers.set(ACTIONS.studiesList, () => ({ items: [] }));
+		out.length = 0;
+		await s.run("fleet studies");
+		expect(out).toEqual(["no studies."]);
+		fleet.handlers.set(ACTIONS.studiesList, () => ({
+			items: [
+				{
+					id: "s1",
+					name: "lr",
+					model: "mlp",
+					state: "completed",
+					trialsStarted: 24,
+					trialsFinished: 24,
+					epochsRun: 156,
+					spec: {
+						budget: { trials: 24 },
+						searcher: { type: "asha" },
+						objective: { metric: "val_accuracy" },
+					},
+					best: { trial: 7, value: 0.98, version: "0.3.0" },
+				},
+			],
+		}));
+		out.length = 0;
+		await s.run("fleet studies");
+		expect(out).toEqual([
+			"ID  NAME  SEARCHER  STATE        TRIALS  EPOCHS  BEST",
+			"s1  lr    asha      completed  24/24/24     156  val_accuracy 0.98 (trial 7, 0.3.0)",
+		]);
+	});
+
 	it("lists each deployment's health score and parts with fleet health", async () => {
 		const fleet = new FakeFleet();
 		const { session: s, out } = session(fleet);
