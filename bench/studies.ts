@@ -132,6 +132,11 @@ export async function runStudies(): Promise<string> {
 		MODELFLEET_GRPC_PORT: "off",
 		LOG_LEVEL: "error",
 		MODELFLEET_FLEET_SECRET: randomBytes(32).toString("hex"),
+		// A loaded 2-core machine can stall a node's event loop for seconds (evaluation and
+		// importance of a trained version run on it): a generous heartbeat keeps such a node
+		// from being taken for lost, which would re-run its trial elsewhere.
+		MODELFLEET_HEARTBEAT_INTERVAL_S: "5",
+		MODELFLEET_HEARTBEAT_TIMEOUT_S: "60",
 	};
 	const port = await freePort();
 	const worker = (name: string) =>
@@ -190,6 +195,8 @@ export async function runStudies(): Promise<string> {
 			rows.push(
 				`| ${name} | ${study.trialsStarted} | ${fixed(best.value, 4)} (trial ${best.trial}, ${best.epochs} epochs) | ${study.epochsRun} | ${fixed(seconds, 0)} s | ${best.version} ${serves ? "serves" : "did NOT serve"} |`,
 			);
+			// Each row as it comes: a later failure keeps the earlier ones.
+			console.error(rows[rows.length - 1]);
 		}
 		return [
 			`Digits, ${TRIALS} trials of up to ${EPOCHS} epochs, 2 trainers (1 slot each), parallelism 2, study seed 2026; ASHA r = 3, η = 3.`,

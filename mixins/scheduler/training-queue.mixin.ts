@@ -25,6 +25,7 @@ import { JOB_STATES, type JobState, type JobStore } from "../../lib/scheduler/jo
 import { checkJobAgainstDataset } from "../../lib/scheduler/job-submission";
 import { TrainingDispatcher, type TrainerRunParams } from "../../lib/scheduler/training-dispatcher";
 import { validateJobSpec, type JobSpec } from "../../lib/training/job-spec";
+import { TAGS_RULE } from "../../lib/studies/study-spec";
 import { InvalidInputError, LeaseLostError } from "../../lib/errors";
 import { optimizationTable, type VersionRow } from "../../lib/optimization/recommendation";
 import {
@@ -114,10 +115,17 @@ export function trainingQueueMixin(options: TrainingQueueMixinOptions): Partial<
 			 * rest is the job spec (lib/training/job-spec.ts), validated with errors naming the field.
 			 */
 			"jobs.enqueue": requires("train", {
-				params: { target: { type: "string", min: 1, max: 256 }, $$strict: false },
-				async handler(ctx: Ctx<Record<string, unknown> & { target: string }>) {
+				params: {
+					target: { type: "string", min: 1, max: 256 },
+					// The run's tags (docs/studies.md#runs), kept beside the spec.
+					tags: { ...TAGS_RULE, optional: true },
+					$$strict: false,
+				},
+				async handler(
+					ctx: Ctx<Record<string, unknown> & { target: string; tags?: string[] }>,
+				) {
 					const scope = scopeOf(ctx);
-					const { target, ...input } = ctx.params;
+					const { target, tags, ...input } = ctx.params;
 					const spec = validateJobSpec(input);
 					checkWorkers(spec, (this as unknown as TrainerNodes).trainerNodes());
 					const dataset = await datasetOf(ctx, spec.dataset);
@@ -140,6 +148,7 @@ export function trainingQueueMixin(options: TrainingQueueMixinOptions): Partial<
 							spec.deadlineMs !== null
 								? new Date(Date.now() + spec.deadlineMs)
 								: null,
+						tags: [...new Set(tags ?? [])],
 					});
 					(ctx.meta as { $statusCode?: number }).$statusCode = 201;
 					const self = this as unknown as Queue;
