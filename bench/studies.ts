@@ -2,7 +2,7 @@
  * Hyperparameter search on the digits fixture (1,797 rows, 64 features, 10 classes) across a
  * fleet over NATS: a gateway, a control node and two workers with one trainer slot each. The
  * same 24 trials (the same seed: trial i has the same point in both) run as a random search —
- * every trial to the last epoch — and as an ASHA study that stops the weaker ones at rungs.
+ * every trial to the last epoch — and as an ASHA study (r = 3, η = 2 unless BENCH_STUDIES_ETA) that stops the weaker ones at rungs.
  * Reported per searcher: the best validation accuracy, the epochs trained in all, the wall time,
  * and whether the best version, registered at the end, serves a prediction once deployed.
  *
@@ -31,10 +31,16 @@ const SPACE = {
 	batchSize: { type: "choice", values: [16, 32, 64] },
 };
 
+/** BENCH_STUDIES_ETA: ASHA's reduction factor η (default 2). */
+const ETA = Number(process.env.BENCH_STUDIES_ETA ?? 2);
+
 const SEARCHERS = {
 	random: { type: "random" },
-	asha: { type: "asha", minEpochs: 3, reductionFactor: 3 },
+	asha: { type: "asha", minEpochs: 3, reductionFactor: ETA },
 } as const;
+
+/** BENCH_STUDIES_ONLY=asha runs only those searchers (default both). */
+const ONLY = (process.env.BENCH_STUDIES_ONLY ?? "random,asha").split(",");
 
 function startNode(role: string, env: Record<string, string>): ChildProcess {
 	return spawn(
@@ -189,7 +195,10 @@ export async function runStudies(): Promise<string> {
 		});
 		if (upload.status !== 201) throw new Error(`dataset refused: ${await upload.text()}`);
 		const rows: string[] = [];
-		for (const name of Object.keys(SEARCHERS) as (keyof typeof SEARCHERS)[]) {
+		const names = (Object.keys(SEARCHERS) as (keyof typeof SEARCHERS)[]).filter(n =>
+			ONLY.includes(n),
+		);
+		for (const name of names) {
 			const { study, seconds, serves } = await runStudy(api, name);
 			const best = study.best!;
 			rows.push(
@@ -199,7 +208,7 @@ export async function runStudies(): Promise<string> {
 			console.error(rows[rows.length - 1]);
 		}
 		return [
-			`Digits, ${TRIALS} trials of up to ${EPOCHS} epochs, 2 trainers (1 slot each), parallelism 2, study seed 2026; ASHA r = 3, η = 3.`,
+			`Digits, ${TRIALS} trials of up to ${EPOCHS} epochs, 2 trainers (1 slot each), parallelism 2, study seed 2026; ASHA r = 3, η = ${ETA}.`,
 			"",
 			"| searcher | trials | best val_accuracy | epochs trained | wall time | best version |",
 			"| -------- | -----: | ----------------- | -------------: | --------: | ------------ |",
