@@ -172,6 +172,32 @@ describe("runJob", () => {
 		expect(f.finished).toEqual(["completed"]);
 	});
 
+	it("registers nothing for a study's trial segment (register: false), and reports its metrics", async () => {
+		const f = fakes();
+		let assessed = false;
+		await runJob(
+			{ ...JOB, spec: { ...JOB.spec, register: false } },
+			"tenant-1",
+			progress(),
+			f.ports,
+			{
+				nodeID: "worker-1",
+				train: fakeTrain(outcome),
+				assess: async () => {
+					assessed = true;
+					return null;
+				},
+			},
+		);
+		expect(f.registered).toEqual([]);
+		expect(assessed).toBe(false);
+		expect(f.stored.map(s => s.bytes)).toEqual(["checkpoint-1"]);
+		expect(f.events.at(-1)).toMatchObject({
+			event: "completed",
+			payload: { version: null, metrics: { accuracy: 0.75 }, epochsRun: 3 },
+		});
+	});
+
 	it("keeps the assessment (global importance) in the version's details; a failed one only warns", async () => {
 		const f = fakes();
 		const importance = { method: "permutation", ranking: ["x"] };
