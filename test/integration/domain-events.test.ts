@@ -542,6 +542,8 @@ describe("domain events on an all-in-one node", () => {
 			nodeID: broker.nodeID,
 			reason: expect.stringMatching(/dataset file/),
 			final: true,
+			// The attempt the trainer reported: a late report of an earlier one is ignored.
+			attempt: 1,
 		});
 	});
 
