@@ -6,8 +6,10 @@
  */
 import * as ort from "onnxruntime-node";
 import { readOnnxModel } from "../onnx/onnx-reader";
+import { InvalidInputError } from "../errors";
 import { runRows } from "./model-rows";
-import type { RecipeDataset } from "./recipe";
+import type { RecipeDataset, RecipeFileFormat } from "./recipe";
+import { layersModelTarOutputs } from "./tfjs-source";
 
 /** |a − b| / max(|b|, this): values of the source smaller than this are judged absolutely. */
 export const RELATIVE_FLOOR = 1e-3;
@@ -39,6 +41,60 @@ export interface EvaluationOptions {
 	sweepMs?: number;
 	/** Skip the latency sweep (tests of agreement only). */
 	skipLatency?: boolean;
+	/** The source file's format: a TF.js tar runs on TF.js (no latency sweep). Default onnx. */
+	sourceFormat?: RecipeFileFormat;
+	/** The optimized file's format, as for the source. Default onnx. */
+	optimizedFormat?: RecipeFileFormat;
+}
+
+/** One side of the comparison: its first output on the rows, and its session when ONNX. */
+interface Side {
+	values: Float32Array;
+	session: ort.InferenceSession | null;
+}
+
+/** Runs the file on the rows: ONNX in onnxruntime, a TF.js layers tar on TF.js. */
+async function runSide(
+	file: Uint8Array,
+	format: RecipeFileFormat,
+	dataset: RecipeDataset,
+): Promise<Side> {
+	if (format === "tfjs")
+		return {
+			values: await layersModelTarOutputs(
+				file,
+				dataset.features,
+				dataset.rows,
+				dataset.width,
+			),
+			session: null,
+		};
+	if (format !== "onnx")
+		throw new InvalidInputError(`an optimization cannot evaluate a ${format} model`, {
+			field: "recipe",
+		});
+	const session = await ort.InferenceSession.create(file);
+	try {
+		const inputShape = readOnnxModel(file).graph.inputs[0]?.shape ?? null;
+		const output = session.outputNames[0];
+		const run = await runRows(session, dataset.features, dataset.rows, dataset.width, {
+			inputShape,
+			outputNames: [output],
+		});
+		return { values: run.outputs.get(output)!, session };
+	} catch (error) {
+		await session.release();
+		throw error;
+	}
+}
+
+/** The first output's name, from whichever side is ONNX (a TF.js tar's first output otherwise). */
+function firstOutput(source: Uint8Array, optimized: Uint8Array, options: EvaluationOptions) {
+	if ((options.sourceFormat ?? "onnx") === "onnx")
+		return readOnnxModel(source).graph.outputs[0].name;
+	if ((options.optimizedFormat ?? "onnx") === "onnx")
+		return readOnnxModel(optimized).graph.outputs[0].name;
+	return "output";
 }
 
 /** Long because it runs both models and gathers four kinds of measurement into one report. */
@@ -48,36 +104,27 @@ export async function evaluateOptimization(
 	dataset: RecipeDataset,
 	options: EvaluationOptions = {},
 ): Promise<OptimizationEvaluation> {
-	const model = readOnnxModel(source);
-	const output = model.graph.outputs[0].name;
-	const inputShape = model.graph.inputs[0]?.shape ?? null;
-	const sessions = await Promise.all([
-		ort.InferenceSession.create(source),
-		ort.InferenceSession.create(optimized),
-	]);
+	const output = firstOutput(source, optimized, options);
+	const sides: Side[] = [];
 	try {
-		const [a, b] = await Promise.all(
-			sessions.map(s =>
-				runRows(s, dataset.features, dataset.rows, dataset.width, {
-					inputShape,
-					outputNames: [output],
-				}),
-			),
-		);
-		const reference = a.outputs.get(output)!;
-		const candidate = b.outputs.get(output)!;
-		const classes = a.widths.get(output)!;
+		sides.push(await runSide(source, options.sourceFormat ?? "onnx", dataset));
+		sides.push(await runSide(optimized, options.optimizedFormat ?? "onnx", dataset));
+		const [reference, candidate] = sides.map(s => s.values);
+		if (reference.length !== candidate.length)
+			throw new InvalidInputError(
+				`the optimized model gives ${candidate.length} output values for the rows, the source ${reference.length}`,
+				{ field: "recipe" },
+			);
+		const classes = dataset.rows > 0 ? reference.length / dataset.rows : 0;
 		const agreement = compareOutputs(reference, candidate, classes);
 		const accuracy =
 			dataset.labels !== null && classes > 1
 				? accuracyDelta(reference, candidate, classes, dataset.labels)
 				: null;
-		const latency = options.skipLatency
-			? { source: [], optimized: [] }
-			: {
-					source: await sweep(sessions[0], dataset, inputShape, options),
-					optimized: await sweep(sessions[1], dataset, inputShape, options),
-				};
+		const latencyOf = async (side: Side) =>
+			side.session === null || options.skipLatency
+				? []
+				: sweep(side.session, dataset, side === sides[0] ? source : optimized, options);
 		return {
 			rows: dataset.rows,
 			output,
@@ -88,10 +135,10 @@ export async function evaluateOptimization(
 				optimized: optimized.byteLength,
 				ratio: source.byteLength / optimized.byteLength,
 			},
-			latency,
+			latency: { source: await latencyOf(sides[0]), optimized: await latencyOf(sides[1]) },
 		};
 	} finally {
-		await Promise.all(sessions.map(s => s.release()));
+		await Promise.all(sides.map(s => s.session?.release()));
 	}
 }
 
@@ -148,9 +195,10 @@ function argmax(values: Float32Array, row: number, width: number): number {
 async function sweep(
 	session: ort.InferenceSession,
 	dataset: RecipeDataset,
-	inputShape: Parameters<typeof runRows>[4]["inputShape"],
+	file: Uint8Array,
 	options: EvaluationOptions,
 ): Promise<LatencyPoint[]> {
+	const inputShape = readOnnxModel(file).graph.inputs[0]?.shape ?? null;
 	const points: LatencyPoint[] = [];
 	for (const batch of options.batches ?? [1, 64]) {
 		// The first `batch` rows, repeated when the dataset has fewer.

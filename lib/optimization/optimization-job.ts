@@ -17,7 +17,8 @@ import { readOnnxModel } from "../onnx/onnx-reader";
 import { evaluateOptimization, type OptimizationEvaluation } from "./evaluation";
 import { evaluationRows } from "./evaluation-rows";
 import { judgeOptimization, type OptimizationVerdict } from "./optimization-acceptance";
-import type { OptimizationSpec } from "./optimization-spec";
+import { datasetEvaluationRows } from "./dataset-evaluation";
+import { isDatasetEvaluation, type OptimizationSpec } from "./optimization-spec";
 import type { RecipeOutput } from "./recipe";
 import { recipeFor } from "./recipes";
 
@@ -167,7 +168,9 @@ async function optimize<I>(
 		labelColumn: job.dataset.labelColumn ?? undefined,
 		maxBytes: Number.MAX_SAFE_INTEGER,
 	});
-	const rows = evaluationRows(dataset, spec.evaluation);
+	const rows = isDatasetEvaluation(spec.evaluation)
+		? datasetEvaluationRows(dataset, spec.evaluation, spec.source)
+		: evaluationRows(dataset, spec.evaluation);
 	const recipe = recipeFor(spec.recipe);
 	let reported = 0;
 	const progress = (fraction: number, message: string) => {
@@ -198,6 +201,8 @@ async function optimize<I>(
 	progress(1, "evaluating");
 	const evaluation = await evaluateOptimization(source, output.file, rows.test, {
 		sweepMs: options.sweepMs,
+		sourceFormat: spec.source.format,
+		optimizedFormat: output.format,
 	});
 	signal.throwIfAborted();
 	const verdict = judgeOptimization(evaluation, spec.acceptance);
@@ -231,7 +236,13 @@ async function optimize<I>(
 					{
 						name: "accuracy",
 						value: evaluation.accuracy.optimized,
-						dataset: { sha256: dataset.sha256, split: "test" },
+						dataset: isDatasetEvaluation(spec.evaluation)
+							? {
+									name: spec.evaluation.dataset,
+									sha256: dataset.sha256,
+									split: "all",
+								}
+							: { sha256: dataset.sha256, split: "test" },
 					},
 				]
 			: [],

@@ -48,12 +48,31 @@ export interface EvaluationSplit {
 	seed: number;
 }
 
+/**
+ * A dataset named in the request (dataset-evaluation.ts): every row is evaluated (and, for
+ * int8-static and prune, calibrates or fine-tunes), fed through the source's own inputs.
+ */
+export interface EvaluationDataset {
+	/** `name@version` of the dataset, as the registry resolved the request's `dataset`. */
+	dataset: string;
+	labelColumn: string;
+	/** The columns of the model's first input, in its order. */
+	features: string[];
+}
+
+export type EvaluationSource = EvaluationSplit | EvaluationDataset;
+
+/** Whether the evaluation is on a named dataset rather than the source's training split. */
+export function isDatasetEvaluation(evaluation: EvaluationSource): evaluation is EvaluationDataset {
+	return "dataset" in evaluation;
+}
+
 export interface OptimizationSpec {
 	kind: "optimize";
 	recipe: RecipeKind;
 	params: unknown;
 	source: OptimizationSource;
-	evaluation: EvaluationSplit;
+	evaluation: EvaluationSource;
 	acceptance: OptimizationAcceptance;
 	/** As a training spec's, for the queue and metering. */
 	priority: number;
@@ -95,6 +114,12 @@ export interface OptimizationRequest {
 	params?: unknown;
 	acceptance?: unknown;
 	priority?: unknown;
+	/** A dataset to evaluate on (name, name@N, id or sha256) instead of the training split. */
+	dataset?: string;
+	/** With `dataset`: the label column (default: the dataset's own). */
+	labelColumn?: string;
+	/** With `dataset`: the columns of the model's input, in order. */
+	features?: string[];
 }
 
 /**
@@ -105,7 +130,7 @@ export interface OptimizationRequest {
 export function optimizationSpec(
 	request: OptimizationRequest,
 	source: OptimizationSource,
-	evaluation: EvaluationSplit,
+	evaluation: EvaluationSource,
 ): OptimizationSpec {
 	const recipe = recipeFor(request.recipe);
 	const params = recipe.validateParams(request.params);

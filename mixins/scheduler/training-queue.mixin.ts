@@ -29,6 +29,7 @@ import { TAGS_RULE } from "../../lib/studies/study-spec";
 import { InvalidInputError, LeaseLostError } from "../../lib/errors";
 import { optimizationTable, type VersionRow } from "../../lib/optimization/recommendation";
 import {
+	buildDatasetOptimizationJob,
 	buildOptimizationJob,
 	sourceJobId,
 	type SourceVersionView,
@@ -84,6 +85,9 @@ interface OptimizeParams {
 	params?: unknown;
 	acceptance?: unknown;
 	priority?: unknown;
+	dataset?: string;
+	labelColumn?: string;
+	features?: string[];
 }
 
 /** A dataset of the caller's tenant, as the registry (its owner) has it. */
@@ -176,6 +180,15 @@ export function trainingQueueMixin(options: TrainingQueueMixinOptions): Partial<
 					params: { type: "any", optional: true },
 					acceptance: { type: "any", optional: true },
 					priority: { type: "any", optional: true },
+					dataset: { type: "string", min: 1, max: 256, optional: true },
+					labelColumn: { type: "string", min: 1, max: 256, optional: true },
+					features: {
+						type: "array",
+						items: { type: "string", min: 1, max: 256 },
+						min: 1,
+						max: 4096,
+						optional: true,
+					},
 				},
 				async handler(ctx: Ctx<OptimizeParams>) {
 					const scope = scopeOf(ctx);
@@ -184,8 +197,18 @@ export function trainingQueueMixin(options: TrainingQueueMixinOptions): Partial<
 						SourceVersionView,
 						{ model: string; version: string }
 					>(`${SERVICE.registry}.versions.get`, { model, version });
-					const trainedBy = await jobs.get(scope, sourceJobId(source));
-					const { spec, datasetId } = buildOptimizationJob(request, source, trainedBy);
+					const { spec, datasetId } =
+						request.dataset !== undefined
+							? buildDatasetOptimizationJob(
+									request,
+									source,
+									await datasetOf(ctx, request.dataset),
+								)
+							: buildOptimizationJob(
+									request,
+									source,
+									await jobs.get(scope, sourceJobId(source)),
+								);
 					await (this as unknown as QuotaGuardMethods).enforceQuota(
 						ctx,
 						"concurrentTrainingJobs",

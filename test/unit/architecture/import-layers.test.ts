@@ -113,6 +113,7 @@ const LAYERS: readonly Layer[] = [
 				"inference",
 				"model-spec",
 				"onnx",
+				"pipelines",
 				"runtimes",
 				"training",
 			],

@@ -1,0 +1,206 @@
+/**
+ * Converting an uploaded TF.js layers model to ONNX through the optimization job, evaluated on
+ * a named dataset (the version has no training job here): build an iris MLP (4 inputs, 3
+ * classes, seeded weights) with TF.js, upload its tar, optimize it with recipe "convert" and
+ * dataset "iris"; the new version is ONNX, Validated, its outputs agree with the TF.js
+ * source's within 1e-5; deployed, it answers the normal predict path as the TF.js version
+ * does. Requests whose dataset cannot feed the model are 400s naming the field.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { JobView } from "../../lib/scheduler/job-store";
+import type { VersionView } from "../../lib/registry/version-store";
+import type { OptimizationReport } from "../../lib/optimization/optimization-job";
+import { layersModelTar } from "../../lib/optimization/tfjs-source";
+import { loadTfjs } from "../../lib/runtimes/tfjs/load-tfjs";
+import { FAST_LOOPS_CPU_ONLY, startTestNode, type TestNode } from "../support/test-node";
+import { waitFor } from "../support/wait";
+
+const OWNER_KEY = "mf_optimization-convert-test-owner-key";
+const FIXTURES = path.join(__dirname, "..", "fixtures", "datasets");
+
+/** A 4 → 8 → 3 softmax MLP with seeded weights, as the tar the TF.js importer takes. */
+async function irisMlpTar(): Promise<Uint8Array> {
+	const tf = await loadTfjs();
+	const model = tf.sequential({ name: "iris_mlp" });
+	model.add(
+		tf.layers.dense({
+			inputShape: [4],
+			units: 8,
+			activation: "relu",
+			kernelInitializer: tf.initializers.glorotUniform({ seed: 7 }),
+			biasInitializer: "ones",
+			name: "hidden",
+		}),
+	);
+	model.add(
+		tf.layers.dense({
+			units: 3,
+			activation: "softmax",
+			kernelInitializer: tf.initializers.glorotUniform({ seed: 11 }),
+			name: "scores",
+		}),
+	);
+	try {
+		return await layersModelTar(tf, model);
+	} finally {
+		model.dispose();
+	}
+}
+
+describe("converting an uploaded TF.js model through the optimization job", () => {
+	let testNode: TestNode;
+	let uploaded: VersionView;
+
+	const request: TestNode["request"] = (url, init) => testNode.request(url, init);
+
+	async function finished(id: string): Promise<JobView> {
+		return waitFor(
+			`job ${id} finished`,
+			async () => {
+				const view = (await request(`/training-jobs/${id}`)).body as JobView;
+				if (view.state === "failed") throw new Error(`job failed: ${view.error}`);
+				return view.state === "completed" ? view : undefined;
+			},
+			60_000,
+		);
+	}
+
+	async function infer(version: string, input: string, rows: number[][]) {
+		const response = await fetch(
+			`${testNode.node.httpUrl}/v2/models/iris/versions/${version}/infer`,
+			{
+				method: "POST",
+				headers: {
+					authorization: `Bearer ${OWNER_KEY}`,
+					"content-type": "application/json",
+				},
+				body: JSON.stringify({
+					inputs: [
+						{
+							name: input,
+							datatype: "FP32",
+							shape: [rows.length, 4],
+							data: rows.flat(),
+						},
+					],
+				}),
+			},
+		);
+		expect(response.status).toBe(200);
+		const body = (await response.json()) as { outputs: Array<{ data: number[] }> };
+		return body.outputs[0].data;
+	}
+
+	beforeAll(async () => {
+		testNode = await startTestNode(OWNER_KEY, {
+			...FAST_LOOPS_CPU_ONLY,
+			LOG_LEVEL: "error",
+			MODELFLEET_OPTIMIZATION_SWEEP_MS: "50",
+		});
+		const model = await request("/models", {
+			method: "POST",
+			body: { name: "iris", task: "classification", framework: "tfjs" },
+		});
+		expect(model.status).toBe(201);
+		const dataset = await fetch(`${testNode.api}/datasets?name=iris&labelColumn=label`, {
+			method: "POST",
+			headers: { authorization: `Bearer ${OWNER_KEY}`, "content-type": "text/csv" },
+			body: fs.readFileSync(path.join(FIXTURES, "iris.csv")),
+		});
+		expect(dataset.status).toBe(201);
+		const upload = await fetch(
+			`${testNode.api}/models/iris/versions/upload?version=1.0.0&format=tfjs&fileName=iris.tar&state=Validated`,
+			{
+				method: "POST",
+				headers: { authorization: `Bearer ${OWNER_KEY}` },
+				body: Buffer.from(await irisMlpTar()),
+			},
+		);
+		expect(upload.status).toBe(201);
+		uploaded = (await upload.json()) as VersionView;
+		expect(uploaded.format).toBe("tfjs");
+	}, 90_000);
+
+	afterAll(() => testNode?.stop());
+
+	it("makes a Validated ONNX version that agrees with the TF.js source and serves the same answers", async () => {
+		const queued = await request(`/models/iris/versions/1.0.0/optimize`, {
+			method: "POST",
+			body: { recipe: "convert", dataset: "iris" },
+		});
+		expect(queued.status).toBe(201);
+		const result = (await finished((queued.body as JobView).id)).result as {
+			version: string;
+			state: string;
+		};
+		expect(result.state).toBe("Validated");
+		const version = (await request(`/models/iris/versions/${result.version}`))
+			.body as VersionView;
+		expect(version).toMatchObject({ format: "onnx", state: "Validated" });
+		expect(version.lineage).toMatchObject({ parentVersion: "1.0.0" });
+		const report = (version.details as { optimization: OptimizationReport }).optimization;
+		expect(report.evaluation.rows).toBe(150);
+		expect(report.evaluation.agreement.maxAbsDiff).toBeLessThanOrEqual(1e-5);
+		expect(report.evaluation.agreement.argmax).toBe(1);
+		expect(report.evaluation.accuracy!.delta).toBe(0);
+		expect(report.evaluation.latency.source).toEqual([]);
+		expect(report.evaluation.latency.optimized.map(p => p.batch)).toEqual([1, 64]);
+		expect(version.metrics).toEqual([
+			expect.objectContaining({
+				name: "accuracy",
+				dataset: expect.objectContaining({ name: "iris@1", split: "all" }),
+			}),
+		]);
+
+		const deployed = await request("/deployments", {
+			method: "POST",
+			body: { model: "iris", version: result.version },
+		});
+		expect(deployed.status).toBe(201);
+		const rows = [
+			[5.1, 3.5, 1.4, 0.2],
+			[6.3, 2.9, 5.6, 1.8],
+			[5.9, 3.0, 4.2, 1.5],
+		];
+		const input = version.schema.inputs[0].name;
+		expect(input).toBe(uploaded.schema.inputs[0].name);
+		const converted = await infer(result.version, input, rows);
+		const source = await infer("1.0.0", input, rows);
+		expect(converted).toHaveLength(9);
+		converted.forEach((value, i) =>
+			expect(Math.abs(value - source[i])).toBeLessThanOrEqual(1e-5),
+		);
+	}, 90_000);
+
+	it("refuses a dataset that cannot feed the model, and an uploaded version without one, naming the field", async () => {
+		const cases: Array<[Record<string, unknown>, string, RegExp]> = [
+			[{ recipe: "convert" }, "version", /name a dataset to evaluate on with "dataset"/],
+			[
+				{ recipe: "convert", dataset: "iris", features: ["sepal_length"] },
+				"features",
+				/takes 4 columns per row, but 1/,
+			],
+			[
+				{ recipe: "convert", dataset: "iris", features: ["a", "b", "c", "d"] },
+				"features",
+				/'a' is not a feature column/,
+			],
+			[
+				{ recipe: "convert", dataset: "iris", labelColumn: "colour" },
+				"labelColumn",
+				/has no column 'colour'/,
+			],
+		];
+		for (const [body, field, message] of cases) {
+			const response = await request(`/models/iris/versions/1.0.0/optimize`, {
+				method: "POST",
+				body,
+			});
+			expect(response.status).toBe(400);
+			const error = response.body as { message: string; data?: { field?: string } };
+			expect(error.message).toMatch(message);
+			expect(error.data?.field).toBe(field);
+		}
+	});
+});
