@@ -170,7 +170,7 @@ async function optimize<I>(
 	});
 	const rows = isDatasetEvaluation(spec.evaluation)
 		? datasetEvaluationRows(dataset, spec.evaluation, spec.source)
-		: evaluationRows(dataset, spec.evaluation);
+		: evaluationRows(dataset, spec.evaluation, spec.source);
 	const recipe = recipeFor(spec.recipe);
 	let reported = 0;
 	const progress = (fraction: number, message: string) => {

@@ -1,21 +1,22 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { classIndices, findColumn, type Dataset } from "../../../lib/datasets/dataset";
+import { splitDataset, type DatasetSplit } from "../../../lib/datasets/dataset-split";
 import { parseDataset } from "../../../lib/datasets/parse-dataset";
 import { InvalidInputError } from "../../../lib/errors";
 import * as ort from "onnxruntime-node";
 import { readOnnxModel } from "../../../lib/onnx/onnx-reader";
 import { denseNetworkOfOnnx } from "../../../lib/optimization/dense-onnx";
 import { denseNetworkOfLayersModel } from "../../../lib/optimization/dense-source";
-import { fineTuneDataset } from "../../../lib/optimization/fine-tune-dataset";
-import { lineageSplit } from "../../../lib/optimization/lineage-split";
+import { evaluationRows } from "../../../lib/optimization/evaluation-rows";
+import type { EvaluationSplit } from "../../../lib/optimization/optimization-spec";
 import { layerSparsity } from "../../../lib/optimization/magnitude-pruning";
 import { pruneRecipe, validatePruneParams } from "../../../lib/optimization/prune-recipe";
 import type { RecipeDataset } from "../../../lib/optimization/recipe";
 import { loadLayersModelTar } from "../../../lib/optimization/tfjs-source";
 import { layersModelToOnnx } from "../../../lib/optimization/tfjs-to-onnx";
 import { loadTfjs } from "../../../lib/runtimes/tfjs/load-tfjs";
-import { validateJobSpec } from "../../../lib/training/job-spec";
+import { validateJobSpec, type JobSpec } from "../../../lib/training/job-spec";
 import { tfjsTar } from "../../../lib/training/tfjs-tar";
 import { runTrainingJob, type TrainingOutcome } from "../../../lib/training/training-run";
 import type { TrainedNetwork } from "../../../lib/training/training-types";
@@ -26,6 +27,9 @@ const DIGITS = path.join(__dirname, "..", "..", "fixtures", "datasets", "digits.
 let digits: Dataset;
 let source: TrainingOutcome;
 let sourceTar: Uint8Array;
+/** How the source's training run split the digits, as an optimization job records it. */
+let evaluation: EvaluationSplit;
+let split: DatasetSplit;
 
 beforeAll(async () => {
 	digits = await parseDataset(fs.createReadStream(DIGITS), {
@@ -40,7 +44,20 @@ beforeAll(async () => {
 	});
 	source = await runTrainingJob({ dataset: digits, spec });
 	sourceTar = await tfjsTar(source.tfjs!);
+	evaluation = evaluationOf(spec);
+	split = splitDataset(digits, { fractions: spec.split, seed: spec.seed, stratifyBy: "label" });
 }, 60_000);
+
+function evaluationOf(spec: JobSpec): EvaluationSplit {
+	return {
+		trainingJob: "job-1",
+		labelColumn: spec.labelColumn,
+		features: spec.features,
+		task: spec.task,
+		split: spec.split,
+		seed: spec.seed,
+	};
+}
 
 /** The rows of `rows` through the source's pre-processing, with their class indices. */
 function recipeDataset(rows: Uint32Array): RecipeDataset {
@@ -75,13 +92,12 @@ async function networkOfTar(bytes: Uint8Array): Promise<TrainedNetwork> {
 }
 
 async function prune(params: unknown, sourceFormat: "tfjs" | "onnx" = "tfjs") {
-	const split = lineageSplit(digits, source.version.lineage);
 	const progress: number[] = [];
 	const output = await pruneRecipe.run({
 		sourceFile: sourceFormat === "tfjs" ? sourceTar : source.onnx,
 		sourceFormat,
 		params: pruneRecipe.validateParams(params) as never,
-		dataset: fineTuneDataset(digits, source.version),
+		dataset: evaluationRows(digits, evaluation, source.version).train,
 		signal: new AbortController().signal,
 		progress: fraction => progress.push(fraction),
 	});
@@ -171,18 +187,18 @@ describe("the prune recipe on a digits MLP", () => {
 		);
 	});
 
-	it("fine-tunes on the train split through the source's own pre-processing, refusing a changed pipeline or labels", () => {
-		const split = lineageSplit(digits, source.version.lineage);
-		const rows = fineTuneDataset(digits, source.version);
-		expect(rows).toEqual(recipeDataset(split.train));
+	it("evaluationRows: the training run's train and test rows through the source's own pre-processing, refusing a changed pipeline or labels", () => {
+		const rows = evaluationRows(digits, evaluation, source.version);
+		expect(rows.train).toEqual(recipeDataset(split.train));
+		expect(rows.test).toEqual(recipeDataset(split.test));
 		const pre = structuredClone(source.version.pipeline.pre);
 		const standardize = pre.find(step => step.type === "standardize") as { mean: number[] };
 		standardize.mean[0] += 0.5;
 		expect(() =>
-			fineTuneDataset(digits, { ...source.version, pipeline: { pre, post: [] } }),
+			evaluationRows(digits, evaluation, { ...source.version, pipeline: { pre, post: [] } }),
 		).toThrow(/pre-processing is not the one its training rows give/);
 		const labels = [...source.version.labels!].reverse();
-		expect(() => fineTuneDataset(digits, { ...source.version, labels })).toThrow(
+		expect(() => evaluationRows(digits, evaluation, { ...source.version, labels })).toThrow(
 			/not the version's labels/,
 		);
 	});
