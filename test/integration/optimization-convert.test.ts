@@ -164,6 +164,7 @@ describe("converting an uploaded TF.js model through the optimization job", () =
 			[5.9, 3.0, 4.2, 1.5],
 		];
 		const input = version.schema.inputs[0].name;
+		expect(input).toBe("hidden_input");
 		expect(input).toBe(uploaded.schema.inputs[0].name);
 		const converted = await infer(result.version, input, rows);
 		const source = await infer("1.0.0", input, rows);
