@@ -75,10 +75,11 @@ async function runSide(
 		});
 	const session = await ort.InferenceSession.create(file);
 	try {
-		const inputShape = readOnnxModel(file).graph.inputs[0]?.shape ?? null;
+		const input = readOnnxModel(file).graph.inputs[0];
 		const output = session.outputNames[0];
 		const run = await runRows(session, dataset.features, dataset.rows, dataset.width, {
-			inputShape,
+			inputShape: input?.shape ?? null,
+			inputDatatype: input?.datatype,
 			outputNames: [output],
 		});
 		return { values: run.outputs.get(output)!, session };
@@ -198,7 +199,7 @@ async function sweep(
 	file: Uint8Array,
 	options: EvaluationOptions,
 ): Promise<LatencyPoint[]> {
-	const inputShape = readOnnxModel(file).graph.inputs[0]?.shape ?? null;
+	const input = readOnnxModel(file).graph.inputs[0];
 	const points: LatencyPoint[] = [];
 	for (const batch of options.batches ?? [1, 64]) {
 		// The first `batch` rows, repeated when the dataset has fewer.
@@ -213,7 +214,8 @@ async function sweep(
 			);
 		const run = () =>
 			runRows(session, features, batch, dataset.width, {
-				inputShape,
+				inputShape: input?.shape ?? null,
+				inputDatatype: input?.datatype,
 				outputNames: [session.outputNames[0]],
 				batch,
 			});

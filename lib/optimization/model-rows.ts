@@ -5,7 +5,9 @@
  */
 import * as ort from "onnxruntime-node";
 import { InvalidInputError } from "../errors";
+import { fromHalfBits, toHalfBits } from "../inference/fp16";
 import type { OnnxDim } from "../onnx/onnx-writer";
+import { fromOrtTensor, toOrtTensor } from "../runtimes/onnx/onnx-tensors";
 
 /** [rows, …dims of one row]: the input's own dims after the batch when they are all known. */
 export function rowDims(shape: readonly OnnxDim[] | null, rows: number, width: number): number[] {
@@ -28,6 +30,27 @@ export interface RowsRun {
 	widths: Map<string, number>;
 }
 
+function inputTensor(
+	values: Float32Array,
+	dims: number[],
+	options: { inputDatatype?: string },
+): ort.Tensor {
+	if (options.inputDatatype !== "FP16") return new ort.Tensor("float32", values, dims);
+	const data = Uint16Array.from(values, toHalfBits);
+	return toOrtTensor(ort, { name: "input", datatype: "FP16", shape: dims, data });
+}
+
+/** An output's values as float32 (a float16 output's bit patterns decoded). */
+function floatValues(name: string, value: ort.Tensor): Float32Array {
+	if (value.type === "float16")
+		return Float32Array.from(
+			fromOrtTensor(name, value, null).data as Uint16Array,
+			fromHalfBits,
+		);
+	const data = value.data;
+	return data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number>);
+}
+
 /**
  * Runs `rows` rows through the session in batches, asking for `outputNames` (float32 each).
  * Long because it slices, runs and joins in one loop, which is clearer than three helpers.
@@ -41,6 +64,8 @@ export async function runRows(
 		inputShape: readonly OnnxDim[] | null;
 		outputNames: readonly string[];
 		batch?: number;
+		/** The first input's datatype: FP16 (fp16 without keepIoTypes) gets the rows as float16. */
+		inputDatatype?: string;
 	},
 ): Promise<RowsRun> {
 	const batch = options.batch ?? 256;
@@ -50,18 +75,11 @@ export async function runRows(
 		const count = Math.min(batch, rows - start);
 		const dims = rowDims(options.inputShape, count, width);
 		const slice = features.subarray(start * width, (start + count) * width);
-		const result = await session.run({ [input]: new ort.Tensor("float32", slice, dims) }, [
+		const result = await session.run({ [input]: inputTensor(slice, dims, options) }, [
 			...options.outputNames,
 		]);
 		for (const name of options.outputNames) {
-			const data = result[name].data;
-			parts
-				.get(name)!
-				.push(
-					data instanceof Float32Array
-						? data
-						: Float32Array.from(data as ArrayLike<number>),
-				);
+			parts.get(name)!.push(floatValues(name, result[name]));
 			result[name].dispose();
 		}
 	}

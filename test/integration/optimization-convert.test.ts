@@ -51,6 +51,8 @@ async function irisMlpTar(): Promise<Uint8Array> {
 describe("converting an uploaded TF.js model through the optimization job", () => {
 	let testNode: TestNode;
 	let uploaded: VersionView;
+	/** The ONNX version the first test converts. */
+	let convertedVersion: string;
 
 	const request: TestNode["request"] = (url, init) => testNode.request(url, init);
 
@@ -66,7 +68,7 @@ describe("converting an uploaded TF.js model through the optimization job", () =
 		);
 	}
 
-	async function infer(version: string, input: string, rows: number[][]) {
+	async function infer(version: string, input: string, rows: number[][], datatype = "FP32") {
 		const response = await fetch(
 			`${testNode.node.httpUrl}/v2/models/iris/versions/${version}/infer`,
 			{
@@ -79,7 +81,7 @@ describe("converting an uploaded TF.js model through the optimization job", () =
 					inputs: [
 						{
 							name: input,
-							datatype: "FP32",
+							datatype,
 							shape: [rows.length, 4],
 							data: rows.flat(),
 						},
@@ -87,7 +89,7 @@ describe("converting an uploaded TF.js model through the optimization job", () =
 				}),
 			},
 		);
-		expect(response.status).toBe(200);
+		if (response.status !== 200) throw new Error(await response.text());
 		const body = (await response.json()) as { outputs: Array<{ data: number[] }> };
 		return body.outputs[0].data;
 	}
@@ -135,6 +137,7 @@ describe("converting an uploaded TF.js model through the optimization job", () =
 			state: string;
 		};
 		expect(result.state).toBe("Validated");
+		convertedVersion = result.version;
 		const version = (await request(`/models/iris/versions/${result.version}`))
 			.body as VersionView;
 		expect(version).toMatchObject({ format: "onnx", state: "Validated" });
@@ -173,6 +176,33 @@ describe("converting an uploaded TF.js model through the optimization job", () =
 			expect(Math.abs(value - source[i])).toBeLessThanOrEqual(1e-5),
 		);
 	}, 90_000);
+
+	it("serves an FP16 version without keepIoTypes: float16 in and out through the predict path", async () => {
+		const queued = await request(`/models/iris/versions/${convertedVersion}/optimize`, {
+			method: "POST",
+			body: { recipe: "fp16", params: { keepIoTypes: false }, dataset: "iris" },
+		});
+		expect(queued.status).toBe(201);
+		const result = (await finished((queued.body as JobView).id)).result as {
+			version: string;
+			state: string;
+		};
+		expect(result.state).toBe("Validated");
+		const version = (await request(`/models/iris/versions/${result.version}`))
+			.body as VersionView;
+		expect(version.schema.inputs[0].datatype).toBe("FP16");
+		const report = (version.details as { optimization: OptimizationReport }).optimization;
+		expect(report.evaluation.agreement.maxRelDiff).toBeLessThanOrEqual(1e-2);
+		const rows = [
+			[5.1, 3.5, 1.4, 0.2],
+			[6.3, 2.9, 5.6, 1.8],
+		];
+		const half = await infer(result.version, "hidden_input", rows, "FP16");
+		const full = await infer(convertedVersion, "hidden_input", rows);
+		expect(half).toHaveLength(6);
+		await expect(infer(result.version, "hidden_input", rows)).rejects.toThrow(/expected FP16/);
+		half.forEach((value, i) => expect(Math.abs(value - full[i])).toBeLessThanOrEqual(1e-2));
+	}, 60_000);
 
 	it("refuses a dataset that cannot feed the model, and an uploaded version without one, naming the field", async () => {
 		const cases: Array<[Record<string, unknown>, string, RegExp]> = [
