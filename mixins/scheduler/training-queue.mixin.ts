@@ -170,7 +170,8 @@ export function trainingQueueMixin(options: TrainingQueueMixinOptions): Partial<
 
 			/**
 			 * Queues an optimization job (lib/optimization): `recipe` applied to `model@version`,
-			 * producing the model's next minor version, evaluated on the source's test split.
+			 * producing the model's next minor version, evaluated on the source's test split or on
+			 * the `dataset` named (lib/optimization/dataset-evaluation.ts).
 			 */
 			"jobs.optimize": requires("train", {
 				params: {

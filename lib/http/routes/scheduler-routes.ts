@@ -51,10 +51,11 @@ export const SCHEDULER_ROUTES = {
 			tag: "Training",
 			summary: "Optimize a version (graph, FP16, INT8 quantization)",
 			description:
-				"Queues an optimization job: `recipe` (graph, fp16, int8-dynamic, int8-static, …) " +
-				"with its `params` makes the model's next minor version from this one, evaluated " +
-				"against it on its training job's test split; `acceptance` thresholds decide " +
-				"Validated or Trained. See docs/optimization.md.",
+				"Queues an optimization job: `recipe` (graph, fp16, int8-dynamic, int8-static, prune, " +
+				"convert) with its `params` makes the model's next minor version from this one, " +
+				"evaluated against it on its training job's test split, or on the `dataset` named " +
+				"(with `labelColumn`, `features`; required for an uploaded version); `acceptance` " +
+				"thresholds decide Validated or Trained. See docs/optimization.md.",
 			responses: { 201: created("The queued job.", schemaRef("TrainingJob")) },
 			errors: [404, 409],
 		},
