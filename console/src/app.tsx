@@ -10,8 +10,10 @@ import { storedKey, storeKey } from "./session";
 import { ActivityScreen } from "./screens/activity";
 import { DatasetsScreen } from "./screens/datasets";
 import { DeploymentsScreen } from "./screens/deployments";
+import { ExperimentsScreen } from "./screens/experiments";
 import { FleetScreen } from "./screens/fleet";
 import { ModelsScreen } from "./screens/models";
+import { RunsScreen } from "./screens/runs";
 import { TrainingScreen } from "./screens/training";
 
 const SCREENS = [
@@ -30,6 +32,16 @@ const SCREENS = [
 		id: "training",
 		title: "Training",
 		render: (rest: string[]) => <TrainingScreen job={rest[0]} />,
+	},
+	{
+		id: "experiments",
+		title: "Experiments",
+		render: (rest: string[]) => <ExperimentsScreen study={rest[0]} />,
+	},
+	{
+		id: "runs",
+		title: "Runs",
+		render: (rest: string[]) => <RunsScreen study={rest[0]} />,
 	},
 	{
 		id: "datasets",
