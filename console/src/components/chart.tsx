@@ -9,10 +9,13 @@ import "uplot/dist/uPlot.min.css";
 
 const COLOURS = ["#1d5fbf", "#c2410c", "#15803d", "#7e22ce", "#b91c1c", "#0f766e"];
 
+/** Tick steps for an x that counts (epochs): whole numbers only. */
+const WHOLE_STEPS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000];
+
 export interface ChartProps {
 	title: string;
 	xLabel: string;
-	/** The x values (epochs, or seconds since the epoch with `time`). */
+	/** The x values: whole numbers (epochs), or seconds since the epoch with `time`. */
 	x: number[];
 	series: Array<{ label: string; values: Array<number | null> }>;
 	time?: boolean;
@@ -34,7 +37,8 @@ export function Chart({ title, xLabel, x, series, time = false, height = 220 }: 
 				scales: { x: { time } },
 				legend: { show: false },
 				cursor: { show: true, drag: { x: false, y: false } },
-				axes: [{ label: xLabel }, {}],
+				// Epochs are whole: ticks at 1, 2, 5, 10… rather than uPlot's 0.2 steps.
+				axes: [time ? { label: xLabel } : { label: xLabel, incrs: WHOLE_STEPS }, {}],
 				series: [
 					{ label: xLabel },
 					...series.map((s, i) => ({
