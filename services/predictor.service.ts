@@ -17,10 +17,9 @@ import type { RequestLimits } from "../lib/inference/request-limits";
 import { nodeMetricsOf } from "../lib/metrics/node-metrics";
 import {
 	MetricSeriesCap,
+	InferenceSeries,
 	cacheMetricHooks,
-	countRequest,
 	queueMetricHooks,
-	servedMetricHook,
 } from "../lib/predictor/inference-metrics";
 import {
 	ModelStatistics,
@@ -32,7 +31,6 @@ import {
 	registryOutageMessage,
 	type BatchingOverride,
 	type PredictorDeps,
-	type ServedEvent,
 } from "../lib/predictor/predictor";
 import { SERVING_RULE } from "../lib/model-spec/version-spec";
 import type { InferResult } from "../lib/predictor/served-model";
@@ -102,7 +100,7 @@ export function predictorService(options: PredictorServiceOptions): ServiceSchem
 	let blobs: LocalBlobs;
 	const series = new MetricSeriesCap(options.maxMetricSeries ?? 1000);
 	const statistics = new ModelStatistics();
-	let servedMetric: (event: ServedEvent) => void = () => undefined;
+	let requestSeries: InferenceSeries;
 
 	/** The fleet, as seen from one call (the caller's meta travels with it). */
 	const depsFor = (ctx: Context): PredictorDeps => ({
@@ -149,25 +147,28 @@ export function predictorService(options: PredictorServiceOptions): ServiceSchem
 				deadline,
 				slot?.observe,
 			);
-			const done = series.labels(scope.tenantId, result.modelName, result.modelVersion);
 			// Counted for the interval's prediction.summary (never one durable event per request).
 			events.countPrediction(scope.tenantId, result.modelName, result.modelVersion, null);
 			const ms = performance.now() - started;
-			countRequest(nodeMetricsOf(service.broker), done, trafficKindOf(ctx.meta), {
-				ok: true,
-				rows: result.rows,
+			requestSeries.succeeded(
+				scope.tenantId,
+				result.modelName,
+				result.modelVersion,
+				trafficKindOf(ctx.meta),
+				result.rows,
 				ms,
-			});
+			);
 			if (slot) capture.captured(slot, scope.tenantId, result, ms);
 			return result;
 		} catch (err) {
 			const type = (err as { type?: string }).type ?? "INTERNAL_ERROR";
 			events.countPrediction(scope.tenantId, model, version ?? null, type);
-			countRequest(
-				nodeMetricsOf(service.broker),
-				series.failureLabels(scope.tenantId, model, version ?? "", type),
+			requestSeries.failed(
+				scope.tenantId,
+				model,
+				version ?? "",
 				trafficKindOf(ctx.meta),
-				{ ok: false, reason: type },
+				type,
 			);
 			if (!(err instanceof Errors.MoleculerClientError)) {
 				const ms = performance.now() - started;
@@ -346,7 +347,7 @@ export function predictorService(options: PredictorServiceOptions): ServiceSchem
 
 		created() {
 			const metrics = nodeMetricsOf(this.broker);
-			servedMetric = servedMetricHook(metrics, series);
+			requestSeries = new InferenceSeries(metrics, series);
 			const emit = <E extends keyof EventPayloads>(event: E, payload: EventPayloads[E]) =>
 				(this as unknown as DomainEventMethods).emitEvent(event, payload);
 			// Made by the local-blobs mixin's `created`, which runs before this one.
@@ -397,7 +398,7 @@ export function predictorService(options: PredictorServiceOptions): ServiceSchem
 						),
 					served: e => {
 						countServed(statistics)(e);
-						servedMetric(e);
+						requestSeries.servedHook(e);
 					},
 				},
 			);

@@ -174,12 +174,10 @@ export async function writeBody(
 			? responseEncoding(req.headers["accept-encoding"])
 			: null;
 	const out = encoding === null ? body : await compress(body, encoding);
-	res.writeHead(status, {
-		...headers,
-		Vary: "Accept-Encoding",
-		...(encoding !== null ? { "Content-Encoding": encoding } : {}),
-		"Content-Length": String(out.length),
-	});
+	const head: Record<string, string> = { ...headers, Vary: "Accept-Encoding" };
+	if (encoding !== null) head["Content-Encoding"] = encoding;
+	head["Content-Length"] = String(out.length);
+	res.writeHead(status, head);
 	res.end(out);
 }
 

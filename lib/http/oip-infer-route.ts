@@ -127,31 +127,20 @@ export async function serveInfer(
 			meta,
 		);
 		const parts = inferResponseParts(result, false);
-		const headers: Record<string, string> = servedBy ? { [deps.servedByHeader]: servedBy } : {};
+		// One headers object, filled in the order they are written (writeBody adds its own).
+		const headers: Record<string, string> = {};
+		if (servedBy) headers[deps.servedByHeader] = servedBy;
 		const binary = encodeBinaryResponse(parts, binaryOutputChooser(request));
 		// Compressed when the client accepts gzip or deflate (and the answer is worth it).
 		if (binary !== null) {
-			await writeBody(
-				req,
-				res,
-				200,
-				{
-					...headers,
-					"Content-Type": "application/octet-stream",
-					"Inference-Header-Content-Length": String(binary.headerLength),
-				},
-				binary.body,
-			);
+			headers["Content-Type"] = "application/octet-stream";
+			headers["Inference-Header-Content-Length"] = String(binary.headerLength);
+			await writeBody(req, res, 200, headers, binary.body);
 			return;
 		}
 		const text = JSON.stringify(encodeInferenceResponse(parts));
-		await writeBody(
-			req,
-			res,
-			200,
-			{ ...headers, "Content-Type": "application/json; charset=utf-8" },
-			Buffer.from(text),
-		);
+		headers["Content-Type"] = "application/json; charset=utf-8";
+		await writeBody(req, res, 200, headers, Buffer.from(text));
 	} catch (err) {
 		// A refused request may still be sending its body: read it away so the connection stays usable.
 		if (!req.readableEnded) req.resume();

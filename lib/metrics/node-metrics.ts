@@ -9,6 +9,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { GpuInfo } from "../capacity/gpu-info";
+import { SeriesCounter, SeriesGauge, SeriesHistogram } from "./series-metrics";
 
 /** Where a prediction came from: the deployment's main version, a canary split, or a mirror. */
 export type TrafficKind = "live" | "canary" | "shadow";
@@ -35,29 +36,29 @@ export class NodeMetrics {
 	readonly registry = new Registry();
 
 	// Triton's inference family (see docs/operations.md for the mapping).
-	readonly requestSuccess = new Counter({
+	readonly requestSuccess = new SeriesCounter({
 		name: "modelfleet_inference_request_success_total",
 		help: "Prediction requests that succeeded (Triton: nv_inference_request_success).",
 		labelNames: REQUEST_LABELS,
-		registers: [this.registry],
+		registry: this.registry,
 	});
-	readonly requestFailure = new Counter({
+	readonly requestFailure = new SeriesCounter({
 		name: "modelfleet_inference_request_failure_total",
 		help: "Prediction requests that failed, by error type (Triton: nv_inference_request_failure).",
 		labelNames: [...REQUEST_LABELS, "reason"],
-		registers: [this.registry],
+		registry: this.registry,
 	});
-	readonly inferenceCount = new Counter({
+	readonly inferenceCount = new SeriesCounter({
 		name: "modelfleet_inference_count_total",
 		help: "Rows inferred (Triton: nv_inference_count).",
 		labelNames: REQUEST_LABELS,
-		registers: [this.registry],
+		registry: this.registry,
 	});
-	readonly execCount = new Counter({
+	readonly execCount = new SeriesCounter({
 		name: "modelfleet_inference_exec_count_total",
 		help: "Model runs, one per batch (Triton: nv_inference_exec_count).",
 		labelNames: VERSION_LABELS,
-		registers: [this.registry],
+		registry: this.registry,
 	});
 	readonly requestDuration = this.seconds(
 		"modelfleet_inference_request_duration_seconds",
@@ -80,19 +81,19 @@ export class NodeMetrics {
 		"modelfleet_inference_compute_output_duration_seconds",
 		"Time to post-process and encode a request's outputs (Triton: nv_inference_compute_output_duration_us).",
 	);
-	readonly pendingRequests = new Gauge({
+	readonly pendingRequests = new SeriesGauge({
 		// Triton's name ends in _count, which Prometheus keeps for histograms and summaries.
 		name: "modelfleet_inference_pending_requests",
 		help: "Requests waiting in batching queues (Triton: nv_inference_pending_request_count).",
 		labelNames: VERSION_LABELS,
-		registers: [this.registry],
+		registry: this.registry,
 	});
-	readonly batchSize = new Histogram({
+	readonly batchSize = new SeriesHistogram({
 		name: "modelfleet_inference_batch_size",
 		help: "Rows per model run.",
 		labelNames: VERSION_LABELS,
 		buckets: BATCH_BUCKETS,
-		registers: [this.registry],
+		registry: this.registry,
 	});
 
 	// The model cache of a worker.
@@ -233,13 +234,13 @@ export class NodeMetrics {
 		name: string,
 		help: string,
 		labelNames: readonly string[] = VERSION_LABELS,
-	): Histogram<string> {
-		return new Histogram({
+	): SeriesHistogram {
+		return new SeriesHistogram({
 			name,
 			help,
 			labelNames,
 			buckets: SECONDS_BUCKETS,
-			registers: [this.registry],
+			registry: this.registry,
 		});
 	}
 

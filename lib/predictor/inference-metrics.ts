@@ -6,6 +6,7 @@
 import type { BatchQueueHooks } from "../batching/batch-queue";
 import type { ModelCacheHooks } from "../cache/model-cache-hooks";
 import type { NodeMetrics, TrafficKind } from "../metrics/node-metrics";
+import type { CounterSeries, HistogramSeries } from "../metrics/series-metrics";
 import type { ServedEvent } from "./predictor";
 
 /** The model label of requests for a model (or version) the caller's tenant does not have. */
@@ -57,7 +58,7 @@ export class MetricSeriesCap {
 	}
 }
 
-/** Batching hooks that feed the metrics of one served version. */
+/** Batching hooks that feed the metrics of one served version (its series taken once). */
 export function queueMetricHooks(
 	metrics: NodeMetrics,
 	tenant: string,
@@ -65,47 +66,99 @@ export function queueMetricHooks(
 	version: string,
 	cap?: MetricSeriesCap,
 ): BatchQueueHooks {
-	const labels = cap ? cap.labels(tenant, model, version) : { tenant, model, version };
+	const l = cap ? cap.labels(tenant, model, version) : { tenant, model, version };
+	const queue = metrics.queueDuration.handle(l.tenant, l.model, l.version);
+	const runs = metrics.execCount.handle(l.tenant, l.model, l.version);
+	const rows = metrics.batchSize.handle(l.tenant, l.model, l.version);
+	const infer = metrics.computeInferDuration.handle(l.tenant, l.model, l.version);
+	const pending = metrics.pendingRequests.handle(l.tenant, l.model, l.version);
 	return {
-		requestDequeued: e => metrics.queueDuration.observe(labels, e.queueMs / 1000),
+		requestDequeued: e => queue.observe(e.queueMs / 1000),
 		batchCompleted: e => {
 			if (e.failed) return;
-			metrics.execCount.inc(labels);
-			metrics.batchSize.observe(labels, e.rows);
+			runs.inc();
+			rows.observe(e.rows);
 			// Triton counts a batch's run once for each request in it.
-			for (let i = 0; i < e.requests; i++)
-				metrics.computeInferDuration.observe(labels, e.computeMs / 1000);
+			if (e.requests > 0) infer.observeMany(e.computeMs / 1000, e.requests);
 		},
-		pendingChanged: e => metrics.pendingRequests.set(labels, e.requests),
+		pendingChanged: e => pending.set(e.requests),
 	};
 }
 
-/** The serving hook: a request's input and output preparation times, per version. */
-export function servedMetricHook(
-	metrics: NodeMetrics,
-	cap: MetricSeriesCap,
-): (event: ServedEvent) => void {
-	return e => {
+/**
+ * The predictor's per-request series, their handles kept by label values: a request counts
+ * into numbers, not through a label lookup per update. Only series within the cap are kept
+ * (the overflow set's names are the callers' to choose, so they are looked up each time).
+ */
+export class InferenceSeries {
+	private readonly requests = new Map<
+		string,
+		{ success: CounterSeries; rows: CounterSeries; duration: HistogramSeries }
+	>();
+	private readonly served = new Map<
+		string,
+		{ input: HistogramSeries; output: HistogramSeries }
+	>();
+
+	constructor(
+		private readonly metrics: NodeMetrics,
+		private readonly cap: MetricSeriesCap,
+	) {}
+
+	/** A request that succeeded: its rows and end-to-end time. */
+	succeeded(
+		tenant: string,
+		model: string,
+		version: string,
+		traffic: TrafficKind,
+		rows: number,
+		ms: number,
+	): void {
+		const key = `${tenant}\u0000${model}\u0000${version}\u0000${traffic}`;
+		let series = this.requests.get(key);
+		if (series === undefined) {
+			const l = this.cap.labels(tenant, model, version);
+			const m = this.metrics;
+			series = {
+				success: m.requestSuccess.handle(l.tenant, l.model, l.version, traffic),
+				rows: m.inferenceCount.handle(l.tenant, l.model, l.version, traffic),
+				duration: m.requestDuration.handle(l.tenant, l.model, l.version, traffic),
+			};
+			if (l.model === model && l.version === version) this.requests.set(key, series);
+		}
+		series.success.inc();
+		series.rows.inc(rows);
+		series.duration.observe(ms / 1000);
+	}
+
+	/** A request that failed, by error type (unknown models under one set). */
+	failed(
+		tenant: string,
+		model: string,
+		version: string,
+		traffic: TrafficKind,
+		reason: string,
+	): void {
+		const l = this.cap.failureLabels(tenant, model, version, reason);
+		this.metrics.requestFailure.handle(l.tenant, l.model, l.version, traffic, reason).inc();
+	}
+
+	/** The serving hook: a request's input and output preparation times, per version. */
+	readonly servedHook = (e: ServedEvent): void => {
 		if (!e.ok) return;
-		const labels = cap.labels(e.tenant, e.model, e.version);
-		metrics.computeInputDuration.observe(labels, e.timing.inputMs / 1000);
-		metrics.computeOutputDuration.observe(labels, e.timing.outputMs / 1000);
+		const key = `${e.tenant}\u0000${e.model}\u0000${e.version}`;
+		let series = this.served.get(key);
+		if (series === undefined) {
+			const l = this.cap.labels(e.tenant, e.model, e.version);
+			series = {
+				input: this.metrics.computeInputDuration.handle(l.tenant, l.model, l.version),
+				output: this.metrics.computeOutputDuration.handle(l.tenant, l.model, l.version),
+			};
+			if (l.model === e.model && l.version === e.version) this.served.set(key, series);
+		}
+		series.input.observe(e.timing.inputMs / 1000);
+		series.output.observe(e.timing.outputMs / 1000);
 	};
-}
-
-/** What the predictor's infer action counts at a request's end. */
-export function countRequest(
-	metrics: NodeMetrics,
-	labels: ModelLabels,
-	traffic: TrafficKind,
-	outcome: { ok: true; rows: number; ms: number } | { ok: false; reason: string },
-): void {
-	const withTraffic = { ...labels, traffic };
-	if (outcome.ok) {
-		metrics.requestSuccess.inc(withTraffic);
-		metrics.inferenceCount.inc(withTraffic, outcome.rows);
-		metrics.requestDuration.observe(withTraffic, outcome.ms / 1000);
-	} else metrics.requestFailure.inc({ ...withTraffic, reason: outcome.reason });
 }
 
 /** Cache hooks that feed the cache metrics, plus what the caller wants to hear (events). */
