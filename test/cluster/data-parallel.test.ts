@@ -8,7 +8,6 @@
  * rank 0, mid-job: the attempt ends and the job finishes from its last checkpoint on the
  * remaining worker.
  */
-import { apiClient } from "../support/test-node";
 import { randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -17,16 +16,11 @@ import { createPostgresDatabase } from "../support/databases";
 import { describeWithServices } from "../support/external-services";
 import { FAST_LOOPS, FleetProcesses } from "../support/fleet-processes";
 import { freePort } from "../support/node-process";
-import { waitFor } from "../support/wait";
+import { trainerWorkerEnv, trainingJobsClient } from "../support/training-fleet";
 
 const OWNER_KEY = `mf_data-parallel-test-${randomUUID()}`;
 const WORKERS = ["worker-1", "worker-2"];
 const FIXTURES = path.join(__dirname, "..", "fixtures", "datasets");
-
-interface Reply {
-	status: number;
-	body: unknown;
-}
 
 describeWithServices(["nats", "postgres"], "data-parallel training across a fleet", () => {
 	// A longer heartbeat timeout than the tests' 3 s: scoring and exporting a trained network
@@ -39,64 +33,13 @@ describeWithServices(["nats", "postgres"], "data-parallel training across a flee
 	let base: string;
 	let database: { url: string; drop(): Promise<void> };
 
-	function startWorker(name: string) {
-		return cluster.start(name, "worker", {
-			MODELFLEET_CPUS: "2",
-			MODELFLEET_MEMORY: "4GiB",
-			MODELFLEET_GPUS: "none",
-			MODELFLEET_TRAINER_SLOTS: "1",
-			MODELFLEET_TRAINING_BACKEND: "wasm",
-		});
-	}
-
-	const request = (url: string, init: { method?: string; body?: unknown } = {}): Promise<Reply> =>
-		apiClient(base, OWNER_KEY)(url, init);
-
-	const job = async (id: string) => (await request(`/training-jobs/${id}`)).body as JobView;
-
-	async function enqueue(spec: Record<string, unknown>): Promise<JobView> {
-		const queued = await request("/training-jobs", { method: "POST", body: spec });
-		expect(queued.status).toBe(201);
-		return queued.body as JobView;
-	}
-
-	function waitForJob(id: string, what: string, probe: (view: JobView) => boolean, ms: number) {
-		return waitFor(
-			`training job ${id}: ${what}`,
-			async () => {
-				const view = await job(id);
-				if (view.state === "failed") throw new Error(`it failed: ${view.error}`);
-				return probe(view) ? view : undefined;
-			},
-			ms,
-			150,
-		).catch(cluster.failWithLogs);
-	}
-
-	const completed = (id: string, ms: number) =>
-		waitForJob(id, "completed", v => v.state === "completed", ms);
-
-	async function bothTrainersUp(): Promise<void> {
-		await waitFor(
-			"two trainers up",
-			async () => {
-				const nodes = await request("/nodes");
-				if (nodes.status !== 200) return undefined;
-				const list = nodes.body as Array<{
-					nodeID: string;
-					available: boolean;
-					services: string[];
-				}>;
-				return WORKERS.every(w =>
-					list.some(n => n.nodeID === w && n.available && n.services.includes("trainer")),
-				)
-					? true
-					: undefined;
-			},
-			60_000,
-			250,
-		).catch(cluster.failWithLogs);
-	}
+	const startWorker = (name: string) => cluster.start(name, "worker", trainerWorkerEnv());
+	const { request, enqueue, waitForJob, completed, trainersUp } = trainingJobsClient(
+		cluster,
+		() => base,
+		OWNER_KEY,
+	);
+	const bothTrainersUp = () => trainersUp(WORKERS);
 
 	/** Digits, no dropout: with one worker or two, the same gradients up to float rounding. */
 	const digits = (over: Record<string, unknown> = {}) => ({

@@ -5,7 +5,6 @@
  * the other worker, which registers the optimized version. The latency sweep is made long
  * (MODELFLEET_OPTIMIZATION_SWEEP_MS) so the kill lands while the job runs.
  */
-import { apiClient } from "../support/test-node";
 import { randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -15,7 +14,7 @@ import { createPostgresDatabase } from "../support/databases";
 import { describeWithServices } from "../support/external-services";
 import { FAST_LOOPS, FleetProcesses } from "../support/fleet-processes";
 import { freePort } from "../support/node-process";
-import { waitFor } from "../support/wait";
+import { trainerWorkerEnv, trainingJobsClient } from "../support/training-fleet";
 
 const OWNER_KEY = `mf_optimization-test-${randomUUID()}`;
 const WORKERS = ["worker-1", "worker-2"];
@@ -26,21 +25,7 @@ describeWithServices(["nats", "postgres"], "optimization jobs across a fleet", (
 	let base: string;
 	let database: { url: string; drop(): Promise<void> };
 
-	const request = (url: string, init: { method?: string; body?: unknown } = {}) =>
-		apiClient(base, OWNER_KEY)(url, init);
-
-	function waitForJob(id: string, what: string, probe: (view: JobView) => boolean, ms: number) {
-		return waitFor(
-			`job ${id}: ${what}`,
-			async () => {
-				const view = (await request(`/training-jobs/${id}`)).body as JobView;
-				if (view.state === "failed") throw new Error(`it failed: ${view.error}`);
-				return probe(view) ? view : undefined;
-			},
-			ms,
-			100,
-		).catch(cluster.failWithLogs);
-	}
+	const { request, waitForJob, trainersUp } = trainingJobsClient(cluster, () => base, OWNER_KEY);
 
 	beforeAll(async () => {
 		database = await createPostgresDatabase();
@@ -52,33 +37,12 @@ describeWithServices(["nats", "postgres"], "optimization jobs across a fleet", (
 			MODELFLEET_BOOTSTRAP_KEY: OWNER_KEY,
 		});
 		for (const name of WORKERS)
-			cluster.start(name, "worker", {
-				MODELFLEET_CPUS: "2",
-				MODELFLEET_MEMORY: "4GiB",
-				MODELFLEET_GPUS: "none",
-				MODELFLEET_TRAINER_SLOTS: "1",
-				MODELFLEET_TRAINING_BACKEND: "wasm",
-				MODELFLEET_OPTIMIZATION_SWEEP_MS: "3000",
-			});
-		await waitFor(
-			"the fleet up: gateway ready with two trainers",
-			async () => {
-				const nodes = await request("/nodes");
-				if (nodes.status !== 200) return undefined;
-				const list = nodes.body as Array<{
-					nodeID: string;
-					available: boolean;
-					services: string[];
-				}>;
-				return WORKERS.every(w =>
-					list.some(n => n.nodeID === w && n.available && n.services.includes("trainer")),
-				)
-					? true
-					: undefined;
-			},
-			60_000,
-			250,
-		).catch(cluster.failWithLogs);
+			cluster.start(
+				name,
+				"worker",
+				trainerWorkerEnv({ MODELFLEET_OPTIMIZATION_SWEEP_MS: "3000" }),
+			);
+		await trainersUp(WORKERS);
 		expect(
 			(
 				await request("/models", {

@@ -6,7 +6,6 @@
  * busy, a high-priority job submitted after two low ones runs first; a GPU job waits on the
  * CPU-only fleet with its reason shown and runs on a GPU worker once one joins.
  */
-import { apiClient } from "../support/test-node";
 import { randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -18,16 +17,12 @@ import { createPostgresDatabase } from "../support/databases";
 import { describeWithServices, serviceUrl } from "../support/external-services";
 import { FAST_LOOPS, FleetProcesses } from "../support/fleet-processes";
 import { NodeProcess, freePort } from "../support/node-process";
+import { trainerWorkerEnv, trainingJobsClient } from "../support/training-fleet";
 import { waitFor } from "../support/wait";
 
 const OWNER_KEY = `mf_training-test-${randomUUID()}`;
 const CPU_WORKERS = ["worker-1", "worker-2"];
 const FIXTURES = path.join(__dirname, "..", "fixtures", "datasets");
-
-interface Reply {
-	status: number;
-	body: unknown;
-}
 
 describeWithServices(["nats", "postgres"], "training across a fleet", () => {
 	const cluster = new FleetProcesses("training-test", FAST_LOOPS);
@@ -36,42 +31,13 @@ describeWithServices(["nats", "postgres"], "training across a fleet", () => {
 	let observer: ServiceBroker;
 	const started: TrainingStartedEvent[] = [];
 
-	function startWorker(name: string, gpus = "none"): NodeProcess {
-		return cluster.start(name, "worker", {
-			MODELFLEET_CPUS: "2",
-			MODELFLEET_MEMORY: "4GiB",
-			MODELFLEET_GPUS: gpus,
-			MODELFLEET_TRAINER_SLOTS: "1",
-			MODELFLEET_TRAINING_BACKEND: "wasm",
-		});
-	}
-
-	const request = (url: string, init: { method?: string; body?: unknown } = {}): Promise<Reply> =>
-		apiClient(base, OWNER_KEY)(url, init);
-
-	const job = async (id: string) => (await request(`/training-jobs/${id}`)).body as JobView;
-
-	async function enqueue(spec: Record<string, unknown>): Promise<JobView> {
-		const queued = await request("/training-jobs", { method: "POST", body: spec });
-		expect(queued.status).toBe(201);
-		return queued.body as JobView;
-	}
-
-	function waitForJob(id: string, what: string, probe: (view: JobView) => boolean, ms: number) {
-		return waitFor(
-			`training job ${id}: ${what}`,
-			async () => {
-				const view = await job(id);
-				if (view.state === "failed") throw new Error(`it failed: ${view.error}`);
-				return probe(view) ? view : undefined;
-			},
-			ms,
-			150,
-		).catch(cluster.failWithLogs);
-	}
-
-	const completed = (id: string, ms: number) =>
-		waitForJob(id, "completed", v => v.state === "completed", ms);
+	const startWorker = (name: string, gpus = "none"): NodeProcess =>
+		cluster.start(name, "worker", trainerWorkerEnv({ MODELFLEET_GPUS: gpus }));
+	const { request, job, enqueue, waitForJob, completed } = trainingJobsClient(
+		cluster,
+		() => base,
+		OWNER_KEY,
+	);
 
 	/** A short iris job (about a second of training). */
 	const iris = (over: Record<string, unknown> = {}) => ({
