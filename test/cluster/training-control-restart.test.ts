@@ -114,7 +114,12 @@ describeWithServices(["nats", "postgres"], "training through a control node rest
 		});
 		expect(queued.status).toBe(201);
 		const id = (queued.body as JobView).id;
-		await until<JobView>(`job ${id} training`, `/training-jobs/${id}`, j => j.epoch >= 1, 30_000);
+		await until<JobView>(
+			`job ${id} training`,
+			`/training-jobs/${id}`,
+			j => j.epoch >= 1,
+			30_000,
+		);
 		await restartControl();
 
 		const done = await until<JobView>(
@@ -147,14 +152,25 @@ describeWithServices(["nats", "postgres"], "training through a control node rest
 			seed: 17,
 		};
 		const studyDone = (id: string) =>
-			until<Study>(`study ${id} completed`, `/studies/${id}`, s => s.state === "completed", 90_000);
+			until<Study>(
+				`study ${id} completed`,
+				`/studies/${id}`,
+				s => s.state === "completed",
+				90_000,
+			);
 		const reference = await studyDone(
 			((await request("/studies", { method: "POST", body: studyRequest })).body as Study).id,
 		);
 
-		const id = ((await request("/studies", { method: "POST", body: studyRequest })).body as Study)
-			.id;
-		await until<Study>(`study ${id} training`, `/studies/${id}`, s => s.trials.length >= 1, 30_000);
+		const id = (
+			(await request("/studies", { method: "POST", body: studyRequest })).body as Study
+		).id;
+		await until<Study>(
+			`study ${id} training`,
+			`/studies/${id}`,
+			s => s.trials.length >= 1,
+			30_000,
+		);
 		await restartControl();
 		const study = await studyDone(id);
 
