@@ -208,6 +208,12 @@ export interface TrainingCompletedEvent extends TrainingEvent {
 	bestEpoch: number;
 	epochsRun: number;
 	stoppedEarly: boolean;
+	/** The scheduler's attempt that completed: a late report of an earlier attempt is ignored. */
+	attempt?: number;
+	/** The last epoch's metrics again (its progress report may have been lost in a control outage). */
+	lastEpoch?: { epoch: number; metrics: Record<string, number> };
+	/** The last checkpoint stored, again (its own report may have been lost the same way). */
+	checkpoint?: { epoch: number; sha256: string; size: number };
 	/** Data-parallel jobs: the workers of the last attempt, its mean speed and exchange cost. */
 	dataParallel?: DataParallelCost & { samplesPerSecond: number };
 }

@@ -32,6 +32,7 @@ import { trainingMetricsFor } from "../lib/training/training-metrics";
 import { vectorBytes, vectorOf } from "../lib/training/data-parallel";
 import { GangLink, STEP_TIMEOUTS } from "../lib/training/gang-link";
 import { StateConflictError } from "../lib/errors";
+import { deliver } from "../lib/training/report-delivery";
 import type { BackendPreference } from "../lib/training/training-types";
 import type { UsageMeter } from "../lib/metering/usage-meter";
 import { usageMeterMixin, type UsageMeterService } from "../mixins/usage-meter.mixin";
@@ -57,6 +58,14 @@ const PAYLOADS_MATCH: {
 void PAYLOADS_MATCH;
 
 type TrainerThis = DomainEventMethods & LocalBlobsService;
+
+interface TrainerMethods {
+	reportToScheduler(
+		event: "completed" | "failed",
+		report: unknown,
+		asTenant: () => RequestMeta,
+	): Promise<void>;
+}
 
 export interface TrainerServiceOptions {
 	dataDir: string;
@@ -97,6 +106,43 @@ interface AllreduceParams {
 	vector: Uint8Array;
 }
 
+/** The job's terminal reports: sent to the scheduler until acknowledged, besides the broadcast. */
+const TERMINAL_EVENTS = new Set<keyof JobRunnerEvents>(["completed", "failed"]);
+
+/** A call that surely never reached a service: no node offered it. */
+function notDelivered(err: unknown): boolean {
+	return (
+		err instanceof Errors.ServiceNotFoundError || err instanceof Errors.ServiceNotAvailableError
+	);
+}
+
+/** A call that went unanswered (it may have arrived): its node went away or was too slow. */
+function unanswered(err: unknown): boolean {
+	return (
+		notDelivered(err) ||
+		err instanceof Errors.RequestTimeoutError ||
+		err instanceof Errors.RequestRejectedError
+	);
+}
+
+/**
+ * A job's untilDelivered port (lib/training/job-runner.ts): tried again while no control node
+ * answers, until answered or `signal` aborts (the job stopped, the node stopping).
+ */
+function untilDeliveredFor(jobId: string, signal: AbortSignal, warn: (message: string) => void) {
+	return <T>(send: () => Promise<T>, idempotent: boolean): Promise<T> =>
+		deliver(send, {
+			retryable: idempotent ? unanswered : notDelivered,
+			signal,
+			onRetry: (err, tries, waitMs) => {
+				if (tries === 1 || tries % 10 === 0)
+					warn(
+						`Training job ${jobId}: no control node answers (${(err as Error).message}); trying again in ${waitMs} ms (try ${tries}).`,
+					);
+			},
+		});
+}
+
 /** A data-parallel run's link to its gang (lib/training/gang-link.ts); null for one worker. */
 function gangLinkFor(
 	broker: ServiceBroker,
@@ -133,6 +179,8 @@ export function trainerService(options: TrainerServiceOptions): ServiceSchema {
 	// Long because it is a service schema (a declaration, not a procedure): the run, cancel and
 	// status actions over the running jobs; the job flow itself is lib/training/job-runner.ts.
 	const running = new Map<string, RunningJob>();
+	/** Aborted when the service stops: reports still undelivered are given up. */
+	const stopping = new AbortController();
 	/**
 	 * Counts a job's training time since it was last counted (metering): whole seconds at each
 	 * flush; at the job's end (`final`) the started second counts too.
@@ -305,6 +353,41 @@ export function trainerService(options: TrainerServiceOptions): ServiceSchema {
 		},
 
 		methods: {
+			/**
+			 * Sends a job's terminal report to the scheduler's leader until it acknowledges it
+			 * (lib/training/report-delivery.ts); given up only when this node stops.
+			 */
+			async reportToScheduler(
+				event: "completed" | "failed",
+				report: unknown,
+				asTenant: () => RequestMeta,
+			): Promise<void> {
+				const jobId = (report as { jobId: string }).jobId;
+				await deliver(
+					() =>
+						this.broker.call(
+							`${SERVICE.scheduler}.jobs.report`,
+							{ event, report },
+							{ meta: asTenant(), timeout: 10_000, retries: 0 },
+						),
+					{
+						retryable: err => !(err instanceof Errors.MoleculerClientError),
+						signal: stopping.signal,
+						onRetry: (err, tries, waitMs) => {
+							if (tries === 1 || tries % 10 === 0)
+								this.logger.warn(
+									`Training job ${jobId}: its ${event} report is not acknowledged yet (${(err as Error).message}); sending it again in ${waitMs} ms (try ${tries}).`,
+								);
+						},
+					},
+				).catch((err: unknown) =>
+					this.logger.warn(
+						`Training job ${jobId}: its ${event} report was not delivered:`,
+						err,
+					),
+				);
+			},
+
 			/** Runs the job (lib/training/job-runner.ts) with this node's ports. */
 			async runJob(job: RunningJob, tenant: string): Promise<void> {
 				const service = this as unknown as TrainerThis;
@@ -326,10 +409,24 @@ export function trainerService(options: TrainerServiceOptions): ServiceSchema {
 							version,
 							{ meta },
 						),
-					emit: (event, payload) =>
-						service.broadcastEvent(JOB_EVENTS[event], payload as never),
+					emit: async (event, payload) => {
+						await service.broadcastEvent(JOB_EVENTS[event], payload as never);
+						// A broadcast nobody hears (no control node up) is lost: the terminal
+						// report also goes to the scheduler, in the background, until acknowledged.
+						if (TERMINAL_EVENTS.has(event))
+							void (this as unknown as TrainerMethods).reportToScheduler(
+								event as "completed" | "failed",
+								payload,
+								asTenant,
+							);
+					},
 					metrics: trainingMetricsFor(nodeMetricsOf(this.broker), tenant),
 					isFinal: err => err instanceof Errors.MoleculerClientError,
+					untilDelivered: untilDeliveredFor(
+						job.params.jobId,
+						AbortSignal.any([job.abort.signal, stopping.signal]),
+						message => this.logger.warn(message),
+					),
 					warn: (message, err) => this.logger.warn(message, err),
 				};
 				if (isOptimizationSpec(job.params.spec)) {
@@ -383,6 +480,7 @@ export function trainerService(options: TrainerServiceOptions): ServiceSchema {
 			// The scheduler sees the node leave and queues its jobs again (they resume from checkpoints).
 			// Before the local-blobs mixin's stop (a mixin's `stopped` runs after the service's).
 			for (const job of running.values()) job.abort.abort(new Error("node stopping"));
+			stopping.abort(new Error("node stopping"));
 		},
 	};
 }

@@ -86,6 +86,9 @@ export async function uploadArtifact(
 		return (await call(ARTIFACT_ACTIONS.put, params(true), callOptions)) as StoredArtifact;
 	} catch (err) {
 		// An error on the part stream tells the receiver to drop the stream it holds.
+		// Nobody may listen any more (the receiver's node is gone and the call was rejected):
+		// the stream's error must not go unhandled, or it takes this whole process down.
+		part?.on("error", () => undefined);
 		part?.destroy(parts.error ?? new Error("upload abandoned"));
 		source.destroy();
 		throw parts.error ?? err;

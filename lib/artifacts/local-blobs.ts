@@ -80,7 +80,10 @@ export class LocalBlobs {
 		try {
 			return await this.cache.path(sha256);
 		} catch (err) {
-			if ((err as { code?: number }).code === 404) return null;
+			// A 404 from the artifacts service: no such blob. No artifacts service reachable
+			// (Moleculer's SERVICE_NOT_FOUND, also 404) says nothing about the blob: thrown.
+			const { code, type } = err as { code?: number; type?: string };
+			if (code === 404 && type !== "SERVICE_NOT_FOUND") return null;
 			throw err;
 		}
 	}

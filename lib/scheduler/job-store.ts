@@ -392,12 +392,51 @@ export class JobStore {
 		);
 	}
 
-	async complete(id: string, result: Record<string, unknown>): Promise<boolean> {
+	/**
+	 * Running → completed; false when it was not running (a repeated report) or, with `attempt`,
+	 * when that attempt is no longer the running one (a late report of an earlier run).
+	 * `lastEpoch` is appended to the progress when the job's record has not reached its epoch;
+	 * `checkpoint` kept when newer than the recorded one.
+	 */
+	async complete(
+		id: string,
+		result: Record<string, unknown>,
+		report: { attempt?: number; lastEpoch?: JobProgress; checkpoint?: JobCheckpoint } = {},
+	): Promise<boolean> {
+		const { attempt, lastEpoch, checkpoint } = report;
+		// The last epoch's progress and checkpoint, when their own reports never arrived (lost
+		// in a control outage); an older checkpoint never replaces a newer one.
+		const progress =
+			lastEpoch === undefined
+				? {}
+				: {
+						epoch: sql`GREATEST(${trainingJobs.epoch}, ${lastEpoch.epoch})`,
+						progress: sql`CASE WHEN ${trainingJobs.epoch} < ${lastEpoch.epoch} THEN ${trainingJobs.progress} || ${JSON.stringify([lastEpoch])}::jsonb ELSE ${trainingJobs.progress} END`,
+					};
+		const stored =
+			checkpoint === undefined
+				? {}
+				: {
+						checkpoint: sql`CASE WHEN ${trainingJobs.checkpoint} IS NULL OR (${trainingJobs.checkpoint}->>'epoch')::int < ${checkpoint.epoch} THEN ${JSON.stringify(checkpoint)}::jsonb ELSE ${trainingJobs.checkpoint} END`,
+					};
 		const rows = await this.fence.write(db =>
 			db
 				.update(trainingJobs)
-				.set({ state: "completed", result, finishedAt: new Date(), updatedAt: new Date() })
-				.where(and(eq(trainingJobs.id, id), eq(trainingJobs.state, "running")))
+				.set({
+					state: "completed",
+					result,
+					finishedAt: new Date(),
+					updatedAt: new Date(),
+					...progress,
+					...stored,
+				})
+				.where(
+					and(
+						eq(trainingJobs.id, id),
+						eq(trainingJobs.state, "running"),
+						attempt !== undefined ? eq(trainingJobs.attempts, attempt) : undefined,
+					),
+				)
 				.returning({ id: trainingJobs.id }),
 		);
 		return rows.length === 1;

@@ -63,6 +63,16 @@ export interface JobRunnerEvents {
 		bestEpoch: number;
 		epochsRun: number;
 		stoppedEarly: boolean;
+		/** The scheduler's attempt that completed: a late report of an earlier one is ignored. */
+		attempt?: number;
+		/**
+		 * The last epoch's report again: progress reports are not retried, so one broadcast while
+		 * no control node listened is lost; the job's record gets it from here (a study's trial is
+		 * judged by its last epoch's metrics).
+		 */
+		lastEpoch?: { epoch: number; metrics: Record<string, number> };
+		/** The last checkpoint stored, again (its own report may have been lost the same way). */
+		checkpoint?: { epoch: number; sha256: string; size: number };
 		dataParallel?: {
 			workers: number;
 			samplesPerSecond: number;
@@ -121,6 +131,13 @@ export interface JobRunnerPorts<I> {
 	metrics: TrainingMetricsRecorder & { device(name: string): void };
 	/** Whether a failure is the job's own (bad data, a bad spec): it fails the same on any node. */
 	isFinal(err: unknown): boolean;
+	/**
+	 * Sends a call the job's result must not be lost to while no control node answers (the
+	 * version's artifacts and its registration), trying again until answered (report-delivery.ts).
+	 * `idempotent`: the call may be repeated after an unanswered try that arrived (a content-
+	 * addressed upload); else it is tried again only when it surely never arrived. Default: once.
+	 */
+	untilDelivered?<T>(send: () => Promise<T>, idempotent: boolean): Promise<T>;
 	warn(message: string, err?: unknown): void;
 }
 
@@ -148,6 +165,10 @@ export interface JobRunnerOptions {
 export interface JobProgress {
 	signal: AbortSignal;
 	epoch: number;
+	/** The last epoch reported: its metrics (set here). */
+	lastMetrics?: Record<string, number>;
+	/** The newest checkpoint stored (set here). */
+	lastCheckpoint?: { epoch: number; sha256: string; size: number };
 }
 
 /**
@@ -188,6 +209,11 @@ export async function runJob<I>(
 			bestEpoch: outcome.training.bestEpoch,
 			epochsRun: outcome.training.epochs,
 			stoppedEarly: outcome.training.stoppedEarly,
+			...(job.attempt !== undefined ? { attempt: job.attempt } : {}),
+			...(progress.lastMetrics
+				? { lastEpoch: { epoch: progress.epoch, metrics: progress.lastMetrics } }
+				: {}),
+			...(progress.lastCheckpoint ? { checkpoint: progress.lastCheckpoint } : {}),
 			...dataParallelSummary(outcome),
 		});
 	} catch (err) {
@@ -235,7 +261,9 @@ async function train<I>(
 	options: JobRunnerOptions,
 ): Promise<TrainingOutcome> {
 	// Streamed and decrypted on the way: the plaintext never touches a disk.
-	const datasetFile = await ports.readBlob(job.dataset.sha256);
+	// Read again while no artifacts service answers (a control node restarting): not "not found".
+	const read = (sha256: string) => deliveredBy(ports)(() => ports.readBlob(sha256), true);
+	const datasetFile = await read(job.dataset.sha256);
 	if (datasetFile === null) {
 		throw new NotFoundError(
 			"dataset file",
@@ -249,7 +277,7 @@ async function train<I>(
 	});
 	let resumeFrom: Uint8Array | null = null;
 	if (job.checkpoint) {
-		const file = await ports.readBlob(job.checkpoint.sha256);
+		const file = await read(job.checkpoint.sha256);
 		if (file !== null) resumeFrom = new Uint8Array(await buffer(file));
 	}
 	const gang = job.gang ?? null;
@@ -291,13 +319,15 @@ function reportingCallbacks<I>(
 			});
 		},
 		onProgress: p => {
+			const metrics = { loss: p.loss, ...p.metrics, ...(p.validation ?? {}) };
 			progress.epoch = p.epoch;
+			progress.lastMetrics = metrics;
 			ports.metrics.epoch(p.samplesPerSecond);
 			void ports.emit("progress", {
 				...base,
 				epoch: p.epoch,
 				epochs: p.epochs,
-				metrics: { loss: p.loss, ...p.metrics, ...(p.validation ?? {}) },
+				metrics,
 				samplesPerSecond: p.samplesPerSecond,
 				etaMs: p.etaMs,
 				...(p.communication
@@ -312,7 +342,24 @@ function reportingCallbacks<I>(
 			});
 		},
 		onCheckpoint: async (epoch, bytes) => {
-			const stored = await ports.storeArtifact(bytes, () => ports.identity());
+			// Stored even while no control node answers (tried again until one does: the run's
+			// last checkpoint is what a study's trial or a resumed job goes on from); the run
+			// trains on meanwhile. Given up only when the job stops.
+			let stored: StoredBlob;
+			try {
+				stored = await deliveredBy(ports)(
+					() => ports.storeArtifact(bytes, () => ports.identity()),
+					true,
+				);
+			} catch (err) {
+				ports.warn(
+					`Training job ${job.jobId}: checkpoint of epoch ${epoch} not stored (the next one will be):`,
+					(err as Error).message,
+				);
+				return;
+			}
+			if ((progress.lastCheckpoint?.epoch ?? 0) < epoch)
+				progress.lastCheckpoint = { epoch, sha256: stored.sha256, size: stored.size };
 			await ports.emit("checkpoint", {
 				...base,
 				epoch,
@@ -349,34 +396,50 @@ async function register<I>(
 	importance: unknown,
 	ports: JobRunnerPorts<I>,
 ): Promise<{ version: string }> {
-	const onnx = await ports.storeArtifact(outcome.onnx, () => ports.identity());
+	const delivered = deliveredBy(ports);
+	const store = (bytes: Uint8Array) =>
+		delivered(() => ports.storeArtifact(bytes, () => ports.identity()), true);
+	const onnx = await store(outcome.onnx);
 	const alternates: TrainedVersion["details"]["alternates"] = [];
 	if (outcome.tfjs) {
-		const stored = await ports.storeArtifact(await tfjsTar(outcome.tfjs), () =>
-			ports.identity(),
-		);
+		const stored = await store(await tfjsTar(outcome.tfjs));
 		alternates.push({ format: "tfjs", artifact: { sha256: stored.sha256, size: stored.size } });
 	}
-	return ports.registerVersion(
-		{
-			model: job.model,
-			bump: "minor",
-			format: "onnx",
-			artifact: { sha256: onnx.sha256, size: onnx.size },
-			description: `Trained by job ${job.jobId} on dataset ${job.dataset.ref}.`,
-			schema: outcome.version.schema,
-			pipeline: outcome.version.pipeline,
-			labels: outcome.version.labels,
-			metrics: outcome.version.metrics,
-			lineage: outcome.version.lineage,
-			details: {
-				alternates,
-				split: outcome.split,
-				backend: outcome.training.backend,
-				...(importance != null ? { importance } : {}),
-			},
-			state: outcome.state,
+	const version = trainedVersion(job, outcome, importance, onnx, alternates);
+	return delivered(() => ports.registerVersion(version, ports.identity()), false);
+}
+
+/** `send` through ports.untilDelivered, when the ports have it; else once. */
+function deliveredBy<I>(ports: JobRunnerPorts<I>) {
+	return <T>(send: () => Promise<T>, idempotent: boolean): Promise<T> =>
+		ports.untilDelivered ? ports.untilDelivered(send, idempotent) : send();
+}
+
+/** What `versions.create` takes for the job's trained version. */
+function trainedVersion(
+	job: TrainingJobRun,
+	outcome: TrainingOutcome,
+	importance: unknown,
+	onnx: StoredBlob,
+	alternates: TrainedVersion["details"]["alternates"],
+): TrainedVersion {
+	return {
+		model: job.model,
+		bump: "minor",
+		format: "onnx",
+		artifact: { sha256: onnx.sha256, size: onnx.size },
+		description: `Trained by job ${job.jobId} on dataset ${job.dataset.ref}.`,
+		schema: outcome.version.schema,
+		pipeline: outcome.version.pipeline,
+		labels: outcome.version.labels,
+		metrics: outcome.version.metrics,
+		lineage: outcome.version.lineage,
+		details: {
+			alternates,
+			split: outcome.split,
+			backend: outcome.training.backend,
+			...(importance != null ? { importance } : {}),
 		},
-		ports.identity(),
-	);
+		state: outcome.state,
+	};
 }

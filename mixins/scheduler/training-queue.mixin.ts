@@ -63,6 +63,15 @@ async function asLeader(write: Promise<unknown>): Promise<void> {
 
 type TrainerNodes = { trainerNodes(): TrainerNode[] };
 
+/** Recording a trainer's terminal report, from its broadcast or from `jobs.report`. */
+type Reports = {
+	recordCompleted(p: TrainingCompletedEvent): Promise<void>;
+	recordFailed(p: TrainingFailedEvent): Promise<void>;
+};
+
+/** The studies mixin's, when the service has it: the study loop's next pass. */
+type StudyPasses = { advanceStudies(): Promise<void> };
+
 /**
  * A data-parallel job asks for no more trainers than the fleet has (that fit it): it would
  * wait for ever. Fewer free ones is fine: it waits until that many are free at once.
@@ -268,6 +277,41 @@ export function trainingQueueMixin(options: TrainingQueueMixinOptions): Partial<
 				},
 			}),
 
+			/**
+			 * A trainer's terminal report (completed, failed), sent until acknowledged: what a
+			 * broadcast would lose while no control node leads reaches the leader once one does
+			 * (lib/training/report-delivery.ts). Idempotent. Fleet-internal: trainers call it.
+			 */
+			"jobs.report": fleetInternal({
+				visibility: "public",
+				params: {
+					event: { type: "enum", values: ["completed", "failed"] },
+					report: { type: "object" },
+				},
+				async handler(
+					ctx: Ctx<
+						| { event: "completed"; report: TrainingCompletedEvent }
+						| { event: "failed"; report: TrainingFailedEvent }
+					>,
+				) {
+					// `fleetInternal(…)` takes the action out of the schema's `this` typing.
+					const self = this as unknown as Queue &
+						Reports &
+						Partial<StudyPasses> & { isLeader(): boolean };
+					if (!self.isLeader())
+						throw new LeaseLostError(
+							"leader",
+							null,
+							`control node ${self.broker.nodeID} does not lead; send the report again`,
+						);
+					if (ctx.params.event === "completed")
+						await self.recordCompleted(ctx.params.report);
+					else await self.recordFailed(ctx.params.report);
+					void self.advanceStudies?.();
+					return { recorded: true };
+				},
+			}),
+
 			"jobs.get": requires("models.read", {
 				retryPolicy: { enabled: true },
 				params: { id: { type: "uuid" } },
@@ -346,6 +390,21 @@ export function trainingQueueMixin(options: TrainingQueueMixinOptions): Partial<
 			},
 			async [EVENTS.trainingCompleted](ctx: Context<TrainingCompletedEvent>) {
 				if (!this.isLeader()) return;
+				await (this as unknown as Reports).recordCompleted(ctx.params);
+			},
+			async [EVENTS.trainingFailed](ctx: Context<TrainingFailedEvent>) {
+				// Failures the scheduler itself found (lost nodes, deadlines) are already recorded;
+				// a trainer's own report may come from this node too (all-in-one).
+				const p = ctx.params;
+				const own = ctx.nodeID === this.broker.nodeID && ownFailures.delete(failureKey(p));
+				if (own || !this.isLeader()) return;
+				await (this as unknown as Reports).recordFailed(p);
+			},
+		},
+
+		methods: {
+			/** A trainer's completion, recorded once (a repeat, or one of an ended attempt, changes nothing). */
+			async recordCompleted(p: TrainingCompletedEvent): Promise<void> {
 				const {
 					jobId,
 					model,
@@ -355,29 +414,41 @@ export function trainingQueueMixin(options: TrainingQueueMixinOptions): Partial<
 					bestEpoch,
 					epochsRun,
 					stoppedEarly,
-				} = ctx.params;
+				} = p;
 				await asLeader(
-					jobs.complete(jobId, {
-						model,
-						version,
-						state,
-						metrics,
-						bestEpoch,
-						epochsRun,
-						stoppedEarly,
-						...(ctx.params.dataParallel
-							? { dataParallel: ctx.params.dataParallel }
-							: {}),
-					}),
+					jobs.complete(
+						jobId,
+						{
+							model,
+							version,
+							state,
+							metrics,
+							bestEpoch,
+							epochsRun,
+							stoppedEarly,
+							...(p.dataParallel ? { dataParallel: p.dataParallel } : {}),
+						},
+						{
+							attempt: p.attempt,
+							...(p.lastEpoch && {
+								lastEpoch: {
+									epoch: p.lastEpoch.epoch,
+									metrics: p.lastEpoch.metrics,
+									samplesPerSecond: 0,
+									etaMs: 0,
+									nodeID: p.nodeID,
+									at: new Date().toISOString(),
+								},
+							}),
+							...(p.checkpoint && { checkpoint: p.checkpoint }),
+						},
+					),
 				);
 				void this.dispatch();
 			},
-			async [EVENTS.trainingFailed](ctx: Context<TrainingFailedEvent>) {
-				// Failures the scheduler itself found (lost nodes, deadlines) are already recorded;
-				// a trainer's own report may come from this node too (all-in-one).
-				const p = ctx.params;
-				const own = ctx.nodeID === this.broker.nodeID && ownFailures.delete(failureKey(p));
-				if (own || !this.isLeader()) return;
+
+			/** A trainer's failure, recorded once (fenced by its node and attempt). */
+			async recordFailed(p: TrainingFailedEvent): Promise<void> {
 				await asLeader(
 					jobs.runFailed(p.jobId, p.nodeID, p.reason, p.final, {
 						...(p.lostNodeID !== undefined ? { lostNodeID: p.lostNodeID } : {}),
@@ -386,9 +457,7 @@ export function trainingQueueMixin(options: TrainingQueueMixinOptions): Partial<
 				);
 				void this.dispatch();
 			},
-		},
 
-		methods: {
 			/** Trainer nodes as dispatch sees them. */
 			trainerNodes(): TrainerNode[] {
 				return (this.fleet() as FleetNode[])

@@ -178,9 +178,55 @@ describeOnEachEngine("JobStore", database => {
 		// Artifact GC keeps the checkpoint's blob (the scheduler's referencedArtifacts).
 		expect(await jobs.referencedArtifacts()).toContain("c6".repeat(32));
 
-		expect(await jobs.complete(job.id, { version: "0.1.0" })).toBe(true);
+		// A late completion of attempt 1 (its report delivered after a control outage) is ignored.
+		expect(await jobs.complete(job.id, { version: "0.9.0" }, { attempt: 1 })).toBe(false);
+		expect(await jobs.complete(job.id, { version: "0.1.0" }, { attempt: 2 })).toBe(true);
+		// The same report again (retried after its answer was lost): recorded once.
+		expect(await jobs.complete(job.id, { version: "0.1.0" }, { attempt: 2 })).toBe(false);
 		expect(await jobs.complete(job.id, { version: "0.2.0" })).toBe(false);
 		expect((await jobs.get(scope, job.id)).result).toEqual({ version: "0.1.0" });
+	});
+
+	it("completes with the last epoch's progress when its own report was lost, once", async () => {
+		const job = await jobs.enqueue(scope, newJob());
+		await jobs.claim(job.id, "w1");
+		const progress = (epoch: number) => ({
+			epoch,
+			metrics: { val_accuracy: epoch / 10 },
+			samplesPerSecond: 0,
+			etaMs: 0,
+			nodeID: "w1",
+			at: new Date().toISOString(),
+		});
+		await jobs.recordProgress(job.id, progress(2));
+		// Epochs 3–5 trained while no control node listened: only the completion arrives.
+		const checkpoint = { sha256: "c5".repeat(32), epoch: 5, size: 1 };
+		const report = { attempt: 1, lastEpoch: progress(5), checkpoint };
+		expect(await jobs.complete(job.id, { version: null }, report)).toBe(true);
+		expect(await jobs.complete(job.id, { version: null }, report)).toBe(false);
+		const view = await jobs.get(scope, job.id);
+		expect(view.epoch).toBe(5);
+		expect(view.checkpoint).toEqual(checkpoint);
+		expect(view.progress.map(p => [p.epoch, p.metrics.val_accuracy])).toEqual([
+			[2, 0.2],
+			[5, 0.5],
+		]);
+
+		// Its progress arrived: the last epoch is not added again.
+		const heard = await jobs.enqueue(scope, newJob());
+		await jobs.claim(heard.id, "w1");
+		await jobs.recordProgress(heard.id, progress(5));
+		await jobs.recordCheckpoint(heard.id, { sha256: "c6".repeat(32), epoch: 6, size: 1 });
+		expect(
+			await jobs.complete(
+				heard.id,
+				{ version: null },
+				{ lastEpoch: progress(5), checkpoint },
+			),
+		).toBe(true);
+		const heardView = await jobs.get(scope, heard.id);
+		expect(heardView.progress).toHaveLength(1);
+		expect(heardView.checkpoint).toMatchObject({ epoch: 6 });
 	});
 
 	it("cancels queued and running jobs only, naming the node to stop", async () => {

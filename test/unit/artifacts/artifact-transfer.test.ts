@@ -164,6 +164,25 @@ describe("uploadArtifact and downloadArtifact", () => {
 			expect(Math.max(...service.calls.map(c => c.maxChunk))).toBe(256 * 1024);
 		});
 
+		it("rejects with the call's error, and no unhandled stream error, when the receiver's node is gone", async () => {
+			const uncaught: unknown[] = [];
+			const onUncaught = (err: unknown) => uncaught.push(err);
+			process.prependListener("uncaughtException", onUncaught);
+			try {
+				// Rejected the way Moleculer rejects calls pending on a node that left: unread.
+				const gone = async () => {
+					throw new Error("Node 'control' is gone");
+				};
+				await expect(
+					uploadArtifact(gone, deterministicStream(25_000), { partBytes: 10_000 }),
+				).rejects.toThrow("Node 'control' is gone");
+				await new Promise(resolve => setImmediate(resolve));
+			} finally {
+				process.removeListener("uncaughtException", onUncaught);
+			}
+			expect(uncaught).toEqual([]);
+		});
+
 		it("stores an empty source with one final call", async () => {
 			await expect(uploadArtifact(service.call, Readable.from([]))).resolves.toEqual({
 				sha256: sha256Of(""),

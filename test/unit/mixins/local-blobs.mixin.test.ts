@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { ServiceBroker, type Service } from "moleculer";
+import { Errors, ServiceBroker, type Service } from "moleculer";
 import { LocalBlobs } from "../../../lib/artifacts/local-blobs";
 import { localBlobsMixin, type LocalBlobsService } from "../../../mixins/local-blobs.mixin";
 
@@ -44,7 +44,29 @@ describe("localBlobsMixin", () => {
 		close.mockRestore();
 	});
 
-	it("answers null for a blob neither this node nor the fleet has", async () => {
+	it("answers null for a blob neither this node nor the fleet's artifacts service has", async () => {
+		const broker = new ServiceBroker({ logger: false });
+		broker.createService({
+			name: "artifacts",
+			actions: {
+				stat() {
+					throw new Errors.MoleculerClientError("no such blob", 404, "NOT_FOUND");
+				},
+			},
+		});
+		const service = broker.createService({
+			name: "reader",
+			mixins: [localBlobsMixin({ dataDir })],
+		}) as Service & LocalBlobsService;
+		await broker.start();
+		try {
+			await expect(service.blobs.path("0".repeat(64))).resolves.toBeNull();
+		} finally {
+			await broker.stop();
+		}
+	});
+
+	it("throws, rather than answer 'not found', while no artifacts service is reachable", async () => {
 		const broker = new ServiceBroker({ logger: false });
 		const service = broker.createService({
 			name: "reader",
@@ -52,8 +74,10 @@ describe("localBlobsMixin", () => {
 		}) as Service & LocalBlobsService;
 		await broker.start();
 		try {
-			// No co-located store holds it, and no artifacts service answers for it.
-			await expect(service.blobs.path("0".repeat(64))).resolves.toBeNull();
+			// A control node restarting: the blob may well exist, so a job reading it must not fail for good.
+			await expect(service.blobs.path("0".repeat(64))).rejects.toBeInstanceOf(
+				Errors.ServiceNotFoundError,
+			);
 		} finally {
 			await broker.stop();
 		}

@@ -155,6 +155,9 @@ describe("runJob", () => {
 			bestEpoch: 2,
 			epochsRun: 3,
 			stoppedEarly: true,
+			// The last epoch's report again, should its own have been lost (a control outage).
+			lastEpoch: { epoch: 1, metrics: { loss: 0.5, accuracy: 0.5, val_loss: 0.6 } },
+			checkpoint: { epoch: 1, sha256: "1".repeat(64), size: 12 },
 		});
 		expect(p.epoch).toBe(1);
 		expect(f.stored.map(s => s.bytes)).toEqual(["checkpoint-1", "onnx-bytes"]);
@@ -347,5 +350,71 @@ describe("runJob", () => {
 				payload: expect.objectContaining({ final: false, lostNodeID: "w1", attempt: 2 }),
 			},
 		]);
+	});
+
+	it("trains on when a checkpoint cannot be stored (given up: the job stopping): the next one supersedes it", async () => {
+		const f = fakes();
+		const store = f.ports.storeArtifact;
+		f.ports.storeArtifact = async (bytes, identity) => {
+			if (Buffer.from(bytes).toString() === "checkpoint-1")
+				throw new Error(
+					"Request is rejected when call 'artifacts.put' action on 'control' node.",
+				);
+			return store(bytes, identity);
+		};
+		f.ports.untilDelivered = send => send();
+		await runJob({ ...JOB, attempt: 2 }, "tenant-1", progress(), f.ports, {
+			nodeID: "worker-1",
+			train: fakeTrain(outcome),
+		});
+		expect(f.warnings).toEqual([
+			expect.stringContaining("checkpoint of epoch 1 not stored (the next one will be)"),
+		]);
+		expect(f.events.map(e => e.event)).toEqual(["started", "progress", "completed"]);
+		expect(f.events[2].payload).toMatchObject({ version: "1.1.0", attempt: 2 });
+		expect(f.events[2].payload).not.toHaveProperty("checkpoint");
+	});
+
+	it("reads the dataset and stores and registers the version through untilDelivered", async () => {
+		const f = fakes();
+		const delivered: boolean[] = [];
+		const failures = new Map<string, number>([
+			["read", 2],
+			["register", 3],
+		]);
+		const flaky =
+			<A extends unknown[], R>(name: string, call: (...args: A) => Promise<R>) =>
+			async (...args: A): Promise<R> => {
+				const left = failures.get(name) ?? 0;
+				if (left > 0) {
+					failures.set(name, left - 1);
+					throw new Error(`${name}: no control node`);
+				}
+				return call(...args);
+			};
+		f.ports.readBlob = flaky("read", f.ports.readBlob);
+		f.ports.registerVersion = flaky("register", f.ports.registerVersion);
+		f.ports.untilDelivered = async <T>(send: () => Promise<T>, idempotent: boolean) => {
+			delivered.push(idempotent);
+			for (;;) {
+				try {
+					return await send();
+				} catch {
+					// tried again, as report-delivery.ts does
+				}
+			}
+		};
+		await runJob(JOB, "tenant-1", progress(), f.ports, {
+			nodeID: "worker-1",
+			train: fakeTrain(outcome),
+		});
+		// The read, the checkpoint and the model upload may repeat; the registration only when it
+		// surely never arrived.
+		expect(delivered).toEqual([true, true, true, false]);
+		expect(f.registered).toHaveLength(1);
+		expect(f.events.at(-1)).toMatchObject({
+			event: "completed",
+			payload: { version: "1.1.0" },
+		});
 	});
 });
