@@ -455,6 +455,17 @@ describe("domain events on an all-in-one node", () => {
 			bestEpoch: expect.any(Number),
 			epochsRun: 2,
 			stoppedEarly: false,
+			// What a control node that missed the progress reports records from (attempt-fenced).
+			attempt: 1,
+			lastEpoch: {
+				epoch: 2,
+				metrics: expect.objectContaining({ val_loss: expect.any(Number) }),
+			},
+			checkpoint: {
+				epoch: 2,
+				sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+				size: expect.any(Number),
+			},
 		});
 		const registered = await request(`/models/iris/versions/${completed.version}`);
 		expect(registered.body).toMatchObject({ state: completed.state });
