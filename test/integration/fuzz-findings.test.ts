@@ -3,6 +3,7 @@
  * a plain reproduction against an all-in-one node: every one must be a client error.
  */
 import { startTestNode, type TestNode } from "../support/test-node";
+import { writeMlpModel } from "../unit/onnx/example-models";
 
 const KEY = "mf_fuzz-findings-owner";
 
@@ -37,5 +38,30 @@ describe("requests the fuzzer found answering 500", () => {
 		});
 		expect(reply.status).toBeGreaterThanOrEqual(400);
 		expect(reply.status).toBeLessThan(500);
+	});
+
+	it("an explanation with a null background of a model without a training dataset: 400, not 500 (seed 428641940)", async () => {
+		await node.request("/models", {
+			method: "POST",
+			body: { name: "fz-mlp", task: "classification", framework: "onnx" },
+		});
+		const uploaded = await fetch(`${node.api}/models/fz-mlp/versions/upload?version=1.0.0`, {
+			method: "POST",
+			headers: { authorization: `Bearer ${KEY}` },
+			body: writeMlpModel(),
+		});
+		expect(uploaded.status).toBe(201);
+		const reply = await node.request("/models/fz-mlp/explain", {
+			method: "POST",
+			body: {
+				instances: [[1, 2, 3, 4]],
+				parameters: { a: 1 },
+				nsamples: 64,
+				background: null,
+				output: 0,
+			},
+		});
+		expect(reply.status).toBe(400);
+		expect(reply.body).toMatchObject({ type: "INVALID_INPUT" });
 	});
 });

@@ -151,6 +151,8 @@ describeOnEachEngine("tenant isolation and roles", database => {
 		"accounts.tenants.create": n => ({ name: `t-${n}` }),
 		"accounts.tenants.list": () => ({}),
 		"accounts.usage.get": () => ({}),
+		// The key's own tenant, role and permissions (the console's role-aware screens).
+		"accounts.whoami": () => ({}),
 		"accounts.quotas.set": () => ({ id: metas.a.owner.tenant, models: 5 }),
 		// A signed identity for another tenant (the REPL's --tenant): an admin tenant's owner only.
 		"accounts.tenants.actFor": () => ({ id: metas.b.owner.tenant }),
