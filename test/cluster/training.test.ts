@@ -18,7 +18,6 @@ import { describeWithServices, serviceUrl } from "../support/external-services";
 import { FAST_LOOPS, FleetProcesses } from "../support/fleet-processes";
 import { NodeProcess, freePort } from "../support/node-process";
 import { trainerWorkerEnv, trainingJobsClient } from "../support/training-fleet";
-import { waitFor } from "../support/wait";
 
 const OWNER_KEY = `mf_training-test-${randomUUID()}`;
 const CPU_WORKERS = ["worker-1", "worker-2"];
@@ -39,7 +38,7 @@ describeWithServices(["nats", "postgres"], "training across a fleet", () => {
 
 	const startWorker = (name: string, gpus = "none"): NodeProcess =>
 		cluster.start(name, "worker", trainerWorkerEnv({ MODELFLEET_GPUS: gpus }));
-	const { request, job, enqueue, waitForJob, completed } = trainingJobsClient(
+	const { request, job, enqueue, waitForJob, completed, trainersUp } = trainingJobsClient(
 		cluster,
 		() => base,
 		OWNER_KEY,
@@ -88,25 +87,7 @@ describeWithServices(["nats", "postgres"], "training across a fleet", () => {
 		});
 		await observer.start();
 
-		await waitFor(
-			"the fleet up: gateway ready with two trainers",
-			async () => {
-				const nodes = await request("/nodes");
-				if (nodes.status !== 200) return undefined;
-				const list = nodes.body as Array<{
-					nodeID: string;
-					available: boolean;
-					services: string[];
-				}>;
-				return CPU_WORKERS.every(w =>
-					list.some(n => n.nodeID === w && n.available && n.services.includes("trainer")),
-				)
-					? true
-					: undefined;
-			},
-			60_000,
-			250,
-		).catch(cluster.failWithLogs);
+		await trainersUp(CPU_WORKERS);
 		for (const name of ["digits", "iris"]) {
 			const model = await request("/models", {
 				method: "POST",
