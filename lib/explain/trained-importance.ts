@@ -1,11 +1,13 @@
 /**
  * A trained version's global importance: permutation importance (permutation-importance.ts)
  * on the job's test split, through the trained network (a plain forward pass on the trainer,
- * no runtime needed), by accuracy for a classifier and RMSE for a regression. A categorical
+ * no runtime needed), by accuracy for a classifier and RMSE for a regression. It runs on the
+ * trainer's main thread, in slices with turns of the event loop between them: it is seconds of
+ * work for a large network, and the trainer must keep sending heartbeats meanwhile. A categorical
  * feature's one-hot columns are shuffled together, so each feature of the dataset gets one
  * score. Seeded by the job's seed; kept as the version's `details.importance`.
  */
-import { forwardNetwork } from "../training/network-forward";
+import { forwardNetworkInTurns } from "../training/network-forward";
 import type { TrainingOutcome } from "../training/training-run";
 import {
 	permutationImportance,
@@ -42,9 +44,9 @@ export async function trainedImportance(
 			name: f.name,
 			columns: preprocessing.columnsOf(c),
 		})),
-		predict: (x, n) => {
-			const out = forwardNetwork(training.network, x, n);
-			return Promise.resolve(classifier ? predictedClasses(out, n) : out);
+		predict: async (x, n) => {
+			const out = await forwardNetworkInTurns(training.network, x, n);
+			return classifier ? predictedClasses(out, n) : out;
 		},
 		repeats: TRAINED_IMPORTANCE_REPEATS,
 		seed: options.seed,

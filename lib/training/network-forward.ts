@@ -1,9 +1,15 @@
 /**
  * A trained dense network's forward pass in plain TypeScript (float64), for work on the trainer
  * that needs many predictions without a runtime: the permutation importance of the test split.
- * Activations as the ONNX export writes them (onnx-export.ts).
+ * Activations as the ONNX export writes them (onnx-export.ts). `forwardNetworkInTurns` is the
+ * same pass for a node's main thread: it yields to the event loop between slices of rows.
  */
+import { performance } from "node:perf_hooks";
+import { setImmediate as nextTurn } from "node:timers/promises";
 import type { TrainedNetwork } from "./training-types";
+
+/** forwardNetworkInTurns' default: rows are run for this long before the event loop gets a turn. */
+export const FORWARD_SLICE_MS = 20;
 
 const SELU_SCALE = 1.0507009873554805;
 const SELU_ALPHA = 1.6732632423543772;
@@ -42,16 +48,17 @@ function activate(values: Float64Array, activation: string): void {
 	}
 }
 
-/** The outputs of `rows` rows of `x` ([rows, inputWidth]), [rows, outputs] row-major. */
-export function forwardNetwork(
+/** Rows [from, to) of `x` ([rows, inputWidth]) through the network into `out` ([rows, outputs]). */
+function forwardRows(
 	network: TrainedNetwork,
 	x: ArrayLike<number>,
-	rows: number,
-): Float64Array {
+	from: number,
+	to: number,
+	out: Float64Array,
+): void {
 	const width = network.inputWidth;
-	const outputs = network.layers[network.layers.length - 1].units;
-	const out = new Float64Array(rows * outputs);
-	for (let r = 0; r < rows; r++) {
+	const outputs = outputsOf(network);
+	for (let r = from; r < to; r++) {
 		let h = new Float64Array(width);
 		for (let i = 0; i < width; i++) h[i] = x[r * width + i];
 		for (const layer of network.layers) {
@@ -66,6 +73,45 @@ export function forwardNetwork(
 			h = next;
 		}
 		out.set(h, r * outputs);
+	}
+}
+
+function outputsOf(network: TrainedNetwork): number {
+	return network.layers[network.layers.length - 1].units;
+}
+
+/** The outputs of `rows` rows of `x` ([rows, inputWidth]), [rows, outputs] row-major. */
+export function forwardNetwork(
+	network: TrainedNetwork,
+	x: ArrayLike<number>,
+	rows: number,
+): Float64Array {
+	const out = new Float64Array(rows * outputsOf(network));
+	forwardRows(network, x, 0, rows, out);
+	return out;
+}
+
+/**
+ * forwardNetwork's outputs, computed in slices of about `sliceMs` each with a turn of the event
+ * loop between them. On a node's main thread a large network or test split takes seconds, and a
+ * node that blocks that long misses its heartbeats and is taken for lost; a slice is timed
+ * rather than counted in rows so that it stays short for any network size and on a loaded machine.
+ */
+export async function forwardNetworkInTurns(
+	network: TrainedNetwork,
+	x: ArrayLike<number>,
+	rows: number,
+	sliceMs = FORWARD_SLICE_MS,
+): Promise<Float64Array> {
+	const out = new Float64Array(rows * outputsOf(network));
+	let row = 0;
+	while (row < rows) {
+		if (row > 0) await nextTurn();
+		const until = performance.now() + sliceMs;
+		do {
+			forwardRows(network, x, row, row + 1, out);
+			row++;
+		} while (row < rows && performance.now() < until);
 	}
 	return out;
 }

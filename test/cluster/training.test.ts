@@ -24,13 +24,7 @@ const CPU_WORKERS = ["worker-1", "worker-2"];
 const FIXTURES = path.join(__dirname, "..", "fixtures", "datasets");
 
 describeWithServices(["nats", "postgres"], "training across a fleet", () => {
-	// A longer heartbeat timeout than FAST_LOOPS' 3 s, as in data-parallel.test.ts: resuming,
-	// scoring and exporting block a trainer's event loop for seconds, and the survivor was
-	// taken for lost too. A killed worker is seen lost after 8 s all the same.
-	const cluster = new FleetProcesses("training-test", {
-		...FAST_LOOPS,
-		MODELFLEET_HEARTBEAT_TIMEOUT_S: "8",
-	});
+	const cluster = new FleetProcesses("training-test", FAST_LOOPS);
 	let base: string;
 	let database: { url: string; drop(): Promise<void> };
 	let observer: ServiceBroker;
