@@ -128,6 +128,14 @@ function startProcess(args: string[], env: Record<string, string>): ChildProcess
 				...(process.env.BENCH_OIP_NODE_OPTIONS
 					? { NODE_OPTIONS: process.env.BENCH_OIP_NODE_OPTIONS }
 					: {}),
+				// MODELFLEET_* of the bench's environment reach the nodes (e.g.
+				// MODELFLEET_COALESCE_MAX_ROWS=0: the fleet without coalescing); the bench's own win.
+				...Object.fromEntries(
+					Object.entries(process.env).filter(
+						(e): e is [string, string] =>
+							e[0].startsWith("MODELFLEET_") && e[1] !== undefined,
+					),
+				),
 				...env,
 			},
 			stdio: ["ignore", "ignore", "inherit"],
@@ -428,13 +436,6 @@ export async function runOipLoad(): Promise<string> {
 				LOG_LEVEL: "error",
 				// Every node of a fleet signs and verifies caller identities with it.
 				MODELFLEET_FLEET_SECRET: randomBytes(32).toString("hex"),
-				// MODELFLEET_COALESCE_* of the bench's environment reach the fleet (e.g. 0 rows: off).
-				...Object.fromEntries(
-					Object.entries(process.env).filter(
-						(e): e is [string, string] =>
-							e[0].startsWith("MODELFLEET_COALESCE_") && e[1] !== undefined,
-					),
-				),
 			};
 			const gatewayPort = await freePort();
 			const fleet = [

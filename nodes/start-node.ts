@@ -5,6 +5,7 @@ import { ServiceBroker } from "moleculer";
 import { createBrokerOptions } from "../moleculer.config";
 import { modelMemoryBudget } from "../lib/capacity/model-memory";
 import { detectCapacity, type NodeCapacity } from "../lib/capacity/node-capacity";
+import { applyGcTuning } from "../lib/process/gc-tuning";
 import { loadNodeConfig, type Environment, type NodeConfig } from "../lib/config/node-config";
 import type { NatsSettings } from "../lib/settings/nats-settings";
 import { accessMiddleware } from "../lib/accounts/access";
@@ -137,6 +138,7 @@ export async function startNode(
 	print: (line: string) => void = line => console.log(line),
 ): Promise<StartedNode> {
 	const config = loadNodeConfig(role, env);
+	applyGcTuning(config.gcExternalMemoryInHeapLimit);
 	fs.mkdirSync(config.dataDir, { recursive: true });
 	// Before anything reads a blob: a wrong or missing key stops the node here, naming the setting.
 	checkEncryptionKey(config.dataDir, config.encryptionKey);

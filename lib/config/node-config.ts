@@ -125,6 +125,12 @@ export interface NodeConfig {
 	/** MODELFLEET_CIRCUIT_BREAKER — default true. */
 	circuitBreaker: boolean;
 	/**
+	 * MODELFLEET_GC_EXTERNAL_IN_HEAP_LIMIT — default true: buffers outside V8's heap count toward
+	 * the heap's own limit rather than forcing a full collection every 64 MiB of them
+	 * (lib/process/gc-tuning.ts).
+	 */
+	gcExternalMemoryInHeapLimit: boolean;
+	/**
 	 * MODELFLEET_LOST_NODE_PROBE_MS — default 100; a call pending this long (or 4× the node's usual
 	 * latency) makes the caller ask NATS whether the node is still connected; 0 turns it off.
 	 */
@@ -562,6 +568,7 @@ export function loadNodeConfig(
 			integer: true,
 		}),
 		circuitBreaker: read.boolean("MODELFLEET_CIRCUIT_BREAKER", true),
+		gcExternalMemoryInHeapLimit: read.boolean("MODELFLEET_GC_EXTERNAL_IN_HEAP_LIMIT", true),
 		maxMessageBytes,
 		lostNodeProbeMs: read.number("MODELFLEET_LOST_NODE_PROBE_MS", 100, {
 			min: 0,

@@ -29,6 +29,7 @@ describe("loadNodeConfig", () => {
 			statusIntervalMs: 5000,
 			shutdownTimeoutMs: 10_000,
 			circuitBreaker: true,
+			gcExternalMemoryInHeapLimit: true,
 			lostNodeProbeMs: 100,
 			metricsPort: 3030,
 			maxJsonDepth: 64,
@@ -56,6 +57,7 @@ describe("loadNodeConfig", () => {
 			MODELFLEET_STATUS_INTERVAL_MS: "500",
 			MODELFLEET_SHUTDOWN_TIMEOUT_MS: "2000",
 			MODELFLEET_CIRCUIT_BREAKER: "off",
+			MODELFLEET_GC_EXTERNAL_IN_HEAP_LIMIT: "false",
 			MODELFLEET_LOST_NODE_PROBE_MS: "0",
 			METRICS_PORT: "off",
 			MODELFLEET_CPUS: "16",
@@ -80,6 +82,7 @@ describe("loadNodeConfig", () => {
 			statusIntervalMs: 500,
 			shutdownTimeoutMs: 2000,
 			circuitBreaker: false,
+			gcExternalMemoryInHeapLimit: false,
 			lostNodeProbeMs: 0,
 			metricsPort: null,
 		});
