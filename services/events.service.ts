@@ -11,7 +11,12 @@ import type { ServiceSchema } from "moleculer";
 import { fleetInternal, requires, scopeOf } from "../lib/accounts/access";
 import { TYPE_PATTERN, type CloudEvent } from "../lib/domain-events/cloud-event";
 import { parseCursor } from "../lib/domain-events/event-cursor";
-import { DatabaseEventLog, type EventLog, type EventPage } from "../lib/domain-events/event-log";
+import {
+	DatabaseEventLog,
+	type EventLog,
+	type EventOrder,
+	type EventPage,
+} from "../lib/domain-events/event-log";
 import {
 	EVENTS_TOKEN,
 	JetStreamEventLog,
@@ -21,7 +26,7 @@ import { WebhookDispatcher } from "../lib/domain-events/webhook-dispatcher";
 import type { RetryPolicy } from "../lib/domain-events/webhook-sender";
 import { WebhookStore } from "../lib/domain-events/webhook-store";
 import type { Database } from "../lib/db/database";
-import { ServiceNotReadyError } from "../lib/errors";
+import { InvalidInputError, ServiceNotReadyError } from "../lib/errors";
 import { SERVICE } from "../lib/fleet/node-role";
 import { webhooksMixin } from "../mixins/events/webhooks.mixin";
 import type { Ctx } from "../mixins/params";
@@ -98,7 +103,8 @@ export function eventsService(options: EventsServiceOptions): ServiceSchema {
 			 * `GET /api/v1/events`: the tenant's events after `after` (a cursor from an earlier
 			 * answer; none: the oldest kept), oldest first, optionally of one `type` (`model.deployed`,
 			 * `training.*`). Answers `{ items: [{ cursor, event }], nextCursor }`; `after=now` answers
-			 * no items and the cursor of the newest event, to read on from.
+			 * no items and the cursor of the newest event, to read on from. `order=desc` reads newest
+			 * first: none, the newest; `after`, those older than it.
 			 */
 			list: requires("events.read", {
 				params: {
@@ -117,16 +123,25 @@ export function eventsService(options: EventsServiceOptions): ServiceSchema {
 						default: 100,
 						convert: true,
 					},
+					order: { type: "enum", values: ["asc", "desc"], default: "asc" },
 				},
 				async handler(
-					ctx: Ctx<{ after?: string; type?: string; limit: number }>,
+					ctx: Ctx<{ after?: string; type?: string; limit: number; order: EventOrder }>,
 				): Promise<EventPage> {
+					const { order } = ctx.params;
 					// `now`: no events, and the cursor to read on from for what comes next.
-					if (ctx.params.after === "now")
+					if (ctx.params.after === "now") {
+						if (order === "desc")
+							throw new InvalidInputError(
+								"after=now reads on from the newest event, oldest first: leave after out to start newest first",
+								{ field: "after" },
+							);
 						return { items: [], nextCursor: String(await log.head()) };
+					}
 					const after = parseCursor(ctx.params.after);
 					return log.list(scopeOf(ctx).tenantId, {
 						after,
+						order,
 						limit: ctx.params.limit,
 						...(ctx.params.type !== undefined ? { type: ctx.params.type } : {}),
 					});

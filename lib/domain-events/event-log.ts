@@ -3,9 +3,10 @@
  * database log of an all-in-one node (table `domain_events`). A fleet keeps them on NATS
  * JetStream instead (jetstream-event-log.ts). Either way an event's cursor is its position in
  * the log — a row sequence or a stream sequence — written in decimal; reading `after` a cursor
- * gives the tenant's events past it, oldest first.
+ * gives the tenant's events past it in the order asked: oldest first (the events written since),
+ * or newest first (the events older than it).
  */
-import { and, asc, eq, gt, like, lt, max } from "drizzle-orm";
+import { and, asc, desc, eq, gt, like, lt, max } from "drizzle-orm";
 import type { Db } from "../db/database";
 import { domainEvents } from "../db/schema";
 import { EVENT_TYPE_PREFIX, normalizeTypePattern, type CloudEvent } from "./cloud-event";
@@ -16,9 +17,17 @@ export interface LoggedEvent {
 	event: CloudEvent;
 }
 
+/** `asc`: oldest first (the default); `desc`: newest first. */
+export type EventOrder = "asc" | "desc";
+
 export interface EventQuery {
-	/** Events past this position; 0 for the beginning. */
+	/**
+	 * Events past this position in `order`: newer than it oldest first, older than it newest
+	 * first; 0 for the beginning (the oldest kept, or the newest).
+	 */
 	after: number;
+	/** Default `asc`. */
+	order?: EventOrder;
 	/** One type, `prefix.*` or `*` (short names take the `io.modelfleet.` prefix). */
 	type?: string;
 	limit: number;
@@ -26,7 +35,7 @@ export interface EventQuery {
 
 export interface EventPage {
 	items: LoggedEvent[];
-	/** The position after the last item (or `after` when there is none): where to read on. */
+	/** The last item's position (or `after` when there is none): where to read on, in the same order. */
 	nextCursor: string;
 }
 
@@ -71,26 +80,22 @@ export class DatabaseEventLog implements EventLog {
 	}
 
 	async list(tenantId: string, query: EventQuery): Promise<EventPage> {
+		const newestFirst = query.order === "desc";
+		const past = newestFirst
+			? query.after > 0
+				? [lt(domainEvents.seq, query.after)]
+				: []
+			: [gt(domainEvents.seq, query.after)];
 		const rows = await this.db
 			.select()
 			.from(domainEvents)
-			.where(
-				and(
-					eq(domainEvents.tenantId, tenantId),
-					gt(domainEvents.seq, query.after),
-					...typeCondition(query.type),
-				),
-			)
-			.orderBy(asc(domainEvents.seq))
+			.where(and(eq(domainEvents.tenantId, tenantId), ...past, ...typeCondition(query.type)))
+			.orderBy(newestFirst ? desc(domainEvents.seq) : asc(domainEvents.seq))
 			.limit(query.limit);
-		const items = rows.map(row => ({
-			cursor: String(row.seq),
-			event: row.envelope as CloudEvent,
-		}));
-		return {
-			items,
-			nextCursor: items.length > 0 ? items[items.length - 1].cursor : String(query.after),
-		};
+		return pageOf(
+			rows.map(row => ({ cursor: String(row.seq), event: row.envelope as CloudEvent })),
+			query.after,
+		);
 	}
 
 	async head(): Promise<number> {
@@ -105,6 +110,14 @@ export class DatabaseEventLog implements EventLog {
 			.returning({ seq: domainEvents.seq });
 		return rows.length;
 	}
+}
+
+/** A page of the items read after `after`: reading on starts at the last one. */
+export function pageOf(items: LoggedEvent[], after: number): EventPage {
+	return {
+		items,
+		nextCursor: items.length > 0 ? items[items.length - 1].cursor : String(after),
+	};
 }
 
 /** The event name inside a CloudEvents type (`io.modelfleet.model.deployed` → `model.deployed`). */

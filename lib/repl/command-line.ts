@@ -37,6 +37,12 @@ export type FleetCommand =
 			version: string;
 			recipe: string;
 			params?: Record<string, unknown>;
+			/** Evaluate on this dataset (name, name@N, id or sha256), as the REST body's `dataset`. */
+			dataset?: string;
+			/** With `dataset`: the label column (the REST body's `labelColumn`). */
+			labelColumn?: string;
+			/** With `dataset`: the columns of the model's first input, in its order. */
+			features?: string[];
 			tenant?: string;
 	  }
 	/** The optimizations made from `model@version`, compared. */
@@ -58,7 +64,8 @@ export const FLEET_USAGE = {
 	predict: "fleet predict <model>[@version] [--tenant t] <json>",
 	jobs: "fleet jobs [--tenant t]",
 	studies: "fleet studies [--tenant t]",
-	optimize: "fleet optimize <model>@<version> <recipe> [--params json] [--tenant t]",
+	optimize:
+		"fleet optimize <model>@<version> <recipe> [--params json] [--dataset d] [--label-column c] [--features a,b,…] [--tenant t]",
 	optimizations: "fleet optimizations <model>@<version> [--tenant t]",
 	health: "fleet health [--tenant t]",
 } as const;
@@ -352,20 +359,8 @@ export function parseFleetCommand(line: string): FleetCommand {
 		}
 		case "predict":
 			return parsePredict(line, rest);
-		case "optimize": {
-			const args = parseArgs(command, rest, { values: ["params", "tenant"], flags: [] });
-			expectOperands(command, args, ["<model>@<version>", "<recipe>"]);
-			const params = args.values.get("params");
-			return withTenant(
-				{
-					kind: "optimize",
-					...versionRef(command, args.operands[0]),
-					recipe: args.operands[1],
-					...(params !== undefined && { params: parseParams(params) }),
-				},
-				args,
-			);
-		}
+		case "optimize":
+			return parseOptimize(rest);
 		case "optimizations": {
 			const args = parseArgs(command, rest, TENANT);
 			expectOperands(command, args, ["<model>@<version>"]);
@@ -375,6 +370,61 @@ export function parseFleetCommand(line: string): FleetCommand {
 			);
 		}
 	}
+}
+
+/**
+ * `fleet optimize`: the fields of the REST body `POST …/optimize` (docs/optimization.md);
+ * `--label-column` is its `labelColumn`. Whether `--label-column`/`--features` may go without
+ * `--dataset` is the scheduler's to say, so the REPL and REST answer alike.
+ */
+function parseOptimize(tokens: readonly Token[]): FleetCommand {
+	const args = parseArgs("optimize", tokens, {
+		values: ["params", "dataset", "label-column", "features", "tenant"],
+		flags: [],
+	});
+	expectOperands("optimize", args, ["<model>@<version>", "<recipe>"]);
+	const params = args.values.get("params");
+	const dataset = args.values.get("dataset");
+	const labelColumn = args.values.get("label-column");
+	const features = args.values.get("features");
+	return withTenant(
+		{
+			kind: "optimize",
+			...versionRef("optimize", args.operands[0]),
+			recipe: args.operands[1],
+			...(params !== undefined && { params: parseParams(params) }),
+			...(dataset !== undefined && { dataset }),
+			...(labelColumn !== undefined && { labelColumn }),
+			...(features !== undefined && { features: parseFeatures(features) }),
+		},
+		args,
+	);
+}
+
+/**
+ * `--features`: column names separated by commas (`a,b,c`), or a JSON array of strings for
+ * names that hold a comma (`'["a,1", "b"]'`).
+ */
+export function parseFeatures(text: string): string[] {
+	let names: unknown;
+	if (text.trimStart().startsWith("[")) {
+		try {
+			names = JSON.parse(text);
+		} catch (err) {
+			throw new InvalidInputError(
+				`--features is not a valid JSON array (${(err as Error).message}); give names separated by commas (a,b,c) or '["a", "b"]'.`,
+			);
+		}
+	} else names = text.split(",").map(name => name.trim());
+	if (
+		!Array.isArray(names) ||
+		names.length === 0 ||
+		!names.every(name => typeof name === "string" && name !== "")
+	)
+		throw new InvalidInputError(
+			`--features must name one column or more, none empty, not '${text}'.`,
+		);
+	return names as string[];
 }
 
 /** `model@version`, both parts present. */

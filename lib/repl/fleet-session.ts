@@ -236,6 +236,11 @@ export class FleetSession {
 						version: command.version,
 						recipe: command.recipe,
 						...(command.params !== undefined && { params: command.params }),
+						...(command.dataset !== undefined && { dataset: command.dataset }),
+						...(command.labelColumn !== undefined && {
+							labelColumn: command.labelColumn,
+						}),
+						...(command.features !== undefined && { features: command.features }),
 					},
 					await this.metaFor(command.tenant),
 				)) as JobView;

@@ -6,6 +6,15 @@ import { unfenced, type WriteFence } from "./leader-lease";
 import { trainingJobs } from "../db/schema";
 import { NotFoundError, StateConflictError } from "../errors";
 import { auditOk, decodeSeqCursor, encodeCursor, type Page } from "../registry/registry-scope";
+import {
+	decodeRunCursor,
+	encodeRunCursor,
+	positionOf,
+	runMetric,
+	runOrderBy,
+	runsAfter,
+	type RunSort,
+} from "./run-order";
 
 export const JOB_STATES = ["queued", "running", "completed", "failed", "cancelled"] as const;
 export type JobState = (typeof JOB_STATES)[number];
@@ -237,10 +246,21 @@ export class JobStore {
 		return rows.map(view);
 	}
 
-	/** The tenant's jobs matching a run filter, newest first, at most `cap` of them. */
-	async runs(scope: Scope, filter: RunFilter, cap: number): Promise<JobView[]> {
+	/**
+	 * A page of the tenant's jobs matching a run filter, in the runs list's order
+	 * (run-order.ts), sorted and paged by the database; `cursor` is the previous page's
+	 * `nextCursor`.
+	 */
+	async runs(
+		scope: Scope,
+		filter: RunFilter,
+		sort: RunSort,
+		page: { limit: number; cursor?: string },
+	): Promise<Page<JobView>> {
+		const after = decodeRunCursor(page.cursor, sort);
+		const sortValue = sort.metric === null ? sql<null>`NULL::float8` : runMetric(sort.metric);
 		const rows = await this.db
-			.select()
+			.select({ job: trainingJobs, sortValue: sortValue.as("sort_value") })
 			.from(trainingJobs)
 			.where(
 				and(
@@ -250,11 +270,23 @@ export class JobStore {
 					...(filter.tag
 						? [sql`${trainingJobs.tags} @> ${JSON.stringify([filter.tag])}::jsonb`]
 						: []),
+					...(after !== undefined ? [runsAfter(sort, after)] : []),
 				),
 			)
-			.orderBy(desc(trainingJobs.seq))
-			.limit(cap);
-		return rows.map(view);
+			.orderBy(...runOrderBy(sort))
+			.limit(page.limit + 1);
+		const items = rows.slice(0, page.limit);
+		const last = items[items.length - 1];
+		return {
+			items: items.map(row => view(row.job)),
+			nextCursor:
+				rows.length > page.limit
+					? encodeRunCursor(
+							sort,
+							positionOf({ seq: last.job.seq, sortValue: last.sortValue }),
+						)
+					: null,
+		};
 	}
 
 	/** Replaces a job's tags. */

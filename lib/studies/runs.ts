@@ -2,10 +2,9 @@
  * Runs: every training job seen as an experiment run — its parameters (the resolved spec), its
  * per-epoch metrics, its final metrics (the last epoch's, and the test split's as `test_*`),
  * system figures (samples/s, device, nodes), artifacts (the version, the last checkpoint) and
- * tags. Pure: job views in, run views, sorted pages and comparisons out.
+ * tags. Pure: job views in, run views and comparisons out; the list's order and pages are the
+ * database's (lib/scheduler/run-order.ts).
  */
-import { InvalidInputError } from "../errors";
-import { decodeSeqCursor, encodeCursor, type Page } from "../registry/registry-scope";
 import type { JobCheckpoint, JobState, JobView } from "../scheduler/job-store";
 
 export interface RunView {
@@ -67,56 +66,6 @@ export function runOf(job: JobView): RunView {
 		},
 		createdAt: job.createdAt,
 		finishedAt: job.finishedAt,
-	};
-}
-
-export interface RunOrder {
-	/** `metric:<name>` (a final metric) or `createdAt` (default). */
-	sort?: string;
-	order?: "asc" | "desc";
-}
-
-function sortKey(sort: string | undefined): (run: RunView) => number | undefined {
-	if (sort === undefined || sort === "createdAt") return run => Date.parse(run.createdAt);
-	const match = /^metric:([\w.-]{1,64})$/.exec(sort);
-	if (!match)
-		throw new InvalidInputError(
-			`sort must be createdAt or metric:<name> (e.g. metric:val_accuracy); got ${JSON.stringify(sort)}`,
-			{
-				field: "sort",
-			},
-		);
-	return run => run.metrics[match[1]];
-}
-
-/**
- * A page of runs in the given order (runs without the metric last, then newest first);
- * `cursor` is the previous page's `nextCursor` (an offset into the order).
- */
-export function pageOfRuns(
-	runs: readonly RunView[],
-	order: RunOrder,
-	limit: number,
-	cursor?: string,
-): Page<RunView> {
-	const key = sortKey(order.sort);
-	const sign = (order.order ?? "desc") === "desc" ? -1 : 1;
-	const sorted = runs
-		.map((run, index) => ({ run, index, value: key(run) }))
-		.sort((a, b) => {
-			if (a.value === undefined || b.value === undefined)
-				return (
-					(a.value === undefined ? 1 : 0) - (b.value === undefined ? 1 : 0) ||
-					a.index - b.index
-				);
-			return sign * (a.value - b.value) || a.index - b.index;
-		})
-		.map(entry => entry.run);
-	const offset = decodeSeqCursor(cursor) ?? 0;
-	const items = sorted.slice(offset, offset + limit);
-	return {
-		items,
-		nextCursor: offset + limit < sorted.length ? encodeCursor(offset + limit) : null,
 	};
 }
 

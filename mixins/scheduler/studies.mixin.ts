@@ -16,7 +16,8 @@ import type { DatasetView } from "../../lib/registry/dataset-store";
 import { CoalescedPass } from "../../lib/scheduler/coalesced-pass";
 import type { JobStore, JobView } from "../../lib/scheduler/job-store";
 import { checkJobAgainstDataset } from "../../lib/scheduler/job-submission";
-import { compareRuns, pageOfRuns, runOf } from "../../lib/studies/runs";
+import { runSortOf } from "../../lib/scheduler/run-order";
+import { compareRuns, runOf } from "../../lib/studies/runs";
 import { segmentOf, StudyLoop } from "../../lib/studies/study-loop";
 import { REGISTER_RUNG, summarizeTrials } from "../../lib/studies/study-plan";
 import { TAGS_RULE, validateStudySpec } from "../../lib/studies/study-spec";
@@ -27,9 +28,6 @@ import {
 	type StudyStore,
 } from "../../lib/studies/study-store";
 import { PAGE_PARAMS, type Ctx, type PageParams } from "../params";
-
-/** Runs a list may sort through at once (the tenant's newest). */
-const MAX_RUNS_SORTED = 10_000;
 
 export interface StudiesMixinOptions {
 	studies: StudyStore;
@@ -171,12 +169,13 @@ export function studiesMixin(options: StudiesMixinOptions): Partial<ServiceSchem
 					>,
 				) {
 					const { study, model, tag, sort, order, limit, cursor } = ctx.params;
-					const found = await jobs.runs(
+					const page = await jobs.runs(
 						scopeOf(ctx),
 						{ studyId: study, model, tag },
-						MAX_RUNS_SORTED,
+						runSortOf({ sort, order }),
+						{ limit, cursor },
 					);
-					return pageOfRuns(found.map(runOf), { sort, order }, limit, cursor);
+					return { items: page.items.map(runOf), nextCursor: page.nextCursor };
 				},
 			}),
 

@@ -127,11 +127,58 @@ describe("durable events and webhooks on an all-in-one node", () => {
 		expect(two.nextCursor).toBe(two.items[1].cursor);
 	});
 
+	it("lists newest first with order=desc, each page older than the last", async () => {
+		// The first test's four events are A's newest: model.updated of ev-two the newest.
+		const first = await events(asA, "?order=desc&limit=3");
+		expect(first.items.map(i => [i.event.type, i.event.data.model])).toEqual([
+			["io.modelfleet.model.updated", "ev-two"],
+			["io.modelfleet.model.created", "ev-three"],
+			["io.modelfleet.model.created", "ev-two"],
+		]);
+		expect(first.nextCursor).toBe(first.items[2].cursor);
+		const next = await events(asA, `?order=desc&limit=3&after=${first.nextCursor}`);
+		expect(next.items[0].event.data.model).toBe("ev-one");
+		const cursors = [...first.items, ...next.items].map(i => Number(i.cursor));
+		expect(cursors).toEqual([...cursors].sort((x, y) => y - x));
+		// Every page until an empty one: each of A's events once, and only A's.
+		const all = [...first.items, ...next.items];
+		for (let page = next; page.items.length > 0;) {
+			page = await events(asA, `?order=desc&limit=3&after=${page.nextCursor}`);
+			if (page.items.length > 0) all.push(...page.items);
+		}
+		const oldestFirst = await events(asA, "?limit=500");
+		expect(all.map(i => i.cursor)).toEqual(oldestFirst.items.map(i => i.cursor).reverse());
+		expect(all.every(i => i.event.tenant === tenantA)).toBe(true);
+		const updated = await events(asA, "?order=desc&type=model.updated");
+		expect(updated.items.map(i => i.event.data.model)).toEqual(["ev-two"]);
+	});
+
 	it("answers 400 for a cursor it never handed out", async () => {
-		for (const bad of ["abc", "-1", "1.5", "9999999999999999999"]) {
-			const reply = await asA(`/events?after=${encodeURIComponent(bad)}`);
-			expect(reply.status).toBe(400);
-			expect(reply.body).toMatchObject({ type: "INVALID_CURSOR" });
+		for (const bad of ["abc", "-1", "1.5", "9999999999999999999", "1e3", "0x10", " 1", "1 "])
+			for (const order of ["asc", "desc"]) {
+				const reply = await asA(`/events?order=${order}&after=${encodeURIComponent(bad)}`);
+				expect({ bad, order, status: reply.status }).toEqual({ bad, order, status: 400 });
+				expect(reply.body).toMatchObject({ type: "INVALID_CURSOR" });
+			}
+		// after=now reads on from now, oldest first; newest first it means nothing.
+		const now = await asA("/events?order=desc&after=now");
+		expect(now.status).toBe(400);
+		expect(now.body).toMatchObject({ type: "INVALID_INPUT", data: { field: "after" } });
+		for (const query of [
+			"order=newest",
+			"order=DESC",
+			"order=",
+			"order[]=desc",
+			"order=desc&order=asc",
+			`after=${"1".repeat(40)}`,
+			"after[]=1",
+			"after=%00",
+		]) {
+			const reply = await asA(`/events?${query}`);
+			expect({ query, client: reply.status >= 400 && reply.status < 500 }).toEqual({
+				query,
+				client: true,
+			});
 		}
 		const stream = await fetch(`${testNode.api}/events/stream`, {
 			headers: { authorization: `Bearer ${A_KEY}`, "last-event-id": "not-a-cursor" },

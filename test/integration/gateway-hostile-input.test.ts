@@ -217,6 +217,7 @@ describe("hostile input against an all-in-one node", () => {
 			"/api/v1/training-jobs",
 			"/api/v1/deployments",
 			"/api/v1/audit",
+			"/api/v1/runs",
 		];
 
 		it.each(LISTS)("%s answers a malformed cursor with 400 INVALID_CURSOR", async list => {

@@ -94,10 +94,19 @@ function Usage() {
 	);
 }
 
+/** How many events the list shows: the newest, those streamed since first. */
+const EVENTS_SHOWN = 100;
+
 function Events() {
 	const { api } = useSession();
 	const recent = usePoll(
-		async () => itemsOf(await api.get<{ items: EventItem[] }>("/events", { limit: 500 })),
+		async () =>
+			itemsOf(
+				await api.get<{ items: EventItem[] }>("/events", {
+					order: "desc",
+					limit: EVENTS_SHOWN,
+				}),
+			),
 		0,
 		[],
 	);
@@ -115,9 +124,9 @@ function Events() {
 		return () => abort.abort();
 	}, []);
 	const seen = new Set<string>();
-	const all = [...live, ...[...(recent.data ?? [])].reverse()]
+	const all = [...live, ...(recent.data ?? [])]
 		.filter(item => !seen.has(item.cursor) && seen.add(item.cursor))
-		.slice(0, 100);
+		.slice(0, EVENTS_SHOWN);
 	return (
 		<Section title="Events">
 			<p class="muted">The newest first; new ones appear as they are written.</p>

@@ -469,12 +469,12 @@ function AutoscalingPanel({
 			itemsOf(
 				await api.get<{ items: CloudEventItem[] }>("/events", {
 					type: "autoscaling.triggered",
+					order: "desc",
 					limit: 500,
 				}),
 			)
 				.filter(item => item.event.subject === `deployments/${model}`)
-				.slice(-10)
-				.reverse(),
+				.slice(0, 10),
 		10_000,
 		[model],
 	);

@@ -10,7 +10,13 @@ export const EVENT_ROUTES = {
 	"GET events": documented(`${SERVICE.events}.list`, {
 		tag: "Events and webhooks",
 		summary: "Read the tenant's events",
-		responses: { 200: ok("A page of events, oldest first, as CloudEvents.", "EventPage") },
+		description:
+			"Oldest first after `after` (a cursor from an earlier answer; `now`: none, and the " +
+			"cursor of the newest); `order=desc`: newest first, then those older than `after`. " +
+			"Either way the next page is `after=<nextCursor>`, with the same `order`.",
+		responses: {
+			200: ok("A page of events, in `order`, as CloudEvents.", "EventPage"),
+		},
 	}),
 	"GET events/stream": documented(`${SERVICE.api}.eventStream`, {
 		tag: "Events and webhooks",

@@ -75,6 +75,47 @@ describe("parseFleetCommand", () => {
 		);
 	});
 
+	it("reads optimize's evaluation dataset, label column and features as the REST body names them", () => {
+		expect(
+			parseFleetCommand(
+				"fleet optimize iris@1.0.0 convert --dataset iris@1 --label-column label --features sepal_length,sepal_width",
+			),
+		).toEqual({
+			kind: "optimize",
+			model: "iris",
+			version: "1.0.0",
+			recipe: "convert",
+			dataset: "iris@1",
+			labelColumn: "label",
+			features: ["sepal_length", "sepal_width"],
+		});
+		expect(
+			parseFleetCommand(
+				`fleet optimize iris@1.0.0 fp16 --features '["a,1", "b"]' --dataset=iris --tenant t`,
+			),
+		).toEqual({
+			kind: "optimize",
+			model: "iris",
+			version: "1.0.0",
+			recipe: "fp16",
+			dataset: "iris",
+			features: ["a,1", "b"],
+			tenant: "t",
+		});
+		expect(() => parseFleetCommand("fleet optimize iris@1 fp16 --dataset")).toThrow(
+			/--dataset needs a value; usage: fleet optimize .*\[--dataset d\]/,
+		);
+		expect(() => parseFleetCommand("fleet optimize iris@1 fp16 --features a,,b")).toThrow(
+			/--features must name one column or more, none empty/,
+		);
+		expect(() => parseFleetCommand("fleet optimize iris@1 fp16 --features '[1, 2]'")).toThrow(
+			/--features must name one column or more/,
+		);
+		expect(() => parseFleetCommand("fleet optimize iris@1 fp16 --features '[a'")).toThrow(
+			/--features is not a valid JSON array/,
+		);
+	});
+
 	it("reads forget with the node to forget", () => {
 		expect(parseFleetCommand("fleet forget worker-1")).toEqual({
 			kind: "forget",

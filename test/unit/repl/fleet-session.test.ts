@@ -120,6 +120,20 @@ function session(fleet: FakeFleet): { session: FleetSession; out: string[] } {
 	};
 }
 
+/** A logged-in session that has run `fleet optimize …`, and what it sent the scheduler. */
+async function afterOptimize(line: string, jobId: string) {
+	const fleet = new FakeFleet();
+	const { session: s, out } = session(fleet);
+	await s.login("mf_good");
+	const asked: Record<string, unknown>[] = [];
+	fleet.handlers.set(ACTIONS.jobsOptimize, params => {
+		asked.push(params);
+		return { id: jobId };
+	});
+	await s.run(line);
+	return { fleet, s, out, asked };
+}
+
 describe("FleetSession", () => {
 	it("asks for a key before a tenant-scoped command, in one line", async () => {
 		const fleet = new FakeFleet();
@@ -326,16 +340,9 @@ describe("FleetSession", () => {
 	});
 
 	it("queues an optimization and compares the optimizations of a version", async () => {
-		const fleet = new FakeFleet();
-		const { session: s, out } = session(fleet);
-		await s.login("mf_good");
-		const asked: Record<string, unknown>[] = [];
-		fleet.handlers.set(ACTIONS.jobsOptimize, params => {
-			asked.push(params);
-			return { id: "j9" };
-		});
-		await s.run(
+		const { fleet, s, out, asked } = await afterOptimize(
 			"fleet optimize digits@0.1.0 int8-static --params '{calibration: \"percentile\"}'",
+			"j9",
 		);
 		expect(asked).toEqual([
 			{
@@ -371,6 +378,24 @@ describe("FleetSession", () => {
 			"VERSION  RECIPE        STATE      SIZE  ×SMALLER    ACC Δ  ARGMAX   MS@1  MS@64",
 			"0.2.0 *  int8-dynamic  Validated  9000      3.02  -0.37pt  0.9963  0.021  0.031",
 		]);
+	});
+
+	it("sends optimize's dataset, label column and features as the REST body does", async () => {
+		const { out, asked } = await afterOptimize(
+			"fleet optimize iris@1.0.0 convert --dataset iris@1 --label-column label --features a,b,c,d",
+			"j10",
+		);
+		expect(asked).toEqual([
+			{
+				model: "iris",
+				version: "1.0.0",
+				recipe: "convert",
+				dataset: "iris@1",
+				labelColumn: "label",
+				features: ["a", "b", "c", "d"],
+			},
+		]);
+		expect(out.at(-1)).toMatch(/queued optimization job j10 \(convert of iris@1.0.0\)/);
 	});
 
 	it("lists studies with their trials, epochs and best trial with fleet studies", async () => {

@@ -1,5 +1,5 @@
 import type { JobView } from "../../../lib/scheduler/job-store";
-import { compareRuns, pageOfRuns, runOf } from "../../../lib/studies/runs";
+import { compareRuns, runOf } from "../../../lib/studies/runs";
 
 function job(id: string, valAccuracy: number | null, extra: Partial<JobView> = {}): JobView {
 	return {
@@ -55,19 +55,6 @@ describe("runs", () => {
 			checkpoint: { sha256: "ck", epoch: 2, size: 1 },
 		});
 		expect(run.epochs).toHaveLength(2);
-	});
-
-	it("sorts by a metric either way, runs without it last, and pages with a cursor", () => {
-		const runs = [job("a", 0.5), job("b", null), job("c", 0.9), job("d", 0.7)].map(runOf);
-		const desc = pageOfRuns(runs, { sort: "metric:val_accuracy" }, 10);
-		expect(desc.items.map(r => r.id)).toEqual(["c", "d", "a", "b"]);
-		const asc = pageOfRuns(runs, { sort: "metric:val_accuracy", order: "asc" }, 10);
-		expect(asc.items.map(r => r.id)).toEqual(["a", "d", "c", "b"]);
-		const first = pageOfRuns(runs, { sort: "metric:val_accuracy" }, 3);
-		expect(first.items.map(r => r.id)).toEqual(["c", "d", "a"]);
-		const rest = pageOfRuns(runs, { sort: "metric:val_accuracy" }, 3, first.nextCursor!);
-		expect(rest).toEqual({ items: [runs[1]], nextCursor: null });
-		expect(() => pageOfRuns(runs, { sort: "val_accuracy" }, 3)).toThrow(/metric:<name>/);
 	});
 
 	it("lines up parameters and final metrics, naming the parameters that differ", () => {
