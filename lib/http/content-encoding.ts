@@ -161,22 +161,27 @@ export function compress(body: Buffer, encoding: BodyEncoding): Promise<Buffer> 
 /**
  * Writes a whole answer (status, headers, body), compressed when the request accepts gzip or
  * deflate and the body is at least MIN_COMPRESSED_BYTES; `Vary: Accept-Encoding` either way.
+ * A text body that goes uncompressed is handed to Node as the string it is: Node then writes it
+ * with the head in one buffer and one `write`, where a Buffer body costs its own allocation and
+ * a `writev` of two (about 5 µs of a batch-1 answer's CPU).
  */
 export async function writeBody(
 	req: IncomingMessage,
 	res: ServerResponse,
 	status: number,
 	headers: Record<string, string>,
-	body: Buffer,
+	body: Buffer | string,
 ): Promise<void> {
+	const length = typeof body === "string" ? Buffer.byteLength(body) : body.length;
 	const encoding =
-		body.length >= MIN_COMPRESSED_BYTES
-			? responseEncoding(req.headers["accept-encoding"])
-			: null;
-	const out = encoding === null ? body : await compress(body, encoding);
+		length >= MIN_COMPRESSED_BYTES ? responseEncoding(req.headers["accept-encoding"]) : null;
+	const out =
+		encoding === null
+			? body
+			: await compress(typeof body === "string" ? Buffer.from(body) : body, encoding);
 	const head: Record<string, string> = { ...headers, Vary: "Accept-Encoding" };
 	if (encoding !== null) head["Content-Encoding"] = encoding;
-	head["Content-Length"] = String(out.length);
+	head["Content-Length"] = String(out === body ? length : out.length);
 	res.writeHead(status, head);
 	res.end(out);
 }

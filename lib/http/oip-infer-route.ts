@@ -140,7 +140,7 @@ export async function serveInfer(
 		}
 		const text = JSON.stringify(encodeInferenceResponse(parts));
 		headers["Content-Type"] = "application/json; charset=utf-8";
-		await writeBody(req, res, 200, headers, Buffer.from(text));
+		await writeBody(req, res, 200, headers, text);
 	} catch (err) {
 		// A refused request may still be sending its body: read it away so the connection stays usable.
 		if (!req.readableEnded) req.resume();

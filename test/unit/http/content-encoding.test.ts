@@ -8,6 +8,7 @@ import {
 	compressAnswers,
 	readEncodedBody,
 	responseEncoding,
+	writeBody,
 } from "../../../lib/http/content-encoding";
 import { RequestTooLargeError } from "../../../lib/errors";
 
@@ -102,6 +103,44 @@ describe("content encoding", () => {
 				expect(answer.headers["content-encoding"]).toBeUndefined();
 				expect(answer.body.toString()).toBe(path === "/small" ? "ok" : big.toString());
 			}
+		} finally {
+			server.close();
+		}
+	});
+
+	it("writes a text body as the string it is, its Content-Length in bytes, and compresses a large one", async () => {
+		const small = JSON.stringify({ label: "café ☕", data: [1, 2, 3] });
+		const large = JSON.stringify({ data: Array.from({ length: 400 }, (_, i) => i) });
+		const server = http.createServer((req, res) => {
+			void writeBody(
+				req,
+				res,
+				200,
+				{ "Content-Type": "application/json" },
+				req.url === "/large" ? large : small,
+			);
+		});
+		await new Promise<void>(resolve => server.listen(0, "127.0.0.1", resolve));
+		const port = (server.address() as AddressInfo).port;
+		const get = (path: string) =>
+			new Promise<{ headers: http.IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
+				http.get({ port, path, headers: { "accept-encoding": "gzip" } }, res => {
+					const chunks: Buffer[] = [];
+					res.on("data", c => chunks.push(c as Buffer));
+					res.on("end", () =>
+						resolve({ headers: res.headers, body: Buffer.concat(chunks) }),
+					);
+				}).on("error", reject);
+			});
+		try {
+			const answer = await get("/small");
+			expect(answer.headers["content-encoding"]).toBeUndefined();
+			expect(answer.headers["content-length"]).toBe(String(Buffer.byteLength(small)));
+			expect(answer.body.toString("utf8")).toBe(small);
+			const compressed = await get("/large");
+			expect(compressed.headers["content-encoding"]).toBe("gzip");
+			expect(compressed.headers["content-length"]).toBe(String(compressed.body.length));
+			expect(zlib.gunzipSync(compressed.body).toString("utf8")).toBe(large);
 		} finally {
 			server.close();
 		}
