@@ -6,36 +6,28 @@
  * same trials, the same rungs, the same best trial and value, and a registered version.
  */
 import { randomUUID } from "node:crypto";
-import * as fs from "node:fs";
-import * as path from "node:path";
 import type { JobView } from "../../lib/scheduler/job-store";
 import { createPostgresDatabase } from "../support/databases";
 import { describeWithServices } from "../support/external-services";
 import { FAST_LOOPS, FleetProcesses } from "../support/fleet-processes";
-import { apiClient } from "../support/test-node";
+import { createModelWithDataset } from "../support/model-with-dataset";
+import {
+	startTrainingFleet,
+	trainingJobsClient,
+	trialOutcomes,
+	type StudyView,
+} from "../support/training-fleet";
 import { waitFor } from "../support/wait";
 
 const OWNER_KEY = `mf_studies-cluster-${randomUUID()}`;
 const WORKERS = ["worker-1", "worker-2"];
 
-interface Study {
-	id: string;
-	state: string;
-	error: string | null;
-	best: { trial: number; rung: number; value: number; version?: string } | null;
-	trials: {
-		trial: number;
-		rung: number;
-		value: number | null;
-		params: Record<string, unknown>;
-		jobs: string[];
-	}[];
-}
-
 describeWithServices(["nats", "postgres"], "a study across a fleet, with a trainer killed", () => {
 	const cluster = new FleetProcesses("studies-test", FAST_LOOPS);
 	let database: { url: string; drop(): Promise<void> };
-	let request: ReturnType<typeof apiClient>;
+	let api: string;
+
+	const { request, studyCompleted } = trainingJobsClient(cluster, () => api, OWNER_KEY);
 
 	const studyRequest = {
 		target: "digits",
@@ -51,64 +43,14 @@ describeWithServices(["nats", "postgres"], "a study across a fleet, with a train
 		seed: 99,
 	};
 
-	const studyOf = async (id: string) => (await request(`/studies/${id}`)).body as Study;
-
-	function completed(id: string): Promise<Study> {
-		return waitFor(
-			`study ${id} completed`,
-			async () => {
-				const study = await studyOf(id);
-				if (study.state === "failed") throw new Error(`the study failed: ${study.error}`);
-				return study.state === "completed" ? study : undefined;
-			},
-			60_000,
-			200,
-		).catch(cluster.failWithLogs);
-	}
-
 	beforeAll(async () => {
 		database = await createPostgresDatabase();
-		const base = await cluster.startBasicFleet({
+		api = await startTrainingFleet(cluster, {
 			databaseUrl: database.url,
 			ownerKey: OWNER_KEY,
 			workers: WORKERS,
-			workerEnv: { MODELFLEET_TRAINER_SLOTS: "1", MODELFLEET_TRAINING_BACKEND: "wasm" },
 		});
-		request = apiClient(`${base}/api/v1`, OWNER_KEY);
-		await waitFor(
-			"two trainers",
-			async () => {
-				const nodes = await request("/nodes");
-				const list = (nodes.status === 200 ? nodes.body : []) as {
-					nodeID: string;
-					available: boolean;
-					services: string[];
-				}[];
-				return (
-					WORKERS.every(w =>
-						list.some(
-							n => n.nodeID === w && n.available && n.services.includes("trainer"),
-						),
-					) || undefined
-				);
-			},
-			60_000,
-			250,
-		).catch(cluster.failWithLogs);
-		expect(
-			(
-				await request("/models", {
-					method: "POST",
-					body: { name: "digits", task: "classification", framework: "tfjs" },
-				})
-			).status,
-		).toBe(201);
-		const upload = await fetch(`${base}/api/v1/datasets?name=digits&labelColumn=label`, {
-			method: "POST",
-			headers: { authorization: `Bearer ${OWNER_KEY}`, "content-type": "text/csv" },
-			body: fs.readFileSync(path.join(__dirname, "..", "fixtures", "datasets", "digits.csv")),
-		});
-		expect(upload.status).toBe(201);
+		await createModelWithDataset(api, OWNER_KEY, "digits");
 	}, 90_000);
 
 	afterAll(async () => {
@@ -119,10 +61,10 @@ describeWithServices(["nats", "postgres"], "a study across a fleet, with a train
 	it("ends with the same trials and best trial when a trainer dies mid-study", async () => {
 		const undisturbed = await request("/studies", { method: "POST", body: studyRequest });
 		expect(undisturbed.status).toBe(201);
-		const reference = await completed((undisturbed.body as Study).id);
+		const reference = await studyCompleted((undisturbed.body as StudyView).id, 60_000);
 
 		const disturbed = await request("/studies", { method: "POST", body: studyRequest });
-		const id = (disturbed.body as Study).id;
+		const id = (disturbed.body as StudyView).id;
 		// A trial segment two epochs into its run on a worker: kill that worker.
 		const victim = await waitFor(
 			"a trial training on a worker",
@@ -143,14 +85,12 @@ describeWithServices(["nats", "postgres"], "a study across a fleet, with a train
 		cluster.get(victim.nodeID!).kill("SIGKILL");
 		await cluster.get(victim.nodeID!).exited;
 
-		const study = await completed(id);
+		const study = await studyCompleted(id, 60_000);
 		const resumed = (await request(`/training-jobs/${victim.id}`)).body as JobView;
 		expect(resumed.state).toBe("completed");
 		expect(resumed.failures).toEqual([expect.objectContaining({ nodeID: victim.nodeID })]);
 
-		const shape = (s: Study) =>
-			s.trials.map(t => ({ trial: t.trial, rung: t.rung, value: t.value, params: t.params }));
-		expect(shape(study)).toEqual(shape(reference));
+		expect(trialOutcomes(study)).toEqual(trialOutcomes(reference));
 		expect(study.trials).toHaveLength(6);
 		expect(study.best).toMatchObject({
 			trial: reference.best!.trial,

@@ -7,32 +7,29 @@
  * version registered; a seeded study ends with the same trials and best trial as undisturbed.
  */
 import { randomUUID } from "node:crypto";
-import * as fs from "node:fs";
-import * as path from "node:path";
 import type { JobView } from "../../lib/scheduler/job-store";
 import { createPostgresDatabase } from "../support/databases";
 import { describeWithServices } from "../support/external-services";
 import { FAST_LOOPS, FleetProcesses } from "../support/fleet-processes";
-import { apiClient } from "../support/test-node";
+import { createModelWithDataset } from "../support/model-with-dataset";
+import {
+	startTrainingFleet,
+	trainingJobsClient,
+	trialOutcomes,
+	type StudyView,
+} from "../support/training-fleet";
 import { waitFor } from "../support/wait";
 
 const OWNER_KEY = `mf_train-restart-${randomUUID()}`;
 const WORKERS = ["worker-1", "worker-2"];
-const FIXTURES = path.join(__dirname, "..", "fixtures", "datasets");
 const OUTAGE_MS = 10_000;
-
-interface Study {
-	id: string;
-	state: string;
-	error: string | null;
-	best: { trial: number; rung: number; value: number; version?: string } | null;
-	trials: { trial: number; rung: number; value: number | null; params: unknown }[];
-}
 
 describeWithServices(["nats", "postgres"], "training through a control node restart", () => {
 	const cluster = new FleetProcesses("train-restart", FAST_LOOPS);
 	let database: { url: string; drop(): Promise<void> };
-	let request: ReturnType<typeof apiClient>;
+	let api: string;
+
+	const { request } = trainingJobsClient(cluster, () => api, OWNER_KEY);
 
 	/** Kills the control node, waits out the outage and starts it again on the same database. */
 	async function restartControl(): Promise<void> {
@@ -63,35 +60,13 @@ describeWithServices(["nats", "postgres"], "training through a control node rest
 
 	beforeAll(async () => {
 		database = await createPostgresDatabase();
-		const base = await cluster.startBasicFleet({
+		api = await startTrainingFleet(cluster, {
 			databaseUrl: database.url,
 			ownerKey: OWNER_KEY,
 			workers: WORKERS,
-			workerEnv: { MODELFLEET_TRAINER_SLOTS: "1", MODELFLEET_TRAINING_BACKEND: "wasm" },
 		});
-		request = apiClient(`${base}/api/v1`, OWNER_KEY);
-		await until<{ nodeID: string; available: boolean; services: string[] }[]>(
-			"two trainers",
-			"/nodes",
-			list =>
-				WORKERS.every(w =>
-					list.some(n => n.nodeID === w && n.available && n.services.includes("trainer")),
-				),
-			60_000,
-		);
-		for (const name of ["digits", "iris"]) {
-			const model = await request("/models", {
-				method: "POST",
-				body: { name, task: "classification", framework: "tfjs" },
-			});
-			expect(model.status).toBe(201);
-			const upload = await fetch(`${base}/api/v1/datasets?name=${name}&labelColumn=label`, {
-				method: "POST",
-				headers: { authorization: `Bearer ${OWNER_KEY}`, "content-type": "text/csv" },
-				body: fs.readFileSync(path.join(FIXTURES, `${name}.csv`)),
-			});
-			expect(upload.status).toBe(201);
-		}
+		await createModelWithDataset(api, OWNER_KEY, "digits");
+		await createModelWithDataset(api, OWNER_KEY, "iris");
 	}, 90_000);
 
 	afterAll(async () => {
@@ -152,20 +127,21 @@ describeWithServices(["nats", "postgres"], "training through a control node rest
 			seed: 17,
 		};
 		const studyDone = (id: string) =>
-			until<Study>(
+			until<StudyView>(
 				`study ${id} completed`,
 				`/studies/${id}`,
 				s => s.state === "completed",
 				90_000,
 			);
 		const reference = await studyDone(
-			((await request("/studies", { method: "POST", body: studyRequest })).body as Study).id,
+			((await request("/studies", { method: "POST", body: studyRequest })).body as StudyView)
+				.id,
 		);
 
 		const id = (
-			(await request("/studies", { method: "POST", body: studyRequest })).body as Study
+			(await request("/studies", { method: "POST", body: studyRequest })).body as StudyView
 		).id;
-		await until<Study>(
+		await until<StudyView>(
 			`study ${id} training`,
 			`/studies/${id}`,
 			s => s.trials.length >= 1,
@@ -174,9 +150,7 @@ describeWithServices(["nats", "postgres"], "training through a control node rest
 		await restartControl();
 		const study = await studyDone(id);
 
-		const shape = (s: Study) =>
-			s.trials.map(t => ({ trial: t.trial, rung: t.rung, value: t.value, params: t.params }));
-		expect(shape(study)).toEqual(shape(reference));
+		expect(trialOutcomes(study)).toEqual(trialOutcomes(reference));
 		expect(study.trials).toHaveLength(4);
 		expect(study.best).toMatchObject({
 			trial: reference.best!.trial,

@@ -8,13 +8,10 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { startNode, type StartedNode } from "../../nodes/start-node";
-import { findChromium, renderedDom, screenshot } from "../support/chromium";
-import { describeUnlessMissing } from "../support/external-services";
+import { describeWithChromium, renderedDom, screenshot } from "../support/chromium";
 import { freePort } from "../support/node-process";
 
-const chromium = findChromium();
-
-const body = (): void => {
+describeWithChromium("/docs in headless Chromium", chromium => {
 	let node: StartedNode;
 	let base: string;
 
@@ -53,7 +50,7 @@ const body = (): void => {
 		const summaries = Object.values(document.paths).flatMap(ops =>
 			Object.values(ops).map(op => op.summary),
 		);
-		const dom = await renderedDom(chromium!, `${base}/docs`);
+		const dom = await renderedDom(chromium, `${base}/docs`);
 		const rendered = [
 			...dom.matchAll(/class="opblock-summary-description"[^>]*>([^<]*)</g),
 		].map(m => m[1].replace(/&amp;/g, "&"));
@@ -68,17 +65,9 @@ const body = (): void => {
 			fs.mkdtempSync(path.join(os.tmpdir(), "mf-api-docs-shot-")),
 			"docs.png",
 		);
-		await screenshot(chromium!, `${base}/docs`, file);
+		await screenshot(chromium, `${base}/docs`, file);
 		const png = fs.readFileSync(file);
 		expect(png.subarray(1, 4).toString()).toBe("PNG");
 		expect(png.length).toBeGreaterThan(10_000);
 	}, 120_000);
-};
-
-if (chromium !== null) describe("/docs in headless Chromium", body);
-else
-	describeUnlessMissing(
-		"/docs in headless Chromium",
-		"Chromium not found (install Debian's `chromium`, or set CHROMIUM_PATH)",
-		body,
-	);
+});

@@ -10,30 +10,26 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { ModelfleetClient } from "../../lib/client";
-import { startNode, type StartedNode } from "../../nodes/start-node";
-import { findChromium } from "../support/chromium";
+import { describeWithChromium } from "../support/chromium";
 import {
 	type Browser,
 	type Page,
-	keyboardUnreachable,
-	launchChromium,
+	expectAccessible,
 	newTab,
+	openConsole,
 	screenshotFor,
-	seriousViolations,
 	signIn,
 	visit,
 } from "../support/console-page";
-import { describeUnlessMissing } from "../support/external-services";
-import { freePort } from "../support/node-process";
+import { startTestNode, type TestNode } from "../support/test-node";
 import { writeMlpModel } from "../unit/onnx/example-models";
 
-const chromium = findChromium();
 const OWNER_KEY = "mf_console-browser-owner";
 const IRIS = path.join(__dirname, "..", "fixtures", "datasets", "iris.csv");
 const EPOCHS = 60;
 
-const body = (): void => {
-	let node: StartedNode;
+describeWithChromium("the web console in headless Chromium", chromium => {
+	let testNode: TestNode;
 	let base: string;
 	let browser: Browser;
 	let page: Page;
@@ -41,18 +37,6 @@ const body = (): void => {
 	let viewerKey: string;
 	let jobId: string;
 	const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mf-console-"));
-
-	/** Every screen passes axe and keeps its controls in the tab order. */
-	async function checkScreen(name: string): Promise<void> {
-		expect({ name, violations: await seriousViolations(page) }).toEqual({
-			name,
-			violations: [],
-		});
-		expect({ name, unreachable: await keyboardUnreachable(page) }).toEqual({
-			name,
-			unreachable: [],
-		});
-	}
 
 	async function openForm(label: string): Promise<void> {
 		await page.evaluate(
@@ -69,43 +53,24 @@ const body = (): void => {
 	}
 
 	beforeAll(async () => {
-		node = await startNode(
-			"all-in-one",
-			{
-				HOST: "127.0.0.1",
-				PORT: String(await freePort()),
-				METRICS_PORT: "off",
-				MODELFLEET_GRPC_PORT: "off",
-				LOG_LEVEL: "error",
-				MODELFLEET_DATA_DIR: path.join(dir, "data"),
-				MODELFLEET_POOL_THREADS: "1",
-				MODELFLEET_BOOTSTRAP_KEY: OWNER_KEY,
-			},
-			() => undefined,
-		);
-		base = node.httpUrl ?? "";
+		testNode = await startTestNode(OWNER_KEY, {
+			LOG_LEVEL: "error",
+			MODELFLEET_POOL_THREADS: "1",
+		});
+		base = testNode.node.httpUrl ?? "";
 		owner = new ModelfleetClient({ url: base, apiKey: OWNER_KEY });
-		const viewer = await (
-			await fetch(`${base}/api/v1/keys`, {
-				method: "POST",
-				headers: {
-					authorization: `Bearer ${OWNER_KEY}`,
-					"content-type": "application/json",
-				},
-				body: JSON.stringify({ name: "console-viewer", role: "viewer" }),
-			})
-		).json();
-		viewerKey = (viewer as { key: string }).key;
+		const viewer = await testNode.request("/keys", {
+			method: "POST",
+			body: { name: "console-viewer", role: "viewer" },
+		});
+		viewerKey = (viewer.body as { key: string }).key;
 		fs.writeFileSync(path.join(dir, "mlp.onnx"), writeMlpModel());
-		// The console is bundled on its first request where dist/console is missing: not timed.
-		expect((await fetch(`${base}/`)).status).toBe(200);
-		browser = await launchChromium(chromium!);
-		page = await newTab(browser);
+		({ browser, page } = await openConsole(chromium, base));
 	}, 90_000);
 
 	afterAll(async () => {
 		await browser?.close();
-		await node?.stop();
+		await testNode?.stop();
 	});
 
 	it("serves the page and its files with ETags, gzip, caching and the console's policy", async () => {
@@ -134,7 +99,7 @@ const body = (): void => {
 		await signIn(page, base, OWNER_KEY);
 		await page.waitForSelector(".node-card");
 		expect(await page.evaluate(`document.querySelector(".node-card h2").textContent`)).toBe(
-			node.broker.nodeID,
+			testNode.node.broker.nodeID,
 		);
 		expect(await page.evaluate(`document.querySelector(".who").textContent`)).toContain(
 			"owner",
@@ -152,7 +117,7 @@ const body = (): void => {
 		const firstScreenMs = Math.min(...loads);
 		console.log(`console first screen: ${loads.map(ms => ms.toFixed(0)).join(", ")} ms`);
 		expect(firstScreenMs).toBeLessThan(1000);
-		await checkScreen("fleet");
+		await expectAccessible(page, "fleet");
 		await screenshotFor(page, "fleet");
 	}, 60_000);
 
@@ -182,7 +147,7 @@ const body = (): void => {
 			await new Promise(r => setTimeout(r, 100));
 		expect(fs.readFileSync(saved)).toEqual(fs.readFileSync(path.join(dir, "mlp.onnx")));
 		await cdp.detach();
-		await checkScreen("models");
+		await expectAccessible(page, "models");
 		await screenshotFor(page, "models");
 	}, 60_000);
 
@@ -200,7 +165,7 @@ const body = (): void => {
 				`document.querySelector("table[aria-label='Column statistics']").textContent`,
 			),
 		).toContain("petal_width");
-		await checkScreen("datasets");
+		await expectAccessible(page, "datasets");
 		await screenshotFor(page, "datasets");
 	}, 60_000);
 
@@ -242,7 +207,7 @@ const body = (): void => {
 		jobId = page.url().split("/").pop()!;
 		const job = await owner.getTrainingJob(jobId);
 		expect(job.state).toBe("completed");
-		await checkScreen("training");
+		await expectAccessible(page, "training");
 		await screenshotFor(page, "training");
 	}, 90_000);
 
@@ -296,17 +261,16 @@ const body = (): void => {
 			["0.1.0", 75],
 			["0.2.0", 25],
 		]);
-		await checkScreen("deployments");
+		await expectAccessible(page, "deployments");
 		await screenshotFor(page, "deployments");
 		await visit(page, "activity", "table[aria-label=Events]");
-		await checkScreen("activity");
+		await expectAccessible(page, "activity");
 		await screenshotFor(page, "activity");
 	}, 90_000);
 
 	it("shows a viewer key no button that would answer 403, on any screen", async () => {
 		const viewer = await newTab(browser);
 		try {
-			page = viewer;
 			await signIn(viewer, base, viewerKey);
 			expect(await viewer.evaluate(`document.querySelector(".who").textContent`)).toContain(
 				"viewer",
@@ -326,7 +290,7 @@ const body = (): void => {
 					`[...document.querySelectorAll("[data-write], form, input[type=range], input[type=file]")].map(el => el.outerHTML.slice(0, 80))`,
 				);
 				expect({ route, writes }).toEqual({ route, writes: [] });
-				await checkScreen(`viewer ${route}`);
+				await expectAccessible(viewer, `viewer ${route}`);
 			}
 			// Reading is still there: the file can be downloaded.
 			await visit(viewer, "models/mlp/1.0.0", "table[aria-label=Files]");
@@ -339,12 +303,4 @@ const body = (): void => {
 			await viewer.close();
 		}
 	}, 90_000);
-};
-
-if (chromium !== null) describe("the web console in headless Chromium", body);
-else
-	describeUnlessMissing(
-		"the web console in headless Chromium",
-		"Chromium not found (install Debian's `chromium`, or set CHROMIUM_PATH)",
-		body,
-	);
+});

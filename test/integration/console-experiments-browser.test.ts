@@ -6,30 +6,25 @@
  * cancel or tag buttons. axe-core finds no serious or critical violation on either screen.
  * Skipped with a notice where Chromium is missing, unless MODELFLEET_REQUIRE_SERVICES is set.
  */
-import * as fs from "node:fs";
-import * as path from "node:path";
-import { findChromium } from "../support/chromium";
+import { describeWithChromium } from "../support/chromium";
 import {
 	type Browser,
 	type Page,
-	keyboardUnreachable,
-	launchChromium,
+	expectAccessible,
 	newTab,
+	openConsole,
 	screenshotFor,
-	seriousViolations,
 	signIn,
 	visit,
 } from "../support/console-page";
-import { describeUnlessMissing } from "../support/external-services";
+import { createModelWithDataset } from "../support/model-with-dataset";
 import { FAST_LOOPS_CPU_ONLY, startTestNode, type TestNode } from "../support/test-node";
 
-const chromium = findChromium();
 const OWNER_KEY = "mf_console-experiments-owner";
-const IRIS = path.join(__dirname, "..", "fixtures", "datasets", "iris.csv");
 const TRIALS = 3;
 const EPOCHS = 4;
 
-const body = (): void => {
+describeWithChromium("the console's experiments and runs in headless Chromium", chromium => {
 	let testNode: TestNode;
 	let base: string;
 	let browser: Browser;
@@ -37,31 +32,11 @@ const body = (): void => {
 	let viewerKey: string;
 	let studyId: string;
 
+	/** The owner's calls of the `/api/v1` routes, the body read as an object. */
 	const api = async (route: string, init: { method?: string; json?: unknown } = {}) => {
-		const response = await fetch(`${base}/api/v1${route}`, {
-			method: init.method ?? "GET",
-			headers: {
-				authorization: `Bearer ${OWNER_KEY}`,
-				"content-type": "application/json",
-			},
-			body: init.json === undefined ? undefined : JSON.stringify(init.json),
-		});
-		return {
-			status: response.status,
-			body: (await response.json()) as Record<string, unknown>,
-		};
+		const reply = await testNode.request(route, { method: init.method, body: init.json });
+		return { status: reply.status, body: reply.body as Record<string, unknown> };
 	};
-
-	async function checkScreen(name: string, tab: Page): Promise<void> {
-		expect({ name, violations: await seriousViolations(tab) }).toEqual({
-			name,
-			violations: [],
-		});
-		expect({ name, unreachable: await keyboardUnreachable(tab) }).toEqual({
-			name,
-			unreachable: [],
-		});
-	}
 
 	beforeAll(async () => {
 		testNode = await startTestNode(OWNER_KEY, {
@@ -71,20 +46,7 @@ const body = (): void => {
 			MODELFLEET_POOL_THREADS: "1",
 		});
 		base = testNode.api.replace(/\/api\/v1$/, "");
-		expect(
-			(
-				await api("/models", {
-					method: "POST",
-					json: { name: "iris", task: "classification", framework: "tfjs" },
-				})
-			).status,
-		).toBe(201);
-		const uploaded = await fetch(`${base}/api/v1/datasets?name=iris&labelColumn=label`, {
-			method: "POST",
-			headers: { authorization: `Bearer ${OWNER_KEY}`, "content-type": "text/csv" },
-			body: fs.readFileSync(IRIS),
-		});
-		expect(uploaded.status).toBe(201);
+		await createModelWithDataset(testNode.api, OWNER_KEY, "iris");
 		const study = await api("/studies", {
 			method: "POST",
 			json: {
@@ -113,10 +75,7 @@ const body = (): void => {
 			json: { name: "console-viewer", role: "viewer" },
 		});
 		viewerKey = viewer.body.key as string;
-		// The console is bundled on its first request where dist/console is missing: not timed.
-		expect((await fetch(`${base}/`)).status).toBe(200);
-		browser = await launchChromium(chromium!);
-		page = await newTab(browser);
+		({ browser, page } = await openConsole(chromium, base));
 		await signIn(page, base, OWNER_KEY);
 	}, 60_000);
 
@@ -139,7 +98,7 @@ const body = (): void => {
 		expect(rows.filter(r => r.includes("★ best"))).toHaveLength(1);
 		expect(rows.every(r => r.includes("learningRate="))).toBe(true);
 		expect(await page.$("canvas")).not.toBeNull();
-		await checkScreen("experiments", page);
+		await expectAccessible(page, "experiments");
 		await screenshotFor(page, "experiments");
 	}, 75_000);
 
@@ -182,7 +141,7 @@ const body = (): void => {
 		await page.waitForSelector("::-p-text(console-study, keep)");
 		const kept = await api("/runs?tag=keep");
 		expect((kept.body.items as unknown[]).length).toBe(1);
-		await checkScreen("runs", page);
+		await expectAccessible(page, "runs");
 		await page.evaluate(`document.querySelector("table[aria-label=Runs]").scrollIntoView()`);
 		await screenshotFor(page, "runs");
 	}, 45_000);
@@ -210,7 +169,7 @@ const body = (): void => {
 			await viewer.waitForSelector("::-p-text(1 started)");
 			expect(await viewer.$("[data-write]")).toBeNull();
 			await visit(viewer, `experiments/${studyId}`, "table[aria-label=Trials]");
-			await checkScreen("viewer experiments", viewer);
+			await expectAccessible(viewer, "viewer experiments");
 			await visit(viewer, `runs/${studyId}`, "table[aria-label=Runs] input.run-select");
 			const boxes = await viewer.$$("table[aria-label=Runs] input.run-select");
 			await boxes[0].click();
@@ -220,7 +179,7 @@ const body = (): void => {
 				`[...document.querySelectorAll("[data-write], form.tag-editor")].map(el => el.outerHTML.slice(0, 80))`,
 			);
 			expect(writes).toEqual([]);
-			await checkScreen("viewer runs", viewer);
+			await expectAccessible(viewer, "viewer runs");
 		} finally {
 			await viewer.close();
 		}
@@ -232,12 +191,4 @@ const body = (): void => {
 		await page.waitForSelector("section[aria-label='Study iris-long'] .badge-cancelled");
 		expect((await api(`/studies/${longId}`)).body.state).toBe("cancelled");
 	}, 45_000);
-};
-
-if (chromium !== null) describe("the console's experiments and runs in headless Chromium", body);
-else
-	describeUnlessMissing(
-		"the console's experiments and runs in headless Chromium",
-		"Chromium not found (install Debian's `chromium`, or set CHROMIUM_PATH)",
-		body,
-	);
+});

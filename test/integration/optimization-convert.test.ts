@@ -6,18 +6,16 @@
  * source's within 1e-5; deployed, it answers the normal predict path as the TF.js version
  * does. Requests whose dataset cannot feed the model are 400s naming the field.
  */
-import * as fs from "node:fs";
-import * as path from "node:path";
-import type { JobView } from "../../lib/scheduler/job-store";
 import type { VersionView } from "../../lib/registry/version-store";
 import type { OptimizationReport } from "../../lib/optimization/optimization-job";
 import { layersModelTar } from "../../lib/optimization/tfjs-source";
 import { loadTfjs } from "../../lib/runtimes/tfjs/load-tfjs";
+import { inferVersion } from "../support/infer-request";
+import { createModelWithDataset } from "../support/model-with-dataset";
 import { FAST_LOOPS_CPU_ONLY, startTestNode, type TestNode } from "../support/test-node";
-import { waitFor } from "../support/wait";
+import { optimizeVersion, refusedOptimization } from "../support/training-jobs";
 
 const OWNER_KEY = "mf_optimization-convert-test-owner-key";
-const FIXTURES = path.join(__dirname, "..", "fixtures", "datasets");
 
 /** A 4 → 8 → 3 softmax MLP with seeded weights, as the tar the TF.js importer takes. */
 async function irisMlpTar(): Promise<Uint8Array> {
@@ -56,39 +54,10 @@ describe("converting an uploaded TF.js model through the optimization job", () =
 
 	const request: TestNode["request"] = (url, init) => testNode.request(url, init);
 
-	async function finished(id: string): Promise<JobView> {
-		return waitFor(
-			`job ${id} finished`,
-			async () => {
-				const view = (await request(`/training-jobs/${id}`)).body as JobView;
-				if (view.state === "failed") throw new Error(`job failed: ${view.error}`);
-				return view.state === "completed" ? view : undefined;
-			},
-			60_000,
-		);
-	}
-
 	async function infer(version: string, input: string, rows: number[][], datatype = "FP32") {
-		const response = await fetch(
-			`${testNode.node.httpUrl}/v2/models/iris/versions/${version}/infer`,
-			{
-				method: "POST",
-				headers: {
-					authorization: `Bearer ${OWNER_KEY}`,
-					"content-type": "application/json",
-				},
-				body: JSON.stringify({
-					inputs: [
-						{
-							name: input,
-							datatype,
-							shape: [rows.length, 4],
-							data: rows.flat(),
-						},
-					],
-				}),
-			},
-		);
+		const response = await inferVersion(testNode.node.httpUrl!, OWNER_KEY, "iris", version, [
+			{ name: input, datatype, shape: [rows.length, 4], data: rows.flat() },
+		]);
 		if (response.status !== 200) throw new Error(await response.text());
 		const body = (await response.json()) as { outputs: Array<{ data: number[] }> };
 		return body.outputs[0].data;
@@ -100,17 +69,7 @@ describe("converting an uploaded TF.js model through the optimization job", () =
 			LOG_LEVEL: "error",
 			MODELFLEET_OPTIMIZATION_SWEEP_MS: "50",
 		});
-		const model = await request("/models", {
-			method: "POST",
-			body: { name: "iris", task: "classification", framework: "tfjs" },
-		});
-		expect(model.status).toBe(201);
-		const dataset = await fetch(`${testNode.api}/datasets?name=iris&labelColumn=label`, {
-			method: "POST",
-			headers: { authorization: `Bearer ${OWNER_KEY}`, "content-type": "text/csv" },
-			body: fs.readFileSync(path.join(FIXTURES, "iris.csv")),
-		});
-		expect(dataset.status).toBe(201);
+		await createModelWithDataset(testNode.api, OWNER_KEY, "iris");
 		const upload = await fetch(
 			`${testNode.api}/models/iris/versions/upload?version=1.0.0&format=tfjs&fileName=iris.tar&state=Validated`,
 			{
@@ -127,19 +86,12 @@ describe("converting an uploaded TF.js model through the optimization job", () =
 	afterAll(() => testNode?.stop());
 
 	it("makes a Validated ONNX version that agrees with the TF.js source and serves the same answers", async () => {
-		const queued = await request(`/models/iris/versions/1.0.0/optimize`, {
-			method: "POST",
-			body: { recipe: "convert", dataset: "iris" },
+		const { result, version } = await optimizeVersion(request, "iris", "1.0.0", {
+			recipe: "convert",
+			dataset: "iris",
 		});
-		expect(queued.status).toBe(201);
-		const result = (await finished((queued.body as JobView).id)).result as {
-			version: string;
-			state: string;
-		};
 		expect(result.state).toBe("Validated");
 		convertedVersion = result.version;
-		const version = (await request(`/models/iris/versions/${result.version}`))
-			.body as VersionView;
 		expect(version).toMatchObject({ format: "onnx", state: "Validated" });
 		expect(version.lineage).toMatchObject({ parentVersion: "1.0.0" });
 		const report = (version.details as { optimization: OptimizationReport }).optimization;
@@ -178,18 +130,12 @@ describe("converting an uploaded TF.js model through the optimization job", () =
 	}, 90_000);
 
 	it("serves an FP16 version without keepIoTypes: float16 in and out through the predict path", async () => {
-		const queued = await request(`/models/iris/versions/${convertedVersion}/optimize`, {
-			method: "POST",
-			body: { recipe: "fp16", params: { keepIoTypes: false }, dataset: "iris" },
+		const { result, version } = await optimizeVersion(request, "iris", convertedVersion, {
+			recipe: "fp16",
+			params: { keepIoTypes: false },
+			dataset: "iris",
 		});
-		expect(queued.status).toBe(201);
-		const result = (await finished((queued.body as JobView).id)).result as {
-			version: string;
-			state: string;
-		};
 		expect(result.state).toBe("Validated");
-		const version = (await request(`/models/iris/versions/${result.version}`))
-			.body as VersionView;
 		expect(version.schema.inputs[0].datatype).toBe("FP16");
 		const report = (version.details as { optimization: OptimizationReport }).optimization;
 		expect(report.evaluation.agreement.maxRelDiff).toBeLessThanOrEqual(1e-2);
@@ -224,12 +170,7 @@ describe("converting an uploaded TF.js model through the optimization job", () =
 			],
 		];
 		for (const [body, field, message] of cases) {
-			const response = await request(`/models/iris/versions/1.0.0/optimize`, {
-				method: "POST",
-				body,
-			});
-			expect(response.status).toBe(400);
-			const error = response.body as { message: string; data?: { field?: string } };
+			const error = await refusedOptimization(request, "iris", "1.0.0", body);
 			expect(error.message).toMatch(message);
 			expect(error.data?.field).toBe(field);
 		}

@@ -6,36 +6,28 @@
  * recommendation route lists it; a job cancelled while it runs registers nothing; bad requests
  * are 400s naming the field.
  */
-import * as fs from "node:fs";
-import * as path from "node:path";
 import type { JobView } from "../../lib/scheduler/job-store";
 import type { VersionView } from "../../lib/registry/version-store";
 import type { OptimizationTable } from "../../lib/optimization/recommendation";
 import type { OptimizationReport } from "../../lib/optimization/optimization-job";
+import { inferVersion } from "../support/infer-request";
+import { createModelWithDataset, trainingSpec } from "../support/model-with-dataset";
 import { FAST_LOOPS_CPU_ONLY, startTestNode, type TestNode } from "../support/test-node";
+import {
+	optimizeVersion,
+	queueOptimization,
+	refusedOptimization,
+	trainVersion,
+} from "../support/training-jobs";
 import { waitFor } from "../support/wait";
 
 const OWNER_KEY = "mf_optimization-test-owner-key";
-const FIXTURES = path.join(__dirname, "..", "fixtures", "datasets");
 
 describe("optimization jobs through the gateway", () => {
 	let testNode: TestNode;
-	let base: string;
 	let trained: string;
 
 	const request: TestNode["request"] = (url, init) => testNode.request(url, init);
-
-	async function completed(id: string): Promise<JobView> {
-		return waitFor(
-			`job ${id} completed`,
-			async () => {
-				const view = (await request(`/training-jobs/${id}`)).body as JobView;
-				if (view.state === "failed") throw new Error(`job failed: ${view.error}`);
-				return view.state === "completed" ? view : undefined;
-			},
-			60_000,
-		);
-	}
 
 	beforeAll(async () => {
 		testNode = await startTestNode(OWNER_KEY, {
@@ -44,49 +36,27 @@ describe("optimization jobs through the gateway", () => {
 			// A latency sweep of 4 × 1 s: long enough to cancel a job while it runs.
 			MODELFLEET_OPTIMIZATION_SWEEP_MS: "1000",
 		});
-		base = testNode.api;
-		const model = await request("/models", {
-			method: "POST",
-			body: { name: "digits", task: "classification", framework: "tfjs" },
-		});
-		expect(model.status).toBe(201);
-		const uploaded = await fetch(`${base}/datasets?name=digits&labelColumn=label`, {
-			method: "POST",
-			headers: { authorization: `Bearer ${OWNER_KEY}`, "content-type": "text/csv" },
-			body: fs.readFileSync(path.join(FIXTURES, "digits.csv")),
-		});
-		expect(uploaded.status).toBe(201);
-		const job = await request("/training-jobs", {
-			method: "POST",
-			body: {
-				target: "digits",
-				dataset: "digits",
-				labelColumn: "label",
+		await createModelWithDataset(testNode.api, OWNER_KEY, "digits");
+		trained = await trainVersion(
+			request,
+			trainingSpec("digits", {
 				seed: 3,
 				epochs: 12,
 				checkpointEvery: 0,
 				model: { preset: "medium" },
-			},
-		});
-		expect(job.status).toBe(201);
-		trained = ((await completed((job.body as JobView).id)).result as { version: string })
-			.version;
+			}),
+		);
 	}, 90_000);
 
 	afterAll(() => testNode?.stop());
 
 	it("makes a Validated INT8 version that the normal predict path serves", async () => {
-		const queued = await request(`/models/digits/versions/${trained}/optimize`, {
-			method: "POST",
-			body: { recipe: "int8-dynamic", acceptance: { maxAccuracyDrop: 1 } },
+		const { result, version } = await optimizeVersion(request, "digits", trained, {
+			recipe: "int8-dynamic",
+			acceptance: { maxAccuracyDrop: 1 },
 		});
-		expect(queued.status).toBe(201);
-		const job = await completed((queued.body as JobView).id);
-		const result = job.result as { version: string; state: string };
 		expect(result.state).toBe("Validated");
 
-		const version = (await request(`/models/digits/versions/${result.version}`))
-			.body as VersionView;
 		expect(version.version).not.toBe(trained);
 		expect(version.state).toBe("Validated");
 		expect(version.lineage).toMatchObject({
@@ -106,26 +76,14 @@ describe("optimization jobs through the gateway", () => {
 		expect(deployed.status).toBe(201);
 		const pixels = Array.from({ length: 64 }, (_, i) => (i % 7) * 2);
 		const infer = async (v: string) => {
-			const response = await fetch(
-				`${testNode.node.httpUrl}/v2/models/digits/versions/${v}/infer`,
+			const response = await inferVersion(testNode.node.httpUrl!, OWNER_KEY, "digits", v, [
 				{
-					method: "POST",
-					headers: {
-						authorization: `Bearer ${OWNER_KEY}`,
-						"content-type": "application/json",
-					},
-					body: JSON.stringify({
-						inputs: [
-							{
-								name: version.schema.inputs[0].name,
-								datatype: "FP32",
-								shape: [1, 64],
-								data: pixels,
-							},
-						],
-					}),
+					name: version.schema.inputs[0].name,
+					datatype: "FP32",
+					shape: [1, 64],
+					data: pixels,
 				},
-			);
+			]);
 			expect(response.status).toBe(200);
 			return (await response.json()) as { outputs: Array<{ name: string; data: number[] }> };
 		};
@@ -150,12 +108,7 @@ describe("optimization jobs through the gateway", () => {
 	}, 90_000);
 
 	it("cancels a running optimization job: it ends cancelled and registers nothing", async () => {
-		const queued = await request(`/models/digits/versions/${trained}/optimize`, {
-			method: "POST",
-			body: { recipe: "graph" },
-		});
-		expect(queued.status).toBe(201);
-		const id = (queued.body as JobView).id;
+		const { id } = await queueOptimization(request, "digits", trained, { recipe: "graph" });
 		await waitFor(
 			`job ${id} running`,
 			async () => {
@@ -182,14 +135,10 @@ describe("optimization jobs through the gateway", () => {
 			[{ recipe: "graph", params: { level: "max" } }, /params.level/],
 			[{ recipe: "int8-dynamic", acceptance: { minArgmaxAgreement: 2 } }, /acceptance/],
 		];
-		for (const [body, message] of cases) {
-			const response = await request(`/models/digits/versions/${trained}/optimize`, {
-				method: "POST",
-				body,
-			});
-			expect(response.status).toBe(400);
-			expect((response.body as { message: string }).message).toMatch(message);
-		}
+		for (const [body, message] of cases)
+			expect((await refusedOptimization(request, "digits", trained, body)).message).toMatch(
+				message,
+			);
 		const missing = await request(`/models/digits/versions/9.9.9/optimize`, {
 			method: "POST",
 			body: { recipe: "graph" },

@@ -1,13 +1,15 @@
 /**
  * Headless Chromium for tests that look at a page as a browser renders it (the Swagger UI at
- * /docs). Found as CHROMIUM_PATH or on PATH (Debian's `chromium`; .ci/run installs it). Driven
- * through its command line: `--dump-dom` prints the DOM once the page's scripts have run
+ * /docs, the console). Found as CHROMIUM_PATH or on PATH (Debian's `chromium`; .ci/run installs
+ * it); a test block that needs it is skipped with a notice where it is missing. Driven through its
+ * command line: `--dump-dom` prints the DOM once the page's scripts have run
  * (`--virtual-time-budget` lets its timers and requests finish), `--screenshot` writes a PNG.
  */
 import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { promisify } from "node:util";
+import { describeUnlessMissing } from "./external-services";
 
 const NAMES = ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"];
 
@@ -20,6 +22,22 @@ export function findChromium(env = process.env): string | null {
 			if (fs.existsSync(candidate)) return candidate;
 		}
 	return null;
+}
+
+/**
+ * `describe(name, body)`, the body given this machine's Chromium; where there is none, skipped
+ * with a notice (a failed test under MODELFLEET_REQUIRE_SERVICES=1).
+ */
+export function describeWithChromium(name: string, body: (chromium: string) => void): void {
+	const chromium = findChromium();
+	if (chromium !== null) describe(name, () => body(chromium));
+	else
+		describeUnlessMissing(
+			name,
+			"Chromium not found (install Debian's `chromium`, or set CHROMIUM_PATH)",
+			// Skipped: the body only declares its tests, none of which runs.
+			() => body(""),
+		);
 }
 
 const COMMON = [

@@ -1,7 +1,8 @@
 /**
  * Driving the web console (docs/console.md) in headless Chromium with puppeteer-core: launch,
- * sign in, open a screen, check it with axe-core, and take its screenshot for docs/images/
- * (only with MODELFLEET_WRITE_SCREENSHOTS=1, so test runs do not rewrite checked-in files).
+ * sign in, open a screen, check it with axe-core and the keyboard, and take its screenshot for
+ * docs/images/ (only with MODELFLEET_WRITE_SCREENSHOTS=1, so test runs do not rewrite checked-in
+ * files).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -26,6 +27,19 @@ export async function launchChromium(executablePath: string): Promise<Browser> {
 		// Tests run as root in containers, where Chromium's sandbox cannot start.
 		args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"],
 	});
+}
+
+/**
+ * Chromium and a first tab, for the console of the gateway at `base`. The console is bundled on
+ * its first request where dist/console is missing: that request is made here, so no test times it.
+ */
+export async function openConsole(
+	chromium: string,
+	base: string,
+): Promise<{ browser: Browser; page: Page }> {
+	expect((await fetch(`${base}/`)).status).toBe(200);
+	const browser = await launchChromium(chromium);
+	return { browser, page: await newTab(browser) };
 }
 
 /** A new tab (its own session storage: signed out) of 1280×800 CSS pixels. */
@@ -84,6 +98,18 @@ export async function keyboardUnreachable(page: Page): Promise<string[]> {
 		}
 		return problems;
 	})()`) as Promise<string[]>;
+}
+
+/** Expects the screen `name` on `page` to pass axe and to keep its controls in the tab order. */
+export async function expectAccessible(page: Page, name: string): Promise<void> {
+	expect({ name, violations: await seriousViolations(page) }).toEqual({
+		name,
+		violations: [],
+	});
+	expect({ name, unreachable: await keyboardUnreachable(page) }).toEqual({
+		name,
+		unreachable: [],
+	});
 }
 
 /** Writes docs/images/console-<name>.png when MODELFLEET_WRITE_SCREENSHOTS=1. */

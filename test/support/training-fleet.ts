@@ -1,8 +1,8 @@
 /**
- * What the cluster tests of training-queue jobs (training, data-parallel, optimization) share:
- * a CPU worker with one trainer slot, the wait for its trainers to be up, and the job calls
- * through the gateway (submit, read, wait for a state; a failed job fails the wait at once,
- * with the fleet's logs).
+ * What the cluster tests of training-queue jobs (training, data-parallel, optimization, studies)
+ * share: a CPU worker with one trainer slot, a fleet of them started with its trainers up, and
+ * the job and study calls through the gateway (submit, read, wait for a state; a failed job or
+ * study fails the wait at once, with the fleet's logs).
  */
 import type { JobView } from "../../lib/scheduler/job-store";
 import type { FleetProcesses } from "./fleet-processes";
@@ -21,12 +21,54 @@ export function trainerWorkerEnv(extra: Record<string, string> = {}): Record<str
 	};
 }
 
+/**
+ * Starts the usual fleet (FleetProcesses.startBasicFleet) with `workers` as trainer workers
+ * (trainerWorkerEnv) and waits until each has its trainer up: the gateway's `/api/v1` URL.
+ */
+export async function startTrainingFleet(
+	cluster: FleetProcesses,
+	options: { databaseUrl: string; ownerKey: string; workers: readonly string[] },
+): Promise<string> {
+	const base = await cluster.startBasicFleet({ ...options, workerEnv: trainerWorkerEnv() });
+	const api = `${base}/api/v1`;
+	await trainingJobsClient(cluster, () => api, options.ownerKey).trainersUp(options.workers);
+	return api;
+}
+
 export interface Reply {
 	status: number;
 	body: unknown;
 }
 
-/** The job calls of a test, on the gateway at `api()` (read when called: set in beforeAll). */
+/** A study as `GET /studies/{id}` shows it, as far as these tests read it. */
+export interface StudyView {
+	id: string;
+	state: string;
+	error: string | null;
+	best: { trial: number; rung: number; value: number; version?: string } | null;
+	trials: {
+		trial: number;
+		rung: number;
+		value: number | null;
+		params: Record<string, unknown>;
+		jobs: string[];
+	}[];
+}
+
+/** What two runs of one seeded study must agree on: each trial's rung, value and parameters. */
+export function trialOutcomes(study: StudyView) {
+	return study.trials.map(t => ({
+		trial: t.trial,
+		rung: t.rung,
+		value: t.value,
+		params: t.params,
+	}));
+}
+
+/**
+ * The job and study calls of a test, on the gateway at `api()` (read when called: set in
+ * beforeAll).
+ */
 export function trainingJobsClient(cluster: FleetProcesses, api: () => string, key: string) {
 	const request = (url: string, init: { method?: string; body?: unknown } = {}): Promise<Reply> =>
 		apiClient(api(), key)(url, init);
@@ -39,21 +81,43 @@ export function trainingJobsClient(cluster: FleetProcesses, api: () => string, k
 		return queued.body as JobView;
 	}
 
-	function waitForJob(id: string, what: string, probe: (view: JobView) => boolean, ms: number) {
+	/** Polls `read` until `probe` holds; a failed job or study fails at once. */
+	function poll<T extends { state: string; error?: string | null }>(
+		what: string,
+		read: () => Promise<T>,
+		probe: (view: T) => boolean,
+		ms: number,
+		intervalMs: number,
+	): Promise<T> {
 		return waitFor(
-			`training job ${id}: ${what}`,
+			what,
 			async () => {
-				const view = await job(id);
+				const view = await read();
 				if (view.state === "failed") throw new Error(`it failed: ${view.error}`);
 				return probe(view) ? view : undefined;
 			},
 			ms,
-			150,
+			intervalMs,
 		).catch(cluster.failWithLogs);
+	}
+
+	function waitForJob(id: string, what: string, probe: (view: JobView) => boolean, ms: number) {
+		return poll(`training job ${id}: ${what}`, () => job(id), probe, ms, 150);
 	}
 
 	const completed = (id: string, ms: number) =>
 		waitForJob(id, "completed", v => v.state === "completed", ms);
+
+	const study = async (id: string) => (await request(`/studies/${id}`)).body as StudyView;
+
+	const studyCompleted = (id: string, ms: number) =>
+		poll(
+			`study ${id}: completed`,
+			() => study(id),
+			s => s.state === "completed",
+			ms,
+			200,
+		);
 
 	/** Until every named worker is available with its trainer. */
 	async function trainersUp(workers: readonly string[]): Promise<void> {
@@ -78,5 +142,14 @@ export function trainingJobsClient(cluster: FleetProcesses, api: () => string, k
 		).catch(cluster.failWithLogs);
 	}
 
-	return { request, job, enqueue, waitForJob, completed, trainersUp };
+	return {
+		request,
+		job,
+		enqueue,
+		waitForJob,
+		completed,
+		study,
+		studyCompleted,
+		trainersUp,
+	};
 }

@@ -4,7 +4,8 @@ import { enc, itemsOf } from "../api";
 import { useSession } from "../context";
 import { bytes, num, percent, short, when } from "../format";
 import { go, usePoll } from "../hooks";
-import { ActionButton, ErrorNote, Field, Loading, Section, Table } from "../components/ui";
+import { FileField, TextField } from "../components/fields";
+import { ActionButton, ErrorNote, Loading, Section, Table } from "../components/ui";
 
 interface Column {
 	name: string;
@@ -100,28 +101,21 @@ function UploadDataset({ onDone }: { onDone: (ref: string) => void }) {
 		<details class="form-box">
 			<summary>Upload a dataset</summary>
 			<form onSubmit={e => e.preventDefault()} aria-label="Upload a dataset">
-				<Field label="File" hint="CSV with a header row, or NDJSON">
-					<input
-						type="file"
-						name="dataset-file"
-						accept=".csv,.ndjson,.jsonl,text/csv"
-						onChange={e => setFile((e.target as HTMLInputElement).files?.[0] ?? null)}
-					/>
-				</Field>
-				<Field label="Name">
-					<input
-						name="dataset-name"
-						value={name}
-						onInput={e => setName((e.target as HTMLInputElement).value)}
-					/>
-				</Field>
-				<Field label="Label column" hint="optional">
-					<input
-						name="dataset-label"
-						value={label}
-						onInput={e => setLabel((e.target as HTMLInputElement).value)}
-					/>
-				</Field>
+				<FileField
+					label="File"
+					hint="CSV with a header row, or NDJSON"
+					name="dataset-file"
+					accept=".csv,.ndjson,.jsonl,text/csv"
+					onFile={setFile}
+				/>
+				<TextField label="Name" name="dataset-name" value={name} onInput={setName} />
+				<TextField
+					label="Label column"
+					hint="optional"
+					name="dataset-label"
+					value={label}
+					onInput={setLabel}
+				/>
 				<ActionButton
 					kind="primary"
 					disabled={file === null || name === ""}

@@ -9,7 +9,8 @@ import { useSession } from "../context";
 import { num, when } from "../format";
 import { go, usePoll } from "../hooks";
 import { Chart } from "../components/chart";
-import { ActionButton, Badge, ErrorNote, Field, Loading, Section, Table } from "../components/ui";
+import { NumberField, SelectField } from "../components/fields";
+import { ActionButton, Badge, ErrorNote, Loading, Section, Table } from "../components/ui";
 import type { Version } from "./models";
 import { POLL_MS } from "./fleet";
 
@@ -167,40 +168,31 @@ function NewDeploymentForm({ onCreated }: { onCreated: (model: string) => void }
 		<details class="form-box">
 			<summary>Deploy a model</summary>
 			<form onSubmit={e => e.preventDefault()} aria-label="Deploy a model">
-				<Field label="Model">
-					<select
-						name="model"
-						value={chosen}
-						onChange={e => {
-							setModel((e.target as HTMLSelectElement).value);
-							setVersion("");
-						}}
-					>
-						{(models.data ?? []).map(m => (
-							<option key={m.name}>{m.name}</option>
-						))}
-					</select>
-				</Field>
-				<Field label="Version" hint="Validated or Deployed versions">
-					<select
-						name="version"
-						value={chosenVersion}
-						onChange={e => setVersion((e.target as HTMLSelectElement).value)}
-					>
-						{(versions.data ?? []).map(v => (
-							<option key={v.version}>{v.version}</option>
-						))}
-					</select>
-				</Field>
-				<Field label="Replicas">
-					<input
-						type="number"
-						min={0}
-						max={64}
-						value={replicas}
-						onInput={e => setReplicas(Number((e.target as HTMLInputElement).value))}
-					/>
-				</Field>
+				<SelectField
+					label="Model"
+					name="model"
+					value={chosen}
+					options={(models.data ?? []).map(m => m.name)}
+					onChange={value => {
+						setModel(value);
+						setVersion("");
+					}}
+				/>
+				<SelectField
+					label="Version"
+					hint="Validated or Deployed versions"
+					name="version"
+					value={chosenVersion}
+					options={(versions.data ?? []).map(v => v.version)}
+					onChange={setVersion}
+				/>
+				<NumberField
+					label="Replicas"
+					min={0}
+					max={64}
+					value={replicas}
+					onInput={setReplicas}
+				/>
 				<ActionButton
 					kind="primary"
 					disabled={!chosen || !chosenVersion}
@@ -295,15 +287,7 @@ function ScaleForm({
 	const [count, setCount] = useState(replicas);
 	return (
 		<div class="row">
-			<Field label="Replicas">
-				<input
-					type="number"
-					min={0}
-					max={64}
-					value={count}
-					onInput={e => setCount(Number((e.target as HTMLInputElement).value))}
-				/>
-			</Field>
+			<NumberField label="Replicas" min={0} max={64} value={count} onInput={setCount} />
 			<ActionButton
 				onClick={async () => {
 					await api.post(`/deployments/${enc(model)}/scale`, { replicas: count });
@@ -353,20 +337,17 @@ function TrafficPanel({ deployment, onChange }: { deployment: Deployment; onChan
 			{write && (
 				<>
 					<div class="row">
-						<Field label="Canary version">
-							<select
-								name="canary"
-								value={canaryVersion}
-								onChange={e => setCanary((e.target as HTMLSelectElement).value)}
-							>
-								{others.length === 0 && (
-									<option value="">no other Validated version</option>
-								)}
-								{others.map(v => (
-									<option key={v}>{v}</option>
-								))}
-							</select>
-						</Field>
+						<SelectField
+							label="Canary version"
+							name="canary"
+							value={canaryVersion}
+							options={
+								others.length === 0
+									? [{ value: "", text: "no other Validated version" }]
+									: others
+							}
+							onChange={setCanary}
+						/>
 						<label class="field slider">
 							<span class="field-label">
 								Canary weight <output for="canary-weight">{weight} %</output>
@@ -418,18 +399,13 @@ function TrafficPanel({ deployment, onChange }: { deployment: Deployment; onChan
 						>
 							Roll back
 						</ActionButton>
-						<Field label="Shadow version">
-							<select
-								name="shadow"
-								value={shadow}
-								onChange={e => setShadow((e.target as HTMLSelectElement).value)}
-							>
-								<option value="">none</option>
-								{others.map(v => (
-									<option key={v}>{v}</option>
-								))}
-							</select>
-						</Field>
+						<SelectField
+							label="Shadow version"
+							name="shadow"
+							value={shadow}
+							options={[{ value: "", text: "none" }, ...others]}
+							onChange={setShadow}
+						/>
 						<ActionButton
 							onClick={async () => {
 								await api.patch(`/deployments/${enc(model)}`, {
@@ -479,18 +455,14 @@ function AutoscalingPanel({
 		[model],
 	);
 	const field = (name: keyof typeof form, label: string, min: number, max: number, step = 1) => (
-		<Field label={label}>
-			<input
-				type="number"
-				min={min}
-				max={max}
-				step={step}
-				value={form[name]}
-				onInput={e =>
-					setForm({ ...form, [name]: Number((e.target as HTMLInputElement).value) })
-				}
-			/>
-		</Field>
+		<NumberField
+			label={label}
+			min={min}
+			max={max}
+			step={step}
+			value={form[name]}
+			onInput={value => setForm({ ...form, [name]: value })}
+		/>
 	);
 	return (
 		<Section title="Autoscaling">

@@ -9,7 +9,8 @@ import { useSession } from "../context";
 import { bytes, num, short, when } from "../format";
 import { go, usePoll } from "../hooks";
 import { TRANSITIONS, UPLOAD_STATES } from "../lifecycle";
-import { ActionButton, Badge, ErrorNote, Field, Loading, Section, Table } from "../components/ui";
+import { FileField, SelectField, TextField } from "../components/fields";
+import { ActionButton, Badge, ErrorNote, Loading, Section, Table } from "../components/ui";
 
 interface Model {
 	name: string;
@@ -84,22 +85,20 @@ function ModelList({ selected }: { selected?: string }) {
 	return (
 		<Section title="Models">
 			<div class="filters">
-				<Field label="Search">
-					<input
-						type="search"
-						value={search}
-						onInput={e => setSearch((e.target as HTMLInputElement).value)}
-						placeholder="name or description"
-					/>
-				</Field>
-				<Field label="Tag">
-					<input
-						type="text"
-						value={tag}
-						onChange={e => setTag((e.target as HTMLInputElement).value)}
-						placeholder="key or key=value"
-					/>
-				</Field>
+				<TextField
+					label="Search"
+					type="search"
+					value={search}
+					onInput={setSearch}
+					placeholder="name or description"
+				/>
+				<TextField
+					label="Tag"
+					type="text"
+					value={tag}
+					onChange={setTag}
+					placeholder="key or key=value"
+				/>
 			</div>
 			<ErrorNote error={models.error} />
 			{models.data === undefined ? (
@@ -149,35 +148,26 @@ function NewModelForm({ onCreated }: { onCreated: (name: string) => void }) {
 		<details class="form-box">
 			<summary>New model</summary>
 			<form onSubmit={e => e.preventDefault()} aria-label="New model">
-				<Field label="Name">
-					<input
-						name="name"
-						required
-						maxLength={128}
-						value={name}
-						onInput={e => setName((e.target as HTMLInputElement).value)}
-					/>
-				</Field>
-				<Field label="Task">
-					<select
-						value={task}
-						onChange={e => setTask((e.target as HTMLSelectElement).value)}
-					>
-						{["classification", "regression", "other"].map(t => (
-							<option key={t}>{t}</option>
-						))}
-					</select>
-				</Field>
-				<Field label="Framework">
-					<select
-						value={framework}
-						onChange={e => setFramework((e.target as HTMLSelectElement).value)}
-					>
-						{["onnx", "tfjs", "xgboost", "sklearn", "pytorch", "other"].map(t => (
-							<option key={t}>{t}</option>
-						))}
-					</select>
-				</Field>
+				<TextField
+					label="Name"
+					name="name"
+					required
+					maxLength={128}
+					value={name}
+					onInput={setName}
+				/>
+				<SelectField
+					label="Task"
+					value={task}
+					options={["classification", "regression", "other"]}
+					onChange={setTask}
+				/>
+				<SelectField
+					label="Framework"
+					value={framework}
+					options={["onnx", "tfjs", "xgboost", "sklearn", "pytorch", "other"]}
+					onChange={setFramework}
+				/>
 				<ActionButton
 					kind="primary"
 					onClick={async () => {
@@ -285,31 +275,26 @@ function UploadForm({ model, onDone }: { model: string; onDone: (version: string
 		<details class="form-box">
 			<summary>Upload a version</summary>
 			<form onSubmit={e => e.preventDefault()} aria-label="Upload a version">
-				<Field label="Model file" hint="ONNX, TF.js tar or XGBoost JSON">
-					<input
-						type="file"
-						name="file"
-						onChange={e => setFile((e.target as HTMLInputElement).files?.[0] ?? null)}
-					/>
-				</Field>
-				<Field label="Version" hint="a semver; empty: the next minor">
-					<input
-						name="version"
-						value={version}
-						onInput={e => setVersion((e.target as HTMLInputElement).value)}
-						placeholder="1.0.0"
-					/>
-				</Field>
-				<Field label="State">
-					<select
-						value={state}
-						onChange={e => setState((e.target as HTMLSelectElement).value)}
-					>
-						{UPLOAD_STATES.map(s => (
-							<option key={s}>{s}</option>
-						))}
-					</select>
-				</Field>
+				<FileField
+					label="Model file"
+					hint="ONNX, TF.js tar or XGBoost JSON"
+					name="file"
+					onFile={setFile}
+				/>
+				<TextField
+					label="Version"
+					hint="a semver; empty: the next minor"
+					name="version"
+					value={version}
+					onInput={setVersion}
+					placeholder="1.0.0"
+				/>
+				<SelectField
+					label="State"
+					value={state}
+					options={UPLOAD_STATES}
+					onChange={setState}
+				/>
 				<ActionButton
 					kind="primary"
 					disabled={file === null}
@@ -380,16 +365,12 @@ function VersionDetail({
 			{v.description && <p class="muted">{v.description}</p>}
 			{can("versions.transition") && moves.length > 0 && (
 				<div class="row">
-					<Field label="Move to">
-						<select
-							value={to || moves[0]}
-							onChange={e => setTo((e.target as HTMLSelectElement).value)}
-						>
-							{moves.map(s => (
-								<option key={s}>{s}</option>
-							))}
-						</select>
-					</Field>
+					<SelectField
+						label="Move to"
+						value={to || moves[0]}
+						options={moves}
+						onChange={setTo}
+					/>
 					<ActionButton
 						kind="primary"
 						onClick={async () => {
@@ -487,13 +468,12 @@ function VersionDetail({
 			</p>
 			{can("models.write") && (
 				<div class="row">
-					<Field label="Alias">
-						<input
-							value={alias}
-							onInput={e => setAlias((e.target as HTMLInputElement).value)}
-							placeholder="champion"
-						/>
-					</Field>
+					<TextField
+						label="Alias"
+						value={alias}
+						onInput={setAlias}
+						placeholder="champion"
+					/>
 					<ActionButton
 						disabled={alias === ""}
 						onClick={async () => {

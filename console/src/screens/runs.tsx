@@ -11,7 +11,8 @@ import { num, short, when } from "../format";
 import { usePoll } from "../hooks";
 import { differs, epochMetricNames, parseTags, runCurves, toggled, type Run } from "../runs";
 import { Chart } from "../components/chart";
-import { ActionButton, Badge, ErrorNote, Field, Loading, Section, Table } from "../components/ui";
+import { SelectField, TextField, type SelectOption } from "../components/fields";
+import { ActionButton, Badge, ErrorNote, Loading, Section, Table } from "../components/ui";
 import type { Study } from "./experiments";
 import { POLL_MS } from "./fleet";
 
@@ -23,6 +24,17 @@ interface Comparison {
 }
 
 const SORT_METRICS = ["val_accuracy", "val_loss", "accuracy", "loss", "val_mae", "mae"];
+
+/** Newest first, or by a final metric. */
+const SORT_OPTIONS: readonly SelectOption[] = [
+	{ value: "createdAt", text: "newest" },
+	...SORT_METRICS.map(m => ({ value: m, text: m })),
+];
+
+const ORDER_OPTIONS: readonly SelectOption[] = [
+	{ value: "desc", text: "descending" },
+	{ value: "asc", text: "ascending" },
+];
 
 const runLabel = (run: { id: string; study?: Run["study"] }) =>
 	run.study ? `${short(run.id)} (trial ${run.study.trial})` : short(run.id);
@@ -56,7 +68,6 @@ export function RunsScreen({ study: initialStudy }: { study?: string }) {
 		POLL_MS,
 		[study, model, tag, sort, order],
 	);
-	const value = (e: Event) => (e.target as HTMLInputElement).value;
 	const chosen = selected
 		.map(id => runs.data?.find(r => r.id === id))
 		.filter((r): r is Run => r !== undefined);
@@ -64,38 +75,32 @@ export function RunsScreen({ study: initialStudy }: { study?: string }) {
 		<div class="stack">
 			<Section title="Runs">
 				<form class="filters" aria-label="Filter runs" onSubmit={e => e.preventDefault()}>
-					<Field label="Study">
-						<select name="study" value={study} onChange={e => setStudy(value(e))}>
-							<option value="">all</option>
-							{(studies.data ?? []).map(s => (
-								<option key={s.id} value={s.id}>
-									{s.name}
-								</option>
-							))}
-						</select>
-					</Field>
-					<Field label="Model">
-						<input name="model" value={model} onChange={e => setModel(value(e))} />
-					</Field>
-					<Field label="Tag">
-						<input name="tag" value={tag} onChange={e => setTag(value(e))} />
-					</Field>
-					<Field label="Sort by">
-						<select name="sort" value={sort} onChange={e => setSort(value(e))}>
-							<option value="createdAt">newest</option>
-							{SORT_METRICS.map(m => (
-								<option key={m} value={m}>
-									{m}
-								</option>
-							))}
-						</select>
-					</Field>
-					<Field label="Order">
-						<select name="order" value={order} onChange={e => setOrder(value(e))}>
-							<option value="desc">descending</option>
-							<option value="asc">ascending</option>
-						</select>
-					</Field>
+					<SelectField
+						label="Study"
+						name="study"
+						value={study}
+						options={[
+							{ value: "", text: "all" },
+							...(studies.data ?? []).map(s => ({ value: s.id, text: s.name })),
+						]}
+						onChange={setStudy}
+					/>
+					<TextField label="Model" name="model" value={model} onChange={setModel} />
+					<TextField label="Tag" name="tag" value={tag} onChange={setTag} />
+					<SelectField
+						label="Sort by"
+						name="sort"
+						value={sort}
+						options={SORT_OPTIONS}
+						onChange={setSort}
+					/>
+					<SelectField
+						label="Order"
+						name="order"
+						value={order}
+						options={ORDER_OPTIONS}
+						onChange={setOrder}
+					/>
 				</form>
 				<ErrorNote error={runs.error} />
 				{runs.data === undefined ? (
@@ -173,17 +178,13 @@ function Selected({ runs, onTagged }: { runs: Run[]; onTagged: () => void }) {
 					{c ? <CompareTable comparison={c} /> : <Loading what="the comparison" />}
 				</>
 			)}
-			<Field label="Curve">
-				<select
-					name="curve"
-					value={metric}
-					onChange={e => setMetric((e.target as HTMLSelectElement).value)}
-				>
-					{metrics.map(m => (
-						<option key={m}>{m}</option>
-					))}
-				</select>
-			</Field>
+			<SelectField
+				label="Curve"
+				name="curve"
+				value={metric}
+				options={metrics}
+				onChange={setMetric}
+			/>
 			<div class="charts" data-runs={curves.series.length}>
 				<Chart
 					title={`${metric} per epoch`}
@@ -283,13 +284,13 @@ function TagEditor({ run, onSaved }: { run: Run; onSaved: () => void }) {
 			aria-label={`Tags of run ${short(run.id)}`}
 			onSubmit={e => e.preventDefault()}
 		>
-			<Field label={`Tags of ${runLabel(run)}`} hint="comma-separated">
-				<input
-					name="tags"
-					value={text}
-					onInput={e => setText((e.target as HTMLInputElement).value)}
-				/>
-			</Field>
+			<TextField
+				label={`Tags of ${runLabel(run)}`}
+				hint="comma-separated"
+				name="tags"
+				value={text}
+				onInput={setText}
+			/>
 			<ActionButton
 				onClick={async () => {
 					await api.patch(`/runs/${enc(run.id)}`, { tags: parseTags(text) });

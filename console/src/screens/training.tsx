@@ -9,6 +9,7 @@ import { bytes, num, short, when } from "../format";
 import { go, usePoll } from "../hooks";
 import { checkJobForm, JOB_FORM_BOUNDS, OPTIMIZERS, type JobForm } from "../job-form";
 import { Chart } from "../components/chart";
+import { SelectField } from "../components/fields";
 import { ActionButton, Badge, ErrorNote, Field, Loading, Section, Table } from "../components/ui";
 import type { Dataset } from "./datasets";
 import { POLL_MS } from "./fleet";
@@ -64,18 +65,12 @@ export function TrainingScreen({ job }: { job?: string }) {
 	return (
 		<div class="split">
 			<Section title="Jobs">
-				<Field label="State">
-					<select
-						value={state}
-						onChange={e => setState((e.target as HTMLSelectElement).value)}
-					>
-						{STATES.map(s => (
-							<option key={s} value={s}>
-								{s || "all"}
-							</option>
-						))}
-					</select>
-				</Field>
+				<SelectField
+					label="State"
+					value={state}
+					options={STATES.map(s => ({ value: s, text: s || "all" }))}
+					onChange={setState}
+				/>
 				<ErrorNote error={jobs.error} />
 				{jobs.data === undefined ? (
 					<Loading what="jobs" />
@@ -154,8 +149,7 @@ function SubmitForm({ onSubmitted }: { onSubmitted: (id: string) => void }) {
 		columns.push(dataset.labelColumn);
 	values.labelColumn = form.labelColumn || dataset?.labelColumn || "";
 	const { errors, spec } = checkJobForm(values);
-	const set = (name: keyof JobForm) => (e: Event) =>
-		setForm({ ...form, [name]: (e.target as HTMLInputElement).value });
+	const set = (name: keyof JobForm) => (value: string) => setForm({ ...form, [name]: value });
 	const problem = (name: keyof JobForm) => {
 		const message = touched ? errors[name] : undefined;
 		const fromApi =
@@ -178,7 +172,7 @@ function SubmitForm({ onSubmitted }: { onSubmitted: (id: string) => void }) {
 				min={JOB_FORM_BOUNDS[name].min}
 				max={JOB_FORM_BOUNDS[name].max}
 				value={form[name]}
-				onInput={set(name)}
+				onInput={e => set(name)(e.currentTarget.value)}
 				aria-invalid={touched && errors[name] ? "true" : undefined}
 				aria-describedby={touched && errors[name] ? `job-${name}-error` : undefined}
 			/>
@@ -189,56 +183,45 @@ function SubmitForm({ onSubmitted }: { onSubmitted: (id: string) => void }) {
 		<details class="form-box" open={(datasets.data?.length ?? 0) > 0}>
 			<summary>Train a model</summary>
 			<form onSubmit={e => e.preventDefault()} aria-label="Train a model" noValidate>
-				<Field label="Model to train" hint="gets the trained version">
-					<select name="target" value={values.target} onChange={set("target")}>
-						{(models.data ?? []).map(m => (
-							<option key={m.name}>{m.name}</option>
-						))}
-					</select>
+				<SelectField
+					label="Model to train"
+					hint="gets the trained version"
+					name="target"
+					value={values.target}
+					options={(models.data ?? []).map(m => m.name)}
+					onChange={set("target")}
+				>
 					{problem("target")}
-				</Field>
-				<Field label="Dataset">
-					<select
-						name="dataset"
-						value={values.dataset}
-						onChange={e =>
-							setForm({
-								...form,
-								dataset: (e.target as HTMLSelectElement).value,
-								labelColumn: "",
-							})
-						}
-					>
-						{(datasets.data ?? []).map(d => (
-							<option key={d.ref}>{d.ref}</option>
-						))}
-					</select>
+				</SelectField>
+				<SelectField
+					label="Dataset"
+					name="dataset"
+					value={values.dataset}
+					options={(datasets.data ?? []).map(d => d.ref)}
+					onChange={dataset => setForm({ ...form, dataset, labelColumn: "" })}
+				>
 					{problem("dataset")}
-				</Field>
-				<Field label="Label column">
-					<select
-						name="labelColumn"
-						value={values.labelColumn}
-						onChange={set("labelColumn")}
-					>
-						<option value="">choose…</option>
-						{columns.map(c => (
-							<option key={c}>{c}</option>
-						))}
-					</select>
+				</SelectField>
+				<SelectField
+					label="Label column"
+					name="labelColumn"
+					value={values.labelColumn}
+					options={[{ value: "", text: "choose…" }, ...columns]}
+					onChange={set("labelColumn")}
+				>
 					{problem("labelColumn")}
-				</Field>
+				</SelectField>
 				{numberField("epochs", "Epochs", "1")}
 				{numberField("batchSize", "Batch size", "1")}
 				{numberField("learningRate", "Learning rate", "any")}
 				{numberField("seed", "Seed (optional)", "1")}
-				<Field label="Optimizer">
-					<select name="optimizer" value={form.optimizer} onChange={set("optimizer")}>
-						{OPTIMIZERS.map(o => (
-							<option key={o}>{o}</option>
-						))}
-					</select>
-				</Field>
+				<SelectField
+					label="Optimizer"
+					name="optimizer"
+					value={form.optimizer}
+					options={OPTIMIZERS}
+					onChange={set("optimizer")}
+				/>
 				<ActionButton
 					kind="primary"
 					onClick={async () => {
