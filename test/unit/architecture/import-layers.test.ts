@@ -14,8 +14,10 @@ interface Layer {
 
 const LAYERS: readonly Layer[] = [
 	{
-		about: "Foundations: the error catalogue, the build version, readiness. Import nothing of lib.",
-		modules: { errors: [], version: [], health: [] },
+		about:
+			"Foundations: the error catalogue, the build version, readiness, the process's V8 " +
+			"tuning. Import nothing of lib.",
+		modules: { errors: [], version: [], health: [], process: [] },
 	},
 	{
 		about:
