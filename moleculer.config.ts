@@ -16,6 +16,7 @@ import { registerRoutingStrategies } from "./lib/routing/model-replica-strategy"
 import { trafficMiddleware } from "./lib/routing/traffic-middleware";
 import { jsonLogFormatter, logContextMiddleware } from "./lib/observability/log-context";
 import { tracingOptions } from "./lib/observability/tracing";
+import { NullAbsentValidator } from "./lib/validation/null-absent-validator";
 
 // `predictor.infer` names the ModelReplica strategy; every node must know it to route there.
 registerRoutingStrategies();
@@ -93,6 +94,10 @@ export function createBrokerOptions(config: NodeConfig, extras: BrokerExtras = {
 					},
 				}
 			: { type: "Memory", options: { ttl: 60 } },
+
+		// Moleculer's fastest-validator, after which an optional parameter sent as null is deleted:
+		// null is absent for every action and event (lib/validation/null-absent-validator.ts).
+		validator: new NullAbsentValidator(),
 
 		// A call that hangs holds a client and a slot: fail it after a bounded wait.
 		requestTimeout: config.requestTimeoutMs,

@@ -271,9 +271,7 @@ async function backgroundRows(context: ExplainContext, params: ExplainParams): P
 	if (Array.isArray(spec)) return spec;
 	const rows = spec?.rows ?? DEFAULT_BACKGROUND_ROWS;
 	const seed = spec?.seed ?? 0;
-	// null is absent, as the validator lets it through for an optional field.
-	if (spec !== undefined && spec !== null)
-		return context.loadDatasetRows({ dataset: spec.dataset, rows, seed });
+	if (spec !== undefined) return context.loadDatasetRows({ dataset: spec.dataset, rows, seed });
 	const sha256 = context.version.lineage.datasetSha256;
 	if (sha256 === undefined)
 		throw new InvalidInputError(

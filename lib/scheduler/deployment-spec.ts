@@ -194,11 +194,10 @@ export interface UpdateDeploymentParams {
 }
 
 export function resolveResources(
-	input: ResourcesInput | null | undefined,
+	input: ResourcesInput | undefined,
 	base: DeploymentResources = DEFAULT_RESOURCES,
 ): DeploymentResources {
-	// null, as the parameter rules let through for an optional field, means "not given".
-	if (input === undefined || input === null) return base;
+	if (input === undefined) return base;
 	const gpus = input.gpus ?? base.gpus;
 	return {
 		memoryBytes: input.memoryBytes !== undefined ? input.memoryBytes : base.memoryBytes,

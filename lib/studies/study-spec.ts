@@ -10,6 +10,7 @@
  *       "searcher": { "type": "asha", "minEpochs": 2, "reductionFactor": 3 }, "seed": 7 }
  */
 import Validator, { type ValidationError } from "fastest-validator";
+import { compileNullAbsent } from "../validation/null-absent-check";
 import { InvalidInputError } from "../errors";
 import { validateJobSpec, type JobSpec } from "../training/job-spec";
 import { checkSearchSpace, type SearchSpace } from "./search-space";
@@ -151,7 +152,8 @@ export const STUDY_RULE = {
 	tags: optional(TAGS_RULE),
 } as const;
 
-const check = new Validator({ haltOnFirstError: false }).compile(STUDY_RULE);
+// An optional field sent as null is left out, as for every action's parameters.
+const check = compileNullAbsent(new Validator({ haltOnFirstError: false }), STUDY_RULE);
 
 function fail(field: string, message: string): never {
 	throw new InvalidInputError(`Invalid study: ${field}: ${message}`, { field });
@@ -179,7 +181,8 @@ type RawStudy = {
 function checkSchema(input: unknown): RawStudy {
 	if (input === null || typeof input !== "object" || Array.isArray(input))
 		fail("study", "expected a JSON object");
-	const result = check(structuredClone(input));
+	const checked = structuredClone(input) as Record<string, unknown>;
+	const result = check(checked);
 	if (result !== true) {
 		const problems = (result as ValidationError[]).map(e => ({
 			field: e.field || "study",
@@ -190,7 +193,7 @@ function checkSchema(input: unknown): RawStudy {
 			errors: problems,
 		});
 	}
-	return input as RawStudy;
+	return checked as RawStudy;
 }
 
 /** The metric must be one the task's trials report. */

@@ -6,6 +6,7 @@
  *     const spec = validateJobSpec(params);   // a JobSpec with every field filled in
  */
 import Validator, { type ValidationError } from "fastest-validator";
+import { compileNullAbsent } from "../validation/null-absent-check";
 import { checkSplitFractions, type SplitFractions } from "../datasets/dataset-split";
 import { InvalidInputError } from "../errors";
 
@@ -223,7 +224,8 @@ export const JOB_SPEC_RULE = {
 	register: optional({ type: "boolean" }),
 } as const;
 
-const check = new Validator({ haltOnFirstError: false }).compile(JOB_SPEC_RULE);
+// An optional field sent as null is left out, as for every action's parameters.
+const check = compileNullAbsent(new Validator({ haltOnFirstError: false }), JOB_SPEC_RULE);
 
 function describe(error: ValidationError): { field: string; message: string } {
 	const field = error.field || "spec";
@@ -256,7 +258,8 @@ function checkSchema(input: unknown): RawJobSpec {
 		throw new InvalidInputError("Invalid training job: expected a JSON object.", {
 			field: "spec",
 		});
-	const result = check(structuredClone(input));
+	const checked = structuredClone(input) as Record<string, unknown>;
+	const result = check(checked);
 	if (result !== true) {
 		const problems = (result as ValidationError[]).map(describe);
 		throw new InvalidInputError(
@@ -264,7 +267,7 @@ function checkSchema(input: unknown): RawJobSpec {
 			{ field: problems[0].field, errors: problems },
 		);
 	}
-	return input as RawJobSpec;
+	return checked as RawJobSpec;
 }
 
 /** The network: the given layers (with their defaults) or a preset's. */

@@ -108,14 +108,6 @@ export function webhooksMixin(options: WebhooksOptions): Partial<ServiceSchema> 
 					ctx: Ctx<Partial<EndpointInput> & { id: string; rotateSecret?: boolean }>,
 				) {
 					const { id, rotateSecret, ...patch } = ctx.params;
-					// The rules above let null through as "optional"; these fields have no empty value.
-					for (const field of ["url", "eventTypes", "enabled"] as const) {
-						if (patch[field] === null)
-							throw new InvalidInputError(
-								`'${field}' cannot be null: leave it out to keep the current value.`,
-								{ where: field },
-							);
-					}
 					if (patch.url !== undefined) await checkTarget(patch.url, options.allowPrivate);
 					if (patch.eventTypes !== undefined) checkTypes(patch.eventTypes);
 					const secret = rotateSecret ? newWebhookSecret() : undefined;

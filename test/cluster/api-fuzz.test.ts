@@ -9,20 +9,18 @@
  * target (default 10,000 each, 20,000 in all); MODELFLEET_FUZZ_REPORT=<path prefix> writes every
  * failing request to a file per target.
  */
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import * as fs from "node:fs";
-import * as path from "node:path";
 import { SeededRandom } from "../../lib/datasets/seeded-random";
 import { createPostgresDatabase } from "../support/databases";
 import { describeWithServices } from "../support/external-services";
 import { FAST_LOOPS, FleetProcesses } from "../support/fleet-processes";
 import { ApiFuzzer, type FuzzRequest, type FuzzWorld } from "../support/fuzz/api-fuzzer";
+import { buildFuzzWorld } from "../support/fuzz/fuzz-world";
 import { runFuzz, summarize } from "../support/fuzz/fuzz-runner";
 import { NodeProcess, freePort } from "../support/node-process";
-import { apiClient } from "../support/test-node";
 import { waitFor } from "../support/wait";
-import { writeOnnxModel } from "../../lib/onnx/onnx-writer";
-import { MLP_EXAMPLE, MLP_SPEC, writeMlpModel } from "../unit/onnx/example-models";
+import { MLP_EXAMPLE } from "../unit/onnx/example-models";
 
 const SEED = Number(process.env.MODELFLEET_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const COUNT = Number(process.env.MODELFLEET_FUZZ_COUNT ?? 10_000);
@@ -31,82 +29,6 @@ const CONCURRENCY = 8;
 const HANG_MS = 20_000;
 /** The model of the good prediction after the storm (the storm may change "mlp" itself). */
 const SENTINEL = "sentinel";
-const IRIS = fs.readFileSync(path.join(__dirname, "..", "fixtures", "datasets", "iris.csv"));
-
-/** Makes the world the fuzzer aims at: keys of each role, a served model, a dataset, a job, a second tenant. */
-async function buildWorld(base: string, ownerKey: string): Promise<FuzzWorld> {
-	const api = `${base}/api/v1`;
-	const owner = apiClient(api, ownerKey);
-	const keys: Record<string, string> = {};
-	for (const role of ["developer", "predictor", "viewer"]) {
-		const created = await owner("/keys", { method: "POST", body: { name: role, role } });
-		expect(created.status).toBe(201);
-		keys[role] = (created.body as { key: string }).key;
-	}
-	const other = await owner("/tenants", { method: "POST", body: { name: "fuzz-other" } });
-	expect(other.status).toBe(201);
-	const otherKey = (other.body as { ownerKey: { key: string } }).ownerKey.key;
-
-	const upload = async (key: string, model: string, bytes: Uint8Array): Promise<void> => {
-		const client = apiClient(api, key);
-		expect(
-			(
-				await client("/models", {
-					method: "POST",
-					body: { name: model, task: "classification", framework: "onnx" },
-				})
-			).status,
-		).toBe(201);
-		const response = await fetch(
-			`${api}/models/${model}/versions/upload?version=1.0.0&fileName=m.onnx&state=Validated`,
-			{
-				method: "POST",
-				headers: {
-					authorization: `Bearer ${key}`,
-					"content-type": "application/octet-stream",
-				},
-				body: bytes,
-			},
-		);
-		expect(response.status).toBe(201);
-	};
-	const ownModel = writeMlpModel();
-	await upload(ownerKey, "mlp", ownModel);
-	// A model the fuzzer never names: the good prediction after the storm asks it.
-	await upload(ownerKey, SENTINEL, writeMlpModel());
-	// The other tenant's model differs in its producer, so its hash is its own.
-	const otherModel = writeOnnxModel({ ...MLP_SPEC, producer: "other-tenant" });
-	await upload(otherKey, "bmodel", otherModel);
-
-	const dataset = await fetch(`${api}/datasets?name=iris&labelColumn=label`, {
-		method: "POST",
-		headers: { authorization: `Bearer ${ownerKey}`, "content-type": "text/csv" },
-		body: IRIS,
-	});
-	expect(dataset.status).toBe(201);
-	const job = await owner("/training-jobs", {
-		method: "POST",
-		body: { target: "mlp", dataset: "iris@1", labelColumn: "label", epochs: 1, seed: 3 },
-	});
-	const jobId = job.status === 201 ? (job.body as { id: string }).id : randomUUID();
-
-	return {
-		keys: {
-			owner: ownerKey,
-			developer: keys.developer,
-			predictor: keys.predictor,
-			viewer: keys.viewer,
-			otherOwner: otherKey,
-		},
-		model: "mlp",
-		version: "1.0.0",
-		otherModel: "bmodel",
-		dataset: "iris@1",
-		jobId,
-		ownBlob: createHash("sha256").update(ownModel).digest("hex"),
-		otherBlob: createHash("sha256").update(otherModel).digest("hex"),
-	};
-}
 
 function fuzzRequests(world: FuzzWorld, seed: number): FuzzRequest[] {
 	const fuzzer = new ApiFuzzer(new SeededRandom(seed), world);
@@ -206,7 +128,7 @@ describeWithServices(["nats", "postgres"], "fuzzing every route as an attacker",
 			await waitForGateway(base, ownerKey, "the all-in-one gateway").catch((err: Error) => {
 				throw new Error(`${err.message}\n${node.log}`);
 			});
-			world = await buildWorld(base, ownerKey);
+			world = await buildFuzzWorld(base, ownerKey, { extraModels: [SENTINEL] });
 		}, 90_000);
 
 		afterAll(async () => {
@@ -235,7 +157,9 @@ describeWithServices(["nats", "postgres"], "fuzzing every route as an attacker",
 			database = await createPostgresDatabase();
 			base = await cluster.startBasicFleet({ ownerKey, databaseUrl: database.url });
 			await waitForGateway(base, ownerKey, "the fleet's gateway").catch(cluster.failWithLogs);
-			world = await buildWorld(base, ownerKey).catch(cluster.failWithLogs);
+			world = await buildFuzzWorld(base, ownerKey, { extraModels: [SENTINEL] }).catch(
+				cluster.failWithLogs,
+			);
 		}, 120_000);
 
 		afterAll(async () => {

@@ -124,7 +124,8 @@ const LIMITS = ["-5", "0", "1", "1e9", "abc", "%00", "1.5", "100000", "", "92233
 /** The well-formed shape of each REST route's JSON body, before it is spoiled. */
 type BodyMaker = (w: FuzzWorld, f: ApiFuzzer) => unknown;
 
-interface RestRoute {
+/** A REST route as the fuzzer (and the null sweep, test/integration/null-as-absent.test.ts) sends it. */
+export interface RestRoute {
 	family: string;
 	method: string;
 	/** Path under /api/v1 with `:params`. */
@@ -134,7 +135,7 @@ interface RestRoute {
 	stream?: boolean;
 }
 
-const REST_ROUTES: readonly RestRoute[] = [
+export const REST_ROUTES: readonly RestRoute[] = [
 	{ family: "nodes", method: "GET", path: "/nodes" },
 	{ family: "tenants", method: "GET", path: "/tenant" },
 	{ family: "tenants", method: "GET", path: "/tenants" },

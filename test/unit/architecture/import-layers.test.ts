@@ -22,13 +22,15 @@ const LAYERS: readonly Layer[] = [
 	{
 		about:
 			"Policies and contracts every layer shares: how client JSON is decoded, how settings are " +
-			"read (env values, byte sizes, TLS and NATS files), the model contract (schema, pipelines, " +
+			"read (env values, byte sizes, TLS and NATS files), how parameters are checked (an " +
+			"optional null is absent), the model contract (schema, pipelines, " +
 			"version spec), and reading stored files (tar archives within limits, parser errors as " +
 			"client-safe reasons), observability (trace context, request ids, log fields, the " +
 			"OpenTelemetry exporter). Pure: no database, no broker.",
 		modules: {
 			"json-policy": ["errors"],
 			settings: ["errors"],
+			validation: [],
 			"model-spec": ["errors"],
 			files: ["errors"],
 			observability: ["version"],
@@ -92,6 +94,7 @@ const LAYERS: readonly Layer[] = [
 			importers: ["errors", "json-policy", "onnx", "model-spec", "runtimes", "files"],
 			training: [
 				"errors",
+				"validation",
 				"datasets",
 				"metrics",
 				"runtimes",
@@ -200,7 +203,16 @@ const LAYERS: readonly Layer[] = [
 			"(random, grid, ASHA, TPE) as pure functions, the study plan, the study store, and runs " +
 			"(training jobs as comparable experiment runs). It knows the job store's views, not its table.",
 		modules: {
-			studies: ["errors", "accounts", "datasets", "db", "registry", "scheduler", "training"],
+			studies: [
+				"errors",
+				"validation",
+				"accounts",
+				"datasets",
+				"db",
+				"registry",
+				"scheduler",
+				"training",
+			],
 		},
 	},
 	{

@@ -195,4 +195,25 @@ describe("validateJobSpec", () => {
 		});
 		expect(spec.earlyStopping?.monitor).toBe("loss");
 	});
+
+	it("reads an optional field sent as null as left out, nested ones too", () => {
+		const nulls = {
+			...MINIMAL,
+			task: null,
+			model: { layers: null, preset: "small" },
+			epochs: null,
+			earlyStopping: null,
+			resources: null,
+			split: null,
+			deadlineMs: null,
+		};
+		expect(validateJobSpec(nulls, () => 1)).toEqual(
+			validateJobSpec({ ...MINIMAL, model: { preset: "small" } }, () => 1),
+		);
+		// A threshold of nulls is one of nothing: refused as `{}` is.
+		expect(refusal({ ...MINIMAL, acceptance: { accuracy: { min: null } } }).message).toBe(
+			refusal({ ...MINIMAL, acceptance: { accuracy: {} } }).message,
+		);
+		expect(refusal({ ...MINIMAL, dataset: null }).data).toMatchObject({ field: "dataset" });
+	});
 });
