@@ -29,6 +29,8 @@ export const ERROR_CATALOGUE = {
 		"The lifecycle does not allow this state change (409); the message lists the allowed ones.",
 	STATE_CONFLICT:
 		"The object's state forbids this (409), e.g. deleting a model while a version is Deployed.",
+	IDEMPOTENCY_CONFLICT:
+		"A version create carried an idempotency key (the Idempotency-Key header, a training job's) that already made a version of this model with a different request (409); data.version names that version. Send the same request to get it again, or a new key for a new version.",
 	INVALID_INPUT:
 		"A value is well-formed but not acceptable (400): a version string, a schema, a pipeline spec; the message says where.",
 	INVALID_MODEL_FILE:
@@ -241,6 +243,18 @@ export class InvalidTransitionError extends ClientError {
 export class StateConflictError extends ClientError {
 	constructor(message: string, data?: Record<string, unknown>) {
 		super(message, 409, "STATE_CONFLICT", data);
+	}
+}
+
+/** A create's idempotency key already made `version` from another request (version-idempotency.ts). */
+export class IdempotencyConflictError extends ClientError {
+	constructor(key: string, model: string, version: string) {
+		super(
+			`Idempotency key '${key}' already made version ${version} of model '${model}' from a different request: send the same request to get that version again, or use a new key for a new version.`,
+			409,
+			"IDEMPOTENCY_CONFLICT",
+			{ key, model, version },
+		);
 	}
 }
 

@@ -44,6 +44,7 @@ import {
 import { grpcMixin, type GrpcOptions } from "../mixins/gateway/grpc.mixin";
 import { healthMixin } from "../mixins/gateway/health.mixin";
 import type { HttpMeta } from "../mixins/gateway/http-context";
+import { applyIdempotencyKeyHeader, IDEMPOTENT_CREATES } from "../lib/http/idempotency-key-header";
 import { applyRootCallOptions } from "../lib/observability/http-request";
 import {
 	modelRepositoryMixin,
@@ -273,8 +274,14 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 					onBeforeCall(
 						ctx: Context<unknown, HttpMeta>,
 						_route: unknown,
-						req: IncomingMessage & { $alias?: { action?: string } },
+						req: IncomingMessage & {
+							$alias?: { action?: string };
+							$params?: Record<string, unknown>;
+						},
 					) {
+						// A version create sent again with its Idempotency-Key makes no second version.
+						if (IDEMPOTENT_CREATES.has(req.$alias?.action ?? "") && req.$params)
+							applyIdempotencyKeyHeader(req.headers, req.$params);
 						// A batch prediction reads its body itself, as CSV or NDJSON by its type.
 						if (req.$alias?.action === `${SERVICE.api}.batchPredict`)
 							ctx.meta.batchContentType = req.headers["content-type"];

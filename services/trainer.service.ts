@@ -32,7 +32,7 @@ import { trainingMetricsFor } from "../lib/training/training-metrics";
 import { vectorBytes, vectorOf } from "../lib/training/data-parallel";
 import { GangLink, STEP_TIMEOUTS } from "../lib/training/gang-link";
 import { StateConflictError } from "../lib/errors";
-import { deliver } from "../lib/training/report-delivery";
+import { deliver, notDelivered, unanswered } from "../lib/training/report-delivery";
 import type { BackendPreference } from "../lib/training/training-types";
 import type { UsageMeter } from "../lib/metering/usage-meter";
 import { usageMeterMixin, type UsageMeterService } from "../mixins/usage-meter.mixin";
@@ -108,22 +108,6 @@ interface AllreduceParams {
 
 /** The job's terminal reports: sent to the scheduler until acknowledged, besides the broadcast. */
 const TERMINAL_EVENTS = new Set<keyof JobRunnerEvents>(["completed", "failed"]);
-
-/** A call that surely never reached a service: no node offered it. */
-function notDelivered(err: unknown): boolean {
-	return (
-		err instanceof Errors.ServiceNotFoundError || err instanceof Errors.ServiceNotAvailableError
-	);
-}
-
-/** A call that went unanswered (it may have arrived): its node went away or was too slow. */
-function unanswered(err: unknown): boolean {
-	return (
-		notDelivered(err) ||
-		err instanceof Errors.RequestTimeoutError ||
-		err instanceof Errors.RequestRejectedError
-	);
-}
 
 /**
  * A job's untilDelivered port (lib/training/job-runner.ts): tried again while no control node

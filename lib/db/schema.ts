@@ -16,6 +16,7 @@ import {
 	text,
 	timestamp,
 	unique,
+	uniqueIndex,
 	uuid,
 } from "drizzle-orm/pg-core";
 
@@ -102,10 +103,19 @@ export const modelVersions = pgTable(
 		serving: jsonb("serving")
 			.notNull()
 			.default(sql`'{}'::jsonb`),
+		/** The idempotency key it was created with (lib/model-spec/version-idempotency.ts), if any. */
+		idempotencyKey: text("idempotency_key"),
+		/** The fingerprint of the request that key came with; set exactly when the key is. */
+		idempotencyFingerprint: text("idempotency_fingerprint"),
 		createdAt: createdAt(),
 		updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
 	},
-	table => [unique("model_versions_model_version").on(table.modelId, table.version)],
+	table => [
+		unique("model_versions_model_version").on(table.modelId, table.version),
+		uniqueIndex("model_versions_idempotency_key")
+			.on(table.tenantId, table.modelId, table.idempotencyKey)
+			.where(sql`${table.idempotencyKey} IS NOT NULL`),
+	],
 );
 
 export const modelAliases = pgTable(

@@ -11,6 +11,7 @@ import type { Readable } from "node:stream";
 import { buffer } from "node:stream/consumers";
 import { parseDataset } from "../datasets/parse-dataset";
 import { NotFoundError } from "../errors";
+import { jobVersionKey, registerJobVersion } from "../model-spec/version-idempotency";
 import type { Metric } from "../model-spec/version-spec";
 import type { ModelSchema } from "../model-spec/model-schema";
 import { readOnnxModel } from "../onnx/onnx-reader";
@@ -76,6 +77,8 @@ export interface OptimizedVersion {
 	};
 	details: { optimization: OptimizationReport };
 	state: "Trained" | "Validated";
+	/** `job:<jobId>` (lib/model-spec/version-idempotency.ts): one job, one version, however often sent. */
+	idempotencyKey: string;
 }
 
 /** Kept with the version (details.optimization): what was done and how it measured. */
@@ -128,7 +131,13 @@ export async function runOptimizationJob<I>(
 			device: "cpu",
 		});
 		const { version, report, state } = await optimize(job, spec, base, signal, ports, options);
-		const registered = await ports.registerVersion(version, ports.identity());
+		const registered = await registerJobVersion(
+			() => ports.registerVersion(version, ports.identity()),
+			earlier =>
+				ports.warn(
+					`Optimization job ${job.jobId}: an earlier attempt registered its version ${earlier}; this attempt's result is not registered.`,
+				),
+		);
 		await ports.emit("completed", {
 			...base,
 			version: registered.version,
@@ -254,6 +263,7 @@ async function optimize<I>(
 		},
 		details: { optimization: report },
 		state,
+		idempotencyKey: jobVersionKey(job.jobId),
 	};
 	return { version, report, state };
 }

@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import type { Scope } from "../accounts/access";
 import { NotFoundError } from "../errors";
 import type { ModelFormat, ModelSchema } from "../model-spec/model-schema";
-import type { VersionInput, VersionStore, VersionView } from "./version-store";
+import type { CreatedVersion, VersionInput, VersionStore } from "./version-store";
 
 /** A version made from an uploaded model file: what `versions.create` takes, minus what the file tells. */
 export interface VersionImportInput extends Omit<
@@ -50,8 +50,9 @@ export interface ModelFile {
 
 /**
  * Reads a stored model file of the caller's tenant as its format, takes the schema from it
- * (checked against a given one), and registers the version pointing at the blob. A file that
- * cannot be read registers nothing; its unreferenced blob is left to artifact GC.
+ * (checked against a given one), and registers the version pointing at the blob (or answers the
+ * one `input.idempotency`'s key made). A file that cannot be read registers nothing; its
+ * unreferenced blob is left to artifact GC.
  */
 export async function importVersion(
 	deps: VersionImportDeps,
@@ -59,7 +60,7 @@ export async function importVersion(
 	scope: Scope,
 	model: string,
 	input: VersionImportInput,
-): Promise<VersionView> {
+): Promise<CreatedVersion> {
 	// Fail on a missing model before the (possibly long) read of the file.
 	await versions.assertModel(scope, model);
 	await deps.requireArtifact(input.artifact);
@@ -72,7 +73,7 @@ export async function importVersion(
 		schema: input.schema,
 	});
 	const { artifact, fileName, ...rest } = input;
-	return versions.create(scope, model, {
+	return versions.createOrReplay(scope, model, {
 		...rest,
 		format: imported.format,
 		schema: imported.schema,

@@ -4,7 +4,12 @@ import type { Scope } from "../accounts/access";
 import type { Db } from "../db/database";
 import { isUniqueViolation } from "../db/migrate";
 import { modelAliases, modelVersions } from "../db/schema";
-import { AlreadyExistsError, InvalidInputError, NotFoundError } from "../errors";
+import {
+	AlreadyExistsError,
+	IdempotencyConflictError,
+	InvalidInputError,
+	NotFoundError,
+} from "../errors";
 import { assertTransition, INITIAL_STATES, type VersionState } from "./lifecycle";
 import type { ModelFormat, ModelSchema } from "../model-spec/model-schema";
 import { findModel } from "./model-store";
@@ -16,6 +21,7 @@ import {
 	type VersionBump,
 } from "./version-number";
 import { alternateArtifacts } from "./version-artifacts";
+import type { Idempotency } from "../model-spec/version-idempotency";
 import { formatRef, parseSelector, type VersionSelector } from "./version-ref";
 import {
 	checkVersionSpec,
@@ -68,6 +74,23 @@ export interface VersionInput {
 	details?: Record<string, unknown>;
 	serving?: ServingSpec;
 	state?: VersionState;
+	/**
+	 * Makes the create idempotent (version-idempotency.ts): kept with the version; the same key
+	 * again answers that version (the same fingerprint) or 409 IDEMPOTENCY_CONFLICT (another).
+	 */
+	idempotency?: Idempotency;
+}
+
+/** A create's answer: the version, and whether an earlier create with its key had made it. */
+export interface CreatedVersion {
+	version: VersionView;
+	replayed: boolean;
+}
+
+/** The version an idempotency key made, and the fingerprint of the request that made it. */
+export interface KeyedVersion {
+	version: VersionView;
+	fingerprint: string;
 }
 
 export interface VersionQuery {
@@ -136,19 +159,80 @@ function checkedVersionInput(input: VersionInput) {
 	return { pipeline, metrics, state };
 }
 
+/** The row of a new version: its fields as checked, the key that created it, its idempotency key. */
+function newVersionRow(
+	scope: Scope,
+	modelId: string,
+	version: string,
+	input: VersionInput,
+	{ pipeline, metrics, state }: ReturnType<typeof checkedVersionInput>,
+): typeof modelVersions.$inferInsert {
+	return {
+		id: randomUUID(),
+		tenantId: scope.tenantId,
+		modelId,
+		version,
+		state,
+		format: input.format,
+		artifactSha256: input.artifact?.sha256 ?? null,
+		artifactSize: input.artifact?.size ?? null,
+		description: input.description ?? "",
+		schema: input.schema,
+		pipeline,
+		labels: input.labels ?? null,
+		metrics,
+		lineage: { ...(input.lineage ?? {}), createdByKey: scope.keyId },
+		resources: input.resources ?? {},
+		details: input.details ?? {},
+		serving: input.serving ?? {},
+		idempotencyKey: input.idempotency?.key ?? null,
+		idempotencyFingerprint: input.idempotency?.fingerprint ?? null,
+	};
+}
+
+/** The version an earlier create with the key made, when it came from the same request; else 409. */
+export function replayOf(
+	earlier: KeyedVersion,
+	idempotency: Idempotency,
+	modelName: string,
+): CreatedVersion {
+	if (earlier.fingerprint !== idempotency.fingerprint)
+		throw new IdempotencyConflictError(idempotency.key, modelName, earlier.version.version);
+	return { version: earlier.version, replayed: true };
+}
+
 /** Model versions and their aliases. Versions are immutable but for state, description and metrics. */
 export class VersionStore {
 	constructor(private readonly db: Db) {}
 
 	async create(scope: Scope, modelName: string, input: VersionInput): Promise<VersionView> {
-		const { pipeline, metrics, state } = checkedVersionInput(input);
+		return (await this.createOrReplay(scope, modelName, input)).version;
+	}
+
+	/**
+	 * Creates the version; with `input.idempotency`, answers the version its key already made
+	 * instead (`replayed`), or 409 when that came from another request. Two creates with one key
+	 * racing make one version: the unique index refuses the second, which then answers the first's.
+	 */
+	async createOrReplay(
+		scope: Scope,
+		modelName: string,
+		input: VersionInput,
+	): Promise<CreatedVersion> {
+		const checked = checkedVersionInput(input);
+		const { state } = checked;
 		const exact = input.version !== undefined ? parseVersion(input.version) : undefined;
+		const { idempotency } = input;
 		// A bump races with another bump of the same model: the unique constraint refuses one,
 		// which then takes the next number.
 		for (let attempt = 0; ; attempt++) {
 			try {
 				return await this.db.transaction(async tx => {
 					const model = await findModel(tx, scope, modelName);
+					if (idempotency) {
+						const earlier = await this.keyed(tx, model, idempotency.key);
+						if (earlier) return replayOf(earlier, idempotency, model.name);
+					}
 					let version = exact;
 					if (version === undefined) {
 						const existing = await tx
@@ -162,25 +246,7 @@ export class VersionStore {
 					}
 					const [row] = await tx
 						.insert(modelVersions)
-						.values({
-							id: randomUUID(),
-							tenantId: scope.tenantId,
-							modelId: model.id,
-							version,
-							state,
-							format: input.format,
-							artifactSha256: input.artifact?.sha256 ?? null,
-							artifactSize: input.artifact?.size ?? null,
-							description: input.description ?? "",
-							schema: input.schema,
-							pipeline,
-							labels: input.labels ?? null,
-							metrics,
-							lineage: { ...(input.lineage ?? {}), createdByKey: scope.keyId },
-							resources: input.resources ?? {},
-							details: input.details ?? {},
-							serving: input.serving ?? {},
-						})
+						.values(newVersionRow(scope, model.id, version, input, checked))
 						.returning();
 					await auditOk(
 						tx,
@@ -193,10 +259,15 @@ export class VersionStore {
 							artifact: input.artifact?.sha256 ?? null,
 						},
 					);
-					return versionView(row, model.name, []);
+					return { version: versionView(row, model.name, []), replayed: false };
 				});
 			} catch (err) {
 				if (!isUniqueViolation(err)) throw err;
+				// Refused for the key (or a number) another create with it took meanwhile: its version.
+				if (idempotency) {
+					const earlier = await this.byKey(scope, modelName, idempotency.key);
+					if (earlier) return replayOf(earlier, idempotency, modelName);
+				}
 				if (exact !== undefined || attempt >= 4) {
 					throw new AlreadyExistsError(
 						"version",
@@ -206,6 +277,11 @@ export class VersionStore {
 				}
 			}
 		}
+	}
+
+	/** The version `key` made of the tenant's model, with its request's fingerprint; null if none. */
+	async byKey(scope: Scope, modelName: string, key: string): Promise<KeyedVersion | null> {
+		return this.keyed(this.db, await findModel(this.db, scope, modelName), key);
 	}
 
 	/** 404 unless the tenant has this model. */
@@ -497,6 +573,29 @@ export class VersionStore {
 					: "latest";
 		if (!row) throw new NotFoundError("version", formatRef(modelName, name));
 		return row;
+	}
+
+	private async keyed(
+		db: Db,
+		model: { id: string; tenantId: string; name: string },
+		key: string,
+	): Promise<KeyedVersion | null> {
+		const [row] = await db
+			.select()
+			.from(modelVersions)
+			.where(
+				and(
+					eq(modelVersions.tenantId, model.tenantId),
+					eq(modelVersions.modelId, model.id),
+					eq(modelVersions.idempotencyKey, key),
+				),
+			);
+		if (!row) return null;
+		const aliases = await this.aliasesOf(db, [row.id]);
+		return {
+			version: versionView(row, model.name, aliases.get(row.id) ?? []),
+			fingerprint: row.idempotencyFingerprint ?? "",
+		};
 	}
 
 	private async aliasesOf(db: Db, versionIds: string[]): Promise<Map<string, string[]>> {

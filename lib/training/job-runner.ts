@@ -10,6 +10,7 @@ import type { Readable } from "node:stream";
 import { buffer } from "node:stream/consumers";
 import { parseDataset } from "../datasets/parse-dataset";
 import { NotFoundError } from "../errors";
+import { jobVersionKey, registerJobVersion } from "../model-spec/version-idempotency";
 import type { JobSpec } from "./job-spec";
 import { tfjsTar } from "./tfjs-tar";
 import type { TrainingMetricsRecorder } from "./training-metrics";
@@ -108,6 +109,8 @@ export interface TrainedVersion {
 		importance?: unknown;
 	};
 	state: TrainingOutcome["state"];
+	/** `job:<jobId>` (lib/model-spec/version-idempotency.ts): one job, one version, however often sent. */
+	idempotencyKey: string;
 }
 
 export interface StoredBlob {
@@ -135,7 +138,8 @@ export interface JobRunnerPorts<I> {
 	 * Sends a call the job's result must not be lost to while no control node answers (the
 	 * version's artifacts and its registration), trying again until answered (report-delivery.ts).
 	 * `idempotent`: the call may be repeated after an unanswered try that arrived (a content-
-	 * addressed upload); else it is tried again only when it surely never arrived. Default: once.
+	 * addressed upload, the registration under the job's idempotency key); else it is tried again
+	 * only when it surely never arrived. Default: once.
 	 */
 	untilDelivered?<T>(send: () => Promise<T>, idempotent: boolean): Promise<T>;
 	warn(message: string, err?: unknown): void;
@@ -406,7 +410,14 @@ async function register<I>(
 		alternates.push({ format: "tfjs", artifact: { sha256: stored.sha256, size: stored.size } });
 	}
 	const version = trainedVersion(job, outcome, importance, onnx, alternates);
-	return delivered(() => ports.registerVersion(version, ports.identity()), false);
+	return registerJobVersion(
+		// Sent again after a lost answer: the job's key answers the version the first one made.
+		() => delivered(() => ports.registerVersion(version, ports.identity()), true),
+		earlier =>
+			ports.warn(
+				`Training job ${job.jobId}: an earlier attempt registered its version ${earlier}; this attempt's model is not registered.`,
+			),
+	);
 }
 
 /** `send` through ports.untilDelivered, when the ports have it; else once. */
@@ -441,5 +452,6 @@ function trainedVersion(
 			...(importance != null ? { importance } : {}),
 		},
 		state: outcome.state,
+		idempotencyKey: jobVersionKey(job.jobId),
 	};
 }

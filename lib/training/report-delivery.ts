@@ -4,8 +4,26 @@
  * artifacts. The control plane may be down for a while (killed, restarting on its database); the
  * trainer keeps training meanwhile, and each such call is tried again with a growing wait until
  * it is answered. The receiving side is idempotent (a report for an attempt already ended
- * changes nothing), so a report that did arrive but whose answer was lost may come twice.
+ * changes nothing; a registration under the job's idempotency key answers the version it made),
+ * so a call that did arrive but whose answer was lost may come twice.
  */
+import { Errors } from "moleculer";
+
+/** A call that surely never reached a service: no node offered it. */
+export function notDelivered(err: unknown): boolean {
+	return (
+		err instanceof Errors.ServiceNotFoundError || err instanceof Errors.ServiceNotAvailableError
+	);
+}
+
+/** A call that went unanswered (it may have arrived): its node went away or was too slow. */
+export function unanswered(err: unknown): boolean {
+	return (
+		notDelivered(err) ||
+		err instanceof Errors.RequestTimeoutError ||
+		err instanceof Errors.RequestRejectedError
+	);
+}
 
 /** Waits between tries, ms: doubling from the first to the cap. */
 export const DELIVERY_BACKOFF = { firstMs: 250, maxMs: 5000 } as const;

@@ -15,6 +15,7 @@ import { SERVICE } from "../../lib/fleet/node-role";
 import { receiveDataset } from "../../lib/http/dataset-upload";
 import { firstFilePart, isMultipart } from "../../lib/http/multipart-file";
 import { MODEL_FORMATS } from "../../lib/model-spec/model-schema";
+import { IDEMPOTENCY_KEY_RULE } from "../../lib/model-spec/version-idempotency";
 import { VERSION_BUMPS } from "../../lib/registry/version-number";
 import type { CallerMethods } from "./caller.mixin";
 import { gatewayMixin, requestStream, type HttpContext } from "./http-context";
@@ -160,6 +161,8 @@ export function uploadsMixin(options: UploadsOptions): Partial<ServiceSchema> {
 						values: ["Draft", "Trained", "Validated"],
 						optional: true,
 					},
+					/** The Idempotency-Key header (lib/http/idempotency-key-header.ts). */
+					idempotencyKey: IDEMPOTENCY_KEY_RULE,
 				},
 				async handler(
 					ctx: HttpContext<Record<string, string | undefined>>,

@@ -32,7 +32,13 @@ import { versionFiles, type VersionFile } from "../../lib/registry/version-files
 import { importVersion, type VersionImportInput } from "../../lib/registry/version-import";
 import { VERSION_BUMPS } from "../../lib/registry/version-number";
 import { formatRef, parseVersionRef } from "../../lib/registry/version-ref";
-import type { VersionInput, VersionView } from "../../lib/registry/version-store";
+import {
+	replayOf,
+	type CreatedVersion,
+	type VersionInput,
+	type VersionView,
+} from "../../lib/registry/version-store";
+import { IDEMPOTENCY_KEY_RULE, idempotencyOf } from "../../lib/model-spec/version-idempotency";
 import type { LocalBlobsService } from "../local-blobs.mixin";
 import { PAGE_PARAMS, VERSION_REF_PARAMS, type Ctx, type PageParams } from "../params";
 import { callerOf, versionQuotas, type RegistryStores, type RegistryThis } from "./registry-parts";
@@ -54,6 +60,8 @@ const VERSION_FIELDS = {
 	resources: RESOURCES_RULE,
 	serving: SERVING_RULE,
 	state: { type: "enum", values: [...INITIAL_STATES], optional: true },
+	/** Makes the create idempotent (lib/model-spec/version-idempotency.ts); REST: Idempotency-Key. */
+	idempotencyKey: IDEMPOTENCY_KEY_RULE,
 } as const;
 
 const versionEvent = (scope: Scope, version: VersionView): VersionEvent => ({
@@ -64,6 +72,32 @@ const versionEvent = (scope: Scope, version: VersionView): VersionEvent => ({
 	versionId: version.id,
 	state: version.state,
 });
+
+/** `versions.create`'s params: the version's fields, its model, and an idempotency key. */
+type CreateParams = Omit<VersionInput, "idempotency"> & {
+	model: string;
+	/** Null, as for any optional field: none. */
+	idempotencyKey?: string | null;
+};
+
+/** `versions.import`'s params: the file by hash (or the call's stream), and an idempotency key. */
+type ImportParams = Omit<VersionImportInput, "artifact" | "idempotency"> & {
+	model: string;
+	artifact?: string;
+	idempotencyKey?: string | null;
+};
+
+/** The created version, its creation announced; a replay made nothing, so announces nothing. */
+function announced(
+	self: RegistryThis,
+	ctx: Ctx<unknown>,
+	scope: Scope,
+	created: CreatedVersion,
+): VersionView {
+	if (!created.replayed)
+		void self.emitEvent(EVENTS.versionCreated, versionEvent(scope, created.version), ctx);
+	return created.version;
+}
 
 /** Needs the domain-events and local-blobs mixins; `importModelFile` reads an uploaded file. */
 export function versionsMixin(
@@ -92,16 +126,24 @@ export function versionsMixin(
 					details: { type: "object", optional: true },
 					...VERSION_FIELDS,
 				},
-				async handler(ctx: Ctx<VersionInput & { model: string }>) {
+				async handler(ctx: Ctx<CreateParams>) {
 					const scope = scopeOf(ctx);
-					const { model, ...input } = ctx.params;
+					const { model, idempotencyKey, ...request } = ctx.params;
+					const idempotency = idempotencyOf("versions.create", idempotencyKey, request);
+					const input: VersionInput = { ...request, idempotency };
 					const target = `version:${formatRef(model, input.version ?? input.bump ?? "?")}`;
-					const version = await audited(
+					const created = await audited(
 						db,
 						scope,
 						"versions.create",
 						target,
 						async () => {
+							// A repeat answers what its key made: it adds nothing, so no quota applies.
+							const earlier = idempotency
+								? await versions.byKey(scope, model, idempotency.key)
+								: null;
+							if (earlier && idempotency)
+								return replayOf(earlier, idempotency, model);
 							// A version may name only blobs of its own tenant (another's answers 404).
 							await requireArtifacts(callerOf(ctx), versionArtifacts(input));
 							await versionQuotas(
@@ -110,12 +152,10 @@ export function versionsMixin(
 								db,
 								input.artifact?.size ?? 0,
 							);
-							return versions.create(scope, model, input);
+							return versions.createOrReplay(scope, model, input);
 						},
 					);
-					const self = this as unknown as RegistryThis;
-					void self.emitEvent(EVENTS.versionCreated, versionEvent(scope, version), ctx);
-					return version;
+					return announced(this as unknown as RegistryThis, ctx, scope, created);
 				},
 			}),
 
@@ -133,24 +173,26 @@ export function versionsMixin(
 					schema: { ...MODEL_SCHEMA_RULE, optional: true },
 					...VERSION_FIELDS,
 				},
-				async handler(
-					ctx: Ctx<
-						Omit<VersionImportInput, "artifact"> & { model: string; artifact?: string }
-					>,
-				) {
+				async handler(ctx: Ctx<ImportParams>) {
 					const scope = scopeOf(ctx);
-					const { model, artifact, ...input } = ctx.params;
+					const { model, artifact, idempotencyKey, ...input } = ctx.params;
 					const { blobs } = this as unknown as LocalBlobsService;
 					const target = `version:${formatRef(model, input.version ?? input.bump ?? "?")}`;
-					const version = await audited(
+					const created = await audited(
 						db,
 						scope,
 						"versions.import",
 						target,
 						async () => {
 							await versions.assertModel(scope, model);
+							// A repeat answers what its key made: it adds nothing, so no quota applies.
+							const earlier =
+								idempotencyKey != null
+									? await versions.byKey(scope, model, idempotencyKey)
+									: null;
 							// The file's size is not known yet: a tenant at its stored bytes stores no more.
-							await versionQuotas(this as unknown as RegistryThis, ctx, db, 1);
+							if (!earlier)
+								await versionQuotas(this as unknown as RegistryThis, ctx, db, 1);
 							let sha256 = artifact;
 							const stream = (ctx as unknown as { stream?: Readable | null }).stream;
 							if (sha256 === undefined) {
@@ -162,6 +204,13 @@ export function versionsMixin(
 								}
 								sha256 = (await uploadArtifact(callerOf(ctx), stream)).sha256;
 							}
+							// The request as asked: the file by its hash, before it is read.
+							const idempotency = idempotencyOf("versions.import", idempotencyKey, {
+								...input,
+								artifact: sha256,
+							});
+							if (earlier && idempotency)
+								return replayOf(earlier, idempotency, model);
 							const requireArtifact = async (hash: string) => {
 								await requireArtifacts(callerOf(ctx), [hash]);
 							};
@@ -175,7 +224,7 @@ export function versionsMixin(
 									versions,
 									scope,
 									model,
-									{ ...input, artifact: sha256 },
+									{ ...input, artifact: sha256, idempotency },
 								);
 							} finally {
 								// A decrypted copy is needed only while the file is read.
@@ -183,9 +232,7 @@ export function versionsMixin(
 							}
 						},
 					);
-					const self = this as unknown as RegistryThis;
-					void self.emitEvent(EVENTS.versionCreated, versionEvent(scope, version), ctx);
-					return version;
+					return announced(this as unknown as RegistryThis, ctx, scope, created);
 				},
 			}),
 

@@ -15,6 +15,7 @@ const SAMPLES = [
 	new errors.AlreadyExistsError("model", "iris"),
 	new errors.InvalidTransitionError("Draft", "Deployed", ["Training"]),
 	new errors.StateConflictError("busy"),
+	new errors.IdempotencyConflictError("job:1", "iris", "1.1.0"),
 	new errors.InvalidInputError("bad"),
 	new errors.InvalidModelFileError("onnx", "truncated"),
 	new errors.UnsafeModelFormatError("Python pickle"),

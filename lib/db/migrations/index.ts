@@ -11,6 +11,7 @@ import * as events from "./0010-events";
 import * as studies from "./0011-studies";
 import * as dataParallel from "./0013-data-parallel";
 import * as captureBytes from "./0014-capture-bytes";
+import * as versionIdempotency from "./0015-version-idempotency";
 
 /** Every migration, in the order it is applied. Add new ones at the end; never edit an applied one. */
 export const MIGRATIONS: readonly { id: string; up: string }[] = [
@@ -27,4 +28,5 @@ export const MIGRATIONS: readonly { id: string; up: string }[] = [
 	{ id: "0011-studies", up: studies.up },
 	{ id: "0013-data-parallel", up: dataParallel.up },
 	{ id: "0014-capture-bytes", up: captureBytes.up },
+	{ id: "0015-version-idempotency", up: versionIdempotency.up },
 ];

@@ -3,6 +3,7 @@
  * files, batch predictions), each documented beside its alias (lib/http/openapi/declarations.ts).
  */
 import { SERVICE } from "../../fleet/node-role";
+import { IDEMPOTENCY_KEY_PARAMETER } from "../idempotency-key-header";
 import { BINARY, created, documented, ok, schemaRef } from "../openapi/declarations";
 
 /** The bodies an upload takes: the raw file, or the file part of a form. */
@@ -117,6 +118,9 @@ export const PREDICTION_ROUTES = {
 		summary: "Upload a model file as a new version",
 		description: "ONNX, TF.js or XGBoost; the version's schema is read from the file.",
 		requestBody: UPLOAD_BODY,
+		parameters: [IDEMPOTENCY_KEY_PARAMETER],
+		// Sent as the Idempotency-Key header.
+		hide: ["idempotencyKey"],
 		responses: { 201: created("The new version.", schemaRef("Version")) },
 		errors: [404, 409],
 	}),

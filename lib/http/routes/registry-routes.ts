@@ -3,6 +3,7 @@
  * documented beside its alias (lib/http/openapi/declarations.ts).
  */
 import { SERVICE } from "../../fleet/node-role";
+import { IDEMPOTENCY_KEY_PARAMETER } from "../idempotency-key-header";
 import {
 	arrayOf,
 	BINARY,
@@ -69,6 +70,7 @@ export const REGISTRY_ROUTES = {
 	"POST models/:model/versions": documented(`${SERVICE.registry}.versions.create`, {
 		tag: "Versions",
 		summary: "Create a version from an artifact",
+		parameters: [IDEMPOTENCY_KEY_PARAMETER],
 		responses: { 201: created("The new version.", schemaRef("Version")) },
 		errors: [404, 409],
 	}),
@@ -114,6 +116,7 @@ export const REGISTRY_ROUTES = {
 	"POST models/:model/versions/import": documented(`${SERVICE.registry}.versions.import`, {
 		tag: "Versions",
 		summary: "Import a version from an uploaded model file",
+		parameters: [IDEMPOTENCY_KEY_PARAMETER],
 		responses: {
 			201: created("The new version, its schema read from the file.", schemaRef("Version")),
 		},

@@ -54,6 +54,7 @@ describeOnEachEngine("registry stores", database => {
 				"0011-studies",
 				"0013-data-parallel",
 				"0014-capture-bytes",
+				"0015-version-idempotency",
 			]);
 		});
 	});

@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { Readable } from "node:stream";
 import { parseDataset } from "../../../lib/datasets/parse-dataset";
-import { InvalidInputError } from "../../../lib/errors";
+import { IdempotencyConflictError, InvalidInputError } from "../../../lib/errors";
 import {
 	runOptimizationJob,
 	type OptimizationJobEvents,
@@ -61,6 +61,7 @@ function harness(request: Record<string, unknown>, blobs = new Map<string, Uint8
 	);
 	const events: Array<[keyof OptimizationJobEvents, unknown]> = [];
 	const registered: OptimizedVersion[] = [];
+	const warnings: string[] = [];
 	const ports: OptimizationJobPorts<string> = {
 		identity: () => "tenant-identity",
 		readBlob: async hash => {
@@ -79,7 +80,7 @@ function harness(request: Record<string, unknown>, blobs = new Map<string, Uint8
 			events.push([event, payload]);
 		},
 		isFinal: err => err instanceof InvalidInputError,
-		warn: () => {},
+		warn: message => warnings.push(message),
 	};
 	const job = {
 		jobId: "opt-1",
@@ -88,7 +89,7 @@ function harness(request: Record<string, unknown>, blobs = new Map<string, Uint8
 		dataset: { ref: "digits@1", sha256: sha(CSV), format: "csv", labelColumn: "label" },
 	};
 	expect(datasetId).toBe("ds-1");
-	return { job, ports, events, registered, blobs };
+	return { job, ports, events, registered, blobs, warnings };
 }
 
 describe("runOptimizationJob", () => {
@@ -111,6 +112,7 @@ describe("runOptimizationJob", () => {
 			bump: "minor",
 			format: "onnx",
 			state: "Validated",
+			idempotencyKey: "job:opt-1",
 			lineage: {
 				parentVersion: "0.1.0",
 				trainingJob: "opt-1",
@@ -144,6 +146,26 @@ describe("runOptimizationJob", () => {
 		]);
 		expect(table.optimizations).toHaveLength(1);
 		expect(table.recommended).toBeNull();
+	}, 30_000);
+
+	it("completes with the version an earlier attempt of the job registered (its key's)", async () => {
+		const h = harness({ recipe: "graph" });
+		h.ports.registerVersion = async version => {
+			h.registered.push(version);
+			throw new IdempotencyConflictError(version.idempotencyKey, "digits", "0.3.0");
+		};
+		await runOptimizationJob(h.job, "t1", new AbortController().signal, h.ports, {
+			nodeID: "w2",
+			sweepMs: 10,
+		});
+		expect(h.registered.map(v => v.idempotencyKey)).toEqual(["job:opt-1"]);
+		expect(h.events.at(-1)).toEqual([
+			"completed",
+			expect.objectContaining({ version: "0.3.0", nodeID: "w2" }),
+		]);
+		expect(h.warnings).toEqual([
+			expect.stringContaining("an earlier attempt registered its version 0.3.0"),
+		]);
 	}, 30_000);
 
 	it("reports nothing when stopped, and fails when the source file is gone", async () => {

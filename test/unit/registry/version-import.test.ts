@@ -28,7 +28,7 @@ describe("importVersion", () => {
 		};
 		const versions = {
 			assertModel: async () => undefined,
-			create: async () => {
+			createOrReplay: async () => {
 				throw new Error("not reached");
 			},
 		} as unknown as VersionStore;

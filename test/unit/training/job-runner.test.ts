@@ -1,5 +1,9 @@
 import { Readable } from "node:stream";
-import { InvalidInputError } from "../../../lib/errors";
+import {
+	AlreadyExistsError,
+	IdempotencyConflictError,
+	InvalidInputError,
+} from "../../../lib/errors";
 import {
 	runJob,
 	type JobProgress,
@@ -408,13 +412,83 @@ describe("runJob", () => {
 			nodeID: "worker-1",
 			train: fakeTrain(outcome),
 		});
-		// The read, the checkpoint and the model upload may repeat; the registration only when it
-		// surely never arrived.
-		expect(delivered).toEqual([true, true, true, false]);
+		// The read, the checkpoint, the model upload and the registration (under the job's key)
+		// may all repeat after a try that arrived.
+		expect(delivered).toEqual([true, true, true, true]);
 		expect(f.registered).toHaveLength(1);
 		expect(f.events.at(-1)).toMatchObject({
 			event: "completed",
 			payload: { version: "1.1.0" },
 		});
+	});
+
+	it("registers under the job's key: sent again after a lost answer, it makes one version", async () => {
+		const f = fakes();
+		// A registry that keeps one version per key, and loses its first answer (the control
+		// node killed between storing and answering).
+		const byKey = new Map<string, string>();
+		let answers = 0;
+		f.ports.registerVersion = async version => {
+			const number = byKey.get(version.idempotencyKey) ?? `1.${byKey.size + 1}.0`;
+			byKey.set(version.idempotencyKey, number);
+			if (++answers === 1)
+				throw new Error("Request timed out when call 'registry.versions.create'");
+			return { version: number };
+		};
+		f.ports.untilDelivered = async <T>(send: () => Promise<T>, idempotent: boolean) => {
+			for (let tries = 1; ; tries++) {
+				try {
+					return await send();
+				} catch (err) {
+					// As the trainer's: a call that may have arrived is repeated only when idempotent.
+					if (!idempotent || tries > 3) throw err;
+				}
+			}
+		};
+		await runJob(JOB, "tenant-1", progress(), f.ports, {
+			nodeID: "worker-1",
+			train: fakeTrain(outcome),
+		});
+		expect([...byKey]).toEqual([[`job:${JOB.jobId}`, "1.1.0"]]);
+		expect(answers).toBe(2);
+		expect(f.events.at(-1)).toMatchObject({
+			event: "completed",
+			payload: { version: "1.1.0" },
+		});
+	});
+
+	it("completes with the version an earlier attempt registered when its key made one from another model", async () => {
+		const f = fakes();
+		const keys: string[] = [];
+		f.ports.registerVersion = async version => {
+			keys.push(version.idempotencyKey);
+			throw new IdempotencyConflictError(version.idempotencyKey, "churn", "1.3.0");
+		};
+		await runJob({ ...JOB, attempt: 2 }, "tenant-1", progress(), f.ports, {
+			nodeID: "worker-2",
+			train: fakeTrain(outcome),
+		});
+		expect(keys).toEqual([`job:${JOB.jobId}`]);
+		expect(f.events.at(-1)).toMatchObject({
+			event: "completed",
+			payload: { version: "1.3.0", attempt: 2 },
+		});
+		expect(f.finished).toEqual(["completed"]);
+		expect(f.warnings).toEqual([
+			expect.stringContaining("an earlier attempt registered its version 1.3.0"),
+		]);
+	});
+
+	it("fails the job on any other refusal of its registration", async () => {
+		const f = fakes();
+		f.ports.registerVersion = async () => {
+			throw new AlreadyExistsError("version", "churn@1.1.0");
+		};
+		f.ports.isFinal = err => err instanceof AlreadyExistsError;
+		await runJob(JOB, "tenant-1", progress(), f.ports, {
+			nodeID: "worker-1",
+			train: fakeTrain(outcome),
+		});
+		expect(f.events.at(-1)).toMatchObject({ event: "failed", payload: { final: true } });
 	});
 });
