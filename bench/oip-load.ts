@@ -138,7 +138,20 @@ function startProcess(args: string[], env: Record<string, string>): ChildProcess
 				),
 				...env,
 			},
-			stdio: ["ignore", "ignore", "inherit"],
+			// BENCH_OIP_NODE_LOG_DIR: each server's standard output (e.g. --trace-gc) to a file there.
+			stdio: [
+				"ignore",
+				process.env.BENCH_OIP_NODE_LOG_DIR
+					? fs.openSync(
+							path.join(
+								process.env.BENCH_OIP_NODE_LOG_DIR,
+								`${path.basename(args[args.length - 1])}-${Date.now()}.log`,
+							),
+							"w",
+						)
+					: "ignore",
+				"inherit",
+			],
 		},
 	);
 	return child;

@@ -9,7 +9,7 @@
  * pending calls with a retryable error (idempotent ones, such as infer, are retried on another
  * replica; others fail at once instead of waiting for the heartbeat timeout) and stops routing
  * to it. A live but slow node answers the probe and nothing happens; a frozen one (no answer
- * within the probe timeout) is left to the heartbeat.
+ * within the probe timeout) is probed again while calls wait on it, and left to the heartbeat.
  *
  * Only nodes that advertise the subscription in their metadata are probed, so a node of an
  * older version in a rolling upgrade is never mistaken for a dead one.
@@ -33,7 +33,13 @@ export interface LostNodeOptions {
 	 * would otherwise put the probe, and the retry, seconds away). Default 300.
 	 */
 	maxSuspectMs: number;
-	/** How long a probe waits for an answer; past it the node is left to the heartbeat. Default 1 s. */
+	/**
+	 * How long a probe waits for an answer; past it the node is probed again while its calls
+	 * still wait (a frozen node is left to the heartbeat). Default 250 ms: a process killed -9
+	 * can hold its NATS connection open for a moment while the kernel tears it down, so the
+	 * probe sent then is delivered and never answered; the probe after it gets "no responders".
+	 * A timeout is the whole cost of that race, so it is kept well under a failover's 1 s.
+	 */
 	probeTimeoutMs: number;
 }
 
@@ -41,7 +47,7 @@ export const DEFAULT_LOST_NODE_OPTIONS: Readonly<LostNodeOptions> = Object.freez
 	suspectAfterMs: 100,
 	latencyMultiple: 4,
 	maxSuspectMs: 300,
-	probeTimeoutMs: 1000,
+	probeTimeoutMs: 250,
 });
 
 /** What the detector needs of a NATS connection (nats.js). */

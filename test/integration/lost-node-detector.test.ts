@@ -32,9 +32,12 @@ describeWithServices(["nats"], "lost node detection over NATS", () => {
 	/** A node that stays, and one whose connection will drop; each serves a slow action. */
 	const steady = brokerOf("steady");
 	const doomed = brokerOf("doomed");
+	/** A node whose probe subscription takes probes and answers none, until its connection drops. */
+	const mute = brokerOf("mute");
 	for (const [broker, name] of [
 		[steady, "steady"],
 		[doomed, "doomed"],
+		[mute, "mute"],
 	] as const) {
 		broker.createService({
 			name,
@@ -48,16 +51,37 @@ describeWithServices(["nats"], "lost node detection over NATS", () => {
 		});
 	}
 
+	interface ProbeSubscription {
+		getSubject(): string;
+		unsubscribe(): void;
+	}
+	interface NatsClient {
+		close(): Promise<void>;
+		subscribe(subject: string, options: { callback: () => void }): ProbeSubscription;
+		protocol: { subscriptions: { all(): ProbeSubscription[] } };
+	}
+	const natsClientOf = (broker: ServiceBroker) =>
+		(broker.transit as unknown as { tx: { client: NatsClient } }).tx.client;
+
 	beforeAll(async () => {
-		await Promise.all([caller.start(), steady.start(), doomed.start()]);
-		await caller.waitForServices(["steady", "doomed"], 10_000);
+		await Promise.all([caller.start(), steady.start(), doomed.start(), mute.start()]);
+		await caller.waitForServices(["steady", "doomed", "mute"], 10_000);
+		// The mute node's probe subscription stays, silent: a probe is delivered and never answered,
+		// as one is that reaches a killed process whose connection the kernel has not closed yet.
+		const client = natsClientOf(mute);
+		for (const sub of client.protocol.subscriptions.all())
+			if (sub.getSubject().includes(".MF-ALIVE.")) {
+				sub.unsubscribe();
+				client.subscribe(sub.getSubject(), { callback: () => undefined });
+			}
 	});
 
 	afterAll(async () => {
 		await caller.stop();
 		await steady.stop();
-		// Its connection is gone already: stopping it only ends its timers.
+		// Their connections are gone already: stopping them only ends their timers.
 		await doomed.stop().catch(() => undefined);
+		await mute.stop().catch(() => undefined);
 	});
 
 	it("keeps a slow call to a live node: the probe is answered", async () => {
@@ -90,5 +114,24 @@ describeWithServices(["nats"], "lost node detection over NATS", () => {
 			() => (caller.registry.nodes.get("doomed")?.available === false ? true : undefined),
 			1000,
 		);
+	});
+
+	it("probes again when a probe goes unanswered, so a node that dies under a probe costs its calls well under 1 s", async () => {
+		const started = Date.now();
+		const pending = caller.call("mute.wait", { ms: 5_000 });
+		pending.catch(() => undefined);
+		// The first probe goes out at about 100 ms and is taken, unanswered; then the node dies.
+		await new Promise(resolve => setTimeout(resolve, 150));
+		await natsClientOf(mute).close();
+
+		const error = await pending.then(
+			() => null,
+			(err: unknown) => err,
+		);
+		expect(error).toBeInstanceOf(Errors.RequestRejectedError);
+		// The unanswered probe times out (250 ms) and the next one hears "no responders": about
+		// 400 ms. With a 1 s probe timeout the call waited past 1.1 s (a failover's slowest request
+		// in CI took 1.27 s that way).
+		expect(Date.now() - started).toBeLessThan(1000);
 	});
 });
