@@ -14,6 +14,22 @@ import { RequestTooLargeError } from "../../../lib/errors";
 
 const options = { limitBytes: 1024, limitSetting: "THE_LIMIT" };
 
+/** A server on a free port, and a GET of it that accepts gzip: the answer's headers and bytes. */
+async function serving(handler: http.RequestListener) {
+	const server = http.createServer(handler);
+	await new Promise<void>(resolve => server.listen(0, "127.0.0.1", resolve));
+	const port = (server.address() as AddressInfo).port;
+	const get = (path: string) =>
+		new Promise<{ headers: http.IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
+			http.get({ port, path, headers: { "accept-encoding": "gzip" } }, res => {
+				const chunks: Buffer[] = [];
+				res.on("data", c => chunks.push(c as Buffer));
+				res.on("end", () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
+			}).on("error", reject);
+		});
+	return { get, close: () => server.close() };
+}
+
 describe("content encoding", () => {
 	it("reads Content-Encoding: gzip, x-gzip, deflate, identity; 415 for any other", () => {
 		expect(bodyEncoding(undefined)).toBeNull();
@@ -70,7 +86,7 @@ describe("content encoding", () => {
 
 	it("compresses whole answers after it, and leaves small ones, ranges and written heads alone", async () => {
 		const big = Buffer.from("x".repeat(5000));
-		const server = http.createServer((req, res) => {
+		const { get, close } = await serving((req, res) => {
 			compressAnswers(req, res, () => {
 				if (req.url === "/range") {
 					res.statusCode = 206;
@@ -82,18 +98,6 @@ describe("content encoding", () => {
 				} else res.end(req.url === "/small" ? "ok" : big);
 			});
 		});
-		await new Promise<void>(resolve => server.listen(0, "127.0.0.1", resolve));
-		const port = (server.address() as AddressInfo).port;
-		const get = (path: string) =>
-			new Promise<{ headers: http.IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
-				http.get({ port, path, headers: { "accept-encoding": "gzip" } }, res => {
-					const chunks: Buffer[] = [];
-					res.on("data", c => chunks.push(c as Buffer));
-					res.on("end", () =>
-						resolve({ headers: res.headers, body: Buffer.concat(chunks) }),
-					);
-				}).on("error", reject);
-			});
 		try {
 			const whole = await get("/");
 			expect(whole.headers["content-encoding"]).toBe("gzip");
@@ -104,14 +108,14 @@ describe("content encoding", () => {
 				expect(answer.body.toString()).toBe(path === "/small" ? "ok" : big.toString());
 			}
 		} finally {
-			server.close();
+			close();
 		}
 	});
 
 	it("writes a text body as the string it is, its Content-Length in bytes, and compresses a large one", async () => {
 		const small = JSON.stringify({ label: "café ☕", data: [1, 2, 3] });
 		const large = JSON.stringify({ data: Array.from({ length: 400 }, (_, i) => i) });
-		const server = http.createServer((req, res) => {
+		const { get, close } = await serving((req, res) => {
 			void writeBody(
 				req,
 				res,
@@ -120,18 +124,6 @@ describe("content encoding", () => {
 				req.url === "/large" ? large : small,
 			);
 		});
-		await new Promise<void>(resolve => server.listen(0, "127.0.0.1", resolve));
-		const port = (server.address() as AddressInfo).port;
-		const get = (path: string) =>
-			new Promise<{ headers: http.IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
-				http.get({ port, path, headers: { "accept-encoding": "gzip" } }, res => {
-					const chunks: Buffer[] = [];
-					res.on("data", c => chunks.push(c as Buffer));
-					res.on("end", () =>
-						resolve({ headers: res.headers, body: Buffer.concat(chunks) }),
-					);
-				}).on("error", reject);
-			});
 		try {
 			const answer = await get("/small");
 			expect(answer.headers["content-encoding"]).toBeUndefined();
@@ -142,7 +134,7 @@ describe("content encoding", () => {
 			expect(compressed.headers["content-length"]).toBe(String(compressed.body.length));
 			expect(zlib.gunzipSync(compressed.body).toString("utf8")).toBe(large);
 		} finally {
-			server.close();
+			close();
 		}
 	});
 });
