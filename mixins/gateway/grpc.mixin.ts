@@ -2,15 +2,16 @@
  * The KServe v2 / Triton gRPC protocol on the gateway (proto/grpc_service.proto), on a port of
  * its own (MODELFLEET_GRPC_PORT): the same caller check as HTTP (the key in the `authorization:
  * Bearer …` or `x-api-key` metadata, rate limits, roles, quotas; lib/http/caller.ts), the same
- * actions behind the metadata, readiness, statistics and repository RPCs (api.v2Model …
- * api.repositoryLoad, called with the caller's signed identity as moleculer-web calls them),
- * and inference through the direct HTTP route's own `predictor.infer` call (the OIP mixin's
- * `oipInfer`, coalesced where that is on) with the request the binary tensor extension's
- * parser makes (lib/grpc/infer-messages.ts). Messages larger than the /v2 body limit are
- * refused RESOURCE_EXHAUSTED by grpc-js, and inference messages hold their bytes from the
- * gateway's in-flight budget, shared with HTTP bodies, until answered; errors answer the gRPC code of their HTTP status
- * (lib/grpc/grpc-status.ts). `ModelStreamInfer` answers each request of a stream in order,
- * a failed one with its `error_message`, a few at a time (the stream pauses beyond that).
+ * actions behind the metadata, configuration, readiness, statistics and repository RPCs
+ * (api.v2Model … api.repositoryLoad, called with the caller's signed identity as moleculer-web
+ * calls them), and inference through the direct HTTP route's own `predictor.infer` call (the
+ * OIP mixin's `oipInfer`, coalesced where that is on) with the request the binary tensor
+ * extension's parser makes (lib/grpc/infer-messages.ts). Messages larger than the /v2 body
+ * limit are refused RESOURCE_EXHAUSTED by grpc-js, and inference messages hold their bytes from
+ * the gateway's in-flight budget, shared with HTTP bodies, until answered; errors answer the
+ * gRPC code of their HTTP status (lib/grpc/grpc-status.ts). `ModelStreamInfer` answers each
+ * request of a stream in order, a failed one with its `error_message`, a few at a time (the
+ * stream pauses beyond that).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Readable } from "node:stream";
@@ -344,6 +345,11 @@ function rpcHandlers(svc: GatewayPorts, budget: ByteBudget): UntypedServiceImple
 		ModelMetadata: unary(async (request: { name?: string; version?: string }, call) => {
 			const { opts } = await caller(call, "models.read", `${SERVICE.api}.v2Model`);
 			return action("v2Model", ref(request), opts);
+		}),
+		// Triton's ModelConfig as the JSON of `GET …/config`: its enum names are the proto's.
+		ModelConfig: unary(async (request: { name?: string; version?: string }, call) => {
+			const { opts } = await caller(call, "models.read", `${SERVICE.api}.v2ModelConfig`);
+			return { config: await action("v2ModelConfig", ref(request), opts) };
 		}),
 		ModelInfer: unary((request: GrpcInferRequest, call) => infer(request, call)),
 		ModelStreamInfer: (call: ServerDuplexStream<GrpcInferRequest, unknown>) =>

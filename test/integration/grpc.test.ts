@@ -1,10 +1,22 @@
 /**
  * The KServe v2 / Triton gRPC protocol on an all-in-one node, driven with @grpc/grpc-js and the
  * checked-in proto: answers equal to REST's, raw and typed contents, a ModelStreamInfer stream of
- * 1,000 requests, and what an attacker sends answering the mapped status codes.
+ * 1,000 requests, ModelConfig decoded with Triton's own model_config.proto, and what an attacker
+ * sends answering the mapped status codes.
  */
-import { Metadata, status, type ServiceError } from "@grpc/grpc-js";
+import * as path from "node:path";
+import {
+	credentials,
+	loadPackageDefinition,
+	Metadata,
+	status,
+	type Client,
+	type GrpcObject,
+	type ServiceError,
+} from "@grpc/grpc-js";
+import { loadSync } from "@grpc/proto-loader";
 import { InferenceClient } from "../../lib/grpc/grpc-client";
+import { PROTO_LOADER_OPTIONS, protoPath } from "../../lib/grpc/proto";
 import { postHead, RawRequest } from "../support/raw-http";
 import { startTestNode, type TestNode } from "../support/test-node";
 import { MLP_EXAMPLE, writeMlpModel } from "../unit/onnx/example-models";
@@ -27,6 +39,49 @@ function floats(raw: Buffer): number[] {
 
 function rawOf(values: number[]): Buffer {
 	return Buffer.from(Float32Array.from(values).buffer);
+}
+
+/** Triton's protos (test/fixtures/triton): its ModelConfig RPC and model_config.proto, unchanged. */
+const TRITON_PROTO = path.resolve(__dirname, "../fixtures/triton/model_config_service.proto");
+
+/**
+ * ModelConfig through a client made of `file` alone, every field of the answer decoded (proto3
+ * defaults included, no oneof names), as a generated client such as tritonclient's reads it.
+ */
+function modelConfigVia(
+	file: string,
+	address: string,
+	key: string,
+	request: { name: string; version?: string },
+): Promise<{ config: Record<string, unknown> }> {
+	const loaded = loadPackageDefinition(
+		loadSync(file, {
+			...PROTO_LOADER_OPTIONS,
+			defaults: true,
+			oneofs: false,
+			includeDirs: [path.dirname(file)],
+		}),
+	);
+	const Ctor = (loaded.inference as GrpcObject).GRPCInferenceService as unknown as new (
+		address: string,
+		creds: ReturnType<typeof credentials.createInsecure>,
+	) => Client & {
+		ModelConfig(
+			request: object,
+			metadata: Metadata,
+			callback: (err: ServiceError | null, answer: unknown) => void,
+		): void;
+	};
+	const client = new Ctor(address, credentials.createInsecure());
+	const metadata = new Metadata();
+	metadata.set("authorization", `Bearer ${key}`);
+	return new Promise((resolve, reject) =>
+		client.ModelConfig(request, metadata, (err, answer) => {
+			client.close();
+			if (err) reject(err);
+			else resolve(answer as { config: Record<string, unknown> });
+		}),
+	);
 }
 
 async function refusal(promise: Promise<unknown>): Promise<ServiceError> {
@@ -147,6 +202,77 @@ describe("KServe v2 gRPC", () => {
 			version: "1",
 		});
 		expect(ready.ready ?? false).toBe(false);
+	});
+
+	/** `GET /v2/models/mlp[/versions/{version}]/config`'s body. */
+	async function restConfig(version?: string): Promise<Record<string, unknown>> {
+		const at = version === undefined ? "" : `/versions/${version}`;
+		const response = await fetch(`${testNode.node.httpUrl}/v2/models/mlp${at}/config`, {
+			headers: { authorization: `Bearer ${KEY}` },
+		});
+		expect(response.status).toBe(200);
+		return (await response.json()) as Record<string, unknown>;
+	}
+
+	it("answers ModelConfig with the configuration of the HTTP config route", async () => {
+		const rest = await restConfig();
+		expect(rest).toMatchObject({ name: "mlp", max_batch_size: expect.any(Number) });
+		// Every field our proto declares, defaults included: exactly the HTTP body.
+		expect(await modelConfigVia(protoPath(), address, KEY, { name: "mlp" })).toEqual({
+			config: rest,
+		});
+		// A Triton integer version, as the HTTP route takes it.
+		expect(
+			await modelConfigVia(protoPath(), address, KEY, { name: "mlp", version: "1" }),
+		).toEqual({ config: await restConfig("1") });
+		// The repository's client (no defaults decoded) and a viewer's key (models.read).
+		const viewer = new InferenceClient(address, { key: viewerKey });
+		try {
+			const answer = await viewer.call<{
+				config: { name: string; input: { name: string; data_type: string }[] };
+			}>("ModelConfig", { name: "mlp" });
+			expect(answer.config.name).toBe("mlp");
+			expect(answer.config.input).toEqual([
+				expect.objectContaining({ name: "x", data_type: "TYPE_FP32", dims: [4] }),
+			]);
+		} finally {
+			viewer.close();
+		}
+	});
+
+	it("answers ModelConfig in bytes that Triton's own model_config.proto decodes to the HTTP body", async () => {
+		const rest = await restConfig();
+		const triton = await modelConfigVia(TRITON_PROTO, address, KEY, { name: "mlp" });
+		// Triton's message has more fields (at their defaults); each of ours decodes to its value.
+		expect(triton.config).toMatchObject(rest);
+		expect(triton.config).toMatchObject({
+			input: [{ name: "x", data_type: "TYPE_FP32", format: "FORMAT_NONE", dims: [4] }],
+			dynamic_batching: { default_queue_policy: { max_queue_size: expect.any(Number) } },
+			instance_group: [{ kind: "KIND_AUTO" }],
+			version_policy: { latest: { num_versions: 1 } },
+		});
+	});
+
+	it("refuses ModelConfig as it refuses the other model RPCs", async () => {
+		const codeOf = async (promise: Promise<unknown>) => (await refusal(promise)).code;
+		const anonymous = new InferenceClient(address, { key: null });
+		const other = new InferenceClient(address, { key: otherKey });
+		try {
+			expect(await codeOf(anonymous.call("ModelConfig", { name: "mlp" }))).toBe(
+				status.UNAUTHENTICATED,
+			);
+			expect(await codeOf(client.call("ModelConfig", { name: "nothing" }))).toBe(
+				status.NOT_FOUND,
+			);
+			expect(await codeOf(client.call("ModelConfig", { name: "mlp", version: "9" }))).toBe(
+				status.NOT_FOUND,
+			);
+			// Another tenant's model does not exist for this caller.
+			expect(await codeOf(other.call("ModelConfig", { name: "mlp" }))).toBe(status.NOT_FOUND);
+		} finally {
+			anonymous.close();
+			other.close();
+		}
 	});
 
 	it("infers with raw contents and with typed contents, equal to REST", async () => {
