@@ -31,6 +31,8 @@ export const ERROR_CATALOGUE = {
 		"The object's state forbids this (409), e.g. deleting a model while a version is Deployed.",
 	IDEMPOTENCY_CONFLICT:
 		"A version create carried an idempotency key (the Idempotency-Key header, a training job's) that already made a version of this model with a different request (409); data.version names that version. Send the same request to get it again, or a new key for a new version.",
+	RESERVED_IDEMPOTENCY_KEY:
+		"A version create over the REST API sent an idempotency key that starts with a prefix the fleet keeps for its own registrations (400): `job:` is a training or optimization job's. Use another key, e.g. a UUID.",
 	INVALID_INPUT:
 		"A value is well-formed but not acceptable (400): a version string, a schema, a pipeline spec; the message says where.",
 	INVALID_MODEL_FILE:
@@ -254,6 +256,21 @@ export class IdempotencyConflictError extends ClientError {
 			409,
 			"IDEMPOTENCY_CONFLICT",
 			{ key, model, version },
+		);
+	}
+}
+
+/**
+ * A client sent an idempotency key of the form the fleet's own registrations use (`job:<jobId>`):
+ * taken, it would answer — or make — the version a job registers under it.
+ */
+export class ReservedIdempotencyKeyError extends ClientError {
+	constructor(key: string, prefix: string) {
+		super(
+			`Idempotency keys starting with '${prefix}' are kept for the fleet's own training and optimization jobs: send another key (e.g. a UUID), not '${key}'.`,
+			400,
+			"RESERVED_IDEMPOTENCY_KEY",
+			{ field: "idempotencyKey", key, prefix },
 		);
 	}
 }

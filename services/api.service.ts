@@ -44,7 +44,12 @@ import {
 import { grpcMixin, type GrpcOptions } from "../mixins/gateway/grpc.mixin";
 import { healthMixin } from "../mixins/gateway/health.mixin";
 import type { HttpMeta } from "../mixins/gateway/http-context";
-import { applyIdempotencyKeyHeader, IDEMPOTENT_CREATES } from "../lib/http/idempotency-key-header";
+import {
+	applyIdempotencyKeyHeader,
+	applyReplayedHeader,
+	IDEMPOTENT_CREATES,
+} from "../lib/http/idempotency-key-header";
+import type { ReplayMeta } from "../lib/model-spec/version-idempotency";
 import { applyRootCallOptions } from "../lib/observability/http-request";
 import {
 	modelRepositoryMixin,
@@ -300,7 +305,7 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 						ctx.meta.uploadContentType = req.headers["content-type"];
 					},
 					onAfterCall(
-						ctx: Context<unknown, HttpMeta & { $location?: string }>,
+						ctx: Context<unknown, HttpMeta & ReplayMeta & { $location?: string }>,
 						_route: unknown,
 						req: IncomingMessage & {
 							method?: string;
@@ -310,6 +315,8 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 						res: ServerResponse,
 						data: unknown,
 					) {
+						// A version create its Idempotency-Key answered from an earlier request says so.
+						applyReplayedHeader(ctx.meta, res);
 						// A create answers 201 Created with where the new thing is.
 						if (req.method === "POST" && /\.create$/.test(req.$action?.name ?? ""))
 							res.statusCode = 201;

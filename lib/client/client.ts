@@ -3,8 +3,9 @@
  * used by the CLI and the tests so no REST call is hand-built twice. Every refusal throws a
  * ModelfleetApiError with the status, type and message of the gateway's error body.
  */
+import { randomUUID } from "node:crypto";
 import * as path from "node:path";
-import { ModelfleetApiError, apiErrorFrom } from "./errors";
+import { ModelfleetApiError, apiErrorFrom, outcomeUnknown } from "./errors";
 import { readSse } from "./sse";
 import type {
 	Alias,
@@ -96,14 +97,17 @@ export class ModelfleetClient {
 
 	/**
 	 * Uploads a model file as a new version of `model`, streaming it (a file is never read
-	 * whole into memory); `onProgress` hears the bytes sent.
+	 * whole into memory); `onProgress` hears the bytes sent. Sent with an idempotency key
+	 * (`options.idempotencyKey`, else a new one): the client does not retry by itself, but an
+	 * error that leaves unknown whether the version was made carries the key, so that the
+	 * caller can send the upload again without making a second version.
 	 */
 	async uploadVersion(
 		model: string,
 		source: UploadSource,
 		options: UploadOptions & { onProgress?: ProgressCallback } = {},
 	): Promise<ModelVersion> {
-		const { onProgress, ...rest } = options;
+		const { onProgress, idempotencyKey = randomUUID(), ...rest } = options;
 		const fileName =
 			rest.fileName ?? ("path" in source ? path.basename(source.path) : "model.bin");
 		return this.upload<ModelVersion>(
@@ -112,6 +116,7 @@ export class ModelfleetClient {
 			source,
 			"application/octet-stream",
 			onProgress,
+			idempotencyKey,
 		);
 	}
 
@@ -274,12 +279,14 @@ export class ModelfleetClient {
 
 	// --- plumbing ------------------------------------------------------------------------
 
+	/** A streamed upload; with `idempotencyKey`, a create that hands its key back on an unknown outcome. */
 	private async upload<T>(
 		route: string,
 		query: Query,
 		source: UploadSource,
 		contentType: string,
 		onProgress?: ProgressCallback,
+		idempotencyKey?: string,
 	): Promise<T> {
 		let total: number;
 		try {
@@ -287,17 +294,30 @@ export class ModelfleetClient {
 		} catch (err) {
 			throw new ModelfleetApiError(0, "FILE_UNREADABLE", (err as Error).message);
 		}
-		return this.json<T>(route, {
-			method: "POST",
-			query,
-			body: progressStream(source, total, onProgress),
-			headers: { "content-type": contentType },
-		});
+		try {
+			return await this.json<T>(route, {
+				method: "POST",
+				query,
+				body: progressStream(source, total, onProgress),
+				headers: {
+					"content-type": contentType,
+					...(idempotencyKey !== undefined ? { "idempotency-key": idempotencyKey } : {}),
+				},
+			});
+		} catch (err) {
+			if (
+				err instanceof ModelfleetApiError &&
+				idempotencyKey !== undefined &&
+				outcomeUnknown(err)
+			)
+				err.idempotencyKey = idempotencyKey;
+			throw err;
+		}
 	}
 
 	private async json<T>(route: string, init: CallInit = {}): Promise<T> {
 		const response = await this.send(route, init);
-		const text = await response.text();
+		const text = await this.bodyOf(response);
 		if (text === "") return undefined as T;
 		try {
 			return JSON.parse(text) as T;
@@ -341,8 +361,22 @@ export class ModelfleetClient {
 				`Cannot reach ${this.url}: ${cause ?? (err as Error).message}`,
 			);
 		}
-		if (!response.ok) throw apiErrorFrom(response.status, await response.text());
+		if (!response.ok) throw apiErrorFrom(response.status, await this.bodyOf(response));
 		return response;
+	}
+
+	/** The answer's body; one cut off (the connection dropped) is a NETWORK_ERROR with its status. */
+	private async bodyOf(response: Response): Promise<string> {
+		try {
+			return await response.text();
+		} catch (err) {
+			const cause = (err as { cause?: { message?: string } }).cause?.message;
+			throw new ModelfleetApiError(
+				response.status,
+				"NETWORK_ERROR",
+				`The answer of ${this.url} (HTTP ${response.status}) was cut off: ${cause ?? (err as Error).message}`,
+			);
+		}
 	}
 }
 

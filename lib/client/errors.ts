@@ -6,6 +6,13 @@
  */
 export class ModelfleetApiError extends Error {
 	override readonly name = "ModelfleetApiError";
+	/**
+	 * Set when a version create failed without saying whether it was carried out (no answer,
+	 * an answer cut off, a 5xx such as a gateway timeout): the key it was sent with. The same
+	 * call sent again with this key answers the version the first made, if it made one, rather
+	 * than making a second.
+	 */
+	idempotencyKey?: string;
 
 	constructor(
 		/** The HTTP status; 0 when no answer came. */
@@ -45,4 +52,12 @@ export function apiErrorFrom(status: number, bodyText: string): ModelfleetApiErr
 		"UNEXPECTED_RESPONSE",
 		`The server answered ${status}${excerpt ? `: ${excerpt}` : " with an empty body"}`,
 	);
+}
+
+/**
+ * Whether a failed call may still have been carried out: a 4xx is a refusal, while no answer
+ * (status 0), an answer cut off or a 5xx (a timeout, a control node restarting) leaves it open.
+ */
+export function outcomeUnknown(err: ModelfleetApiError): boolean {
+	return err.status < 400 || err.status >= 500;
 }

@@ -49,6 +49,13 @@ export interface UploadOptions {
 	fileName?: string;
 	/** The lifecycle state to register it in (e.g. `Validated` to deploy it at once). */
 	state?: string;
+	/**
+	 * Sent as `Idempotency-Key` (docs/http-api.md#idempotent-creates): the same upload sent
+	 * again with it answers the version the first made instead of making a second (keys starting
+	 * with `job:` are the fleet's, refused). Default: a new random key for each call, handed back
+	 * on the error of a call whose outcome is unknown (`ModelfleetApiError.idempotencyKey`).
+	 */
+	idempotencyKey?: string;
 }
 
 export interface Alias {

@@ -8,7 +8,7 @@
  * that is not what the caller asked for.
  */
 import { createHash } from "node:crypto";
-import type { ErrorType } from "../errors";
+import { ReservedIdempotencyKeyError, type ErrorType } from "../errors";
 
 /** The action params rule of a key: 1–255 visible ASCII characters (a UUID, `job:<id>`, …). */
 export const IDEMPOTENCY_KEY_RULE = {
@@ -22,18 +22,41 @@ export const IDEMPOTENCY_KEY_RULE = {
 /** The error type a create with a used key and a different request answers (lib/errors.ts). */
 const IDEMPOTENCY_CONFLICT: ErrorType = "IDEMPOTENCY_CONFLICT";
 
+/**
+ * The call meta of a create whose answer is a replay — the version an earlier create with its
+ * key made; this one made nothing. Merged back to the caller: the gateway answers it as
+ * `Idempotent-Replayed: true` (lib/http/idempotency-key-header.ts).
+ */
+export interface ReplayMeta {
+	idempotentReplay?: boolean;
+}
+
 /** A create's key and the fingerprint of the request it came with. */
 export interface Idempotency {
 	key: string;
 	fingerprint: string;
 }
 
+/** The prefix of the keys jobs register under (jobVersionKey): the fleet's, not a client's. */
+export const JOB_KEY_PREFIX = "job:";
+
 /**
  * The key of the version a job registers. Without the attempt: a job resumed on another
  * attempt (its trainer lost after registering, before reporting) still makes one version.
  */
 export function jobVersionKey(jobId: string): string {
-	return `job:${jobId}`;
+	return `${JOB_KEY_PREFIX}${jobId}`;
+}
+
+/**
+ * Refuses a key a client sends (REST) when it has the form of a job's: taken, a job's key would
+ * answer that job's version to the client — or, sent first, make a version that the job, its
+ * own registration then refused as a conflict, adopts as its result (registerJobVersion).
+ * Exact and case-sensitive, as keys are compared: `JOB:1` or `x-job:1` cannot meet a job's.
+ */
+export function assertClientKey(key: unknown): void {
+	if (typeof key === "string" && key.startsWith(JOB_KEY_PREFIX))
+		throw new ReservedIdempotencyKeyError(key, JOB_KEY_PREFIX);
 }
 
 /** JSON with object keys sorted and undefined members left out: equal requests, equal text. */

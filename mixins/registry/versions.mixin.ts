@@ -38,7 +38,11 @@ import {
 	type VersionInput,
 	type VersionView,
 } from "../../lib/registry/version-store";
-import { IDEMPOTENCY_KEY_RULE, idempotencyOf } from "../../lib/model-spec/version-idempotency";
+import {
+	IDEMPOTENCY_KEY_RULE,
+	idempotencyOf,
+	type ReplayMeta,
+} from "../../lib/model-spec/version-idempotency";
 import type { LocalBlobsService } from "../local-blobs.mixin";
 import { PAGE_PARAMS, VERSION_REF_PARAMS, type Ctx, type PageParams } from "../params";
 import { callerOf, versionQuotas, type RegistryStores, type RegistryThis } from "./registry-parts";
@@ -87,15 +91,18 @@ type ImportParams = Omit<VersionImportInput, "artifact" | "idempotency"> & {
 	idempotencyKey?: string | null;
 };
 
-/** The created version, its creation announced; a replay made nothing, so announces nothing. */
+/**
+ * The created version, its creation announced; a replay made nothing, so announces nothing and
+ * says so to the caller in the meta (the gateway's Idempotent-Replayed).
+ */
 function announced(
 	self: RegistryThis,
 	ctx: Ctx<unknown>,
 	scope: Scope,
 	created: CreatedVersion,
 ): VersionView {
-	if (!created.replayed)
-		void self.emitEvent(EVENTS.versionCreated, versionEvent(scope, created.version), ctx);
+	if (created.replayed) (ctx.meta as ReplayMeta).idempotentReplay = true;
+	else void self.emitEvent(EVENTS.versionCreated, versionEvent(scope, created.version), ctx);
 	return created.version;
 }
 

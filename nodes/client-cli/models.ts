@@ -22,6 +22,7 @@ interface PushOptions {
 	format?: string;
 	task: string;
 	framework?: string;
+	idempotencyKey?: string;
 	json?: boolean;
 }
 
@@ -123,6 +124,10 @@ function registerPush(models: Command, ctx: CliContext): void {
 			"--framework <framework>",
 			"for a new model: its framework (default: from the file name)",
 		)
+		.option(
+			"--idempotency-key <key>",
+			"send the push again safely: a key already used with this file and options answers the version it made (default: a new key, printed when the push may have been cut short)",
+		)
 		.option("--json", "print JSON only")
 		.action(async (file: string, options: PushOptions) => {
 			const client = ctx.client();
@@ -138,6 +143,7 @@ function registerPush(models: Command, ctx: CliContext): void {
 						bump: options.version ? undefined : (options.bump ?? "minor"),
 						state: options.state,
 						format: options.format,
+						idempotencyKey: options.idempotencyKey,
 						onProgress: progress.onProgress,
 					},
 				)

@@ -93,10 +93,17 @@ export function buildProgram(ctx: CliContext): Command {
 	return program;
 }
 
-/** One line for stderr saying what went wrong. */
+/**
+ * One line for stderr saying what went wrong; for an upload that may have made its version
+ * all the same, how to run it again without making a second.
+ */
 export function errorLine(err: unknown): string {
-	if (err instanceof ModelfleetApiError)
-		return `error: ${err.message.replace(/\s*\n\s*/g, " ")}${err.status ? ` (${err.type}, HTTP ${err.status})` : ` (${err.type})`}`;
+	if (err instanceof ModelfleetApiError) {
+		const line = `error: ${err.message.replace(/\s*\n\s*/g, " ")}${err.status ? ` (${err.type}, HTTP ${err.status})` : ` (${err.type})`}`;
+		return err.idempotencyKey === undefined
+			? line
+			: `${line}; the version may have been made: run the same command with --idempotency-key ${err.idempotencyKey} to get it rather than a second one`;
+	}
 	return `error: ${(err instanceof Error ? err.message : String(err)).replace(/\s*\n\s*/g, " ")}`;
 }
 

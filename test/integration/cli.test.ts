@@ -1,8 +1,9 @@
 /**
  * The `modelfleet` command-line client run as child processes against an all-in-one node
  * started by the test: login, push a model and a dataset with progress, train --follow to
- * completion, deploy, predict; --json answers parse with nothing else on stdout; errors exit 1
- * with one line on stderr, usage errors 2.
+ * completion, deploy, predict; a push sent again with its --idempotency-key makes no second
+ * version; --json answers parse with nothing else on stdout; errors exit 1 with one line on
+ * stderr, usage errors 2.
  */
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
@@ -328,5 +329,32 @@ describe("the modelfleet CLI against an all-in-one node", () => {
 			await fails(["models", "push", junk, "-m", "mlp", "--version", "3.0.0", "--json"], 1),
 		).toMatch(/\(INVALID_MODEL_FILE, HTTP 400\)$/);
 		expect(await fails(["predict", "mlp", "--data", "not json"], 2)).toMatch(/not JSON/);
+	});
+
+	it("pushes again with --idempotency-key without making a second version, and refuses a job's key", async () => {
+		// The URL and key from the environment: this test needs no login before it.
+		const env = { MODELFLEET_URL: testNode.node.httpUrl ?? "", MODELFLEET_API_KEY: OWNER_KEY };
+		const push = (key: string) => [
+			"models",
+			"push",
+			mlpFile,
+			"-m",
+			"keyed",
+			"--bump",
+			"minor",
+			"--idempotency-key",
+			key,
+			"--json",
+		];
+		const one = JSON.parse(await ok(push("release-1"), env)) as { id: string; version: string };
+		const two = JSON.parse(await ok(push("release-1"), env)) as { id: string; version: string };
+		expect(two).toMatchObject({ id: one.id, version: "0.1.0" });
+		const shown = JSON.parse(await ok(["models", "show", "keyed", "--json"], env)) as {
+			versions: { version: string }[];
+		};
+		expect(shown.versions.map(v => v.version)).toEqual(["0.1.0"]);
+		expect(await fails(push("job:1"), 1, env)).toMatch(
+			/\(RESERVED_IDEMPOTENCY_KEY, HTTP 400\)$/,
+		);
 	});
 });

@@ -1,8 +1,9 @@
 /**
  * `Idempotency-Key` on the REST routes that create a version (docs/http-api.md, "Idempotent
- * creates"): a create or an upload sent again with its key answers the version the first made;
- * the key with another request is 409; keys are per model; a header and a body that disagree,
- * or a key of a bad form, are 400.
+ * creates"): a create, an import or an upload sent again with its key answers the version the
+ * first made, marked `Idempotent-Replayed: true`; the key with another request is 409; keys are
+ * per model; a header and a body that disagree, a key of a bad form, or one of the fleet's own
+ * (`job:…`) are 400.
  */
 import { writeMlpModel } from "../unit/onnx/example-models";
 import { startTestNode, type TestNode } from "../support/test-node";
@@ -42,7 +43,11 @@ describe("Idempotency-Key on version creates", () => {
 				body: writeMlpModel(),
 			},
 		);
-		return { status: response.status, body: (await response.json()) as Version };
+		return {
+			status: response.status,
+			body: (await response.json()) as Version,
+			replayed: response.headers.get("idempotent-replayed"),
+		};
 	}
 
 	beforeAll(async () => {
@@ -65,6 +70,9 @@ describe("Idempotency-Key on version creates", () => {
 		expect(one.status).toBe(201);
 		expect(two.status).toBe(201);
 		expect((two.body as Version).id).toBe((one.body as Version).id);
+		// Only the answer that made nothing says so.
+		expect(one.headers.get("idempotent-replayed")).toBeNull();
+		expect(two.headers.get("idempotent-replayed")).toBe("true");
 		// Another key, and the same key on another model, are versions of their own.
 		expect(((await create("first", body, "create-2")).body as Version).version).toBe("0.2.0");
 		expect(((await create("second", body, "create-1")).body as Version).version).toBe("0.1.0");
@@ -94,9 +102,55 @@ describe("Idempotency-Key on version creates", () => {
 		expect(one.status).toBe(201);
 		expect(two.status).toBe(201);
 		expect(two.body).toMatchObject({ id: one.body.id, version: "0.2.0" });
+		expect([one.replayed, two.replayed]).toEqual([null, "true"]);
 		const other = await upload("second", "upload-1", "changed");
 		expect(other.status).toBe(409);
 		expect(other.body).toMatchObject({ type: "IDEMPOTENCY_CONFLICT" });
+	});
+
+	it("marks an import of a stored file sent again with its key as replayed", async () => {
+		const stored = await fetch(`${testNode.api}/artifacts`, {
+			method: "POST",
+			headers: {
+				authorization: `Bearer ${KEY}`,
+				"content-type": "application/octet-stream",
+			},
+			body: writeMlpModel(),
+		});
+		const { sha256 } = (await stored.json()) as { sha256: string };
+		const body = { artifact: sha256, bump: "patch", fileName: "mlp.onnx" };
+		const importOnce = () =>
+			testNode.request("/models/first/versions/import", {
+				method: "POST",
+				body,
+				headers: { "idempotency-key": "import-1" },
+			});
+		const one = await importOnce();
+		const two = await importOnce();
+		// The status of import's answer is the same both times (200 today, though documented 201).
+		expect(one.status).toBeLessThan(300);
+		expect(two.status).toBe(one.status);
+		expect((two.body as Version).id).toBe((one.body as Version).id);
+		expect(one.headers.get("idempotent-replayed")).toBeNull();
+		expect(two.headers.get("idempotent-replayed")).toBe("true");
+	});
+
+	it("refuses a key of the fleet's own jobs (job:…) with 400 RESERVED_IDEMPOTENCY_KEY, as a header or a field", async () => {
+		const body = { bump: "minor", format: "onnx", schema: SCHEMA };
+		for (const refused of [
+			await create("first", body, "job:0b6f3f5e"),
+			await create("first", { ...body, idempotencyKey: "job:0b6f3f5e" }),
+			(await upload("first", "job:0b6f3f5e", "mlp")) as { status: number; body: unknown },
+		]) {
+			expect(refused.status).toBe(400);
+			expect(refused.body).toMatchObject({
+				type: "RESERVED_IDEMPOTENCY_KEY",
+				data: { field: "idempotencyKey", prefix: "job:" },
+			});
+		}
+		// Nothing was made; a key that merely contains the prefix, or differs in case, is the client's.
+		expect((await create("first", body, "upload-job:1")).status).toBe(201);
+		expect((await create("first", body, "JOB:1")).status).toBe(201);
 	});
 
 	it("refuses a header and a body field that disagree, and a key of a bad form, with 400", async () => {
@@ -116,7 +170,15 @@ describe("Idempotency-Key on version creates", () => {
 		const document = (await (
 			await fetch(testNode.api.replace(/\/v1$/, "/openapi.json"))
 		).json()) as {
-			paths: Record<string, { post: { parameters?: { name: string; in: string }[] } }>;
+			paths: Record<
+				string,
+				{
+					post: {
+						parameters?: { name: string; in: string }[];
+						responses: Record<number, { headers?: Record<string, unknown> }>;
+					};
+				}
+			>;
 		};
 		for (const route of ["versions", "versions/import", "versions/upload"]) {
 			const parameters = document.paths[`/api/v1/models/{model}/${route}`].post.parameters;
@@ -125,6 +187,9 @@ describe("Idempotency-Key on version creates", () => {
 			);
 			// Sent as the header: not also a query parameter of the upload.
 			expect(parameters?.filter(p => p.name === "idempotencyKey")).toEqual([]);
+			expect(
+				document.paths[`/api/v1/models/{model}/${route}`].post.responses[201].headers,
+			).toHaveProperty("Idempotent-Replayed");
 		}
 	});
 });

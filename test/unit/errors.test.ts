@@ -16,6 +16,7 @@ const SAMPLES = [
 	new errors.InvalidTransitionError("Draft", "Deployed", ["Training"]),
 	new errors.StateConflictError("busy"),
 	new errors.IdempotencyConflictError("job:1", "iris", "1.1.0"),
+	new errors.ReservedIdempotencyKeyError("job:1", "job:"),
 	new errors.InvalidInputError("bad"),
 	new errors.InvalidModelFileError("onnx", "truncated"),
 	new errors.UnsafeModelFormatError("Python pickle"),

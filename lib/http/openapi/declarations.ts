@@ -135,13 +135,18 @@ export const page = (item: string): JsonSchema => ({
 
 export const arrayOf = (item: string): JsonSchema => ({ type: "array", items: schemaRef(item) });
 
-/** `201 Created` with the new thing and its `Location`. */
-export function created(description: string, schema: JsonSchema): ResponseDoc {
+/** `201 Created` with the new thing and its `Location` (and any `headers` the route adds). */
+export function created(
+	description: string,
+	schema: JsonSchema,
+	headers?: ResponseDoc["headers"],
+): ResponseDoc {
 	return json(description, schema, {
 		Location: {
 			description: "Where the new resource is read.",
 			schema: { type: "string", format: "uri-reference" },
 		},
+		...headers,
 	});
 }
 

@@ -3,7 +3,7 @@
  * files, batch predictions), each documented beside its alias (lib/http/openapi/declarations.ts).
  */
 import { SERVICE } from "../../fleet/node-role";
-import { IDEMPOTENCY_KEY_PARAMETER } from "../idempotency-key-header";
+import { IDEMPOTENCY_KEY_PARAMETER, IDEMPOTENT_REPLAYED_HEADER } from "../idempotency-key-header";
 import { BINARY, created, documented, ok, schemaRef } from "../openapi/declarations";
 
 /** The bodies an upload takes: the raw file, or the file part of a form. */
@@ -121,7 +121,9 @@ export const PREDICTION_ROUTES = {
 		parameters: [IDEMPOTENCY_KEY_PARAMETER],
 		// Sent as the Idempotency-Key header.
 		hide: ["idempotencyKey"],
-		responses: { 201: created("The new version.", schemaRef("Version")) },
+		responses: {
+			201: created("The new version.", schemaRef("Version"), IDEMPOTENT_REPLAYED_HEADER),
+		},
 		errors: [404, 409],
 	}),
 	// Batch predictions: CSV or NDJSON rows streamed in, NDJSON lines streamed out.

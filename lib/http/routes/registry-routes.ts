@@ -3,7 +3,7 @@
  * documented beside its alias (lib/http/openapi/declarations.ts).
  */
 import { SERVICE } from "../../fleet/node-role";
-import { IDEMPOTENCY_KEY_PARAMETER } from "../idempotency-key-header";
+import { IDEMPOTENCY_KEY_PARAMETER, IDEMPOTENT_REPLAYED_HEADER } from "../idempotency-key-header";
 import {
 	arrayOf,
 	BINARY,
@@ -71,7 +71,9 @@ export const REGISTRY_ROUTES = {
 		tag: "Versions",
 		summary: "Create a version from an artifact",
 		parameters: [IDEMPOTENCY_KEY_PARAMETER],
-		responses: { 201: created("The new version.", schemaRef("Version")) },
+		responses: {
+			201: created("The new version.", schemaRef("Version"), IDEMPOTENT_REPLAYED_HEADER),
+		},
 		errors: [404, 409],
 	}),
 	"GET models/:model/versions/:version": documented(`${SERVICE.registry}.versions.get`, {
@@ -118,7 +120,11 @@ export const REGISTRY_ROUTES = {
 		summary: "Import a version from an uploaded model file",
 		parameters: [IDEMPOTENCY_KEY_PARAMETER],
 		responses: {
-			201: created("The new version, its schema read from the file.", schemaRef("Version")),
+			201: created(
+				"The new version, its schema read from the file.",
+				schemaRef("Version"),
+				IDEMPOTENT_REPLAYED_HEADER,
+			),
 		},
 		errors: [404, 409],
 	}),

@@ -1,11 +1,11 @@
 /**
  * The REST client without a fleet: error bodies mapped to ModelfleetApiError, SSE parsed across
- * chunk boundaries, uploads streamed with progress, the training stream typed, the config file
- * kept at 0600 with the environment overriding it.
+ * chunk boundaries, uploads streamed with progress and an idempotency key (handed back when the
+ * outcome is unknown), the training stream typed, the config file kept at 0600 with the
+ * environment overriding it.
  */
 import * as fs from "node:fs";
-import * as http from "node:http";
-import type { AddressInfo } from "node:net";
+import type * as http from "node:http";
 import * as os from "node:os";
 import * as path from "node:path";
 import {
@@ -20,24 +20,7 @@ import {
 	type TrainingEvent,
 	type UploadProgress,
 } from "../../../lib/client";
-
-/** A loopback server answering with `handler`; closed by the returned function. */
-async function serve(
-	handler: http.RequestListener,
-): Promise<{ url: string; close(): Promise<void> }> {
-	const server = http.createServer(handler);
-	await new Promise<void>(resolve => server.listen(0, "127.0.0.1", resolve));
-	const { port } = server.address() as AddressInfo;
-	return {
-		url: `http://127.0.0.1:${port}`,
-		close: () =>
-			new Promise(resolve => {
-				server.close(() => resolve());
-				// An event stream left open must not hold the close.
-				server.closeAllConnections();
-			}),
-	};
-}
+import { serve } from "../../support/loopback-server";
 
 function streamOf(chunks: string[]): ReadableStream<Uint8Array> {
 	const encoder = new TextEncoder();
@@ -191,6 +174,89 @@ describe("uploads", () => {
 		} finally {
 			await server.close();
 			fs.rmSync(dir, { recursive: true, force: true });
+		}
+	});
+
+	it("sends an Idempotency-Key with each upload: the one given, else a new one per call", async () => {
+		const seen: { key: string | undefined; url: string | undefined }[] = [];
+		const server = await serve((req, res) => {
+			seen.push({ key: req.headers["idempotency-key"] as string | undefined, url: req.url });
+			req.resume();
+			req.on("end", () => {
+				res.writeHead(201, { "content-type": "application/json" });
+				res.end(JSON.stringify({ version: "1.0.0", state: "Draft", format: "onnx" }));
+			});
+		});
+		try {
+			const client = new ModelfleetClient({ url: server.url, apiKey: "k" });
+			const bytes = new Uint8Array([1, 2, 3]);
+			await client.uploadVersion("m", { bytes }, { bump: "minor" });
+			await client.uploadVersion("m", { bytes }, { bump: "minor" });
+			await client.uploadVersion("m", { bytes }, { bump: "minor", idempotencyKey: "mine-1" });
+			const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+			expect(seen[0].key).toMatch(uuid);
+			expect(seen[1].key).toMatch(uuid);
+			expect(seen[1].key).not.toBe(seen[0].key);
+			expect(seen[2].key).toBe("mine-1");
+			// A header only, not also the query.
+			expect(seen[2].url).toBe(
+				"/api/v1/models/m/versions/upload?bump=minor&fileName=model.bin",
+			);
+		} finally {
+			await server.close();
+		}
+	});
+
+	it("hands the key back when an upload's outcome is unknown, and only then", async () => {
+		const answers: ((res: http.ServerResponse) => void)[] = [
+			// The connection drops before an answer.
+			res => res.socket?.destroy(),
+			// The answer is cut off after its status: the version was made.
+			res => {
+				res.writeHead(201, { "content-type": "application/json", "content-length": "100" });
+				res.write('{"version":');
+				setTimeout(() => res.socket?.destroy(), 20);
+			},
+			res => {
+				res.writeHead(504, { "content-type": "application/json" });
+				res.end(JSON.stringify({ type: "REQUEST_TIMEOUT", message: "Too slow." }));
+			},
+			res => {
+				res.writeHead(409, { "content-type": "application/json" });
+				res.end(JSON.stringify({ type: "IDEMPOTENCY_CONFLICT", message: "Used." }));
+			},
+		];
+		let call = 0;
+		const server = await serve((req, res) => {
+			const answer = answers[call++];
+			req.resume();
+			req.on("end", () => answer(res));
+		});
+		try {
+			const client = new ModelfleetClient({ url: server.url, apiKey: "k" });
+			const upload = () =>
+				client
+					.uploadVersion("m", { bytes: new Uint8Array([1]) }, { idempotencyKey: "k-1" })
+					.then(
+						() => undefined,
+						(err: unknown) => err,
+					);
+			// Dropped before an answer (status 0), then cut off after a 201.
+			for (const status of [0, 201]) {
+				const lost = await upload();
+				expect(lost).toBeInstanceOf(ModelfleetApiError);
+				expect(lost).toMatchObject({
+					status,
+					type: "NETWORK_ERROR",
+					idempotencyKey: "k-1",
+				});
+			}
+			expect(await upload()).toMatchObject({ status: 504, idempotencyKey: "k-1" });
+			const refused = (await upload()) as ModelfleetApiError;
+			expect(refused).toMatchObject({ status: 409, type: "IDEMPOTENCY_CONFLICT" });
+			expect(refused.idempotencyKey).toBeUndefined();
+		} finally {
+			await server.close();
 		}
 	});
 

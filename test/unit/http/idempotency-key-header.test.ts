@@ -1,4 +1,9 @@
-import { applyIdempotencyKeyHeader } from "../../../lib/http/idempotency-key-header";
+import type { ServerResponse } from "node:http";
+import {
+	applyIdempotencyKeyHeader,
+	applyReplayedHeader,
+} from "../../../lib/http/idempotency-key-header";
+import { jobVersionKey } from "../../../lib/model-spec/version-idempotency";
 
 describe("applyIdempotencyKeyHeader", () => {
 	it("hands the header to the action as idempotencyKey", () => {
@@ -34,5 +39,39 @@ describe("applyIdempotencyKeyHeader", () => {
 				data: { field: "idempotencyKey" },
 			}),
 		);
+	});
+
+	it("refuses a job's key from a client, as the header or the body field, with 400", () => {
+		const reserved = expect.objectContaining({
+			code: 400,
+			type: "RESERVED_IDEMPOTENCY_KEY",
+			data: { field: "idempotencyKey", key: jobVersionKey("j1"), prefix: "job:" },
+		});
+		expect(() =>
+			applyIdempotencyKeyHeader(
+				{ "idempotency-key": jobVersionKey("j1") },
+				{ model: "iris" },
+			),
+		).toThrow(reserved);
+		expect(() =>
+			applyIdempotencyKeyHeader({}, { model: "iris", idempotencyKey: jobVersionKey("j1") }),
+		).toThrow(reserved);
+		for (const own of ["JOB:j1", "my-job:j1", "job"]) {
+			const params: Record<string, unknown> = { model: "iris" };
+			applyIdempotencyKeyHeader({ "idempotency-key": own }, params);
+			expect(params.idempotencyKey).toBe(own);
+		}
+	});
+});
+
+describe("applyReplayedHeader", () => {
+	it("sends Idempotent-Replayed: true only for a create answered from its key", () => {
+		const headers = new Map<string, unknown>();
+		const res = { setHeader: (name: string, value: unknown) => headers.set(name, value) };
+		applyReplayedHeader({}, res as unknown as ServerResponse);
+		applyReplayedHeader({ idempotentReplay: false }, res as unknown as ServerResponse);
+		expect([...headers]).toEqual([]);
+		applyReplayedHeader({ idempotentReplay: true }, res as unknown as ServerResponse);
+		expect([...headers]).toEqual([["Idempotent-Replayed", "true"]]);
 	});
 });
