@@ -25,7 +25,7 @@ import {
 	OIP_PUBLIC_ROUTES,
 	REPOSITORY_ROUTES,
 } from "../lib/http/routes/oip-routes";
-import { REST_ROUTES } from "../lib/http/routes/rest-routes";
+import { CREATED_ACTIONS, REST_ROUTES } from "../lib/http/routes/rest-routes";
 import { streamAliasMatcher } from "../lib/http/stream-aliases";
 import { DEFAULT_MAX_JSON_DEPTH } from "../lib/json-policy";
 import { API_DOCS_PATH } from "../lib/http/api-docs";
@@ -317,8 +317,8 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 					) {
 						// A version create its Idempotency-Key answered from an earlier request says so.
 						applyReplayedHeader(ctx.meta, res);
-						// A create answers 201 Created with where the new thing is.
-						if (req.method === "POST" && /\.create$/.test(req.$action?.name ?? ""))
+						// A create answers 201 Created with where the new thing is, as its route documents.
+						if (req.method === "POST" && CREATED_ACTIONS.has(req.$action?.name ?? ""))
 							res.statusCode = 201;
 						if (res.statusCode === 201 || ctx.meta.$statusCode === 201) {
 							ctx.meta.$location = createdLocation(

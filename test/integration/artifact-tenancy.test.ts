@@ -253,7 +253,7 @@ function tenancyTests(env: () => Record<string, string>): void {
 			method: "POST",
 			body: { artifact: foreign.model, version: "1.0.1" },
 		});
-		expect(imported.status).toBe(200);
+		expect(imported.status).toBe(201);
 		const aMeta = await metaFor(testNode.node.broker, A_KEY);
 		const stat = await callAnswer(() =>
 			testNode.node.broker.call(
@@ -298,7 +298,7 @@ function tenancyTests(env: () => Record<string, string>): void {
 			method: "POST",
 			body: { artifact: foreign.model, version: "1.0.0" },
 		});
-		expect(imported.status).toBe(200);
+		expect(imported.status).toBe(201);
 
 		const dataset = await fetch(`${testNode.api}/datasets?name=iris&labelColumn=label`, {
 			method: "POST",

@@ -176,7 +176,7 @@ describe("training through the gateway", () => {
 				labels: version.labels,
 			},
 		});
-		expect(tfjs.status).toBe(200);
+		expect(tfjs.status).toBe(201);
 
 		// …and the deployed ONNX export answers as the TF.js model does.
 		const deployed = await request("/deployments", {

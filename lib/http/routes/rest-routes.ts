@@ -19,3 +19,20 @@ export const REST_ROUTES = {
 	...STUDY_ROUTES,
 	...PREDICTION_ROUTES,
 };
+
+/**
+ * The actions of the POST routes whose documentation answers 201 Created: the gateway answers
+ * them 201 with a Location (services/api.service.ts), so what a route does is what its OpenAPI
+ * entry says (`versions.import` answered 200 while documented 201, before this came from here).
+ */
+export const CREATED_ACTIONS: ReadonlySet<string> = new Set(
+	Object.entries(REST_ROUTES)
+		.filter(
+			([alias, target]) =>
+				alias.startsWith("POST ") &&
+				typeof target === "object" &&
+				target.openapi !== undefined &&
+				"201" in target.openapi.responses,
+		)
+		.map(([, target]) => (target as { action: string }).action),
+);
