@@ -94,6 +94,7 @@ const FACTORIES: Record<ServiceName, (node: NodeContext) => ServiceSchema> = {
 			// The data plane outlives the control plane: keys and versions from what it knows.
 			controlOutageMs: node.config.controlOutageS * 1000,
 			controlWaitMs: node.config.controlWaitMs,
+			accountsCacheMs: node.config.accountsCacheMs,
 			host: node.config.host,
 			port: node.config.port,
 			https: node.config.httpsTls && {

@@ -120,6 +120,12 @@ export interface NodeConfig {
 	 * not wait (the key is confirmed behind it, and a revocation applies from the next request).
 	 */
 	controlWaitMs: number;
+	/**
+	 * MODELFLEET_ACCOUNTS_CACHE_MS — default 10000: how long a gateway trusts what accounts told
+	 * it (a verified key, a tenant's quotas) before asking again; a revoked key keeps working, and
+	 * a changed quota waits, this long at most.
+	 */
+	accountsCacheMs: number;
 	/** MODELFLEET_SHUTDOWN_TIMEOUT_MS — default 10000. */
 	shutdownTimeoutMs: number;
 	/** MODELFLEET_CIRCUIT_BREAKER — default true. */
@@ -561,6 +567,11 @@ export function loadNodeConfig(
 		controlWaitMs: read.number("MODELFLEET_CONTROL_WAIT_MS", 0, {
 			min: 0,
 			max: 60_000,
+			integer: true,
+		}),
+		accountsCacheMs: read.number("MODELFLEET_ACCOUNTS_CACHE_MS", 10_000, {
+			min: 100,
+			max: 3_600_000,
 			integer: true,
 		}),
 		shutdownTimeoutMs: read.number("MODELFLEET_SHUTDOWN_TIMEOUT_MS", 10_000, {

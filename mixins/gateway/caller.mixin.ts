@@ -32,8 +32,11 @@ import { ROUTING_KEY_HEADER, gatewayMixin, type HttpMeta } from "./http-context"
 export interface CallerOptions {
 	/** Signs the identity of each authenticated request (the fleet secret). */
 	trust: FleetTrust;
-	/** How long an authenticated key is trusted without asking accounts again (a revoked key works this long). */
-	keyCacheMs?: number;
+	/**
+	 * How long an authenticated key, and a tenant's quotas, are trusted without asking accounts
+	 * again (a revoked key works this long; MODELFLEET_ACCOUNTS_CACHE_MS); default 10 s.
+	 */
+	accountsCacheMs?: number;
 	/**
 	 * How long a verified key keeps working while no control node answers (accounts unreachable),
 	 * ms after accounts last confirmed it (MODELFLEET_CONTROL_OUTAGE_S); default 0: never.
@@ -129,7 +132,7 @@ export function callerMixin(options: CallerOptions): Partial<ServiceSchema> {
 						`${SERVICE.accounts}.authenticate`,
 						{ key },
 					),
-				keyCacheMs: options.keyCacheMs ?? 10_000,
+				keyCacheMs: options.accountsCacheMs ?? 10_000,
 				controlOutageMs: options.controlOutageMs ?? 0,
 				controlWaitMs: options.controlWaitMs ?? 0,
 				onOutage: (down, err) =>
@@ -160,6 +163,9 @@ export function callerMixin(options: CallerOptions): Partial<ServiceSchema> {
 					quotaStoreFailed,
 				),
 				syncMs: options.predictionQuota?.syncMs ?? 1000,
+				...(options.accountsCacheMs !== undefined
+					? { quotaCacheMs: options.accountsCacheMs }
+					: {}),
 				// Never held up by a control plane that does not answer (docs/operations.md).
 				...(options.controlOutageMs !== undefined
 					? { controlOutageMs: options.controlOutageMs }

@@ -157,6 +157,8 @@ describeWithServices(["nats", "postgres", "redis"], "usage and quotas across a f
 			workers: WORKERS,
 			workerEnv: { MODELFLEET_TRAINER_SLOTS: "1", MODELFLEET_TRAINING_BACKEND: "wasm" },
 			env: { REDIS_URL: serviceUrl("redis") },
+			// A changed quota applies within this, rather than the default 10 s.
+			nodeEnv: { gateway: { MODELFLEET_ACCOUNTS_CACHE_MS: "500" } },
 		})}/api/v1`;
 		observer = new ServiceBroker({
 			namespace: cluster.namespace,
@@ -307,7 +309,7 @@ describeWithServices(["nats", "postgres", "redis"], "usage and quotas across a f
 				data: { quota: "models", limit: 1, current: held },
 			},
 		});
-		// The gateway trusts a tenant's quotas for 10 s.
+		// The gateway trusts a tenant's quotas for MODELFLEET_ACCOUNTS_CACHE_MS.
 		const refused = await waitFor(
 			"the per-minute quota applied",
 			async () => {

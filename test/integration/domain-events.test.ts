@@ -109,6 +109,8 @@ describe("domain events on an all-in-one node", () => {
 			MODELFLEET_MONITORING_INTERVAL_MS: "100",
 			MODELFLEET_CAPTURE_FLUSH_MS: "50",
 			MODELFLEET_PREDICTION_EVENTS_INTERVAL_S: "0.5",
+			// A changed quota applies within this, rather than the default 10 s.
+			MODELFLEET_ACCOUNTS_CACHE_MS: "500",
 		});
 		broker = testNode.node.broker;
 		const events: Record<string, (ctx: Context) => void> = {};
@@ -614,7 +616,8 @@ describe("domain events on an all-in-one node", () => {
 		expect(
 			(await request(quotas, { method: "PUT", body: { predictionsPerMinute: 0 } })).status,
 		).toBe(200);
-		// The gateway trusts the quotas it read for a while: it refuses once it reads them again.
+		// The gateway trusts the quotas it read for MODELFLEET_ACCOUNTS_CACHE_MS: it refuses once it
+		// reads them again.
 		await waitFor(
 			"a prediction refused for the rate quota",
 			async () => ((await predict("summarised")).status === 429 ? true : undefined),

@@ -90,7 +90,7 @@ async function startGateway(
 			host: "127.0.0.1",
 			port,
 			neededServices: [],
-			keyCacheMs: 60_000,
+			accountsCacheMs: 60_000,
 			...options,
 		}),
 	);

@@ -80,6 +80,8 @@ describe("usage and quotas on an all-in-one node", () => {
 			MODELFLEET_USAGE_FLUSH_MS: "200",
 			MODELFLEET_USAGE_STORAGE_INTERVAL_S: "1",
 			MODELFLEET_QUOTA_SYNC_MS: "100",
+			// A changed quota applies within this, rather than the default 10 s.
+			MODELFLEET_ACCOUNTS_CACHE_MS: "500",
 			MODELFLEET_TRAINER_SLOTS: "1",
 		});
 		await testNode.node.broker.createService({
@@ -332,7 +334,7 @@ describe("usage and quotas on an all-in-one node", () => {
 
 	it("refuses predictions past the per-minute and per-day quotas with 429 and Retry-After", async () => {
 		await setQuotas({ predictionsPerMinute: 3 });
-		// The gateway trusts a tenant's quotas for 10 s: wait for the new ones.
+		// The gateway trusts a tenant's quotas for MODELFLEET_ACCOUNTS_CACHE_MS: wait for the new ones.
 		await waitFor(
 			"the per-minute quota applied",
 			async () => (await predict(client, good)).status === 429 || undefined,

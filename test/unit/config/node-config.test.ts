@@ -91,6 +91,17 @@ describe("loadNodeConfig", () => {
 		expect(config.declaredCapacity.gpus?.map(g => g.name)).toEqual(["NVIDIA L4"]);
 	});
 
+	it("trusts accounts' answers for MODELFLEET_ACCOUNTS_CACHE_MS, 10 s unless told, within 100 ms–1 h", () => {
+		expect(loadNodeConfig("gateway", {}).accountsCacheMs).toBe(10_000);
+		expect(
+			loadNodeConfig("gateway", { MODELFLEET_ACCOUNTS_CACHE_MS: "500" }).accountsCacheMs,
+		).toBe(500);
+		for (const value of ["50", "3600001", "1.5", "soon"])
+			expect(() =>
+				loadNodeConfig("gateway", { MODELFLEET_ACCOUNTS_CACHE_MS: value }),
+			).toThrow(/MODELFLEET_ACCOUNTS_CACHE_MS/);
+	});
+
 	it("takes the JSON depth limit from MODELFLEET_MAX_JSON_DEPTH, within 1–1000", () => {
 		expect(loadNodeConfig("gateway", { MODELFLEET_MAX_JSON_DEPTH: "16" }).maxJsonDepth).toBe(
 			16,

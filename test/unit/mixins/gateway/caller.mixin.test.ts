@@ -55,7 +55,7 @@ async function start(
 	const gateway = broker.createService({
 		name: "gw",
 		mixins: [
-			callerMixin({ trust, keyCacheMs: 60_000, rateLimit: { limit, windowMs: 60_000 } }),
+			callerMixin({ trust, accountsCacheMs: 60_000, rateLimit: { limit, windowMs: 60_000 } }),
 		],
 	}) as Gateway;
 	await broker.start();
