@@ -21,6 +21,7 @@ import { runFuzz, summarize } from "../support/fuzz/fuzz-runner";
 import { NodeProcess, freePort } from "../support/node-process";
 import { waitFor } from "../support/wait";
 import { MLP_EXAMPLE } from "../unit/onnx/example-models";
+import { seedPgliteDatabase } from "../support/pglite-template";
 
 const SEED = Number(process.env.MODELFLEET_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const COUNT = Number(process.env.MODELFLEET_FUZZ_COUNT ?? 10_000);
@@ -115,6 +116,7 @@ describeWithServices(["nats", "postgres"], "fuzzing every route as an attacker",
 		beforeAll(async () => {
 			const port = await freePort();
 			base = `http://127.0.0.1:${port}`;
+			await seedPgliteDatabase(dataDir);
 			node = NodeProcess.start("all-in-one", "all-in-one", {
 				HOST: "127.0.0.1",
 				PORT: String(port),

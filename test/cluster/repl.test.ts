@@ -13,6 +13,7 @@ import { TEST_FLEET_SECRET } from "../support/fleet-secret";
 import { NodeProcess, REPO_ROOT, freePort } from "../support/node-process";
 import { waitFor } from "../support/wait";
 import { writeMlpModel } from "../unit/onnx/example-models";
+import { seedPgliteDatabase } from "../support/pglite-template";
 
 const OWNER_KEY = `mf_repl-test-${randomUUID()}`;
 const PROMPT = "modelfleet $";
@@ -95,6 +96,7 @@ describeWithServices(["nats"], "the operator REPL driven in a terminal", () => {
 	beforeAll(async () => {
 		const port = await freePort();
 		base = `http://127.0.0.1:${port}`;
+		await seedPgliteDatabase(path.join(dir, "data"));
 		node = NodeProcess.start(NODE_ID, "all-in-one", {
 			TRANSPORTER: serviceUrl("nats"),
 			MODELFLEET_FLEET_SECRET: TEST_FLEET_SECRET,

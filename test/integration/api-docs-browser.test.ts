@@ -10,6 +10,7 @@ import * as path from "node:path";
 import { startNode, type StartedNode } from "../../nodes/start-node";
 import { describeWithChromium, renderedDom, screenshot } from "../support/chromium";
 import { freePort } from "../support/node-process";
+import { seededDataDir } from "../support/pglite-template";
 
 describeWithChromium("/docs in headless Chromium", chromium => {
 	let node: StartedNode;
@@ -23,7 +24,7 @@ describeWithChromium("/docs in headless Chromium", chromium => {
 				PORT: String(await freePort()),
 				METRICS_PORT: "off",
 				LOG_LEVEL: "error",
-				MODELFLEET_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), "mf-api-docs-")),
+				MODELFLEET_DATA_DIR: await seededDataDir("mf-api-docs-"),
 				MODELFLEET_POOL_THREADS: "1",
 			},
 			() => undefined,

@@ -10,6 +10,7 @@ import * as path from "node:path";
 import { startNode, type StartedNode } from "../../nodes/start-node";
 import { freePort } from "../support/node-process";
 import { writeMlpModel } from "../unit/onnx/example-models";
+import { seedPgliteDatabase } from "../support/pglite-template";
 
 const OWNER_KEY = "mf_downloads-test-owner-key";
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
@@ -45,6 +46,7 @@ describe("downloading a version's files", () => {
 	const files = "/api/v1/models/m/versions/1.0.0/files";
 
 	beforeAll(async () => {
+		await seedPgliteDatabase(dataDir);
 		node = await startNode(
 			"all-in-one",
 			{

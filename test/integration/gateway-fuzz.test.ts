@@ -8,13 +8,11 @@
  * The cases come from a seeded PRNG; the seed is printed. Reproduce a run with
  * MODELFLEET_FUZZ_SEED=<seed> (and MODELFLEET_FUZZ_COUNT=<n> for more or fewer requests).
  */
-import * as fs from "node:fs";
 import * as net from "node:net";
-import * as os from "node:os";
-import * as path from "node:path";
 import { startNode, type StartedNode } from "../../nodes/start-node";
 import { writeOnnxModel } from "../../lib/onnx/onnx-writer";
 import { freePort } from "../support/node-process";
+import { seededDataDir } from "../support/pglite-template";
 import { MLP_EXAMPLE, writeMlpModel } from "../unit/onnx/example-models";
 
 const KEY = "mf_fuzz-owner";
@@ -420,7 +418,7 @@ describe("gateway fuzz", () => {
 				METRICS_PORT: "off",
 				MODELFLEET_GRPC_PORT: "off",
 				LOG_LEVEL: "fatal",
-				MODELFLEET_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), "mf-fuzz-")),
+				MODELFLEET_DATA_DIR: await seededDataDir("mf-fuzz-"),
 				MODELFLEET_BOOTSTRAP_KEY: KEY,
 				MODELFLEET_POOL_THREADS: "1",
 				MODELFLEET_MAX_BODY_BYTES: "4MiB",

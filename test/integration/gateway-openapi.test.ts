@@ -17,6 +17,7 @@ import { openApiPath } from "../../lib/http/openapi";
 import { testTrust } from "../support/fleet-secret";
 import { freePort } from "../support/node-process";
 import { writeMlpModel } from "../unit/onnx/example-models";
+import { seededDataDir } from "../support/pglite-template";
 
 const ROOT = path.join(__dirname, "..", "..");
 const OWNER_KEY = "mf_openapi-test-owner-key";
@@ -70,7 +71,7 @@ describe("GET /api/openapi.json", () => {
 				METRICS_PORT: "off",
 				MODELFLEET_GRPC_PORT: "off",
 				LOG_LEVEL: "error",
-				MODELFLEET_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), "mf-openapi-")),
+				MODELFLEET_DATA_DIR: await seededDataDir("mf-openapi-"),
 				MODELFLEET_POOL_THREADS: "1",
 				MODELFLEET_BOOTSTRAP_KEY: OWNER_KEY,
 				// The webhook the sample registers points at this machine (nothing listens there).

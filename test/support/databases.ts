@@ -9,6 +9,7 @@ import * as path from "node:path";
 import { Client } from "pg";
 import { openDatabase, type Database } from "../../lib/db/database";
 import { describeWithServices, serviceUrl } from "./external-services";
+import { seedPgliteDatabase } from "./pglite-template";
 
 /** A new, empty PostgreSQL database on the test server; returns its URL and a drop function. */
 export async function createPostgresDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
@@ -36,6 +37,8 @@ export function describeOnEachEngine(name: string, body: (database: () => Databa
 		let database: Database;
 		const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "mf-pglite-"));
 		beforeAll(async () => {
+			// A copy of a migrated database: a new one costs seconds of initdb.
+			await seedPgliteDatabase(dataDir);
 			database = await openDatabase({ databaseUrl: null, dataDir });
 		});
 		afterAll(async () => {

@@ -8,6 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { startNode, type StartedNode } from "../../nodes/start-node";
 import { freePort } from "./node-process";
+import { seedPgliteDatabase } from "./pglite-template";
 
 /** What the gateway answered: the status, the body parsed as JSON, and the headers. */
 export interface TestReply {
@@ -69,7 +70,8 @@ export const FAST_LOOPS_CPU_ONLY: Readonly<Record<string, string>> = {
 /**
  * Starts an all-in-one node with `key` as its bootstrap owner key; `env` adds to or overrides
  * the defaults (HOST 127.0.0.1, a free PORT, METRICS_PORT off, LOG_LEVEL warn, a new
- * MODELFLEET_DATA_DIR). What the node prints is dropped.
+ * MODELFLEET_DATA_DIR). Without DATABASE_URL its PGlite database starts as a copy of a migrated
+ * one (test/support/pglite-template.ts). What the node prints is dropped.
  */
 export async function startTestNode(
 	key: string,
@@ -78,6 +80,7 @@ export async function startTestNode(
 	const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "mf-test-node-"));
 	let node: StartedNode;
 	try {
+		if (!env.DATABASE_URL) await seedPgliteDatabase(env.MODELFLEET_DATA_DIR ?? dataDir);
 		node = await startNode(
 			"all-in-one",
 			{

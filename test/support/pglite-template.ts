@@ -1,0 +1,78 @@
+/**
+ * An embedded (PGlite) metadata database made once and copied for each test node and store.
+ * A new one costs seconds, most of them waiting for initdb's writes to reach the disk (13 s on
+ * the shared 2-core machine under load, for 1 s of CPU); a copy of one already made and
+ * migrated opens in under 1 s. The copy is the database a first start makes (initdb, then
+ * every migration) and the node still opens it and applies the migrations it lacks, so nothing
+ * a test checks changes. Tests that start a node on an empty data directory of their own
+ * (studies-restart, gateway, encryption-at-rest, cli) still make theirs from nothing.
+ *
+ * The template lives under the OS temp directory, named by a hash of PGlite's version and the
+ * migrations, so a changed migration or PGlite makes a new one. Whichever test needs it first
+ * makes it; an atomic rename settles a race between jest workers.
+ */
+import { createHash, randomUUID } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { openDatabase } from "../../lib/db/database";
+import { MIGRATIONS } from "../../lib/db/migrations";
+import { REPO_ROOT } from "./node-process";
+
+/** Where `openDatabase` keeps PGlite under a data directory. */
+const DB_SUBDIR = "db";
+
+function templateDir(): string {
+	const pglite = fs.readFileSync(
+		path.join(REPO_ROOT, "node_modules", "@electric-sql", "pglite", "package.json"),
+	);
+	const hash = createHash("sha256")
+		.update(pglite)
+		.update(JSON.stringify(MIGRATIONS))
+		.digest("hex")
+		.slice(0, 16);
+	return path.join(os.tmpdir(), `modelfleet-pglite-template-${hash}`);
+}
+
+let made: Promise<string> | null = null;
+
+/** The template's `db` directory, made (initdb and migrations, then closed) if missing. */
+function template(): Promise<string> {
+	made ??= (async () => {
+		const dir = templateDir();
+		if (fs.existsSync(dir)) return path.join(dir, DB_SUBDIR);
+		const building = `${dir}.${process.pid}-${randomUUID().slice(0, 8)}`;
+		try {
+			const database = await openDatabase({ databaseUrl: null, dataDir: building });
+			await database.close();
+			fs.renameSync(building, dir);
+		} catch (err) {
+			// Another worker renamed its own first: theirs serves as well.
+			if (!fs.existsSync(dir)) throw err;
+		} finally {
+			fs.rmSync(building, { recursive: true, force: true });
+		}
+		return path.join(dir, DB_SUBDIR);
+	})();
+	made.catch(() => (made = null));
+	return made;
+}
+
+/**
+ * Puts a copy of the migrated template where a node (or `openDatabase`) with `dataDir` keeps
+ * its PGlite database; does nothing if one is there already.
+ */
+export async function seedPgliteDatabase(dataDir: string): Promise<void> {
+	const target = path.join(dataDir, DB_SUBDIR);
+	if (fs.existsSync(target)) return;
+	const source = await template();
+	fs.mkdirSync(dataDir, { recursive: true });
+	fs.cpSync(source, target, { recursive: true });
+}
+
+/** A new data directory under the OS temp directory, its PGlite database a copy of the template. */
+export async function seededDataDir(prefix: string): Promise<string> {
+	const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+	await seedPgliteDatabase(dir);
+	return dir;
+}
