@@ -16,7 +16,7 @@ import { createPostgresDatabase } from "../support/databases";
 import { describeWithServices } from "../support/external-services";
 import { FAST_LOOPS, FleetProcesses } from "../support/fleet-processes";
 import { ApiFuzzer, type FuzzRequest, type FuzzWorld } from "../support/fuzz/api-fuzzer";
-import { buildFuzzWorld } from "../support/fuzz/fuzz-world";
+import { CLOSE_CONNECTION, buildFuzzWorld } from "../support/fuzz/fuzz-world";
 import { runFuzz, summarize } from "../support/fuzz/fuzz-runner";
 import { NodeProcess, freePort } from "../support/node-process";
 import { waitFor } from "../support/wait";
@@ -96,7 +96,7 @@ function waitForGateway(base: string, ownerKey: string, what: string): Promise<u
 		what,
 		async () => {
 			const reply = await fetch(`${base}/api/v1/tenant`, {
-				headers: { authorization: `Bearer ${ownerKey}` },
+				headers: { authorization: `Bearer ${ownerKey}`, ...CLOSE_CONNECTION },
 			});
 			return reply.status === 200 ? true : undefined;
 		},

@@ -78,20 +78,16 @@ function sendOnSocket(
 	});
 }
 
-/** Longer than the gateway's keep-alive timeout (Node's default, 5 s). */
-const KEEP_ALIVE_LAPSE_MS = 6000;
-
 /** Sends every request in order, `concurrency` at a time; never throws for a bad answer. */
 export async function runFuzz(
 	requests: readonly FuzzRequest[],
 	options: FuzzRunOptions,
 ): Promise<FuzzOutcome> {
 	const port = Number(new URL(options.baseUrl).port);
-	// The set-up's fetches leave keep-alive connections idle in the client's pool while the
-	// requests are made; one the server closes (its 5 s keep-alive timeout) just as the first
-	// request goes out on it drops that request ("other side closed") through no fault of the
-	// server. Past the timeout the server has closed them and the pool has let them go.
-	await new Promise(resolve => setTimeout(resolve, KEEP_ALIVE_LAPSE_MS));
+	// No set-up request may leave a keep-alive connection idle in the client's pool (they send
+	// `connection: close`, CLOSE_CONNECTION of fuzz-world.ts): one the server closes (its 5 s
+	// keep-alive timeout) just as the first request goes out on it drops that request ("other
+	// side closed") through no fault of the server.
 	const outcome: FuzzOutcome = {
 		sent: 0,
 		statuses: new Map(),

@@ -2,7 +2,9 @@
  * The world the API fuzzer aims at (test/support/fuzz/api-fuzzer.ts), made on a running
  * gateway through its API: keys of each role, a served model, a dataset, a training job, and
  * a second tenant with a model of its own. The null sweep (test/integration/null-as-absent.test.ts)
- * aims at it too.
+ * aims at it too. Every request here closes its connection after the answer, so none is left
+ * idle in the client's pool for the fuzz run to pick up just as the server times it out
+ * (test/support/fuzz/fuzz-runner.ts).
  */
 import { createHash, randomUUID } from "node:crypto";
 import * as fs from "node:fs";
@@ -11,6 +13,16 @@ import { writeOnnxModel } from "../../../lib/onnx/onnx-writer";
 import { MLP_SPEC, writeMlpModel } from "../../unit/onnx/example-models";
 import { apiClient } from "../test-node";
 import type { FuzzWorld } from "./api-fuzzer";
+
+/** Sent with every request of the set-up: no keep-alive connection outlives it. */
+export const CLOSE_CONNECTION = { connection: "close" } as const;
+
+/** `apiClient(api, key)`, each request closing its connection. */
+function closingClient(api: string, key: string): ReturnType<typeof apiClient> {
+	const client = apiClient(api, key);
+	return (url, init = {}) =>
+		client(url, { ...init, headers: { ...init.headers, ...CLOSE_CONNECTION } });
+}
 
 const IRIS = fs.readFileSync(path.join(__dirname, "..", "..", "fixtures", "datasets", "iris.csv"));
 
@@ -31,7 +43,7 @@ export async function buildFuzzWorld(
 	{ extraModels = [], train = true }: FuzzWorldOptions = {},
 ): Promise<FuzzWorld> {
 	const api = `${base}/api/v1`;
-	const owner = apiClient(api, ownerKey);
+	const owner = closingClient(api, ownerKey);
 	const keys: Record<string, string> = {};
 	for (const role of ["developer", "predictor", "viewer"]) {
 		const created = await owner("/keys", { method: "POST", body: { name: role, role } });
@@ -43,7 +55,7 @@ export async function buildFuzzWorld(
 	const otherKey = (other.body as { ownerKey: { key: string } }).ownerKey.key;
 
 	const upload = async (key: string, model: string, bytes: Uint8Array): Promise<void> => {
-		const client = apiClient(api, key);
+		const client = closingClient(api, key);
 		expect(
 			(
 				await client("/models", {
@@ -59,6 +71,7 @@ export async function buildFuzzWorld(
 				headers: {
 					authorization: `Bearer ${key}`,
 					"content-type": "application/octet-stream",
+					...CLOSE_CONNECTION,
 				},
 				body: bytes,
 			},
@@ -74,7 +87,11 @@ export async function buildFuzzWorld(
 
 	const dataset = await fetch(`${api}/datasets?name=iris&labelColumn=label`, {
 		method: "POST",
-		headers: { authorization: `Bearer ${ownerKey}`, "content-type": "text/csv" },
+		headers: {
+			authorization: `Bearer ${ownerKey}`,
+			"content-type": "text/csv",
+			...CLOSE_CONNECTION,
+		},
 		body: IRIS,
 	});
 	expect(dataset.status).toBe(201);
