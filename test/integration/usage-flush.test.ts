@@ -4,8 +4,6 @@
  * and sent at the next interval; a stopping service flushes what it still holds.
  */
 import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import { Errors, ServiceBroker, type Context } from "moleculer";
 import { AccountsStore } from "../../lib/accounts/accounts-store";
 import { openDatabase, type Database } from "../../lib/db/database";
@@ -13,6 +11,7 @@ import type { FlushRecord } from "../../lib/metering/usage-meter";
 import { UsageStore } from "../../lib/metering/usage-store";
 import { usageMeterMixin, type UsageMeterService } from "../../mixins/usage-meter.mixin";
 import { waitFor } from "../support/wait";
+import { seededDataDir } from "../support/pglite-template";
 
 describe("usage-meter mixin", () => {
 	let database: Database;
@@ -45,7 +44,7 @@ describe("usage-meter mixin", () => {
 	};
 
 	beforeAll(async () => {
-		dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "mf-usage-flush-"));
+		dataDir = await seededDataDir("mf-usage-flush-");
 		database = await openDatabase({ databaseUrl: null, dataDir });
 		store = new UsageStore(database.db);
 		tenant = (await new AccountsStore(database.db).bootstrap(null))!.tenant.id;
