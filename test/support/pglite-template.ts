@@ -5,7 +5,7 @@
  * migrated opens in under 1 s. The copy is the database a first start makes (initdb, then
  * every migration) and the node still opens it and applies the migrations it lacks, so nothing
  * a test checks changes. Tests that start a node on an empty data directory of their own
- * (studies-restart, gateway, encryption-at-rest, cli) still make theirs from nothing.
+ * (studies-restart, gateway, encryption-at-rest) still make theirs from nothing.
  *
  * The template lives under the OS temp directory, named by a hash of PGlite's version and the
  * migrations, so a changed migration or PGlite makes a new one. Whichever test needs it first
