@@ -7,9 +7,9 @@
  * a test checks changes. Tests that start a node on an empty data directory of their own
  * (studies-restart, gateway, encryption-at-rest) still make theirs from nothing.
  *
- * The template lives under the OS temp directory, named by a hash of PGlite's version and the
- * migrations, so a changed migration or PGlite makes a new one. Whichever test needs it first
- * makes it; an atomic rename settles a race between jest workers.
+ * The template lives under the OS temp directory, named by a hash of PGlite's version, the
+ * migrations and the code that applies them, so a change to any of them makes a new one.
+ * Whichever test needs it first makes it; an atomic rename settles a race between jest workers.
  */
 import { createHash, randomUUID } from "node:crypto";
 import * as fs from "node:fs";
@@ -26,8 +26,11 @@ function templateDir(): string {
 	const pglite = fs.readFileSync(
 		path.join(REPO_ROOT, "node_modules", "@electric-sql", "pglite", "package.json"),
 	);
+	// How migrations are recorded is part of what a database holds, too.
+	const migrate = fs.readFileSync(path.join(REPO_ROOT, "lib", "db", "migrate.ts"));
 	const hash = createHash("sha256")
 		.update(pglite)
+		.update(migrate)
 		.update(JSON.stringify(MIGRATIONS))
 		.digest("hex")
 		.slice(0, 16);
