@@ -23,6 +23,8 @@ describeWithChromium("/docs in headless Chromium", chromium => {
 				HOST: "127.0.0.1",
 				PORT: String(await freePort()),
 				METRICS_PORT: "off",
+				// Parallel tests would all bind 8001: this one needs no gRPC.
+				MODELFLEET_GRPC_PORT: "off",
 				LOG_LEVEL: "error",
 				MODELFLEET_DATA_DIR: await seededDataDir("mf-api-docs-"),
 				MODELFLEET_POOL_THREADS: "1",
