@@ -6,16 +6,22 @@
  */
 import { randomUUID } from "node:crypto";
 import { openDatabase } from "../lib/db/database";
-import { measureCaptureCost, type CaptureCost } from "../lib/monitoring/capture-cost";
+import {
+	measureCaptureCost,
+	storedCaptures,
+	type CaptureCost,
+} from "../lib/monitoring/capture-cost";
 import { MLP_FEATURES } from "./models/mlp-model";
 import { seededRandom, uniformFloats } from "./support/prng";
 
 export async function capturePipelineCost(
 	store: { databaseUrl: string | null; dataDir: string },
 	tenantId: string,
-): Promise<CaptureCost> {
+): Promise<CaptureCost & { batches: number; capturesPerBatch: number }> {
 	const database = await openDatabase(store);
 	try {
+		// What the node stored: how many rows (batches), and how full they were.
+		const { batches, captures } = await storedCaptures(database, tenantId);
 		const random = seededRandom(11);
 		const answered = Array.from({ length: 3000 }, () => ({
 			id: randomUUID(),
@@ -36,7 +42,8 @@ export async function capturePipelineCost(
 				},
 			],
 		}));
-		return await measureCaptureCost(database.db, tenantId, answered, 10);
+		const cost = await measureCaptureCost(database, tenantId, answered, 10);
+		return { ...cost, batches, capturesPerBatch: captures / Math.max(1, batches) };
 	} finally {
 		await database.close();
 	}

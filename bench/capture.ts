@@ -209,7 +209,7 @@ export async function runCapture(): Promise<string> {
 		return [
 			table,
 			"",
-			`The capture pipeline in process (bench/capture-pipeline.ts, on ${databaseUrl ? "PostgreSQL" : "PGlite"}; best of 10 rounds of 3000): ${fixed(cost.totalMicros, 2)} µs of CPU per capture, ${fixed(cost.offerMicros, 2)} µs of it on the predict path (the record written into its batch), ${fixed(cost.totalMicros - cost.offerMicros, 2)} µs in the flush and the store.`,
+			`The capture pipeline in process (bench/capture-pipeline.ts, on ${databaseUrl ? "PostgreSQL" : "PGlite"}; best of 10 rounds of 3000): ${fixed(cost.totalMicros, 2)} µs of CPU per capture, ${fixed(cost.offerMicros, 2)} µs of it on the predict path (the record written into its batch), ${fixed(cost.totalMicros - cost.offerMicros, 2)} µs in the flush and the store. The node stored ${cost.batches} batches, ${fixed(cost.capturesPerBatch, 0)} captures each on average.`,
 		].join("\n");
 	} finally {
 		fs.rmSync(dir, { recursive: true, force: true });

@@ -19,6 +19,19 @@ export interface Database {
 	engine: "postgres" | "pglite";
 	/** The server URL without password, or the PGlite directory. */
 	location: string;
+	/**
+	 * PGlite: the node's data directory, where data kept beside the embedded database lives
+	 * (captured payloads, lib/monitoring/capture-files.ts). Null on PostgreSQL, whose nodes
+	 * share nothing but the server.
+	 */
+	localDir: string | null;
+	/**
+	 * Runs one statement on the driver itself, past drizzle's query builder: for the hot path
+	 * that stores captures, where the builder's work per statement (on PGlite, with a copy of
+	 * all its type parsers per query) cost more than the statement. Parameters as the drivers
+	 * take them: text, numbers, null, and Buffers (bound as binary bytea by both).
+	 */
+	run(text: string, params: readonly unknown[]): Promise<void>;
 	close(): Promise<void>;
 }
 
@@ -54,6 +67,10 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
 			db: drizzlePostgres(pool, { schema: dbSchema }) as unknown as Db,
 			engine: "postgres",
 			location: url.toString(),
+			localDir: null,
+			run: async (text, params) => {
+				await pool.query(text, params as unknown[]);
+			},
 			close: () => pool.end(),
 		};
 	}
@@ -74,6 +91,10 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
 		db: drizzlePglite(client, { schema: dbSchema }) as unknown as Db,
 		engine: "pglite",
 		location: dir,
+		localDir: options.dataDir,
+		run: async (text, params) => {
+			await client.query(text, params as unknown[]);
+		},
 		close: () => client.close(),
 	};
 }

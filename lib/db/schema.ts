@@ -408,15 +408,22 @@ export const predictionCaptures = pgTable(
 		captureCount: integer("capture_count").notNull(),
 		rowCount: integer("row_count").notNull(),
 		errorCount: integer("error_count").notNull(),
+		/** The ids of rows stored before migration 0016 (empty since: see predictionKeys). */
 		predictionIds: text("prediction_ids").array().notNull(),
+		/** The key of each id the batch holds (lib/monitoring/prediction-key.ts; rows since 0016). */
+		predictionKeys: bigint("prediction_keys", { mode: "bigint" }).array(),
 		/** The captures as NDJSON, one a line: rows stored before migration 0014. */
 		payload: text("payload"),
 		/** The captures as a serving node wrote them (lib/monitoring/capture-batch.ts). */
 		payloadBinary: bytea("payload_binary"),
+		/** Where the bytes lie in the day's file beside an embedded database (lib/monitoring/capture-files.ts). */
+		payloadOffset: bigint("payload_offset", { mode: "number" }),
+		payloadLength: integer("payload_length"),
 	},
 	table => [
 		index("prediction_captures_model_seq").on(table.tenantId, table.model, table.seq),
 		index("prediction_captures_ids").using("gin", table.predictionIds),
+		index("prediction_captures_keys").using("gin", table.predictionKeys),
 	],
 );
 

@@ -4,7 +4,7 @@
  * does, flushed, and stored as the scheduler does; CPU time (user + system) per capture, the
  * best of some rounds. Here because only the monitoring code may write its table.
  */
-import type { Db } from "../db/database";
+import type { Database } from "../db/database";
 import type { Tensor } from "../inference/tensor";
 import { CaptureBuffer } from "./capture";
 import { CaptureStore } from "./capture-store";
@@ -23,12 +23,12 @@ export interface CaptureCost {
 }
 
 export async function measureCaptureCost(
-	db: Db,
+	database: Database,
 	tenantId: string,
 	answered: readonly AnsweredForCost[],
 	rounds: number,
 ): Promise<CaptureCost> {
-	const store = new CaptureStore(db);
+	const store = new CaptureStore(database);
 	const buffer = new CaptureBuffer(batches => store.insertBatches(batches));
 	const round = async (): Promise<CaptureCost> => {
 		const start = process.cpuUsage();
@@ -63,4 +63,12 @@ export async function measureCaptureCost(
 		};
 	}
 	return best;
+}
+
+/** How many batches a tenant's captures were stored in, and how many captures they hold. */
+export function storedCaptures(
+	database: Database,
+	tenantId: string,
+): Promise<{ batches: number; captures: number }> {
+	return new CaptureStore(database).stored(tenantId);
 }

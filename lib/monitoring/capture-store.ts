@@ -1,18 +1,23 @@
 /**
  * Captured predictions in `prediction_captures`: a row per batch a serving node flushed (per
  * tenant and model), its captures as the bytes the node wrote (lib/monitoring/capture-batch.ts;
- * rows stored before migration 0014 hold NDJSON text instead, still read) and their ids in an
- * array under a GIN index, partitioned by day. Storing a batch costs one row, whatever its size: a row (and its index
+ * rows stored before migration 0014 hold NDJSON text instead, still read) — in the row on
+ * PostgreSQL, in a file of its day beside the database on an all-in-one node (PGlite,
+ * lib/monitoring/capture-files.ts) — and keys of their ids (lib/monitoring/prediction-key.ts) under a GIN index,
+ * partitioned by day. Storing a batch costs one row, whatever its size: a row (and its index
  * entries) per prediction would cost more than the prediction. A batch insert makes the
  * partitions of the days it holds first (once per day per process); retention drops whole
  * days; readers page by the batches' `seq` (drift windows and the export end on a batch).
  */
-import { and, asc, desc, eq, gt, gte, lt, sql } from "drizzle-orm";
-import type { Db } from "../db/database";
+import * as path from "node:path";
+import { and, asc, desc, eq, gt, gte, lt, or, sql } from "drizzle-orm";
+import type { Database, Db } from "../db/database";
 import { predictionCaptures } from "../db/schema";
 import { TYPED_ARRAY_OF } from "../inference/tensor";
 import type { CaptureBatch, CapturedPrediction, CapturedTensor } from "./capture";
 import { CaptureBatchWriter, decodeCaptureBatch, summarizeCaptureBatch } from "./capture-batch";
+import { CapturePayloadFiles } from "./capture-files";
+import { predictionKeysLiteral } from "./prediction-key";
 
 /** A capture as stored: without its tenant (the row's), with the time as ISO text. */
 export interface StoredCapture extends Omit<CapturedPrediction, "tenant" | "at"> {
@@ -66,9 +71,12 @@ type StoredLine = Omit<StoredCapture, "seq" | "inputs" | "outputs"> & {
 };
 
 /** The captures of a stored row: its bytes, or the NDJSON of a row stored before 0014. */
-function parseBatch(seq: number, row: StoredPayload): StoredCapture[] {
-	if (row.payloadBinary !== null)
-		return decodeCaptureBatch(row.payloadBinary).map(c => ({
+function parseBatch(
+	seq: number,
+	row: { payload: string | null; bytes: Buffer | null },
+): StoredCapture[] {
+	if (row.bytes !== null)
+		return decodeCaptureBatch(row.bytes).map(c => ({
 			...c,
 			at: new Date(c.at).toISOString(),
 			seq,
@@ -87,23 +95,55 @@ function parseBatch(seq: number, row: StoredPayload): StoredCapture[] {
 		});
 }
 
-interface StoredPayload {
+/** What a reader selects of a row to have its captures. */
+const PAYLOAD_COLUMNS = {
+	seq: predictionCaptures.seq,
+	capturedAt: predictionCaptures.capturedAt,
+	payload: predictionCaptures.payload,
+	payloadBinary: predictionCaptures.payloadBinary,
+	payloadOffset: predictionCaptures.payloadOffset,
+	payloadLength: predictionCaptures.payloadLength,
+};
+
+interface StoredRow {
+	seq: number;
+	capturedAt: Date;
 	payload: string | null;
 	payloadBinary: Buffer | null;
+	payloadOffset: number | null;
+	payloadLength: number | null;
 }
 
-function batchOf(row: StoredPayload & { seq: number; capturedAt: Date }): StoredBatch {
-	const captures = parseBatch(row.seq, row);
-	let rows = 0;
-	for (const c of captures) if (c.inputs !== null && c.error === null) rows += c.rows;
-	return { seq: row.seq, rows, at: row.capturedAt.getTime(), captures };
+/** A batch's row; its values, `ROW_PARAMS` of them, in the order of `rowPlaceholders`. */
+const INSERT =
+	"INSERT INTO prediction_captures (tenant_id, model, captured_at, last_at, capture_count, row_count, error_count, prediction_ids, prediction_keys, payload_binary, payload_offset, payload_length) VALUES ";
+const ROW_PARAMS = 11;
+
+/** `($1, …)` of row i: the ids' keys as a bigint[] literal, no ids as text (since 0016). */
+function rowPlaceholders(i: number): string {
+	const p = (n: number) => `$${i * ROW_PARAMS + n}`;
+	return `(${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}, ${p(6)}, ${p(7)}, '{}', ${p(8)}::bigint[], ${p(9)}, ${p(10)}, ${p(11)})`;
 }
 
 export class CaptureStore {
 	/** Day partitions known to exist (made here, or found). */
 	private readonly days = new Set<number>();
+	private readonly db: Db;
+	/** On an all-in-one node (PGlite): the files payloads are kept in; null: in the rows. */
+	private readonly files: CapturePayloadFiles | null;
 
-	constructor(private readonly db: Db) {}
+	constructor(private readonly database: Database) {
+		this.db = database.db;
+		this.files =
+			database.localDir === null
+				? null
+				: new CapturePayloadFiles(path.join(database.localDir, "captures"));
+	}
+
+	/** Closes the payload files it holds open. */
+	close(): void {
+		this.files?.close();
+	}
 
 	/** Stores captures (any tenants, models and days): a row per tenant, model and day. */
 	async insert(captures: readonly CapturedPrediction[]): Promise<void> {
@@ -136,32 +176,60 @@ export class CaptureStore {
 	 */
 	async insertBatches(batches: readonly CaptureBatch[]): Promise<void> {
 		if (batches.length === 0) return;
-		const values = batches.map(b => {
-			const summary = summarizeCaptureBatch(b.payload);
+		const summaries = batches.map(b => summarizeCaptureBatch(b.payload));
+		for (const day of new Set(summaries.map(s => dayOf(s.firstAt)))) await this.ensureDay(day);
+		const params: unknown[] = [];
+		batches.forEach((b, i) => {
+			const summary = summaries[i];
 			const { payload } = b;
-			return {
-				tenantId: b.tenant,
-				model: b.model,
-				capturedAt: new Date(summary.firstAt),
-				lastAt: new Date(summary.lastAt),
-				captureCount: summary.count,
-				rowCount: summary.rows,
-				errorCount: summary.errors,
-				// As one JSON text, split by the server: cheaper than an array parameter's
-				// literal, built and escaped id by id.
-				predictionIds: sql<
-					string[]
-				>`ARRAY(SELECT jsonb_array_elements_text(${JSON.stringify(summary.predictionIds)}::jsonb))`,
-				payload: null,
-				// Sent as a binary parameter by both drivers (no text form of the bytes is made).
-				payloadBinary: Buffer.isBuffer(payload)
-					? payload
-					: Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength),
-			};
+			// The bytes go to their day's file before the row that points at them.
+			const place = this.files?.append(dayOf(summary.firstAt), payload) ?? null;
+			params.push(
+				b.tenant,
+				b.model,
+				new Date(summary.firstAt).toISOString(),
+				new Date(summary.lastAt).toISOString(),
+				summary.count,
+				summary.rows,
+				summary.errors,
+				predictionKeysLiteral(summary.predictionIds),
+				// Bound in binary by both drivers (no text form of the bytes is made).
+				place !== null
+					? null
+					: Buffer.isBuffer(payload)
+						? payload
+						: Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength),
+				place?.offset ?? null,
+				place?.length ?? null,
+			);
 		});
-		for (const day of new Set(values.map(v => dayOf(v.capturedAt.getTime()))))
-			await this.ensureDay(day);
-		await this.db.insert(predictionCaptures).values(values);
+		// One statement for all of them, on the driver itself (Database.run).
+		await this.database.run(
+			INSERT + batches.map((_, i) => rowPlaceholders(i)).join(", "),
+			params,
+		);
+	}
+
+	/** A stored row's captures: its bytes read from the row or from its day's file. */
+	private parse(row: StoredRow): StoredCapture[] {
+		let bytes = row.payloadBinary;
+		if (row.payloadOffset !== null && row.payloadLength !== null) {
+			// A file gone meanwhile (retention removed its day): as if the row were gone too.
+			bytes =
+				this.files?.read(dayOf(row.capturedAt.getTime()), {
+					offset: row.payloadOffset,
+					length: row.payloadLength,
+				}) ?? null;
+			if (bytes === null) return [];
+		}
+		return parseBatch(row.seq, { payload: row.payload, bytes });
+	}
+
+	private batchOf(row: StoredRow): StoredBatch {
+		const captures = this.parse(row);
+		let rows = 0;
+		for (const c of captures) if (c.inputs !== null && c.error === null) rows += c.rows;
+		return { seq: row.seq, rows, at: row.capturedAt.getTime(), captures };
 	}
 
 	/** Makes a day's partition; two nodes making it at once is fine (the loser finds it made). */
@@ -205,7 +273,7 @@ export class CaptureStore {
 		return days.sort((a, b) => a - b);
 	}
 
-	/** Drops the days wholly older than `cutoff` (ms); answers how many. */
+	/** Drops the days wholly older than `cutoff` (ms), and their payload files; answers how many. */
 	async dropBefore(cutoff: number): Promise<number> {
 		let dropped = 0;
 		for (const day of await this.partitions()) {
@@ -214,6 +282,9 @@ export class CaptureStore {
 			this.days.delete(day);
 			dropped++;
 		}
+		// After the rows: a file is never gone while a row points at it, but for a reader
+		// that fetched the row just before (it reads the batch as gone).
+		this.files?.dropBefore(cutoff);
 		return dropped;
 	}
 
@@ -226,12 +297,7 @@ export class CaptureStore {
 		range: { from?: Date; to?: Date } = {},
 	): Promise<StoredBatch[]> {
 		const rows = await this.db
-			.select({
-				seq: predictionCaptures.seq,
-				payload: predictionCaptures.payload,
-				payloadBinary: predictionCaptures.payloadBinary,
-				capturedAt: predictionCaptures.capturedAt,
-			})
+			.select(PAYLOAD_COLUMNS)
 			.from(predictionCaptures)
 			.where(
 				and(
@@ -244,10 +310,13 @@ export class CaptureStore {
 			)
 			.orderBy(asc(predictionCaptures.seq))
 			.limit(limit);
-		return rows.map(batchOf);
+		return rows.map(row => this.batchOf(row));
 	}
 
-	/** The captures of some prediction ids (feedback joins them): the batches holding them, searched. */
+	/**
+	 * The captures of some prediction ids (feedback joins them): the batches holding them —
+	 * found by the ids' keys, or by the ids themselves in rows stored before 0016 — searched.
+	 */
 	async byPredictionIds(
 		tenantId: string,
 		model: string,
@@ -255,23 +324,33 @@ export class CaptureStore {
 	): Promise<StoredCapture[]> {
 		if (ids.length === 0) return [];
 		const rows = await this.db
-			.select({
-				seq: predictionCaptures.seq,
-				payload: predictionCaptures.payload,
-				payloadBinary: predictionCaptures.payloadBinary,
-			})
+			.select(PAYLOAD_COLUMNS)
 			.from(predictionCaptures)
 			.where(
 				and(
 					eq(predictionCaptures.tenantId, tenantId),
 					eq(predictionCaptures.model, model),
-					sql`${predictionCaptures.predictionIds} && ${sql.param([...ids])}::text[]`,
+					or(
+						sql`${predictionCaptures.predictionKeys} && ${predictionKeysLiteral(ids)}::bigint[]`,
+						sql`${predictionCaptures.predictionIds} && ${sql.param([...ids])}::text[]`,
+					),
 				),
 			);
+		// A key two ids share finds a batch holding only the other: its captures are left out.
 		const wanted = new Set(ids);
-		return rows.flatMap(row =>
-			parseBatch(row.seq, row).filter(c => wanted.has(c.predictionId)),
-		);
+		return rows.flatMap(row => this.parse(row).filter(c => wanted.has(c.predictionId)));
+	}
+
+	/** How many batches a tenant has stored, and how many captures they hold (the capture bench). */
+	async stored(tenantId: string): Promise<{ batches: number; captures: number }> {
+		const [row] = await this.db
+			.select({
+				batches: sql<number>`count(*)::int`,
+				captures: sql<number>`coalesce(sum(${predictionCaptures.captureCount}), 0)::int`,
+			})
+			.from(predictionCaptures)
+			.where(eq(predictionCaptures.tenantId, tenantId));
+		return row;
 	}
 
 	/** The newest captures of a model (at least `limit` when there are), newest first. */
@@ -282,11 +361,7 @@ export class CaptureStore {
 		let batches = 1;
 		while (out.length < limit) {
 			const rows = await this.db
-				.select({
-					seq: predictionCaptures.seq,
-					payload: predictionCaptures.payload,
-					payloadBinary: predictionCaptures.payloadBinary,
-				})
+				.select(PAYLOAD_COLUMNS)
 				.from(predictionCaptures)
 				.where(
 					and(
@@ -299,7 +374,7 @@ export class CaptureStore {
 				.limit(batches);
 			if (rows.length === 0) break;
 			batches = Math.min(batches * 2, 8);
-			for (const row of rows) out.push(...parseBatch(row.seq, row).reverse());
+			for (const row of rows) out.push(...this.parse(row).reverse());
 			before = rows[rows.length - 1].seq;
 		}
 		return out;

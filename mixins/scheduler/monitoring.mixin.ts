@@ -70,7 +70,7 @@ export function monitoringMixin(options: MonitoringMixinOptions): Partial<Servic
 	// Long because it is a mixin schema (a declaration, not a procedure): the monitoring.*
 	// actions, each a few lines, and the monitor's ports onto the registry and the event bus.
 	const db = options.database.db;
-	const captures = new CaptureStore(db);
+	const captures = new CaptureStore(options.database);
 	let monitor: Monitor;
 	let timer: NodeJS.Timeout | null = null;
 	let lastRetention = 0;
@@ -332,6 +332,7 @@ export function monitoringMixin(options: MonitoringMixinOptions): Partial<Servic
 		stopped() {
 			stopping = true;
 			if (timer) clearInterval(timer);
+			captures.close();
 		},
 	};
 }

@@ -12,6 +12,7 @@ import * as studies from "./0011-studies";
 import * as dataParallel from "./0013-data-parallel";
 import * as captureBytes from "./0014-capture-bytes";
 import * as versionIdempotency from "./0015-version-idempotency";
+import * as captureKeysAndFiles from "./0016-capture-keys-and-files";
 
 /** Every migration, in the order it is applied. Add new ones at the end; never edit an applied one. */
 export const MIGRATIONS: readonly { id: string; up: string }[] = [
@@ -29,4 +30,5 @@ export const MIGRATIONS: readonly { id: string; up: string }[] = [
 	{ id: "0013-data-parallel", up: dataParallel.up },
 	{ id: "0014-capture-bytes", up: captureBytes.up },
 	{ id: "0015-version-idempotency", up: versionIdempotency.up },
+	{ id: "0016-capture-keys-and-files", up: captureKeysAndFiles.up },
 ];

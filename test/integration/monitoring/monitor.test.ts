@@ -4,6 +4,8 @@
  * and tenancy — with the fleet (registry, deployments, events) as fakes behind the ports.
  */
 import { randomUUID } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { sql } from "drizzle-orm";
 import { tenants } from "../../../lib/db/schema";
 import { InvalidInputError } from "../../../lib/errors";
@@ -13,6 +15,7 @@ import { quantilesOf } from "../../../lib/monitoring/baseline";
 import type { CapturedPrediction } from "../../../lib/monitoring/capture";
 import { CaptureBatchWriter } from "../../../lib/monitoring/capture-batch";
 import { CaptureStore } from "../../../lib/monitoring/capture-store";
+import { predictionKey } from "../../../lib/monitoring/prediction-key";
 import type { DriftReport } from "../../../lib/monitoring/drift";
 import { FeedbackStore } from "../../../lib/monitoring/feedback-store";
 import {
@@ -149,7 +152,7 @@ describeOnEachEngine("Monitor", database => {
 		};
 		monitor = new Monitor(
 			{
-				captures: new CaptureStore(db),
+				captures: new CaptureStore(database()),
 				feedback: new FeedbackStore(db),
 				windows: new WindowStore(db),
 			},
@@ -217,7 +220,7 @@ describeOnEachEngine("Monitor", database => {
 	});
 
 	it("stores tensors of every kind as they were sent", async () => {
-		const captures = new CaptureStore(database().db);
+		const captures = new CaptureStore(database());
 		const [one] = traffic(1);
 		const tensors = [
 			{ name: "f", datatype: "FP32", shape: [1, 2], data: Float32Array.of(3.1, -0.5) },
@@ -234,21 +237,27 @@ describeOnEachEngine("Monitor", database => {
 	});
 
 	it("stores a batch as the bytes the node wrote, refuses malformed ones, and still reads NDJSON rows stored before 0014", async () => {
-		const captures = new CaptureStore(database().db);
+		const captures = new CaptureStore(database());
 		const [one] = traffic(1);
 		const writer = new CaptureBatchWriter();
 		writer.append({ ...one, predictionId: "as-bytes" });
 		await captures.insertBatches([{ tenant, model: "iris", payload: writer.bytes() }]);
+		// Found by its id's key; the bytes in the row on PostgreSQL, in a file of their day
+		// beside the database on an all-in-one node (PGlite).
+		const key = predictionKey("as-bytes");
 		const stored = await database().db.execute(
-			sql`SELECT payload, length(payload_binary) AS bytes, capture_count, row_count, prediction_ids FROM prediction_captures WHERE 'as-bytes' = ANY(prediction_ids)`,
+			sql`SELECT payload, payload_binary IS NOT NULL AS in_row, coalesce(length(payload_binary), payload_length) AS bytes, capture_count, row_count, prediction_ids, prediction_keys = ARRAY[${key}::bigint] AS keyed
+				FROM prediction_captures WHERE prediction_keys && ARRAY[${key}::bigint]`,
 		);
 		expect((stored as unknown as { rows: unknown[] }).rows).toEqual([
 			{
 				payload: null,
+				in_row: database().engine === "postgres",
 				bytes: writer.size,
 				capture_count: 1,
 				row_count: 1,
-				prediction_ids: ["as-bytes"],
+				prediction_ids: [],
+				keyed: true,
 			},
 		]);
 		const [back] = await captures.byPredictionIds(tenant, "iris", ["as-bytes"]);
@@ -290,6 +299,20 @@ describeOnEachEngine("Monitor", database => {
 			sql`INSERT INTO prediction_captures (tenant_id, model, captured_at, last_at, capture_count, row_count, error_count, prediction_ids, payload)
 				VALUES (${tenant}, 'iris', ${new Date(one.at).toISOString()}, ${new Date(one.at).toISOString()}, 1, 1, 0, ARRAY['legacy'], ${line})`,
 		);
+		// A row as 0014 stored it: its bytes in the row, its ids as text (no keys).
+		const before0016 = new CaptureBatchWriter();
+		before0016.append({ ...one, predictionId: "before-0016" });
+		await database().db.execute(
+			sql`INSERT INTO prediction_captures (tenant_id, model, captured_at, last_at, capture_count, row_count, error_count, prediction_ids, payload_binary)
+				VALUES (${tenant}, 'iris', ${new Date(one.at).toISOString()}, ${new Date(one.at).toISOString()}, 1, 1, 0, ARRAY['before-0016'], ${before0016.bytes()})`,
+		);
+		const [found] = await captures.byPredictionIds(tenant, "iris", ["before-0016"]);
+		expect(found).toEqual({
+			...expected,
+			predictionId: "before-0016",
+			at: new Date(one.at).toISOString(),
+			seq: found.seq,
+		});
 		const [legacy] = await captures.byPredictionIds(tenant, "iris", ["legacy"]);
 		expect(legacy).toMatchObject({
 			predictionId: "legacy",
@@ -302,25 +325,41 @@ describeOnEachEngine("Monitor", database => {
 	});
 
 	it("keeps captures in day partitions, and retention drops whole days", async () => {
-		const captures = new CaptureStore(database().db);
+		const captures = new CaptureStore(database());
 		const yesterday = traffic(3).map(c => ({ ...c, at: c.at - 86_400_000 * 3 }));
 		await captures.insert(yesterday);
 		const days = await captures.partitions();
 		expect(days).toContain(Date.UTC(2026, 11, 2));
 		expect(days).toContain(Date.UTC(2026, 11, 5));
-		// Payloads are stored uncompressed (compressing them cost more than storing them).
+		// Payloads and keys are stored uncompressed (compressing them cost more than storing them).
 		const storage = await database().db.execute(
-			sql`SELECT attname, attstorage FROM pg_attribute WHERE attrelid = 'prediction_captures_20261202'::regclass AND attname LIKE 'payload%' ORDER BY attname`,
+			sql`SELECT attname, attstorage FROM pg_attribute WHERE attrelid = 'prediction_captures_20261202'::regclass AND attname IN ('payload', 'payload_binary', 'prediction_keys') ORDER BY attname`,
 		);
 		expect((storage as unknown as { rows: unknown[] }).rows).toEqual([
 			{ attname: "payload", attstorage: "e" },
 			{ attname: "payload_binary", attstorage: "e" },
+			{ attname: "prediction_keys", attstorage: "e" },
 		]);
+		// A day's keys index keeps a short pending list (no long merge on an insert).
+		const keys = await database().db.execute(
+			sql`SELECT i.reloptions FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = x.indkey[0]
+				WHERE x.indrelid = 'prediction_captures_20261202'::regclass AND a.attname = 'prediction_keys'`,
+		);
+		expect((keys as unknown as { rows: unknown[] }).rows).toEqual([
+			{ reloptions: ["gin_pending_list_limit=64"] },
+		]);
+		const files = database().localDir && path.join(database().localDir!, "captures");
+		if (files) expect(fs.readdirSync(files)).toContain("20261202.mfc");
 		await monitor.retain(2);
 		expect(await captures.partitions()).not.toContain(Date.UTC(2026, 11, 2));
 		expect(
 			(await captures.byPredictionIds(tenant, "iris", [yesterday[0].predictionId])).length,
 		).toBe(0);
+		// On an all-in-one node the day's payload file goes with its partition.
+		if (files) {
+			expect(fs.readdirSync(files)).not.toContain("20261202.mfc");
+			expect(fs.readdirSync(files)).toContain("20261205.mfc");
+		}
 	});
 
 	it("computes live accuracy windows exactly, and emits model.performance_degraded at 30 % wrong labels", async () => {

@@ -55,6 +55,7 @@ describeOnEachEngine("registry stores", database => {
 				"0013-data-parallel",
 				"0014-capture-bytes",
 				"0015-version-idempotency",
+				"0016-capture-keys-and-files",
 			]);
 		});
 	});
