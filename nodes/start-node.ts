@@ -138,7 +138,11 @@ export async function startNode(
 	print: (line: string) => void = line => console.log(line),
 ): Promise<StartedNode> {
 	const config = loadNodeConfig(role, env);
-	applyGcTuning(config.gcExternalMemoryInHeapLimit);
+	applyGcTuning({
+		externalMemoryInHeapLimit: config.gcExternalMemoryInHeapLimit,
+		youngBufferMiB: config.gcYoungBufferMiB,
+		heapGrowthPercent: config.gcHeapGrowthPercent,
+	});
 	fs.mkdirSync(config.dataDir, { recursive: true });
 	// Before anything reads a blob: a wrong or missing key stops the node here, naming the setting.
 	checkEncryptionKey(config.dataDir, config.encryptionKey);

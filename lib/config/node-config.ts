@@ -137,6 +137,16 @@ export interface NodeConfig {
 	 */
 	gcExternalMemoryInHeapLimit: boolean;
 	/**
+	 * MODELFLEET_GC_YOUNG_BUFFERS_MIB — default 32: the buffers held by young objects that start a
+	 * young collection (V8's own: 128 MiB); 0 keeps V8's (lib/process/gc-tuning.ts).
+	 */
+	gcYoungBufferMiB: number;
+	/**
+	 * MODELFLEET_GC_HEAP_GROWTH_PERCENT — default 200: how far the heap may grow past what survived
+	 * the last full collection before the next; 0 keeps V8's own factor (lib/process/gc-tuning.ts).
+	 */
+	gcHeapGrowthPercent: number;
+	/**
 	 * MODELFLEET_LOST_NODE_PROBE_MS — default 100; a call pending this long (or 4× the node's usual
 	 * latency) makes the caller ask NATS whether the node is still connected; 0 turns it off.
 	 */
@@ -580,6 +590,16 @@ export function loadNodeConfig(
 		}),
 		circuitBreaker: read.boolean("MODELFLEET_CIRCUIT_BREAKER", true),
 		gcExternalMemoryInHeapLimit: read.boolean("MODELFLEET_GC_EXTERNAL_IN_HEAP_LIMIT", true),
+		gcYoungBufferMiB: read.number("MODELFLEET_GC_YOUNG_BUFFERS_MIB", 32, {
+			min: 0,
+			max: 1024,
+			integer: true,
+		}),
+		gcHeapGrowthPercent: read.number("MODELFLEET_GC_HEAP_GROWTH_PERCENT", 200, {
+			min: 0,
+			max: 1000,
+			integer: true,
+		}),
 		maxMessageBytes,
 		lostNodeProbeMs: read.number("MODELFLEET_LOST_NODE_PROBE_MS", 100, {
 			min: 0,

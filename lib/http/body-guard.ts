@@ -79,6 +79,9 @@ interface Watched {
 	res: ServerResponse;
 	bytesRead: number;
 	activeAt: number;
+	/** The caller whose budget holds the declared length, given back when the response is done. */
+	heldBy: string | null;
+	heldBytes: number;
 }
 
 /** Whether the body comes compressed (any Content-Encoding but identity). */
@@ -109,7 +112,7 @@ export class BodyGuard {
 		if (!chunked && (declared === null || declared === 0)) return true;
 
 		const kind = this.options.classify(req);
-		this.watch(req, res);
+		const entry = this.watch(req, res);
 		if (declared !== null && declared > kind.maxBytes) {
 			if (kind.tooLarge === undefined) return true; // the route answers 413 before reading
 			this.refuse(req, res, kind.tooLarge(declared));
@@ -126,7 +129,8 @@ export class BodyGuard {
 				this.refuse(req, res, this.budgetError(refusal));
 				return false;
 			}
-			res.once("close", () => budget.give(key, declared));
+			entry.heldBy = key;
+			entry.heldBytes = declared;
 			return true;
 		}
 		this.countChunks(req, res, key);
@@ -220,18 +224,32 @@ export class BodyGuard {
 		});
 	}
 
-	private watch(req: IncomingMessage, res: ServerResponse): void {
-		this.watched.add({
+	/**
+	 * Watches a body until its response is done. The entry leaves the set then, not at the next
+	 * idle check (up to a second later): a set holding every request of the last second held
+	 * thousands of requests and responses at a busy gateway, long enough for V8 to move them to
+	 * its old generation, which then filled with them and was collected whole every few seconds.
+	 */
+	private watch(req: IncomingMessage, res: ServerResponse): Watched {
+		const entry: Watched = {
 			req,
 			res,
 			bytesRead: req.socket?.bytesRead ?? 0,
 			activeAt: Date.now(),
+			heldBy: null,
+			heldBytes: 0,
+		};
+		this.watched.add(entry);
+		res.once("close", () => {
+			this.watched.delete(entry);
+			if (entry.heldBy !== null) this.options.budget.give(entry.heldBy, entry.heldBytes);
 		});
 		if (this.timer === null) {
 			const every = Math.max(50, Math.min(1000, this.options.idleTimeoutMs / 4));
 			this.timer = setInterval(() => this.check(), every);
 			this.timer.unref();
 		}
+		return entry;
 	}
 
 	private check(): void {

@@ -110,6 +110,22 @@ describe("BodyGuard", () => {
 		expect(budget.inFlight()).toBe(0);
 	});
 
+	it("forgets a body once its response is done, not at the next idle check", async () => {
+		// Checks run every 375 ms here: an entry kept until then holds its request and response
+		// (at a busy gateway, long enough for V8 to move thousands of them to the old generation).
+		const request = post("/json", "a", { "content-length": 10 * KiB });
+		await request.send(10 * KiB);
+		expect((await request.answer).status).toBe(200);
+		await waitFor(
+			"the guard to forget the body",
+			() => (guard.bodiesInProgress === 0 ? true : undefined),
+			100,
+			5,
+		);
+		expect(budget.inFlight()).toBe(0);
+		request.destroy();
+	});
+
 	it("refuses a declared length past the key's budget (429) or the total (503) before reading, with Retry-After", async () => {
 		const first = post("/json", "a", { "content-length": 80 * KiB });
 		await first.send(10 * KiB); // and stalls
