@@ -36,30 +36,42 @@ function response(): ServerResponse & { headers: Record<string, unknown> } {
 	} as unknown as ServerResponse & { headers: Record<string, unknown> };
 }
 
+const PREDICTOR: Identity = { tenant: "t2", tenantName: "two", role: "predictor", keyId: "k-pred" };
+
 async function start(
 	limit: number,
-): Promise<{ broker: ServiceBroker; gateway: Gateway; asked: () => number }> {
+	accountsCacheMs = 60_000,
+): Promise<{
+	broker: ServiceBroker;
+	gateway: Gateway;
+	asked: () => number;
+	quotasRead: () => number;
+}> {
 	const trust = testTrust();
 	const broker = new ServiceBroker({ logger: false, middlewares: [accessMiddleware(trust)] });
 	let asked = 0;
+	let quotasRead = 0;
 	broker.createService({
 		name: "accounts",
 		actions: {
 			authenticate(ctx: Context<{ key: string }>): Identity {
 				asked++;
+				if (ctx.params.key === "mf_predictor") return PREDICTOR;
 				if (ctx.params.key !== "mf_viewer") throw new UnauthenticatedError();
 				return VIEWER;
+			},
+			"quotas.ofTenant"(): object {
+				quotasRead++;
+				return {};
 			},
 		},
 	});
 	const gateway = broker.createService({
 		name: "gw",
-		mixins: [
-			callerMixin({ trust, accountsCacheMs: 60_000, rateLimit: { limit, windowMs: 60_000 } }),
-		],
+		mixins: [callerMixin({ trust, accountsCacheMs, rateLimit: { limit, windowMs: 60_000 } })],
 	}) as Gateway;
 	await broker.start();
-	return { broker, gateway, asked: () => asked };
+	return { broker, gateway, asked: () => asked, quotasRead: () => quotasRead };
 }
 
 describe("callerMixin", () => {
@@ -143,6 +155,29 @@ describe("callerMixin", () => {
 				);
 			expect(await next()).toBeUndefined();
 			expect(await next()).toMatchObject({ code: 429 });
+		} finally {
+			await broker.stop();
+		}
+	});
+
+	it("trusts what accounts said of a key and of a tenant's quotas for accountsCacheMs (MODELFLEET_ACCOUNTS_CACHE_MS), then asks again", async () => {
+		const { broker, gateway, asked, quotasRead } = await start(0, 150);
+		try {
+			const predict = (): Promise<unknown> =>
+				gateway.checkCaller(
+					request({ authorization: "Bearer mf_predictor" }),
+					response(),
+					"predict",
+					"gw.infer",
+				);
+			await predict();
+			await predict();
+			expect([asked(), quotasRead()]).toEqual([1, 1]);
+			await new Promise(resolve => setTimeout(resolve, 250));
+			await predict();
+			// The key is asked for again at once; the quotas are read again behind the request.
+			await new Promise(resolve => setTimeout(resolve, 20));
+			expect([asked(), quotasRead()]).toEqual([2, 2]);
 		} finally {
 			await broker.stop();
 		}
