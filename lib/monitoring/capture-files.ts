@@ -26,6 +26,17 @@ export interface PayloadPlace {
 	length: number;
 }
 
+/** Whether a file of `size` bytes holds the whole of `place`. */
+function holds(size: number, place: PayloadPlace): boolean {
+	return (
+		Number.isSafeInteger(place.offset) &&
+		Number.isSafeInteger(place.length) &&
+		place.offset >= 0 &&
+		place.length >= 0 &&
+		place.offset + place.length <= size
+	);
+}
+
 export class CapturePayloadFiles {
 	/** Descriptors of day files open for appending, by day start. */
 	private readonly open = new Map<number, number>();
@@ -52,7 +63,11 @@ export class CapturePayloadFiles {
 		return { offset, length: bytes.byteLength };
 	}
 
-	/** A batch's bytes; null when its day's file is gone (retention removed it meanwhile). */
+	/**
+	 * A batch's bytes; null when its day's file is gone (retention removed it meanwhile) or
+	 * does not hold the place (a row that does not match its file: read as no captures rather
+	 * than as a buffer of whatever length the row says).
+	 */
 	read(day: number, place: PayloadPlace): Buffer | null {
 		let fd: number;
 		try {
@@ -62,6 +77,7 @@ export class CapturePayloadFiles {
 			throw err;
 		}
 		try {
+			if (!holds(fs.fstatSync(fd).size, place)) return null;
 			const bytes = Buffer.allocUnsafe(place.length);
 			let read = 0;
 			while (read < place.length) {

@@ -67,4 +67,22 @@ describe("capture payload files", () => {
 		expect(files.read(DAY, { offset: 0, length: 4 })).toBeNull();
 		files.close();
 	});
+
+	it("reads a place its row got wrong as gone instead of allocating or reading what the row says", () => {
+		const files = new CapturePayloadFiles(dir);
+		files.append(DAY, Buffer.from("abcdef"));
+		for (const place of [
+			{ offset: 0, length: 2 ** 40 },
+			{ offset: 0, length: 2 ** 53 },
+			{ offset: -1, length: 2 },
+			{ offset: 2, length: -1 },
+			{ offset: 7, length: 0 },
+			{ offset: Number.NaN, length: 1 },
+			{ offset: 1.5, length: 1 },
+		])
+			expect(files.read(DAY, place)).toBeNull();
+		expect(files.read(DAY, { offset: 6, length: 0 })?.length).toBe(0);
+		expect(files.read(DAY, { offset: 2, length: 3 })?.toString()).toBe("cde");
+		files.close();
+	});
 });
