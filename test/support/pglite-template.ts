@@ -37,6 +37,32 @@ function templateDir(): string {
 	return path.join(os.tmpdir(), `modelfleet-pglite-template-${hash}`);
 }
 
+/** A template's directory name (a building one has a suffix after the hash). */
+const TEMPLATE_NAME = /^modelfleet-pglite-template-[0-9a-f]{16}$/;
+/** How old another template must be to go: one made meanwhile may serve a suite running now. */
+const STALE_TEMPLATE_MS = 24 * 3600 * 1000;
+
+/**
+ * Removes the templates of other code (other migrations, another PGlite) made more than a day
+ * ago, ~40 MB each, which nothing would otherwise remove. Answers the names removed.
+ */
+export function removeStaleTemplates(keep: string, now = Date.now()): string[] {
+	const parent = path.dirname(keep);
+	const removed: string[] = [];
+	for (const name of fs.readdirSync(parent)) {
+		if (!TEMPLATE_NAME.test(name) || name === path.basename(keep)) continue;
+		const dir = path.join(parent, name);
+		try {
+			if (now - fs.statSync(dir).mtimeMs < STALE_TEMPLATE_MS) continue;
+			fs.rmSync(dir, { recursive: true, force: true });
+			removed.push(name);
+		} catch {
+			// Gone meanwhile (another worker removed it): nothing to do.
+		}
+	}
+	return removed;
+}
+
 let made: Promise<string> | null = null;
 
 /** The template's `db` directory, made (initdb and migrations, then closed) if missing. */
@@ -49,6 +75,7 @@ function template(): Promise<string> {
 			const database = await openDatabase({ databaseUrl: null, dataDir: building });
 			await database.close();
 			fs.renameSync(building, dir);
+			removeStaleTemplates(dir);
 		} catch (err) {
 			// Another worker renamed its own first: theirs serves as well.
 			if (!fs.existsSync(dir)) throw err;
