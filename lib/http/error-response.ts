@@ -2,6 +2,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { ControlUnavailableError, ERROR_CATALOGUE } from "../errors";
 import { ROLE_SERVICES } from "../fleet/node-role";
+import { writeRequestId } from "../observability/http-request";
 
 export interface ErrorResponse {
 	status: number;
@@ -235,6 +236,7 @@ export function writeError(
 		res.end();
 		return;
 	}
+	writeRequestId(res);
 	res.writeHead(response.status, {
 		"Content-Type": "application/json; charset=utf-8",
 		...(response.retryAfterS !== undefined

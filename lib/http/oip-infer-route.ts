@@ -18,7 +18,11 @@ import { INFERENCE_HEADER_LENGTH, binaryOutputChooser, encodeBinaryResponse } fr
 import { inferResponseParts, readInferBody } from "./infer-request";
 import { writeBody } from "./content-encoding";
 import { oipVersionRef } from "./oip-http";
-import { setCallParent, type ParentCallOptions } from "../observability/http-request";
+import {
+	REQUEST_ID_HEADER,
+	setCallParent,
+	type ParentCallOptions,
+} from "../observability/http-request";
 
 /** `POST /v2/models/{model}[/versions/{version}]/infer`, with its path parameters. */
 const INFER_PATH = /^\/v2\/models\/([^/?]+)(?:\/versions\/([^/?]+))?\/infer\/?(?:\?(.*))?$/;
@@ -127,8 +131,10 @@ export async function serveInfer(
 			meta,
 		);
 		const parts = inferResponseParts(result, false);
-		// One headers object, filled in the order they are written (writeBody adds its own).
+		// One headers object, filled in the order they are written (writeBody adds its own),
+		// the request id among them: set on its own before, it would cost writeHead its fast path.
 		const headers: Record<string, string> = {};
+		if (observation) headers[REQUEST_ID_HEADER] = observation.requestId;
 		if (servedBy) headers[deps.servedByHeader] = servedBy;
 		const binary = encodeBinaryResponse(parts, binaryOutputChooser(request));
 		// Compressed when the client accepts gzip or deflate (and the answer is worth it).

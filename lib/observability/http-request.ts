@@ -26,11 +26,17 @@ export interface ObservedRequest {
  */
 const OBSERVED = Symbol("modelfleet.observedRequest");
 type Observed = IncomingMessage & { [OBSERVED]?: ObservedRequest };
+/** The request id an answer is to say, on the answer itself (for writers that only have it). */
+const ANSWER_REQUEST_ID = Symbol("modelfleet.answerRequestId");
+type Answer = ServerResponse & { [ANSWER_REQUEST_ID]?: string };
 
 /**
- * Notes the request and writes its X-Request-ID on the answer. `mintTraceId`: give a request
- * without `traceparent` a trace id now (for JSON log lines written before its first call);
- * otherwise its first call's id becomes its trace id, at no cost.
+ * Notes the request, and the request id its answer is to say. The header itself is written by
+ * what answers: `writeRequestId` before a route or an error writer answers, or the direct infer
+ * route among the headers of its `writeHead` — a header set beforehand would send Node's
+ * `writeHead` down its slow path (every header through `setHeader`), ≈ 1 µs of each answer.
+ * `mintTraceId`: give a request without `traceparent` a trace id now (for JSON log lines
+ * written before its first call); otherwise its first call's id becomes its trace id, at no cost.
  */
 export function observeRequest(
 	req: IncomingMessage,
@@ -45,8 +51,18 @@ export function observeRequest(
 		parent,
 	};
 	(req as Observed)[OBSERVED] = request;
-	res.setHeader(REQUEST_ID_HEADER, request.requestId);
+	(res as Answer)[ANSWER_REQUEST_ID] = request.requestId;
 	return request;
+}
+
+/**
+ * Writes the noted request id (observeRequest) as the answer's X-Request-ID, unless the head is
+ * sent or says one already; nothing for an answer the edge did not note.
+ */
+export function writeRequestId(res: ServerResponse): void {
+	const requestId = (res as Answer)[ANSWER_REQUEST_ID];
+	if (requestId === undefined || res.headersSent || res.hasHeader(REQUEST_ID_HEADER)) return;
+	res.setHeader(REQUEST_ID_HEADER, requestId);
 }
 
 /**

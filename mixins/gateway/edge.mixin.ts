@@ -16,7 +16,11 @@ import { restError } from "../../lib/http/error-response";
 import { isMultipart } from "../../lib/http/multipart-file";
 import { oipError } from "../../lib/http/oip-http";
 import { requestTargetProblem } from "../../lib/http/request-target";
-import { observingRequests, pinRequestId } from "../../lib/observability/http-request";
+import {
+	observingRequests,
+	pinRequestId,
+	writeRequestId,
+} from "../../lib/observability/http-request";
 import { writesJsonLogs } from "../../lib/observability/log-context";
 import type { StreamRequestTest } from "../../lib/http/stream-aliases";
 import { gatewayMixin } from "./http-context";
@@ -144,6 +148,7 @@ export function edgeMixin(
 					}
 					if (!bodyGuard.admit(req, res)) return;
 					if (this.serveDirectInfer(req, res)) return;
+					writeRequestId(res);
 					pinRequestId(res);
 					for (const listener of fallback) listener.call(server, req, res);
 				};

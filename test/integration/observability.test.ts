@@ -7,7 +7,9 @@
 import { randomUUID } from "node:crypto";
 import { ServiceBroker, type Context } from "moleculer";
 import { jsonLogFormatter, logContextMiddleware } from "../../lib/observability/log-context";
+import { RawRequest } from "../support/raw-http";
 import { startTestNode, type TestNode } from "../support/test-node";
+import { MLP_EXAMPLE, writeMlpModel } from "../unit/onnx/example-models";
 
 const OWNER_KEY = `mf_obs-${randomUUID()}`;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -19,12 +21,29 @@ describe("X-Request-ID on every answer", () => {
 	beforeAll(async () => {
 		node = await startTestNode(OWNER_KEY);
 		base = node.node.httpUrl ?? "";
+		// A model the direct infer route answers 200 for (its answer's headers are its own).
+		await node.request("/models", {
+			method: "POST",
+			body: { name: "mlp", task: "classification", framework: "onnx" },
+		});
+		const upload = await fetch(
+			`${node.api}/models/mlp/versions/upload?version=1.0.0&fileName=mlp.onnx&state=Validated`,
+			{
+				method: "POST",
+				headers: { ...auth, "content-type": "application/octet-stream" },
+				body: writeMlpModel(),
+			},
+		);
+		expect(upload.status).toBe(201);
 	});
 	afterAll(() => node.stop());
 
 	const auth = { authorization: `Bearer ${OWNER_KEY}` };
 	const infer = JSON.stringify({
 		inputs: [{ name: "x", datatype: "FP32", shape: [1, 1], data: [1] }],
+	});
+	const mlpInfer = JSON.stringify({
+		inputs: [{ name: "x", datatype: "FP32", shape: [2, 4], data: MLP_EXAMPLE.x }],
 	});
 	/** One request of each route family, answering 2xx, 4xx and the edge's own refusals. */
 	const sweep: Array<[string, string, RequestInit, number]> = [
@@ -44,6 +63,13 @@ describe("X-Request-ID on every answer", () => {
 		["POST", "/v2/models/nope/infer", { body: infer }, 401],
 		["POST", "/v2/models/nope/infer", { headers: auth, body: infer }, 404],
 		["POST", "/v2/models/nope/infer", { headers: auth, body: "{" }, 400],
+		["POST", "/v2/models/mlp/infer", { headers: auth, body: mlpInfer }, 200],
+		[
+			"POST",
+			"/v2/models/mlp/infer",
+			{ headers: { ...auth, "accept-encoding": "gzip" }, body: mlpInfer },
+			200,
+		],
 		["GET", "/api/v1/models/%zz", { headers: auth }, 400],
 		["GET", "/nowhere", {}, 404],
 	];
@@ -75,6 +101,28 @@ describe("X-Request-ID on every answer", () => {
 			expect(response.headers.get("x-request-id")).toMatch(UUID);
 		},
 	);
+
+	it("puts it on the body guard's refusal of an infer body over the limit, and on a 200 infer's answer once", async () => {
+		const port = Number(new URL(base).port);
+		const refused = new RawRequest(
+			port,
+			`POST /v2/models/mlp/infer HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${OWNER_KEY}\r\nContent-Type: application/json\r\nContent-Length: ${2 ** 40}\r\nX-Request-ID: refused-1\r\n\r\n`,
+		);
+		const answer = await refused.answer;
+		refused.socket.destroy();
+		expect(answer.status).toBe(413);
+		expect(answer.headers["x-request-id"]).toBe("refused-1");
+
+		const served = new RawRequest(
+			port,
+			`POST /v2/models/mlp/infer HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${OWNER_KEY}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(mlpInfer)}\r\nX-Request-ID: served-1\r\nConnection: close\r\n\r\n${mlpInfer}`,
+		);
+		await served.closed;
+		const text = (served as unknown as { received: string }).received;
+		expect(text.startsWith("HTTP/1.1 200")).toBe(true);
+		const head = text.slice(0, text.indexOf("\r\n\r\n"));
+		expect(head.match(/^x-request-id: served-1$/gim)).toHaveLength(1);
+	});
 });
 
 describe("JSON log lines", () => {
