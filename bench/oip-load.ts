@@ -263,7 +263,8 @@ async function load(target: Target, scenario: Scenario, values: Float32Array): P
 /**
  * Every scenario on each of `targets` (the same server, one model set-up each), in rounds:
  * the hand-rolled server's JSON of the same rows and connections (when it runs), then each
- * target in turn — measurements seconds apart see the same machine.
+ * target in turn, starting one further each round — measurements seconds apart see the same
+ * machine, and no set-up always holds the same place in the order.
  */
 async function measureTargets(
 	targets: readonly Target[],
@@ -284,7 +285,10 @@ async function measureTargets(
 		const rounds = targets.map((): Round[] => []);
 		for (let r = 0; r < ROUNDS; r++) {
 			const ref = hand && reference ? await load(hand, reference, values) : null;
-			for (let t = 0; t < targets.length; t++) {
+			// Each round starts with another target, so none is always the one measured right
+			// after the hand-rolled server (or always last) when the set-ups are compared.
+			for (let k = 0; k < targets.length; k++) {
+				const t = (k + r) % targets.length;
 				rounds[t].push({
 					reference: ref,
 					target: await load(targets[t], scenario, values),
