@@ -8,6 +8,7 @@ import { Pool, type PoolClient } from "pg";
 import { InvalidConfigurationError } from "../errors";
 import { MIGRATIONS } from "./migrations";
 import { applyMigrations, type MigrationConnection } from "./migrate";
+import { pgliteDrizzleClient } from "./pglite-drizzle-client";
 import { resolvePostgresConnection, type PostgresTls } from "./postgres-connection";
 import { dbSchema } from "./schema";
 
@@ -27,8 +28,7 @@ export interface Database {
 	localDir: string | null;
 	/**
 	 * Runs one statement on the driver itself, past drizzle's query builder: for the hot path
-	 * that stores captures, where the builder's work per statement (on PGlite, with a copy of
-	 * all its type parsers per query) cost more than the statement. Parameters as the drivers
+	 * that stores captures, where the builder's work per statement cost more than the statement. Parameters as the drivers
 	 * take them: text, numbers, null, and Buffers (bound as binary bytea by both).
 	 */
 	run(text: string, params: readonly unknown[]): Promise<void>;
@@ -88,7 +88,11 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
 		throw err;
 	}
 	return {
-		db: drizzlePglite(client, { schema: dbSchema }) as unknown as Db,
+		// drizzle's type parsers held by the client once, not copied in with every query.
+		db: drizzlePglite({
+			client: pgliteDrizzleClient(client),
+			schema: dbSchema,
+		}) as unknown as Db,
 		engine: "pglite",
 		location: dir,
 		localDir: options.dataDir,
