@@ -24,7 +24,12 @@ export class FleetView {
 	private readonly loads = new Map<string, NodeLoad>();
 	private readonly inFlight = new Map<string, number>();
 	/** This node's calls in flight per (predictor node, tenant/model), averaged: the autoscaling signal as callers see it. */
-	private readonly calls = new OngoingRequests();
+	private readonly calls: OngoingRequests;
+
+	/** `now`: the clock of the averages, ms (tests give their own). */
+	constructor(now: () => number = () => performance.now()) {
+		this.calls = new OngoingRequests(1000, now);
+	}
 
 	setTable(table: RoutingTable): void {
 		const entries = new Map<string, RoutingEntry>();
