@@ -5,6 +5,7 @@
  * registers the trained version (ONNX served by default, the TF.js files kept beside it). A
  * job that fails here goes back to the scheduler, which retries it elsewhere or marks it Failed.
  */
+import { FinishedRuns } from "../lib/training/finished-runs";
 import { trainedImportance } from "../lib/explain/trained-importance";
 import { fleetInternal } from "../lib/accounts/access";
 import { Readable } from "node:stream";
@@ -163,6 +164,8 @@ export function trainerService(options: TrainerServiceOptions): ServiceSchema {
 	// Long because it is a service schema (a declaration, not a procedure): the run, cancel and
 	// status actions over the running jobs; the job flow itself is lib/training/job-runner.ts.
 	const running = new Map<string, RunningJob>();
+	/** Attempts that ran here to their end, however it went: never run again. */
+	const finished = new FinishedRuns();
 	/** Aborted when the service stops: reports still undelivered are given up. */
 	const stopping = new AbortController();
 	/**
@@ -222,6 +225,13 @@ export function trainerService(options: TrainerServiceOptions): ServiceSchema {
 							"INVALID_INPUT",
 						);
 					}
+					// An attempt that ran here to its end: its report is delivered, or on its way
+					// (a new leader asks the trainers of the running jobs it finds to run them).
+					if (
+						!running.has(ctx.params.jobId) &&
+						finished.has(ctx.params.jobId, ctx.params.attempt)
+					)
+						return { accepted: true, nodeID: this.broker.nodeID };
 					// A stopped job still winding down (up to a batch) no longer holds its slot.
 					const busy = [...running.values()].filter(j => !j.abort.signal.aborted).length;
 					if (busy >= options.slots && !running.has(ctx.params.jobId)) {
@@ -262,6 +272,7 @@ export function trainerService(options: TrainerServiceOptions): ServiceSchema {
 					};
 					const { meter } = this as unknown as UsageMeterService;
 					void self.runJob(job, tenant).finally(() => {
+						finished.add(ctx.params.jobId, ctx.params.attempt);
 						meterJob(meter, job, true);
 						job.link?.close(`job ${ctx.params.jobId}'s run on rank 0 ended`);
 						if (running.get(ctx.params.jobId) === job) running.delete(ctx.params.jobId);

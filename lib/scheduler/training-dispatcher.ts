@@ -1,8 +1,9 @@
 /**
  * Runs the training queue: each pass returns the jobs of lost trainers to the queue (they
  * resume from their last checkpoint elsewhere; Failed after MAX_JOB_ATTEMPTS nodes), fails jobs
- * past their deadline, starts the queued jobs that fit on free trainer slots, and records why
- * the others wait.
+ * past their deadline, asks the trainers of running jobs it did not start itself to run them
+ * (see `adopt`), starts the queued jobs that fit on free trainer slots, and records why the
+ * others wait.
  */
 import { CoalescedPass } from "./coalesced-pass";
 import { planDispatch, type TrainerNode } from "./job-dispatch";
@@ -62,6 +63,8 @@ export interface DispatcherDeps {
 
 export class TrainingDispatcher {
 	private readonly passes = new CoalescedPass(() => this.pass());
+	/** Runs (`jobId:attempt`) this dispatcher started, or confirmed with their trainers. */
+	private readonly known = new Set<string>();
 
 	constructor(private readonly deps: DispatcherDeps) {}
 
@@ -75,6 +78,9 @@ export class TrainingDispatcher {
 		const trainers = this.deps.trainers();
 		const alive = new Set(trainers.filter(t => t.available).map(t => t.nodeID));
 		let jobs = await this.deps.store.active();
+		// Forget the runs that are over (the job ended, or moved on to another attempt).
+		const current = new Set(jobs.map(j => `${j.id}:${j.attempts}`));
+		for (const run of this.known) if (!current.has(run)) this.known.delete(run);
 
 		for (const job of jobs) {
 			if (job.deadlineAt !== null && job.deadlineAt <= now) {
@@ -88,7 +94,9 @@ export class TrainingDispatcher {
 				}
 				continue;
 			}
-			if (job.state === "running" && job.nodeID !== null) await this.checkNodes(job, alive);
+			if (job.state === "running" && job.nodeID !== null) {
+				if (await this.checkNodes(job, alive)) await this.adopt(job);
+			}
 		}
 
 		jobs = await this.deps.store.active();
@@ -108,10 +116,10 @@ export class TrainingDispatcher {
 	 * A running job whose node (or any of its data-parallel gang's) left goes back to the queue
 	 * (a gang: on one trainer fewer); the gang's other nodes are told to stop.
 	 */
-	private async checkNodes(job: QueuedJob, alive: ReadonlySet<string>): Promise<void> {
+	private async checkNodes(job: QueuedJob, alive: ReadonlySet<string>): Promise<boolean> {
 		const nodes = job.gang && job.gang.length > 1 ? job.gang : [job.nodeID as string];
 		const lost = nodes.find(n => !alive.has(n));
-		if (lost === undefined) return;
+		if (lost === undefined) return true;
 		const reason = `trainer node ${lost} was lost`;
 		const gang = nodes.length > 1;
 		const state = await this.deps.store.runFailed(
@@ -123,10 +131,29 @@ export class TrainingDispatcher {
 		);
 		if (gang && state !== null) await this.stopGang(job.id, nodes, lost);
 		this.report(job, lost, reason, state, gang ? lost : undefined);
+		return false;
+	}
+
+	/**
+	 * A running job this dispatcher did not start (another leader did, e.g. a control node that
+	 * was killed, or this node before its restart): its trainers are asked to run it, once. A
+	 * leader killed between recording a job as running and asking its trainer left a job no
+	 * trainer runs, which nothing else would ever start; a trainer that runs the attempt, or has
+	 * finished it (its report on the way), answers without running it again (trainer.run).
+	 */
+	private async adopt(job: QueuedJob): Promise<void> {
+		const run = `${job.id}:${job.attempts}`;
+		if (this.known.has(run)) return;
+		const view = await this.deps.store.byId(job.id);
+		if (!view || view.state !== "running" || view.attempts !== job.attempts) return;
+		const nodes = job.gang && job.gang.length > 1 ? job.gang : [job.nodeID as string];
+		await this.start(view, nodes);
 	}
 
 	/** Starts a claimed job on its node, or on every node of its gang (rank 0 first). */
 	private async start(job: JobView & { tenantId: string }, nodes: string[]): Promise<void> {
+		// Known before the first call: a pass meanwhile (the next one) must not adopt it.
+		this.known.add(`${job.id}:${job.attempts}`);
 		const params = await runParams(this.deps, job);
 		const started: string[] = [];
 		for (const [rank, nodeID] of nodes.entries()) {
@@ -138,6 +165,7 @@ export class TrainingDispatcher {
 				);
 				started.push(nodeID);
 			} catch (err) {
+				this.known.delete(`${job.id}:${job.attempts}`);
 				const reason = `could not start on ${nodeID}: ${(err as Error).message}`;
 				this.deps.warn(`Training job ${job.id} ${reason}`);
 				const state = await this.deps.store.runFailed(job.id, nodes[0], reason);

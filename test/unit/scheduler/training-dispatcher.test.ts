@@ -226,6 +226,44 @@ describe("TrainingDispatcher", () => {
 		expect(h.store.get("low-2").waitingReason).toMatch(/every trainer is busy/);
 	});
 
+	it("asks the trainer of a running job another leader recorded to run it, once, from its last checkpoint", async () => {
+		// A control node killed between recording the job as running on w1 and asking w1: the
+		// job stayed running with no trainer running it, and nothing started it again.
+		const h = harness([trainer("w1"), trainer("w2")]);
+		const checkpoint = { sha256: "cd".repeat(32), epoch: 4, size: 100 };
+		h.store.add("orphan", { state: "running", nodeID: "w1", attempts: 2, checkpoint });
+		h.store.add("next");
+		await h.dispatcher.trigger();
+		expect(h.started.map(s => [s.nodeID, s.params.jobId, s.params.attempt])).toEqual([
+			["w1", "orphan", 2],
+			["w2", "next", 1],
+		]);
+		expect(h.started[0].params.checkpoint).toEqual(checkpoint);
+		// Asked once: the next passes leave both alone, as they do the jobs they started.
+		await h.dispatcher.trigger();
+		await h.dispatcher.trigger();
+		expect(h.started).toHaveLength(2);
+		expect(h.failed).toEqual([]);
+	});
+
+	it("puts a running job another leader recorded back in the queue when its trainer refuses it", async () => {
+		const h = harness([trainer("w1")]);
+		h.store.add("orphan", { state: "running", nodeID: "w1", attempts: 1 });
+		h.refuse.add("w1");
+		await h.dispatcher.trigger();
+		expect(h.failed[0]).toMatchObject({
+			jobId: "orphan",
+			nodeID: "w1",
+			final: false,
+			reason: expect.stringMatching(/could not start on w1: This trainer is busy/),
+		});
+		expect(h.store.get("orphan")).toMatchObject({ state: "queued", nodeID: null });
+		h.refuse.clear();
+		await h.dispatcher.trigger();
+		expect(h.started.map(s => s.params.jobId)).toEqual(["orphan"]);
+		expect(h.store.get("orphan").state).toBe("running");
+	});
+
 	it("returns a lost trainer's job to the queue and resumes it elsewhere from its checkpoint", async () => {
 		const trainers = [trainer("w1"), trainer("w2")];
 		const h = harness(trainers);
