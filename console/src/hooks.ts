@@ -1,5 +1,6 @@
 /** The console's hooks: data loaded and refreshed on an interval, and the route in the URL's hash. */
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
+import { loadedValue } from "./loaded";
 
 export interface Loaded<T> {
 	data: T | undefined;
@@ -7,9 +8,14 @@ export interface Loaded<T> {
 	reload: () => void;
 }
 
-/** `load()` now and every `intervalMs` (0: once), again when `deps` change; the last answer kept. */
+/**
+ * `load()` now and every `intervalMs` (0: once), again when `deps` change; the last answer for
+ * the current `deps` kept.
+ */
 export function usePoll<T>(load: () => Promise<T>, intervalMs: number, deps: unknown[]): Loaded<T> {
-	const [data, setData] = useState<T | undefined>(undefined);
+	// What was loaded, and for which deps: data loaded for other deps (another model chosen a
+	// moment ago) is not this render's, and is not shown until the new load answers.
+	const [loaded, setLoaded] = useState<{ value: T; deps: unknown[] } | undefined>(undefined);
 	const [error, setError] = useState<Error | null>(null);
 	const [tick, setTick] = useState(0);
 	const loadRef = useRef(load);
@@ -17,13 +23,14 @@ export function usePoll<T>(load: () => Promise<T>, intervalMs: number, deps: unk
 	useEffect(() => {
 		let live = true;
 		let timer: ReturnType<typeof setTimeout> | undefined;
+		const loadedFor = deps;
 		const run = () => {
 			loadRef
 				.current()
 				.then(
 					value => {
 						if (!live) return;
-						setData(value);
+						setLoaded({ value, deps: loadedFor });
 						setError(null);
 					},
 					(err: Error) => {
@@ -41,7 +48,7 @@ export function usePoll<T>(load: () => Promise<T>, intervalMs: number, deps: unk
 		};
 	}, [...deps, tick, intervalMs]);
 	const reload = useCallback(() => setTick(t => t + 1), []);
-	return { data, error, reload };
+	return { data: loadedValue(loaded, deps), error, reload };
 }
 
 /** The hash route: `#/models/iris` → ["models", "iris"]. */
