@@ -1,5 +1,5 @@
 /**
- * The benchmark runner: `npm run bench -- <overhead|batching|pool|oip|training|data-parallel|explain|quota|capture|grpc|optimization|studies|all>`. Prints the machine
+ * The benchmark runner: `npm run bench -- <overhead|batching|pool|oip|training|data-parallel|explain|quota|capture|grpc|optimization|studies|pglite|all>`. Prints the machine
  * and each benchmark's table as Markdown (the form RESULTS.md keeps).
  *
  * Between benchmarks the heap is collected and the process rests a moment: the batching
@@ -16,6 +16,7 @@ import { runGrpcLoad } from "./grpc";
 import { runOipLoad } from "./oip-load";
 import { runOptimization } from "./optimization";
 import { runOverhead } from "./overhead";
+import { runPgliteQueries } from "./pglite-queries";
 import { runPool } from "./pool";
 import { runQuotaLoad } from "./quota-load";
 import { runStudies } from "./studies";
@@ -35,6 +36,7 @@ const BENCHMARKS: Readonly<Record<string, () => Promise<string>>> = {
 	grpc: runGrpcLoad,
 	optimization: runOptimization,
 	studies: runStudies,
+	pglite: runPgliteQueries,
 };
 
 /** A full garbage collection, now (`gc` exposed at run time, without a flag on the command). */
