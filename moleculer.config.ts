@@ -9,6 +9,7 @@ import { GuardedCborSerializer } from "./lib/fleet/guarded-serializer";
 import type { NatsRefusedError } from "./lib/errors";
 import { SERVICE } from "./lib/fleet/node-role";
 import { ChunkedNatsTransporter } from "./lib/fleet/chunked-nats-transporter";
+import { linkKey } from "./lib/fleet/link-handshake";
 import { natsConnectOptions } from "./lib/fleet/nats-connect-options";
 import { durableEventsMiddlewares } from "./lib/domain-events/durable-events-middleware";
 import { ALIVE_PROBE_METADATA_KEY, lostNodeDetector } from "./lib/fleet/lost-node-detector";
@@ -74,6 +75,16 @@ export function createBrokerOptions(config: NodeConfig, extras: BrokerExtras = {
 						staleAfterMs: Math.max(30_000, config.requestTimeoutMs),
 					},
 					answerProbes: true,
+					// Requests and responses between nodes over direct TCP links, skipping the NATS
+					// server's two hops (lib/fleet/direct-links.ts); proved with the fleet secret.
+					...(config.directLinks !== null && config.fleetSecret !== null
+						? {
+								directLinks: {
+									settings: config.directLinks,
+									key: linkKey(config.fleetSecret),
+								},
+							}
+						: {}),
 				})
 			: null,
 

@@ -25,6 +25,7 @@ import {
 import { startHealthServer, type HealthServer } from "../lib/health/health-server";
 import { runReadinessChecks } from "../lib/health/readiness";
 import { nodeMetricsOf } from "../lib/metrics/node-metrics";
+import { ChunkedNatsTransporter } from "../lib/fleet/chunked-nats-transporter";
 import { MODELFLEET_VERSION } from "../lib/version";
 import { nodeReadinessChecks } from "./health-checks";
 import { createRoleServices, type NodeContext } from "./role-services";
@@ -107,6 +108,13 @@ async function startServices(
 	const metrics = nodeMetricsOf(broker);
 	metrics.collectProcessMetrics();
 	metrics.nodeInfo.set({ node_id: broker.nodeID, role, version: MODELFLEET_VERSION }, 1);
+	const transporter = broker.transit?.tx;
+	if (transporter instanceof ChunkedNatsTransporter) {
+		metrics.onScrape(async () => {
+			const stats = transporter.directLinkStats();
+			if (stats !== null) metrics.setDirectLinks(stats);
+		});
+	}
 	const checks = nodeReadinessChecks(role, broker, database);
 	const serve = (port: number) =>
 		startHealthServer({

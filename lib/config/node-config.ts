@@ -14,6 +14,7 @@ import { readArtifactsSetting } from "./artifact-settings";
 import { EnvReader, parseByteSize } from "../settings/env-reader";
 import { DEFAULT_MAX_JSON_DEPTH, MAX_JSON_DEPTH_SETTING } from "../json-policy";
 import { resolveNatsSettings, type NatsSettings } from "../settings/nats-settings";
+import { readDirectLinkSettings, type DirectLinkSettings } from "../settings/direct-link-settings";
 import { checkCertificateAndKey } from "../settings/tls-files";
 import { MIN_FLEET_SECRET_LENGTH } from "../settings/fleet-secret";
 import { readObservabilitySettings, type ObservabilitySettings } from "./observability-settings";
@@ -151,6 +152,12 @@ export interface NodeConfig {
 	 * latency) makes the caller ask NATS whether the node is still connected; 0 turns it off.
 	 */
 	lostNodeProbeMs: number;
+	/**
+	 * MODELFLEET_DIRECT_LINKS, MODELFLEET_DIRECT_LINK_HOST, _PORT, _ADVERTISE — requests and
+	 * responses between fleet nodes over direct TCP links instead of through the NATS server
+	 * (lib/settings/direct-link-settings.ts); null when off or not in a fleet.
+	 */
+	directLinks: DirectLinkSettings | null;
 	/**
 	 * MODELFLEET_MAX_MESSAGE_BYTES — default 256 MiB; the largest message between nodes. Messages
 	 * over the NATS server's payload limit travel in chunks and are put together up to this size.
@@ -601,6 +608,7 @@ export function loadNodeConfig(
 			integer: true,
 		}),
 		maxMessageBytes,
+		directLinks: nats !== null ? readDirectLinkSettings(read, nats.tls !== null) : null,
 		lostNodeProbeMs: read.number("MODELFLEET_LOST_NODE_PROBE_MS", 100, {
 			min: 0,
 			max: 60_000,

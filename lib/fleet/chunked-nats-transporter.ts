@@ -9,7 +9,7 @@
  * balanced request over several nodes, so this transporter refuses that setting.
  */
 import { randomBytes } from "node:crypto";
-import { Transporters } from "moleculer";
+import { Errors, Transporters } from "moleculer";
 import { aliveSubject } from "./lost-node-detector";
 import type { NatsRefusedError } from "../errors";
 import {
@@ -19,6 +19,14 @@ import {
 	type ChunkAssemblerOptions,
 } from "./message-chunks";
 import type { NatsConnection } from "./nats-connect-options";
+import {
+	advertisedEndpoint,
+	DIRECT_LINK_METADATA_KEY,
+	DirectLinks,
+	type DirectLink,
+	type DirectLinkStats,
+} from "./direct-links";
+import type { DirectLinkSettings } from "../settings/direct-link-settings";
 import { natsRefusal } from "./nats-refusal";
 
 export interface ChunkedNatsOptions {
@@ -41,7 +49,33 @@ export interface ChunkedNatsOptions {
 	 * probe it before it answers.
 	 */
 	answerProbes?: boolean;
+	/**
+	 * Requests and responses to nodes that advertise a direct link go over it instead of through
+	 * the NATS server (lib/fleet/direct-links.ts); `key` is the fleet secret's link key.
+	 */
+	directLinks?: { settings: DirectLinkSettings; key: Buffer };
 }
+
+/** What the transporter reads of a Moleculer packet. */
+interface OutgoingPacket {
+	type: string;
+	target?: string | null;
+	payload: { id?: string; stream?: boolean; seq?: number | null };
+}
+
+/** What the transporter reads of a call waiting for its answer (Moleculer's transit). */
+interface PendingRequest {
+	nodeID: string;
+	action: { name: string };
+	reject(err: Error): void;
+}
+interface TransitRequests {
+	pendingRequests: Map<string, PendingRequest>;
+	removePendingRequest(id: string): void;
+}
+
+/** Past this many tracked request ids on one link, those already answered are forgotten. */
+const SENT_REQUESTS_PRUNE_AT = 4096;
 
 const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
 
@@ -61,10 +95,15 @@ export class ChunkedNatsTransporter extends Transporters.NATS {
 	private readonly idPrefix = randomBytes(8);
 	private messageCount = 0;
 	private readonly answerProbes: boolean;
+	private readonly directLinkOptions: ChunkedNatsOptions["directLinks"];
+	private links: DirectLinks | null = null;
+	private readonly maxMessageBytes: number;
 
 	constructor(options: ChunkedNatsOptions) {
 		super({ ...options.connection, servers: options.servers });
 		this.onRefused = options.onRefused;
+		this.directLinkOptions = options.directLinks;
+		this.maxMessageBytes = options.assembly.maxMessageBytes;
 		this.assembler = new ChunkAssembler(options.assembly);
 		this.fallbackMaxPayload = options.fallbackMaxPayload ?? DEFAULT_MAX_PAYLOAD;
 		this.answerProbes = options.answerProbes ?? false;
@@ -85,13 +124,18 @@ export class ChunkedNatsTransporter extends Transporters.NATS {
 		return (this.client as NatsClient)?.info?.max_payload ?? this.fallbackMaxPayload;
 	}
 
-	override connect(): Promise<void> {
+	/** What the direct links carried (null when they are off). */
+	directLinkStats(): DirectLinkStats | null {
+		return this.links?.stats() ?? null;
+	}
+
+	override async connect(): Promise<void> {
 		if ((this.broker.options as { disableBalancer?: boolean }).disableBalancer)
-			return Promise.reject(
-				new Error(
-					"The chunking NATS transporter needs Moleculer's balancer (disableBalancer: false).",
-				),
+			throw new Error(
+				"The chunking NATS transporter needs Moleculer's balancer (disableBalancer: false).",
 			);
+		// Moleculer calls connect again after a lost connection: the links stay as they are.
+		if (this.directLinkOptions !== undefined && this.links === null) await this.startLinks();
 		return super.connect().catch((err: unknown) => {
 			const refused = natsRefusal(err);
 			if (refused === null) throw err;
@@ -100,6 +144,117 @@ export class ChunkedNatsTransporter extends Transporters.NATS {
 			// Never settles: a retry would be refused the same way, and the node is stopping.
 			return new Promise<void>(() => undefined);
 		});
+	}
+
+	override disconnect(): Promise<void> {
+		const links = this.links;
+		this.links = null;
+		return Promise.all([links?.stop(), super.disconnect()]).then(() => undefined);
+	}
+
+	/**
+	 * Listens for links and advertises where in this node's metadata, before the node first
+	 * says who it is (its INFO packet, sent once connected).
+	 */
+	private async startLinks(): Promise<void> {
+		const { settings, key } = this.directLinkOptions as NonNullable<
+			ChunkedNatsOptions["directLinks"]
+		>;
+		const links = new DirectLinks({
+			nodeID: this.nodeID,
+			namespace: this.broker.namespace ?? "",
+			key,
+			host: settings.host,
+			port: settings.port,
+			advertiseHost: settings.advertiseHost,
+			maxFrameBytes: this.maxMessageBytes,
+			onPacket: (_peer, kind, payload) => {
+				void this.receive(kind === "request" ? "REQ" : "RES", payload);
+			},
+			onClosed: link => this.linkClosed(link),
+			logger: this.logger,
+		});
+		const endpoint = await links.start();
+		this.links = links;
+		const metadata = (this.broker.metadata ?? {}) as Record<string, unknown>;
+		metadata[DIRECT_LINK_METADATA_KEY] = endpoint;
+		const registry = this.broker.registry as unknown as { localNodeInfoInvalidated: unknown };
+		if (!registry.localNodeInfoInvalidated) registry.localNodeInfoInvalidated = true;
+		this.logger.info(
+			`Direct links: listening on ${settings.host}:${endpoint.port}, advertised as ${endpoint.host}:${endpoint.port}.`,
+		);
+	}
+
+	/**
+	 * Requests and responses to one node (not the parts of a stream, whose order NATS keeps)
+	 * travel over the direct link to it when one is up; the first request to a node that
+	 * advertises a link opens one, and goes over NATS meanwhile.
+	 */
+	override publish(packet: OutgoingPacket): Promise<void> {
+		const links = this.links;
+		const target = packet.target;
+		const payload = packet.payload;
+		if (
+			links === null ||
+			typeof target !== "string" ||
+			(packet.type !== "REQ" && packet.type !== "RES") ||
+			payload.stream === true ||
+			(payload.seq !== undefined && payload.seq !== null)
+		)
+			return super.publish(packet as never) as Promise<void>;
+		const data = this.serialize(packet as never) as Buffer;
+		const request = packet.type === "REQ";
+		// Only a caller opens a link: an answer takes one that is up, or NATS.
+		const endpoint = request
+			? advertisedEndpoint(
+					(this.broker.registry.nodes.get(target) as { metadata?: unknown } | null)
+						?.metadata,
+				)
+			: null;
+		const link = links.send(target, request ? "request" : "response", data, endpoint);
+		if (link === null)
+			return this.send(this.getTopicName(packet.type, target), data, { packet });
+		if (request && typeof payload.id === "string") this.trackRequest(link, payload.id);
+		return Promise.resolve();
+	}
+
+	private get transitRequests(): TransitRequests {
+		return this.transit as unknown as TransitRequests;
+	}
+
+	private trackRequest(link: DirectLink, id: string): void {
+		link.sentRequests.add(id);
+		if (link.sentRequests.size < SENT_REQUESTS_PRUNE_AT) return;
+		const pending = this.transitRequests.pendingRequests;
+		for (const sent of link.sentRequests)
+			if (!pending.has(sent)) link.sentRequests.delete(sent);
+	}
+
+	/**
+	 * A link closed: the calls sent over it whose answers have not come are rejected at once,
+	 * as retryable (their answers would have come over it), instead of waiting for their
+	 * timeout. Infer calls are retried on another replica.
+	 */
+	private linkClosed(link: DirectLink): void {
+		const transit = this.transitRequests;
+		let rejected = 0;
+		for (const id of link.sentRequests) {
+			const request = transit.pendingRequests.get(id);
+			if (request === undefined) continue;
+			transit.removePendingRequest(id);
+			request.reject(
+				new Errors.RequestRejectedError({
+					action: request.action.name,
+					nodeID: request.nodeID,
+				}),
+			);
+			rejected++;
+		}
+		link.sentRequests.clear();
+		if (rejected > 0)
+			this.logger.warn(
+				`Direct links: the link with '${link.peer}' closed; ${rejected} call(s) waiting on it are rejected for retry.`,
+			);
 	}
 
 	override send(topic: string, data: Buffer, meta?: Record<string, unknown>): Promise<void> {

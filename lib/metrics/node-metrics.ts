@@ -28,6 +28,16 @@ const GAUGES_NAMED_TOTAL = [
 	"nodejs_active_resources_total",
 ];
 
+/** Running totals of a node's direct links (lib/fleet/direct-links.ts reports them). */
+export interface DirectLinkTotals {
+	open: number;
+	packetsSent: number;
+	packetsReceived: number;
+	bytesSent: number;
+	bytesReceived: number;
+	refused: number;
+}
+
 const VERSION_LABELS = ["tenant", "model", "version"] as const;
 const REQUEST_LABELS = ["tenant", "model", "version", "traffic"] as const;
 
@@ -227,6 +237,31 @@ export class NodeMetrics {
 		registers: [this.registry],
 	});
 
+	// Every fleet node: its direct links (lib/fleet/direct-links.ts).
+	readonly directLinksOpen = new Gauge({
+		name: "modelfleet_direct_links_open",
+		help: "Direct links this node sends requests and responses on (the NATS server carries the rest).",
+		registers: [this.registry],
+	});
+	readonly directLinkPackets = new Counter({
+		name: "modelfleet_direct_link_packets_total",
+		help: "Requests and responses sent or received over direct links.",
+		labelNames: ["direction"],
+		registers: [this.registry],
+	});
+	readonly directLinkBytes = new Counter({
+		name: "modelfleet_direct_link_bytes_total",
+		help: "Bytes of requests and responses sent or received over direct links.",
+		labelNames: ["direction"],
+		registers: [this.registry],
+	});
+	readonly directLinksRefused = new Counter({
+		name: "modelfleet_direct_link_refused_total",
+		help: "Link connections closed because the peer did not prove the fleet secret or broke the protocol.",
+		registers: [this.registry],
+	});
+	private directLinkTotals: DirectLinkTotals | null = null;
+
 	private defaultsOn = false;
 	private readonly refreshers = new Set<() => Promise<void>>();
 
@@ -266,6 +301,34 @@ export class NodeMetrics {
 			if (gpu.memoryTotalBytes !== null)
 				this.gpuMemoryTotal.set(labels, gpu.memoryTotalBytes);
 		}
+	}
+
+	/** Sets the direct-link metrics from the links' running totals. */
+	setDirectLinks(stats: DirectLinkTotals): void {
+		const last = this.directLinkTotals;
+		this.directLinkTotals = { ...stats };
+		this.directLinksOpen.set(stats.open);
+		const grow = (
+			counter: Counter,
+			now: number,
+			before: number | undefined,
+			labels?: object,
+		) => {
+			const delta = now - (before ?? 0);
+			if (delta > 0) {
+				if (labels) counter.inc(labels as Record<string, string>, delta);
+				else counter.inc(delta);
+			}
+		};
+		grow(this.directLinkPackets, stats.packetsSent, last?.packetsSent, { direction: "sent" });
+		grow(this.directLinkPackets, stats.packetsReceived, last?.packetsReceived, {
+			direction: "received",
+		});
+		grow(this.directLinkBytes, stats.bytesSent, last?.bytesSent, { direction: "sent" });
+		grow(this.directLinkBytes, stats.bytesReceived, last?.bytesReceived, {
+			direction: "received",
+		});
+		grow(this.directLinksRefused, stats.refused, last?.refused);
 	}
 
 	/**

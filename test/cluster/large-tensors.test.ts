@@ -3,7 +3,9 @@
  * processes (gateway, control, worker) over the real NATS server: 8 MB and 48 MB binary infers
  * and a 3 MB JSON infer answer 200 with exactly the outputs an all-in-one node gives, a body over
  * MODELFLEET_MAX_BODY_BYTES answers 413 as on all-in-one, and a 200 MB model file is deployed on
- * a worker and serves.
+ * a worker and serves. Each request goes through two gateways of the fleet: one whose calls
+ * travel over direct links (the default), one with links off whose calls cross the NATS server
+ * in chunks; their link metrics show which way each went.
  */
 import { randomUUID } from "node:crypto";
 import { writeOnnxModel, type OnnxModelSpec } from "../../lib/onnx/onnx-writer";
@@ -11,6 +13,9 @@ import { createPostgresDatabase } from "../support/databases";
 import { describeWithServices } from "../support/external-services";
 import { FAST_LOOPS, FleetProcesses } from "../support/fleet-processes";
 import { apiClient, startTestNode, type TestNode } from "../support/test-node";
+import { freePort } from "../support/node-process";
+import { sampleSum } from "../support/promtool";
+import { waitFor } from "../support/wait";
 import { deployAndWait, publishModel, waitForWorkers } from "../support/fleet-api";
 import { writeMlpModel } from "../unit/onnx/example-models";
 
@@ -89,6 +94,10 @@ describeWithServices(["nats", "postgres"], "large requests across a fleet", () =
 	});
 	let database: { url: string; drop(): Promise<void> };
 	let base: string;
+	/** A second gateway, with direct links off: its calls cross the NATS server in chunks. */
+	let natsBase: string;
+	/** Each gateway's health port, which serves its metrics. */
+	const healthPorts = { links: 0, nats: 0 };
 	let single: TestNode;
 	/** The all-in-one node's base URL. */
 	const singleUrl = (): string => single.node.httpUrl ?? "";
@@ -113,20 +122,52 @@ describeWithServices(["nats", "postgres"], "large requests across a fleet", () =
 		});
 	}
 
+	/** Bytes a gateway has sent over direct links so far. */
+	async function linkBytesSent(healthPort: number): Promise<number> {
+		const text = await (await fetch(`http://127.0.0.1:${healthPort}/metrics`)).text();
+		return sampleSum(text, "modelfleet_direct_link_bytes_total", { direction: "sent" });
+	}
+
 	beforeAll(async () => {
 		database = await createPostgresDatabase();
+		healthPorts.links = await freePort();
+		healthPorts.nats = await freePort();
 		base = await cluster.startBasicFleet({
 			ownerKey: OWNER_KEY,
 			databaseUrl: database.url,
 			workerEnv: { MODELFLEET_MEMORY: "8GiB" },
+			nodeEnv: { gateway: { MODELFLEET_HEALTH_PORT: String(healthPorts.links) } },
 		});
+		const natsPort = await freePort();
+		cluster.start("gateway-nats", "gateway", {
+			HOST: "127.0.0.1",
+			PORT: String(natsPort),
+			MODELFLEET_HEALTH_PORT: String(healthPorts.nats),
+			MODELFLEET_DIRECT_LINKS: "off",
+		});
+		natsBase = `http://127.0.0.1:${natsPort}`;
 		single = await startTestNode(OWNER_KEY, { MODELFLEET_POOL_THREADS: "1" });
 		await waitForWorkers(`${base}/api/v1`, OWNER_KEY, ["worker"]).catch(cluster.failWithLogs);
+		await waitFor(
+			"the second gateway",
+			async () =>
+				(await fetch(`${natsBase}/health/ready`)).status === 200 ? true : undefined,
+			30_000,
+		).catch(cluster.failWithLogs);
 		for (const api of [`${base}/api/v1`, single.api]) {
 			await publishModel(api, OWNER_KEY, "wide", writeOnnxModel(WIDE_SPEC), {
 				task: "other",
 			});
 			await publishModel(api, OWNER_KEY, "mlp", writeMlpModel(), { task: "other" });
+		}
+		// The first call to a node opens the link to it and travels over NATS meanwhile: open the
+		// gateway's link to the worker before the requests whose way is checked.
+		const small = JSON.stringify({
+			inputs: [{ name: "x", shape: [1, 4], datatype: "FP32", data: [1, 2, 3, 4] }],
+		});
+		for (let i = 0; i < 3; i++) {
+			expect((await infer(base, "mlp", small)).status).toBe(200);
+			await new Promise(resolve => setTimeout(resolve, 100));
 		}
 	}, 120_000);
 
@@ -136,51 +177,78 @@ describeWithServices(["nats", "postgres"], "large requests across a fleet", () =
 		await database?.drop();
 	});
 
-	it.each([
-		["8 MB", 32],
-		["48 MB", 183],
-	])(
-		"answers a %s binary infer with the all-in-one node's outputs",
-		async (_label, rows) => {
-			const { body, headerLength, tensor } = wideRequest(rows);
-			expect(body.length).toBeGreaterThan(rows * WIDTH * 4);
-			const [fleet, local] = await Promise.all([
-				infer(base, "wide", body, headerLength),
-				infer(singleUrl(), "wide", body, headerLength),
-			]);
-			if (fleet.status !== 200)
-				throw new Error(`${fleet.status} ${await fleet.text()}\n${cluster.logs()}`);
-			expect(local.status).toBe(200);
-			const [fleetOut, localOut] = await Promise.all([
-				binaryOutput(fleet),
-				binaryOutput(local),
-			]);
-			expect(fleetOut.length).toBe(tensor.length);
-			expect(fleetOut.equals(localOut)).toBe(true);
-			expect(fleetOut.equals(tensor)).toBe(true);
-		},
-		60_000,
-	);
+	/**
+	 * Sends `body` through a gateway and checks how it crossed the fleet: over direct links
+	 * (their bytes grew by over 1 MiB) or, links off, not over them at all.
+	 */
+	async function inferThrough(
+		way: "links" | "nats",
+		model: string,
+		body: Buffer | string,
+		headerLength?: number,
+	): Promise<Response> {
+		const before = await linkBytesSent(healthPorts[way]);
+		const response = await infer(way === "links" ? base : natsBase, model, body, headerLength);
+		const sent = (await linkBytesSent(healthPorts[way])) - before;
+		// Over the NATS server's 1 MiB limit, so it could not have crossed in one NATS message.
+		if (way === "links") expect(sent).toBeGreaterThan(1024 * 1024);
+		else expect(sent).toBe(0);
+		return response;
+	}
 
-	it("answers a 3 MB JSON infer with the all-in-one node's outputs", async () => {
-		const rows = 60_000;
-		const data = Array.from({ length: rows * 4 }, (_, i) => ((i * 7919) % 10007) / 1000 - 5);
-		const body = JSON.stringify({
-			id: "big-json",
-			inputs: [{ name: "x", shape: [rows, 4], datatype: "FP32", data }],
-		});
-		expect(body.length).toBeGreaterThan(3_000_000);
-		const [fleet, local] = await Promise.all([
-			infer(base, "mlp", body),
-			infer(singleUrl(), "mlp", body),
-		]);
-		expect(fleet.status).toBe(200);
-		expect(local.status).toBe(200);
-		const [fleetJson, localJson] = await Promise.all([fleet.json(), local.json()]);
-		expect((fleetJson as { outputs: unknown[] }).outputs).toEqual(
-			(localJson as { outputs: unknown[] }).outputs,
+	describe.each([
+		["over direct links", "links"],
+		["over NATS in chunks (links off)", "nats"],
+	] as const)("%s", (_label, way) => {
+		it.each([
+			["8 MB", 32],
+			["48 MB", 183],
+		])(
+			"answers a %s binary infer with the all-in-one node's outputs",
+			async (_size, rows) => {
+				const { body, headerLength, tensor } = wideRequest(rows);
+				expect(body.length).toBeGreaterThan(rows * WIDTH * 4);
+				const [fleet, local] = await Promise.all([
+					inferThrough(way, "wide", body, headerLength),
+					infer(singleUrl(), "wide", body, headerLength),
+				]);
+				if (fleet.status !== 200)
+					throw new Error(`${fleet.status} ${await fleet.text()}\n${cluster.logs()}`);
+				expect(local.status).toBe(200);
+				const [fleetOut, localOut] = await Promise.all([
+					binaryOutput(fleet),
+					binaryOutput(local),
+				]);
+				expect(fleetOut.length).toBe(tensor.length);
+				expect(fleetOut.equals(localOut)).toBe(true);
+				expect(fleetOut.equals(tensor)).toBe(true);
+			},
+			60_000,
 		);
-	}, 60_000);
+
+		it("answers a 3 MB JSON infer with the all-in-one node's outputs", async () => {
+			const rows = 60_000;
+			const data = Array.from(
+				{ length: rows * 4 },
+				(_, i) => ((i * 7919) % 10007) / 1000 - 5,
+			);
+			const body = JSON.stringify({
+				id: "big-json",
+				inputs: [{ name: "x", shape: [rows, 4], datatype: "FP32", data }],
+			});
+			expect(body.length).toBeGreaterThan(3_000_000);
+			const [fleet, local] = await Promise.all([
+				inferThrough(way, "mlp", body),
+				infer(singleUrl(), "mlp", body),
+			]);
+			expect(fleet.status).toBe(200);
+			expect(local.status).toBe(200);
+			const [fleetJson, localJson] = await Promise.all([fleet.json(), local.json()]);
+			expect((fleetJson as { outputs: unknown[] }).outputs).toEqual(
+				(localJson as { outputs: unknown[] }).outputs,
+			);
+		}, 60_000);
+	});
 
 	it("refuses a body over MODELFLEET_MAX_BODY_BYTES with 413, as all-in-one does", async () => {
 		const { body, headerLength } = wideRequest(267); // 70 MB

@@ -169,6 +169,33 @@ const body = () => {
 			).toBe(sent);
 		});
 
+		it("carries the gateway's calls to the worker over a direct link, not the NATS server", async () => {
+			const sentPackets = (text: string, direction: string) =>
+				sampleSum(text, "modelfleet_direct_link_packets_total", { direction });
+			const [gatewayBefore, workerBefore] = await Promise.all([
+				scrape(ports.gateway),
+				scrape(ports.worker),
+			]);
+			const sent = 10;
+			for (let i = 0; i < sent; i++) expect(await infer(base, OWNER_KEY)).toBe(200);
+			const [gatewayAfter, workerAfter] = await Promise.all([
+				scrape(ports.gateway),
+				scrape(ports.worker),
+			]);
+			expect(gatewayAfter).toMatch(/^modelfleet_direct_links_open [1-9]/m);
+			// Each request once, and its shadow copy: at least one packet a request each way.
+			expect(
+				sentPackets(gatewayAfter, "sent") - sentPackets(gatewayBefore, "sent"),
+			).toBeGreaterThanOrEqual(sent);
+			expect(
+				sentPackets(workerAfter, "received") - sentPackets(workerBefore, "received"),
+			).toBeGreaterThanOrEqual(sent);
+			expect(
+				sentPackets(workerAfter, "sent") - sentPackets(workerBefore, "sent"),
+			).toBeGreaterThanOrEqual(sent);
+			expect(sampleSum(gatewayAfter, "modelfleet_direct_link_refused_total")).toBe(0);
+		});
+
 		it("shows the deployment's desired and ready replicas on the control node", async () => {
 			const text = await scrape(ports.control);
 			expect(
