@@ -45,6 +45,8 @@ import { localBlobsMixin, type LocalBlobsService } from "../mixins/local-blobs.m
 import { MODEL_REF_RULE, type Ctx } from "../mixins/params";
 import { meteredVersion, predictionMeterMixin } from "../mixins/prediction-meter.mixin";
 import { explainMixin } from "../mixins/predictor/explain.mixin";
+import { FORWARDED_JSON, forwardedJson, parseForwardedRequest } from "../lib/http/infer-request";
+import { withoutModel } from "../lib/routing/infer-coalescing";
 import { importanceMixin } from "../mixins/predictor/importance.mixin";
 import { statisticsMixin } from "../mixins/predictor/statistics.mixin";
 import type { PredictorParts } from "../mixins/predictor/predictor-parts";
@@ -65,6 +67,8 @@ export interface PredictorServiceOptions {
 	executionProviders: readonly string[];
 	/** Request timeout used as the deadline of queued requests when the call sets none, ms. */
 	defaultTimeoutMs: number;
+	/** Deepest nesting of a request forwarded as its JSON text (MODELFLEET_MAX_JSON_DEPTH). */
+	maxJsonDepth?: number;
 	/** How far a model archive (TF.js tar) may unpack on load; default DEFAULT_ARCHIVE_LIMITS. */
 	archiveLimits?: ArchiveLimits;
 	/** Most model/version label sets of the inference metrics; default 1000. */
@@ -187,6 +191,24 @@ export function predictorService(options: PredictorServiceOptions): ServiceSchem
 		}
 	};
 
+	/**
+	 * Request `i` of an inferMany: parsed first when it came as its JSON text (in place, where
+	 * the usage meter's hooks read it); a request that does not parse fails alone.
+	 */
+	const inferParsed = async (
+		service: Service,
+		ctx: Ctx<unknown>,
+		model: string,
+		version: string | undefined,
+		requests: Array<Record<string, unknown>>,
+		i: number,
+	): Promise<InferResult> => {
+		const json = forwardedJson(requests[i]);
+		if (json !== null)
+			requests[i] = withoutModel(parseForwardedRequest(json, options.maxJsonDepth));
+		return inferOne(service, ctx, model, version, requests[i]);
+	};
+
 	return {
 		name: SERVICE.predictor,
 		mixins: [
@@ -222,6 +244,14 @@ export function predictorService(options: PredictorServiceOptions): ServiceSchem
 					// Travels back to the caller with the answer (the gateway shows it as a header).
 					(ctx.meta as { servedBy?: string }).servedBy = this.broker.nodeID;
 					const { model, version, ...request } = ctx.params;
+					const json = forwardedJson(request);
+					if (json !== null) {
+						// Parsed into the params, where the usage meter's hooks read the request.
+						const parsed = parseForwardedRequest(json, options.maxJsonDepth);
+						delete ctx.params[FORWARDED_JSON];
+						Object.assign(ctx.params, withoutModel(parsed));
+						return inferOne(this, ctx, model, version, withoutModel(parsed));
+					}
 					return inferOne(this, ctx, model, version, request);
 				},
 			}),
@@ -247,8 +277,8 @@ export function predictorService(options: PredictorServiceOptions): ServiceSchem
 					const { model, version, requests } = ctx.params;
 					const regenerator = this.broker.errorRegenerator as Errors.Regenerator;
 					return Promise.all(
-						requests.map(request =>
-							inferOne(this, ctx, model, version, request).then(
+						requests.map((_request, i) =>
+							inferParsed(this, ctx, model, version, requests, i).then(
 								(value): Settled<InferResult> => ({ ok: true, value }),
 								(err: Error): Settled<InferResult> => ({
 									ok: false,

@@ -83,6 +83,8 @@ export interface InferRouteDeps {
 	maxBodyBytes: number;
 	/** Deepest nesting of the JSON body (or the binary extension's JSON header). */
 	maxJsonDepth: number;
+	/** JSON bodies up to this many bytes go to the predictor unparsed (readInferBody). */
+	forwardJsonUpTo?: number;
 	routingKeyHeader: string;
 	servedByHeader: string;
 }
@@ -113,6 +115,7 @@ export async function serveInfer(
 			},
 			deps.maxBodyBytes,
 			deps.maxJsonDepth,
+			deps.forwardJsonUpTo,
 		);
 		const routingKey = req.headers[deps.routingKeyHeader];
 		const meta: RoutingMeta = {

@@ -85,6 +85,8 @@ function dataBytes(data: unknown): number {
 
 /** The rows and (roughly) the bytes of an infer request, for the group bounds. */
 export function requestSize(params: Record<string, unknown>): { rows: number; bytes: number } {
+	// A request forwarded as its JSON text (lib/http/infer-request.ts): its bytes, one row.
+	if (params.json instanceof Uint8Array) return { rows: 1, bytes: params.json.byteLength };
 	const inputs = params.inputs;
 	if (Array.isArray(inputs)) {
 		let bytes = 0;

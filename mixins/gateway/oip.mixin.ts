@@ -88,6 +88,12 @@ export interface OipOptions {
 	 * null or absent: every call travels alone (a node that runs the predictor itself).
 	 */
 	coalesce?: CoalescerOptions | null;
+	/**
+	 * JSON infer bodies up to this many bytes go to a remote predictor unparsed, which parses
+	 * them (lib/http/infer-request.ts `forwardJsonUpTo`); null or absent: parsed here (a node
+	 * that runs the predictor itself).
+	 */
+	forwardJsonUpTo?: number | null;
 }
 
 export interface OipMethods {
@@ -184,6 +190,9 @@ export function oipMixin(
 				writeError: (res, err) => oipError.call(this, undefined as never, res, err),
 				maxBodyBytes,
 				maxJsonDepth,
+				...(options.forwardJsonUpTo != null
+					? { forwardJsonUpTo: options.forwardJsonUpTo }
+					: {}),
 				routingKeyHeader: ROUTING_KEY_HEADER,
 				servedByHeader: SERVED_BY_HEADER,
 			};

@@ -170,6 +170,50 @@ describe("predictor on an all-in-one node", () => {
 		expect(Array.from(result.outputs[0].data as Float32Array)).toEqual(MLP_EXAMPLE.logits);
 	});
 
+	it("takes a request as its JSON bytes, as a gateway forwards it, with the answers and errors of the parsed request", async () => {
+		const request = {
+			id: "fwd-1",
+			inputs: [{ name: "x", datatype: "FP32", shape: [2, 4], data: MLP_EXAMPLE.x }],
+		};
+		const bytes = (value: unknown) => Buffer.from(JSON.stringify(value));
+		const parsed = await infer({ model: "mlp", version: "1.0.0", ...request });
+		const forwarded = await infer({ model: "mlp", version: "1.0.0", json: bytes(request) });
+		expect(forwarded).toEqual(parsed);
+		// Each request of an inferMany alone: a bad one (not JSON, too deep, NUL) fails as it
+		// would have at the gateway, the good ones answer.
+		const outcomes = await node.broker.call<
+			Array<{ ok: boolean; value?: InferResult; error?: { type: string; code: number } }>,
+			Record<string, unknown>
+		>(
+			"predictor.inferMany",
+			{
+				model: "mlp",
+				version: "1.0.0",
+				requests: [
+					{ json: bytes(request) },
+					{ json: Buffer.from("{not json") },
+					{ json: Buffer.from(`${"[".repeat(100)}${"]".repeat(100)}`) },
+					{ json: Buffer.from('{"id":"a\\u0000"}') },
+					{ json: bytes([1, 2]) },
+					request,
+				],
+			},
+			{ meta: owner },
+		);
+		expect(outcomes.map(o => o.ok)).toEqual([true, false, false, false, false, true]);
+		expect(outcomes[0].value).toEqual(parsed);
+		expect(outcomes.slice(1, 5).map(o => [o.error?.type, o.error?.code])).toEqual([
+			["INVALID_INPUT", 400],
+			["JSON_TOO_DEEP", 400],
+			["INVALID_TEXT", 400],
+			["INVALID_INPUT", 400],
+		]);
+		// A `json` field a client wrote (a string, not bytes) is just an unknown field.
+		await expect(
+			infer({ model: "mlp", version: "1.0.0", json: JSON.stringify(request) }),
+		).rejects.toMatchObject({ code: 400 });
+	});
+
 	it("serves a version with its own batching settings", async () => {
 		const results = await Promise.all(
 			[1, 2, 3].map(() =>

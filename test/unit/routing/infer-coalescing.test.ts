@@ -45,6 +45,10 @@ describe("requestSize", () => {
 		expect(requestSize({ instances: [[1], [2], [3]] })).toEqual({ rows: 3, bytes: 192 });
 		expect(requestSize({})).toEqual({ rows: 1, bytes: 64 });
 	});
+
+	it("counts a request forwarded as its JSON bytes as one row of those bytes", () => {
+		expect(requestSize({ json: Buffer.alloc(1500) })).toEqual({ rows: 1, bytes: 1500 });
+	});
 });
 
 describe("InferCoalescing", () => {
