@@ -73,6 +73,12 @@ export interface DirectLinksOptions {
 	retryAfterMs?: number;
 	/** Connections at once still in their handshake; more are closed at once. Default 64. */
 	maxHandshaking?: number;
+	/**
+	 * Bytes written to a link and not yet taken by the kernel, past which packets for that peer
+	 * go another way: a peer that stops reading (frozen, overloaded) holds at most this much of
+	 * this node's memory. Default 64 MiB.
+	 */
+	maxBacklogBytes?: number;
 }
 
 export interface DirectLinkStats {
@@ -104,6 +110,11 @@ export class DirectLink {
 
 	get open(): boolean {
 		return !this.socket.destroyed;
+	}
+
+	/** Bytes written and not yet taken by the kernel. */
+	get backlogBytes(): number {
+		return this.socket.writableLength;
 	}
 
 	write(kind: PacketKind, payload: Uint8Array): void {
@@ -150,8 +161,10 @@ export class DirectLinks {
 	private readonly connectTimeoutMs: number;
 	private readonly retryAfterMs: number;
 	private readonly maxHandshaking: number;
+	private readonly maxBacklogBytes: number;
 
 	constructor(private readonly options: DirectLinksOptions) {
+		this.maxBacklogBytes = options.maxBacklogBytes ?? 64 * 1024 * 1024;
 		this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? 5000;
 		this.connectTimeoutMs = options.connectTimeoutMs ?? 2000;
 		this.retryAfterMs = options.retryAfterMs ?? 5000;
@@ -204,6 +217,8 @@ export class DirectLinks {
 	): DirectLink | null {
 		const link = this.linkTo(peer);
 		if (link !== null) {
+			// A peer that does not read its link: this packet goes another way.
+			if (link.backlogBytes > this.maxBacklogBytes) return null;
 			link.write(kind, payload);
 			return link;
 		}

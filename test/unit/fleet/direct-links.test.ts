@@ -159,6 +159,58 @@ describe("DirectLinks", () => {
 		socket.destroy();
 	});
 
+	it("send nothing more over a link its peer does not read, past the backlog bound", async () => {
+		const gateway = await start("gateway", { maxBacklogBytes: 1024 * 1024 });
+		// A peer that proves itself, then never reads again.
+		const server = net.createServer(socket => {
+			socket.once("data", chunk => {
+				const hello = JSON.parse(chunk.subarray(5).toString()) as {
+					v: number;
+					namespace: string;
+					from: string;
+					to: string;
+					nonce: string;
+				};
+				const nonce = newNonce();
+				socket.write(
+					Buffer.concat(
+						encodeFrame(
+							FrameKind.welcome,
+							Buffer.from(
+								JSON.stringify({
+									nonce,
+									proof: linkProof(KEY, "listener", hello, nonce),
+								}),
+							),
+						),
+					),
+				);
+				socket.pause();
+			});
+		});
+		await new Promise<void>(resolve => server.listen(0, "127.0.0.1", resolve));
+		const endpoint = { host: "127.0.0.1", port: (server.address() as net.AddressInfo).port };
+		try {
+			gateway.links.send("stuck", "request", Buffer.alloc(0), endpoint);
+			await until(() => gateway.links.linkTo("stuck") !== null, "the link");
+			const packet = Buffer.alloc(256 * 1024);
+			let sent = 0;
+			while (
+				gateway.links.send("stuck", "request", packet, endpoint) !== null &&
+				sent < 10_000
+			)
+				sent++;
+			// The kernel's buffers take some megabytes; past them, at most the bound is held.
+			expect(sent).toBeLessThan(10_000);
+			expect(gateway.links.linkTo("stuck")?.backlogBytes).toBeLessThanOrEqual(
+				1024 * 1024 + packet.length + 5,
+			);
+		} finally {
+			await gateway.links.stop();
+			server.close();
+		}
+	});
+
 	it("close a connection that sends packets before proving itself, delivering none", async () => {
 		const worker = await start("worker");
 		const { socket, state } = rawClient(worker.endpoint);
