@@ -28,9 +28,6 @@ import { registryService } from "../services/registry.service";
 import { schedulerService } from "../services/scheduler.service";
 import { trainerService } from "../services/trainer.service";
 
-/** JSON infer bodies a gateway forwards unparsed, at most (bytes). */
-const FORWARD_JSON_UP_TO = 1024 * 1024;
-
 /** What a service factory may need from the node that runs it. */
 export interface NodeContext {
 	config: Readonly<NodeConfig>;
@@ -117,9 +114,11 @@ const FACTORIES: Record<ServiceName, (node: NodeContext) => ServiceSchema> = {
 				: node.config.coalesce,
 			// A gateway hands small JSON infer bodies to the worker as they came, for it to parse:
 			// parsing them here only to encode them again for the bus is the gateway's work doubled.
-			forwardJsonUpTo: ROLE_SERVICES[node.config.role].includes(SERVICE.predictor)
-				? null
-				: FORWARD_JSON_UP_TO,
+			forwardJsonUpTo:
+				ROLE_SERVICES[node.config.role].includes(SERVICE.predictor) ||
+				node.config.forwardJsonBytes === 0
+					? null
+					: node.config.forwardJsonBytes,
 			maxDatasetBytes: node.config.maxArtifactBytes,
 			spillDir: path.join(node.config.dataDir, "spill"),
 			maxUploadBytes: node.config.maxArtifactBytes,

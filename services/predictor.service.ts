@@ -247,10 +247,12 @@ export function predictorService(options: PredictorServiceOptions): ServiceSchem
 					const json = forwardedJson(request);
 					if (json !== null) {
 						// Parsed into the params, where the usage meter's hooks read the request.
-						const parsed = parseForwardedRequest(json, options.maxJsonDepth);
+						const parsed = withoutModel(
+							parseForwardedRequest(json, options.maxJsonDepth),
+						);
 						delete ctx.params[FORWARDED_JSON];
-						Object.assign(ctx.params, withoutModel(parsed));
-						return inferOne(this, ctx, model, version, withoutModel(parsed));
+						Object.assign(ctx.params, parsed);
+						return inferOne(this, ctx, model, version, parsed);
 					}
 					return inferOne(this, ctx, model, version, request);
 				},

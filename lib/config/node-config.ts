@@ -222,6 +222,12 @@ export interface NodeConfig {
 	 * to one model version (lib/routing/infer-coalescing.ts); null when off.
 	 */
 	coalesce: CoalescerOptions | null;
+	/**
+	 * MODELFLEET_FORWARD_JSON_BYTES — default 1 MiB; a gateway hands JSON infer bodies up to this
+	 * size to the worker unparsed (lib/http/infer-request.ts); 0 or off parses every body at the
+	 * gateway.
+	 */
+	forwardJsonBytes: number;
 	/** MODELFLEET_KEY_IN_FLIGHT_BYTES — default 128 MiB: buffered request-body bytes one API key (or address) may have in flight; more answers 429. */
 	maxInFlightBytesPerKey: number;
 	/** MODELFLEET_IN_FLIGHT_BYTES — default 512 MiB: buffered request-body bytes the gateway holds in flight in all; more answers 503. */
@@ -486,6 +492,19 @@ export function loadNodeConfig(
 		min: 0,
 		integer: true,
 	});
+	const forwardJsonText = read.raw("MODELFLEET_FORWARD_JSON_BYTES");
+	let forwardJsonBytes = 1024 ** 2;
+	if (forwardJsonText !== undefined) {
+		const bytes = ["0", "off"].includes(forwardJsonText.toLowerCase())
+			? 0
+			: parseByteSize(forwardJsonText);
+		if (bytes === null || bytes < 0)
+			read.fail(
+				"MODELFLEET_FORWARD_JSON_BYTES",
+				`"${forwardJsonText}" is not a size such as 1MiB, or 0/off`,
+			);
+		else forwardJsonBytes = bytes;
+	}
 	const coalesce: CoalescerOptions | null =
 		coalesceRows === 0
 			? null
@@ -639,6 +658,7 @@ export function loadNodeConfig(
 			sizeSetting("MODELFLEET_MAX_REQUEST_BYTES", 64 * 1024 ** 2) ?? 64 * 1024 ** 2,
 		maxBodyBytes,
 		coalesce,
+		forwardJsonBytes,
 		maxInFlightBytesPerKey,
 		maxInFlightBytes,
 		bodyIdleTimeoutS: read.number("MODELFLEET_BODY_IDLE_TIMEOUT_S", 30, { min: 0.1 }),

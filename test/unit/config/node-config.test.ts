@@ -108,6 +108,59 @@ describe("loadNodeConfig", () => {
 			).toThrow(/MODELFLEET_ACCOUNTS_CACHE_MS/);
 	});
 
+	it("forwards JSON infer bodies up to MODELFLEET_FORWARD_JSON_BYTES, 1 MiB unless told, 0 or off for none", () => {
+		expect(loadNodeConfig("gateway", {}).forwardJsonBytes).toBe(1024 ** 2);
+		expect(
+			loadNodeConfig("gateway", { MODELFLEET_FORWARD_JSON_BYTES: "64KiB" }).forwardJsonBytes,
+		).toBe(64 * 1024);
+		for (const off of ["0", "off", "OFF"])
+			expect(
+				loadNodeConfig("gateway", { MODELFLEET_FORWARD_JSON_BYTES: off }).forwardJsonBytes,
+			).toBe(0);
+		for (const value of ["-1", "lots"])
+			expect(() =>
+				loadNodeConfig("gateway", { MODELFLEET_FORWARD_JSON_BYTES: value }),
+			).toThrow(/MODELFLEET_FORWARD_JSON_BYTES/);
+	});
+
+	it("opens direct links in a fleet, on plain NATS unless told otherwise, where the settings say", () => {
+		const fleet = {
+			TRANSPORTER: "nats://127.0.0.1:4222",
+			MODELFLEET_FLEET_SECRET: "x".repeat(32),
+		};
+		expect(loadNodeConfig("all-in-one", {}).directLinks).toBeNull();
+		expect(loadNodeConfig("worker", fleet).directLinks).toMatchObject({
+			host: "0.0.0.0",
+			port: 0,
+			advertiseHost: expect.stringMatching(/^[0-9.]+$/),
+		});
+		expect(
+			loadNodeConfig("worker", {
+				...fleet,
+				MODELFLEET_DIRECT_LINK_HOST: "10.0.0.2",
+				MODELFLEET_DIRECT_LINK_PORT: "4250",
+				MODELFLEET_DIRECT_LINK_ADVERTISE: "worker-3.internal",
+			}).directLinks,
+		).toEqual({ host: "10.0.0.2", port: 4250, advertiseHost: "worker-3.internal" });
+		expect(
+			loadNodeConfig("worker", { ...fleet, MODELFLEET_DIRECT_LINKS: "off" }).directLinks,
+		).toBeNull();
+		// Links are not encrypted: a TLS bus keeps its packets unless told otherwise.
+		const tls = { ...fleet, TRANSPORTER: "tls://127.0.0.1:4222" };
+		expect(loadNodeConfig("worker", tls).directLinks).toBeNull();
+		expect(
+			loadNodeConfig("worker", { ...tls, MODELFLEET_DIRECT_LINKS: "on" }).directLinks,
+		).not.toBeNull();
+		for (const [setting, value] of [
+			["MODELFLEET_DIRECT_LINK_PORT", "70000"],
+			["MODELFLEET_DIRECT_LINK_ADVERTISE", "a host"],
+			["MODELFLEET_DIRECT_LINKS", "maybe"],
+		])
+			expect(() => loadNodeConfig("worker", { ...fleet, [setting]: value })).toThrow(
+				new RegExp(setting),
+			);
+	});
+
 	it("takes the JSON depth limit from MODELFLEET_MAX_JSON_DEPTH, within 1–1000", () => {
 		expect(loadNodeConfig("gateway", { MODELFLEET_MAX_JSON_DEPTH: "16" }).maxJsonDepth).toBe(
 			16,
