@@ -12,6 +12,7 @@ import type { BatchingOptions } from "../lib/batching/batching-options";
 import type { ArchiveLimits } from "../lib/files/tar-files";
 import { EVENTS, type EventPayloads } from "../lib/events";
 import type { Settled } from "../lib/fleet/call-coalescer";
+import { answeredAsJson } from "../lib/http/json-answer";
 import { SERVICE } from "../lib/fleet/node-role";
 import type { RequestLimits } from "../lib/inference/request-limits";
 import { nodeMetricsOf } from "../lib/metrics/node-metrics";
@@ -193,7 +194,8 @@ export function predictorService(options: PredictorServiceOptions): ServiceSchem
 
 	/**
 	 * Request `i` of an inferMany: parsed first when it came as its JSON text (in place, where
-	 * the usage meter's hooks read it); a request that does not parse fails alone.
+	 * the usage meter's hooks read it), and then answered as JSON text; a request that does not
+	 * parse fails alone.
 	 */
 	const inferParsed = async (
 		service: Service,
@@ -204,9 +206,9 @@ export function predictorService(options: PredictorServiceOptions): ServiceSchem
 		i: number,
 	): Promise<InferResult> => {
 		const json = forwardedJson(requests[i]);
-		if (json !== null)
-			requests[i] = withoutModel(parseForwardedRequest(json, options.maxJsonDepth));
-		return inferOne(service, ctx, model, version, requests[i]);
+		if (json === null) return inferOne(service, ctx, model, version, requests[i]);
+		requests[i] = withoutModel(parseForwardedRequest(json, options.maxJsonDepth));
+		return answeredAsJson(await inferOne(service, ctx, model, version, requests[i]));
 	};
 
 	return {
@@ -252,7 +254,8 @@ export function predictorService(options: PredictorServiceOptions): ServiceSchem
 						);
 						delete ctx.params[FORWARDED_JSON];
 						Object.assign(ctx.params, parsed);
-						return inferOne(this, ctx, model, version, parsed);
+						// Answered as JSON text in turn, should it travel (lib/http/json-answer.ts).
+						return inferOne(this, ctx, model, version, parsed).then(answeredAsJson);
 					}
 					return inferOne(this, ctx, model, version, request);
 				},

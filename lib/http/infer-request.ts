@@ -5,7 +5,10 @@
  */
 import type { Readable } from "node:stream";
 import { InvalidInputError } from "../errors";
-import type { InferenceResponseParts } from "../inference/response-encoder";
+import {
+	encodeInferenceResponse,
+	type InferenceResponseParts,
+} from "../inference/response-encoder";
 import type { InferResult } from "../predictor/served-model";
 import { DEFAULT_MAX_JSON_DEPTH } from "../json-policy";
 import { parseHeaderLength, parseInferBody } from "./oip-binary";
@@ -112,4 +115,9 @@ export function inferResponseParts(result: InferResult, steps: boolean): Inferen
 		},
 		outputs: result.outputs,
 	};
+}
+
+/** The JSON answer to an infer request whose outputs are all answered as JSON. */
+export function inferResponseText(result: InferResult): string {
+	return JSON.stringify(encodeInferenceResponse(inferResponseParts(result, false)));
 }

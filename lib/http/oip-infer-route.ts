@@ -11,11 +11,10 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Identity } from "../accounts/accounts-store";
-import { encodeInferenceResponse } from "../inference/response-encoder";
-import type { InferResult } from "../predictor/served-model";
+import { JsonAnswer, type ReceivedInferResult } from "./json-answer";
 import type { RoutingMeta } from "../routing/traffic-middleware";
 import { INFERENCE_HEADER_LENGTH, binaryOutputChooser, encodeBinaryResponse } from "./oip-binary";
-import { inferResponseParts, readInferBody } from "./infer-request";
+import { inferResponseParts, inferResponseText, readInferBody } from "./infer-request";
 import { writeBody } from "./content-encoding";
 import { oipVersionRef } from "./oip-http";
 import {
@@ -23,6 +22,8 @@ import {
 	setCallParent,
 	type ParentCallOptions,
 } from "../observability/http-request";
+
+const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
 
 /** `POST /v2/models/{model}[/versions/{version}]/infer`, with its path parameters. */
 const INFER_PATH = /^\/v2\/models\/([^/?]+)(?:\/versions\/([^/?]+))?\/infer\/?(?:\?(.*))?$/;
@@ -77,7 +78,7 @@ export interface InferRouteDeps {
 	infer(
 		params: Record<string, unknown>,
 		meta: RoutingMeta,
-	): Promise<{ result: InferResult; servedBy: string | null }>;
+	): Promise<{ result: ReceivedInferResult; servedBy: string | null }>;
 	/** Writes an error as the OIP routes do. */
 	writeError(res: ServerResponse, err: unknown): void;
 	maxBodyBytes: number;
@@ -133,12 +134,18 @@ export async function serveInfer(
 			{ ...request, ...oipVersionRef(route) },
 			meta,
 		);
-		const parts = inferResponseParts(result, false);
 		// One headers object, filled in the order they are written (writeBody adds its own),
 		// the request id among them: set on its own before, it would cost writeHead its fast path.
 		const headers: Record<string, string> = {};
 		if (observation) headers[REQUEST_ID_HEADER] = observation.requestId;
 		if (servedBy) headers[deps.servedByHeader] = servedBy;
+		if (result instanceof JsonAnswer) {
+			// A forwarded request's answer, already the JSON text written below (lib/http/json-answer.ts).
+			headers["Content-Type"] = JSON_CONTENT_TYPE;
+			await writeBody(req, res, 200, headers, result.bytes);
+			return;
+		}
+		const parts = inferResponseParts(result, false);
 		const binary = encodeBinaryResponse(parts, binaryOutputChooser(request));
 		// Compressed when the client accepts gzip or deflate (and the answer is worth it).
 		if (binary !== null) {
@@ -147,9 +154,8 @@ export async function serveInfer(
 			await writeBody(req, res, 200, headers, binary.body);
 			return;
 		}
-		const text = JSON.stringify(encodeInferenceResponse(parts));
-		headers["Content-Type"] = "application/json; charset=utf-8";
-		await writeBody(req, res, 200, headers, text);
+		headers["Content-Type"] = JSON_CONTENT_TYPE;
+		await writeBody(req, res, 200, headers, inferResponseText(result));
 	} catch (err) {
 		// A refused request may still be sending its body: read it away so the connection stays usable.
 		if (!req.readableEnded) req.resume();

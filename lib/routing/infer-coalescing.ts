@@ -15,8 +15,12 @@ export interface InferCall {
 	meta: RoutingMeta;
 }
 
-export interface InferAnswer {
-	result: InferResult;
+/**
+ * A call's answer. `R`: the result as the caller receives it (the coalescing never looks into it):
+ * the predictor's `InferResult`, or what the gateway may also receive (lib/http/json-answer.ts).
+ */
+export interface InferAnswer<R = InferResult> {
+	result: R;
 	/** The node that answered (the gateway's X-Served-By header). */
 	servedBy: string | null;
 }
@@ -31,16 +35,17 @@ export interface InferManyParams {
 }
 
 /** An item of `predictor.inferMany`'s answer: errors as Moleculer's plain errors. */
-export type InferManyOutcome = { ok: true; value: InferResult } | { ok: false; error: unknown };
+export type InferManyOutcome<R = InferResult> =
+	{ ok: true; value: R } | { ok: false; error: unknown };
 
-export interface InferCoalescingDeps {
+export interface InferCoalescingDeps<R = InferResult> {
 	/** `predictor.infer` with this request. */
-	callOne(call: InferCall): Promise<InferAnswer>;
+	callOne(call: InferCall): Promise<InferAnswer<R>>;
 	/** `predictor.inferMany`; resolves with its outcomes and the node that answered. */
 	callMany(
 		params: InferManyParams,
 		meta: RoutingMeta,
-	): Promise<{ outcomes: readonly InferManyOutcome[]; servedBy: string | null }>;
+	): Promise<{ outcomes: readonly InferManyOutcome<R>[]; servedBy: string | null }>;
 	/** Turns a plain error from the answer back into an error (Moleculer's regenerator). */
 	restoreError(plain: unknown, servedBy: string | null): unknown;
 }
@@ -106,11 +111,11 @@ export function requestSize(params: Record<string, unknown>): { rows: number; by
 	return { rows: 1, bytes: 64 };
 }
 
-export class InferCoalescing {
-	private readonly coalescer: CallCoalescer<InferCall, InferAnswer>;
+export class InferCoalescing<R = InferResult> {
+	private readonly coalescer: CallCoalescer<InferCall, InferAnswer<R>>;
 
-	constructor(options: CoalescerOptions, deps: InferCoalescingDeps) {
-		this.coalescer = new CallCoalescer<InferCall, InferAnswer>(options, {
+	constructor(options: CoalescerOptions, deps: InferCoalescingDeps<R>) {
+		this.coalescer = new CallCoalescer<InferCall, InferAnswer<R>>(options, {
 			one: call => deps.callOne(call),
 			many: async calls => {
 				const first = calls[0].params;
@@ -124,7 +129,7 @@ export class InferCoalescing {
 						: {}),
 				};
 				const { outcomes, servedBy } = await deps.callMany(params, calls[0].meta);
-				return outcomes.map((outcome): Settled<InferAnswer> =>
+				return outcomes.map((outcome): Settled<InferAnswer<R>> =>
 					outcome.ok
 						? { ok: true, value: { result: outcome.value, servedBy } }
 						: { ok: false, error: deps.restoreError(outcome.error, servedBy) },
@@ -134,7 +139,7 @@ export class InferCoalescing {
 	}
 
 	/** One infer call, alone or with others of its group. */
-	infer(params: Record<string, unknown>, meta: RoutingMeta): Promise<InferAnswer> {
+	infer(params: Record<string, unknown>, meta: RoutingMeta): Promise<InferAnswer<R>> {
 		const call = { params, meta };
 		const { rows, bytes } = requestSize(params);
 		return this.coalescer.submit(inferGroupKey(call), call, rows, bytes);

@@ -43,6 +43,7 @@ import { inferenceService } from "../../lib/grpc/proto";
 import { budgetRefusalError, DEFAULT_RETRY_AFTER_MS } from "../../lib/http/body-guard";
 import type { ByteBudget } from "../../lib/http/byte-budget";
 import { inferResponseParts } from "../../lib/http/infer-request";
+import { structuredResult } from "../../lib/http/json-answer";
 import { oipVersionRef } from "../../lib/http/oip-http";
 import type { RoutingMeta } from "../../lib/routing/traffic-middleware";
 import { observedCall, setCallParent } from "../../lib/observability/http-request";
@@ -301,7 +302,8 @@ function rpcHandlers(svc: GatewayPorts, budget: ByteBudget): UntypedServiceImple
 			},
 			opts.meta as RoutingMeta,
 		);
-		return inferResponseOf(inferResponseParts(result, false));
+		// gRPC requests are parsed here, never forwarded as JSON: the answer is the result itself.
+		return inferResponseOf(inferResponseParts(structuredResult(result), false));
 	};
 
 	/**

@@ -38,6 +38,7 @@ import {
 } from "../../lib/inference/response-encoder";
 import { DEFAULT_MAX_JSON_DEPTH } from "../../lib/json-policy";
 import type { InferResult } from "../../lib/predictor/served-model";
+import type { ReceivedInferResult } from "../../lib/http/json-answer";
 import type { RoutingMeta } from "../../lib/routing/traffic-middleware";
 import type { VersionView } from "../../lib/registry/version-store";
 import { MODELFLEET_VERSION } from "../../lib/version";
@@ -106,7 +107,7 @@ export interface OipMethods {
 	oipInfer(
 		params: Record<string, unknown>,
 		meta: RoutingMeta,
-	): Promise<{ result: InferResult; servedBy: string | null }>;
+	): Promise<{ result: ReceivedInferResult; servedBy: string | null }>;
 }
 
 type ModelRef = { model: string; version?: string };
@@ -162,12 +163,12 @@ export function oipMixin(
 				return { result, servedBy: ctx?.meta.servedBy ?? null };
 			};
 			const callOne = ({ params, meta }: InferCall) =>
-				call<InferResult>(`${SERVICE.predictor}.infer`, params, meta);
+				call<ReceivedInferResult>(`${SERVICE.predictor}.infer`, params, meta);
 			const coalescing = options.coalesce
-				? new InferCoalescing(options.coalesce, {
+				? new InferCoalescing<ReceivedInferResult>(options.coalesce, {
 						callOne,
 						callMany: async (params, meta) => {
-							const answer = await call<InferManyOutcome[]>(
+							const answer = await call<InferManyOutcome<ReceivedInferResult>[]>(
 								`${SERVICE.predictor}.inferMany`,
 								params,
 								meta,

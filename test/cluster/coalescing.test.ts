@@ -9,6 +9,7 @@
 import { randomUUID } from "node:crypto";
 import { connect, type NatsConnection } from "nats";
 import { GuardedCborSerializer } from "../../lib/fleet/guarded-serializer";
+import { JsonAnswer } from "../../lib/http/json-answer";
 import { isChunk } from "../../lib/fleet/message-chunks";
 import { createPostgresDatabase } from "../support/databases";
 import { describeWithServices, serviceUrl } from "../support/external-services";
@@ -53,6 +54,8 @@ describeWithServices(["nats", "postgres"], "coalescing infer calls at the gatewa
 	/** Prediction requests from the gateway to the worker since the last reset, as NATS carried them. */
 	let requestMessages = 0;
 	const actions = new Set<string>();
+	/** Answers to the gateway that travelled as their JSON text (lib/http/json-answer.ts). */
+	let jsonAnswers = 0;
 	/** The fleet's serializer, to read the packets. */
 	const serializer = new GuardedCborSerializer(64);
 
@@ -102,6 +105,19 @@ describeWithServices(["nats", "postgres"], "coalescing infer calls at the gatewa
 				}
 			},
 		});
+		// Answers come back on `MOL-<namespace>.RES.<nodeID>`: a lone answer, or an inferMany's outcomes.
+		nats.subscribe(`MOL-${cluster.namespace}.RES.gateway`, {
+			callback: (_err, message) => {
+				if (isChunk(message.data)) return;
+				const packet = serializer.deserialize(Buffer.from(message.data)) as {
+					data?: unknown;
+				};
+				const values = Array.isArray(packet.data)
+					? packet.data.map(outcome => (outcome as { value?: unknown } | null)?.value)
+					: [packet.data];
+				jsonAnswers += values.filter(value => value instanceof JsonAnswer).length;
+			},
+		});
 		await nats.flush();
 	}, 120_000);
 
@@ -119,6 +135,17 @@ describeWithServices(["nats", "postgres"], "coalescing infer calls at the gatewa
 		expect(requestMessages).toBe(REQUESTS);
 		expect(alone[0].status).toBe(200);
 		expect(alone[BAD_INDEX].status).toBe(400);
+		// The forwarded requests' answers crossed the bus as their JSON text, written as they came.
+		expect(jsonAnswers).toBe(REQUESTS - 1);
+		expect(alone[0].body).toMatchObject({
+			model_name: "mlp",
+			id: "r0",
+			parameters: { execution_provider: "cpu" },
+			outputs: [
+				{ name: "logits", datatype: "FP32", shape: [1, 2] },
+				{ name: "probabilities", datatype: "FP32", shape: [1, 2] },
+			],
+		});
 
 		// At once: the same requests, concurrently. On a loaded machine a burst may arrive
 		// spread out; a few bursts give the gateway every chance to group them.

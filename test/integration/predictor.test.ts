@@ -14,6 +14,7 @@ import { startTestNode, type TestNode } from "../support/test-node";
 import { waitFor } from "../support/wait";
 import type { FleetNode } from "../../lib/fleet/node-inventory";
 import { MLP_EXAMPLE, writeMlpModel } from "../unit/onnx/example-models";
+import { AnsweredAsJson } from "../../lib/http/json-answer";
 
 const FIXTURES = path.join(__dirname, "..", "fixtures");
 const OWNER_KEY = "mf_predictor-test-owner";
@@ -179,6 +180,9 @@ describe("predictor on an all-in-one node", () => {
 		const parsed = await infer({ model: "mlp", version: "1.0.0", ...request });
 		const forwarded = await infer({ model: "mlp", version: "1.0.0", json: bytes(request) });
 		expect(forwarded).toEqual(parsed);
+		// Answered as JSON text should it travel (lib/http/json-answer.ts); a parsed one is not.
+		expect(forwarded).toBeInstanceOf(AnsweredAsJson);
+		expect(parsed).not.toBeInstanceOf(AnsweredAsJson);
 		// Each request of an inferMany alone: a bad one (not JSON, too deep, NUL) fails as it
 		// would have at the gateway, the good ones answer.
 		const outcomes = await node.broker.call<
@@ -202,6 +206,8 @@ describe("predictor on an all-in-one node", () => {
 		);
 		expect(outcomes.map(o => o.ok)).toEqual([true, false, false, false, false, true]);
 		expect(outcomes[0].value).toEqual(parsed);
+		expect(outcomes[0].value).toBeInstanceOf(AnsweredAsJson);
+		expect(outcomes[5].value).not.toBeInstanceOf(AnsweredAsJson);
 		expect(outcomes.slice(1, 5).map(o => [o.error?.type, o.error?.code])).toEqual([
 			["INVALID_INPUT", 400],
 			["JSON_TOO_DEEP", 400],

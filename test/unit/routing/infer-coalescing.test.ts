@@ -56,7 +56,7 @@ describe("InferCoalescing", () => {
 		const sentMany: Array<{ params: InferManyParams; meta: unknown }> = [];
 		let answerOne: () => void = () => undefined;
 		const regenerator = new Errors.Regenerator();
-		const coalescing = new InferCoalescing(OPTIONS, {
+		const coalescing = new InferCoalescing<InferResult>(OPTIONS, {
 			callOne: call =>
 				new Promise(resolve => {
 					answerOne = () => resolve({ result: resultOf(call.params.id), servedBy: "w1" });
