@@ -1,0 +1,70 @@
+import { Discoverers, ServiceBroker } from "moleculer";
+import { RestartAwareDiscoverer } from "../../../lib/fleet/restart-aware-discoverer";
+
+/** An INFO packet's payload from process `instanceID` of node w2. */
+function info(instanceID: string, seq = 1) {
+	return {
+		sender: "w2",
+		instanceID,
+		seq,
+		services: [],
+		ipList: ["127.0.0.1"],
+		hostname: "h",
+		client: { type: "nodejs", version: "0.15", langVersion: "v24" },
+		config: {},
+		metadata: {},
+	};
+}
+
+/**
+ * w2 known from its first process, its last heartbeat 30 s ago (the process was killed), then
+ * an INFO from its second process before the heartbeat timeout was checked; answers whether w2
+ * is still available after the next check.
+ */
+async function availableAfterRestart(discoverer: Discoverers.Base): Promise<boolean> {
+	const broker = new ServiceBroker({
+		logger: false,
+		heartbeatTimeout: 10,
+		registry: { discoverer },
+	});
+	await broker.start();
+	try {
+		discoverer.processRemoteNodeInfo("w2", info("first-process"));
+		const node = broker.registry.nodes.get("w2");
+		node.lastHeartbeatTime = Math.round(process.uptime()) - 30;
+		discoverer.processRemoteNodeInfo("w2", info("second-process"));
+		expect(node.instanceID).toBe("second-process");
+		discoverer.checkRemoteNodes();
+		return node.available;
+	} finally {
+		await broker.stop();
+	}
+}
+
+describe("RestartAwareDiscoverer", () => {
+	it("keeps a node restarted under the same nodeID, which Moleculer's own discoverer drops", async () => {
+		expect(await availableAfterRestart(new Discoverers.Local())).toBe(false);
+		expect(await availableAfterRestart(new RestartAwareDiscoverer())).toBe(true);
+	});
+
+	it("still drops a node whose process sends nothing past the timeout", async () => {
+		const discoverer = new RestartAwareDiscoverer();
+		const broker = new ServiceBroker({
+			logger: false,
+			heartbeatTimeout: 10,
+			registry: { discoverer },
+		});
+		await broker.start();
+		try {
+			discoverer.processRemoteNodeInfo("w2", info("first-process"));
+			const node = broker.registry.nodes.get("w2");
+			// The same process's INFO again (its services changed) is no sign of a restart.
+			node.lastHeartbeatTime = Math.round(process.uptime()) - 30;
+			discoverer.processRemoteNodeInfo("w2", info("first-process", 2));
+			discoverer.checkRemoteNodes();
+			expect(node.available).toBe(false);
+		} finally {
+			await broker.stop();
+		}
+	});
+});
