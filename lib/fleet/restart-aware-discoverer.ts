@@ -28,3 +28,14 @@ export class RestartAwareDiscoverer extends Discoverers.Local {
 		return node;
 	}
 }
+
+/**
+ * The name brokers' options give it (`registry.discoverer.type`): options stay plain data, where
+ * an instance would be shared by every broker made from them and carry its broker along.
+ */
+export const RESTART_AWARE_DISCOVERER = "RestartAware";
+// Moleculer's typings take an instance here; its code (getByName, then `new`) takes the class.
+Discoverers.register(
+	RESTART_AWARE_DISCOVERER,
+	RestartAwareDiscoverer as unknown as Discoverers.Base,
+);

@@ -1,5 +1,10 @@
 import { Discoverers, ServiceBroker } from "moleculer";
-import { RestartAwareDiscoverer } from "../../../lib/fleet/restart-aware-discoverer";
+import { createBrokerOptions } from "../../../moleculer.config";
+import { loadNodeConfig } from "../../../lib/config/node-config";
+import {
+	RESTART_AWARE_DISCOVERER,
+	RestartAwareDiscoverer,
+} from "../../../lib/fleet/restart-aware-discoverer";
 
 /** An INFO packet's payload from process `instanceID` of node w2. */
 function info(instanceID: string, seq = 1) {
@@ -55,5 +60,16 @@ describe("RestartAwareDiscoverer", () => {
 		// The same process's INFO again (its services changed) is no sign of a restart.
 		const updated = info("first-process", 2);
 		expect(await availableAfter(new RestartAwareDiscoverer(), updated)).toBe(false);
+	});
+
+	it("is the discoverer a node's broker options name, by name: the options stay plain data", () => {
+		const options = createBrokerOptions(loadNodeConfig("worker", {}));
+		// An instance in the options made the all-in-one node's console test fail to deploy.
+		expect(options.registry?.discoverer).toEqual({
+			type: RESTART_AWARE_DISCOVERER,
+			options: { disableOfflineNodeRemoving: true },
+		});
+		const broker = new ServiceBroker({ ...options, logger: false });
+		expect(broker.registry.discoverer).toBeInstanceOf(RestartAwareDiscoverer);
 	});
 });
