@@ -1,5 +1,5 @@
 /**
- * The benchmark runner: `npm run bench -- <overhead|batching|pool|oip|training|data-parallel|explain|quota|capture|grpc|optimization|studies|pglite|all>`. Prints the machine
+ * The benchmark runner: `npm run bench -- <overhead|batching|pool|oip|training|data-parallel|explain|quota|capture|grpc|optimization|studies|pglite|json-answers|all>`. Prints the machine
  * and each benchmark's table as Markdown (the form RESULTS.md keeps).
  *
  * Between benchmarks the heap is collected and the process rests a moment: the batching
@@ -13,6 +13,7 @@ import { runCapture } from "./capture";
 import { runDataParallel } from "./data-parallel";
 import { runExplain } from "./explain";
 import { runGrpcLoad } from "./grpc";
+import { runJsonAnswers } from "./json-answers";
 import { runOipLoad } from "./oip-load";
 import { runOptimization } from "./optimization";
 import { runOverhead } from "./overhead";
@@ -37,6 +38,7 @@ const BENCHMARKS: Readonly<Record<string, () => Promise<string>>> = {
 	optimization: runOptimization,
 	studies: runStudies,
 	pglite: runPgliteQueries,
+	"json-answers": runJsonAnswers,
 };
 
 /** A full garbage collection, now (`gc` exposed at run time, without a flag on the command). */
