@@ -10,6 +10,7 @@
  * route and the direct infer route, the edge in front of moleculer-web, OIP, the model
  * repository, batch predictions, uploads, the training event stream, health.
  */
+import type * as net from "node:net";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Context, ServiceSchema } from "moleculer";
 import ApiGateway, { type ApiSettingsSchema } from "moleculer-web";
@@ -83,6 +84,11 @@ export interface ApiServiceOptions
 	port: number;
 	/** A PEM certificate and key: the gateway serves HTTPS (the direct /v2 infer route too). Default: HTTP. */
 	https?: { cert: Buffer; key: Buffer } | null;
+	/**
+	 * Listen with SO_REUSEPORT, so that the serving threads of an all-in-one node each listen on
+	 * the node's port and the kernel shares the connections out (nodes/serving-threads.ts).
+	 */
+	reusePort?: boolean;
 }
 
 /** The REST routes of /api/v1, each documented beside its alias (lib/http/routes/, by area). */
@@ -145,7 +151,8 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 		],
 
 		settings: {
-			host: options.host,
+			// moleculer-web listens on `ip` (its default 0.0.0.0): HOST must reach it there.
+			ip: options.host,
 			port: options.port,
 			...(options.https ? { https: options.https } : {}),
 			// Trace and request id of each request, noted by the edge (mixins/gateway/edge.mixin.ts).
@@ -394,6 +401,17 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 		created() {
 			// After moleculer-web's own `created`, which makes the HTTP server.
 			this.guardRequests();
+			if (options.reusePort === true) listenSharingPort(this.server as net.Server);
 		},
 	};
+}
+
+/**
+ * Makes moleculer-web's `listen(port, host, callback)` listen with SO_REUSEPORT: moleculer-web
+ * takes no listen options of its own.
+ */
+function listenSharingPort(server: net.Server): void {
+	const listen = server.listen.bind(server);
+	server.listen = ((port: number, host: string, callback?: () => void) =>
+		listen({ port, host, reusePort: true }, callback)) as typeof server.listen;
 }

@@ -1,5 +1,6 @@
 /** The all-in-one node's HTTP surface, started in-process as `npm start` starts it. */
 import * as fs from "node:fs";
+import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { startNode, type StartedNode } from "../../nodes/start-node";
@@ -77,6 +78,11 @@ describe("all-in-one node over HTTP", () => {
 		);
 		expect(banner).toContain("database     pglite");
 		expect(banner).toContain(`http         ${node.httpUrl}`);
+	});
+
+	it("listens on the address HOST names, not on every interface", () => {
+		const api = node.broker.getLocalService("api") as unknown as { server: net.Server };
+		expect((api.server.address() as net.AddressInfo).address).toBe("127.0.0.1");
 	});
 
 	it("creates its data directory", () => {
