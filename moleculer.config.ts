@@ -3,7 +3,7 @@
  * where each setting is read from the environment). Each choice says why it is what it is.
  */
 import * as os from "node:os";
-import type { BrokerOptions, Middleware } from "moleculer";
+import type { BrokerOptions, Middleware, Transporters } from "moleculer";
 import type { NodeConfig } from "./lib/config/node-config";
 import { GuardedCborSerializer } from "./lib/fleet/guarded-serializer";
 import type { NatsRefusedError } from "./lib/errors";
@@ -28,6 +28,8 @@ export interface BrokerExtras {
 	middlewares?: Middleware[];
 	/** The NATS server refused the node's credentials or TLS; default: log and exit with 1. */
 	onNatsRefused?: (err: NatsRefusedError) => void;
+	/** The threads of one all-in-one node: their transporter (lib/fleet/thread-port-transporter.ts). */
+	transporter?: Transporters.Base;
 }
 
 export function createBrokerOptions(config: NodeConfig, extras: BrokerExtras = {}): BrokerOptions {
@@ -60,33 +62,36 @@ export function createBrokerOptions(config: NodeConfig, extras: BrokerExtras = {
 				}
 			: {}),
 
-		// No transporter: one process, no network. NATS between machines (the TCP transporter
+		// No transporter: one process, no network (an all-in-one node's serving threads have their
+		// own, extras.transporter). NATS between machines (the TCP transporter
 		// listens everywhere and finds peers by multicast), with messages over the server's payload
 		// limit sent in chunks, so a request of any size the gateway takes crosses the fleet.
 		// With credentials and TLS when the settings give them; a server that refuses them ends
 		// the node's start (extras.onNatsRefused) instead of being retried forever.
-		transporter: config.nats
-			? new ChunkedNatsTransporter({
-					...natsConnectOptions(config.nats),
-					...(extras.onNatsRefused ? { onRefused: extras.onNatsRefused } : {}),
-					assembly: {
-						maxMessageBytes: config.maxMessageBytes,
-						maxPendingBytes: 2 * config.maxMessageBytes,
-						staleAfterMs: Math.max(30_000, config.requestTimeoutMs),
-					},
-					answerProbes: true,
-					// Requests and responses between nodes over direct TCP links, skipping the NATS
-					// server's two hops (lib/fleet/direct-links.ts); proved with the fleet secret.
-					...(config.directLinks !== null && config.fleetSecret !== null
-						? {
-								directLinks: {
-									settings: config.directLinks,
-									key: linkKey(config.fleetSecret),
-								},
-							}
-						: {}),
-				})
-			: null,
+		transporter:
+			extras.transporter ??
+			(config.nats
+				? new ChunkedNatsTransporter({
+						...natsConnectOptions(config.nats),
+						...(extras.onNatsRefused ? { onRefused: extras.onNatsRefused } : {}),
+						assembly: {
+							maxMessageBytes: config.maxMessageBytes,
+							maxPendingBytes: 2 * config.maxMessageBytes,
+							staleAfterMs: Math.max(30_000, config.requestTimeoutMs),
+						},
+						answerProbes: true,
+						// Requests and responses between nodes over direct TCP links, skipping the NATS
+						// server's two hops (lib/fleet/direct-links.ts); proved with the fleet secret.
+						...(config.directLinks !== null && config.fleetSecret !== null
+							? {
+									directLinks: {
+										settings: config.directLinks,
+										key: linkKey(config.fleetSecret),
+									},
+								}
+							: {}),
+					})
+				: null),
 
 		// CBOR (cbor-x) writes typed arrays as tagged bytes, so tensors cross the transporter as
 		// bytes and arrive as the same typed array — never as JSON number arrays. Guarded: a

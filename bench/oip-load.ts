@@ -20,8 +20,19 @@ const ROOT = path.join(__dirname, "..");
 const KEY = "mf_bench-oip-load-key";
 const WARMUP_S = 2;
 const DURATION_S = Number(process.env.BENCH_OIP_DURATION_S ?? 4);
-/** BENCH_OIP_ONLY=hand-rolled,all-in-one,fleet runs only those targets (default all three). */
-const ONLY = new Set((process.env.BENCH_OIP_ONLY ?? "hand-rolled,all-in-one,fleet").split(","));
+/**
+ * BENCH_OIP_ONLY=hand-rolled,all-in-one,all-in-one-threads,fleet runs only those targets
+ * (default all four).
+ */
+const ONLY = new Set(
+	(process.env.BENCH_OIP_ONLY ?? "hand-rolled,all-in-one,all-in-one-threads,fleet").split(","),
+);
+
+/** The all-in-one node as it starts by default, and with a serving thread besides its main one. */
+const ALL_IN_ONE_VARIANTS = [
+	{ key: "all-in-one", name: "all-in-one", servingThreads: 1 },
+	{ key: "all-in-one-threads", name: "all-in-one, 2 serving threads", servingThreads: 2 },
+] as const;
 
 interface Scenario {
 	name: string;
@@ -405,7 +416,7 @@ export async function runOipLoad(): Promise<string> {
 				"the hand-rolled server",
 				async () => (await fetch(handUrl, { method: "POST", body: "{}" })).status === 400,
 			);
-			if (!ONLY.has("all-in-one") && !ONLY.has("fleet")) {
+			if (!ALL_IN_ONE_VARIANTS.some(v => ONLY.has(v.key)) && !ONLY.has("fleet")) {
 				results.push(
 					...(await measureTargets(
 						[hand],
@@ -417,8 +428,9 @@ export async function runOipLoad(): Promise<string> {
 			}
 		}
 
-		// modelfleet all-in-one.
-		if (ONLY.has("all-in-one")) {
+		// modelfleet all-in-one: on one event loop, and on two (MODELFLEET_SERVING_THREADS=2).
+		for (const variant of ALL_IN_ONE_VARIANTS) {
+			if (!ONLY.has(variant.key)) continue;
 			const port = await freePort();
 			const allInOne = startProcess([path.join(ROOT, "nodes", "cli.ts"), "all-in-one"], {
 				PORT: String(port),
@@ -426,17 +438,18 @@ export async function runOipLoad(): Promise<string> {
 				METRICS_PORT: "off",
 				MODELFLEET_GRPC_PORT: "off",
 				LOG_LEVEL: "error",
-				MODELFLEET_DATA_DIR: path.join(dir, "all-in-one"),
+				MODELFLEET_DATA_DIR: path.join(dir, variant.key),
 				MODELFLEET_BOOTSTRAP_KEY: KEY,
+				MODELFLEET_SERVING_THREADS: String(variant.servingThreads),
 			});
 			children.push(allInOne);
 			const base = `http://127.0.0.1:${port}`;
 			await waitUntil(
-				"the all-in-one node",
+				`the ${variant.name} node`,
 				async () => (await fetch(`${base}/health/ready`)).status === 200,
 			);
 			await setUpModels(base, modelFile);
-			const targets = setUpTargets("all-in-one", base, [allInOne]);
+			const targets = setUpTargets(variant.name, base, [allInOne]);
 			results.push(...(await measureTargets(targets, hand, values, SCENARIOS)));
 			await stop([allInOne]);
 		}
@@ -562,8 +575,12 @@ function setupTable(
 	const onDemand = MODEL_SETUPS[2].label;
 	const lines: string[] = [];
 	for (const r of results) {
-		const [server, setup] = r.target.split(", ");
-		if (setup === undefined || setup === onDemand) continue;
+		// "<server>, <set-up>": the server's name may hold a comma of its own, a set-up's does not.
+		const cut = r.target.lastIndexOf(", ");
+		if (cut < 0) continue;
+		const server = r.target.slice(0, cut);
+		const setup = r.target.slice(cut + 2);
+		if (setup === onDemand) continue;
 		const base = results.find(
 			o => o.target === `${server}, ${onDemand}` && o.scenario === r.scenario,
 		);

@@ -36,6 +36,7 @@ Roles:
   gateway     HTTP API (api)
   control     accounts, registry, artifacts, scheduler — next to PostgreSQL
   worker      predictor, trainer — CPU or GPU hosts
+  serving     HTTP API and predictor in one process (no hop between them)
 
 repl          the operator REPL: joins the fleet given by TRANSPORTER and
               MODELFLEET_NAMESPACE, acts with MODELFLEET_API_KEY ("fleet help" inside)

@@ -40,6 +40,10 @@ export interface NodeContext {
 	print: (line: string) => void;
 	/** Signs the identities this node vouches for (keys it authenticated, tenants it acts for). */
 	trust: FleetTrust;
+	/** The gateway shares its port with the node's serving threads (nodes/serving-threads.ts). */
+	reusePort?: boolean;
+	/** Services the gateway waits to see before it listens (a serving thread's: the control plane's). */
+	listenAfter?: readonly ServiceName[];
 }
 
 /** The archive limits of the node's settings, for importers and runtimes alike. */
@@ -97,6 +101,8 @@ const FACTORIES: Record<ServiceName, (node: NodeContext) => ServiceSchema> = {
 			accountsCacheMs: node.config.accountsCacheMs,
 			host: node.config.host,
 			port: node.config.port,
+			reusePort: node.reusePort === true,
+			listenAfter: node.listenAfter ?? [],
 			https: node.config.httpsTls && {
 				cert: fs.readFileSync(node.config.httpsTls.certFile),
 				key: fs.readFileSync(node.config.httpsTls.keyFile),

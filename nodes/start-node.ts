@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import type { AddressInfo } from "node:net";
 import * as os from "node:os";
-import { ServiceBroker } from "moleculer";
+import { ServiceBroker, type Transporters } from "moleculer";
 import { createBrokerOptions } from "../moleculer.config";
 import { modelMemoryBudget } from "../lib/capacity/model-memory";
 import { detectCapacity, type NodeCapacity } from "../lib/capacity/node-capacity";
@@ -19,16 +19,20 @@ import {
 	ROLE_SERVICES,
 	SERVICE,
 	servesHttp,
+	type ServiceName,
 	usesDatabase,
 	type NodeRole,
 } from "../lib/fleet/node-role";
 import { startHealthServer, type HealthServer } from "../lib/health/health-server";
 import { runReadinessChecks } from "../lib/health/readiness";
 import { nodeMetricsOf } from "../lib/metrics/node-metrics";
+import { aggregateMetrics, type MetricsJson } from "../lib/metrics/metrics-aggregation";
 import { ChunkedNatsTransporter } from "../lib/fleet/chunked-nats-transporter";
+import { ThreadPortTransporter } from "../lib/fleet/thread-port-transporter";
 import { MODELFLEET_VERSION } from "../lib/version";
 import { nodeReadinessChecks } from "./health-checks";
 import { createRoleServices, type NodeContext } from "./role-services";
+import { ServingThreads } from "./serving-threads";
 
 export interface StartedNode {
 	broker: ServiceBroker;
@@ -41,8 +45,28 @@ export interface StartedNode {
 	healthPort: number | null;
 	/** The port of the KServe v2 gRPC protocol (MODELFLEET_GRPC_PORT), when this node serves it. */
 	grpcPort: number | null;
+	/** The serving threads of an all-in-one node with MODELFLEET_SERVING_THREADS > 1. */
+	servingThreads: ServingThreads | null;
 	/** Stops the broker (in-flight calls finish first), then closes the database. */
 	stop(): Promise<void>;
+}
+
+/** How a node is started besides its settings: what an all-in-one node gives its serving threads. */
+export interface StartOptions {
+	/** The broker's transporter, instead of the one the settings name. */
+	transporter?: Transporters.Base;
+	/** The gateway listens with SO_REUSEPORT (nodes/serving-threads.ts). */
+	reusePort?: boolean;
+	/** Services the gateway waits to see before it listens (a serving thread's). */
+	listenAfter?: readonly ServiceName[];
+}
+
+/** What the node's metrics are made of besides its own registry. */
+interface ThreadMetrics {
+	/** This node is a serving thread: the process's own figures are the main thread's to give. */
+	inThread: boolean;
+	/** The serving threads' metrics, merged into the main thread's /metrics. */
+	ofServingThreads(): Promise<MetricsJson[]>;
 }
 
 /** A readiness check (the database's answer) slower than this counts as not met. */
@@ -99,6 +123,7 @@ async function startServices(
 	broker: ServiceBroker,
 	refused: Promise<never>,
 	context: Omit<NodeContext, "broker">,
+	threads: ThreadMetrics,
 ): Promise<{ health: HealthServer | null; servers: HealthServer[] }> {
 	const { config, database } = context;
 	for (const schema of createRoleServices({ ...context, broker })) {
@@ -106,7 +131,8 @@ async function startServices(
 	}
 	await Promise.race([broker.start(), refused]);
 	const metrics = nodeMetricsOf(broker);
-	metrics.collectProcessMetrics();
+	// The process's figures once, from its main thread, whatever threads it serves on.
+	if (!threads.inThread) metrics.collectProcessMetrics();
 	metrics.nodeInfo.set({ node_id: broker.nodeID, role, version: MODELFLEET_VERSION }, 1);
 	const transporter = broker.transit?.tx;
 	if (transporter instanceof ChunkedNatsTransporter) {
@@ -122,7 +148,11 @@ async function startServices(
 			port,
 			nodeID: broker.nodeID,
 			ready: () => runReadinessChecks(checks, HEALTH_CHECK_TIMEOUT_MS),
-			metrics: () => metrics.text(),
+			metrics: async () => {
+				const others = await threads.ofServingThreads();
+				if (others.length === 0) return metrics.text();
+				return aggregateMetrics([await metrics.json(), ...others]);
+			},
 		});
 	// The metrics port answers the probes too: one server kind, two ports an operator may want apart.
 	const servers: HealthServer[] = [];
@@ -144,18 +174,30 @@ export async function startNode(
 	role: NodeRole,
 	env: Environment,
 	print: (line: string) => void = line => console.log(line),
+	options: StartOptions = {},
 ): Promise<StartedNode> {
-	const config = loadNodeConfig(role, env);
+	const loaded = loadNodeConfig(role, env);
 	applyGcTuning({
-		externalMemoryInHeapLimit: config.gcExternalMemoryInHeapLimit,
-		youngBufferMiB: config.gcYoungBufferMiB,
-		heapGrowthPercent: config.gcHeapGrowthPercent,
+		externalMemoryInHeapLimit: loaded.gcExternalMemoryInHeapLimit,
+		youngBufferMiB: loaded.gcYoungBufferMiB,
+		heapGrowthPercent: loaded.gcHeapGrowthPercent,
 	});
-	fs.mkdirSync(config.dataDir, { recursive: true });
+	fs.mkdirSync(loaded.dataDir, { recursive: true });
 	// Before anything reads a blob: a wrong or missing key stops the node here, naming the setting.
-	checkEncryptionKey(config.dataDir, config.encryptionKey);
+	checkEncryptionKey(loaded.dataDir, loaded.encryptionKey);
 
-	const { capacity, warnings } = await detectCapacity(config.declaredCapacity);
+	const { capacity, warnings } = await detectCapacity(loaded.declaredCapacity);
+	// Serving threads share the node's model memory with the main thread, each its part.
+	const threadCount = loaded.servingThreads;
+	const config: Readonly<NodeConfig> =
+		threadCount > 1
+			? Object.freeze({
+					...loaded,
+					modelCacheBytes: Math.floor(
+						modelMemoryBudget(loaded.modelCacheBytes, capacity) / threadCount,
+					),
+				})
+			: loaded;
 	const metadata = nodeMetadata(role, config, capacity);
 
 	// The schema is brought up to date before any service can touch it.
@@ -166,26 +208,74 @@ export async function startNode(
 	const { refused, refuse } = natsRefusal();
 	const inFlight = new InFlightCounter();
 	// Every call this node serves must bring an identity signed with the fleet secret.
-	const trust = new FleetTrust(fleetSecretOf(config));
+	const fleetSecret = fleetSecretOf(config);
+	const trust = new FleetTrust(fleetSecret);
+	// The main thread of a node with serving threads is the hub of the threads' transporter.
+	const hub = threadCount > 1 ? new ThreadPortTransporter({ ports: [], hub: true }) : null;
+	const transporter = options.transporter ?? hub ?? undefined;
 	const broker = new ServiceBroker(
 		createBrokerOptions(config, {
 			metadata: { [METADATA_KEY]: metadata },
 			middlewares: [inFlight.middleware(), accessMiddleware(trust)],
 			onNatsRefused: err => refuse(err),
+			...(transporter ? { transporter } : {}),
 		}),
 	);
 	for (const warning of warnings) broker.logger.warn(warning);
 	let health: HealthServer | null = null;
 	let servers: HealthServer[] = [];
+	let threads: ServingThreads | null = null;
 	const stop = async (): Promise<void> => {
 		// Probes hear nothing once the node stops: the orchestrator stops sending it work first.
 		await Promise.all(servers.map(server => server.close()));
+		// The serving threads finish their requests while the control services still answer.
+		await threads?.stop();
 		await broker.stop();
 		await database?.close();
 	};
 	try {
-		const context = { config, capacity, inFlight, database, print, trust };
-		({ health, servers } = await startServices(role, broker, refused, context));
+		const reusePort = options.reusePort === true || hub !== null;
+		const context = {
+			config,
+			capacity,
+			inFlight,
+			database,
+			print,
+			trust,
+			reusePort,
+			listenAfter: options.listenAfter ?? [],
+		};
+		({ health, servers } = await startServices(role, broker, refused, context, {
+			inThread: options.transporter !== undefined,
+			ofServingThreads: async () =>
+				threads === null
+					? []
+					: Promise.all(
+							threads
+								.running()
+								.map(({ nodeID }) =>
+									broker.call<MetricsJson, object>(
+										`${SERVICE.agent}.metrics`,
+										{},
+										{ nodeID },
+									),
+								),
+						),
+		}));
+		if (hub !== null) {
+			threads = new ServingThreads({
+				count: threadCount - 1,
+				env,
+				port: listeningPort(broker) ?? config.port,
+				fleetSecret,
+				dataDir: config.dataDir,
+				plaintextDir: config.plaintextDir,
+				modelCacheBytes: config.modelCacheBytes ?? 0,
+				broker,
+				transporter: hub,
+			});
+			await threads.start();
+		}
 	} catch (err) {
 		await stop().catch(() => undefined);
 		throw err;
@@ -198,17 +288,34 @@ export async function startNode(
 			broker.getLocalService(SERVICE.api) as { grpcPort?: () => number | null } | undefined
 		)?.grpcPort?.() ?? null;
 	printBanner(print, { role, broker, config, capacity, httpUrl, database, healthPort, grpcPort });
-	return { broker, database, config, capacity, httpUrl, healthPort, grpcPort, stop };
+	return {
+		broker,
+		database,
+		config,
+		capacity,
+		httpUrl,
+		healthPort,
+		grpcPort,
+		servingThreads: threads,
+		stop,
+	};
 }
 
-function listeningUrl(broker: ServiceBroker, config: Readonly<NodeConfig>): string | null {
+/** The port the gateway listens on (PORT=0 resolved); null when it does not listen. */
+function listeningPort(broker: ServiceBroker): number | null {
 	const api = broker.getLocalService(SERVICE.api) as {
 		server?: { address(): AddressInfo | string | null };
 	};
 	const address = api?.server?.address();
 	if (address === null || address === undefined || typeof address === "string") return null;
+	return address.port;
+}
+
+function listeningUrl(broker: ServiceBroker, config: Readonly<NodeConfig>): string | null {
+	const port = listeningPort(broker);
+	if (port === null) return null;
 	const scheme = config.httpsTls ? "https" : "http";
-	return `${scheme}://${reachableHost(config.host, "localhost")}:${address.port}`;
+	return `${scheme}://${reachableHost(config.host, "localhost")}:${port}`;
 }
 
 /** Where the node's NATS is and how it connects: never the password or token. */
@@ -267,7 +374,7 @@ function printBanner(
 		`modelfleet ${MODELFLEET_VERSION} — ${role} node started`,
 		`  nodeID       ${broker.nodeID}`,
 		`  namespace    ${config.namespace}`,
-		`  transporter  ${config.nats ? describeNats(config.nats) : "none (one process)"}`,
+		`  transporter  ${config.nats ? describeNats(config.nats) : config.servingThreads > 1 ? `between threads (${config.servingThreads} serving threads, the main one included)` : role === "serving" ? "between threads" : "none (one process)"}`,
 		`  cacher       ${config.redisUrl ? `redis ${redactUrl(config.redisUrl)}` : "memory"}`,
 		`  services     ${services.join(", ")}`,
 		...(httpUrl ? [`  http         ${httpUrl}  (GET /health/ready, /api/v1/nodes)`] : []),

@@ -6,10 +6,12 @@
  * (`node.forgotten`, broadcast by `scheduler.nodes.forget`).
  */
 import { monitorEventLoopDelay } from "node:perf_hooks";
-import type { Context, ServiceSchema } from "moleculer";
+import type { Context, ServiceBroker, ServiceSchema } from "moleculer";
 import type { GpuInfo } from "../lib/capacity/gpu-info";
 import { readNvidiaSmi, type NodeCapacity } from "../lib/capacity/node-capacity";
 import { nodeMetricsOf } from "../lib/metrics/node-metrics";
+import type { MetricsJson } from "../lib/metrics/metrics-aggregation";
+import { fleetInternal } from "../lib/accounts/access";
 import { EVENTS, type NodeForgottenEvent } from "../lib/events";
 import type { InFlightCounter } from "../lib/fleet/in-flight";
 import { LostNodes, forgetCheckIntervalMs } from "../lib/fleet/lost-nodes";
@@ -73,6 +75,15 @@ export function agentService(options: AgentServiceOptions): ServiceSchema {
 					return sample(this.broker.nodeID);
 				},
 			},
+			/**
+			 * This node's metrics as prom-client JSON: an all-in-one node's main thread merges its
+			 * serving threads' into its own /metrics (lib/metrics/metrics-aggregation.ts).
+			 */
+			metrics: fleetInternal({
+				handler(this: { broker: ServiceBroker }): Promise<MetricsJson> {
+					return nodeMetricsOf(this.broker).json();
+				},
+			}),
 		},
 
 		created() {

@@ -89,6 +89,12 @@ export interface ApiServiceOptions
 	 * the node's port and the kernel shares the connections out (nodes/serving-threads.ts).
 	 */
 	reusePort?: boolean;
+	/**
+	 * Services to see in the fleet before listening (Moleculer's `dependencies`): a serving thread
+	 * shares its port with the main thread, so the kernel sends it connections the moment it
+	 * listens, and it must know the control services by then. Default none.
+	 */
+	listenAfter?: readonly string[];
 }
 
 /** The REST routes of /api/v1, each documented beside its alias (lib/http/routes/, by area). */
@@ -128,6 +134,9 @@ export function apiService(options: ApiServiceOptions): ServiceSchema<ApiSetting
 
 	return {
 		name: SERVICE.api,
+		...(options.listenAfter && options.listenAfter.length > 0
+			? { dependencies: [...options.listenAfter] }
+			: {}),
 		mixins: [
 			ApiGateway,
 			// Quota refusals on the gateway are domain events, durable like the others.

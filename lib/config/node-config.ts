@@ -209,6 +209,12 @@ export interface NodeConfig {
 	modelCacheBytes: number | null;
 	/** MODELFLEET_POOL_THREADS — worker threads for models run off the event loop; default cores − 1 (at least 1). */
 	poolThreads: number | null;
+	/**
+	 * MODELFLEET_SERVING_THREADS — event loops an all-in-one node serves HTTP and predictions on:
+	 * the main one and this many less one serving threads (nodes/serving-threads.ts), each with
+	 * its own copy of the models it serves; default 1 (the main thread alone). Other roles: 1.
+	 */
+	servingThreads: number;
 	/** MODELFLEET_MAX_ROWS_PER_REQUEST — default 100000; more answers 413. */
 	maxRowsPerRequest: number;
 	/** MODELFLEET_MAX_REQUEST_BYTES — default 64 MiB of tensor data; more answers 413. */
@@ -460,6 +466,22 @@ export function loadNodeConfig(
 		return bytes;
 	};
 	const poolText = read.raw("MODELFLEET_POOL_THREADS");
+	const servingThreads = read.number("MODELFLEET_SERVING_THREADS", 1, {
+		min: 1,
+		max: 64,
+		integer: true,
+	});
+	if (servingThreads > 1 && role !== "all-in-one") {
+		read.fail(
+			"MODELFLEET_SERVING_THREADS",
+			`is for all-in-one nodes; a ${role} node serves on one thread (run more nodes instead)`,
+		);
+	} else if (servingThreads > 1 && transporter !== null) {
+		read.fail(
+			"MODELFLEET_SERVING_THREADS",
+			"is for an all-in-one node on its own (no TRANSPORTER); in a fleet, run more gateway, worker or serving nodes instead",
+		);
+	}
 	const maxArtifactText = read.raw("MODELFLEET_MAX_ARTIFACT_BYTES");
 	const maxArtifactBytes =
 		maxArtifactText === undefined ? 2 * 1024 ** 3 : parseByteSize(maxArtifactText);
@@ -650,6 +672,7 @@ export function loadNodeConfig(
 			poolText === undefined
 				? null
 				: read.number("MODELFLEET_POOL_THREADS", 1, { min: 1, max: 256, integer: true }),
+		servingThreads,
 		maxRowsPerRequest: read.number("MODELFLEET_MAX_ROWS_PER_REQUEST", 100_000, {
 			min: 1,
 			integer: true,

@@ -1,5 +1,5 @@
 /** The node roles; each runs a fixed set of services (docs/architecture.md). */
-export const NODE_ROLES = ["all-in-one", "gateway", "control", "worker"] as const;
+export const NODE_ROLES = ["all-in-one", "gateway", "control", "worker", "serving"] as const;
 export type NodeRole = (typeof NODE_ROLES)[number];
 
 export function isNodeRole(value: string): value is NodeRole {
@@ -47,6 +47,9 @@ export const ROLE_SERVICES: Readonly<Record<NodeRole, readonly ServiceName[]>> =
 		SERVICE.events,
 	],
 	worker: [SERVICE.agent, SERVICE.predictor, SERVICE.trainer],
+	// HTTP and predictions in one process, no hop between them: an all-in-one node's serving
+	// threads (nodes/serving-threads.ts), or a fleet node that serves what it is asked locally.
+	serving: [SERVICE.agent, SERVICE.api, SERVICE.predictor],
 };
 
 /**

@@ -10,6 +10,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { GpuInfo } from "../capacity/gpu-info";
 import { SeriesCounter, SeriesGauge, SeriesHistogram } from "./series-metrics";
+import type { MetricsJson } from "./metrics-aggregation";
 
 /** Where a prediction came from: the deployment's main version, a canary split, or a mirror. */
 export type TrafficKind = "live" | "canary" | "shadow";
@@ -342,8 +343,18 @@ export class NodeMetrics {
 
 	/** The Prometheus text exposition of every metric, refreshed first. */
 	async text(): Promise<{ contentType: string; body: string }> {
-		await Promise.all([...this.refreshers].map(refresh => refresh().catch(() => undefined)));
+		await this.refresh();
 		return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+	}
+
+	/** Every metric as prom-client's JSON, refreshed first: what a serving thread hands on. */
+	async json(): Promise<MetricsJson> {
+		await this.refresh();
+		return this.registry.getMetricsAsJSON();
+	}
+
+	private async refresh(): Promise<void> {
+		await Promise.all([...this.refreshers].map(refresh => refresh().catch(() => undefined)));
 	}
 }
 

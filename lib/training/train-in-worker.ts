@@ -11,7 +11,6 @@
  *         signal,
  *     });
  */
-import * as path from "node:path";
 import { Worker } from "node:worker_threads";
 import { InvalidInputError } from "../errors";
 import type {
@@ -22,6 +21,7 @@ import type {
 	TrainResult,
 	WorkerMessage,
 } from "./training-types";
+import { workerFile } from "../process/worker-file";
 
 export interface TrainCallbacks {
 	onProgress?(progress: EpochProgress): void;
@@ -43,14 +43,6 @@ export interface TrainCallbacks {
 
 /** After a cancel, the worker is terminated if it has not stopped by itself in this time. */
 const CANCEL_GRACE_MS = 5_000;
-
-/** From sources (.ts), the worker needs the same TypeScript loader this process has. */
-function workerFile(): { filename: string; execArgv: string[] } {
-	const ts = __filename.endsWith(".ts");
-	const filename = path.join(__dirname, ts ? "training-worker.ts" : "training-worker.js");
-	const loader = path.join(__dirname, "..", "..", "scripts", "ts-register.js");
-	return { filename, execArgv: ts ? ["--require", loader] : [] };
-}
 
 /** Rebuilds an error the worker reported: client mistakes keep their class. */
 function rebuildError(error: { name: string; message: string; data?: Record<string, unknown> }) {
@@ -124,7 +116,7 @@ export function trainInWorker(
 	const { signal } = callbacks;
 	if (signal?.aborted) return Promise.reject(signal.reason);
 	const cancel = new SharedArrayBuffer(4);
-	const { filename, execArgv } = workerFile();
+	const { filename, execArgv } = workerFile(__dirname, "training-worker", __filename);
 	const worker = new Worker(filename, { execArgv, workerData: { request, cancel } });
 	const pending: Promise<void>[] = [];
 

@@ -1,9 +1,9 @@
 import * as os from "node:os";
-import * as path from "node:path";
 import { Piscina } from "piscina";
 import { concatRows, splitRows } from "../../batching/tensor-rows";
 import type { Tensor } from "../../inference/tensor";
 import type { RuntimeTask, RuntimeTaskResult } from "./runtime-task";
+import { workerFile } from "../../process/worker-file";
 
 export interface RuntimePoolOptions {
 	/** Worker threads. Default: the node's cores minus one (the event loop keeps one), at least 1. */
@@ -22,14 +22,6 @@ export interface RuntimePoolOptions {
 
 export const DEFAULT_POOL_THREADS = Math.max(1, os.availableParallelism() - 1);
 
-/** From sources (.ts), worker threads need the same TypeScript loader the process has. */
-function workerFile(): { filename: string; execArgv: string[] } {
-	const ts = __filename.endsWith(".ts");
-	const filename = path.join(__dirname, ts ? "runtime-worker.ts" : "runtime-worker.js");
-	const loader = path.join(__dirname, "..", "..", "..", "scripts", "ts-register.js");
-	return { filename, execArgv: ts ? ["--require", loader] : [] };
-}
-
 /**
  * Runs models in piscina worker threads, off the event loop: the XGBoost walker, TF.js, and
  * large ONNX batches split into chunks across threads (each thread with its own session).
@@ -44,7 +36,7 @@ export class RuntimePool {
 		this.threads = options.threads ?? DEFAULT_POOL_THREADS;
 		this.minRowsPerChunk = options.minRowsPerChunk ?? 1024;
 		this.chunksPerThread = options.chunksPerThread ?? 1;
-		const { filename, execArgv } = workerFile();
+		const { filename, execArgv } = workerFile(__dirname, "runtime-worker", __filename);
 		this.piscina = new Piscina({
 			filename,
 			execArgv,

@@ -191,6 +191,27 @@ describe("loadNodeConfig", () => {
 		);
 	});
 
+	it("serves an all-in-one node on MODELFLEET_SERVING_THREADS event loops, 1 unless told, alone only", () => {
+		expect(loadNodeConfig("all-in-one", {}).servingThreads).toBe(1);
+		expect(
+			loadNodeConfig("all-in-one", { MODELFLEET_SERVING_THREADS: "4" }).servingThreads,
+		).toBe(4);
+		for (const value of ["0", "65", "two", "1.5"])
+			expect(() =>
+				loadNodeConfig("all-in-one", { MODELFLEET_SERVING_THREADS: value }),
+			).toThrow(/MODELFLEET_SERVING_THREADS/);
+		expect(() => loadNodeConfig("gateway", { MODELFLEET_SERVING_THREADS: "2" })).toThrow(
+			/MODELFLEET_SERVING_THREADS: is for all-in-one nodes/,
+		);
+		expect(() =>
+			loadNodeConfig("all-in-one", {
+				MODELFLEET_SERVING_THREADS: "2",
+				TRANSPORTER: "nats://127.0.0.1:4222",
+				MODELFLEET_FLEET_SECRET: FLEET_SECRET,
+			}),
+		).toThrow(/MODELFLEET_SERVING_THREADS: is for an all-in-one node on its own/);
+	});
+
 	it("sends status as often as heartbeats unless told otherwise", () => {
 		expect(
 			loadNodeConfig("worker", { MODELFLEET_HEARTBEAT_INTERVAL_S: "1" }).statusIntervalMs,
