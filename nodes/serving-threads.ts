@@ -14,6 +14,8 @@ import { MessageChannel, Worker, type MessagePort } from "node:worker_threads";
 import type { ServiceBroker } from "moleculer";
 import type { Environment } from "../lib/config/node-config";
 import type { ThreadPortTransporter } from "../lib/fleet/thread-port-transporter";
+import { SERVICE } from "../lib/fleet/node-role";
+import type { MetricsJson } from "../lib/metrics/metrics-aggregation";
 import { workerFile } from "../lib/process/worker-file";
 import type {
 	ServingThreadCommand,
@@ -103,6 +105,16 @@ export class ServingThreads {
 	/** The threads running now: each one's node id and Worker (an operator's tool may end one). */
 	running(): Array<{ nodeID: string; worker: Worker }> {
 		return [...this.threads.values()].map(({ nodeID, worker }) => ({ nodeID, worker }));
+	}
+
+	/** Each running thread's metrics, for the main thread's /metrics (lib/metrics/metrics-aggregation.ts). */
+	metrics(): Promise<MetricsJson[]> {
+		const { broker } = this.options;
+		return Promise.all(
+			this.running().map(({ nodeID }) =>
+				broker.call<MetricsJson, object>(`${SERVICE.agent}.metrics`, {}, { nodeID }),
+			),
+		);
 	}
 
 	/** Stops every thread gracefully (in-flight requests finish), terminating a stuck one. */

@@ -166,6 +166,52 @@ async function startServices(
 	}
 }
 
+/** The process's V8 tuning and the data directory, checked against the encryption key. */
+function prepareProcess(config: Readonly<NodeConfig>): void {
+	applyGcTuning({
+		externalMemoryInHeapLimit: config.gcExternalMemoryInHeapLimit,
+		youngBufferMiB: config.gcYoungBufferMiB,
+		heapGrowthPercent: config.gcHeapGrowthPercent,
+	});
+	fs.mkdirSync(config.dataDir, { recursive: true });
+	// Before anything reads a blob: a wrong or missing key stops the node here, naming the setting.
+	checkEncryptionKey(config.dataDir, config.encryptionKey);
+}
+
+/** What a started node runs besides its broker and database. */
+interface NodeParts {
+	health: HealthServer | null;
+	servers: HealthServer[];
+	threads: ServingThreads | null;
+}
+
+/** Stops a node: probes first, then serving threads, the broker, the database. */
+async function stopParts(
+	parts: NodeParts,
+	broker: ServiceBroker,
+	database: Database | null,
+): Promise<void> {
+	// Probes hear nothing once the node stops: the orchestrator stops sending it work first.
+	await Promise.all(parts.servers.map(server => server.close()));
+	// The serving threads finish their requests while the control services still answer.
+	await parts.threads?.stop();
+	await broker.stop();
+	await database?.close();
+}
+
+/** With serving threads, the main thread's part of the node's model memory (each thread's). */
+function withThreadShare(
+	config: Readonly<NodeConfig>,
+	capacity: NodeCapacity,
+): Readonly<NodeConfig> {
+	if (config.servingThreads <= 1) return config;
+	const budget = modelMemoryBudget(config.modelCacheBytes, capacity);
+	return Object.freeze({
+		...config,
+		modelCacheBytes: Math.floor(budget / config.servingThreads),
+	});
+}
+
 /**
  * Starts a node of a role: reads configuration, detects capacity, creates the broker with
  * the node's metadata and the role's services, starts it and prints what it runs.
@@ -177,27 +223,10 @@ export async function startNode(
 	options: StartOptions = {},
 ): Promise<StartedNode> {
 	const loaded = loadNodeConfig(role, env);
-	applyGcTuning({
-		externalMemoryInHeapLimit: loaded.gcExternalMemoryInHeapLimit,
-		youngBufferMiB: loaded.gcYoungBufferMiB,
-		heapGrowthPercent: loaded.gcHeapGrowthPercent,
-	});
-	fs.mkdirSync(loaded.dataDir, { recursive: true });
-	// Before anything reads a blob: a wrong or missing key stops the node here, naming the setting.
-	checkEncryptionKey(loaded.dataDir, loaded.encryptionKey);
+	prepareProcess(loaded);
 
 	const { capacity, warnings } = await detectCapacity(loaded.declaredCapacity);
-	// Serving threads share the node's model memory with the main thread, each its part.
-	const threadCount = loaded.servingThreads;
-	const config: Readonly<NodeConfig> =
-		threadCount > 1
-			? Object.freeze({
-					...loaded,
-					modelCacheBytes: Math.floor(
-						modelMemoryBudget(loaded.modelCacheBytes, capacity) / threadCount,
-					),
-				})
-			: loaded;
+	const config = withThreadShare(loaded, capacity);
 	const metadata = nodeMetadata(role, config, capacity);
 
 	// The schema is brought up to date before any service can touch it.
@@ -211,70 +240,36 @@ export async function startNode(
 	const fleetSecret = fleetSecretOf(config);
 	const trust = new FleetTrust(fleetSecret);
 	// The main thread of a node with serving threads is the hub of the threads' transporter.
-	const hub = threadCount > 1 ? new ThreadPortTransporter({ ports: [], hub: true }) : null;
+	const hub =
+		config.servingThreads > 1 ? new ThreadPortTransporter({ ports: [], hub: true }) : null;
 	const transporter = options.transporter ?? hub ?? undefined;
 	const broker = new ServiceBroker(
 		createBrokerOptions(config, {
 			metadata: { [METADATA_KEY]: metadata },
 			middlewares: [inFlight.middleware(), accessMiddleware(trust)],
-			onNatsRefused: err => refuse(err),
+			onNatsRefused: refuse,
 			...(transporter ? { transporter } : {}),
 		}),
 	);
 	for (const warning of warnings) broker.logger.warn(warning);
-	let health: HealthServer | null = null;
-	let servers: HealthServer[] = [];
-	let threads: ServingThreads | null = null;
-	const stop = async (): Promise<void> => {
-		// Probes hear nothing once the node stops: the orchestrator stops sending it work first.
-		await Promise.all(servers.map(server => server.close()));
-		// The serving threads finish their requests while the control services still answer.
-		await threads?.stop();
-		await broker.stop();
-		await database?.close();
-	};
+	const parts: NodeParts = { health: null, servers: [], threads: null };
+	const stop = () => stopParts(parts, broker, database);
 	try {
-		const reusePort = options.reusePort === true || hub !== null;
 		const context = {
-			config,
-			capacity,
-			inFlight,
-			database,
-			print,
-			trust,
-			reusePort,
+			...{ config, capacity, inFlight, database, print, trust },
+			reusePort: options.reusePort === true || hub !== null,
 			listenAfter: options.listenAfter ?? [],
 		};
-		({ health, servers } = await startServices(role, broker, refused, context, {
-			inThread: options.transporter !== undefined,
-			ofServingThreads: async () =>
-				threads === null
-					? []
-					: Promise.all(
-							threads
-								.running()
-								.map(({ nodeID }) =>
-									broker.call<MetricsJson, object>(
-										`${SERVICE.agent}.metrics`,
-										{},
-										{ nodeID },
-									),
-								),
-						),
-		}));
+		Object.assign(
+			parts,
+			await startServices(role, broker, refused, context, {
+				inThread: options.transporter !== undefined,
+				ofServingThreads: async () => parts.threads?.metrics() ?? [],
+			}),
+		);
 		if (hub !== null) {
-			threads = new ServingThreads({
-				count: threadCount - 1,
-				env,
-				port: listeningPort(broker) ?? config.port,
-				fleetSecret,
-				dataDir: config.dataDir,
-				plaintextDir: config.plaintextDir,
-				modelCacheBytes: config.modelCacheBytes ?? 0,
-				broker,
-				transporter: hub,
-			});
-			await threads.start();
+			parts.threads = servingThreadsOf(config, env, broker, hub, fleetSecret);
+			await parts.threads.start();
 		}
 	} catch (err) {
 		await stop().catch(() => undefined);
@@ -282,11 +277,8 @@ export async function startNode(
 	}
 
 	const httpUrl = servesHttp(role) ? listeningUrl(broker, config) : null;
-	const healthPort = health?.port ?? null;
-	const grpcPort =
-		(
-			broker.getLocalService(SERVICE.api) as { grpcPort?: () => number | null } | undefined
-		)?.grpcPort?.() ?? null;
+	const healthPort = parts.health?.port ?? null;
+	const grpcPort = grpcPortOf(broker);
 	printBanner(print, { role, broker, config, capacity, httpUrl, database, healthPort, grpcPort });
 	return {
 		broker,
@@ -296,9 +288,37 @@ export async function startNode(
 		httpUrl,
 		healthPort,
 		grpcPort,
-		servingThreads: threads,
+		servingThreads: parts.threads,
 		stop,
 	};
+}
+
+/** The port the node serves gRPC on, when it does. */
+function grpcPortOf(broker: ServiceBroker): number | null {
+	const api = broker.getLocalService(SERVICE.api) as
+		{ grpcPort?: () => number | null } | undefined;
+	return api?.grpcPort?.() ?? null;
+}
+
+/** The serving threads of an all-in-one node, on the port its main thread listens on. */
+function servingThreadsOf(
+	config: Readonly<NodeConfig>,
+	env: Environment,
+	broker: ServiceBroker,
+	hub: ThreadPortTransporter,
+	fleetSecret: string,
+): ServingThreads {
+	return new ServingThreads({
+		count: config.servingThreads - 1,
+		env,
+		port: listeningPort(broker) ?? config.port,
+		fleetSecret,
+		dataDir: config.dataDir,
+		plaintextDir: config.plaintextDir,
+		modelCacheBytes: config.modelCacheBytes ?? 0,
+		broker,
+		transporter: hub,
+	});
 }
 
 /** The port the gateway listens on (PORT=0 resolved); null when it does not listen. */

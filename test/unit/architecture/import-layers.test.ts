@@ -16,7 +16,7 @@ const LAYERS: readonly Layer[] = [
 	{
 		about:
 			"Foundations: the error catalogue, the build version, readiness, the process's V8 " +
-			"tuning. Import nothing of lib.",
+			"tuning and how its worker threads' scripts run. Import nothing of lib.",
 		modules: { errors: [], version: [], health: [], process: [] },
 	},
 	{
@@ -75,6 +75,7 @@ const LAYERS: readonly Layer[] = [
 			artifacts: ["errors", "db"],
 			runtimes: [
 				"errors",
+				"process",
 				"json-policy",
 				"batching",
 				"files",
@@ -94,6 +95,7 @@ const LAYERS: readonly Layer[] = [
 			importers: ["errors", "json-policy", "onnx", "model-spec", "runtimes", "files"],
 			training: [
 				"errors",
+				"process",
 				"validation",
 				"datasets",
 				"metrics",
