@@ -46,6 +46,35 @@ async function infer(base: string, key: string): Promise<number> {
 }
 
 const body = () => {
+	describe("an all-in-one node serving on two threads", () => {
+		let testNode: TestNode;
+		let metricsPort: number;
+
+		beforeAll(async () => {
+			metricsPort = await freePort();
+			testNode = await startTestNode(OWNER_KEY, {
+				METRICS_PORT: String(metricsPort),
+				MODELFLEET_SERVING_THREADS: "2",
+			});
+			await publishModel(testNode.api, OWNER_KEY, "mlp", writeMlpModel());
+			for (let i = 0; i < 5; i++)
+				expect(await infer(testNode.node.httpUrl!, OWNER_KEY)).toBe(200);
+		}, 60_000);
+
+		afterAll(() => testNode?.stop());
+
+		it("merges its threads' metrics into one scrape that promtool passes", async () => {
+			const text = await scrape(metricsPort);
+			expectPromtoolPasses("all-in-one, two serving threads", text);
+			const nodeIDs = [...text.matchAll(/^modelfleet_node_info\{node_id="([^"]+)"/gm)].map(
+				m => m[1],
+			);
+			expect(nodeIDs.sort()).toEqual(
+				[testNode.node.broker.nodeID, `${testNode.node.broker.nodeID}-serving-1`].sort(),
+			);
+		});
+	});
+
 	describe("an all-in-one node", () => {
 		let testNode: TestNode;
 		let healthPort: number;
