@@ -9,6 +9,7 @@
  *
  * A thread that dies is started again after a pause; the main thread serves meanwhile.
  */
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { MessageChannel, Worker, type MessagePort } from "node:worker_threads";
 import type { ServiceBroker } from "moleculer";
@@ -127,10 +128,14 @@ export class ServingThreads {
 		const { broker, transporter } = this.options;
 		const nodeID = servingThreadNodeID(broker.nodeID, index);
 		const channel = new MessageChannel();
-		const data: ServingThreadData = {
-			env: threadEnvironment(this.options, broker.nodeID, index),
-			port: channel.port2,
-		};
+		const env = threadEnvironment(this.options, broker.nodeID, index);
+		// A thread's folders hold only copies of what the main thread keeps (model files fetched
+		// from its artifacts, decrypted copies): each start begins empty, so nothing survives from
+		// before a restart or a key rotation (`modelfleet rotate-key` re-wraps the main thread's).
+		for (const dir of [env.MODELFLEET_DATA_DIR, env.MODELFLEET_PLAINTEXT_DIR]) {
+			if (dir) fs.rmSync(dir, { recursive: true, force: true });
+		}
+		const data: ServingThreadData = { env, port: channel.port2 };
 		const { filename, execArgv } = workerFile(__dirname, "serving-thread", __filename);
 		const worker = new Worker(filename, {
 			execArgv,

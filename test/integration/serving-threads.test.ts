@@ -3,7 +3,12 @@
  * node's port, each serves what it accepts with the same answers, keys and tenancy as the main
  * thread, /metrics counts every request once, and a thread that dies comes back.
  */
+import * as fs from "node:fs";
 import * as http from "node:http";
+import * as os from "node:os";
+import * as path from "node:path";
+import { recordKey } from "../../lib/artifacts/encryption/key-check";
+import { MasterKey } from "../../lib/artifacts/encryption/master-key";
 import { FAST_LOOPS_CPU_ONLY, startTestNode, type TestNode } from "../support/test-node";
 import { freePort } from "../support/node-process";
 import { waitFor } from "../support/wait";
@@ -192,4 +197,26 @@ describe("an all-in-one node with MODELFLEET_SERVING_THREADS=2", () => {
 		await waitFor("the new thread's agent", () => servedBy(threadNodeID()), 30_000);
 		for (let i = 0; i < 10; i++) expect((await infer()).status).toBe(200);
 	}, 90_000);
+});
+
+describe("an all-in-one node with serving threads, encrypted at rest, after a key rotation", () => {
+	it("starts its threads afresh: nothing a thread kept under the old key stops it", async () => {
+		const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "mf-serving-rotated-"));
+		// What a serving thread left from before `modelfleet rotate-key`: its copies under the old key.
+		const threadDir = path.join(dataDir, "serving-threads", "1");
+		fs.mkdirSync(threadDir, { recursive: true });
+		recordKey(threadDir, MasterKey.generate());
+		let node: TestNode | null = null;
+		try {
+			node = await startTestNode(KEY, {
+				MODELFLEET_DATA_DIR: dataDir,
+				MODELFLEET_SERVING_THREADS: "2",
+				MODELFLEET_ENCRYPTION_KEY: MasterKey.generate().toBase64(),
+			});
+			expect(node.node.servingThreads?.running()).toHaveLength(1);
+		} finally {
+			await node?.stop();
+			fs.rmSync(dataDir, { recursive: true, force: true });
+		}
+	}, 60_000);
 });
