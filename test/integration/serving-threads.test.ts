@@ -11,6 +11,7 @@ import { recordKey } from "../../lib/artifacts/encryption/key-check";
 import { MasterKey } from "../../lib/artifacts/encryption/master-key";
 import { FAST_LOOPS_CPU_ONLY, startTestNode, type TestNode } from "../support/test-node";
 import { freePort } from "../support/node-process";
+import { deployAndWait, publishModel } from "../support/fleet-api";
 import { waitFor } from "../support/wait";
 import { writeMlpModel } from "../unit/onnx/example-models";
 import type { MetricsJson } from "../../lib/metrics/metrics-aggregation";
@@ -85,34 +86,8 @@ describe("an all-in-one node with MODELFLEET_SERVING_THREADS=2", () => {
 			LOG_LEVEL: process.env.DEBUG_LOG ?? "warn",
 			METRICS_PORT: String(metricsPort),
 		});
-		await node.request("/models", {
-			method: "POST",
-			body: { name: "mlp", task: "classification", framework: "onnx" },
-		});
-		const uploaded = await fetch(
-			`${node.api}/models/mlp/versions/upload?version=1.0.0&fileName=mlp.onnx&state=Validated`,
-			{
-				method: "POST",
-				headers: {
-					authorization: `Bearer ${KEY}`,
-					"content-type": "application/octet-stream",
-				},
-				body: writeMlpModel(),
-			},
-		);
-		expect(uploaded.status).toBe(201);
-		expect(
-			(await node.request("/deployments", { method: "POST", body: { model: "mlp" } })).status,
-		).toBe(201);
-		await waitFor(
-			"the deployment of mlp running",
-			async () =>
-				((await node.request("/deployments/mlp")).body as { status: string }).status ===
-				"running"
-					? true
-					: undefined,
-			30_000,
-		);
+		await publishModel(node.api, KEY, "mlp", writeMlpModel());
+		await deployAndWait(node.api, KEY, "mlp");
 	}, 120_000);
 
 	afterAll(() => node?.stop());
