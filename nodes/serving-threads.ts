@@ -48,6 +48,8 @@ export interface ServingThreadsOptions {
 
 /** How long a serving thread may take to start before the node's start fails. */
 const START_TIMEOUT_MS = 60_000;
+/** The longest a serving thread that keeps failing to start waits before its next try. */
+const MAX_RESTART_DELAY_MS = 60_000;
 /** How long a serving thread may take to stop gracefully before it is terminated. */
 const STOP_TIMEOUT_MS = 30_000;
 
@@ -207,14 +209,22 @@ export class ServingThreads {
 		registry.nodes.disconnected(thread.nodeID, true);
 	}
 
-	private restartLater(index: number): void {
+	/**
+	 * Starts thread `index` again after the restart delay; one that cannot start waits twice as
+	 * long before each next try (up to a minute), so a thread that fails at once does not spin.
+	 */
+	private restartLater(index: number, delayMs = this.options.restartDelayMs ?? 1000): void {
 		const timer = setTimeout(() => {
 			if (this.stopping) return;
 			this.startThread(index).catch((err: unknown) => {
-				this.logger.error(`Serving thread ${index} could not start again:`, err);
-				this.restartLater(index);
+				const next = Math.min(delayMs * 2, MAX_RESTART_DELAY_MS);
+				this.logger.error(
+					`Serving thread ${index} could not start again (next try in ${next} ms):`,
+					err,
+				);
+				this.restartLater(index, next);
 			});
-		}, this.options.restartDelayMs ?? 1000);
+		}, delayMs);
 		timer.unref();
 	}
 
