@@ -48,6 +48,8 @@ export interface ServingThreadsOptions {
 
 /** How long a serving thread may take to start before the node's start fails. */
 const START_TIMEOUT_MS = 60_000;
+/** How long a scrape waits for a serving thread's metrics. */
+const METRICS_TIMEOUT_MS = 2_000;
 /** The longest a serving thread that keeps failing to start waits before its next try. */
 const MAX_RESTART_DELAY_MS = 60_000;
 /** How long a serving thread may take to stop gracefully before it is terminated. */
@@ -110,14 +112,23 @@ export class ServingThreads {
 		return [...this.threads.values()].map(({ nodeID, worker }) => ({ nodeID, worker }));
 	}
 
-	/** Each running thread's metrics, for the main thread's /metrics (lib/metrics/metrics-aggregation.ts). */
-	metrics(): Promise<MetricsJson[]> {
+	/**
+	 * Each running thread's metrics, for the main thread's /metrics
+	 * (lib/metrics/metrics-aggregation.ts). A thread that does not answer in time (starting again,
+	 * stuck) is left out of that scrape rather than failing it.
+	 */
+	async metrics(): Promise<MetricsJson[]> {
 		const { broker } = this.options;
-		return Promise.all(
+		const answers = await Promise.allSettled(
 			this.running().map(({ nodeID }) =>
-				broker.call<MetricsJson, object>(`${SERVICE.agent}.metrics`, {}, { nodeID }),
+				broker.call<MetricsJson, object>(
+					`${SERVICE.agent}.metrics`,
+					{},
+					{ nodeID, timeout: METRICS_TIMEOUT_MS },
+				),
 			),
 		);
+		return answers.flatMap(answer => (answer.status === "fulfilled" ? [answer.value] : []));
 	}
 
 	/** Stops every thread gracefully (in-flight requests finish), terminating a stuck one. */

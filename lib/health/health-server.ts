@@ -56,7 +56,17 @@ export async function serveHealth(
 		return;
 	}
 	if (metrics !== undefined) {
-		const { contentType, body } = await metrics();
+		let gathered: { contentType: string; body: string };
+		try {
+			gathered = await metrics();
+		} catch (err) {
+			// A scrape that fails is answered, never left hanging (and never an unhandled rejection).
+			answer(res, 500, {
+				error: `The metrics could not be gathered: ${(err as Error)?.message ?? String(err)}`,
+			});
+			return;
+		}
+		const { contentType, body } = gathered;
 		res.writeHead(200, {
 			"content-type": contentType,
 			"content-length": Buffer.byteLength(body),

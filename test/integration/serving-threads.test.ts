@@ -154,20 +154,26 @@ describe("an all-in-one node with MODELFLEET_SERVING_THREADS=2", () => {
 		expect(after.match(/^# TYPE process_cpu_seconds_total /gm)).toHaveLength(1);
 	}, 60_000);
 
-	it("starts a thread that dies again, and serves meanwhile", async () => {
+	it("starts a thread that dies again, and serves and answers scrapes meanwhile", async () => {
 		const first = node.node.servingThreads!.running()[0];
 		await first.worker.terminate();
 		for (let i = 0; i < 10; i++) expect((await infer()).status).toBe(200);
+		const scrapes: number[] = [];
 		await waitFor(
 			"the serving thread started again",
-			() => {
+			async () => {
+				// While the new thread starts, a scrape leaves it out instead of failing.
+				scrapes.push((await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).status);
 				const running = node.node.servingThreads!.running();
 				return running.length === 1 && running[0].worker !== first.worker
 					? true
 					: undefined;
 			},
 			30_000,
+			20,
 		);
+		expect(scrapes.length).toBeGreaterThan(0);
+		expect(scrapes.every(status => status === 200)).toBe(true);
 		// Back in the node: the main thread reaches it again.
 		await waitFor("the new thread's agent", () => servedBy(threadNodeID()), 30_000);
 		for (let i = 0; i < 10; i++) expect((await infer()).status).toBe(200);

@@ -83,4 +83,31 @@ describe("startHealthServer with metrics", () => {
 			await server.close();
 		}
 	});
+
+	it("answers 500 naming the failure when the metrics cannot be gathered, and stays up", async () => {
+		let fail = true;
+		const server = await startHealthServer({
+			host: "127.0.0.1",
+			port: 0,
+			nodeID: "worker-1",
+			ready: () => Promise.resolve({ ready: true, missing: [] }),
+			metrics: () =>
+				fail
+					? Promise.reject(new Error("a collector broke"))
+					: Promise.resolve({ contentType: "text/plain", body: "up_total 1\n" }),
+		});
+		try {
+			const response = await fetch(`http://127.0.0.1:${server.port}/metrics`, {
+				signal: AbortSignal.timeout(5000),
+			});
+			expect(response.status).toBe(500);
+			expect(await response.json()).toEqual({
+				error: "The metrics could not be gathered: a collector broke",
+			});
+			fail = false;
+			expect((await fetch(`http://127.0.0.1:${server.port}/metrics`)).status).toBe(200);
+		} finally {
+			await server.close();
+		}
+	});
 });
