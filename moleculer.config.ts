@@ -6,7 +6,6 @@ import * as os from "node:os";
 import type { BrokerOptions, Middleware, Transporters } from "moleculer";
 import type { NodeConfig } from "./lib/config/node-config";
 import { GuardedCborSerializer } from "./lib/fleet/guarded-serializer";
-import { RESTART_AWARE_DISCOVERER } from "./lib/fleet/restart-aware-discoverer";
 import type { NatsRefusedError } from "./lib/errors";
 import { SERVICE } from "./lib/fleet/node-role";
 import { ChunkedNatsTransporter } from "./lib/fleet/chunked-nats-transporter";
@@ -154,13 +153,7 @@ export function createBrokerOptions(config: NodeConfig, extras: BrokerExtras = {
 		registry: {
 			strategy: "RoundRobin",
 			preferLocal: true,
-			// Moleculer's local discoverer, but a node restarted under its nodeID is not dropped
-			// at its old process's heartbeat timeout (lib/fleet/restart-aware-discoverer.ts).
-			// (Moleculer's typings list only its own discoverers' names.)
-			discoverer: {
-				type: RESTART_AWARE_DISCOVERER as "Local",
-				options: { disableOfflineNodeRemoving: true },
-			},
+			discoverer: { type: "Local", options: { disableOfflineNodeRemoving: true } },
 		},
 
 		// Off: the node's metrics are prom-client registries (lib/metrics/node-metrics.ts) served on
