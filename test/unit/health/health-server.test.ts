@@ -57,18 +57,23 @@ describe("startHealthServer", () => {
 });
 
 describe("startHealthServer with metrics", () => {
-	it("answers GET /metrics with the exposition text and its content type", async () => {
-		const server = await startHealthServer({
+	/** A ready node's health server whose /metrics answers what `metrics` gives. */
+	const withMetrics = (metrics: () => Promise<{ contentType: string; body: string }>) =>
+		startHealthServer({
 			host: "127.0.0.1",
 			port: 0,
 			nodeID: "worker-1",
 			ready: () => Promise.resolve({ ready: true, missing: [] }),
-			metrics: () =>
-				Promise.resolve({
-					contentType: "text/plain; version=0.0.4; charset=utf-8",
-					body: "# HELP up_total x\n# TYPE up_total counter\nup_total 1\n",
-				}),
+			metrics,
 		});
+
+	it("answers GET /metrics with the exposition text and its content type", async () => {
+		const server = await withMetrics(() =>
+			Promise.resolve({
+				contentType: "text/plain; version=0.0.4; charset=utf-8",
+				body: "# HELP up_total x\n# TYPE up_total counter\nup_total 1\n",
+			}),
+		);
 		try {
 			const response = await fetch(`http://127.0.0.1:${server.port}/metrics`);
 			expect(response.status).toBe(200);
@@ -86,16 +91,11 @@ describe("startHealthServer with metrics", () => {
 
 	it("answers 500 naming the failure when the metrics cannot be gathered, and stays up", async () => {
 		let fail = true;
-		const server = await startHealthServer({
-			host: "127.0.0.1",
-			port: 0,
-			nodeID: "worker-1",
-			ready: () => Promise.resolve({ ready: true, missing: [] }),
-			metrics: () =>
-				fail
-					? Promise.reject(new Error("a collector broke"))
-					: Promise.resolve({ contentType: "text/plain", body: "up_total 1\n" }),
-		});
+		const server = await withMetrics(() =>
+			fail
+				? Promise.reject(new Error("a collector broke"))
+				: Promise.resolve({ contentType: "text/plain", body: "up_total 1\n" }),
+		);
 		try {
 			const response = await fetch(`http://127.0.0.1:${server.port}/metrics`, {
 				signal: AbortSignal.timeout(5000),
