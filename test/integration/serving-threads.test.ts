@@ -12,6 +12,7 @@ import { MasterKey } from "../../lib/artifacts/encryption/master-key";
 import { FAST_LOOPS_CPU_ONLY, startTestNode, type TestNode } from "../support/test-node";
 import { freePort } from "../support/node-process";
 import { deployAndWait, publishModel } from "../support/fleet-api";
+import { sampleSum } from "../support/promtool";
 import { waitFor } from "../support/wait";
 import { writeMlpModel } from "../unit/onnx/example-models";
 import type { MetricsJson } from "../../lib/metrics/metrics-aggregation";
@@ -47,14 +48,6 @@ function freshRequest(
 function counterTotal(metrics: MetricsJson, name: string): number {
 	const metric = metrics.find(m => m.name === name);
 	return (metric?.values ?? []).reduce((sum, v) => sum + v.value, 0);
-}
-
-/** A counter's total over its series in a Prometheus text exposition. */
-function textTotal(text: string, name: string): number {
-	return text
-		.split("\n")
-		.filter(line => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
-		.reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(" ") + 1)), 0);
 }
 
 const INFER_BODY = JSON.stringify({
@@ -147,8 +140,8 @@ describe("an all-in-one node with MODELFLEET_SERVING_THREADS=2", () => {
 		for (let i = 0; i < 20; i++) expect((await infer()).status).toBe(200);
 		const after = await fetch(`http://127.0.0.1:${metricsPort}/metrics`).then(r => r.text());
 		const name = "modelfleet_inference_request_success_total";
-		expect(textTotal(after, name) - textTotal(before, name)).toBe(20);
-		expect(textTotal(after, name)).toBe(await sum());
+		expect(sampleSum(after, name) - sampleSum(before, name)).toBe(20);
+		expect(sampleSum(after, name)).toBe(await sum());
 		expect((await sum()) - bothBefore).toBe(20);
 		// The process's own figures appear once, from the main thread.
 		expect(after.match(/^# TYPE process_cpu_seconds_total /gm)).toHaveLength(1);
